@@ -1,0 +1,40 @@
+/* hyper2kvm command-line tool: shared declarations. */
+#ifndef H2K_CLI_H
+#define H2K_CLI_H
+
+#include <stdbool.h>
+
+#include <hyper2kvm.h>
+
+/* Exit codes: 0 success, 2 usage error, otherwise 10 + |h2k_code|
+ * (see docs/hyper2kvm.1). */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_USAGE 2
+int cli_exit_code(int h2k_code);
+
+typedef struct cli_env {
+    h2k_ctx *ctx;
+    bool json;      /* --json: results as JSON on stdout, events as JSON lines on stderr */
+    int verbose;    /* -v count */
+    bool quiet;
+} cli_env;
+
+/* Sets up logging and progress output on env->ctx according to the flags. */
+void cli_setup_output(cli_env *env);
+/* Ends a progress bar line if one is drawn. */
+void cli_progress_finish(void);
+/* Reports the context's last error (text on stderr, or JSON on stdout) and
+ * returns the exit code for @rc. */
+int cli_report_error(cli_env *env, int rc);
+/* Prints a JSON document on stdout followed by a newline. */
+void cli_print_json(const char *json);
+
+/* Parses a size like "2048", "2G", "512M" into bytes; false when invalid. */
+bool cli_parse_size(const char *s, unsigned long long *out);
+
+int cmd_version(cli_env *env, int argc, char **argv);
+int cmd_probe(cli_env *env, int argc, char **argv);
+int cmd_convert(cli_env *env, int argc, char **argv);
+int cmd_ovf(cli_env *env, int argc, char **argv);
+
+#endif

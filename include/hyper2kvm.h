@@ -1,0 +1,12 @@
+/*
+ * hyper2kvm: migrate VMware, Hyper-V and Azure virtual machines to KVM.
+ * The umbrella header: includes every public area of the library.
+ */
+#ifndef HYPER2KVM_H
+#define HYPER2KVM_H
+
+#include "hyper2kvm/h2k_common.h"
+#include "hyper2kvm/h2k_spec.h"
+#include "hyper2kvm/h2k_disk.h"
+
+#endif /* HYPER2KVM_H */

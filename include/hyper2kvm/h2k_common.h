@@ -1,0 +1,135 @@
+/*
+ * hyper2kvm: common definitions: context, error codes, logging, progress, version.
+ *
+ * Every hyper2kvm call takes an h2k_ctx.  A context is used by one thread at a
+ * time; h2k_ctx_cancel() is the one call that may come from any thread.
+ *
+ * Functions return 0 (H2K_OK) or a negative h2k_code.  The detail of the last
+ * failure on a context (message, source and output paths, offset, field,
+ * console tail) is read with h2k_ctx_last_error().
+ */
+#ifndef HYPER2KVM_H2K_COMMON_H
+#define HYPER2KVM_H2K_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define H2K_EXTERN __attribute__((visibility("default")))
+#else
+#define H2K_EXTERN
+#endif
+
+/** Error codes.  Values are only ever appended. */
+typedef enum h2k_code {
+    H2K_OK = 0,
+    H2K_ERR_GENERIC = -1,        /**< unclassified failure */
+    H2K_ERR_CONNECTION = -2,     /**< could not reach a remote platform */
+    H2K_ERR_AUTHENTICATION = -3, /**< credentials refused */
+    H2K_ERR_CONVERSION = -4,     /**< disk conversion failed */
+    H2K_ERR_GUEST_DETECTION = -5,/**< guest OS could not be identified */
+    H2K_ERR_FIXER = -6,          /**< a guest repair failed */
+    H2K_ERR_BOOT_TEST = -7,      /**< the converted guest did not boot */
+    H2K_ERR_VALIDATION = -8,     /**< input or configuration is invalid */
+    H2K_ERR_IO = -9,             /**< read/write/system call failure */
+    H2K_ERR_NOT_FOUND = -10,     /**< file, VM or object does not exist */
+    H2K_ERR_NO_MEMORY = -11,     /**< allocation failure */
+    H2K_ERR_UNSUPPORTED = -12,   /**< feature or format not supported */
+    H2K_ERR_CANCELLED = -13,     /**< h2k_ctx_cancel() was called */
+    H2K_ERR_FORMAT = -14,        /**< malformed or inconsistent input data */
+    H2K_ERR_INVALID_ARG = -15,   /**< API misuse (NULL pointer, bad option) */
+    H2K_ERR_TIMEOUT = -16,       /**< an operation ran out of time */
+    H2K_ERR_EXISTS = -17         /**< output already exists */
+} h2k_code;
+
+/** Log levels, most severe first. */
+typedef enum h2k_log_level {
+    H2K_LOG_ERROR = 0,
+    H2K_LOG_WARNING = 1,
+    H2K_LOG_INFO = 2,
+    H2K_LOG_DEBUG = 3
+} h2k_log_level;
+
+/** Detail of the last failure on a context.  Strings are owned by the context
+ *  and stay valid until the next failing call or h2k_ctx_clear_error(). */
+typedef struct h2k_error {
+    int code;                 /**< negative h2k_code, or 0 when no error */
+    const char *message;      /**< human-readable message, never NULL */
+    const char *source_path;  /**< input file concerned, or NULL */
+    const char *output_path;  /**< output file concerned, or NULL */
+    int64_t offset;           /**< byte offset in source_path, or -1 */
+    const char *field;        /**< name of the offending field, or NULL */
+    const char *stage;        /**< pipeline stage, or NULL */
+    const char *console_tail; /**< last console lines (boot tests), or NULL */
+} h2k_error;
+
+typedef struct h2k_ctx h2k_ctx;
+
+/** Log callback.  @domain names the subsystem ("disk", "ova", ...). */
+typedef void (*h2k_log_fn)(void *userdata, h2k_log_level level, const char *domain,
+                           const char *message);
+
+/** Progress callback: @stage names the work ("convert", "verify", ...);
+ *  @done and @total are in the stage's unit (bytes, or per-mille when total is 1000). */
+typedef void (*h2k_progress_fn)(void *userdata, const char *stage, uint64_t done,
+                                uint64_t total);
+
+/** Library version as a string, e.g. "0.1.0".  Static storage. */
+H2K_EXTERN const char *h2k_version(void);
+
+/** Library version numbers; any pointer may be NULL. */
+H2K_EXTERN void h2k_version_numbers(int *major, int *minor, int *patch);
+
+/** Static, human-readable description of an h2k_code.  Never NULL. */
+H2K_EXTERN const char *h2k_strerror(int code);
+
+/** Short, stable name of an h2k_code ("VALIDATION", "IO", ...).  Never NULL. */
+H2K_EXTERN const char *h2k_code_name(int code);
+
+/** Creates a context.  The caller owns *out and frees it with h2k_ctx_free().
+ *  Logging goes nowhere and the temporary directory is $TMPDIR or /var/tmp
+ *  until set.  Returns 0 or H2K_ERR_NO_MEMORY. */
+H2K_EXTERN int h2k_ctx_new(h2k_ctx **out);
+
+/** Frees a context.  NULL is allowed. */
+H2K_EXTERN void h2k_ctx_free(h2k_ctx *ctx);
+
+/** Sets the log callback and the most verbose level passed to it. */
+H2K_EXTERN void h2k_ctx_set_log(h2k_ctx *ctx, h2k_log_fn fn, void *userdata,
+                                h2k_log_level max_level);
+
+/** Sets the progress callback (NULL to disable). */
+H2K_EXTERN void h2k_ctx_set_progress(h2k_ctx *ctx, h2k_progress_fn fn, void *userdata);
+
+/** Requests cancellation.  Safe to call from any thread or a signal handler;
+ *  running work stops at its next check and returns H2K_ERR_CANCELLED. */
+H2K_EXTERN void h2k_ctx_cancel(h2k_ctx *ctx);
+
+/** Returns non-zero once h2k_ctx_cancel() was called. */
+H2K_EXTERN int h2k_ctx_is_cancelled(const h2k_ctx *ctx);
+
+/** Clears a previous cancellation so the context can be reused. */
+H2K_EXTERN void h2k_ctx_reset_cancel(h2k_ctx *ctx);
+
+/** Sets the directory for temporary files (copied).  Returns 0,
+ *  H2K_ERR_INVALID_ARG or H2K_ERR_NO_MEMORY. */
+H2K_EXTERN int h2k_ctx_set_tmpdir(h2k_ctx *ctx, const char *dir);
+
+/** The directory for temporary files.  Owned by the context. */
+H2K_EXTERN const char *h2k_ctx_tmpdir(const h2k_ctx *ctx);
+
+/** Detail of the last failure; never NULL (code 0 and an empty message when none). */
+H2K_EXTERN const h2k_error *h2k_ctx_last_error(const h2k_ctx *ctx);
+
+/** Forgets the last failure. */
+H2K_EXTERN void h2k_ctx_clear_error(h2k_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HYPER2KVM_H2K_COMMON_H */

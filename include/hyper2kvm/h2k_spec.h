@@ -1,0 +1,109 @@
+/*
+ * hyper2kvm: the description of a source virtual machine (h2k_vm_spec).
+ *
+ * Produced by the OVF, OVA and VMX readers (h2k_disk.h) and by the platform
+ * providers; consumed by the orchestrator, the libvirt writer and the boot
+ * testers.  All strings and arrays in a spec are owned by the spec and freed
+ * with h2k_vm_spec_free().
+ */
+#ifndef HYPER2KVM_H2K_SPEC_H
+#define HYPER2KVM_H2K_SPEC_H
+
+#include "h2k_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum h2k_firmware {
+    H2K_FIRMWARE_UNKNOWN = 0,
+    H2K_FIRMWARE_BIOS = 1,
+    H2K_FIRMWARE_UEFI = 2
+} h2k_firmware;
+
+typedef enum h2k_bus {
+    H2K_BUS_UNKNOWN = 0,
+    H2K_BUS_IDE = 1,
+    H2K_BUS_SATA = 2,
+    H2K_BUS_SCSI = 3,
+    H2K_BUS_NVME = 4,
+    H2K_BUS_VIRTIO = 5,
+    H2K_BUS_FLOPPY = 6
+} h2k_bus;
+
+/** One hard disk of the VM. */
+typedef struct h2k_vm_disk {
+    char *path;             /**< local path of the disk file, resolved against the
+                                 descriptor's folder; NULL when unknown */
+    char *file_ref;         /**< the name as the descriptor records it */
+    h2k_bus bus;            /**< controller type */
+    char *controller_model; /**< "pvscsi", "lsilogic", "lsisas1068", "buslogic", "ahci"... or NULL */
+    int controller_index;   /**< controller number (scsiN), -1 if unknown */
+    int unit;               /**< unit/slot on the controller, -1 if unknown */
+    uint64_t capacity;      /**< virtual size in bytes, 0 if unknown */
+    uint64_t populated_size;/**< bytes of data (OVF populatedSize), 0 if unknown */
+    char *format_hint;      /**< e.g. "vmdk-streamOptimized" from the OVF format URI, or NULL */
+    char *compression;      /**< OVF File compression ("gzip"), or NULL */
+    char *container_path;   /**< OVA holding the disk when read in place, or NULL */
+    uint64_t container_offset; /**< byte offset of the disk inside container_path */
+    uint64_t container_size;   /**< byte size of the disk inside container_path */
+} h2k_vm_disk;
+
+/** A CD-ROM or floppy drive. */
+typedef struct h2k_vm_removable {
+    char *kind;   /**< "cdrom" or "floppy" */
+    h2k_bus bus;  /**< H2K_BUS_IDE, H2K_BUS_SATA, H2K_BUS_SCSI or H2K_BUS_FLOPPY */
+    int slot;     /**< slot number as virt-v2v counts it (ide0:0 = 0, ide1:0 = 2), -1 if unknown */
+    char *path;   /**< image file name, or NULL */
+} h2k_vm_removable;
+
+/** A network interface. */
+typedef struct h2k_vm_nic {
+    char *mac;      /**< "00:50:56:..." lower case, or NULL when generated later */
+    char *network;  /**< network or port group name, or NULL */
+    int is_bridge;  /**< 1 when @network names a bridge/port group (OVF), 0 for a network */
+    char *model;    /**< "vmxnet3", "e1000", "e1000e", "vlance", ... or NULL */
+} h2k_vm_nic;
+
+/** The source VM. */
+typedef struct h2k_vm_spec {
+    char *name;              /**< display name */
+    char *uuid;              /**< BIOS UUID if known, or NULL */
+    char *source_type;       /**< "ovf", "ova", "vmx", "vsphere", ... */
+    char *source_path;       /**< descriptor file, or NULL */
+    uint64_t memory_bytes;   /**< memory size in bytes, 0 if unknown */
+    unsigned vcpus;          /**< number of virtual CPUs, 0 if unknown */
+    unsigned cores_per_socket; /**< 0 if unknown */
+    h2k_firmware firmware;
+    int secure_boot;         /**< 1 when UEFI secure boot is enabled */
+    char *os_type;           /**< VMware guestOS id or OVF osType, or NULL */
+    size_t n_disks;
+    h2k_vm_disk *disks;
+    size_t n_removables;
+    h2k_vm_removable *removables;
+    size_t n_nics;
+    h2k_vm_nic *nics;
+} h2k_vm_spec;
+
+/** Allocates an empty spec (all counts 0, unknown values).  Caller frees with
+ *  h2k_vm_spec_free().  Returns NULL on allocation failure. */
+H2K_EXTERN h2k_vm_spec *h2k_vm_spec_new(void);
+
+/** Frees a spec and everything in it.  NULL is allowed. */
+H2K_EXTERN void h2k_vm_spec_free(h2k_vm_spec *spec);
+
+/** Name of a bus ("ide", "sata", "scsi", "nvme", "virtio", "floppy", "unknown"). Static. */
+H2K_EXTERN const char *h2k_bus_name(h2k_bus bus);
+
+/** Name of a firmware ("bios", "uefi", "unknown").  Static. */
+H2K_EXTERN const char *h2k_firmware_name(h2k_firmware fw);
+
+/** The spec as a JSON object (snake_case keys).  Caller frees with free();
+ *  NULL on allocation failure. */
+H2K_EXTERN char *h2k_vm_spec_to_json(const h2k_vm_spec *spec);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HYPER2KVM_H2K_SPEC_H */

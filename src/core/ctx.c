@@ -1,0 +1,145 @@
+/*
+ * h2k_ctx: logging and progress hooks, cancellation, temporary directory
+ * and the last error of a context.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx_private.h"
+#include "internal.h"
+
+int
+h2k_ctx_new(h2k_ctx **out)
+{
+    if (!out)
+        return H2K_ERR_INVALID_ARG;
+    *out = NULL;
+    h2k_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return H2K_ERR_NO_MEMORY;
+    ctx->log_level = H2K_LOG_INFO;
+    const char *t = getenv("TMPDIR");
+    ctx->tmpdir = strdup(t && *t ? t : "/var/tmp");
+    if (!ctx->tmpdir) {
+        free(ctx);
+        return H2K_ERR_NO_MEMORY;
+    }
+    hk_error_reset(ctx);
+    *out = ctx;
+    return H2K_OK;
+}
+
+void
+h2k_ctx_free(h2k_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    hk_error_reset(ctx);
+    free(ctx->tmpdir);
+    free(ctx);
+}
+
+void
+h2k_ctx_set_log(h2k_ctx *ctx, h2k_log_fn fn, void *userdata, h2k_log_level max_level)
+{
+    if (!ctx)
+        return;
+    ctx->log_fn = fn;
+    ctx->log_data = userdata;
+    ctx->log_level = max_level;
+}
+
+void
+h2k_ctx_set_progress(h2k_ctx *ctx, h2k_progress_fn fn, void *userdata)
+{
+    if (!ctx)
+        return;
+    ctx->progress_fn = fn;
+    ctx->progress_data = userdata;
+}
+
+void
+h2k_ctx_cancel(h2k_ctx *ctx)
+{
+    if (ctx)
+        atomic_store(&ctx->cancelled, 1);
+}
+
+int
+h2k_ctx_is_cancelled(const h2k_ctx *ctx)
+{
+    return ctx ? atomic_load(&((h2k_ctx *)ctx)->cancelled) : 0;
+}
+
+void
+h2k_ctx_reset_cancel(h2k_ctx *ctx)
+{
+    if (ctx)
+        atomic_store(&ctx->cancelled, 0);
+}
+
+int
+h2k_ctx_set_tmpdir(h2k_ctx *ctx, const char *dir)
+{
+    if (!ctx || !dir || !*dir)
+        return H2K_ERR_INVALID_ARG;
+    char *copy = strdup(dir);
+    if (!copy)
+        return H2K_ERR_NO_MEMORY;
+    free(ctx->tmpdir);
+    ctx->tmpdir = copy;
+    return H2K_OK;
+}
+
+const char *
+h2k_ctx_tmpdir(const h2k_ctx *ctx)
+{
+    return ctx ? ctx->tmpdir : NULL;
+}
+
+void
+hk_log(h2k_ctx *ctx, h2k_log_level level, const char *domain, const char *fmt, ...)
+{
+    if (!ctx || !ctx->log_fn || level > ctx->log_level)
+        return;
+    char stackbuf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(stackbuf, sizeof(stackbuf), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(stackbuf)) {
+        ctx->log_fn(ctx->log_data, level, domain ? domain : "h2k", stackbuf);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        ctx->log_fn(ctx->log_data, level, domain ? domain : "h2k", stackbuf);
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    ctx->log_fn(ctx->log_data, level, domain ? domain : "h2k", big);
+    free(big);
+}
+
+void
+hk_progress(h2k_ctx *ctx, const char *stage, uint64_t done, uint64_t total)
+{
+    if (ctx && ctx->progress_fn)
+        ctx->progress_fn(ctx->progress_data, stage, done, total);
+}
+
+int
+hk_check_cancel(h2k_ctx *ctx)
+{
+    if (h2k_ctx_is_cancelled(ctx))
+        return hk_error(ctx, H2K_ERR_CANCELLED, "operation cancelled");
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* The layout of h2k_ctx, private to src/core. */
+#ifndef HK_CORE_CTX_PRIVATE_H
+#define HK_CORE_CTX_PRIVATE_H
+
+#include <stdatomic.h>
+
+#include "hyper2kvm/h2k_common.h"
+
+struct h2k_ctx {
+    h2k_log_fn log_fn;
+    void *log_data;
+    h2k_log_level log_level;
+    h2k_progress_fn progress_fn;
+    void *progress_data;
+    atomic_int cancelled;
+    char *tmpdir;
+
+    /* last error: 'err' points into the owned strings below */
+    h2k_error err;
+    char *msg;
+    char *source_path;
+    char *output_path;
+    char *field;
+    char *stage;
+    char *console_tail;
+};
+
+/* Frees every error string and resets the error to "no error". */
+void hk_error_reset(h2k_ctx *ctx);
+
+#endif

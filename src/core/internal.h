@@ -1,0 +1,162 @@
+/*
+ * Internal helpers shared by every layer of libhyper2kvm.  Never installed.
+ * Internal functions carry the "hk_" prefix; only "h2k_" symbols are exported.
+ */
+#ifndef HK_CORE_INTERNAL_H
+#define HK_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hyper2kvm/h2k_common.h"
+
+#if defined(__GNUC__)
+#define HK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define HK_UNUSED __attribute__((unused))
+#else
+#define HK_PRINTF(a, b)
+#define HK_UNUSED
+#endif
+
+#define HK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ----------------------------------------------------------- errors, log */
+
+/* Records an error on @ctx and returns @code.  Clears every detail field. */
+int hk_error(h2k_ctx *ctx, int code, const char *fmt, ...) HK_PRINTF(3, 4);
+
+/* Same, with the source file, byte offset (-1 for none) and field name (may be NULL).
+ * The message is prefixed with "PATH: " and suffixed with " (field F, offset N)". */
+int hk_error_at(h2k_ctx *ctx, int code, const char *path, int64_t offset, const char *field,
+                const char *fmt, ...) HK_PRINTF(6, 7);
+
+/* Records an errno-based error: "<what>: <path>: strerror(errnum)"; ENOENT gives
+ * H2K_ERR_NOT_FOUND, ENOMEM NO_MEMORY, EEXIST EXISTS, others IO. */
+int hk_error_errno(h2k_ctx *ctx, int errnum, const char *path, const char *what);
+
+/* Allocation failure: records NO_MEMORY and returns it. */
+int hk_error_nomem(h2k_ctx *ctx);
+
+/* Add detail to the current error (copied; NULL clears). */
+void hk_error_set_source(h2k_ctx *ctx, const char *path);
+void hk_error_set_output(h2k_ctx *ctx, const char *path);
+void hk_error_set_stage(h2k_ctx *ctx, const char *stage);
+void hk_error_set_console_tail(h2k_ctx *ctx, const char *tail);
+
+/* Prepends "PREFIX: " to the current error message (for context as errors bubble up). */
+void hk_error_prefix(h2k_ctx *ctx, const char *fmt, ...) HK_PRINTF(2, 3);
+
+void hk_log(h2k_ctx *ctx, h2k_log_level level, const char *domain, const char *fmt, ...)
+    HK_PRINTF(4, 5);
+#define hk_debug(ctx, dom, ...) hk_log((ctx), H2K_LOG_DEBUG, (dom), __VA_ARGS__)
+#define hk_info(ctx, dom, ...) hk_log((ctx), H2K_LOG_INFO, (dom), __VA_ARGS__)
+#define hk_warn(ctx, dom, ...) hk_log((ctx), H2K_LOG_WARNING, (dom), __VA_ARGS__)
+
+/* Reports progress to the context's callback, if any. */
+void hk_progress(h2k_ctx *ctx, const char *stage, uint64_t done, uint64_t total);
+
+/* Returns H2K_ERR_CANCELLED (and records it) when the context was cancelled, else 0. */
+int hk_check_cancel(h2k_ctx *ctx);
+
+/* ------------------------------------------------------------- strings */
+
+/* Growable NUL-terminated buffer.  Zero-initialise ({0}) before use. */
+typedef struct hk_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool oom; /* set once an allocation failed; further appends are ignored */
+} hk_buf;
+
+void hk_buf_append(hk_buf *b, const char *s, size_t n);
+void hk_buf_puts(hk_buf *b, const char *s);
+void hk_buf_printf(hk_buf *b, const char *fmt, ...) HK_PRINTF(2, 3);
+void hk_buf_vprintf(hk_buf *b, const char *fmt, va_list ap);
+/* Returns the string (caller frees) and resets @b; NULL if an allocation failed. */
+char *hk_buf_steal(hk_buf *b);
+void hk_buf_free(hk_buf *b);
+
+/* strdup that accepts NULL (returns NULL). */
+char *hk_strdup0(const char *s);
+/* strndup-alike. Returns NULL on allocation failure. */
+char *hk_strndup(const char *s, size_t n);
+/* Allocating printf; NULL on failure. */
+char *hk_asprintf(const char *fmt, ...) HK_PRINTF(1, 2);
+/* ASCII case-insensitive comparison helpers. */
+bool hk_streq_nocase(const char *a, const char *b);
+bool hk_startswith(const char *s, const char *prefix);
+bool hk_endswith_nocase(const char *s, const char *suffix);
+/* Trims ASCII whitespace in place; returns @s. */
+char *hk_strtrim(char *s);
+
+/* Parses an unsigned decimal (or 0x hex when @allow_hex) integer that must span
+ * the whole string; returns false on junk or overflow. */
+bool hk_parse_u64(const char *s, uint64_t *out, bool allow_hex);
+
+/* -------------------------------------------------------------- files */
+
+/* Reads exactly @len bytes at @off.  Returns 0, or records an error naming
+ * @path, @off and @what ("truncated" when the file ends early) and returns
+ * H2K_ERR_FORMAT (short read) or H2K_ERR_IO. */
+int hk_pread_exact(h2k_ctx *ctx, int fd, const char *path, void *buf, size_t len, uint64_t off,
+                   const char *what);
+
+/* Reads a whole (small) file into a NUL-terminated buffer; refuses files over
+ * @max_size with H2K_ERR_FORMAT.  Caller frees *out. */
+int hk_read_file(h2k_ctx *ctx, const char *path, size_t max_size, char **out, size_t *len_out);
+
+/* Absolute, normalised form of @path (not resolving symlinks); caller frees. */
+char *hk_abspath(const char *path);
+/* Directory part of @path ("." when none); caller frees. */
+char *hk_dirname(const char *path);
+/* Joins @dir and @name; @name absolute is returned as is.  Caller frees. */
+char *hk_path_join(const char *dir, const char *name);
+
+/* Bytes allocated on the host for an open file (st_blocks * 512). */
+uint64_t hk_fd_allocated(int fd);
+
+/* Creates "<final>.part-XXXXXX" beside @final; returns the fd (O_CLOEXEC) and
+ * the name in *tmp_out (caller frees), or a negative h2k_code. */
+int hk_tmpfile_beside(h2k_ctx *ctx, const char *final_path, char **tmp_out);
+
+/* Monotonic clock in seconds. */
+double hk_now(void);
+
+/* --------------------------------------------------------- subprocess */
+
+/* Called with each line (without its newline) the child writes on stdout. */
+typedef void (*hk_line_fn)(void *userdata, const char *line);
+
+typedef struct hk_run_opts {
+    hk_line_fn on_stdout_line;  /* may be NULL: stdout is kept in stdout_tail */
+    void *userdata;
+    unsigned timeout_seconds;   /* 0 = none */
+    const char *const *envp;    /* extra "K=V" entries, NULL-terminated, or NULL */
+    const char *cwd;            /* or NULL */
+    /* Lines or chunks containing '\r' are split on it too (qemu-img -p). */
+    bool split_cr;
+} hk_run_opts;
+
+typedef struct hk_run_result {
+    int exit_status;    /* exit code, or 128+signal */
+    bool timed_out;
+    bool cancelled;
+    char *stderr_tail;  /* last ~4 KiB of stderr, NUL-terminated (caller frees) */
+    char *stdout_tail;  /* last ~4 KiB of stdout (caller frees) */
+} hk_run_result;
+
+/* Runs argv[0] (searched in PATH) with no shell, stdin from /dev/null.
+ * Honours cancellation (SIGTERM then SIGKILL).  Returns 0 when the program
+ * ran (check res->exit_status), or a negative code if it could not be
+ * started; never leaves the child behind. */
+int hk_run(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, hk_run_result *res);
+void hk_run_result_clear(hk_run_result *res);
+
+/* Looks @prog up in PATH (or takes it as a path when it contains '/').
+ * Returns the absolute path (caller frees) or NULL. */
+char *hk_find_program(const char *prog);
+
+#endif /* HK_CORE_INTERNAL_H */

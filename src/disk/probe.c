@@ -1,0 +1,421 @@
+/*
+ * h2k_disk_probe(): opens the file read-only, detects its format, hands it to
+ * the format's prober, then follows and validates the snapshot chain.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/json_util.h"
+#include "probe_internal.h"
+
+#define HEAD_LEN 65536u
+
+int
+hk_src_read(h2k_ctx *ctx, const hk_src *src, uint64_t off, void *buf, size_t len,
+            const char *field)
+{
+    if (off > src->size || len > src->size - off)
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)off, field,
+                           "%zu bytes at offset %llu lie beyond the end of the image "
+                           "(%llu bytes): the file is truncated or the header lies",
+                           len, (unsigned long long)off, (unsigned long long)src->size);
+    return hk_pread_exact(ctx, src->fd, src->path, buf, len, src->base + off, field);
+}
+
+static bool
+looks_like_descriptor(const uint8_t *head, size_t n)
+{
+    /* A text VMDK descriptor: printable ASCII/UTF-8 and a createType or the
+     * well-known header comment within the first bytes. */
+    size_t lim = n < 4096 ? n : 4096;
+    if (lim == 0)
+        return false;
+    for (size_t i = 0; i < lim; i++) {
+        uint8_t c = head[i];
+        if (c == 0)
+            break;
+        if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
+            return false;
+    }
+    char tmp[4097];
+    size_t k = 0;
+    for (; k < lim && head[k]; k++)
+        tmp[k] = (char)head[k];
+    tmp[k] = '\0';
+    return strstr(tmp, "# Disk DescriptorFile") || strstr(tmp, "createType");
+}
+
+h2k_disk_format
+hk_detect_format(const uint8_t *head, size_t head_len, const uint8_t *tail, size_t tail_len)
+{
+    if (head_len >= 4 && memcmp(head, "KDMV", 4) == 0)
+        return H2K_FORMAT_VMDK;
+    if (head_len >= 4 && memcmp(head, "COWD", 4) == 0)
+        return H2K_FORMAT_VMDK;
+    if (head_len >= 4 && memcmp(head, "QFI\xfb", 4) == 0)
+        return H2K_FORMAT_QCOW2;
+    if (head_len >= 8 && memcmp(head, "vhdxfile", 8) == 0)
+        return H2K_FORMAT_VHDX;
+    if (head_len >= 8 && memcmp(head, "conectix", 8) == 0)
+        return H2K_FORMAT_VHD;
+    if (tail_len >= 512 && memcmp(tail + tail_len - 512, "conectix", 8) == 0)
+        return H2K_FORMAT_VHD;
+    /* old VHDs created by Virtual PC have a 511-byte footer */
+    if (tail_len >= 511 && memcmp(tail + tail_len - 511, "conectix", 8) == 0)
+        return H2K_FORMAT_VHD;
+    if (looks_like_descriptor(head, head_len))
+        return H2K_FORMAT_VMDK;
+    return H2K_FORMAT_RAW;
+}
+
+int
+hk_layer_add_extent(h2k_ctx *ctx, h2k_disk_layer *layer, const char *path, const char *type,
+                    const char *access, uint64_t sectors, uint64_t offset, uint64_t file_size)
+{
+    h2k_disk_extent *n = realloc(layer->extents, (layer->n_extents + 1) * sizeof(*n));
+    if (!n)
+        return hk_error_nomem(ctx);
+    layer->extents = n;
+    h2k_disk_extent *e = &n[layer->n_extents];
+    memset(e, 0, sizeof(*e));
+    e->path = hk_strdup0(path);
+    e->type = hk_strdup0(type);
+    e->access = hk_strdup0(access);
+    e->sectors = sectors;
+    e->offset = offset;
+    e->file_size = file_size;
+    layer->n_extents++;
+    if ((path && !e->path) || (type && !e->type) || (access && !e->access))
+        return hk_error_nomem(ctx);
+    return 0;
+}
+
+void
+hk_disk_layer_clear(h2k_disk_layer *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_extents; i++) {
+        free(l->extents[i].path);
+        free(l->extents[i].type);
+        free(l->extents[i].access);
+    }
+    free(l->extents);
+    free(l->path);
+    free(l->subformat);
+    free(l->id);
+    free(l->parent_id);
+    free(l->parent_hint);
+    free(l->parent_path);
+    memset(l, 0, sizeof(*l));
+}
+
+void
+hk_guid_to_string(const uint8_t g[16], char out[37])
+{
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[3], g[2],
+             g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
+             g[15]);
+}
+
+void
+h2k_disk_info_free(h2k_disk_info *info)
+{
+    if (!info)
+        return;
+    for (size_t i = 0; i < info->n_layers; i++)
+        hk_disk_layer_clear(&info->layers[i]);
+    free(info->layers);
+    free(info->path);
+    free(info->subformat);
+    free(info);
+}
+
+/* Probes one file into @layer. */
+static int
+probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t offset,
+          uint64_t size, h2k_disk_format forced, h2k_disk_layer *layer, uint64_t *img_size)
+{
+    int rc = 0;
+    uint8_t *head = NULL;
+    memset(layer, 0, sizeof(*layer));
+    layer->path = hk_abspath(path);
+    if (!layer->path)
+        return hk_error_nomem(ctx);
+
+    int fd = open(layer->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return hk_error_errno(ctx, errno, layer->path, "cannot open disk image");
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        rc = hk_error_errno(ctx, errno, layer->path, "cannot stat disk image");
+        goto out;
+    }
+    uint64_t fsize;
+    if (S_ISREG(st.st_mode)) {
+        fsize = (uint64_t)st.st_size;
+    } else if (S_ISBLK(st.st_mode)) {
+        off_t end = lseek(fd, 0, SEEK_END);
+        fsize = end > 0 ? (uint64_t)end : 0;
+    } else {
+        rc = hk_error_at(ctx, H2K_ERR_FORMAT, layer->path, -1, NULL,
+                         "not a regular file or block device");
+        goto out;
+    }
+    if (offset > fsize || (size && size > fsize - offset)) {
+        rc = hk_error_at(ctx, H2K_ERR_FORMAT, layer->path, (int64_t)offset, "offset",
+                         "image window (offset %llu, size %llu) lies beyond the end of the "
+                         "file (%llu bytes)",
+                         (unsigned long long)offset, (unsigned long long)size,
+                         (unsigned long long)fsize);
+        goto out;
+    }
+    hk_src src = { fd, layer->path, offset, size ? size : fsize - offset };
+    *img_size = src.size;
+
+    size_t head_len = src.size < HEAD_LEN ? (size_t)src.size : HEAD_LEN;
+    head = calloc(1, HEAD_LEN);
+    uint8_t tail[512];
+    size_t tail_len = src.size < 512 ? (size_t)src.size : 512;
+    if (!head) {
+        rc = hk_error_nomem(ctx);
+        goto out;
+    }
+    if ((rc = hk_src_read(ctx, &src, 0, head, head_len, "header")) < 0)
+        goto out;
+    if ((rc = hk_src_read(ctx, &src, src.size - tail_len, tail, tail_len, "footer")) < 0)
+        goto out;
+
+    layer->format = forced != H2K_FORMAT_UNKNOWN ? forced
+                                                 : hk_detect_format(head, head_len, tail, tail_len);
+    switch (layer->format) {
+    case H2K_FORMAT_VMDK:
+        rc = hk_probe_vmdk(ctx, &src, o, layer);
+        break;
+    case H2K_FORMAT_VHD:
+        rc = hk_probe_vhd(ctx, &src, o, layer);
+        break;
+    case H2K_FORMAT_VHDX:
+        rc = hk_probe_vhdx(ctx, &src, o, layer);
+        break;
+    case H2K_FORMAT_QCOW2:
+        rc = hk_probe_qcow2(ctx, &src, o, layer);
+        break;
+    case H2K_FORMAT_RAW:
+    default:
+        layer->format = H2K_FORMAT_RAW;
+        layer->subformat = strdup("raw");
+        layer->virtual_size = src.size;
+        rc = layer->subformat ? hk_layer_add_extent(ctx, layer, layer->path, "FLAT", "RW",
+                                                    src.size / 512, offset, fsize)
+                              : hk_error_nomem(ctx);
+        break;
+    }
+    if (rc < 0)
+        goto out;
+    if (layer->allocated_size == 0)
+        layer->allocated_size = offset || size ? src.size : hk_fd_allocated(fd);
+    if (layer->parent_hint && !layer->parent_path) {
+        char *dir = hk_dirname(layer->path);
+        char *joined = dir ? hk_path_join(dir, layer->parent_hint) : NULL;
+        layer->parent_path = joined ? hk_abspath(joined) : NULL;
+        free(dir);
+        free(joined);
+        if (!layer->parent_path) {
+            rc = hk_error_nomem(ctx);
+            goto out;
+        }
+    }
+out:
+    free(head);
+    close(fd);
+    return rc;
+}
+
+static const char *
+parent_field(h2k_disk_format fmt)
+{
+    switch (fmt) {
+    case H2K_FORMAT_VMDK: return "parentCID";
+    case H2K_FORMAT_VHD: return "parent_unique_id";
+    case H2K_FORMAT_VHDX: return "parent_linkage";
+    default: return "backing_file";
+    }
+}
+
+int
+h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
+               h2k_disk_info **out)
+{
+    if (!ctx || !path || !out)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_disk_probe: NULL argument");
+    *out = NULL;
+    h2k_probe_options defaults = H2K_PROBE_OPTIONS_INIT;
+    const h2k_probe_options *o = opts ? opts : &defaults;
+    unsigned max_depth = o->max_chain_depth ? o->max_chain_depth : 64;
+
+    h2k_disk_info *info = calloc(1, sizeof(*info));
+    if (!info)
+        return hk_error_nomem(ctx);
+    int rc = 0;
+    const char *cur = path;
+    uint64_t img_size = 0;
+    for (unsigned depth = 0;; depth++) {
+        if ((rc = hk_check_cancel(ctx)) < 0)
+            goto fail;
+        if (depth >= max_depth) {
+            rc = hk_error_at(ctx, H2K_ERR_FORMAT, info->layers[depth - 1].path, -1,
+                             parent_field(info->layers[depth - 1].format),
+                             "snapshot chain is deeper than %u layers", max_depth);
+            goto fail;
+        }
+        h2k_disk_layer *nl = realloc(info->layers, (info->n_layers + 1) * sizeof(*nl));
+        if (!nl) {
+            rc = hk_error_nomem(ctx);
+            goto fail;
+        }
+        info->layers = nl;
+        h2k_disk_layer *layer = &info->layers[info->n_layers];
+        uint64_t sz = 0;
+        rc = probe_one(ctx, cur, o, depth ? 0 : o->offset, depth ? 0 : o->size,
+                       depth ? H2K_FORMAT_UNKNOWN : o->format, layer, &sz);
+        info->n_layers++;
+        if (rc < 0) {
+            if (depth > 0) {
+                const h2k_disk_layer *child = &info->layers[depth - 1];
+                if (rc == H2K_ERR_NOT_FOUND)
+                    rc = hk_error_at(ctx, H2K_ERR_FORMAT, child->path, -1,
+                                     parent_field(child->format),
+                                     "broken snapshot chain: parent %s (recorded as \"%s\") "
+                                     "does not exist",
+                                     child->parent_path, child->parent_hint);
+                else
+                    hk_error_prefix(ctx, "in the snapshot chain of %s", info->layers[0].path);
+            }
+            goto fail;
+        }
+        if (depth == 0)
+            img_size = sz;
+        if (depth > 0) {
+            const h2k_disk_layer *child = &info->layers[depth - 1];
+            for (size_t k = 0; k < depth; k++) {
+                if (strcmp(info->layers[k].path, layer->path) == 0) {
+                    rc = hk_error_at(ctx, H2K_ERR_FORMAT, child->path, -1,
+                                     parent_field(child->format),
+                                     "snapshot chain loops back to %s", layer->path);
+                    goto fail;
+                }
+            }
+            if (child->parent_id && layer->id &&
+                strcasecmp(child->parent_id, layer->id) != 0) {
+                rc = hk_error_at(ctx, H2K_ERR_FORMAT, child->path, -1,
+                                 parent_field(child->format),
+                                 "snapshot chain mismatch: expects parent id %s but %s has %s",
+                                 child->parent_id, layer->path, layer->id);
+                goto fail;
+            }
+            if (child->parent_id && !layer->id && child->format == layer->format) {
+                rc = hk_error_at(ctx, H2K_ERR_FORMAT, child->path, -1,
+                                 parent_field(child->format),
+                                 "snapshot chain mismatch: parent %s has no id to match %s",
+                                 layer->path, child->parent_id);
+                goto fail;
+            }
+        }
+        if (!layer->parent_path || !o->follow_chain)
+            break;
+        if (depth == 0 && (o->offset || o->size)) {
+            rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, layer->path, (int64_t)o->offset,
+                             parent_field(layer->format),
+                             "an image inside a container cannot have a parent (%s)",
+                             layer->parent_hint);
+            goto fail;
+        }
+        cur = layer->parent_path;
+    }
+
+    info->path = strdup(info->layers[0].path);
+    info->subformat = hk_strdup0(info->layers[0].subformat);
+    if (!info->path || (info->layers[0].subformat && !info->subformat)) {
+        rc = hk_error_nomem(ctx);
+        goto fail;
+    }
+    info->format = info->layers[0].format;
+    info->virtual_size = info->layers[0].virtual_size;
+    info->offset = o->offset;
+    info->size = img_size;
+    for (size_t i = 0; i < info->n_layers; i++)
+        info->allocated_size += info->layers[i].allocated_size;
+    *out = info;
+    return 0;
+
+fail:
+    h2k_disk_info_free(info);
+    return rc;
+}
+
+static json_object *
+extents_json(const h2k_disk_layer *l)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < l->n_extents; i++) {
+        const h2k_disk_extent *e = &l->extents[i];
+        json_object *je = json_object_new_object();
+        hk_json_add_str(je, "path", e->path);
+        hk_json_add_str(je, "type", e->type);
+        hk_json_add_str(je, "access", e->access);
+        hk_json_add_u64(je, "sectors", e->sectors);
+        hk_json_add_u64(je, "offset", e->offset);
+        hk_json_add_u64(je, "file_size", e->file_size);
+        json_object_array_add(arr, je);
+    }
+    return arr;
+}
+
+char *
+h2k_disk_info_to_json(const h2k_disk_info *info)
+{
+    if (!info)
+        return NULL;
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    hk_json_add_str(o, "path", info->path);
+    hk_json_add_str(o, "format", h2k_disk_format_name(info->format));
+    hk_json_add_str(o, "subformat", info->subformat);
+    hk_json_add_u64(o, "virtual_size", info->virtual_size);
+    hk_json_add_u64(o, "allocated_size", info->allocated_size);
+    hk_json_add_u64(o, "offset", info->offset);
+    hk_json_add_u64(o, "size", info->size);
+    json_object *chain = json_object_new_array();
+    for (size_t i = 0; i < info->n_layers; i++) {
+        const h2k_disk_layer *l = &info->layers[i];
+        json_object *jl = json_object_new_object();
+        hk_json_add_str(jl, "path", l->path);
+        hk_json_add_str(jl, "format", h2k_disk_format_name(l->format));
+        hk_json_add_str(jl, "subformat", l->subformat);
+        hk_json_add_u64(jl, "virtual_size", l->virtual_size);
+        hk_json_add_u64(jl, "allocated_size", l->allocated_size);
+        hk_json_add_u64(jl, "cluster_size", l->cluster_size);
+        hk_json_add_str(jl, "id", l->id);
+        hk_json_add_str(jl, "parent_id", l->parent_id);
+        hk_json_add_str(jl, "parent_hint", l->parent_hint);
+        hk_json_add_str(jl, "parent_path", l->parent_path);
+        json_object_object_add(jl, "compressed", json_object_new_boolean(l->compressed));
+        json_object_object_add(jl, "extents", extents_json(l));
+        json_object_array_add(chain, jl);
+    }
+    json_object_object_add(o, "chain", chain);
+    json_object_object_add(o, "extents",
+                           info->n_layers ? extents_json(&info->layers[0])
+                                          : json_object_new_array());
+    return hk_json_steal_string(o);
+}
