@@ -1,0 +1,48 @@
+/*
+ * Internals of the qemu-img conversion (convert.c), exposed for unit tests:
+ * the progress parser and the argv builder are pure functions.
+ */
+#ifndef HK_DISK_CONVERT_INTERNAL_H
+#define HK_DISK_CONVERT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/internal.h"
+#include "hyper2kvm/h2k_disk.h"
+
+/* Parses one progress record of "qemu-img convert -p", e.g. "    (12.34/100%)"
+ * (leading blanks allowed, at most two decimals are used, trailing blanks
+ * allowed).  On success stores the progress in per-mille (0..1000; values over
+ * 100% are clamped to 1000) in *permille and returns true; returns false for
+ * anything else (garbage, empty, negative, a missing "/100%)"). */
+bool hk_qemu_parse_progress(const char *line, unsigned *permille);
+
+/* Escapes @s for a value of qemu's "key=value,key=value" option syntax
+ * (',' is doubled).  Caller frees; NULL on allocation failure. */
+char *hk_qemu_opt_escape(const char *s);
+
+/* Options of hk_convert_build_argv(), already validated and defaulted. */
+typedef struct hk_convert_plan {
+    const char *qemu_img;        /* program (path or name) */
+    h2k_disk_format output_format; /* QCOW2 or RAW */
+    bool compress;
+    const char *compression_type;/* "zstd" or "zlib" (used when compress) */
+    int coroutines;              /* -m, 1..16 */
+    bool out_of_order;           /* -W */
+    uint64_t source_offset;      /* image window inside layers[0] (container) */
+    uint64_t source_size;        /* 0 = to the end */
+} hk_convert_plan;
+
+/* Builds the qemu-img argv converting the probed @info into @out_path.
+ * A single image at offset 0 is passed as "-f FMT PATH"; a snapshot chain
+ * (every layer's path and format pinned) or an image inside a container is
+ * passed with --image-opts.  Returns a NULL-terminated array (caller frees
+ * with hk_argv_free()) or NULL on allocation failure. */
+char **hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan,
+                             const char *out_path);
+
+/* Frees an argv returned by hk_convert_build_argv().  NULL is allowed. */
+void hk_argv_free(char **argv);
+
+#endif
