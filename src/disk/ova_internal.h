@@ -1,0 +1,103 @@
+/*
+ * Internals of the OVA reader: the tar indexer (tar_index.c) and the
+ * manifest parser (ova_manifest.c), shared with ova.c and the unit tests.
+ */
+#ifndef HK_DISK_OVA_INTERNAL_H
+#define HK_DISK_OVA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/internal.h"
+#include "hyper2kvm/h2k_disk.h"
+
+#define HK_TAR_BLOCK 512u
+
+/* Default limits of the indexer. */
+#define HK_TAR_MAX_MEMBERS 10000u
+#define HK_TAR_MAX_NAME 4096u
+#define HK_TAR_MAX_PAX (1u << 20)               /* one pax extended header */
+#define HK_TAR_MAX_TOTAL (UINT64_C(16) << 40)   /* sum of member sizes */
+
+/* ------------------------------------------------------------- tar */
+
+/* Parses a numeric header field: octal digits (leading spaces allowed, ended by
+ * NUL, space or the end of the field; all NUL/space means 0) or GNU base-256
+ * (first byte 0x80; negative values refused).  False on junk or overflow. */
+bool hk_tar_parse_number(const uint8_t *field, size_t len, uint64_t *out);
+
+/* True when the header checksum (offset 148) matches the unsigned or the
+ * (historical) signed byte sum of the block. */
+bool hk_tar_checksum_ok(const uint8_t block[HK_TAR_BLOCK]);
+
+/* Normalises a member name of @len bytes: "./" prefixes and "." components
+ * dropped, duplicate and trailing slashes removed.  Unsafe names (absolute,
+ * "..", NUL or control characters, longer than @max_len) give -1 with a static
+ * reason in *why.  Returns 0 with *out  (caller frees; "" for the archive root)
+ * or H2K_ERR_NO_MEMORY (without recording it). */
+int hk_tar_normalise_name(const char *raw, size_t len, size_t max_len, char **out,
+                          const char **why);
+
+/* Parses a pax extended header ("LEN key=value\n" records).  Sets *path (caller
+ * frees, NULL when absent, may contain NUL bytes and is then refused by the
+ * caller via *path_len) and *size and *has_size.  Sparse-file keys are refused.
+ * Returns 0, -1 with a static reason in *why, or H2K_ERR_NO_MEMORY. */
+int hk_tar_parse_pax(const char *data, size_t len, char **path, size_t *path_len,
+                     uint64_t *size, bool *has_size, const char **why);
+
+/* One regular file of the archive. */
+typedef struct hk_tar_member {
+    char *name;             /* normalised */
+    uint64_t header_offset; /* of its first header (extension headers included) */
+    uint64_t data_offset;
+    uint64_t size;
+} hk_tar_member;
+
+typedef struct hk_tar_limits {
+    size_t max_members;
+    size_t max_name;
+    uint64_t max_total;
+} hk_tar_limits;
+
+#define HK_TAR_LIMITS_INIT { HK_TAR_MAX_MEMBERS, HK_TAR_MAX_NAME, HK_TAR_MAX_TOTAL }
+
+/* Walks the tar headers of @fd (@file_size bytes, @path for messages) and
+ * lists its regular files in archive order.  Directories are skipped; links,
+ * devices, fifos, sparse files, unsafe and duplicate names are refused with
+ * H2K_ERR_FORMAT naming the member and its header offset.  A compressed file
+ * is H2K_ERR_UNSUPPORTED.  On success the caller owns *out (hk_tar_members_free). */
+int hk_tar_index(h2k_ctx *ctx, int fd, const char *path, uint64_t file_size,
+                 const hk_tar_limits *limits, hk_tar_member **out, size_t *n_out);
+
+void hk_tar_members_free(hk_tar_member *m, size_t n);
+
+/* ------------------------------------------------------------ manifest */
+
+typedef enum hk_mf_algo { HK_MF_SHA1 = 0, HK_MF_SHA256 = 1, HK_MF_SHA512 = 2 } hk_mf_algo;
+
+/* Name of an algorithm ("SHA1", ...).  Static. */
+const char *hk_mf_algo_name(hk_mf_algo algo);
+
+typedef struct hk_mf_entry {
+    hk_mf_algo algo;
+    char *name;        /* as written in the manifest (caller frees) */
+    char digest[129];  /* lower-case hex */
+    unsigned line;     /* 1-based */
+} hk_mf_entry;
+
+/* Parses one manifest line (without its newline; a trailing '\r' and blanks
+ * are allowed): "SHA1(name)= hex", "SHA256(name)=hex", "SHA512(...)".
+ * Returns 1 with *out filled (caller frees out->name), 0 for a blank line,
+ * -1 with a static reason in *why for a malformed line, or H2K_ERR_NO_MEMORY. */
+int hk_mf_parse_line(const char *line, size_t len, hk_mf_entry *out, const char **why);
+
+/* Parses a whole manifest; a malformed line is H2K_ERR_FORMAT naming
+ * @ova_path, @member, the line number and (as offset) @base_offset + the
+ * line's position.  Caller owns *out (hk_mf_entries_free). */
+int hk_mf_parse(h2k_ctx *ctx, const char *text, size_t len, const char *ova_path,
+                const char *member, uint64_t base_offset, hk_mf_entry **out, size_t *n_out);
+
+void hk_mf_entries_free(hk_mf_entry *e, size_t n);
+
+#endif
