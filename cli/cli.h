@@ -36,5 +36,6 @@ int cmd_version(cli_env *env, int argc, char **argv);
 int cmd_probe(cli_env *env, int argc, char **argv);
 int cmd_convert(cli_env *env, int argc, char **argv);
 int cmd_ovf(cli_env *env, int argc, char **argv);
+int cmd_inspect(cli_env *env, int argc, char **argv);
 
 #endif

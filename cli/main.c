@@ -26,6 +26,8 @@ static const struct {
     { "convert", cmd_convert,
       "convert SRC DST [--format qcow2|raw] [--compress]: convert a disk image" },
     { "ovf", cmd_ovf, "ovf FILE.ovf|FILE.ova|FILE.vmx [--json]: read a VM description" },
+    { "inspect", cmd_inspect,
+      "inspect IMAGE [IMAGE...] | DIR [--json]: identify the guest operating system" },
     { "version", cmd_version, "version [--json]: print the version" },
 };
 

@@ -8,5 +8,6 @@
 #include "hyper2kvm/h2k_common.h"
 #include "hyper2kvm/h2k_spec.h"
 #include "hyper2kvm/h2k_disk.h"
+#include "hyper2kvm/h2k_guest.h"
 
 #endif /* HYPER2KVM_H */

@@ -1,0 +1,105 @@
+/*
+ * hyper2kvm: guest operating system detection (mid-level API).
+ *
+ * h2k_guest_detect_dir() reads a mounted guest file system directly;
+ * h2k_guest_detect_image() inspects disk images with libguestfs (all disks of
+ * a VM in one appliance launch).  Both fill an h2k_guest_identity.
+ */
+#ifndef HYPER2KVM_H2K_GUEST_H
+#define HYPER2KVM_H2K_GUEST_H
+
+#include "h2k_common.h"
+#include "h2k_spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum h2k_guest_type {
+    H2K_GUEST_UNKNOWN = 0,
+    H2K_GUEST_LINUX = 1,
+    H2K_GUEST_WINDOWS = 2
+} h2k_guest_type;
+
+/** Name of a guest type ("linux", "windows", "unknown").  Static. */
+H2K_EXTERN const char *h2k_guest_type_name(h2k_guest_type type);
+
+/** An installed kernel. */
+typedef struct h2k_guest_kernel {
+    char *version;     /**< "6.1.0-18-amd64" */
+    char *kernel_path; /**< "/boot/vmlinuz-6.1.0-18-amd64" */
+    char *initrd_path; /**< "/boot/initrd.img-6.1.0-18-amd64", or NULL when missing */
+    int has_virtio_blk;   /**< 1 when the module is installed (or built in) */
+    int has_virtio_scsi;
+    int has_virtio_net;
+    int has_virtio_pci;
+    int initrd_has_virtio; /**< 1 when the initramfs holds virtio_blk (or it is built in),
+                                0 when it does not, -1 when not checked */
+} h2k_guest_kernel;
+
+/** A file system the guest mounts. */
+typedef struct h2k_guest_mount {
+    char *mountpoint;  /**< "/", "/boot", ... */
+    char *device;      /**< device as the inspection names it ("/dev/sda1", "/dev/vg/root") */
+} h2k_guest_mount;
+
+/** What a guest is.  Every string is owned by the identity. */
+typedef struct h2k_guest_identity {
+    h2k_guest_type type;
+    char *os_id;           /**< "debian", "rhel", "ubuntu", "sles", "windows"... */
+    char *os_version;      /**< "12", "9.3", "22.04"... */
+    char *os_pretty;       /**< "Debian GNU/Linux 12 (bookworm)" */
+    char *distro_family;   /**< "debian", "redhat", "suse", "arch", "windows", or NULL */
+    int major_version;
+    int minor_version;
+    char *architecture;    /**< "x86_64", "i386", "aarch64" */
+    h2k_firmware firmware; /**< from the partition table (ESP) and the source metadata */
+    char *init_system;     /**< "systemd", "upstart", "sysv", or NULL */
+    char *package_manager; /**< "apt", "dnf", "yum", "zypper", "pacman", or NULL */
+    char *hostname;
+    char *root_device;     /**< the root file system's device */
+    size_t n_mounts;
+    h2k_guest_mount *mounts;
+    size_t n_kernels;
+    h2k_guest_kernel *kernels;
+    int vmware_tools;      /**< 1 when VMware tools (open-vm-tools or vmware-tools) are installed */
+    char *selinux;         /**< "enforcing", "permissive", "disabled", or NULL */
+    char *network_config;  /**< network stack found: "ifupdown", "netplan", "NetworkManager",
+                                "ifcfg", "wicked", "systemd-networkd" (comma-separated) */
+} h2k_guest_identity;
+
+/** Frees an identity.  NULL is allowed. */
+H2K_EXTERN void h2k_guest_identity_free(h2k_guest_identity *id);
+
+/** The identity as a JSON object (snake_case keys).  Caller frees with free(). */
+H2K_EXTERN char *h2k_guest_identity_to_json(const h2k_guest_identity *id);
+
+typedef struct h2k_guest_detector h2k_guest_detector;
+
+/** Creates a detector bound to @ctx (which must outlive it).  Caller frees
+ *  with h2k_guest_detector_free(). */
+H2K_EXTERN int h2k_guest_detector_new(h2k_ctx *ctx, h2k_guest_detector **out);
+
+/** Frees a detector.  NULL is allowed. */
+H2K_EXTERN void h2k_guest_detector_free(h2k_guest_detector *det);
+
+/** Detects the guest in a mounted (or unpacked) root file system, from its
+ *  files alone: os-release, redhat-release, SuSE-release, debian_version,
+ *  lsb-release, the init system and the package manager.  No libguestfs.
+ *  Caller owns *out.  H2K_ERR_GUEST_DETECTION when nothing identifies an OS. */
+H2K_EXTERN int h2k_guest_detect_dir(h2k_guest_detector *det, const char *root_dir,
+                                    h2k_guest_identity **out);
+
+/** Inspects the disk images of one VM with libguestfs (read-only, one appliance
+ *  launch for all of them).  @formats may be NULL (probed) or give each disk's
+ *  format name.  A disk with no OS, several OSes (multi-boot) or an unknown OS is
+ *  H2K_ERR_GUEST_DETECTION.  Caller owns *out. */
+H2K_EXTERN int h2k_guest_detect_image(h2k_guest_detector *det, const char *const *disks,
+                                      const char *const *formats, size_t n_disks,
+                                      h2k_guest_identity **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HYPER2KVM_H2K_GUEST_H */

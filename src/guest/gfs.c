@@ -1,0 +1,323 @@
+/*
+ * The libguestfs handle of a guest: launch once, inspect, mount, and a
+ * read-only file view for detection.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect_files.h"
+#include "gfs.h"
+#include "hyper2kvm/h2k_disk.h"
+
+int
+hk_gfs_error(hk_gfs *gfs, int code, const char *what)
+{
+    const char *msg = guestfs_last_error(gfs->g);
+    return hk_error(gfs->ctx, code, "%s: %s", what, msg ? msg : "libguestfs failed");
+}
+
+static void
+on_gfs_event(guestfs_h *g, void *opaque, uint64_t event, int event_handle, int flags,
+             const char *buf, size_t buf_len, const uint64_t *array, size_t array_len)
+{
+    (void)g, (void)event, (void)event_handle, (void)flags, (void)array, (void)array_len;
+    hk_gfs *gfs = opaque;
+    if (!buf || !buf_len)
+        return;
+    size_t n = buf_len;
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    if (n)
+        hk_debug(gfs->ctx, "guestfs", "%.*s", (int)n, buf);
+}
+
+/* ---------------------------------------------------------- file view */
+
+static hk_gfs *
+fs_gfs(const hk_fsread *fs)
+{
+    return (hk_gfs *)fs->ud;
+}
+
+static char *
+gfs_read(const hk_fsread *fs, const char *path, size_t max, size_t *len)
+{
+    guestfs_h *g = fs_gfs(fs)->g;
+    if (guestfs_is_file_opts(g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1, -1) != 1)
+        return NULL;
+    int64_t size = guestfs_filesize(g, path);
+    if (size < 0 || (uint64_t)size > max)
+        return NULL;
+    size_t got = 0;
+    char *data = guestfs_read_file(g, path, &got);
+    if (!data)
+        return NULL;
+    char *out = realloc(data, got + 1);
+    if (!out) {
+        free(data);
+        return NULL;
+    }
+    out[got] = '\0';
+    if (len)
+        *len = got;
+    return out;
+}
+
+static bool
+gfs_exists(const hk_fsread *fs, const char *path)
+{
+    return guestfs_exists(fs_gfs(fs)->g, path) == 1;
+}
+
+static bool
+gfs_is_dir(const hk_fsread *fs, const char *path)
+{
+    return guestfs_is_dir_opts(fs_gfs(fs)->g, path, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) ==
+           1;
+}
+
+static char **
+gfs_list(const hk_fsread *fs, const char *path)
+{
+    if (!gfs_is_dir(fs, path))
+        return NULL;
+    return guestfs_ls(fs_gfs(fs)->g, path); /* sorted, NULL-terminated, malloc'd */
+}
+
+/* ------------------------------------------------------------- handle */
+
+int
+hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
+            size_t n_disks, bool readonly, hk_gfs **out)
+{
+    *out = NULL;
+    if (!n_disks)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "no disk given");
+    hk_gfs *gfs = calloc(1, sizeof(*gfs));
+    if (!gfs)
+        return hk_error_nomem(ctx);
+    gfs->ctx = ctx;
+    gfs->readonly = readonly;
+    gfs->n_disks = n_disks;
+    gfs->fs = (hk_fsread){ gfs, gfs_read, gfs_exists, gfs_is_dir, gfs_list };
+    int rc = 0;
+    gfs->g = guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
+    if (!gfs->g) {
+        free(gfs);
+        return hk_error(ctx, H2K_ERR_GUEST_DETECTION, "cannot create a libguestfs handle");
+    }
+    guestfs_set_error_handler(gfs->g, NULL, NULL);
+    if (guestfs_parse_environment(gfs->g) < 0) {
+        rc = hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "libguestfs environment");
+        goto fail;
+    }
+    guestfs_set_memsize(gfs->g, 1024);
+    guestfs_set_event_callback(gfs->g, on_gfs_event,
+                               GUESTFS_EVENT_APPLIANCE | GUESTFS_EVENT_LIBRARY |
+                                   GUESTFS_EVENT_WARNING,
+                               0, gfs);
+    for (size_t i = 0; i < n_disks; i++) {
+        const char *fmt = formats ? formats[i] : NULL;
+        h2k_disk_info *info = NULL;
+        if (!fmt) {
+            h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
+            if ((rc = h2k_disk_probe(ctx, disks[i], &po, &info)) < 0)
+                goto fail;
+            fmt = h2k_disk_format_qemu_name(info->format);
+        }
+        int r = guestfs_add_drive_opts(gfs->g, disks[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
+                                       GUESTFS_ADD_DRIVE_OPTS_READONLY, readonly ? 1 : 0, -1);
+        h2k_disk_info_free(info);
+        if (r < 0) {
+            rc = hk_gfs_error(gfs, H2K_ERR_IO, disks[i]);
+            hk_error_set_source(ctx, disks[i]);
+            goto fail;
+        }
+    }
+    hk_info(ctx, "guestfs", "launching the libguestfs appliance (%zu disk%s)", n_disks,
+            n_disks == 1 ? "" : "s");
+    double t0 = hk_now();
+    if (guestfs_launch(gfs->g) < 0) {
+        rc = hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "libguestfs appliance launch failed");
+        goto fail;
+    }
+    hk_info(ctx, "guestfs", "appliance up in %.1f s", hk_now() - t0);
+    *out = gfs;
+    return 0;
+fail:
+    guestfs_close(gfs->g);
+    free(gfs);
+    return rc;
+}
+
+static int
+cmp_mp(const void *a, const void *b)
+{
+    /* shortest mount point first, so "/" is mounted before "/boot" */
+    const char *const *x = a, *const *y = b;
+    size_t lx = strlen(x[0]), ly = strlen(y[0]);
+    return lx < ly ? -1 : lx > ly ? 1 : strcmp(x[0], y[0]);
+}
+
+int
+hk_gfs_inspect_mount(hk_gfs *gfs)
+{
+    guestfs_h *g = gfs->g;
+    char **roots = guestfs_inspect_os(g);
+    if (!roots)
+        return hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "inspection failed");
+    size_t n = hk_strv_len(roots);
+    if (n == 0) {
+        hk_strv_free(roots);
+        return hk_error(gfs->ctx, H2K_ERR_GUEST_DETECTION,
+                        "no operating system found on the %zu disk%s", gfs->n_disks,
+                        gfs->n_disks == 1 ? "" : "s");
+    }
+    if (n > 1) {
+        hk_buf b = { 0 };
+        for (size_t i = 0; i < n; i++)
+            hk_buf_printf(&b, "%s%s", i ? ", " : "", roots[i]);
+        int rc = hk_error(gfs->ctx, H2K_ERR_GUEST_DETECTION,
+                          "multi-boot guest: %zu operating systems found (%s); convert "
+                          "one at a time",
+                          n, b.data ? b.data : "");
+        hk_buf_free(&b);
+        hk_strv_free(roots);
+        return rc;
+    }
+    gfs->root = strdup(roots[0]);
+    hk_strv_free(roots);
+    if (!gfs->root)
+        return hk_error_nomem(gfs->ctx);
+
+    char **mps = guestfs_inspect_get_mountpoints(g, gfs->root);
+    if (!mps)
+        return hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "cannot list mount points");
+    size_t nm = hk_strv_len(mps) / 2;
+    qsort(mps, nm, 2 * sizeof(char *), cmp_mp);
+    int rc = 0;
+    for (size_t i = 0; i < nm; i++) {
+        const char *mp = mps[2 * i], *dev = mps[2 * i + 1];
+        int r = gfs->readonly ? guestfs_mount_ro(g, dev, mp) : guestfs_mount(g, dev, mp);
+        if (r < 0) {
+            if (strcmp(mp, "/") == 0) {
+                rc = hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "cannot mount the root file system");
+                break;
+            }
+            hk_warn(gfs->ctx, "guestfs", "cannot mount %s on %s: %s", dev, mp,
+                    guestfs_last_error(g));
+        }
+    }
+    hk_strv_free(mps);
+    return rc;
+}
+
+static char *
+own(char *s)
+{
+    /* libguestfs strings are malloc'd: adopt them; "unknown" means nothing */
+    if (s && strcmp(s, "unknown") == 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void
+detect_firmware(hk_gfs *gfs, h2k_guest_identity *id)
+{
+    guestfs_h *g = gfs->g;
+    char **devs = guestfs_list_devices(g);
+    id->firmware = H2K_FIRMWARE_BIOS;
+    for (size_t i = 0; devs && devs[i]; i++) {
+        char *pt = guestfs_part_get_parttype(g, devs[i]);
+        if (pt && strcmp(pt, "gpt") == 0) {
+            struct guestfs_partition_list *parts = guestfs_part_list(g, devs[i]);
+            for (size_t p = 0; parts && p < parts->len; p++) {
+                char *t = guestfs_part_get_gpt_type(g, devs[i], parts->val[p].part_num);
+                if (t && strcasecmp(t, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B") == 0)
+                    id->firmware = H2K_FIRMWARE_UEFI;
+                free(t);
+            }
+            if (parts)
+                guestfs_free_partition_list(parts);
+        }
+        free(pt);
+    }
+    hk_strv_free(devs);
+}
+
+int
+hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out)
+{
+    *out = NULL;
+    guestfs_h *g = gfs->g;
+    h2k_guest_identity *id = calloc(1, sizeof(*id));
+    if (!id)
+        return hk_error_nomem(gfs->ctx);
+    char *type = guestfs_inspect_get_type(g, gfs->root);
+    id->type = type && strcmp(type, "linux") == 0     ? H2K_GUEST_LINUX
+               : type && strcmp(type, "windows") == 0 ? H2K_GUEST_WINDOWS
+                                                      : H2K_GUEST_UNKNOWN;
+    free(type);
+    if (id->type == H2K_GUEST_UNKNOWN) {
+        h2k_guest_identity_free(id);
+        return hk_error(gfs->ctx, H2K_ERR_GUEST_DETECTION,
+                        "unsupported guest operating system on %s", gfs->root);
+    }
+    id->os_id = own(guestfs_inspect_get_distro(g, gfs->root));
+    id->major_version = guestfs_inspect_get_major_version(g, gfs->root);
+    id->minor_version = guestfs_inspect_get_minor_version(g, gfs->root);
+    id->os_pretty = own(guestfs_inspect_get_product_name(g, gfs->root));
+    id->architecture = own(guestfs_inspect_get_arch(g, gfs->root));
+    id->hostname = own(guestfs_inspect_get_hostname(g, gfs->root));
+    id->root_device = strdup(gfs->root);
+    char *pm = own(guestfs_inspect_get_package_management(g, gfs->root));
+    id->package_manager = pm;
+    if (id->type == H2K_GUEST_WINDOWS) {
+        id->distro_family = strdup("windows");
+        free(id->os_id);
+        id->os_id = strdup("windows");
+        id->os_version = hk_asprintf("%d.%d", id->major_version, id->minor_version);
+    }
+    char **mps = guestfs_inspect_get_mountpoints(g, gfs->root);
+    for (size_t i = 0; mps && mps[i] && mps[i + 1]; i += 2) {
+        h2k_guest_mount *nm = realloc(id->mounts, (id->n_mounts + 1) * sizeof(*nm));
+        if (!nm)
+            break;
+        id->mounts = nm;
+        nm[id->n_mounts].mountpoint = strdup(mps[i]);
+        nm[id->n_mounts].device = strdup(mps[i + 1]);
+        id->n_mounts++;
+    }
+    hk_strv_free(mps);
+    detect_firmware(gfs, id);
+    /* the guest's own files fill in the rest (os-release, kernels, tools, network) */
+    int rc = hk_guest_detect_files(gfs->ctx, &gfs->fs, id, false);
+    if (rc < 0 && id->type != H2K_GUEST_UNKNOWN)
+        rc = 0; /* inspection already identified the OS */
+    if (rc < 0) {
+        h2k_guest_identity_free(id);
+        return rc;
+    }
+    *out = id;
+    return 0;
+}
+
+int
+hk_gfs_close(hk_gfs *gfs)
+{
+    if (!gfs)
+        return 0;
+    int rc = 0;
+    if (gfs->g) {
+        if (gfs->root && guestfs_umount_all(gfs->g) < 0 && !gfs->readonly)
+            rc = hk_gfs_error(gfs, H2K_ERR_IO, "unmounting the guest file systems");
+        if (guestfs_shutdown(gfs->g) < 0 && !gfs->readonly && rc == 0)
+            rc = hk_gfs_error(gfs, H2K_ERR_IO, "shutting the appliance down");
+        guestfs_close(gfs->g);
+    }
+    free(gfs->root);
+    free(gfs);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * One libguestfs handle per guest: every disk of the VM added with its format
+ * pinned, one appliance launch, the guest inspected and its file systems
+ * mounted.  Shared by detection and every fixer so that the appliance is
+ * launched once per migrated VM.
+ */
+#ifndef HK_GUEST_GFS_H
+#define HK_GUEST_GFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <guestfs.h>
+
+#include "core/internal.h"
+#include "fsread.h"
+#include "hyper2kvm/h2k_guest.h"
+
+typedef struct hk_gfs {
+    h2k_ctx *ctx;
+    guestfs_h *g;
+    bool readonly;
+    size_t n_disks;
+    char *root;        /* the inspected root device, once hk_gfs_inspect_mount() ran */
+    hk_fsread fs;      /* a view of the mounted guest */
+} hk_gfs;
+
+/* Creates a handle with @disks (formats given or probed; never guessed by
+ * libguestfs) and launches the appliance.  @readonly adds the disks
+ * read-only.  Caller closes with hk_gfs_close(). */
+int hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
+                size_t n_disks, bool readonly, hk_gfs **out);
+
+/* Inspects the guest (exactly one OS, else H2K_ERR_GUEST_DETECTION) and mounts
+ * its file systems at their mount points. */
+int hk_gfs_inspect_mount(hk_gfs *gfs);
+
+/* Fills an identity from libguestfs inspection and the guest's files. */
+int hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out);
+
+/* Unmounts, syncs and shuts the appliance down; returns 0 or an error when a
+ * writable guest could not be flushed.  NULL allowed. */
+int hk_gfs_close(hk_gfs *gfs);
+
+/* Records libguestfs's last error on the context with @what as context. */
+int hk_gfs_error(hk_gfs *gfs, int code, const char *what);
+
+#endif

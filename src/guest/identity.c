@@ -1,0 +1,104 @@
+/* h2k_guest_identity: release, names, JSON form. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "core/internal.h"
+#include "core/json_util.h"
+#include "hyper2kvm/h2k_guest.h"
+
+const char *
+h2k_guest_type_name(h2k_guest_type type)
+{
+    switch (type) {
+    case H2K_GUEST_LINUX: return "linux";
+    case H2K_GUEST_WINDOWS: return "windows";
+    case H2K_GUEST_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+void
+h2k_guest_identity_free(h2k_guest_identity *id)
+{
+    if (!id)
+        return;
+    free(id->os_id);
+    free(id->os_version);
+    free(id->os_pretty);
+    free(id->distro_family);
+    free(id->architecture);
+    free(id->init_system);
+    free(id->package_manager);
+    free(id->hostname);
+    free(id->root_device);
+    free(id->selinux);
+    free(id->network_config);
+    for (size_t i = 0; i < id->n_mounts; i++) {
+        free(id->mounts[i].mountpoint);
+        free(id->mounts[i].device);
+    }
+    free(id->mounts);
+    for (size_t i = 0; i < id->n_kernels; i++) {
+        free(id->kernels[i].version);
+        free(id->kernels[i].kernel_path);
+        free(id->kernels[i].initrd_path);
+    }
+    free(id->kernels);
+    free(id);
+}
+
+char *
+h2k_guest_identity_to_json(const h2k_guest_identity *id)
+{
+    if (!id)
+        return NULL;
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    hk_json_add_str(o, "type", h2k_guest_type_name(id->type));
+    hk_json_add_str(o, "os_id", id->os_id);
+    hk_json_add_str(o, "os_version", id->os_version);
+    hk_json_add_str(o, "os_pretty", id->os_pretty);
+    hk_json_add_str(o, "distro_family", id->distro_family);
+    json_object_object_add(o, "major_version", json_object_new_int(id->major_version));
+    json_object_object_add(o, "minor_version", json_object_new_int(id->minor_version));
+    hk_json_add_str(o, "architecture", id->architecture);
+    hk_json_add_str(o, "firmware", h2k_firmware_name(id->firmware));
+    hk_json_add_str(o, "init_system", id->init_system);
+    hk_json_add_str(o, "package_manager", id->package_manager);
+    hk_json_add_str(o, "hostname", id->hostname);
+    hk_json_add_str(o, "root_device", id->root_device);
+    json_object *m = json_object_new_array();
+    for (size_t i = 0; i < id->n_mounts; i++) {
+        json_object *jm = json_object_new_object();
+        hk_json_add_str(jm, "mountpoint", id->mounts[i].mountpoint);
+        hk_json_add_str(jm, "device", id->mounts[i].device);
+        json_object_array_add(m, jm);
+    }
+    json_object_object_add(o, "mounts", m);
+    json_object *k = json_object_new_array();
+    for (size_t i = 0; i < id->n_kernels; i++) {
+        const h2k_guest_kernel *kk = &id->kernels[i];
+        json_object *jk = json_object_new_object();
+        hk_json_add_str(jk, "version", kk->version);
+        hk_json_add_str(jk, "kernel_path", kk->kernel_path);
+        hk_json_add_str(jk, "initrd_path", kk->initrd_path);
+        json_object_object_add(jk, "has_virtio_blk", json_object_new_boolean(kk->has_virtio_blk));
+        json_object_object_add(jk, "has_virtio_scsi",
+                               json_object_new_boolean(kk->has_virtio_scsi));
+        json_object_object_add(jk, "has_virtio_net", json_object_new_boolean(kk->has_virtio_net));
+        json_object_object_add(jk, "has_virtio_pci", json_object_new_boolean(kk->has_virtio_pci));
+        json_object_object_add(jk, "initrd_has_virtio",
+                               kk->initrd_has_virtio < 0
+                                   ? NULL
+                                   : json_object_new_boolean(kk->initrd_has_virtio));
+        json_object_array_add(k, jk);
+    }
+    json_object_object_add(o, "kernels", k);
+    json_object_object_add(o, "vmware_tools", json_object_new_boolean(id->vmware_tools));
+    hk_json_add_str(o, "selinux", id->selinux);
+    hk_json_add_str(o, "network_config", id->network_config);
+    return hk_json_steal_string(o);
+}
