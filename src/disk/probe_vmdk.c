@@ -365,7 +365,7 @@ inspect_extent(h2k_ctx *ctx, const char *desc_path, uint64_t desc_base,
         goto out;
     }
     if (rc < 0) {
-        hk_error_prefix(ctx, "extent %u of %s", e->line, desc_path);
+        hk_error_prefix(ctx, "extent \"%s\" (line %u of %s)", e->file, e->line, desc_path);
         goto out;
     }
     if (cap != e->sectors)
@@ -402,6 +402,19 @@ probe_descriptor_file(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *
     file_id *ids = NULL;
     size_t n_ids = 0;
     int rc;
+    /* binary data here is a sparse file whose magic was damaged, not a descriptor */
+    unsigned char head[64] = { 0 };
+    size_t hl = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
+    if ((rc = hk_src_read(ctx, src, 0, head, hl, "descriptor")) < 0)
+        return rc;
+    for (size_t i = 0; i < hl; i++) {
+        if ((head[i] < 0x20 && head[i] != '\t' && head[i] != '\r' && head[i] != '\n') ||
+            head[i] == 0x7f)
+            return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)src->base, "magic",
+                               "neither a sparse VMDK header (\"KDMV\", \"COWD\", seSparse) "
+                               "nor a text descriptor: first bytes %02x %02x %02x %02x",
+                               head[0], head[1], head[2], head[3]);
+    }
     if (src->size > HK_VMDK_MAX_DESCRIPTOR)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)src->base, "descriptor",
                            "not a sparse VMDK and too large (%llu bytes) for a descriptor "
