@@ -1,0 +1,343 @@
+/* Unit tests of the OVF reader (src/disk/ovf.c): golden comparison with
+ * virt-v2v's view of the shared .ovf inputs, then our own small cases. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testsupport.h"
+#include "v2v_expected.h"
+
+static h2k_vm_spec *
+parse_shared(h2k_ctx *ctx, const char *file)
+{
+    char rel[128];
+    snprintf(rel, sizeof(rel), "testdata/v2v-inputs/%s", file);
+    char *path = ts_shared_path(rel);
+    h2k_vm_spec *s = NULL;
+    ts_assert_rc(ctx, h2k_ovf_parse_file(ctx, path, &s), 0);
+    assert_non_null(s);
+    assert_string_equal(s->source_type, "ovf");
+    assert_string_equal(s->source_path, path);
+    char *json = h2k_vm_spec_to_json(s);
+    assert_non_null(json);
+    free(json);
+    free(path);
+    return s;
+}
+
+static h2k_vm_spec *
+parse_data(h2k_ctx *ctx, const char *name)
+{
+    char rel[128];
+    snprintf(rel, sizeof(rel), "ovf/%s", name);
+    char *path = ts_data_path(rel);
+    h2k_vm_spec *s = NULL;
+    ts_assert_rc(ctx, h2k_ovf_parse_file(ctx, path, &s), 0);
+    free(path);
+    return s;
+}
+
+/* Parses tests/data/ovf/@name expecting @code and @field; returns the error. */
+static const h2k_error *
+parse_data_fail(h2k_ctx *ctx, const char *name, int code, const char *field)
+{
+    char rel[128];
+    snprintf(rel, sizeof(rel), "ovf/%s", name);
+    char *path = ts_data_path(rel);
+    h2k_vm_spec *s = (h2k_vm_spec *)1;
+    ts_assert_rc(ctx, h2k_ovf_parse_file(ctx, path, &s), code);
+    assert_null(s);
+    const h2k_error *e = h2k_ctx_last_error(ctx);
+    assert_non_null(strstr(e->message, name));
+    assert_string_equal(e->source_path, path);
+    if (field) {
+        if (!e->field || strcmp(e->field, field) != 0)
+            fail_msg("%s: field %s, want %s (%s)", name, e->field ? e->field : "(null)", field,
+                     e->message);
+    }
+    free(path);
+    return e;
+}
+
+static char *
+dir_join(const char *rel)
+{
+    char *dir = ts_data_path("ovf");
+    char *p = ts_join(dir, rel);
+    free(dir);
+    return p;
+}
+
+static void
+test_golden(void **state)
+{
+    (void)state;
+    static const char *const bases[] = { "test-i-ova-formats", "test-i-ova-gz",
+                                         "test-i-ova-snapshots", "test-i-ova-subfolders",
+                                         "test-i-ova-tar", "test-i-ova-two-disks" };
+    h2k_ctx *ctx = ts_ctx();
+    for (size_t i = 0; i < HK_ARRAY_LEN(bases); i++) {
+        char rel[128], file[128];
+        snprintf(rel, sizeof(rel), "testdata/v2v-inputs/%s.expected", bases[i]);
+        snprintf(file, sizeof(file), "%s.ovf", bases[i]);
+        char *exp_path = ts_shared_path(rel);
+        v2v_expected e;
+        ve_load(exp_path, &e);
+        h2k_vm_spec *s = parse_shared(ctx, file);
+        ve_compare(file, &e, s, 0);
+        /* the same facts for every file of this family */
+        assert_string_equal(s->os_type, "windows7Server64Guest");
+        assert_string_equal(s->disks[0].file_ref, strcmp(bases[i], "test-i-ova-gz") == 0
+                                                      ? "disk1.vmdk.gz"
+                                                      : "disk1.vmdk");
+        assert_string_equal(s->disks[0].format_hint, "vmdk-streamOptimized");
+        assert_int_equal(s->disks[0].capacity, UINT64_C(50) << 30);
+        assert_string_equal(s->disks[0].controller_model, "lsisas1068");
+        assert_int_equal(s->disks[0].controller_index, 0);
+        assert_int_equal(s->disks[0].unit, 0);
+        assert_null(s->disks[0].container_path);
+        assert_null(s->nics[0].mac);
+        h2k_vm_spec_free(s);
+        free(exp_path);
+    }
+    h2k_ctx_free(ctx);
+}
+
+static void
+test_shared_details(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_vm_spec *s = parse_shared(ctx, "test-i-ova-gz.ovf");
+    assert_string_equal(s->disks[0].compression, "gzip");
+    assert_int_equal(s->disks[0].populated_size, UINT64_C(18975752192));
+    assert_true(hk_endswith_nocase(s->disks[0].path, "/v2v-inputs/disk1.vmdk.gz"));
+    h2k_vm_spec_free(s);
+
+    s = parse_shared(ctx, "test-i-ova-two-disks.ovf");
+    assert_int_equal(s->n_disks, 2);
+    assert_null(s->disks[0].compression);
+    assert_string_equal(s->disks[1].file_ref, "disk2.vmdk");
+    assert_int_equal(s->disks[1].capacity, UINT64_C(450) << 30);
+    assert_int_equal(s->disks[1].populated_size, UINT64_C(275146276864));
+    assert_int_equal(s->disks[1].unit, 1);
+    h2k_vm_spec_free(s);
+
+    /* files without .expected: the facts visible in them */
+    s = parse_shared(ctx, "test-i-ova.ovf");
+    assert_string_equal(s->name, "TestOva");
+    assert_string_equal(s->os_type, "windows7_64Guest");
+    assert_int_equal(s->memory_bytes, UINT64_C(2048) << 20);
+    assert_int_equal(s->vcpus, 1);
+    assert_int_equal(s->firmware, H2K_FIRMWARE_BIOS);
+    assert_int_equal(s->secure_boot, 0);
+    assert_int_equal(s->n_disks, 1);
+    assert_int_equal(s->disks[0].bus, H2K_BUS_SCSI);
+    assert_string_equal(s->disks[0].file_ref, "test-ova.vmdk");
+    assert_int_equal(s->disks[0].capacity, UINT64_C(32) << 30);
+    assert_int_equal(s->disks[0].populated_size, UINT64_C(1008926720));
+    assert_int_equal(s->n_removables, 2);
+    assert_string_equal(s->removables[0].kind, "cdrom");
+    assert_int_equal(s->removables[0].bus, H2K_BUS_IDE);
+    assert_int_equal(s->removables[0].slot, 0);
+    assert_string_equal(s->removables[1].kind, "floppy");
+    assert_int_equal(s->removables[1].bus, H2K_BUS_FLOPPY);
+    assert_int_equal(s->removables[1].slot, 0);
+    assert_int_equal(s->n_nics, 1);
+    assert_string_equal(s->nics[0].network, "VM Network");
+    assert_int_equal(s->nics[0].is_bridge, 1);
+    assert_string_equal(s->nics[0].model, "e1000");
+    h2k_vm_spec_free(s);
+
+    static const char *const roots[] = { "test-i-ova-as-root.ovf", "test-i-ova-checksums.ovf" };
+    for (size_t i = 0; i < HK_ARRAY_LEN(roots); i++) {
+        s = parse_shared(ctx, roots[i]);
+        assert_string_equal(s->name, "ova-test");
+        assert_string_equal(s->os_type, "69"); /* no vmw:osType: the CIM id */
+        assert_int_equal(s->memory_bytes, UINT64_C(4096) << 20);
+        assert_int_equal(s->vcpus, 2);
+        assert_int_equal(s->firmware, H2K_FIRMWARE_UNKNOWN); /* no firmware key */
+        assert_int_equal(s->n_disks, 1);
+        assert_string_equal(s->disks[0].file_ref, "disk.vmdk");
+        assert_int_equal(s->disks[0].capacity, UINT64_C(512) << 20);
+        assert_null(s->disks[0].format_hint);
+        assert_int_equal(s->disks[0].bus, H2K_BUS_SCSI);
+        assert_string_equal(s->disks[0].controller_model, "lsilogic");
+        assert_int_equal(s->n_removables, 1);
+        assert_int_equal(s->removables[0].bus, H2K_BUS_IDE);
+        assert_int_equal(s->removables[0].slot, 1);
+        assert_int_equal(s->n_nics, 0);
+        h2k_vm_spec_free(s);
+    }
+    h2k_ctx_free(ctx);
+}
+
+static void
+test_full(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_vm_spec *s = parse_data(ctx, "full.ovf");
+    char *p;
+    assert_string_equal(s->name, "vm-id"); /* no Name: ovf:id */
+    assert_string_equal(s->os_type, "101");
+    assert_int_equal(s->vcpus, 8);
+    assert_int_equal(s->cores_per_socket, 4);
+    assert_int_equal(s->memory_bytes, UINT64_C(6) << 30);
+    assert_int_equal(s->firmware, H2K_FIRMWARE_UEFI);
+    assert_int_equal(s->secure_boot, 1);
+
+    assert_int_equal(s->n_disks, 3); /* in item order, not DiskSection order */
+    assert_int_equal(s->disks[0].bus, H2K_BUS_NVME);
+    assert_string_equal(s->disks[0].controller_model, "nvme");
+    assert_int_equal(s->disks[0].controller_index, 1);
+    assert_int_equal(s->disks[0].unit, 3);
+    assert_int_equal(s->disks[0].capacity, 1048576);
+    assert_string_equal(s->disks[0].format_hint, "vmdk-streamOptimized");
+    assert_string_equal(s->disks[0].file_ref, "b.vmdk");
+
+    assert_int_equal(s->disks[1].bus, H2K_BUS_SATA);
+    assert_string_equal(s->disks[1].controller_model, "ahci");
+    assert_int_equal(s->disks[1].controller_index, 0);
+    assert_int_equal(s->disks[1].unit, 1);
+    assert_int_equal(s->disks[1].capacity, UINT64_C(4) << 30);
+    assert_int_equal(s->disks[1].populated_size, 12345);
+    assert_string_equal(s->disks[1].format_hint, "vmdk-sparse");
+    assert_null(s->disks[1].compression); /* identity */
+    p = dir_join("disks/a.vmdk");
+    assert_string_equal(s->disks[1].path, p);
+    free(p);
+
+    assert_int_equal(s->disks[2].bus, H2K_BUS_SCSI);
+    assert_string_equal(s->disks[2].controller_model, "pvscsi");
+    assert_int_equal(s->disks[2].controller_index, 2);
+    assert_int_equal(s->disks[2].unit, -1);
+    assert_int_equal(s->disks[2].capacity, 0); /* ${size}: a property, unknown */
+    assert_string_equal(s->disks[2].format_hint, "qcow2");
+
+    assert_int_equal(s->n_removables, 2);
+    assert_string_equal(s->removables[0].kind, "cdrom");
+    assert_int_equal(s->removables[0].bus, H2K_BUS_SATA);
+    assert_int_equal(s->removables[0].slot, 2);
+    p = dir_join("boot.iso");
+    assert_string_equal(s->removables[0].path, p);
+    free(p);
+    assert_string_equal(s->removables[1].kind, "floppy");
+    assert_int_equal(s->removables[1].bus, H2K_BUS_FLOPPY);
+    assert_int_equal(s->removables[1].slot, -1);
+    assert_null(s->removables[1].path);
+
+    assert_int_equal(s->n_nics, 2);
+    assert_string_equal(s->nics[0].network, "LAN & \"DMZ\"");
+    assert_int_equal(s->nics[0].is_bridge, 1);
+    assert_string_equal(s->nics[0].model, "vmxnet3");
+    assert_string_equal(s->nics[0].mac, "00:50:56:ab:cd:ef");
+    assert_null(s->nics[1].network);
+    assert_int_equal(s->nics[1].is_bridge, 0);
+    assert_null(s->nics[1].model);
+    assert_null(s->nics[1].mac);
+    h2k_vm_spec_free(s);
+    h2k_ctx_free(ctx);
+}
+
+static void
+test_memory_api(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    char *path = ts_data_path("ovf/full.ovf");
+    size_t len = 0;
+    char *xml = ts_read_file(path, &len);
+    h2k_vm_spec *s = NULL;
+    /* no base_dir: paths are the hrefs; no source_path */
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, len, NULL, "x.ovf", &s), 0);
+    assert_string_equal(s->disks[1].path, "disks/a.vmdk");
+    assert_string_equal(s->disks[1].file_ref, "disks/a.vmdk");
+    assert_null(s->source_path);
+    h2k_vm_spec_free(s);
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, len, "/pkg", NULL, &s), 0);
+    assert_string_equal(s->disks[1].path, "/pkg/disks/a.vmdk");
+    h2k_vm_spec_free(s);
+
+    /* truncated document: malformed, named by name_for_errors */
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, len / 2, NULL, "half.ovf", &s),
+                 H2K_ERR_FORMAT);
+    assert_null(s);
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "half.ovf"));
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "malformed XML at line"));
+
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, "", 0, NULL, NULL, &s), H2K_ERR_FORMAT);
+    size_t big = (16u << 20) + 1;
+    char *huge = malloc(big);
+    assert_non_null(huge);
+    memset(huge, ' ', big);
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, huge, big, NULL, "big.ovf", &s), H2K_ERR_FORMAT);
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "big.ovf"));
+    free(huge);
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, NULL, 5, NULL, NULL, &s), H2K_ERR_INVALID_ARG);
+    ts_assert_rc(ctx, h2k_ovf_parse_file(ctx, "/nonexistent/x.ovf", &s), H2K_ERR_NOT_FOUND);
+    free(xml);
+    free(path);
+    h2k_ctx_free(ctx);
+}
+
+static void
+test_no_disks(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_vm_spec *s = parse_data(ctx, "nodisks.ovf");
+    assert_string_equal(s->name, "case");
+    assert_int_equal(s->memory_bytes, UINT64_C(512) << 20);
+    assert_int_equal(s->vcpus, 0); /* no CPU item: unknown */
+    assert_int_equal(s->n_disks, 0);
+    assert_int_equal(s->n_removables, 0);
+    assert_int_equal(s->n_nics, 0);
+    h2k_vm_spec_free(s);
+    h2k_ctx_free(ctx);
+}
+
+static void
+test_errors(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    const h2k_error *e;
+
+    e = parse_data_fail(ctx, "broken.ovf", H2K_ERR_FORMAT, "Item");
+    assert_non_null(strstr(e->message, "malformed XML at line 24"));
+    e = parse_data_fail(ctx, "missing-fileref.ovf", H2K_ERR_FORMAT, "fileRef");
+    assert_non_null(strstr(e->message, "file2"));
+    parse_data_fail(ctx, "missing-disk.ovf", H2K_ERR_FORMAT, "HostResource");
+    parse_data_fail(ctx, "bad-hostresource.ovf", H2K_ERR_FORMAT, "HostResource");
+    e = parse_data_fail(ctx, "href-dotdot.ovf", H2K_ERR_FORMAT, "href");
+    assert_non_null(strstr(e->message, ".."));
+    parse_data_fail(ctx, "href-absolute.ovf", H2K_ERR_FORMAT, "href");
+    parse_data_fail(ctx, "href-uri.ovf", H2K_ERR_FORMAT, "href");
+    e = parse_data_fail(ctx, "huge-memory.ovf", H2K_ERR_FORMAT, "VirtualQuantity");
+    assert_non_null(strstr(e->message, "overflows"));
+    parse_data_fail(ctx, "bad-units.ovf", H2K_ERR_FORMAT, "AllocationUnits");
+    parse_data_fail(ctx, "huge-capacity.ovf", H2K_ERR_FORMAT, "capacity");
+    parse_data_fail(ctx, "bad-compression.ovf", H2K_ERR_UNSUPPORTED, "compression");
+    parse_data_fail(ctx, "blank-disk.ovf", H2K_ERR_UNSUPPORTED, "fileRef");
+    parse_data_fail(ctx, "doctype.ovf", H2K_ERR_FORMAT, "DOCTYPE");
+    parse_data_fail(ctx, "xxe.ovf", H2K_ERR_FORMAT, "DOCTYPE");
+    parse_data_fail(ctx, "not-ovf.xml", H2K_ERR_FORMAT, "Envelope");
+    parse_data_fail(ctx, "two-vms.ovf", H2K_ERR_UNSUPPORTED, "VirtualSystem");
+    parse_data_fail(ctx, "no-hardware.ovf", H2K_ERR_FORMAT, "VirtualHardwareSection");
+    h2k_ctx_free(ctx);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_shared_details),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_memory_api),
+        cmocka_unit_test(test_no_disks),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
