@@ -197,8 +197,13 @@ hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan,
 
 typedef struct progress_state {
     h2k_ctx *ctx;
-    int last; /* last per-mille reported, -1 before the first */
+    int last;      /* last per-mille reported, -1 before the first */
+    int out_fd;    /* the temporary output, or -1 */
+    int last_kick; /* per-mille at the last writeback kick */
 } progress_state;
+
+/* Per-mille steps between two writeback kicks of the output. */
+#define KICK_STEP 20
 
 static void
 on_qemu_line(void *ud, const char *line)
@@ -210,6 +215,12 @@ on_qemu_line(void *ud, const char *line)
     if ((int)pm <= ps->last)
         return; /* qemu repeats values; keep the callback monotonic */
     ps->last = (int)pm;
+    /* Start writing back what qemu-img wrote so far, so the final fsync has
+     * little left to do: the writeback overlaps the conversion. */
+    if (ps->out_fd >= 0 && ps->last - ps->last_kick >= KICK_STEP) {
+        ps->last_kick = ps->last;
+        (void)sync_file_range(ps->out_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
     hk_progress(ps->ctx, "convert", pm, 1000);
 }
 
@@ -333,6 +344,20 @@ sync_path(h2k_ctx *ctx, const char *path, bool dir)
     return rc;
 }
 
+/* fsyncs the output qemu-img wrote: through @fd when it still names @tmp
+ * (qemu-img truncates the file it is given rather than replacing it). */
+static int
+sync_output(h2k_ctx *ctx, int fd, const char *tmp)
+{
+    struct stat a, b;
+    if (fd < 0 || fstat(fd, &a) != 0 || stat(tmp, &b) != 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino)
+        return sync_path(ctx, tmp, false);
+    if (fsync(fd) != 0)
+        return hk_error_errno(ctx, errno, tmp, "fsync");
+    return 0;
+}
+
 /* Renames @tmp onto @dst; without @overwrite, atomically refuses an existing @dst. */
 static int
 publish(h2k_ctx *ctx, const char *tmp, const char *dst, bool overwrite)
@@ -412,6 +437,7 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
     double t0 = hk_now();
     h2k_disk_info *info = NULL;
     char *dst_abs = NULL, *tmp = NULL, *prog = NULL;
+    int out_fd = -1;
     char **argv = NULL;
     h2k_convert_result *res = NULL;
     hk_run_result run;
@@ -457,18 +483,18 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
         goto done;
 
     /* 3. the temporary output beside dst, readable like the source, writable by us */
-    int fd = hk_tmpfile_beside(ctx, dst_abs, &tmp);
-    if (fd < 0) {
-        rc = fd;
+    out_fd = hk_tmpfile_beside(ctx, dst_abs, &tmp);
+    if (out_fd < 0) {
+        rc = out_fd;
         goto done;
     }
     struct stat sst;
     mode_t mode = 0600;
     if (stat(info->path, &sst) == 0)
         mode |= sst.st_mode & 0666;
-    if (fchmod(fd, mode) != 0)
+    if (fchmod(out_fd, mode) != 0)
         hk_debug(ctx, DOMAIN, "fchmod %s: %s", tmp, strerror(errno));
-    close(fd);
+    /* out_fd stays open: it kicks writeback during the run and fsyncs at the end */
 
     argv = hk_convert_build_argv(info, &plan, tmp);
     if (!argv) {
@@ -480,7 +506,7 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
             dst_abs, h2k_disk_format_name(plan.output_format));
 
     /* 4. run qemu-img */
-    progress_state ps = { ctx, -1 };
+    progress_state ps = { ctx, -1, out_fd, 0 };
     hk_run_opts ro = { .on_stdout_line = on_qemu_line,
                        .userdata = &ps,
                        .timeout_seconds = o->timeout_seconds,
@@ -507,7 +533,8 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
         hk_progress(ctx, "convert", 1000, 1000);
 
     /* 5. make it durable, then publish */
-    if ((rc = sync_path(ctx, tmp, false)) < 0 || (rc = publish(ctx, tmp, dst_abs, o->overwrite)) < 0) {
+    if ((rc = sync_output(ctx, out_fd, tmp)) < 0 ||
+        (rc = publish(ctx, tmp, dst_abs, o->overwrite)) < 0) {
         hk_error_set_source(ctx, info->path);
         hk_error_set_output(ctx, dst_abs);
         goto done;
@@ -546,6 +573,8 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
     }
 
 done:
+    if (out_fd >= 0)
+        close(out_fd);
     if (tmp) {
         if (unlink(tmp) != 0 && errno != ENOENT)
             hk_warn(ctx, DOMAIN, "cannot remove partial output %s: %s", tmp, strerror(errno));
