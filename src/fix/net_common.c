@@ -319,6 +319,8 @@ int
 hk_net_finish(net_run *r)
 {
     int rc = 0;
+    if (r->notes_skipped > 0 && !hk_xform_note(r->out, "... and %zu more changes", r->notes_skipped))
+        r->oom = true;
     if (r->oom || r->buf.oom) {
         rc = H2K_ERR_NO_MEMORY;
     } else if (r->changed) {
@@ -341,6 +343,10 @@ hk_net_note(net_run *r, const char *fmt, ...)
 {
     if (r->oom)
         return;
+    if (r->out->n_notes >= HK_NET_MAX_NOTES) {
+        r->notes_skipped++;
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
     hk_buf b = { 0 };

@@ -29,6 +29,7 @@ typedef struct net_run {
     hk_buf buf;      /* the new text */
     bool changed;
     bool oom;
+    size_t notes_skipped; /* notes past HK_NET_MAX_NOTES */
 } net_run;
 
 /* A line without its leading and trailing blanks, for notes: "%.*s", NET_LINE_ARGS(l). */

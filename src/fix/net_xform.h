@@ -37,6 +37,8 @@
 
 /* Largest config text accepted (bytes). */
 #define HK_NET_MAX_INPUT (4u * 1024u * 1024u)
+/* Most notes one transform lists; the rest are counted in a last note. */
+#define HK_NET_MAX_NOTES 200
 /* Longest interface name Linux accepts (IFNAMSIZ - 1). */
 #define HK_NET_MAX_IFNAME 15
 
