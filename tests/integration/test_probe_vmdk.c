@@ -111,9 +111,10 @@ patch_text(const char *path, const char *from, const char *to)
     free(data);
 }
 
-/* The CID written in a descriptor or a sparse file's embedded descriptor. */
+/* The CID token as written in a descriptor or a sparse file's embedded
+ * descriptor (qemu does not zero-pad it) into @raw, and as "%08x" into @norm. */
 static void
-read_cid(const char *path, const char *key, char out[9])
+read_cid2(const char *path, const char *key, char raw[9], char norm[9])
 {
     size_t len;
     char *data = ts_read_file(path, &len);
@@ -122,9 +123,38 @@ read_cid(const char *path, const char *key, char out[9])
     char *p = memmem(data, len < 65536 ? len : 65536, pat, strlen(pat));
     if (!p)
         fail_msg("no %s in %s", key, path);
-    memcpy(out, p + strlen(pat), 8);
-    out[8] = '\0';
+    p += strlen(pat);
+    size_t n = 0;
+    while (n < 8 && p + n < data + len && strchr("0123456789abcdefABCDEF", p[n]) && p[n])
+        n++;
+    assert_true(n > 0);
+    memcpy(raw, p, n);
+    raw[n] = '\0';
+    snprintf(norm, 9, "%08lx", strtoul(raw, NULL, 16));
     free(data);
+}
+
+static void
+read_cid(const char *path, const char *key, char norm[9])
+{
+    char raw[9];
+    read_cid2(path, key, raw, norm);
+}
+
+/* Rewrites "KEY=<raw>" to a different CID of the same length; the new CID
+ * ("%08x") goes to @bad_norm. */
+static void
+corrupt_cid(const char *path, const char *key, char bad_norm[9])
+{
+    char raw[9], norm[9], bad[9], from[32], to[32];
+    read_cid2(path, key, raw, norm);
+    strcpy(bad, raw);
+    size_t n = strlen(bad);
+    bad[n - 1] = bad[n - 1] == '0' ? '1' : '0';
+    snprintf(bad_norm, 9, "%08lx", strtoul(bad, NULL, 16));
+    snprintf(from, sizeof(from), "%s=%s", key, raw);
+    snprintf(to, sizeof(to), "%s=%s", key, bad);
+    patch_text(path, from, to);
 }
 
 static uint64_t
@@ -415,15 +445,14 @@ test_chain_of_three(void **state)
 
     /* wrong parentCID in the middle of the chain */
     char bad[9];
-    snprintf(bad, sizeof(bad), "%08x", (unsigned)strtoul(cid0, NULL, 16) ^ 1u);
-    char from[32], to[32];
-    snprintf(from, sizeof(from), "parentCID=%s", cid0);
-    snprintf(to, sizeof(to), "parentCID=%s", bad);
-    patch_text(s1, from, to);
+    size_t saved_len;
+    char *saved = ts_read_file(s1, &saved_len);
+    corrupt_cid(s1, "parentCID", bad);
     sums_take(&s, (const char *const[]){ base, s1, s2, NULL });
     probe_bad(f, s2, s1, "parentCID", bad);
     sums_check(&s);
-    patch_text(s1, to, from);
+    ts_write_file(s1, saved, saved_len); /* repaired, the chain probes again */
+    free(saved);
     info = probe_ok(f, s2);
     h2k_disk_info_free(info);
 
@@ -673,13 +702,8 @@ test_cli(void **state)
     free(err);
 
     /* a broken chain: exit 10 + |H2K_ERR_FORMAT|, message on stderr */
-    char pc[9], bad[9];
-    read_cid(top, "parentCID", pc);
-    snprintf(bad, sizeof(bad), "%08x", (unsigned)strtoul(pc, NULL, 16) ^ 0x10u);
-    char from[32], to[32];
-    snprintf(from, sizeof(from), "parentCID=%s", pc);
-    snprintf(to, sizeof(to), "parentCID=%s", bad);
-    patch_text(top, from, to);
+    char bad[9];
+    corrupt_cid(top, "parentCID", bad);
     const char *argv2[] = { cli, "probe", top, NULL };
     st = run_cli(argv2, &out, &err);
     assert_int_equal(st, 10 - H2K_ERR_FORMAT);

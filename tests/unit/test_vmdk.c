@@ -523,7 +523,7 @@ test_probe_crafted(void **state)
     /* a descriptor with SPARSE, VMFSSPARSE (COWD), SESPARSE, FLAT and ZERO extents */
     char *s1 = ts_join(dir, "s1.vmdk");
     ts_write_file(s1, buf, 8 * 512); /* the sparse file without descriptor, 2048 sectors */
-    uint8_t cowd[4096];
+    uint8_t cowd[4096] = { 0 };
     make_cowd(cowd, 4096, 1, 4, 1);
     char *c1 = ts_join(dir, "c1.vmdk");
     ts_write_file(c1, cowd, sizeof(cowd));
