@@ -33,8 +33,10 @@
  *    model = ResourceSubType in lower case (E1000 -> e1000); MAC from
  *    rasd:Address when present;
  *  - firmware from vmw:Config key "firmware" ("efi"/"bios"; absent leaves it
- *    unknown), secure boot from key "uefi.secureBoot.enabled".
+ *    unknown), secure boot from key "uefi.secureBoot.enabled" (or vSphere's
+ *    "bootOptions.efiSecureBootEnabled").
  */
+#define _GNU_SOURCE /* memmem */
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
@@ -62,15 +64,22 @@ static const char *const ovf_envelope_ns[] = {
 };
 #define OVF_VMW_NS "http://www.vmware.com/schema/ovf"
 
+/* An element with its identifier read once, so lookups are plain compares. */
+typedef struct ovf_ref {
+    xmlNodePtr node;
+    char *key; /* File ovf:id, Disk ovf:diskId or Item InstanceID; may be NULL */
+    int type;  /* items: ResourceType, -1 when absent */
+} ovf_ref;
+
 typedef struct ovf_state {
     h2k_ctx *ctx;
     const char *name;     /* document name for messages */
     const char *base_dir; /* may be NULL */
-    xmlNodePtr *files;
+    ovf_ref *files;
     size_t n_files;
-    xmlNodePtr *disks;
+    ovf_ref *disks;
     size_t n_disks;
-    xmlNodePtr *items;
+    ovf_ref *items;
     size_t n_items;
     h2k_vm_spec *spec;
 } ovf_state;
@@ -393,35 +402,13 @@ controller_model(const char *sub)
 
 /* ----------------------------------------------------------- lookups */
 
-/* The item whose InstanceID is @id, or NULL. */
-static xmlNodePtr
-find_item(ovf_state *st, const char *id, bool *oom)
+/* The entry of @arr whose key is @id (the first one), or NULL. */
+static const ovf_ref *
+find_ref(const ovf_ref *arr, size_t n, const char *id)
 {
-    for (size_t i = 0; i < st->n_items; i++) {
-        char *iid = child_text(st->items[i], "InstanceID", oom);
-        bool same = iid && strcmp(iid, id) == 0;
-        free(iid);
-        if (same)
-            return st->items[i];
-        if (*oom)
-            return NULL;
-    }
-    return NULL;
-}
-
-/* The element of @arr whose attribute @attr equals @id, or NULL. */
-static xmlNodePtr
-find_by_attr(xmlNodePtr *arr, size_t n, const char *attr, const char *id, bool *oom)
-{
-    for (size_t i = 0; i < n; i++) {
-        char *v = get_attr(arr[i], attr, oom);
-        bool same = v && strcmp(v, id) == 0;
-        free(v);
-        if (same)
-            return arr[i];
-        if (*oom)
-            return NULL;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (arr[i].key && strcmp(arr[i].key, id) == 0)
+            return &arr[i];
     return NULL;
 }
 
@@ -433,6 +420,14 @@ item_type(const xmlNode *item, bool *oom)
     int v = t ? small_int(t) : -1;
     free(t);
     return v;
+}
+
+static void
+free_refs(ovf_ref *arr, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(arr[i].key);
+    free(arr);
 }
 
 /* Controller of an item, through rasd:Parent.  Fills bus, model (caller frees)
@@ -447,19 +442,16 @@ item_controller(ovf_state *st, const xmlNode *item, h2k_bus *bus, char **model, 
     char *parent = child_text(item, "Parent", &oom);
     if (!parent)
         return oom ? ovf_nomem(st) : 0;
-    xmlNodePtr ctrl = find_item(st, parent, &oom);
-    if (oom) {
-        free(parent);
-        return ovf_nomem(st);
-    }
-    if (!ctrl) {
+    const ovf_ref *ref = find_ref(st->items, st->n_items, parent);
+    if (!ref) {
         hk_warn(st->ctx, OVF_DOMAIN, "%s: line %ld: rasd:Parent %s names no item", st->name,
                 line_of(item), parent);
         free(parent);
         return 0;
     }
     free(parent);
-    int type = item_type(ctrl, &oom);
+    xmlNodePtr ctrl = ref->node;
+    int type = ref->type;
     char *sub = child_text(ctrl, "ResourceSubType", &oom);
     char *addr = child_text(ctrl, "Address", &oom);
     if (oom) {
@@ -586,6 +578,8 @@ host_resource_kind(const char *res, const char **id)
     const char *p = res;
     if (strncasecmp(p, "ovf:", 4) == 0)
         p += 4;
+    while (p[0] == '/' && p[1] == '/') /* "ovf://disk/ID" is seen too */
+        p++;
     if (strncmp(p, "/disk/", 6) == 0 && p[6]) {
         *id = p + 6;
         return 'd';
@@ -625,11 +619,8 @@ read_disk(ovf_state *st, const xmlNode *item, h2k_vm_disk *d)
     }
     xmlNodePtr file = NULL;
     if (kind == 'd') {
-        xmlNodePtr disk = find_by_attr(st->disks, st->n_disks, "diskId", id, &oom);
-        if (oom) {
-            rc = ovf_nomem(st);
-            goto out;
-        }
+        const ovf_ref *dref = find_ref(st->disks, st->n_disks, id);
+        xmlNodePtr disk = dref ? dref->node : NULL;
         if (!disk) {
             rc = ovf_error(st, H2K_ERR_FORMAT, item, "HostResource",
                            "no DiskSection Disk has ovf:diskId \"%s\"", id);
@@ -650,8 +641,9 @@ read_disk(ovf_state *st, const xmlNode *item, h2k_vm_disk *d)
                            id);
             goto out;
         }
-        file = find_by_attr(st->files, st->n_files, "id", fileref, &oom);
-        if (!oom && !file) {
+        const ovf_ref *fref = find_ref(st->files, st->n_files, fileref);
+        file = fref ? fref->node : NULL;
+        if (!file) {
             rc = ovf_error(st, H2K_ERR_FORMAT, disk, "fileRef",
                            "Disk \"%s\": ovf:fileRef \"%s\" names no References File", id,
                            fileref);
@@ -687,8 +679,9 @@ read_disk(ovf_state *st, const xmlNode *item, h2k_vm_disk *d)
             }
         }
     } else {
-        file = find_by_attr(st->files, st->n_files, "id", id, &oom);
-        if (!oom && !file) {
+        const ovf_ref *fref = find_ref(st->files, st->n_files, id);
+        file = fref ? fref->node : NULL;
+        if (!file) {
             rc = ovf_error(st, H2K_ERR_FORMAT, item, "HostResource",
                            "rasd:HostResource names no References File \"%s\"", id);
             goto out;
@@ -730,9 +723,9 @@ read_removable(ovf_state *st, const xmlNode *item, int type, h2k_vm_removable *r
         r->slot = small_int(aop);
     const char *id = NULL;
     if (!oom && res && host_resource_kind(res, &id) == 'f') {
-        xmlNodePtr file = find_by_attr(st->files, st->n_files, "id", id, &oom);
-        if (file && !oom)
-            rc = use_file(st, file, NULL, &r->path, NULL);
+        const ovf_ref *fref = find_ref(st->files, st->n_files, id);
+        if (fref)
+            rc = use_file(st, fref->node, NULL, &r->path, NULL);
     }
     free(aop);
     free(res);
@@ -858,7 +851,8 @@ read_configs(ovf_state *st, const xmlNode *hw)
             else
                 hk_warn(st->ctx, OVF_DOMAIN, "%s: line %ld: unknown firmware \"%s\"",
                         st->name, line_of(c), val);
-        } else if (key && val && hk_streq_nocase(key, "uefi.secureBoot.enabled")) {
+        } else if (key && val && (hk_streq_nocase(key, "uefi.secureBoot.enabled") ||
+                                  hk_streq_nocase(key, "bootOptions.efiSecureBootEnabled"))) {
             st->spec->secure_boot = hk_streq_nocase(val, "true") || strcmp(val, "1") == 0;
         }
         free(key);
@@ -891,17 +885,20 @@ read_hardware(ovf_state *st, const xmlNode *hw)
         if (st->n_items == OVF_MAX_ITEMS)
             return ovf_error(st, H2K_ERR_FORMAT, c, "Item", "more than %u hardware items",
                              OVF_MAX_ITEMS);
-        st->items[st->n_items++] = c;
+        bool oom = false;
+        ovf_ref *r = &st->items[st->n_items++];
+        r->node = c;
+        r->key = child_text(c, "InstanceID", &oom);
+        r->type = item_type(c, &oom);
+        if (oom)
+            return ovf_nomem(st);
     }
     if ((rc = read_configs(st, hw)) < 0)
         return rc;
     h2k_vm_spec *s = st->spec;
     for (size_t i = 0; i < st->n_items; i++) {
-        xmlNodePtr item = st->items[i];
-        bool oom = false;
-        int type = item_type(item, &oom);
-        if (oom)
-            return ovf_nomem(st);
+        xmlNodePtr item = st->items[i].node;
+        int type = st->items[i].type;
         switch (type) {
         case 3:
             rc = read_cpu(st, item);
@@ -975,9 +972,10 @@ read_system(ovf_state *st, const xmlNode *vs)
     return read_hardware(st, hw);
 }
 
-/* Collects References/File and DiskSection/Disk elements. */
+/* Collects References/File and DiskSection/Disk elements with their @key_attr. */
 static int
-collect(ovf_state *st, const xmlNode *section, const char *child, xmlNodePtr *arr, size_t *n)
+collect(ovf_state *st, const xmlNode *section, const char *child, const char *key_attr,
+        ovf_ref *arr, size_t *n)
 {
     for (xmlNodePtr c = section->children; c; c = c->next) {
         if (!is_ovf_elem(c, child))
@@ -985,7 +983,13 @@ collect(ovf_state *st, const xmlNode *section, const char *child, xmlNodePtr *ar
         if (*n == OVF_MAX_ITEMS)
             return ovf_error(st, H2K_ERR_FORMAT, c, child, "more than %u %s elements",
                              OVF_MAX_ITEMS, child);
-        arr[(*n)++] = c;
+        bool oom = false;
+        ovf_ref *r = &arr[(*n)++];
+        r->node = c;
+        r->type = -1;
+        r->key = get_attr(c, key_attr, &oom);
+        if (oom)
+            return ovf_nomem(st);
     }
     return 0;
 }
@@ -998,10 +1002,10 @@ read_envelope(ovf_state *st, const xmlNode *env)
     size_t n_vs = 0;
     for (xmlNodePtr c = env->children; c; c = c->next) {
         if (is_ovf_elem(c, "References")) {
-            if ((rc = collect(st, c, "File", st->files, &st->n_files)) < 0)
+            if ((rc = collect(st, c, "File", "id", st->files, &st->n_files)) < 0)
                 return rc;
         } else if (is_ovf_elem(c, "DiskSection")) {
-            if ((rc = collect(st, c, "Disk", st->disks, &st->n_disks)) < 0)
+            if ((rc = collect(st, c, "Disk", "diskId", st->disks, &st->n_disks)) < 0)
                 return rc;
         } else if (is_ovf_elem(c, "VirtualSystem")) {
             if (!vs)
@@ -1083,6 +1087,12 @@ h2k_ovf_parse_memory(h2k_ctx *ctx, const char *xml, size_t len, const char *base
         return hk_error_at(ctx, H2K_ERR_FORMAT, name, -1, NULL,
                            "OVF document is %zu bytes, more than the %u allowed", len,
                            OVF_MAX_SIZE);
+    /* Refuse DTDs before the parser sees them (the tree is checked again below,
+     * for encodings this byte search cannot see). */
+    const char *dt = len ? memmem(xml, len, "<!DOCTYPE", 9) : NULL;
+    if (dt)
+        return hk_error_at(ctx, H2K_ERR_FORMAT, name, (int64_t)(dt - xml), "DOCTYPE",
+                           "OVF documents must not have a DOCTYPE (entities are refused)");
     xmlDocPtr doc = NULL;
     int rc = parse_xml(ctx, name, xml, len, &doc);
     if (rc < 0)
@@ -1117,9 +1127,9 @@ h2k_ovf_parse_memory(h2k_ctx *ctx, const char *xml, size_t len, const char *base
         hk_debug(ctx, OVF_DOMAIN, "%s: %zu disks, %zu removable, %zu NICs", name,
                  st.spec->n_disks, st.spec->n_removables, st.spec->n_nics);
 done:
-    free(st.files);
-    free(st.disks);
-    free(st.items);
+    free_refs(st.files, st.n_files);
+    free_refs(st.disks, st.n_disks);
+    free_refs(st.items, st.n_items);
     xmlFreeDoc(doc);
     if (rc < 0)
         h2k_vm_spec_free(st.spec);

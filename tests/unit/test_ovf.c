@@ -282,6 +282,23 @@ test_memory_api(void **state)
 }
 
 static void
+test_secure_boot(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_vm_spec *s = parse_data(ctx, "secureboot.ovf");
+    assert_string_equal(s->name, "secure"); /* trimmed */
+    assert_string_equal(s->os_type, "rhel8_64Guest");
+    assert_int_equal(s->vcpus, 2);
+    assert_int_equal(s->memory_bytes, UINT64_C(3072) << 20); /* "MegaBytes" */
+    assert_int_equal(s->firmware, H2K_FIRMWARE_UEFI);
+    assert_int_equal(s->secure_boot, 1);
+    assert_int_equal(s->n_disks, 0);
+    h2k_vm_spec_free(s);
+    h2k_ctx_free(ctx);
+}
+
+static void
 test_no_disks(void **state)
 {
     (void)state;
@@ -328,6 +345,66 @@ test_errors(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* Builds an envelope with @n disk items listed in reverse order (and one
+ * extra item when @extra_items); caller frees. */
+static char *
+many_disks(unsigned n, unsigned extra_items)
+{
+    hk_buf b = { 0 };
+    hk_buf_puts(&b, "<?xml version=\"1.0\"?><Envelope "
+                    "xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+                    "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+                    "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+                    "CIM_ResourceAllocationSettingData\"><References>");
+    for (unsigned i = 0; i < n; i++)
+        hk_buf_printf(&b, "<File ovf:href=\"d%u.vmdk\" ovf:id=\"f%u\"/>", i, i);
+    hk_buf_puts(&b, "</References><DiskSection>");
+    for (unsigned i = 0; i < n; i++)
+        hk_buf_printf(&b, "<Disk ovf:capacity=\"%u\" ovf:diskId=\"d%u\" ovf:fileRef=\"f%u\"/>",
+                      i, i, i);
+    hk_buf_puts(&b, "</DiskSection><VirtualSystem ovf:id=\"many\"><VirtualHardwareSection>"
+                    "<Item><rasd:InstanceID>c</rasd:InstanceID><rasd:ResourceType>6"
+                    "</rasd:ResourceType></Item>");
+    for (unsigned i = n; i-- > 0;)
+        hk_buf_printf(&b, "<Item><rasd:HostResource>ovf:/disk/d%u</rasd:HostResource>"
+                          "<rasd:InstanceID>%u</rasd:InstanceID><rasd:Parent>c</rasd:Parent>"
+                          "<rasd:ResourceType>17</rasd:ResourceType></Item>",
+                      i, i);
+    for (unsigned i = 0; i < extra_items; i++)
+        hk_buf_puts(&b, "<Item><rasd:ResourceType>1</rasd:ResourceType></Item>");
+    hk_buf_puts(&b, "</VirtualHardwareSection></VirtualSystem></Envelope>");
+    char *s = hk_buf_steal(&b);
+    assert_non_null(s);
+    return s;
+}
+
+static void
+test_many_items(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_vm_spec *s = NULL;
+    char *xml = many_disks(2000, 0);
+    double t0 = hk_now();
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "many.ovf", &s), 0);
+    assert_true(hk_now() - t0 < 10.0);
+    assert_int_equal(s->n_disks, 2000);
+    assert_string_equal(s->disks[0].file_ref, "d1999.vmdk"); /* item order */
+    assert_int_equal(s->disks[0].capacity, 1999);
+    assert_string_equal(s->disks[1999].file_ref, "d0.vmdk");
+    assert_int_equal(s->disks[1999].bus, H2K_BUS_SCSI);
+    h2k_vm_spec_free(s);
+    free(xml);
+
+    /* 1 controller + 4000 disks + 96 others = 4097 items: over the cap */
+    xml = many_disks(4000, 96);
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "many.ovf", &s),
+                 H2K_ERR_FORMAT);
+    assert_string_equal(h2k_ctx_last_error(ctx)->field, "Item");
+    free(xml);
+    h2k_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -337,7 +414,9 @@ main(void)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_memory_api),
         cmocka_unit_test(test_no_disks),
+        cmocka_unit_test(test_secure_boot),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_many_items),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
