@@ -422,6 +422,8 @@ hk_net_refs_add(net_refs *r, const char *name, size_t name_len, const char *mac,
         mac = NULL;
     if (!name && !mac)
         return;
+    if (r->n >= HK_NET_MAX_REFS)
+        return; /* a guest has a handful of NICs: the rest is noise */
     for (size_t i = 0; i < r->n; i++) {
         hk_net_ref *e = &r->v[i];
         bool same_name = name && e->name && hk_net_eq(name, name_len, e->name);

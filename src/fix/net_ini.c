@@ -126,24 +126,30 @@ filter_tokens(const hk_net_policy *p, pin_kind kind, const ini_line *e, hk_buf *
 
 /* True when [Match] section @sec keeps a criterion once the pins are removed. */
 static bool
-match_keeps_criterion(const hk_net_policy *p, const ini_line *v, size_t n, size_t sec)
+match_keeps_criterion(const hk_net_policy *p, const ini_line *v, size_t n, size_t sec,
+                      unsigned char *cache)
 {
+    if (cache[sec])
+        return cache[sec] == 1;
+    cache[sec] = 2;
     for (size_t i = sec + 1; i < n && v[i].section == sec; i++) {
         if (v[i].kind != L_KEY)
             continue;
         pin_kind k = networkd_pin(&v[i]);
-        if (k == PIN_NONE)
+        size_t kept = 1;
+        if (k != PIN_NONE)
+            filter_tokens(p, k, &v[i], NULL, &kept);
+        if (kept > 0) {
+            cache[sec] = 1;
             return true;
-        size_t kept;
-        filter_tokens(p, k, &v[i], NULL, &kept);
-        if (kept > 0)
-            return true;
+        }
     }
     return false;
 }
 
 static void
-xform_networkd_pin(net_run *r, const ini_line *v, size_t i, pin_kind kind, bool *repinned)
+xform_networkd_pin(net_run *r, const ini_line *v, size_t i, pin_kind kind, bool *repinned,
+                   unsigned char *cache)
 {
     const ini_line *e = &v[i];
     const net_line *l = &r->lines[i];
@@ -170,7 +176,7 @@ xform_networkd_pin(net_run *r, const ini_line *v, size_t i, pin_kind kind, bool 
         return;
     }
     hk_buf_free(&nb);
-    if (match_keeps_criterion(r->p, v, r->n, e->section)) {
+    if (match_keeps_criterion(r->p, v, r->n, e->section, cache)) {
         hk_net_drop(r, i);
         hk_net_note(r, "line %zu: dropped '%.*s' (%s)", i + 1, NET_LINE_ARGS(l), why);
         return;
@@ -239,7 +245,10 @@ xform_ini(const char *in, const hk_net_policy *p, hk_xform_out *out, bool nm)
     if (rc < 0)
         return rc;
     ini_line *v = calloc(r.n ? r.n : 1, sizeof(*v));
-    if (!v) {
+    unsigned char *cache = calloc(r.n ? r.n : 1, 1); /* per [Match]: 0 unknown, 1 keeps, 2 not */
+    if (!v || !cache) {
+        free(v);
+        free(cache);
         r.oom = true;
         return hk_net_finish(&r);
     }
@@ -272,7 +281,7 @@ xform_ini(const char *in, const hk_net_policy *p, hk_xform_out *out, bool nm)
             pin_kind k = networkd_pin(e);
             if (k != PIN_NONE) {
                 bool repinned = repin_section == e->section;
-                xform_networkd_pin(&r, v, i, k, &repinned);
+                xform_networkd_pin(&r, v, i, k, &repinned, cache);
                 if (repinned)
                     repin_section = e->section;
                 continue;
@@ -296,6 +305,7 @@ xform_ini(const char *in, const hk_net_policy *p, hk_xform_out *out, bool nm)
         hk_net_rename_line(&r, i, what);
     }
     free(v);
+    free(cache);
     return hk_net_finish(&r);
 }
 

@@ -24,6 +24,8 @@ typedef struct yl {
     const char *key, *val;
     size_t key_len, val_len;
     size_t parent; /* SIZE_MAX when none */
+    bool nic_done; /* block_nic() computed for this interface block */
+    const hk_nic_rename *nic;
 } yl;
 
 /* Action decided for a line of a match: block. */
@@ -54,6 +56,7 @@ parse_value(const char *s, size_t n, const char **v, size_t *vlen)
 static void
 parse_lines(const net_run *r, yl *v)
 {
+    size_t last_key = SIZE_MAX;
     for (size_t i = 0; i < r->n; i++) {
         const net_line *l = &r->lines[i];
         yl *e = &v[i];
@@ -96,12 +99,13 @@ parse_lines(const net_run *r, yl *v)
         e->key_len = c;
         hk_net_unquote(&e->key, &e->key_len);
         parse_value(s + c + 1, n - c - 1, &e->val, &e->val_len);
-        for (size_t j = i; j-- > 0;) {
-            if (v[j].key_line && v[j].indent < e->indent) {
-                e->parent = j;
-                break;
-            }
-        }
+        /* the previous key line and its ancestors form the stack of open
+         * blocks: climbing it is linear over the whole file */
+        size_t j = last_key;
+        while (j != SIZE_MAX && v[j].indent >= e->indent)
+            j = v[j].parent;
+        e->parent = j;
+        last_key = i;
     }
 }
 
@@ -120,10 +124,12 @@ is_device_section(const yl *e)
 
 /* The NIC an interface block configures: by set-name, by its id, or the only one. */
 static const hk_nic_rename *
-block_nic(const net_run *r, const yl *v, size_t iface)
+block_nic(const net_run *r, yl *v, size_t iface)
 {
     const hk_net_policy *p = r->p;
     const hk_nic_rename *nic = NULL;
+    if (v[iface].nic_done)
+        return v[iface].nic;
     for (size_t j = iface + 1; j < r->n && !nic; j++) {
         if (!v[j].key_line)
             continue;
@@ -145,6 +151,8 @@ block_nic(const net_run *r, const yl *v, size_t iface)
     }
     if (!nic)
         nic = hk_net_only_nic(p);
+    v[iface].nic_done = true;
+    v[iface].nic = nic;
     return nic;
 }
 
@@ -238,7 +246,7 @@ put_repinned(hk_buf *b, const char *val, size_t vlen, const char *mac)
 
 /* "match: {k: v, k: v}" on one line. */
 static bool
-xform_flow_match(net_run *r, const yl *v, size_t i)
+xform_flow_match(net_run *r, yl *v, size_t i)
 {
     const net_line *l = &r->lines[i];
     const yl *e = &v[i];
