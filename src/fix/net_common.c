@@ -21,8 +21,8 @@ valid_ifname(const char *s)
         return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c <= ' ' || c >= 0x7f || c == '/' || c == ':' || c == '"' || c == '\'' ||
-            c == '\\' || c == '=' || c == '#' || c == ',')
+        if (c <= ' ' || c >= 0x7f || c == '/' || c == ':' || c == '"' || c == '\'' || c == '\\' ||
+            c == '=' || c == '#' || c == ',')
             return false;
     }
     return true;
@@ -176,8 +176,8 @@ bool
 hk_net_is_source_driver(const char *s, size_t len)
 {
     static const char *const drivers[] = {
-        "vmxnet3", "vmxnet", "vmxnet2", "e1000", "e1000e", "pcnet32", "vlance",
-        "hv_netvsc", "netvsc", "tulip", "de4x5", "xen_netfront", "xen-netfront",
+        "vmxnet3",   "vmxnet", "vmxnet2", "e1000", "e1000e",       "pcnet32",      "vlance",
+        "hv_netvsc", "netvsc", "tulip",   "de4x5", "xen_netfront", "xen-netfront",
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(drivers); i++)
         if (hk_net_eq_nocase(s, len, drivers[i]))
@@ -319,7 +319,8 @@ int
 hk_net_finish(net_run *r)
 {
     int rc = 0;
-    if (r->notes_skipped > 0 && !hk_xform_note(r->out, "... and %zu more changes", r->notes_skipped))
+    if (r->notes_skipped > 0 &&
+        !hk_xform_note(r->out, "... and %zu more changes", r->notes_skipped))
         r->oom = true;
     if (r->oom || r->buf.oom) {
         rc = H2K_ERR_NO_MEMORY;
@@ -349,7 +350,7 @@ hk_net_note(net_run *r, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_vprintf(&b, fmt, ap);
     va_end(ap);
     char *s = hk_buf_steal(&b);
@@ -386,7 +387,7 @@ void
 hk_net_rename_line(net_run *r, size_t i, const char *what)
 {
     const net_line *l = &r->lines[i];
-    hk_buf nb = { 0 };
+    hk_buf nb = {0};
     size_t n = hk_net_rename_words(r->p, l->s, l->len, &nb);
     if (n == 0 || nb.oom) {
         if (nb.oom)
@@ -496,16 +497,31 @@ hk_net_scan(hk_net_fmt fmt, const char *text, hk_net_ref **refs_out, size_t *n_o
         hk_net_run_free(&t);
         return H2K_ERR_NO_MEMORY;
     }
-    net_refs refs = { 0 };
+    net_refs refs = {0};
     switch (fmt) {
-    case HK_NET_IFUPDOWN: hk_net_scan_ifupdown(&t, &refs); break;
-    case HK_NET_NETPLAN: hk_net_scan_netplan(&t, &refs); break;
-    case HK_NET_NM: hk_net_scan_ini(&t, &refs, true); break;
-    case HK_NET_IFCFG: hk_net_scan_ifcfg(&t, &refs); break;
-    case HK_NET_NETWORKD: hk_net_scan_ini(&t, &refs, false); break;
-    case HK_NET_WICKED: hk_net_scan_wicked(&t, &refs); break;
-    case HK_NET_UDEV: hk_net_scan_udev(&t, &refs); break;
-    default: break;
+    case HK_NET_IFUPDOWN:
+        hk_net_scan_ifupdown(&t, &refs);
+        break;
+    case HK_NET_NETPLAN:
+        hk_net_scan_netplan(&t, &refs);
+        break;
+    case HK_NET_NM:
+        hk_net_scan_ini(&t, &refs, true);
+        break;
+    case HK_NET_IFCFG:
+        hk_net_scan_ifcfg(&t, &refs);
+        break;
+    case HK_NET_NETWORKD:
+        hk_net_scan_ini(&t, &refs, false);
+        break;
+    case HK_NET_WICKED:
+        hk_net_scan_wicked(&t, &refs);
+        break;
+    case HK_NET_UDEV:
+        hk_net_scan_udev(&t, &refs);
+        break;
+    default:
+        break;
     }
     hk_net_run_free(&t);
     if (refs.oom) {
@@ -548,14 +564,22 @@ int
 hk_net_xform(hk_net_fmt fmt, const char *in, const hk_net_policy *p, hk_xform_out *out)
 {
     switch (fmt) {
-    case HK_NET_IFUPDOWN: return hk_net_xform_ifupdown(in, p, out);
-    case HK_NET_NETPLAN: return hk_net_xform_netplan(in, p, out);
-    case HK_NET_NM: return hk_net_xform_nm(in, p, out);
-    case HK_NET_IFCFG: return hk_net_xform_ifcfg(in, p, out);
-    case HK_NET_NETWORKD: return hk_net_xform_networkd(in, p, out);
-    case HK_NET_WICKED: return hk_net_xform_wicked(in, p, out);
-    case HK_NET_UDEV: return hk_net_xform_udev(in, p, out);
-    default: return H2K_ERR_INVALID_ARG;
+    case HK_NET_IFUPDOWN:
+        return hk_net_xform_ifupdown(in, p, out);
+    case HK_NET_NETPLAN:
+        return hk_net_xform_netplan(in, p, out);
+    case HK_NET_NM:
+        return hk_net_xform_nm(in, p, out);
+    case HK_NET_IFCFG:
+        return hk_net_xform_ifcfg(in, p, out);
+    case HK_NET_NETWORKD:
+        return hk_net_xform_networkd(in, p, out);
+    case HK_NET_WICKED:
+        return hk_net_xform_wicked(in, p, out);
+    case HK_NET_UDEV:
+        return hk_net_xform_udev(in, p, out);
+    default:
+        return H2K_ERR_INVALID_ARG;
     }
 }
 

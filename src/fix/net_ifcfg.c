@@ -12,8 +12,7 @@
 
 /* Splits "KEY=value": returns false for comments and other lines. */
 static bool
-split_assign(const char *s, size_t len, const char **k, size_t *klen, const char **v,
-             size_t *vlen)
+split_assign(const char *s, size_t len, const char **k, size_t *klen, const char **v, size_t *vlen)
 {
     size_t i = 0;
     while (i < len && (s[i] == ' ' || s[i] == '\t'))

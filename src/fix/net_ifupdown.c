@@ -100,7 +100,7 @@ static bool
 names_option(const char *w, size_t wlen)
 {
     static const char *const opts[] = {
-        "bond-slaves", "bond_slaves", "slaves", "bridge_ports", "bridge-ports",
+        "bond-slaves",     "bond_slaves",     "slaves",       "bridge_ports", "bridge-ports",
         "vlan-raw-device", "vlan_raw_device", "bond-primary", "bond_primary",
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(opts); i++)

@@ -13,7 +13,7 @@ typedef enum { L_OTHER, L_SECTION, L_KEY } line_kind;
 
 typedef struct ini_line {
     line_kind kind;
-    size_t section;          /* index of the section line, or SIZE_MAX before any */
+    size_t section; /* index of the section line, or SIZE_MAX before any */
     const char *sec, *key, *val;
     size_t sec_len, key_len, val_len;
 } ini_line;
@@ -154,7 +154,7 @@ xform_networkd_pin(net_run *r, const ini_line *v, size_t i, pin_kind kind, bool 
     const ini_line *e = &v[i];
     const net_line *l = &r->lines[i];
     size_t kept;
-    hk_buf nb = { 0 };
+    hk_buf nb = {0};
     size_t removed = filter_tokens(r->p, kind, e, &nb, &kept);
     const char *why = kind == PIN_MAC ? "the VM gets a new MAC" : "no such driver under KVM";
     if (removed == 0) {
@@ -163,14 +163,14 @@ xform_networkd_pin(net_run *r, const ini_line *v, size_t i, pin_kind kind, bool 
         return;
     }
     if (kept > 0) {
-        hk_buf line = { 0 };
+        hk_buf line = {0};
         hk_buf_append(&line, l->s, (size_t)(e->val - l->s));
         hk_buf_append(&line, nb.data ? nb.data : "", nb.len);
         hk_net_put(r, i, line.data ? line.data : "", line.len);
         if (line.oom)
             r->oom = true;
-        hk_net_note(r, "line %zu: [Match] %.*s: removed %zu value(s) that cannot match (%s)",
-                    i + 1, (int)e->key_len, e->key, removed, why);
+        hk_net_note(r, "line %zu: [Match] %.*s: removed %zu value(s) that cannot match (%s)", i + 1,
+                    (int)e->key_len, e->key, removed, why);
         hk_buf_free(&line);
         hk_buf_free(&nb);
         return;
@@ -191,13 +191,14 @@ xform_networkd_pin(net_run *r, const ini_line *v, size_t i, pin_kind kind, bool 
         char buf[64];
         int bn = snprintf(buf, sizeof(buf), "MACAddress=%s", nic->mac);
         hk_net_put(r, i, buf, (size_t)bn);
-        hk_net_note(r, "line %zu: '%.*s' -> '%s' (%s; pinned to the NIC's MAC under KVM)",
-                    i + 1, NET_LINE_ARGS(l), buf, why);
+        hk_net_note(r, "line %zu: '%.*s' -> '%s' (%s; pinned to the NIC's MAC under KVM)", i + 1,
+                    NET_LINE_ARGS(l), buf, why);
         *repinned = true;
         return;
     }
     hk_net_keep(r, i);
-    hk_net_note(r, "line %zu: warning: '%.*s' cannot match under KVM (%s) and is the only "
+    hk_net_note(r,
+                "line %zu: warning: '%.*s' cannot match under KVM (%s) and is the only "
                 "criterion of its [Match] section; left unchanged",
                 i + 1, NET_LINE_ARGS(l), why);
 }
@@ -210,7 +211,7 @@ xform_nm_driver(net_run *r, const ini_line *e, size_t i)
     size_t pos = 0, kept = 0, removed = 0;
     const char *t;
     size_t tlen;
-    hk_buf nb = { 0 };
+    hk_buf nb = {0};
     hk_buf_append(&nb, l->s, (size_t)(e->val - l->s));
     while (next_token(e->val, e->val_len, &pos, &t, &tlen)) {
         if (hk_net_is_source_driver(t, tlen)) {
@@ -265,8 +266,9 @@ xform_ini(const char *in, const hk_net_policy *p, hk_xform_out *out, bool nm)
         if (nm) {
             bool eth = hk_net_eq(e->sec, e->sec_len, "ethernet") ||
                        hk_net_eq(e->sec, e->sec_len, "802-3-ethernet");
-            if (eth && (hk_net_eq(e->key, e->key_len, "mac-address") ||
-                        hk_net_eq(e->key, e->key_len, "cloned-mac-address")) &&
+            if (eth &&
+                (hk_net_eq(e->key, e->key_len, "mac-address") ||
+                 hk_net_eq(e->key, e->key_len, "cloned-mac-address")) &&
                 hk_net_mac_stale(p, e->val, e->val_len)) {
                 hk_net_drop(&r, i);
                 hk_net_note(&r, "line %zu: [%.*s] dropped MAC pin '%.*s' (the VM gets a new MAC)",
@@ -325,8 +327,7 @@ static bool
 has_glob(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (s[i] == '*' || s[i] == '?' || s[i] == '[' || s[i] == '!' || s[i] == '$' ||
-            s[i] == '%')
+        if (s[i] == '*' || s[i] == '?' || s[i] == '[' || s[i] == '!' || s[i] == '$' || s[i] == '%')
             return true;
     return false;
 }
@@ -343,7 +344,7 @@ hk_net_scan_ini(const net_run *t, net_refs *refs, bool nm)
     /* one name and one MAC in a file belong together */
     const char *name = NULL, *mac = NULL;
     size_t name_len = 0, mac_len = 0, names = 0, macs = 0;
-    net_refs tmp = { 0 };
+    net_refs tmp = {0};
     for (size_t i = 0; i < t->n; i++) {
         const ini_line *e = &v[i];
         if (e->kind != L_KEY)
@@ -359,10 +360,11 @@ hk_net_scan_ini(const net_run *t, net_refs *refs, bool nm)
                       hk_net_eq(e->sec, e->sec_len, "802-3-ethernet")) &&
                      hk_net_eq(e->key, e->key_len, "mac-address");
         } else {
-            is_name = (hk_net_eq(e->sec, e->sec_len, "Match") &&
-                       (hk_net_eq(e->key, e->key_len, "Name") ||
-                        hk_net_eq(e->key, e->key_len, "OriginalName"))) ||
-                      (hk_net_eq(e->sec, e->sec_len, "Link") && hk_net_eq(e->key, e->key_len, "Name"));
+            is_name =
+                (hk_net_eq(e->sec, e->sec_len, "Match") &&
+                 (hk_net_eq(e->key, e->key_len, "Name") ||
+                  hk_net_eq(e->key, e->key_len, "OriginalName"))) ||
+                (hk_net_eq(e->sec, e->sec_len, "Link") && hk_net_eq(e->key, e->key_len, "Name"));
             is_mac = networkd_pin(e) == PIN_MAC;
         }
         if (!is_name && !is_mac)

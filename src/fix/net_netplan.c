@@ -66,8 +66,8 @@ parse_lines(const net_run *r, yl *v)
         while (k < l->len && l->s[k] == ' ')
             k++;
         e->indent = k;
-        if (k == l->len || l->s[k] == '#' || l->s[k] == '-' || l->s[k] == '\t' ||
-            l->s[k] == '{' || l->s[k] == '[')
+        if (k == l->len || l->s[k] == '#' || l->s[k] == '-' || l->s[k] == '\t' || l->s[k] == '{' ||
+            l->s[k] == '[')
             continue;
         const char *s = l->s + k;
         size_t n = l->len - k;
@@ -283,13 +283,14 @@ xform_flow_match(net_run *r, yl *v, size_t i)
     if (!edit) {
         for (size_t k = 0; k < n; k++)
             if (c[k].act == A_WARN)
-                hk_net_note(r, "line %zu: warning: match: %.*s: %.*s cannot match under KVM (%s) "
+                hk_net_note(r,
+                            "line %zu: warning: match: %.*s: %.*s cannot match under KVM (%s) "
                             "and no MAC is known to replace it; left unchanged",
                             i + 1, (int)c[k].key_len, c[k].key, (int)c[k].val_len, c[k].val,
                             why(&c[k]));
         return false;
     }
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_append(&b, l->s, (size_t)(e->val - l->s));
     hk_buf_puts(&b, "{");
     size_t kept = 0;
@@ -306,9 +307,11 @@ xform_flow_match(net_run *r, yl *v, size_t i)
                 put_repinned(&b, c[k].val, c[k].val_len, nic->mac);
             else
                 hk_buf_puts(&b, nic->mac);
-            hk_net_note(r, "line %zu: match: %.*s: %.*s -> macaddress: %s (%s; pinned to the "
-                        "NIC's MAC under KVM)", i + 1, (int)c[k].key_len, c[k].key,
-                        (int)c[k].val_len, c[k].val, nic->mac, why(&c[k]));
+            hk_net_note(r,
+                        "line %zu: match: %.*s: %.*s -> macaddress: %s (%s; pinned to the "
+                        "NIC's MAC under KVM)",
+                        i + 1, (int)c[k].key_len, c[k].key, (int)c[k].val_len, c[k].val, nic->mac,
+                        why(&c[k]));
         } else {
             hk_buf_append(&b, c[k].key, c[k].key_len);
             hk_buf_puts(&b, ": ");
@@ -377,7 +380,7 @@ hk_net_xform_netplan(const char *in, const hk_net_policy *p, hk_xform_out *out)
             }
         }
         if (act[i] != A_NONE) {
-            crit c = { e->key, e->val, e->key_len, e->val_len, act[i] };
+            crit c = {e->key, e->val, e->key_len, e->val_len, act[i]};
             const hk_nic_rename *nic = act_nic[i];
             if (act[i] == A_DROP) {
                 hk_net_drop(&r, i);
@@ -385,11 +388,12 @@ hk_net_xform_netplan(const char *in, const hk_net_policy *p, hk_xform_out *out)
                             (int)(e->val + e->val_len - e->key), e->key, why(&c));
             } else if (act[i] == A_WARN) {
                 hk_net_keep(&r, i);
-                hk_net_note(&r, "line %zu: warning: match: %.*s: %.*s cannot match under KVM (%s) "
-                            "and no MAC is known to replace it; left unchanged", i + 1,
-                            (int)e->key_len, e->key, (int)e->val_len, e->val, why(&c));
+                hk_net_note(&r,
+                            "line %zu: warning: match: %.*s: %.*s cannot match under KVM (%s) "
+                            "and no MAC is known to replace it; left unchanged",
+                            i + 1, (int)e->key_len, e->key, (int)e->val_len, e->val, why(&c));
             } else {
-                hk_buf b = { 0 };
+                hk_buf b = {0};
                 if (act[i] == A_REPIN) {
                     hk_buf_append(&b, l->s, (size_t)(e->val - l->s));
                     put_repinned(&b, e->val, e->val_len, nic->mac);
@@ -403,9 +407,11 @@ hk_net_xform_netplan(const char *in, const hk_net_policy *p, hk_xform_out *out)
                     r.oom = true;
                 else
                     hk_net_put(&r, i, b.data, b.len);
-                hk_net_note(&r, "line %zu: match: %.*s: %.*s -> macaddress: %s (%s; pinned to "
-                            "the NIC's MAC under KVM)", i + 1, (int)e->key_len, e->key,
-                            (int)e->val_len, e->val, nic->mac, why(&c));
+                hk_net_note(&r,
+                            "line %zu: match: %.*s: %.*s -> macaddress: %s (%s; pinned to "
+                            "the NIC's MAC under KVM)",
+                            i + 1, (int)e->key_len, e->key, (int)e->val_len, e->val, nic->mac,
+                            why(&c));
                 hk_buf_free(&b);
             }
             continue;

@@ -72,8 +72,8 @@ find_tok(const utok *t, size_t n, const char *key, bool match)
         if (!hk_net_eq(t[i].key, t[i].key_len, key))
             continue;
         bool is_match = hk_net_eq(t[i].op, t[i].op_len, "==");
-        bool is_assign = hk_net_eq(t[i].op, t[i].op_len, "=") ||
-                         hk_net_eq(t[i].op, t[i].op_len, ":=");
+        bool is_assign =
+            hk_net_eq(t[i].op, t[i].op_len, "=") || hk_net_eq(t[i].op, t[i].op_len, ":=");
         if (match ? is_match : is_assign)
             return &t[i];
     }
@@ -166,7 +166,7 @@ hk_net_xform_udev(const char *in, const hk_net_policy *p, hk_xform_out *out)
                 hk_net_keep(&r, i);
             continue;
         }
-        hk_buf lb = { 0 };
+        hk_buf lb = {0};
         size_t last = logical_line(&r, i, &lb);
         if (lb.oom)
             r.oom = true;
@@ -178,7 +178,8 @@ hk_net_xform_udev(const char *in, const hk_net_policy *p, hk_xform_out *out)
             const utok *name = find_tok(t, nt, "NAME", false);
             for (size_t j = i; j <= last; j++)
                 hk_net_drop(&r, j);
-            hk_net_note(&r, "line %zu: removed the rule naming %.*s (%s)", i + 1, (int)name->val_len, name->val, why);
+            hk_net_note(&r, "line %zu: removed the rule naming %.*s (%s)", i + 1,
+                        (int)name->val_len, name->val, why);
         } else {
             if (pending_comment != SIZE_MAX)
                 hk_net_keep(&r, pending_comment);
@@ -210,7 +211,7 @@ hk_net_scan_udev(const net_run *t, net_refs *refs)
         hk_net_trim(&s, &n);
         if (n == 0 || s[0] == '#')
             continue;
-        hk_buf lb = { 0 };
+        hk_buf lb = {0};
         size_t last = logical_line(t, i, &lb);
         if (lb.oom)
             refs->oom = true;
@@ -276,9 +277,9 @@ hk_net_link_files(const hk_net_policy *p, hk_net_link **links_out, size_t *n_out
             "[Link]\n"
             "Name=%s\n",
             nic->mac, name, nic->mac, name);
-        e->udev_rule = hk_asprintf(
-            "SUBSYSTEM==\"net\", ACTION==\"add\", ATTR{address}==\"%s\", NAME=\"%s\"\n",
-            nic->mac, name);
+        e->udev_rule =
+            hk_asprintf("SUBSYSTEM==\"net\", ACTION==\"add\", ATTR{address}==\"%s\", NAME=\"%s\"\n",
+                        nic->mac, name);
         if (!e->name || !e->mac || !e->file_name || !e->link_text || !e->udev_rule) {
             hk_net_links_free(v, k);
             return H2K_ERR_NO_MEMORY;
@@ -300,7 +301,7 @@ hk_net_udev_rules(const hk_net_policy *p)
     size_t n = 0;
     if (hk_net_link_files(p, &links, &n) < 0 || n == 0)
         return NULL;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "# Written by hyper2kvm: every NIC keeps its interface name after the\n"
                     "# migration to KVM (matched by MAC), so the network configs still apply.\n");
     for (size_t i = 0; i < n; i++)

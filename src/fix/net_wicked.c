@@ -11,7 +11,7 @@
 
 #include "fix/net_internal.h"
 
-static const char *const mac_tags[] = { "address", "lladdr", "link-addr", "hwaddr" };
+static const char *const mac_tags[] = {"address", "lladdr", "link-addr", "hwaddr"};
 
 /* When the trimmed line is exactly "<tag>TEXT</tag>", returns TEXT. */
 static bool
@@ -57,7 +57,8 @@ hk_net_xform_wicked(const char *in, const hk_net_policy *p, hk_xform_out *out)
             continue;
         if (single_element(s, n, "permanent-address", &text, &tlen) &&
             hk_net_mac_stale(p, text, tlen))
-            hk_net_note(&r, "line %zu: warning: the interface is identified by its old MAC "
+            hk_net_note(&r,
+                        "line %zu: warning: the interface is identified by its old MAC "
                         "(%.*s); left unchanged, it will not match the new NIC",
                         i + 1, (int)tlen, text);
         if (renaming)
@@ -117,8 +118,7 @@ hk_net_scan_wicked(const net_run *t, net_refs *refs)
         size_t nlen = 0, mlen = 0;
         const char *name = find_text(b, e, "name", &nlen);
         const char *mac = NULL;
-        static const char *const tags[] = { "permanent-address", "address", "lladdr",
-                                            "link-addr" };
+        static const char *const tags[] = {"permanent-address", "address", "lladdr", "link-addr"};
         for (size_t k = 0; k < HK_ARRAY_LEN(tags) && !mac; k++) {
             mac = find_text(b, e, tags[k], &mlen);
             if (mac && !hk_net_is_mac(mac, mlen))

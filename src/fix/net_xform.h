@@ -127,8 +127,8 @@ typedef struct hk_net_ref {
 #define HK_NET_MAX_REFS 256
 
 /* Lists the interfaces @text names (without "lo" and duplicates), in order of
- * appearance, at most HK_NET_MAX_REFS.  *refs_out is malloc'd (free with hk_net_refs_free()), NULL when
- * none.  Returns 0, H2K_ERR_INVALID_ARG or H2K_ERR_NO_MEMORY. */
+ * appearance, at most HK_NET_MAX_REFS.  *refs_out is malloc'd (free with hk_net_refs_free()), NULL
+ * when none.  Returns 0, H2K_ERR_INVALID_ARG or H2K_ERR_NO_MEMORY. */
 int hk_net_scan(hk_net_fmt fmt, const char *text, hk_net_ref **refs_out, size_t *n_out);
 void hk_net_refs_free(hk_net_ref *refs, size_t n);
 

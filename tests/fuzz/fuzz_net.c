@@ -11,9 +11,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const hk_nic_rename nics[] = {
-    { "ens192", "enp1s0", "52:54:00:00:00:01" },
-    { "eth0", "enp2s0", "52:54:00:00:00:02" },
-    { "ens224", NULL, NULL },
+    {"ens192", "enp1s0", "52:54:00:00:00:01"},
+    {"eth0", "enp2s0", "52:54:00:00:00:02"},
+    {"ens224", NULL, NULL},
 };
 
 int
@@ -27,14 +27,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
-    hk_net_policy p = { nics, (size_t)(sel & 3) % 4, (sel & 4) != 0 };
+    hk_net_policy p = {nics, (size_t)(sel & 3) % 4, (sel & 4) != 0};
     if (p.n > sizeof(nics) / sizeof(nics[0]))
         p.n = sizeof(nics) / sizeof(nics[0]);
     for (int f = 0; f < HK_NET_FMT_COUNT; f++) {
-        hk_xform_out out = { 0 };
+        hk_xform_out out = {0};
         if (hk_net_xform((hk_net_fmt)f, text, &p, &out) == 0 && out.text) {
             /* idempotence (the policy has no swaps) */
-            hk_xform_out again = { 0 };
+            hk_xform_out again = {0};
             if (hk_net_xform((hk_net_fmt)f, out.text, &p, &again) == 0 && again.text &&
                 strcmp(again.text, out.text) != 0)
                 abort();

@@ -58,7 +58,7 @@ load_policy(const char *path, policy_file *pf)
         } else if (strcmp(w, "nic") == 0) {
             assert_true(pf->p.n < MAX_NICS);
             hk_nic_rename *nic = &pf->nics[pf->p.n++];
-            const char **dst[3] = { &nic->old_name, &nic->new_name, &nic->mac };
+            const char **dst[3] = {&nic->old_name, &nic->new_name, &nic->mac};
             for (int k = 0; k < 3; k++) {
                 char *f = field(&save);
                 *dst[k] = f ? (pf->strs[pf->n_strs++] = strdup(f)) : NULL;
@@ -91,7 +91,7 @@ free_policy(policy_file *pf)
 static char *
 join_notes(const hk_xform_out *o)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     for (size_t i = 0; i < o->n_notes; i++) {
         hk_buf_puts(&b, o->notes[i]);
         hk_buf_puts(&b, "\n");
@@ -102,7 +102,7 @@ join_notes(const hk_xform_out *o)
 static char *
 join_refs(const hk_net_ref *r, size_t n)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     for (size_t i = 0; i < n; i++)
         hk_buf_printf(&b, "%s %s\n", r[i].name ? r[i].name : "-", r[i].mac ? r[i].mac : "-");
     return hk_buf_steal(&b);
@@ -123,7 +123,7 @@ run_case(const char *fmt_dir, hk_net_fmt fmt, const char *name)
     char *expected = ts_read_file(CASE_PATH("expected"), NULL);
     char *notes_exp = ts_read_file(CASE_PATH("notes.expected"), NULL);
 
-    hk_xform_out out = { 0 };
+    hk_xform_out out = {0};
     int rc = hk_net_xform(fmt, input, &pf.p, &out);
     if (rc != 0)
         fail_msg("%s/%s: rc %d", hk_net_fmt_name(fmt), name, rc);
@@ -196,7 +196,7 @@ test_golden(void **state)
 {
     (void)state;
     char *root = ts_data_path("fix/net");
-    int per_fmt[HK_NET_FMT_COUNT] = { 0 };
+    int per_fmt[HK_NET_FMT_COUNT] = {0};
     int total = 0;
     for (int f = 0; f < HK_NET_FMT_COUNT; f++) {
         char *dir = ts_join(root, hk_net_fmt_name((hk_net_fmt)f));
