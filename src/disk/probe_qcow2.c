@@ -168,13 +168,15 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
     uint64_t size = hk_vhd_be64(fixed + H_SIZE);
     if (size > HK_MAX_VIRTUAL_SIZE)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, H_SIZE, "size",
-                           "virtual size %llu is larger than %llu bytes",
-                           (unsigned long long)size, (unsigned long long)HK_MAX_VIRTUAL_SIZE);
+                           "virtual size %llu is larger than %llu bytes", (unsigned long long)size,
+                           (unsigned long long)HK_MAX_VIRTUAL_SIZE);
     uint32_t crypt = hk_vhd_be32(fixed + H_CRYPT);
     if (crypt != 0)
         return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path, H_CRYPT, "crypt_method",
                            "encrypted qcow2 images (%s) are not supported",
-                           crypt == 1 ? "AES" : crypt == 2 ? "LUKS" : "unknown method");
+                           crypt == 1   ? "AES"
+                           : crypt == 2 ? "LUKS"
+                                        : "unknown method");
 
     /* the first cluster holds the header, its extensions and the backing name */
     uint32_t area = src->size < csize ? (uint32_t)src->size : csize;
@@ -203,9 +205,8 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
         incompat = hk_vhd_be64(h + H_INCOMPAT);
         refcount_order = hk_vhd_be32(h + H_REFCOUNT_ORDER);
         if (refcount_order > 6) {
-            rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, H_REFCOUNT_ORDER,
-                             "refcount_order", "refcount order %u is larger than 6",
-                             refcount_order);
+            rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, H_REFCOUNT_ORDER, "refcount_order",
+                             "refcount order %u is larger than 6", refcount_order);
             goto out;
         }
         if (hlen > H_COMPRESSION_TYPE)
@@ -242,8 +243,7 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
             bit++;
         char nm[47];
         const char *name = feature_name(ftable, ftable_len, bit, nm);
-        rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path, H_INCOMPAT,
-                         "incompatible_features",
+        rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path, H_INCOMPAT, "incompatible_features",
                          "qcow2 uses the unknown incompatible feature bit %u%s%s%s", bit,
                          name ? " (\"" : "", name ? name : "", name ? "\")" : "");
         goto out;
@@ -262,10 +262,8 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
         hk_warn(ctx, DOM, "%s: qemu marked this qcow2 image corrupt; only read access works",
                 src->path);
     if (!!(incompat & INCOMPAT_COMPRESSION) != (ctype != 0)) {
-        rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, H_COMPRESSION_TYPE,
-                         "compression_type",
-                         "compression type %u does not match the compression feature bit",
-                         ctype);
+        rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, H_COMPRESSION_TYPE, "compression_type",
+                         "compression type %u does not match the compression feature bit", ctype);
         goto out;
     }
     if (ctype > 1) {
@@ -303,8 +301,7 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
     uint64_t rt_bytes = (uint64_t)hk_vhd_be32(h + H_REFCOUNT_CLUSTERS) * csize;
     if (rt_bytes == 0 || rt_off == 0 || rt_off % csize || rt_off > src->size ||
         rt_bytes > src->size - rt_off) {
-        rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, H_REFCOUNT_OFFSET,
-                         "refcount_table_offset",
+        rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, H_REFCOUNT_OFFSET, "refcount_table_offset",
                          "refcount table (%llu bytes at offset %llu) is empty, misaligned or "
                          "lies beyond the end of the file (%llu bytes)",
                          (unsigned long long)rt_bytes, (unsigned long long)rt_off,
@@ -313,8 +310,7 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
     }
     uint32_t nb_snap = hk_vhd_be32(h + H_NB_SNAPSHOTS);
     uint64_t snap_off = hk_vhd_be64(h + H_SNAPSHOTS_OFFSET);
-    if (nb_snap > MAX_SNAPSHOTS ||
-        (nb_snap && (snap_off % csize || snap_off >= src->size))) {
+    if (nb_snap > MAX_SNAPSHOTS || (nb_snap && (snap_off % csize || snap_off >= src->size))) {
         rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, H_NB_SNAPSHOTS, "snapshots_offset",
                          "%u snapshots at offset %llu: too many, misaligned or beyond the end "
                          "of the file",
@@ -322,8 +318,10 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
         goto out;
     }
     if (nb_snap)
-        hk_info(ctx, DOM, "%s: qcow2 holds %u internal snapshots; only the current state is "
-                "converted", src->path, nb_snap);
+        hk_info(ctx, DOM,
+                "%s: qcow2 holds %u internal snapshots; only the current state is "
+                "converted",
+                src->path, nb_snap);
 
     if (boff != 0 && blen != 0) {
         char name[MAX_BACKING_NAME + 1];
@@ -336,8 +334,7 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
         }
         const char *colon = strchr(name, ':');
         if (hk_startswith(name, "json:") || (colon && strncmp(colon, "://", 3) == 0)) {
-            rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path, (int64_t)boff,
-                             "backing_file",
+            rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path, (int64_t)boff, "backing_file",
                              "backing file \"%s\" is not a local file name", name);
             goto out;
         }

@@ -62,10 +62,10 @@
 
 /* What the dynamic header tells about the parent. */
 typedef struct vhd_parent {
-    char *rel;   /* W2ru */
-    char *abs;   /* W2ku */
-    char *mac;   /* MacX / Mac file URL, as a POSIX path */
-    char *name;  /* parent unicode name */
+    char *rel;  /* W2ru */
+    char *abs;  /* W2ku */
+    char *mac;  /* MacX / Mac file URL, as a POSIX path */
+    char *name; /* parent unicode name */
 } vhd_parent;
 
 static void
@@ -89,8 +89,7 @@ file_size_of(const hk_src *src)
 /* Reads and checks the footer at the end of the image.  On success @ft holds
  * 512 bytes (a 511-byte footer is padded with a zero) and *foff its offset. */
 static int
-read_footer(h2k_ctx *ctx, const hk_src *src, uint8_t ft[FOOTER_LEN], uint64_t *foff,
-            size_t *flen)
+read_footer(h2k_ctx *ctx, const hk_src *src, uint8_t ft[FOOTER_LEN], uint64_t *foff, size_t *flen)
 {
     int rc;
     if (src->size < FOOTER_LEN - 1)
@@ -109,8 +108,7 @@ read_footer(h2k_ctx *ctx, const hk_src *src, uint8_t ft[FOOTER_LEN], uint64_t *f
     }
     /* old Virtual PC images end with a 511-byte footer */
     uint8_t t[FOOTER_LEN];
-    if ((rc = hk_src_read(ctx, src, src->size - (FOOTER_LEN - 1), t, FOOTER_LEN - 1, "footer")) <
-        0)
+    if ((rc = hk_src_read(ctx, src, src->size - (FOOTER_LEN - 1), t, FOOTER_LEN - 1, "footer")) < 0)
         return rc;
     if (memcmp(t, "conectix", 8) == 0) {
         memcpy(ft, t, FOOTER_LEN - 1);
@@ -119,7 +117,7 @@ read_footer(h2k_ctx *ctx, const hk_src *src, uint8_t ft[FOOTER_LEN], uint64_t *f
         *flen = FOOTER_LEN - 1;
         return 0;
     }
-    uint8_t head[8] = { 0 };
+    uint8_t head[8] = {0};
     if (hk_src_read(ctx, src, 0, head, sizeof(head), "footer") == 0 &&
         memcmp(head, "conectix", 8) == 0)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path,
@@ -134,8 +132,8 @@ read_footer(h2k_ctx *ctx, const hk_src *src, uint8_t ft[FOOTER_LEN], uint64_t *f
 
 /* Reads one parent locator's data into the matching slot of @par. */
 static int
-read_locator(h2k_ctx *ctx, const hk_src *src, const uint8_t *ent, uint64_t ent_off,
-             uint64_t foff, vhd_parent *par)
+read_locator(h2k_ctx *ctx, const hk_src *src, const uint8_t *ent, uint64_t ent_off, uint64_t foff,
+             vhd_parent *par)
 {
     uint32_t code = hk_vhd_be32(ent);
     uint32_t len = hk_vhd_be32(ent + 8);
@@ -143,18 +141,16 @@ read_locator(h2k_ctx *ctx, const hk_src *src, const uint8_t *ent, uint64_t ent_o
     if (code == 0 || len == 0)
         return 0;
     if (code != PLAT_W2RU && code != PLAT_W2KU && code != PLAT_MAC && code != PLAT_MACX) {
-        hk_debug(ctx, DOM, "%s: ignoring VHD parent locator with platform code 0x%08x",
-                 src->path, code);
+        hk_debug(ctx, DOM, "%s: ignoring VHD parent locator with platform code 0x%08x", src->path,
+                 code);
         return 0;
     }
     if (len > MAX_LOCATOR_DATA)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)ent_off + 8,
-                           "parent_locator",
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)ent_off + 8, "parent_locator",
                            "parent locator data length %u is larger than %u bytes", len,
                            MAX_LOCATOR_DATA);
     if (off > foff || len > foff - off)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)ent_off + 16,
-                           "parent_locator",
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)ent_off + 16, "parent_locator",
                            "parent locator data (%u bytes at offset %llu) lies beyond the "
                            "footer at offset %llu",
                            len, (unsigned long long)off, (unsigned long long)foff);
@@ -181,8 +177,7 @@ read_locator(h2k_ctx *ctx, const hk_src *src, const uint8_t *ent, uint64_t ent_o
         /* the URL ends at the first NUL (data[len] is one) */
         text = hk_vhd_file_url_to_path((char *)data);
         if (!text) {
-            hk_debug(ctx, DOM, "%s: ignoring Mac parent locator that is not a file URL",
-                     src->path);
+            hk_debug(ctx, DOM, "%s: ignoring Mac parent locator that is not a file URL", src->path);
             goto out;
         }
     }
@@ -222,8 +217,8 @@ check_bat(h2k_ctx *ctx, const hk_src *src, uint64_t table_off, uint32_t entries,
         uint32_t n = entries - i < BAT_CHUNK ? entries - i : BAT_CHUNK;
         if ((rc = hk_check_cancel(ctx)) < 0)
             break;
-        if ((rc = hk_src_read(ctx, src, table_off + (uint64_t)i * 4u, buf, (size_t)n * 4u,
-                              "bat")) < 0)
+        if ((rc = hk_src_read(ctx, src, table_off + (uint64_t)i * 4u, buf, (size_t)n * 4u, "bat")) <
+            0)
             break;
         for (uint32_t k = 0; k < n; k++) {
             uint32_t sec = hk_vhd_be32(buf + 4u * k);
@@ -251,7 +246,7 @@ probe_dynamic(h2k_ctx *ctx, const hk_src *src, const uint8_t *ft, size_t flen, u
               uint64_t current_size, bool diff, h2k_disk_layer *layer)
 {
     int rc;
-    vhd_parent par = { 0 };
+    vhd_parent par = {0};
     uint8_t dh[DYN_LEN];
 
     /* the copy of the footer at offset 0 */
@@ -283,8 +278,7 @@ probe_dynamic(h2k_ctx *ctx, const hk_src *src, const uint8_t *ft, size_t flen, u
     uint32_t stored = hk_vhd_be32(dh + D_CHECKSUM);
     uint32_t calc = hk_vhd_checksum(dh, DYN_LEN, D_CHECKSUM);
     if (stored != calc)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_CHECKSUM,
-                           "checksum",
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_CHECKSUM, "checksum",
                            "dynamic header checksum mismatch: stored 0x%08x, computed 0x%08x",
                            stored, calc);
     uint32_t ver = hk_vhd_be32(dh + D_VERSION);
@@ -295,27 +289,24 @@ probe_dynamic(h2k_ctx *ctx, const hk_src *src, const uint8_t *ft, size_t flen, u
     uint32_t bs = hk_vhd_be32(dh + D_BLOCK_SIZE);
     if (bs < MIN_BLOCK || bs > MAX_BLOCK || (bs & (bs - 1)) != 0)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_BLOCK_SIZE,
-                           "block_size",
-                           "block size %u is not a power of two between %u and %u", bs,
-                           MIN_BLOCK, MAX_BLOCK);
+                           "block_size", "block size %u is not a power of two between %u and %u",
+                           bs, MIN_BLOCK, MAX_BLOCK);
     uint32_t entries = hk_vhd_be32(dh + D_MAX_ENTRIES);
     uint64_t needed = current_size / bs + (current_size % bs != 0);
     if ((uint64_t)entries < needed)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_MAX_ENTRIES,
-                           "max_table_entries",
-                           "block table of %u entries cannot map %llu bytes in blocks of %u "
-                           "(needs %llu)",
-                           entries, (unsigned long long)current_size, bs,
-                           (unsigned long long)needed);
+        return hk_error_at(
+            ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_MAX_ENTRIES, "max_table_entries",
+            "block table of %u entries cannot map %llu bytes in blocks of %u "
+            "(needs %llu)",
+            entries, (unsigned long long)current_size, bs, (unsigned long long)needed);
     uint64_t toff = hk_vhd_be64(dh + D_TABLE_OFFSET);
     uint64_t tlen = (uint64_t)entries * 4u;
     if (toff > foff || tlen > foff - toff)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_TABLE_OFFSET,
-                           "table_offset",
-                           "block table (%llu bytes at offset %llu) lies beyond the footer at "
-                           "offset %llu",
-                           (unsigned long long)tlen, (unsigned long long)toff,
-                           (unsigned long long)foff);
+        return hk_error_at(
+            ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_TABLE_OFFSET, "table_offset",
+            "block table (%llu bytes at offset %llu) lies beyond the footer at "
+            "offset %llu",
+            (unsigned long long)tlen, (unsigned long long)toff, (unsigned long long)foff);
     if ((rc = check_bat(ctx, src, toff, entries, bs, foff)) < 0)
         return rc;
     layer->cluster_size = bs;
@@ -347,8 +338,7 @@ probe_dynamic(h2k_ctx *ctx, const hk_src *src, const uint8_t *ft, size_t flen, u
     }
     for (unsigned k = 0; k < N_LOCATORS; k++) {
         uint64_t eoff = doff + D_LOCATORS + (uint64_t)k * LOCATOR_LEN;
-        if ((rc = read_locator(ctx, src, dh + D_LOCATORS + k * LOCATOR_LEN, eoff, foff, &par)) <
-            0)
+        if ((rc = read_locator(ctx, src, dh + D_LOCATORS + k * LOCATOR_LEN, eoff, foff, &par)) < 0)
             goto out;
     }
     const char *hint = par.rel ? par.rel : par.abs ? par.abs : par.mac ? par.mac : par.name;
@@ -367,7 +357,7 @@ probe_dynamic(h2k_ctx *ctx, const hk_src *src, const uint8_t *ft, size_t flen, u
         rc = hk_error_nomem(ctx);
         goto out;
     }
-    const char *hints[] = { par.rel, par.abs, par.mac, par.name };
+    const char *hints[] = {par.rel, par.abs, par.mac, par.name};
     layer->parent_path = hk_vhd_resolve_parent(dir, hints, HK_ARRAY_LEN(hints));
     free(dir);
     if (!layer->parent_path)
@@ -378,8 +368,7 @@ out:
 }
 
 int
-hk_probe_vhd(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
-             h2k_disk_layer *layer)
+hk_probe_vhd(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts, h2k_disk_layer *layer)
 {
     (void)opts;
     uint8_t ft[FOOTER_LEN];
@@ -393,8 +382,8 @@ hk_probe_vhd(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
     uint32_t calc = hk_vhd_checksum(ft, FOOTER_LEN, F_CHECKSUM);
     if (stored != calc)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)foff + F_CHECKSUM, "checksum",
-                           "VHD footer checksum mismatch: stored 0x%08x, computed 0x%08x",
-                           stored, calc);
+                           "VHD footer checksum mismatch: stored 0x%08x, computed 0x%08x", stored,
+                           calc);
     uint32_t ver = hk_vhd_be32(ft + F_VERSION);
     if (ver >> 16 != 1)
         return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path, (int64_t)foff + F_VERSION,
@@ -433,10 +422,8 @@ hk_probe_vhd(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
         sub = "differencing";
         break;
     default:
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)foff + F_DISK_TYPE,
-                           "disk_type",
-                           "disk type %u is not fixed (2), dynamic (3) or differencing (4)",
-                           type);
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)foff + F_DISK_TYPE, "disk_type",
+                           "disk type %u is not fixed (2), dynamic (3) or differencing (4)", type);
     }
     char id[37];
     hk_vhd_guid_to_string(ft + F_UNIQUE_ID, id);

@@ -72,12 +72,12 @@ typedef struct vhdx_state {
 
 enum { IT_FILE_PARAMS, IT_VDISK_SIZE, IT_PAGE83, IT_LOGICAL, IT_PHYSICAL, IT_PARENT, IT_N };
 
-static const char *const item_guids[IT_N] = { GUID_FILE_PARAMS,     GUID_VDISK_SIZE,
-                                              GUID_PAGE83,          GUID_LOGICAL_SECTOR,
-                                              GUID_PHYSICAL_SECTOR, GUID_PARENT_LOCATOR };
-static const char *const item_names[IT_N] = { "file_parameters",      "virtual_disk_size",
-                                              "page83_data",          "logical_sector_size",
-                                              "physical_sector_size", "parent_locator" };
+static const char *const item_guids[IT_N] = {GUID_FILE_PARAMS,     GUID_VDISK_SIZE,
+                                             GUID_PAGE83,          GUID_LOGICAL_SECTOR,
+                                             GUID_PHYSICAL_SECTOR, GUID_PARENT_LOCATOR};
+static const char *const item_names[IT_N] = {"file_parameters",      "virtual_disk_size",
+                                             "page83_data",          "logical_sector_size",
+                                             "physical_sector_size", "parent_locator"};
 
 static uint64_t
 file_size_of(const hk_src *src)
@@ -92,7 +92,7 @@ file_size_of(const hk_src *src)
 static uint32_t
 crc_with_hole(const uint8_t *buf, size_t len, size_t csum_off)
 {
-    static const uint8_t zero[4] = { 0 };
+    static const uint8_t zero[4] = {0};
     uint32_t c = hk_vhdx_crc32c(0, buf, csum_off);
     c = hk_vhdx_crc32c(c, zero, 4);
     return hk_vhdx_crc32c(c, buf + csum_off + 4, len - csum_off - 4);
@@ -134,8 +134,8 @@ check_log(h2k_ctx *ctx, const hk_src *src, const uint8_t *hdr, uint64_t hoff)
         if (rc < 0)
             return rc;
         if (memcmp(sec, "loge", 4) == 0 && memcmp(sec + 32, guid, 16) == 0)
-            return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path,
-                               (int64_t)(hoff + H_LOG_GUID), "log_guid",
+            return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path, (int64_t)(hoff + H_LOG_GUID),
+                               "log_guid",
                                "VHDX has an unreplayed log: open it once in Hyper-V or "
                                "qemu-img check -r all");
     }
@@ -211,8 +211,9 @@ read_regions(h2k_ctx *ctx, const hk_src *src, vhdx_state *st)
             goto out;
         why2 = region_table_problem(r);
         if (why2) {
-            const char *field = strstr(why, "CRC") ? "checksum"
-                                : strstr(why, "entries") ? "entry_count" : "signature";
+            const char *field = strstr(why, "CRC")       ? "checksum"
+                                : strstr(why, "entries") ? "entry_count"
+                                                         : "signature";
             rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, REGION1_OFF, field,
                              "both VHDX region tables are invalid: %s at 192 KiB, %s at 256 KiB",
                              why, why2);
@@ -290,8 +291,8 @@ static int
 read_metadata_table(h2k_ctx *ctx, const hk_src *src, vhdx_state *st)
 {
     if (st->meta_len < META_TABLE_LEN)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)st->meta_off,
-                           "metadata_region", "metadata region is too small for its table");
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)st->meta_off, "metadata_region",
+                           "metadata region is too small for its table");
     uint8_t *t = malloc(META_TABLE_LEN);
     if (!t)
         return hk_error_nomem(ctx);
@@ -305,9 +306,8 @@ read_metadata_table(h2k_ctx *ctx, const hk_src *src, vhdx_state *st)
     }
     uint16_t n = hk_vhd_le16(t + 10);
     if (n > MAX_ENTRIES) {
-        rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)st->meta_off + 10,
-                         "entry_count", "metadata table has %u entries (at most %u)", n,
-                         MAX_ENTRIES);
+        rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)st->meta_off + 10, "entry_count",
+                         "metadata table has %u entries (at most %u)", n, MAX_ENTRIES);
         goto out;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -339,8 +339,7 @@ read_metadata_table(h2k_ctx *ctx, const hk_src *src, vhdx_state *st)
             continue;
         if (len > MAX_META_ITEM || off < META_TABLE_LEN || off > st->meta_len ||
             len > st->meta_len - off) {
-            rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)eoff + 16,
-                             item_names[which],
+            rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)eoff + 16, item_names[which],
                              "metadata item %s (%u bytes at offset %u) lies outside the "
                              "metadata region (%llu bytes)",
                              item_names[which], len, off, (unsigned long long)st->meta_len);
@@ -356,20 +355,17 @@ out:
 
 /* Reads metadata item @which into @buf of @want bytes; the item must be that long. */
 static int
-read_item(h2k_ctx *ctx, const hk_src *src, const vhdx_state *st, int which, void *buf,
-          size_t want)
+read_item(h2k_ctx *ctx, const hk_src *src, const vhdx_state *st, int which, void *buf, size_t want)
 {
     if (st->item_len[which] == 0)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)st->meta_off,
-                           item_names[which], "required metadata item %s is missing",
-                           item_names[which]);
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)st->meta_off, item_names[which],
+                           "required metadata item %s is missing", item_names[which]);
     if (st->item_len[which] < want)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path,
                            (int64_t)(st->meta_off + st->item_off[which]), item_names[which],
                            "metadata item %s is %u bytes, needs %zu", item_names[which],
                            st->item_len[which], want);
-    return hk_src_read(ctx, src, st->meta_off + st->item_off[which], buf, want,
-                       item_names[which]);
+    return hk_src_read(ctx, src, st->meta_off + st->item_off[which], buf, want, item_names[which]);
 }
 
 static int
@@ -401,22 +397,20 @@ read_sizes(h2k_ctx *ctx, const hk_src *src, vhdx_state *st)
         st->physical = hk_vhd_le32(b);
         if (st->physical != 512 && st->physical != 4096)
             return hk_error_at(ctx, H2K_ERR_FORMAT, src->path,
-                               (int64_t)(base + st->item_off[IT_PHYSICAL]),
-                               "physical_sector_size",
+                               (int64_t)(base + st->item_off[IT_PHYSICAL]), "physical_sector_size",
                                "physical sector size %u is neither 512 nor 4096", st->physical);
     }
     if ((rc = read_item(ctx, src, st, IT_VDISK_SIZE, b, 8)) < 0)
         return rc;
     st->vsize = hk_vhd_le64(b);
     if (st->vsize > HK_MAX_VIRTUAL_SIZE || st->vsize % st->logical)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path,
-                           (int64_t)(base + st->item_off[IT_VDISK_SIZE]), "virtual_disk_size",
-                           "virtual disk size %llu is not a multiple of %u up to %llu bytes",
-                           (unsigned long long)st->vsize, st->logical,
-                           (unsigned long long)HK_MAX_VIRTUAL_SIZE);
+        return hk_error_at(
+            ctx, H2K_ERR_FORMAT, src->path, (int64_t)(base + st->item_off[IT_VDISK_SIZE]),
+            "virtual_disk_size", "virtual disk size %llu is not a multiple of %u up to %llu bytes",
+            (unsigned long long)st->vsize, st->logical, (unsigned long long)HK_MAX_VIRTUAL_SIZE);
     if (st->has_parent && st->item_len[IT_PARENT] == 0)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)st->meta_off,
-                           "parent_locator", "differencing VHDX has no parent locator");
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)st->meta_off, "parent_locator",
+                           "differencing VHDX has no parent locator");
     return 0;
 }
 
@@ -464,15 +458,14 @@ check_bat(h2k_ctx *ctx, const hk_src *src, const vhdx_state *st)
                        (state == PAYLOAD_PARTIALLY_PRESENT && st->has_parent)) {
                 need = st->block_size;
             } else {
-                rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path,
-                                 (int64_t)(st->bat_off + idx * 8u), "bat",
-                                 "BAT entry %llu has the invalid state %u",
+                rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)(st->bat_off + idx * 8u),
+                                 "bat", "BAT entry %llu has the invalid state %u",
                                  (unsigned long long)idx, state);
                 break;
             }
             if (boff < MiB || boff > src->size || need > src->size - boff) {
-                rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path,
-                                 (int64_t)(st->bat_off + idx * 8u), "bat",
+                rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)(st->bat_off + idx * 8u),
+                                 "bat",
                                  "BAT entry %llu points to offset %llu, outside the file (%llu "
                                  "bytes): the file is truncated or the table is corrupt",
                                  (unsigned long long)idx, (unsigned long long)boff,
@@ -488,15 +481,14 @@ check_bat(h2k_ctx *ctx, const hk_src *src, const vhdx_state *st)
 
 /* Parent locator: reads the key/value pairs we use. */
 static int
-read_parent_locator(h2k_ctx *ctx, const hk_src *src, const vhdx_state *st,
-                    h2k_disk_layer *layer)
+read_parent_locator(h2k_ctx *ctx, const hk_src *src, const vhdx_state *st, h2k_disk_layer *layer)
 {
     uint32_t len = st->item_len[IT_PARENT];
     uint64_t ioff = st->meta_off + st->item_off[IT_PARENT];
     enum { K_LINKAGE, K_RELATIVE, K_ABSOLUTE, K_VOLUME, K_N };
-    static const char *const keys[K_N] = { "parent_linkage", "relative_path",
-                                           "absolute_win32_path", "volume_path" };
-    char *vals[K_N] = { NULL };
+    static const char *const keys[K_N] = {"parent_linkage", "relative_path", "absolute_win32_path",
+                                          "volume_path"};
+    char *vals[K_N] = {NULL};
     int rc;
     if (len < 20)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)ioff, "parent_locator",
@@ -612,7 +604,7 @@ read_parent_locator(h2k_ctx *ctx, const hk_src *src, const vhdx_state *st,
         rc = hk_error_nomem(ctx);
         goto out;
     }
-    const char *hints[] = { vals[K_RELATIVE], vals[K_ABSOLUTE], vals[K_VOLUME] };
+    const char *hints[] = {vals[K_RELATIVE], vals[K_ABSOLUTE], vals[K_VOLUME]};
     layer->parent_path = hk_vhd_resolve_parent(dir, hints, HK_ARRAY_LEN(hints));
     free(dir);
     if (!layer->parent_path)
@@ -625,8 +617,7 @@ out:
 }
 
 int
-hk_probe_vhdx(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
-              h2k_disk_layer *layer)
+hk_probe_vhdx(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts, h2k_disk_layer *layer)
 {
     (void)opts;
     int rc;
@@ -672,8 +663,8 @@ hk_probe_vhdx(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
         goto out;
     hk_debug(ctx, DOM, "%s: VHDX %s, %llu bytes, block %u, sectors %u/%u", src->path, sub,
              (unsigned long long)st.vsize, st.block_size, st.logical, st.physical);
-    rc = hk_layer_add_extent(ctx, layer, layer->path, "SPARSE", "RW",
-                             st.vsize / 512u, src->base, file_size_of(src));
+    rc = hk_layer_add_extent(ctx, layer, layer->path, "SPARSE", "RW", st.vsize / 512u, src->base,
+                             file_size_of(src));
 out:
     free(hdr);
     return rc;

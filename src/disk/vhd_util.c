@@ -223,7 +223,7 @@ hk_vhd_resolve_parent(const char *child_dir, const char *const *hints, size_t n_
 {
     char *first = NULL;
     for (size_t i = 0; i < n_hints; i++) {
-        char *c[2] = { NULL, NULL };
+        char *c[2] = {NULL, NULL};
         size_t n = parent_candidates(child_dir, hints[i], c);
         for (size_t k = 0; k < n; k++) {
             char *abs = c[k] && *hk_vhd_path_basename(c[k]) ? hk_abspath(c[k]) : NULL;

@@ -42,9 +42,9 @@ expanded_memfd(const uint8_t *data, size_t size, char path[64])
     struct {
         uint64_t at;
         size_t from, max;
-    } parts[] = { { 1 * MiB, 5 * KiB, 1 * KiB },
-                  { 1 * MiB + 64 * KiB, 6 * KiB, 1 * KiB },
-                  { 2 * MiB, 7 * KiB, 64 * KiB } };
+    } parts[] = {{1 * MiB, 5 * KiB, 1 * KiB},
+                 {1 * MiB + 64 * KiB, 6 * KiB, 1 * KiB},
+                 {2 * MiB, 7 * KiB, 64 * KiB}};
     int fd = memfd_create("h2k-fuzz-vhdx", MFD_CLOEXEC);
     if (fd < 0)
         return -1;

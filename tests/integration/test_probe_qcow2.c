@@ -41,7 +41,7 @@ tpath(const char *name)
 static uint64_t
 qemu_info(const char *path, const char *key)
 {
-    const char *argv[] = { "qemu-img", "info", "--output=json", "-f", "qcow2", path, NULL };
+    const char *argv[] = {"qemu-img", "info", "--output=json", "-f", "qcow2", path, NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -62,12 +62,12 @@ create(const char *opts, const char *backing, const char *backing_fmt, const cha
        const char *size)
 {
     if (backing) {
-        const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-o", opts, "-b",
-                               backing,    "-F",     backing_fmt, path, size, NULL };
+        const char *argv[] = {"qemu-img", "create", "-q", "-f",        "qcow2", "-o", opts,
+                              "-b",       backing,  "-F", backing_fmt, path,    size, NULL};
         ts_run_ok(argv);
     } else {
-        const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-o", opts,
-                               path,       size,     NULL };
+        const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2",
+                              "-o",       opts,     path, size, NULL};
         ts_run_ok(argv);
     }
 }
@@ -164,7 +164,7 @@ test_chain(void **state)
     create("compat=1.1", "base.qcow2", "qcow2", mid, "64M");
     create("compat=1.1", mid, "qcow2", top, "128M");
     ts_write_file(raw, "", 0);
-    const char *trunc[] = { "qemu-img", "resize", "-q", "-f", "raw", raw, "32M", NULL };
+    const char *trunc[] = {"qemu-img", "resize", "-q", "-f", "raw", raw, "32M", NULL};
     ts_run_ok(trunc);
     create("compat=1.1", "base.raw", "raw", over, "32M");
 

@@ -49,7 +49,7 @@ tpath(const char *name)
 static uint64_t
 qemu_info(const char *fmt, const char *path, const char *key)
 {
-    const char *argv[] = { "qemu-img", "info", "--output=json", "-f", fmt, path, NULL };
+    const char *argv[] = {"qemu-img", "info", "--output=json", "-f", fmt, path, NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -74,7 +74,7 @@ qemu_vsize(const char *fmt, const char *path)
 static void
 qemu_create(const char *fmt, const char *opts, const char *path, const char *size)
 {
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", fmt, "-o", opts, path, size, NULL };
+    const char *argv[] = {"qemu-img", "create", "-q", "-f", fmt, "-o", opts, path, size, NULL};
     ts_run_ok(argv);
 }
 
@@ -90,8 +90,8 @@ qemu_convert_with_data(const char *fmt, const char *opts, const char *path, size
     memset(b + size - 512, 0x11, 512);
     ts_write_file(raw, b, size);
     free(b);
-    const char *argv[] = { "qemu-img", "convert", "-q", "-f",  "raw", "-O",
-                           fmt,        "-o",      opts, raw,   path,  NULL };
+    const char *argv[] = {"qemu-img", "convert", "-q", "-f", "raw", "-O",
+                          fmt,        "-o",      opts, raw,  path,  NULL};
     ts_run_ok(argv);
     remove(raw);
     free(raw);
@@ -217,8 +217,7 @@ test_vhd_qemu(void **state)
  * recording @rel (W2ru) and @abs (W2ku) locators; @bad_id changes the parent
  * id it records. */
 static void
-make_vhd_child(const char *parent, const char *child, const char *rel, const char *abs,
-               int bad_id)
+make_vhd_child(const char *parent, const char *child, const char *rel, const char *abs, int bad_id)
 {
     size_t len;
     uint8_t *p = read_all(parent, &len);
@@ -245,8 +244,8 @@ make_vhd_child(const char *parent, const char *child, const char *rel, const cha
     memset(dh + 64, 0, 512);
     for (size_t i = 0; base[i]; i++)
         dh[64 + 2 * i + 1] = (uint8_t)base[i];
-    const char *texts[2] = { rel, abs };
-    const uint32_t codes[2] = { 0x57327275u, 0x57326B75u };
+    const char *texts[2] = {rel, abs};
+    const uint32_t codes[2] = {0x57327275u, 0x57326B75u};
     size_t loc = len - 512;
     for (int k = 0; k < 2; k++) {
         uint8_t *e = dh + 576 + 24 * k;
@@ -385,14 +384,14 @@ test_vhdx_qemu(void **state)
     free(data);
 }
 
-static const uint8_t META_GUID[16] = { 0x06, 0xA2, 0x7C, 0x8B, 0x90, 0x47, 0x9A, 0x4B,
-                                       0xB8, 0xFE, 0x57, 0x5F, 0x05, 0x0F, 0x88, 0x6E };
-static const uint8_t PARAMS_GUID[16] = { 0x37, 0x67, 0xA1, 0xCA, 0x36, 0xFA, 0x43, 0x4D,
-                                         0xB3, 0xB6, 0x33, 0xF0, 0xAA, 0x44, 0xE7, 0x6B };
-static const uint8_t LOCATOR_GUID[16] = { 0x2B, 0x5F, 0xD3, 0xA8, 0x0B, 0xB3, 0x4D, 0x45,
-                                          0xAB, 0xF7, 0xD3, 0xD8, 0x48, 0x34, 0xAB, 0x0C };
-static const uint8_t LOCTYPE_GUID[16] = { 0xB7, 0xEF, 0x4A, 0xB0, 0x9E, 0xD1, 0x81, 0x4A,
-                                          0xB7, 0x89, 0x25, 0xB8, 0xE9, 0x44, 0x59, 0x13 };
+static const uint8_t META_GUID[16] = {0x06, 0xA2, 0x7C, 0x8B, 0x90, 0x47, 0x9A, 0x4B,
+                                      0xB8, 0xFE, 0x57, 0x5F, 0x05, 0x0F, 0x88, 0x6E};
+static const uint8_t PARAMS_GUID[16] = {0x37, 0x67, 0xA1, 0xCA, 0x36, 0xFA, 0x43, 0x4D,
+                                        0xB3, 0xB6, 0x33, 0xF0, 0xAA, 0x44, 0xE7, 0x6B};
+static const uint8_t LOCATOR_GUID[16] = {0x2B, 0x5F, 0xD3, 0xA8, 0x0B, 0xB3, 0x4D, 0x45,
+                                         0xAB, 0xF7, 0xD3, 0xD8, 0x48, 0x34, 0xAB, 0x0C};
+static const uint8_t LOCTYPE_GUID[16] = {0xB7, 0xEF, 0x4A, 0xB0, 0x9E, 0xD1, 0x81, 0x4A,
+                                         0xB7, 0x89, 0x25, 0xB8, 0xE9, 0x44, 0x59, 0x13};
 
 static void
 vhdx_fix_header(uint8_t *h)
@@ -453,7 +452,7 @@ make_vhdx_child(const char *parent, const char *child, const char *rel, int bad_
     end = (end + 4095) & ~4095u;
     uint8_t *pl = t + end;
     memcpy(pl, LOCTYPE_GUID, 16);
-    const char *kv[] = { "parent_linkage", linkage, "relative_path", rel };
+    const char *kv[] = {"parent_linkage", linkage, "relative_path", rel};
     put_le16(pl + 18, 2);
     size_t o = 20 + 2 * 12;
     for (int i = 0; i < 2; i++) {
@@ -556,8 +555,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vhd_qemu),         cmocka_unit_test(test_vhd_differencing),
-        cmocka_unit_test(test_vhd_corrupt),      cmocka_unit_test(test_vhdx_qemu),
+        cmocka_unit_test(test_vhd_qemu),          cmocka_unit_test(test_vhd_differencing),
+        cmocka_unit_test(test_vhd_corrupt),       cmocka_unit_test(test_vhdx_qemu),
         cmocka_unit_test(test_vhdx_differencing), cmocka_unit_test(test_vhdx_corrupt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

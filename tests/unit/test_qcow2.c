@@ -46,13 +46,13 @@ put_be64(uint8_t *p, uint64_t v)
 }
 
 typedef struct q_opts {
-    int version;            /* 2 or 3 */
+    int version; /* 2 or 3 */
     uint64_t size;
-    const char *backing;    /* or NULL */
-    const char *backing_fmt;/* header extension, or NULL */
+    const char *backing;     /* or NULL */
+    const char *backing_fmt; /* header extension, or NULL */
     uint64_t incompat;
-    int ctype;              /* compression type byte (v3, header length 112) */
-    const uint8_t *ext;     /* extra raw extension bytes, or NULL */
+    int ctype;          /* compression type byte (v3, header length 112) */
+    const uint8_t *ext; /* extra raw extension bytes, or NULL */
     size_t ext_len;
 } q_opts;
 
@@ -155,7 +155,7 @@ test_valid(void **state)
 {
     (void)state;
     size_t len;
-    q_opts o = { .version = 2, .size = 1u << 20 };
+    q_opts o = {.version = 2, .size = 1u << 20};
     uint8_t *b = qcow2_build(&o, &len);
     char *p = write_img("v2.qcow2", b, len);
     h2k_disk_info *info = probe_ok(p, 1);
@@ -175,7 +175,7 @@ test_valid(void **state)
     free(b);
 
     /* v3 with zstd, dirty and extended L2 */
-    q_opts o3 = { .version = 3, .size = 3u << 20, .incompat = 1u | 8u | 16u, .ctype = 1 };
+    q_opts o3 = {.version = 3, .size = 3u << 20, .incompat = 1u | 8u | 16u, .ctype = 1};
     b = qcow2_build(&o3, &len);
     p = write_img("v3.qcow2", b, len);
     info = probe_ok(p, 1);
@@ -187,7 +187,7 @@ test_valid(void **state)
     free(b);
 
     /* zero-sized image: no L1 table */
-    q_opts oz = { .version = 3, .size = 0 };
+    q_opts oz = {.version = 3, .size = 0};
     b = qcow2_build(&oz, &len);
     p = write_img("zero.qcow2", b, len);
     info = probe_ok(p, 1);
@@ -202,16 +202,15 @@ test_chain(void **state)
 {
     (void)state;
     size_t len;
-    q_opts ob = { .version = 2, .size = 1u << 20 };
+    q_opts ob = {.version = 2, .size = 1u << 20};
     uint8_t *b = qcow2_build(&ob, &len);
     char *base = write_img("base.qcow2", b, len);
     free(b);
-    q_opts om = { .version = 3, .size = 1u << 20, .backing = "base.qcow2",
-                  .backing_fmt = "qcow2" };
+    q_opts om = {.version = 3, .size = 1u << 20, .backing = "base.qcow2", .backing_fmt = "qcow2"};
     b = qcow2_build(&om, &len);
     char *mid = write_img("mid.qcow2", b, len);
     free(b);
-    q_opts ot = { .version = 3, .size = 2u << 20, .backing = mid, .backing_fmt = "qcow2" };
+    q_opts ot = {.version = 3, .size = 2u << 20, .backing = mid, .backing_fmt = "qcow2"};
     b = qcow2_build(&ot, &len);
     char *top = write_img("top.qcow2", b, len);
 
@@ -237,12 +236,12 @@ test_chain(void **state)
     h2k_ctx_free(ctx);
 
     /* protocol backing files are refused */
-    q_opts on = { .version = 3, .size = 1u << 20, .backing = "nbd://host/export" };
+    q_opts on = {.version = 3, .size = 1u << 20, .backing = "nbd://host/export"};
     free(b);
     b = qcow2_build(&on, &len);
     EXPECT(b, len, H2K_ERR_UNSUPPORTED, "backing_file", BACKING_AT);
     free(b);
-    q_opts oj = { .version = 3, .size = 1u << 20, .backing = "json:{}" };
+    q_opts oj = {.version = 3, .size = 1u << 20, .backing = "json:{}"};
     b = qcow2_build(&oj, &len);
     EXPECT(b, len, H2K_ERR_UNSUPPORTED, "backing_file", BACKING_AT);
     /* NUL inside the name */
@@ -267,7 +266,7 @@ test_header_broken(void **state)
 {
     (void)state;
     size_t len;
-    q_opts o = { .version = 3, .size = 1u << 20 };
+    q_opts o = {.version = 3, .size = 1u << 20};
     uint8_t *b = qcow2_build(&o, &len);
 
     b[3] = 0xfc;
@@ -337,7 +336,7 @@ test_features(void **state)
     (void)state;
     size_t len;
     /* feature name table naming incompatible bit 7 */
-    uint8_t ext[8 + 96] = { 0 };
+    uint8_t ext[8 + 96] = {0};
     put_be32(ext, 0x6803F857u);
     put_be32(ext + 4, 96);
     ext[8] = 0;
@@ -346,8 +345,8 @@ test_features(void **state)
     ext[8 + 48] = 0;
     ext[8 + 49] = 7;
     memcpy(ext + 8 + 50, "future thing", 12);
-    q_opts o = { .version = 3, .size = 1u << 20, .incompat = 1u << 7, .ext = ext,
-                 .ext_len = sizeof(ext) };
+    q_opts o = {
+        .version = 3, .size = 1u << 20, .incompat = 1u << 7, .ext = ext, .ext_len = sizeof(ext)};
     uint8_t *b = qcow2_build(&o, &len);
     char *m = expect_err(b, len, H2K_ERR_UNSUPPORTED, "incompatible_features", 72);
     assert_non_null(strstr(m, "bit 7"));
@@ -355,23 +354,23 @@ test_features(void **state)
     free(m);
     free(b);
     /* unnamed bit */
-    q_opts o2 = { .version = 3, .size = 1u << 20, .incompat = UINT64_C(1) << 40 };
+    q_opts o2 = {.version = 3, .size = 1u << 20, .incompat = UINT64_C(1) << 40};
     b = qcow2_build(&o2, &len);
     m = expect_err(b, len, H2K_ERR_UNSUPPORTED, "incompatible_features", 72);
     assert_non_null(strstr(m, "bit 40"));
     free(m);
     free(b);
     /* external data file bit */
-    q_opts o3 = { .version = 3, .size = 1u << 20, .incompat = 4 };
+    q_opts o3 = {.version = 3, .size = 1u << 20, .incompat = 4};
     b = qcow2_build(&o3, &len);
     EXPECT(b, len, H2K_ERR_UNSUPPORTED, "external_data_file", 72);
     free(b);
     /* external data file extension */
-    uint8_t ext2[16] = { 0 };
+    uint8_t ext2[16] = {0};
     put_be32(ext2, 0x44415441u);
     put_be32(ext2 + 4, 5);
     memcpy(ext2 + 8, "x.raw", 5);
-    q_opts o4 = { .version = 3, .size = 1u << 20, .ext = ext2, .ext_len = sizeof(ext2) };
+    q_opts o4 = {.version = 3, .size = 1u << 20, .ext = ext2, .ext_len = sizeof(ext2)};
     b = qcow2_build(&o4, &len);
     EXPECT(b, len, H2K_ERR_UNSUPPORTED, "external_data_file", 112);
     /* an extension running past the end of the header area */
@@ -388,7 +387,7 @@ test_features(void **state)
     free(p);
     free(b);
     /* compression type and bit disagree, unknown type */
-    q_opts o5 = { .version = 3, .size = 1u << 20, .ctype = 1 };
+    q_opts o5 = {.version = 3, .size = 1u << 20, .ctype = 1};
     b = qcow2_build(&o5, &len);
     EXPECT(b, len, H2K_ERR_FORMAT, "compression_type", 104);
     put_be64(b + 72, 8);
@@ -398,7 +397,7 @@ test_features(void **state)
     EXPECT(b, len, H2K_ERR_UNSUPPORTED, "compression_type", 104);
     free(b);
     /* backing formats */
-    q_opts o6 = { .version = 3, .size = 1u << 20, .backing = "b.img", .backing_fmt = "raw" };
+    q_opts o6 = {.version = 3, .size = 1u << 20, .backing = "b.img", .backing_fmt = "raw"};
     b = qcow2_build(&o6, &len);
     p = write_img("fmt.qcow2", b, len);
     info = probe_ok(p, 0);
@@ -406,7 +405,7 @@ test_features(void **state)
     h2k_disk_info_free(info);
     free(p);
     free(b);
-    q_opts o7 = { .version = 3, .size = 1u << 20, .backing = "b.img", .backing_fmt = "foo" };
+    q_opts o7 = {.version = 3, .size = 1u << 20, .backing = "b.img", .backing_fmt = "foo"};
     b = qcow2_build(&o7, &len);
     m = expect_err(b, len, H2K_ERR_FORMAT, "backing_format", 120);
     assert_non_null(strstr(m, "\"foo\""));

@@ -49,10 +49,10 @@ put_be64(uint8_t *p, uint64_t v)
     put_be32(p + 4, (uint32_t)v);
 }
 
-static const uint8_t UID_CHILD[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-                                       0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
-static const uint8_t UID_PARENT[16] = { 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04,
-                                        0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c };
+static const uint8_t UID_CHILD[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                      0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+static const uint8_t UID_PARENT[16] = {0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04,
+                                       0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c};
 
 static void
 fix_footer(uint8_t *f)
@@ -116,8 +116,7 @@ fix_all(uint8_t *b, size_t len)
 /* A dynamic (type 3) or differencing (type 4) VHD with @n_alloc blocks allocated. */
 static uint8_t *
 vhd_dynamic(int type, uint64_t size, uint32_t bs, unsigned n_alloc, const uint8_t *uid,
-            const uint8_t *puid, const char *pname, const loc_spec *locs, size_t nlocs,
-            size_t *len)
+            const uint8_t *puid, const char *pname, const loc_spec *locs, size_t nlocs, size_t *len)
 {
     uint32_t entries = (uint32_t)((size + bs - 1) / bs);
     size_t bat_len = ((size_t)entries * 4 + 511) & ~(size_t)511;
@@ -226,7 +225,7 @@ test_crc32c(void **state)
     /* incremental = one shot */
     uint32_t c = hk_vhdx_crc32c(0, "1234", 4);
     assert_int_equal(hk_vhdx_crc32c(c, "56789", 5), 0xE3069283u);
-    uint8_t zeros[32] = { 0 };
+    uint8_t zeros[32] = {0};
     assert_int_equal(hk_vhdx_crc32c(0, zeros, 32), 0x8A9136AAu);
 }
 
@@ -234,14 +233,14 @@ static void
 test_checksum_and_guid(void **state)
 {
     (void)state;
-    uint8_t b[8] = { 1, 2, 0xAA, 0xBB, 0xCC, 0xDD, 3, 4 };
+    uint8_t b[8] = {1, 2, 0xAA, 0xBB, 0xCC, 0xDD, 3, 4};
     /* 1+2+3+4 = 10 -> ~10 */
     assert_int_equal(hk_vhd_checksum(b, 8, 2), ~(uint32_t)10);
     char s[37];
     hk_vhd_guid_to_string(UID_CHILD, s);
     assert_string_equal(s, "00112233-4455-6677-8899-aabbccddeeff");
     assert_false(hk_vhd_guid_is_zero(UID_CHILD));
-    uint8_t z[16] = { 0 };
+    uint8_t z[16] = {0};
     assert_true(hk_vhd_guid_is_zero(z));
 }
 
@@ -251,18 +250,18 @@ test_utf16(void **state)
     (void)state;
     char *s = NULL;
     /* "a\xc3\xa9" + U+1F600 (surrogate pair) in UTF-16LE, then NUL and junk */
-    const uint8_t le[] = { 'a', 0, 0xE9, 0, 0x3D, 0xD8, 0x00, 0xDE, 0, 0, 'x', 0 };
+    const uint8_t le[] = {'a', 0, 0xE9, 0, 0x3D, 0xD8, 0x00, 0xDE, 0, 0, 'x', 0};
     assert_int_equal(hk_vhd_utf16_to_utf8(le, sizeof(le), false, &s), 0);
     assert_string_equal(s, "a\xc3\xa9\xf0\x9f\x98\x80");
     free(s);
-    const uint8_t be[] = { 0, 'P', 0x20, 0xAC };
+    const uint8_t be[] = {0, 'P', 0x20, 0xAC};
     assert_int_equal(hk_vhd_utf16_to_utf8(be, sizeof(be), true, &s), 0);
     assert_string_equal(s, "P\xe2\x82\xac");
     free(s);
-    const uint8_t lone[] = { 0x00, 0xDC, 'a', 0 };
+    const uint8_t lone[] = {0x00, 0xDC, 'a', 0};
     assert_int_equal(hk_vhd_utf16_to_utf8(lone, sizeof(lone), false, &s), -1);
     assert_null(s);
-    const uint8_t cut[] = { 'a', 0, 0x3D, 0xD8 };
+    const uint8_t cut[] = {'a', 0, 0x3D, 0xD8};
     assert_int_equal(hk_vhd_utf16_to_utf8(cut, sizeof(cut), false, &s), -1);
     assert_int_equal(hk_vhd_utf16_to_utf8(le, 3, false, &s), -1);
     assert_int_equal(hk_vhd_utf16_to_utf8(le, 0, false, &s), 0);
@@ -301,17 +300,17 @@ test_paths(void **state)
     /* resolution: existing relative first, then base name of a Windows path */
     char *p = ts_join(tmpdir, "par.vhd");
     ts_write_file(p, "x", 1);
-    const char *hints[] = { "missing/par.vhd", "C:/elsewhere/par.vhd" };
+    const char *hints[] = {"missing/par.vhd", "C:/elsewhere/par.vhd"};
     char *r = hk_vhd_resolve_parent(tmpdir, hints, 2);
     assert_string_equal(r, p);
     free(r);
-    const char *none[] = { NULL, "nothere.vhd" };
+    const char *none[] = {NULL, "nothere.vhd"};
     r = hk_vhd_resolve_parent(tmpdir, none, 2);
     char *want = ts_join(tmpdir, "nothere.vhd");
     assert_string_equal(r, want);
     free(want);
     free(r);
-    const char *empty[] = { NULL };
+    const char *empty[] = {NULL};
     assert_null(hk_vhd_resolve_parent(tmpdir, empty, 1));
     remove(p);
     free(p);
@@ -482,9 +481,9 @@ test_differencing_chain(void **state)
     size_t plen, clen;
     uint8_t *pb = vhd_dynamic(3, 1024 * 1024, 64 * 1024, 1, UID_PARENT, NULL, NULL, NULL, 0, &plen);
     char *pp = write_img("base.vhd", pb, plen);
-    const loc_spec locs[] = { { W2KU, "C:\\Hyper-V\\base.vhd" }, { W2RU, ".\\base.vhd" } };
-    uint8_t *cb = vhd_dynamic(4, 1024 * 1024, 64 * 1024, 1, UID_CHILD, UID_PARENT, "base.vhd",
-                              locs, 2, &clen);
+    const loc_spec locs[] = {{W2KU, "C:\\Hyper-V\\base.vhd"}, {W2RU, ".\\base.vhd"}};
+    uint8_t *cb = vhd_dynamic(4, 1024 * 1024, 64 * 1024, 1, UID_CHILD, UID_PARENT, "base.vhd", locs,
+                              2, &clen);
     char *cp = write_img("child.vhd", cb, clen);
 
     h2k_disk_info *info = probe_ok(cp, 1);
@@ -511,8 +510,8 @@ test_differencing_chain(void **state)
     h2k_disk_info_free(info);
 
     /* a parent with another unique id */
-    uint8_t *other = vhd_dynamic(3, 1024 * 1024, 64 * 1024, 0, UID_CHILD, NULL, NULL, NULL, 0,
-                                 &plen);
+    uint8_t *other =
+        vhd_dynamic(3, 1024 * 1024, 64 * 1024, 0, UID_CHILD, NULL, NULL, NULL, 0, &plen);
     ts_write_file(pp, other, plen);
     h2k_ctx *ctx = ts_ctx();
     h2k_disk_info *bad = NULL;
@@ -540,9 +539,9 @@ test_differencing_broken(void **state)
 {
     (void)state;
     size_t len;
-    const loc_spec locs[] = { { W2RU, ".\\base.vhd" }, { MACX, "file:///srv/vm/base%20x.vhd" } };
-    uint8_t *b = vhd_dynamic(4, 1024 * 1024, 64 * 1024, 0, UID_CHILD, UID_PARENT, "base.vhd",
-                             locs, 2, &len);
+    const loc_spec locs[] = {{W2RU, ".\\base.vhd"}, {MACX, "file:///srv/vm/base%20x.vhd"}};
+    uint8_t *b =
+        vhd_dynamic(4, 1024 * 1024, 64 * 1024, 0, UID_CHILD, UID_PARENT, "base.vhd", locs, 2, &len);
     uint8_t *dh = b + DYN_OFF;
 
     /* Mac locator used when the Windows one is absent */

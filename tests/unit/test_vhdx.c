@@ -77,7 +77,7 @@ guid(const char *s, uint8_t out[16])
         i++;
     }
     assert_int_equal(k, 16);
-    const uint8_t order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
+    const uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
     for (int i = 0; i < 16; i++)
         out[i] = b[order[i]];
 }
@@ -98,12 +98,12 @@ put_utf16(uint8_t *p, const char *s)
 static void
 fix_crcs(uint8_t *b)
 {
-    const uint32_t hs[2] = { H1, H2 };
+    const uint32_t hs[2] = {H1, H2};
     for (int i = 0; i < 2; i++) {
         put_le32(b + hs[i] + 4, 0);
         put_le32(b + hs[i] + 4, hk_vhdx_crc32c(0, b + hs[i], 4 * KB));
     }
-    const uint32_t rs[2] = { R1, R2 };
+    const uint32_t rs[2] = {R1, R2};
     for (int i = 0; i < 2; i++) {
         put_le32(b + rs[i] + 4, 0);
         put_le32(b + rs[i] + 4, hk_vhdx_crc32c(0, b + rs[i], 64 * KB));
@@ -123,8 +123,8 @@ meta_entry(uint8_t *t, unsigned i, const char *g, uint32_t off, uint32_t len, ui
 /* A VHDX of @vsize bytes, block size @bs, @n_alloc payload blocks present.
  * @kv: parent locator key/value pairs (NULL-terminated) for F_PARENT. */
 static uint8_t *
-vhdx_build(uint64_t vsize, uint32_t bs, uint32_t flags, unsigned n_alloc,
-           const char *const *kv, size_t *len)
+vhdx_build(uint64_t vsize, uint32_t bs, uint32_t flags, unsigned n_alloc, const char *const *kv,
+           size_t *len)
 {
     *len = DATA_OFF + (size_t)n_alloc * bs;
     uint8_t *b = calloc(1, *len);
@@ -537,9 +537,13 @@ test_differencing(void **state)
     guid(PARENT_GUID, pb + H2 + 32);
     fix_crcs(pb);
     char *pp = write_img("base.vhdx", pb, plen);
-    const char *kv[] = { "parent_linkage", "{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}",
-                         "relative_path", ".\\base.vhdx",
-                         "absolute_win32_path", "D:\\VMs\\base.vhdx", NULL };
+    const char *kv[] = {"parent_linkage",
+                        "{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}",
+                        "relative_path",
+                        ".\\base.vhdx",
+                        "absolute_win32_path",
+                        "D:\\VMs\\base.vhdx",
+                        NULL};
     uint8_t *cb = vhdx_build(8 * MB, MB, F_PARENT, 1, kv, &clen);
     char *cp = write_img("child.vhdx", cb, clen);
     h2k_disk_info *info = probe_ok(cp, 1);
@@ -553,8 +557,8 @@ test_differencing(void **state)
     h2k_disk_info_free(info);
 
     /* linkage does not match the parent */
-    const char *kv2[] = { "parent_linkage", "{00000000-4B5A-6978-8796-A5B4C3D2E1F0}",
-                          "absolute_win32_path", "D:\\VMs\\base.vhdx", NULL };
+    const char *kv2[] = {"parent_linkage", "{00000000-4B5A-6978-8796-A5B4C3D2E1F0}",
+                         "absolute_win32_path", "D:\\VMs\\base.vhdx", NULL};
     size_t clen2;
     uint8_t *cb2 = vhdx_build(8 * MB, MB, F_PARENT, 0, kv2, &clen2);
     ts_write_file(cp, cb2, clen2);
@@ -582,12 +586,12 @@ test_differencing(void **state)
     expect_err(cb, clen, H2K_ERR_FORMAT, "parent_locator", META_OFF + 64 * KB + 64 + 20);
     free(cb);
     /* no linkage */
-    const char *kv3[] = { "relative_path", "base.vhdx", NULL };
+    const char *kv3[] = {"relative_path", "base.vhdx", NULL};
     cb = vhdx_build(8 * MB, MB, F_PARENT, 0, kv3, &clen);
     expect_err(cb, clen, H2K_ERR_FORMAT, "parent_linkage", -2);
     free(cb);
     /* linkage that is not a GUID */
-    const char *kv4[] = { "parent_linkage", "{hello}", "relative_path", "base.vhdx", NULL };
+    const char *kv4[] = {"parent_linkage", "{hello}", "relative_path", "base.vhdx", NULL};
     cb = vhdx_build(8 * MB, MB, F_PARENT, 0, kv4, &clen);
     expect_err(cb, clen, H2K_ERR_FORMAT, "parent_linkage", -2);
     /* wrong locator type */
@@ -614,9 +618,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dynamic),    cmocka_unit_test(test_headers),
-        cmocka_unit_test(test_log),        cmocka_unit_test(test_regions),
-        cmocka_unit_test(test_metadata),   cmocka_unit_test(test_differencing),
+        cmocka_unit_test(test_dynamic),  cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_log),      cmocka_unit_test(test_regions),
+        cmocka_unit_test(test_metadata), cmocka_unit_test(test_differencing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
