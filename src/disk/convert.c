@@ -63,7 +63,7 @@ hk_qemu_parse_progress(const char *line, unsigned *permille)
         p++;
     if (*p)
         return false;
-    uint64_t hundredths = whole * 100 + frac;  /* whole < 1e6: no overflow */
+    uint64_t hundredths = whole * 100 + frac; /* whole < 1e6: no overflow */
     uint64_t pm = hundredths / 10;
     *permille = pm > 1000 ? 1000 : (unsigned)pm;
     return true;
@@ -72,7 +72,7 @@ hk_qemu_parse_progress(const char *line, unsigned *permille)
 char *
 hk_qemu_opt_escape(const char *s)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "");
     for (const char *p = s; *p; p++) {
         if (*p == ',')
@@ -98,7 +98,7 @@ hk_argv_free(char **argv)
 static char *
 image_opts(const h2k_disk_info *info, const hk_convert_plan *plan)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     bool window = plan->source_offset || plan->source_size;
     if (window && info->n_layers == 1) {
         char *esc = hk_qemu_opt_escape(info->layers[0].path);
@@ -113,7 +113,7 @@ image_opts(const h2k_disk_info *info, const hk_convert_plan *plan)
         free(esc);
         return hk_buf_steal(&b);
     }
-    hk_buf prefix = { 0 };
+    hk_buf prefix = {0};
     hk_buf_puts(&prefix, "");
     for (size_t i = 0; i < info->n_layers; i++) {
         const h2k_disk_layer *l = &info->layers[i];
@@ -125,8 +125,8 @@ image_opts(const h2k_disk_info *info, const hk_convert_plan *plan)
             return NULL;
         }
         hk_buf_printf(&b, "%s%sdriver=%s,%sfile.driver=file,%sfile.filename=%s", i ? "," : "",
-                      prefix.data, h2k_disk_format_qemu_name(l->format), prefix.data,
-                      prefix.data, esc);
+                      prefix.data, h2k_disk_format_qemu_name(l->format), prefix.data, prefix.data,
+                      esc);
         if (i == 0)
             hk_buf_puts(&b, ",read-only=on");
         free(esc);
@@ -137,8 +137,7 @@ image_opts(const h2k_disk_info *info, const hk_convert_plan *plan)
 }
 
 char **
-hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan,
-                      const char *out_path)
+hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan, const char *out_path)
 {
     enum { MAX_ARGS = 24 };
     char **argv = calloc(MAX_ARGS + 1, sizeof(char *));
@@ -146,15 +145,15 @@ hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan,
         return NULL;
     size_t n = 0;
     bool ok = true;
-#define ADD(expr)                                                                              \
-    do {                                                                                       \
-        char *_s = (expr);                                                                     \
-        if (!_s)                                                                               \
-            ok = false;                                                                        \
-        else if (n < MAX_ARGS)                                                                 \
-            argv[n++] = _s;                                                                    \
-        else                                                                                   \
-            free(_s);                                                                          \
+#define ADD(expr)                                                                                  \
+    do {                                                                                           \
+        char *_s = (expr);                                                                         \
+        if (!_s)                                                                                   \
+            ok = false;                                                                            \
+        else if (n < MAX_ARGS)                                                                     \
+            argv[n++] = _s;                                                                        \
+        else                                                                                       \
+            free(_s);                                                                              \
     } while (0)
 
     ADD(strdup(plan->qemu_img));
@@ -248,13 +247,12 @@ same_file(const char *path, const struct stat *st)
 static int
 check_qemu_can_read(h2k_ctx *ctx, const h2k_disk_info *info, const h2k_convert_options *o)
 {
-    static const char *const vmdk_ok[] = { "SPARSE", "FLAT", "ZERO", "VMFS", "VMFSSPARSE",
-                                           "SESPARSE" };
+    static const char *const vmdk_ok[] = {"SPARSE", "FLAT",       "ZERO",
+                                          "VMFS",   "VMFSSPARSE", "SESPARSE"};
     for (size_t i = 0; i < info->n_layers; i++) {
         const h2k_disk_layer *l = &info->layers[i];
         if (!h2k_disk_format_qemu_name(l->format))
-            return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, l->path, -1, NULL,
-                               "unknown disk format");
+            return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, l->path, -1, NULL, "unknown disk format");
         if ((l->format == H2K_FORMAT_VHD || l->format == H2K_FORMAT_VHDX) && l->subformat &&
             strcmp(l->subformat, "differencing") == 0)
             return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, l->path, -1, "disk_type",
@@ -274,8 +272,8 @@ check_qemu_can_read(h2k_ctx *ctx, const h2k_disk_info *info, const h2k_convert_o
                                    t ? t : "(none)");
             if ((o->source_offset || o->source_size) && l->extents[e].path &&
                 strcmp(l->extents[e].path, l->path) != 0)
-                return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, l->path,
-                                   (int64_t)o->source_offset, "extent",
+                return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, l->path, (int64_t)o->source_offset,
+                                   "extent",
                                    "a VMDK inside a container cannot use separate extent "
                                    "files (%s)",
                                    l->extents[e].path);
@@ -305,10 +303,9 @@ check_output(h2k_ctx *ctx, const h2k_disk_info *info, const char *dst, bool over
         for (size_t e = 0; !same && e < l->n_extents; e++)
             same = same_file(l->extents[e].path, &st);
         if (same) {
-            int rc = hk_error_at(ctx, H2K_ERR_VALIDATION, dst, -1, NULL,
-                                 "the output is the source image%s (%s)",
-                                 i || info->layers[i].n_extents > 1 ? " or one of its files" : "",
-                                 l->path);
+            int rc = hk_error_at(
+                ctx, H2K_ERR_VALIDATION, dst, -1, NULL, "the output is the source image%s (%s)",
+                i || info->layers[i].n_extents > 1 ? " or one of its files" : "", l->path);
             hk_error_set_source(ctx, info->path);
             hk_error_set_output(ctx, dst);
             return rc;
@@ -370,16 +367,16 @@ publish(h2k_ctx *ctx, const char *tmp, const char *dst, bool overwrite)
     if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
         return 0;
     if (errno != EINVAL && errno != ENOSYS)
-        return errno == EEXIST ? hk_error_at(ctx, H2K_ERR_EXISTS, dst, -1, NULL,
-                                             "the output appeared during the conversion")
-                               : hk_error_errno(ctx, errno, dst,
-                                                "cannot rename the output into place");
+        return errno == EEXIST
+                   ? hk_error_at(ctx, H2K_ERR_EXISTS, dst, -1, NULL,
+                                 "the output appeared during the conversion")
+                   : hk_error_errno(ctx, errno, dst, "cannot rename the output into place");
     /* file system without RENAME_NOREPLACE: link() fails on an existing name */
     if (link(tmp, dst) != 0)
-        return errno == EEXIST ? hk_error_at(ctx, H2K_ERR_EXISTS, dst, -1, NULL,
-                                             "the output appeared during the conversion")
-                               : hk_error_errno(ctx, errno, dst,
-                                                "cannot link the output into place");
+        return errno == EEXIST
+                   ? hk_error_at(ctx, H2K_ERR_EXISTS, dst, -1, NULL,
+                                 "the output appeared during the conversion")
+                   : hk_error_errno(ctx, errno, dst, "cannot link the output into place");
     unlink(tmp);
     return 0;
 }
@@ -392,8 +389,8 @@ validate_options(h2k_ctx *ctx, const h2k_convert_options *o, hk_convert_plan *pl
                         "h2k_convert_options: version %u, expected %u (use "
                         "H2K_CONVERT_OPTIONS_INIT)",
                         o->version, H2K_CONVERT_OPTIONS_VERSION);
-    plan->output_format = o->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2
-                                                                  : o->output_format;
+    plan->output_format =
+        o->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2 : o->output_format;
     if (plan->output_format != H2K_FORMAT_QCOW2 && plan->output_format != H2K_FORMAT_RAW)
         return hk_error(ctx, H2K_ERR_INVALID_ARG,
                         "output format %s is not supported (qcow2 or raw)",
@@ -403,9 +400,11 @@ validate_options(h2k_ctx *ctx, const h2k_convert_options *o, hk_convert_plan *pl
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "compression needs qcow2 output");
     plan->compression_type = o->compression_type ? o->compression_type : "zstd";
     if (strcmp(plan->compression_type, "zstd") != 0 && strcmp(plan->compression_type, "zlib") != 0)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "compression type %s is not supported "
-                        "(zstd or zlib)", plan->compression_type);
-    plan->coroutines = o->parallel_coroutines <= 0 ? 8
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "compression type %s is not supported "
+                        "(zstd or zlib)",
+                        plan->compression_type);
+    plan->coroutines = o->parallel_coroutines <= 0   ? 8
                        : o->parallel_coroutines > 16 ? 16
                                                      : o->parallel_coroutines;
     plan->out_of_order = o->out_of_order != 0;
@@ -506,17 +505,17 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
             dst_abs, h2k_disk_format_name(plan.output_format));
 
     /* 4. run qemu-img */
-    progress_state ps = { ctx, -1, out_fd, 0 };
-    hk_run_opts ro = { .on_stdout_line = on_qemu_line,
-                       .userdata = &ps,
-                       .timeout_seconds = o->timeout_seconds,
-                       .split_cr = true };
+    progress_state ps = {ctx, -1, out_fd, 0};
+    hk_run_opts ro = {.on_stdout_line = on_qemu_line,
+                      .userdata = &ps,
+                      .timeout_seconds = o->timeout_seconds,
+                      .split_cr = true};
     rc = hk_run(ctx, (const char *const *)argv, &ro, &run);
     if (rc == H2K_ERR_CANCELLED) {
         rc = hk_error(ctx, H2K_ERR_CANCELLED, "conversion of %s cancelled", info->path);
     } else if (rc == H2K_ERR_TIMEOUT) {
-        rc = hk_error(ctx, H2K_ERR_TIMEOUT, "conversion of %s timed out after %u s%s%s",
-                      info->path, o->timeout_seconds,
+        rc = hk_error(ctx, H2K_ERR_TIMEOUT, "conversion of %s timed out after %u s%s%s", info->path,
+                      o->timeout_seconds,
                       run.stderr_tail && *stderr_excerpt(run.stderr_tail) ? ": " : "",
                       stderr_excerpt(run.stderr_tail));
     } else if (rc == 0 && run.exit_status != 0) {
@@ -555,8 +554,7 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
         goto done;
     }
     res = calloc(1, sizeof(*res));
-    if (!res || !(res->source_path = strdup(info->path)) ||
-        !(res->output_path = strdup(dst_abs))) {
+    if (!res || !(res->source_path = strdup(info->path)) || !(res->output_path = strdup(dst_abs))) {
         rc = hk_error_nomem(ctx);
         goto done;
     }

@@ -24,14 +24,14 @@ char *hk_qemu_opt_escape(const char *s);
 
 /* Options of hk_convert_build_argv(), already validated and defaulted. */
 typedef struct hk_convert_plan {
-    const char *qemu_img;        /* program (path or name) */
+    const char *qemu_img;          /* program (path or name) */
     h2k_disk_format output_format; /* QCOW2 or RAW */
     bool compress;
-    const char *compression_type;/* "zstd" or "zlib" (used when compress) */
-    int coroutines;              /* -m, 1..16 */
-    bool out_of_order;           /* -W */
-    uint64_t source_offset;      /* image window inside layers[0] (container) */
-    uint64_t source_size;        /* 0 = to the end */
+    const char *compression_type; /* "zstd" or "zlib" (used when compress) */
+    int coroutines;               /* -m, 1..16 */
+    bool out_of_order;            /* -W */
+    uint64_t source_offset;       /* image window inside layers[0] (container) */
+    uint64_t source_size;         /* 0 = to the end */
 } hk_convert_plan;
 
 /* Builds the qemu-img argv converting the probed @info into @out_path.

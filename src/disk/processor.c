@@ -52,8 +52,8 @@ h2k_disk_processor_process(h2k_disk_processor *proc, const char *source_path,
                         "H2K_PROCESS_OPTIONS_INIT)",
                         po->version, H2K_PROCESS_OPTIONS_VERSION);
     h2k_convert_options co = H2K_CONVERT_OPTIONS_INIT;
-    co.output_format = po->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2
-                                                                : po->output_format;
+    co.output_format =
+        po->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2 : po->output_format;
     co.compress = po->compress;
     co.overwrite = po->overwrite;
     hk_debug(proc->ctx, "disk", "processing %s -> %s (%s%s)", source_path ? source_path : "?",

@@ -29,7 +29,7 @@ typedef struct cli_out {
 static cli_out
 cli(const char *a1, ...)
 {
-    const char *argv[12] = { ts_env("H2K_CLI") };
+    const char *argv[12] = {ts_env("H2K_CLI")};
     size_t n = 1;
     va_list ap;
     va_start(ap, a1);
@@ -41,7 +41,7 @@ cli(const char *a1, ...)
     hk_run_result res;
     if (hk_run(ctx, argv, NULL, &res) < 0)
         fail_msg("cannot run %s: %s", argv[0], h2k_ctx_last_error(ctx)->message);
-    cli_out o = { res.exit_status, res.stdout_tail, res.stderr_tail };
+    cli_out o = {res.exit_status, res.stdout_tail, res.stderr_tail};
     h2k_ctx_free(ctx);
     return o;
 }
@@ -62,9 +62,9 @@ run_ok(const char *const *argv)
 static void
 make_raw(const char *path)
 {
-    run_ok((const char *const[]){ "qemu-img", "create", "-q", "-f", "raw", path, "16M", NULL });
-    run_ok((const char *const[]){ "qemu-io", "-f", "raw", "-c", "write -q -P 0x2c 0 2M", "-c",
-                                  "write -q -P 0x99 9M 1M", path, NULL });
+    run_ok((const char *const[]){"qemu-img", "create", "-q", "-f", "raw", path, "16M", NULL});
+    run_ok((const char *const[]){"qemu-io", "-f", "raw", "-c", "write -q -P 0x2c 0 2M", "-c",
+                                 "write -q -P 0x99 9M 1M", path, NULL});
 }
 
 static json_object *
@@ -93,9 +93,7 @@ count_parts(const char *dir)
 static void
 test_convert_json(void **state)
 {
-    (void)state;
-    ts_require_program("qemu-img");
-    char *dir = ts_mkdtemp();
+    char *dir = *state;
     char *src = ts_join(dir, "disk.img"), *dst = ts_join(dir, "disk.qcow2");
     make_raw(src);
     char before[65], after[65];
@@ -124,8 +122,8 @@ test_convert_json(void **state)
     assert_non_null(strstr(r.err, "{\"event\":\"progress\",\"stage\":\"convert\",\"done\":1000,"
                                   "\"total\":1000}"));
     cli_out_free(&r);
-    run_ok((const char *const[]){ "qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, dst,
-                                  NULL });
+    run_ok(
+        (const char *const[]){"qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, dst, NULL});
     ts_sha256_file(src, after);
     assert_string_equal(before, after);
 
@@ -136,33 +134,29 @@ test_convert_json(void **state)
     assert_non_null(strstr(r.out, "converted "));
     assert_non_null(strstr(r.out, "(raw, 1 layer)"));
     cli_out_free(&r);
-    run_ok((const char *const[]){ "qemu-img", "compare", "-f", "raw", "-F", "raw", src, dst2,
-                                  NULL });
+    run_ok((const char *const[]){"qemu-img", "compare", "-f", "raw", "-F", "raw", src, dst2, NULL});
     free(dst2);
-    ts_rmtree(dir);
     free(src);
     free(dst);
-    free(dir);
 }
 
 static void
 test_convert_compress(void **state)
 {
-    (void)state;
-    char *dir = ts_mkdtemp();
+    char *dir = *state;
     char *src = ts_join(dir, "disk.img"), *dst = ts_join(dir, "disk.qcow2"),
          *zl = ts_join(dir, "zlib.qcow2");
     make_raw(src);
     cli_out r = cli("--json", "convert", "--compress", src, dst, NULL);
     assert_int_equal(r.status, 0);
     cli_out_free(&r);
-    const char *info[] = { "qemu-img", "info", "--output=json", dst, NULL };
+    const char *info[] = {"qemu-img", "info", "--output=json", dst, NULL};
     char *out = NULL;
     assert_int_equal(ts_run(info, &out), 0);
     assert_non_null(strstr(out, "\"compression-type\": \"zstd\""));
     free(out);
-    run_ok((const char *const[]){ "qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, dst,
-                                  NULL });
+    run_ok(
+        (const char *const[]){"qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, dst, NULL});
 
     r = cli("convert", "--compression", "zlib", src, zl, NULL);
     assert_int_equal(r.status, 0);
@@ -180,18 +174,15 @@ test_convert_compress(void **state)
     cli_out_free(&r);
     assert_int_equal(ts_count_dir(dir), n);
     free(bad);
-    ts_rmtree(dir);
     free(src);
     free(dst);
     free(zl);
-    free(dir);
 }
 
 static void
 test_convert_exit_codes(void **state)
 {
-    (void)state;
-    char *dir = ts_mkdtemp();
+    char *dir = *state;
     char *src = ts_join(dir, "disk.img"), *dst = ts_join(dir, "disk.qcow2");
     make_raw(src);
     ts_write_file(dst, "keep me", 7);
@@ -215,8 +206,8 @@ test_convert_exit_codes(void **state)
     r = cli("convert", "--overwrite", src, dst, NULL);
     assert_int_equal(r.status, 0);
     cli_out_free(&r);
-    run_ok((const char *const[]){ "qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, dst,
-                                  NULL });
+    run_ok(
+        (const char *const[]){"qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, dst, NULL});
 
     /* NOT_FOUND (-10) -> 20 */
     char *missing = ts_join(dir, "missing.vmdk"), *o2 = ts_join(dir, "o2.qcow2");
@@ -232,9 +223,9 @@ test_convert_exit_codes(void **state)
 
     /* broken chain: FORMAT (-14) -> 24, nothing created */
     char *top = ts_join(dir, "top.qcow2"), *base = ts_join(dir, "base.qcow2");
-    run_ok((const char *const[]){ "qemu-img", "create", "-q", "-f", "qcow2", base, "16M", NULL });
-    run_ok((const char *const[]){ "qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2",
-                                  "-F", "qcow2", top, NULL });
+    run_ok((const char *const[]){"qemu-img", "create", "-q", "-f", "qcow2", base, "16M", NULL});
+    run_ok((const char *const[]){"qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2",
+                                 "-F", "qcow2", top, NULL});
     unlink(base);
     int n = ts_count_dir(dir);
     r = cli("convert", top, o2, NULL);
@@ -242,22 +233,19 @@ test_convert_exit_codes(void **state)
     cli_out_free(&r);
     assert_int_equal(ts_count_dir(dir), n);
     assert_false(ts_exists(o2));
-    ts_rmtree(dir);
     free(top);
     free(base);
     free(missing);
     free(o2);
     free(src);
     free(dst);
-    free(dir);
 }
 
 /* SIGTERM during a conversion: the CLI cancels, exits 10 + 13, leaves nothing. */
 static void
 test_convert_sigterm(void **state)
 {
-    (void)state;
-    char *dir = ts_mkdtemp();
+    char *dir = *state;
     char *src = ts_join(dir, "big.img"), *dst = ts_join(dir, "big.qcow2"),
          *pat = ts_join(dir, "pat.bin");
     static unsigned char rnd[1 << 20];
@@ -266,10 +254,10 @@ test_convert_sigterm(void **state)
     assert_int_equal(read(ufd, rnd, sizeof(rnd)), (ssize_t)sizeof(rnd));
     close(ufd);
     ts_write_file(pat, rnd, sizeof(rnd));
-    run_ok((const char *const[]){ "qemu-img", "create", "-q", "-f", "raw", src, "512M", NULL });
+    run_ok((const char *const[]){"qemu-img", "create", "-q", "-f", "raw", src, "512M", NULL});
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "write -q -s %s 0 512M", pat);
-    run_ok((const char *const[]){ "qemu-io", "-f", "raw", "-c", cmd, src, NULL });
+    run_ok((const char *const[]){"qemu-io", "-f", "raw", "-c", cmd, src, NULL});
     unlink(pat);
     int n = ts_count_dir(dir);
 
@@ -291,7 +279,7 @@ test_convert_sigterm(void **state)
     bool seen = false;
     double t0 = hk_now();
     while (!seen && hk_now() - t0 < 30) {
-        struct pollfd p = { errp[0], POLLIN, 0 };
+        struct pollfd p = {errp[0], POLLIN, 0};
         if (poll(&p, 1, 1000) <= 0)
             continue;
         ssize_t k = read(errp[0], buf + got, sizeof(buf) - 1 - got);
@@ -316,21 +304,36 @@ test_convert_sigterm(void **state)
     assert_false(ts_exists(dst));
     assert_int_equal(count_parts(dir), 0);
     assert_int_equal(ts_count_dir(dir), n);
-    ts_rmtree(dir);
     free(src);
     free(dst);
     free(pat);
-    free(dir);
+}
+
+static int
+setup(void **state)
+{
+    ts_require_program("qemu-img");
+    ts_require_program("qemu-io");
+    *state = ts_mkdtemp();
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    ts_rmtree(*state);
+    free(*state);
+    return 0;
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_convert_json),
-        cmocka_unit_test(test_convert_compress),
-        cmocka_unit_test(test_convert_exit_codes),
-        cmocka_unit_test(test_convert_sigterm),
+        cmocka_unit_test_setup_teardown(test_convert_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_convert_compress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_convert_exit_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_convert_sigterm, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,7 +97,7 @@ assert_same_content(const char *a, const char *afmt, const char *b, const char *
 static json_object *
 qemu_info(const char *path)
 {
-    const char *argv[] = { "qemu-img", "info", "--output=json", path, NULL };
+    const char *argv[] = {"qemu-img", "info", "--output=json", path, NULL};
     char *out = NULL;
     assert_int_equal(ts_run(argv, &out), 0);
     json_object *o = json_tokener_parse(out);
@@ -110,7 +110,7 @@ qemu_info(const char *path)
 static const char *
 jstr(json_object *o, const char *k1, const char *k2, const char *k3)
 {
-    const char *keys[] = { k1, k2, k3 };
+    const char *keys[] = {k1, k2, k3};
     for (size_t i = 0; i < 3 && keys[i]; i++)
         if (!json_object_object_get_ex(o, keys[i], &o))
             return NULL;
@@ -135,8 +135,8 @@ make_raw(const char *path, uint64_t size)
     char sz[32];
     snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
     run_ok("qemu-img", "create", "-q", "-f", "raw", path, sz, NULL);
-    run_ok("qemu-io", "-f", "raw", "-c", "write -q -P 0x11 0 1M", "-c",
-           "write -q -P 0x5a 3M 512k", "-c", "write -q -P 0xc3 7M 64k", path, NULL);
+    run_ok("qemu-io", "-f", "raw", "-c", "write -q -P 0x11 0 1M", "-c", "write -q -P 0x5a 3M 512k",
+           "-c", "write -q -P 0xc3 7M 64k", path, NULL);
 }
 
 /* Converts @src into @dst, asserting success; returns the result (caller frees). */
@@ -228,8 +228,8 @@ vmdk_case(fixture *f, const char *subformat, const char *size)
     char opt[64];
     snprintf(opt, sizeof(opt), "subformat=%s", subformat);
     run_ok("qemu-img", "create", "-q", "-f", "raw", raw, size, NULL);
-    run_ok("qemu-io", "-f", "raw", "-c", "write -q -P 0x11 0 1M", "-c",
-           "write -q -P 0x5a 3M 512k", "-c", "write -q -P 0x77 2047M 2M", raw, NULL);
+    run_ok("qemu-io", "-f", "raw", "-c", "write -q -P 0x11 0 1M", "-c", "write -q -P 0x5a 3M 512k",
+           "-c", "write -q -P 0x77 2047M 2M", raw, NULL);
     run_ok("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", opt, raw, src, NULL);
     unlink(raw);
     int files_before = ts_count_dir(f->dir);
@@ -298,8 +298,8 @@ make_chain(fixture *f, const char *fmt, const char *ext, char **top_out, char **
     run_ok("qemu-img", "create", "-q", "-f", fmt, "-b", b, "-F", fmt, mid, NULL);
     run_ok("qemu-io", "-f", fmt, "-c", "write -q -P 0x02 2M 4M", mid, NULL);
     run_ok("qemu-img", "create", "-q", "-f", fmt, "-b", m, "-F", fmt, top, NULL);
-    run_ok("qemu-io", "-f", fmt, "-c", "write -q -P 0x03 5M 1M", "-c", "write -q -z 40M 512k",
-           top, NULL);
+    run_ok("qemu-io", "-f", fmt, "-c", "write -q -P 0x03 5M 1M", "-c", "write -q -z 40M 512k", top,
+           NULL);
     free(mid);
     *top_out = top;
     *base_out = base;
@@ -365,8 +365,8 @@ test_vhd_dynamic(void **state)
     char *raw = path_in(f, "seed.img"), *src = path_in(f, "disk.vhd"),
          *dst = path_in(f, "disk.qcow2");
     make_raw(raw, 32 * MiB);
-    run_ok("qemu-img", "convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic",
-           raw, src, NULL);
+    run_ok("qemu-img", "convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic", raw,
+           src, NULL);
     char before[65], after[65];
     ts_sha256_file(src, before);
     h2k_convert_result *res = convert_ok(f, src, dst, NULL);
@@ -507,8 +507,7 @@ test_broken_sources(void **state)
     /* a qcow2 whose backing file is gone */
     char *base = path_in(f, "base.qcow2"), *top = path_in(f, "top.qcow2");
     run_ok("qemu-img", "create", "-q", "-f", "qcow2", base, "16M", NULL);
-    run_ok("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", top,
-           NULL);
+    run_ok("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", top, NULL);
     unlink(base);
     /* a VMDK descriptor whose extent is missing */
     char *desc = path_in(f, "noextent.vmdk");
@@ -519,7 +518,7 @@ test_broken_sources(void **state)
                        "ddb.adapterType = \"ide\"\n";
     ts_write_file(desc, text, strlen(text));
 
-    const char *srcs[] = { vmdk, top, desc };
+    const char *srcs[] = {vmdk, top, desc};
     for (size_t i = 0; i < HK_ARRAY_LEN(srcs); i++) {
         int before = ts_count_dir(f->dir);
         char *dst = path_in(f, "out.qcow2");
@@ -616,7 +615,7 @@ test_cancel_mid_convert(void **state)
     unlink(pat);
     int before = ts_count_dir(f->dir);
 
-    cancel_state cs = { f->ctx, 0, 0 };
+    cancel_state cs = {f->ctx, 0, 0};
     h2k_ctx_set_progress(f->ctx, cancel_on_progress, &cs);
     h2k_convert_result *res = NULL;
     double t0 = hk_now();
@@ -829,8 +828,7 @@ test_processor(void **state)
     h2k_convert_result_free(res);
     assert_same_content(top, "qcow2", out2, "raw");
     /* flatten of a lone image is refused */
-    ts_assert_rc(f->ctx, h2k_disk_processor_process(p, base, out2, &po, NULL),
-                 H2K_ERR_VALIDATION);
+    ts_assert_rc(f->ctx, h2k_disk_processor_process(p, base, out2, &po, NULL), H2K_ERR_VALIDATION);
     h2k_disk_processor_free(p);
     free(top);
     free(base);

@@ -131,7 +131,7 @@ fake_info(size_t n, const char *const *paths, const h2k_disk_format *fmts)
 static char *
 join_argv(char **argv)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     for (size_t i = 0; argv[i]; i++)
         hk_buf_printf(&b, "%s%s", i ? " " : "", argv[i]);
     return hk_buf_steal(&b);
@@ -140,7 +140,7 @@ join_argv(char **argv)
 static hk_convert_plan
 default_plan(void)
 {
-    hk_convert_plan p = { "qemu-img", H2K_FORMAT_QCOW2, false, "zstd", 8, true, 0, 0 };
+    hk_convert_plan p = {"qemu-img", H2K_FORMAT_QCOW2, false, "zstd", 8, true, 0, 0};
     return p;
 }
 
@@ -159,8 +159,8 @@ static void
 test_argv_single(void **state)
 {
     (void)state;
-    const char *paths[] = { "/src/disk.vmdk" };
-    h2k_disk_format fmts[] = { H2K_FORMAT_VMDK };
+    const char *paths[] = {"/src/disk.vmdk"};
+    h2k_disk_format fmts[] = {H2K_FORMAT_VMDK};
     h2k_disk_info *info = fake_info(1, paths, fmts);
     hk_convert_plan p = default_plan();
     check_argv(info, &p,
@@ -183,8 +183,8 @@ test_argv_single(void **state)
                "/out/d.qcow2.part-AbC123");
     h2k_disk_info_free(info);
 
-    const char *vpaths[] = { "/src/x.vhd" };
-    h2k_disk_format vfmts[] = { H2K_FORMAT_VHD };
+    const char *vpaths[] = {"/src/x.vhd"};
+    h2k_disk_format vfmts[] = {H2K_FORMAT_VHD};
     info = fake_info(1, vpaths, vfmts);
     p = default_plan();
     check_argv(info, &p,
@@ -197,8 +197,8 @@ static void
 test_argv_chain_pinned(void **state)
 {
     (void)state;
-    const char *paths[] = { "/s/top.qcow2", "/s/mid,1.vmdk", "/s/base.img" };
-    h2k_disk_format fmts[] = { H2K_FORMAT_QCOW2, H2K_FORMAT_VMDK, H2K_FORMAT_RAW };
+    const char *paths[] = {"/s/top.qcow2", "/s/mid,1.vmdk", "/s/base.img"};
+    h2k_disk_format fmts[] = {H2K_FORMAT_QCOW2, H2K_FORMAT_VMDK, H2K_FORMAT_RAW};
     h2k_disk_info *info = fake_info(3, paths, fmts);
     hk_convert_plan p = default_plan();
     check_argv(info, &p,
@@ -214,8 +214,8 @@ static void
 test_argv_container(void **state)
 {
     (void)state;
-    const char *paths[] = { "/s/vm.ova" };
-    h2k_disk_format fmts[] = { H2K_FORMAT_VMDK };
+    const char *paths[] = {"/s/vm.ova"};
+    h2k_disk_format fmts[] = {H2K_FORMAT_VMDK};
     h2k_disk_info *info = fake_info(1, paths, fmts);
     hk_convert_plan p = default_plan();
     p.source_offset = 1536;
@@ -254,9 +254,9 @@ test_convert_bad_args(void **state)
     ts_assert_rc(ctx, h2k_disk_convert(ctx, "a", "b", &o, NULL), H2K_ERR_INVALID_ARG);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "lz4"));
     /* a missing source is NOT_FOUND from the probe */
-    ts_assert_rc(ctx, h2k_disk_convert(ctx, "/nonexistent/h2k/src.img", "/nonexistent/h2k/o",
-                                       NULL, &res),
-                 H2K_ERR_NOT_FOUND);
+    ts_assert_rc(
+        ctx, h2k_disk_convert(ctx, "/nonexistent/h2k/src.img", "/nonexistent/h2k/o", NULL, &res),
+        H2K_ERR_NOT_FOUND);
     assert_null(res);
     h2k_ctx_free(ctx);
 }
@@ -276,8 +276,7 @@ test_processor_lifecycle(void **state)
     po.version = 0;
     h2k_convert_result *res = NULL;
     ts_assert_rc(ctx, h2k_disk_processor_process(p, "a", "b", &po, &res), H2K_ERR_INVALID_ARG);
-    assert_int_equal(h2k_disk_processor_process(NULL, "a", "b", NULL, &res),
-                     H2K_ERR_INVALID_ARG);
+    assert_int_equal(h2k_disk_processor_process(NULL, "a", "b", NULL, &res), H2K_ERR_INVALID_ARG);
     ts_assert_rc(ctx, h2k_disk_processor_process(p, "/nonexistent/h2k/a", "b", NULL, &res),
                  H2K_ERR_NOT_FOUND);
     assert_null(res);
@@ -291,11 +290,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_progress_valid),     cmocka_unit_test(test_progress_clamped),
-        cmocka_unit_test(test_progress_garbage),   cmocka_unit_test(test_progress_long_line),
-        cmocka_unit_test(test_opt_escape),         cmocka_unit_test(test_argv_single),
-        cmocka_unit_test(test_argv_chain_pinned),  cmocka_unit_test(test_argv_container),
-        cmocka_unit_test(test_convert_bad_args),   cmocka_unit_test(test_processor_lifecycle),
+        cmocka_unit_test(test_progress_valid),    cmocka_unit_test(test_progress_clamped),
+        cmocka_unit_test(test_progress_garbage),  cmocka_unit_test(test_progress_long_line),
+        cmocka_unit_test(test_opt_escape),        cmocka_unit_test(test_argv_single),
+        cmocka_unit_test(test_argv_chain_pinned), cmocka_unit_test(test_argv_container),
+        cmocka_unit_test(test_convert_bad_args),  cmocka_unit_test(test_processor_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
