@@ -31,6 +31,8 @@ static const struct {
     { "xml", cmd_xml,
       "xml --spec FILE --disk PATH... [--network-map SRC=network:N|bridge:N] [--define URI]"
       " [--output FILE]: libvirt domain XML" },
+    { "vsphere", cmd_vsphere,
+      "vsphere --vcenter HOST --user U --password-env VAR (--list | --vm NAME): vSphere VMs" },
     { "version", cmd_version, "version [--json]: print the version" },
 };
 
