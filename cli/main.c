@@ -28,6 +28,9 @@ static const struct {
     { "ovf", cmd_ovf, "ovf FILE.ovf|FILE.ova|FILE.vmx [--json]: read a VM description" },
     { "inspect", cmd_inspect,
       "inspect IMAGE [IMAGE...] | DIR [--json]: identify the guest operating system" },
+    { "test", cmd_test,
+      "test IMAGE [--uefi] [--bus BUS] [--proof marker|login|text] [--libvirt URI] [--json]: "
+      "boot an image and prove it comes up" },
     { "xml", cmd_xml,
       "xml --spec FILE --disk PATH... [--network-map SRC=network:N|bridge:N] [--define URI]"
       " [--output FILE]: libvirt domain XML" },

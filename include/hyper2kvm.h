@@ -10,6 +10,7 @@
 #include "hyper2kvm/h2k_disk.h"
 #include "hyper2kvm/h2k_guest.h"
 #include "hyper2kvm/h2k_vmware.h"
+#include "hyper2kvm/h2k_test.h"
 #include "hyper2kvm/h2k_output.h"
 
 #endif /* HYPER2KVM_H */

@@ -1,0 +1,152 @@
+/*
+ * hyper2kvm: boot testing.  Proves that a converted guest boots under KVM/qemu.
+ *
+ * Two testers share one options struct and one result:
+ *   - h2k_qemu_test_run() starts qemu-system-x86_64 itself;
+ *   - h2k_libvirt_test_run() starts a transient libvirt domain.
+ *
+ * Neither ever writes to the image under test: the guest runs on a throw-away
+ * qcow2 overlay (backed by the image) created in the context's temporary
+ * directory and removed afterwards, with qemu's snapshot mode on top.
+ *
+ * Success needs a POSITIVE proof that user space came up, never "no crash for
+ * N seconds":
+ *   - H2K_PROOF_MARKER (default): a tiny boot probe (a systemd unit, or an
+ *     rc.local line on guests without systemd) is written into the overlay
+ *     through libguestfs before the boot.  Once the guest reaches
+ *     multi-user.target it writes "H2K-BOOT-OK <token> <hostname> <addresses>"
+ *     to /dev/ttyS0 and /dev/console.  The token is random per run, so an old
+ *     log cannot fake a success, and the probe works even when the guest has no
+ *     serial console configured.  The guest's IPv4/IPv6 addresses are reported.
+ *   - H2K_PROOF_LOGIN: a "login:" prompt on the serial console (no appliance
+ *     launch; the guest needs a getty on ttyS0).
+ *   - H2K_PROOF_TEXT: the caller's expect_text appears on the serial console
+ *     (firmware-level tests, guests printing their own marker).
+ *
+ * Known failures end the test early: "Kernel panic", the initramfs "ALERT!",
+ * "Dropping to a shell", a dracut-initqueue timeout, systemd emergency mode.
+ */
+#ifndef HYPER2KVM_H2K_TEST_H
+#define HYPER2KVM_H2K_TEST_H
+
+#include <stddef.h>
+
+#include "h2k_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** How success is proven.  Values are only ever appended. */
+typedef enum h2k_boot_proof {
+    H2K_PROOF_MARKER = 0, /**< injected probe prints "H2K-BOOT-OK <token> ..." */
+    H2K_PROOF_LOGIN = 1,  /**< "login:" prompt on the serial console */
+    H2K_PROOF_TEXT = 2    /**< h2k_boot_test_options.expect_text on the console */
+} h2k_boot_proof;
+
+/** Disk controller the guest sees.  Values are only ever appended. */
+typedef enum h2k_boot_bus {
+    H2K_BOOT_BUS_VIRTIO = 0, /**< virtio-blk (what a repaired guest must boot on) */
+    H2K_BOOT_BUS_SATA = 1,   /**< AHCI (machine q35) */
+    H2K_BOOT_BUS_IDE = 2,    /**< PIIX IDE (machine pc) */
+    H2K_BOOT_BUS_SCSI = 3    /**< virtio-scsi */
+} h2k_boot_bus;
+
+/** Accelerator for h2k_qemu_test_run().  Values are only ever appended. */
+typedef enum h2k_boot_accel {
+    H2K_ACCEL_AUTO = 0, /**< KVM when /dev/kvm can actually run a guest, else TCG */
+    H2K_ACCEL_KVM = 1,
+    H2K_ACCEL_TCG = 2
+} h2k_boot_accel;
+
+#define H2K_BOOT_TEST_OPTIONS_VERSION 1
+
+/** Options of both testers.  Initialise with H2K_BOOT_TEST_OPTIONS_INIT; a zero
+ *  or NULL field takes the default noted. */
+typedef struct h2k_boot_test_options {
+    unsigned int version;          /**< H2K_BOOT_TEST_OPTIONS_VERSION */
+    const char *format;            /**< image format ("qcow2", "vmdk", ...); NULL: probed */
+    unsigned int memory_mib;       /**< guest memory; 0: 2048 */
+    unsigned int vcpus;            /**< virtual CPUs; 0: 1 */
+    int uefi;                      /**< non-zero: OVMF firmware (a private copy of the
+                                        variable store is used and removed) */
+    const char *machine;           /**< "q35" or "pc"; NULL: q35, or pc for IDE */
+    h2k_boot_bus bus;              /**< disk bus; default virtio */
+    const char *nic_model;         /**< qemu NIC model; NULL: "virtio-net-pci";
+                                        "none": no NIC */
+    const char *mac;               /**< NIC MAC address; NULL: the default */
+    unsigned int timeout_seconds;  /**< give up after this; 0: 300 */
+    h2k_boot_accel accel;          /**< KVM or TCG; for libvirt, domain type 'kvm'
+                                        or 'qemu' */
+    h2k_boot_proof proof;          /**< default H2K_PROOF_MARKER */
+    const char *expect_text;       /**< with H2K_PROOF_TEXT: the text to wait for */
+    const char *console_log;       /**< keep the serial log at this path; NULL: removed */
+    const char *libvirt_uri;       /**< libvirt tester only; NULL: "qemu:///system" */
+} h2k_boot_test_options;
+
+#define H2K_BOOT_TEST_OPTIONS_INIT                                                           \
+    { H2K_BOOT_TEST_OPTIONS_VERSION, NULL, 2048, 1, 0, NULL, H2K_BOOT_BUS_VIRTIO, NULL, NULL, \
+      300, H2K_ACCEL_AUTO, H2K_PROOF_MARKER, NULL, NULL, NULL }
+
+/** Outcome of a boot test.  Free with h2k_boot_result_free(). */
+typedef struct h2k_boot_result {
+    int success;             /**< 1 when the proof was seen */
+    int timed_out;           /**< 1 when the timeout ended the test */
+    double boot_seconds;     /**< from the start of the VM to the proof (or the end) */
+    char *accel;             /**< "kvm" or "tcg" (qemu tester), "libvirt" otherwise */
+    char *console_log_path;  /**< the kept log (options.console_log), or NULL */
+    char *console_tail;      /**< last ~40 console lines, control characters removed */
+    char *proof_line;        /**< the console line that proved the boot, or NULL */
+    char *hostname;          /**< from the marker, or NULL */
+    char **addresses;        /**< addresses from the marker (IPv4 and IPv6) */
+    size_t n_addresses;
+    char *error_message;     /**< why the test failed, or NULL */
+} h2k_boot_result;
+
+/** Boots @image under qemu-system-x86_64 and waits for the proof.
+ *
+ *  Returns 0 when the guest proved it booted; H2K_ERR_BOOT_TEST when it did not
+ *  (a known failure on the console, qemu exited, or the timeout: the last
+ *  console lines are then in h2k_ctx_last_error(ctx)->console_tail);
+ *  H2K_ERR_CANCELLED on h2k_ctx_cancel(); H2K_ERR_INVALID_ARG, H2K_ERR_NOT_FOUND
+ *  (image, qemu, OVMF missing), H2K_ERR_IO and others when the test could not
+ *  be run at all.
+ *
+ *  *out (caller frees with h2k_boot_result_free) is set whenever the guest was
+ *  started, on success and on failure; otherwise it is NULL.  qemu runs in its
+ *  own process group, dies with the calling process, and is always stopped and
+ *  reaped before this returns; the overlay and firmware copies are removed. */
+H2K_EXTERN int h2k_qemu_test_run(h2k_ctx *ctx, const char *image,
+                                 const h2k_boot_test_options *opts, h2k_boot_result **out);
+
+/** The same through libvirt (opts->libvirt_uri): a transient domain of type
+ *  'kvm' (or 'qemu' when /dev/kvm cannot run a guest) with the overlay as its
+ *  disk and a serial log file.  The domain is destroyed whatever happens
+ *  (success, failure, timeout, cancel).  H2K_ERR_CONNECTION when libvirt
+ *  cannot be reached.  Same return values and ownership as h2k_qemu_test_run(). */
+H2K_EXTERN int h2k_libvirt_test_run(h2k_ctx *ctx, const char *image,
+                                    const h2k_boot_test_options *opts, h2k_boot_result **out);
+
+/** Frees a result.  NULL is allowed. */
+H2K_EXTERN void h2k_boot_result_free(h2k_boot_result *res);
+
+/** The result as a JSON object (caller frees), or NULL on allocation failure. */
+H2K_EXTERN char *h2k_boot_result_to_json(const h2k_boot_result *res);
+
+/** Name of a bus ("virtio", "sata", "ide", "scsi"); static, never NULL. */
+H2K_EXTERN const char *h2k_boot_bus_name(h2k_boot_bus bus);
+
+/** Parses a bus name; returns -1 when unknown. */
+H2K_EXTERN int h2k_boot_bus_from_name(const char *name);
+
+/** Name of a proof ("marker", "login", "text"); static, never NULL. */
+H2K_EXTERN const char *h2k_boot_proof_name(h2k_boot_proof proof);
+
+/** Parses a proof name; returns -1 when unknown. */
+H2K_EXTERN int h2k_boot_proof_from_name(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HYPER2KVM_H2K_TEST_H */

@@ -1,0 +1,206 @@
+/*
+ * Boot testing internals shared by the qemu and libvirt testers: the pure
+ * qemu command-line builder, the console scanner, the boot probe injected
+ * into the overlay, the supervised qemu process and the KVM check.
+ */
+#ifndef HK_TEST_BOOT_INTERNAL_H
+#define HK_TEST_BOOT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/internal.h"
+#include "hyper2kvm/h2k_test.h"
+
+#define HK_BOOT_DEFAULT_MEMORY 2048u
+#define HK_BOOT_DEFAULT_TIMEOUT 300u
+#define HK_BOOT_MAX_MEMORY (1024u * 1024u) /* 1 TiB in MiB */
+#define HK_BOOT_MAX_VCPUS 288u
+#define HK_BOOT_MAX_TIMEOUT (7u * 24u * 3600u)
+#define HK_BOOT_TAIL_LINES 40u
+#define HK_OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define HK_OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+/* ------------------------------------------------------------ options */
+
+/* Options with every default applied and checked.  Strings point into the
+ * caller's options or static storage. */
+typedef struct hk_boot_opts {
+    const char *format; /* may be NULL (probe) */
+    unsigned memory_mib;
+    unsigned vcpus;
+    bool uefi;
+    const char *machine; /* "q35" or "pc" */
+    h2k_boot_bus bus;
+    const char *nic_model; /* NULL when "none" */
+    const char *mac;
+    unsigned timeout_seconds;
+    h2k_boot_accel accel;
+    h2k_boot_proof proof;
+    const char *expect_text;
+    const char *console_log;
+    const char *libvirt_uri;
+} hk_boot_opts;
+
+/* Applies defaults and validates @in (NULL: all defaults).  Returns 0 or
+ * H2K_ERR_INVALID_ARG with a message naming the field. */
+int hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *in, hk_boot_opts *out);
+
+/* ------------------------------------------------------- qemu argv */
+
+/* Everything the qemu command line depends on: a pure function of this. */
+typedef struct hk_qemu_plan {
+    const char *qemu;        /* program, e.g. "qemu-system-x86_64" */
+    const char *accel;       /* "kvm" or "tcg" */
+    const char *machine;     /* "q35" or "pc" */
+    unsigned memory_mib;
+    unsigned vcpus;
+    const char *disk;        /* the overlay */
+    const char *disk_format; /* "qcow2" */
+    h2k_boot_bus bus;
+    const char *nic_model;   /* NULL: no NIC */
+    const char *mac;         /* may be NULL */
+    const char *ovmf_code;   /* NULL: BIOS */
+    const char *ovmf_vars;   /* the private copy, with ovmf_code */
+    const char *console_log; /* serial output file */
+} hk_qemu_plan;
+
+/* Builds the NULL-terminated argv (caller frees with hk_boot_strv_free).
+ * Returns 0, H2K_ERR_INVALID_ARG (incomplete plan, bus/machine mismatch) or
+ * H2K_ERR_NO_MEMORY. */
+int hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *plan, char ***out);
+
+/* Escapes a value for a qemu -drive/-device option list (',' doubled).
+ * Caller frees; NULL on allocation failure. */
+char *hk_qemu_escape(const char *s);
+
+void hk_boot_strv_free(char **v);
+
+/* ------------------------------------------------------- console */
+
+typedef enum hk_console_state {
+    HK_CONSOLE_WAITING = 0,
+    HK_CONSOLE_PROVEN = 1,
+    HK_CONSOLE_FAILED = 2
+} hk_console_state;
+
+/* Scans the serial console text, chunk by chunk, for the proof and for known
+ * failures, and keeps the last lines.  Pure: no I/O. */
+typedef struct hk_console {
+    h2k_boot_proof proof;
+    char *token;          /* marker token (copied) */
+    char *expect_text;    /* H2K_PROOF_TEXT (copied) */
+    hk_console_state state;
+    char *proof_line;     /* the line that proved the boot */
+    char *failure;        /* the failure found: the pattern's description */
+    char *failure_line;   /* the console line that showed it */
+    char *hostname;       /* from the marker */
+    char **addresses;
+    size_t n_addresses;
+    hk_buf partial;       /* the current, unfinished line (raw) */
+    bool in_escape;       /* inside an ANSI escape sequence */
+    int escape_len;
+    char *lines[HK_BOOT_TAIL_LINES]; /* ring of sanitised lines */
+    size_t n_lines;       /* total lines seen */
+    bool oom;
+} hk_console;
+
+/* Initialises @c; @token (marker) and @expect_text (text) may be NULL.
+ * Returns 0 or H2K_ERR_NO_MEMORY. */
+int hk_console_init(hk_console *c, h2k_boot_proof proof, const char *token,
+                    const char *expect_text);
+/* Feeds @n bytes of console output.  Returns the state afterwards. */
+hk_console_state hk_console_feed(hk_console *c, const char *data, size_t n);
+/* The last lines (up to HK_BOOT_TAIL_LINES, plus the unfinished line), joined
+ * with '\n'.  Caller frees; NULL on allocation failure. */
+char *hk_console_tail(const hk_console *c);
+void hk_console_free(hk_console *c);
+
+/* Removes ANSI escape sequences, '\r' and other control characters (tabs
+ * become spaces) from a line, in place; returns @s. */
+char *hk_console_sanitize(char *s);
+
+/* ---------------------------------------------------- boot probe */
+
+/* A random token of 16 hex digits (from getrandom).  Returns 0 or an error. */
+int hk_boot_token(h2k_ctx *ctx, char out[17]);
+
+/* The probe script for @token (caller frees); NULL on allocation failure. */
+char *hk_probe_script(const char *token);
+/* The systemd unit that runs it (static text). */
+const char *hk_probe_unit(void);
+
+#define HK_PROBE_SCRIPT_PATH "/usr/local/sbin/h2k-boot-probe"
+#define HK_PROBE_UNIT_NAME "h2k-boot-probe.service"
+
+/* Writes the probe into the guest on @overlay (qcow2, opened read-write
+ * through libguestfs, one appliance launch).  @force_tcg makes the appliance
+ * use TCG.  Returns 0 or an error. */
+int hk_probe_inject(h2k_ctx *ctx, const char *overlay, const char *token, bool force_tcg);
+
+/* ------------------------------------------------------ processes */
+
+/* A supervised child: its own process group, killed (SIGKILL) when the
+ * calling thread dies, stdin from /dev/null, stdout+stderr to @log_path
+ * (or /dev/null).  Returns 0 and the pid, or an error. */
+int hk_proc_spawn(h2k_ctx *ctx, const char *const *argv, const char *log_path, pid_t *pid_out);
+/* Non-blocking check: true (and the status in *status, exit code or 128+signal)
+ * once the child has exited.  The child is NOT reaped (hk_proc_stop does). */
+bool hk_proc_exited(pid_t pid, int *status);
+/* Stops the whole group: SIGTERM, up to @grace_ms, then SIGKILL; reaps. */
+void hk_proc_stop(pid_t pid, unsigned grace_ms);
+
+/* ---------------------------------------------------------- accel */
+
+/* True when /dev/kvm can really run a guest: a one-sector boot disk that
+ * writes to the serial port is booted under qemu with KVM (a few seconds at
+ * most; the answer is cached for the process).  Some hosts expose a /dev/kvm
+ * that opens fine but never runs a guest. */
+bool hk_kvm_usable(h2k_ctx *ctx);
+
+/* Resolves H2K_ACCEL_AUTO; returns "kvm" or "tcg". */
+const char *hk_boot_accel_name(h2k_ctx *ctx, h2k_boot_accel accel);
+
+/* ------------------------------------------------------- workdir */
+
+/* Everything a boot test puts on disk, removed by hk_boot_work_cleanup(). */
+typedef struct hk_boot_work {
+    char *dir;         /* private folder in the context's tmpdir */
+    char *overlay;     /* dir/overlay.qcow2 */
+    char *vars;        /* dir/OVMF_VARS.fd, or NULL */
+    char *console_log; /* dir/console.log */
+    char *qemu_log;    /* dir/qemu.log */
+    char *format;      /* the image's format */
+    char token[17];
+    bool force_tcg;
+} hk_boot_work;
+
+/* Creates the folder, the overlay (qemu-img create -b IMAGE -F FMT), the OVMF
+ * variable copy (when @o->uefi) and injects the probe (marker proof).
+ * @image must be an absolute path. */
+int hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o,
+                         hk_boot_work *w);
+/* Keeps the console log at @o->console_log when asked (sets *kept, caller frees)
+ * and removes every file and the folder. */
+void hk_boot_work_cleanup(h2k_ctx *ctx, hk_boot_work *w, const char *keep_log, char **kept);
+
+/* Fills a result from the scanner's findings. Returns 0 or NO_MEMORY. */
+int hk_boot_result_fill(h2k_boot_result *r, const hk_console *c);
+
+/* Watches the console log until the proof, a failure, the timeout, the
+ * cancellation, or @alive returning false.  Returns 0 with *outcome set:
+ * 0 proven, 1 failed on the console, 2 timeout, 3 VM ended, 4 cancelled. */
+typedef bool (*hk_alive_fn)(void *ud, int *exit_status);
+enum { HK_WATCH_PROVEN = 0, HK_WATCH_FAILED, HK_WATCH_TIMEOUT, HK_WATCH_ENDED,
+       HK_WATCH_CANCELLED };
+int hk_boot_watch(h2k_ctx *ctx, const char *log_path, hk_console *c, unsigned timeout_seconds,
+                  hk_alive_fn alive, void *ud, int *outcome, int *exit_status, double *seconds);
+
+/* Records the failure of a watch on @ctx (H2K_ERR_BOOT_TEST / CANCELLED with
+ * the console tail) and in @r; @what names the VM ("qemu", "domain X");
+ * @extra (may be NULL) is appended (qemu's own output). */
+int hk_boot_fail(h2k_ctx *ctx, h2k_boot_result *r, const hk_console *c, int outcome,
+                 int exit_status, unsigned timeout_seconds, const char *what, const char *extra);
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * h2k_libvirt_test_run: the boot test through libvirt.  A transient domain
+ * (destroyed automatically if our connection goes away) boots the throw-away
+ * overlay; its serial port writes to a file the tester watches.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "boot_internal.h"
+#include "libvirt_xml.h"
+
+#define DESTROY_WAIT_US (100 * 1000)
+
+static void
+quiet_libvirt(void *ud, virErrorPtr err)
+{
+    (void)ud, (void)err; /* errors are read with virGetLastErrorMessage() */
+}
+
+static int
+verr(h2k_ctx *ctx, int code, const char *what)
+{
+    const char *m = virGetLastErrorMessage();
+    return hk_error(ctx, code, "boot test (libvirt): %s: %s", what, m ? m : "failed");
+}
+
+/* A URI of this host (no server part): qemu:///system, qemu:///session, ... */
+static bool
+local_uri(const char *uri)
+{
+    const char *p = strstr(uri, "://");
+    return p && p[3] == '/';
+}
+
+typedef struct vm {
+    virDomainPtr dom;
+} vm;
+
+static bool
+dom_alive(void *ud, int *status)
+{
+    vm *v = ud;
+    int st = 0, reason = 0;
+    if (virDomainGetState(v->dom, &st, &reason, 0) < 0) {
+        *status = -1;
+        return false;
+    }
+    if (st == VIR_DOMAIN_RUNNING || st == VIR_DOMAIN_BLOCKED || st == VIR_DOMAIN_PAUSED)
+        return true;
+    *status = st;
+    return false;
+}
+
+static const char *
+domain_type(h2k_ctx *ctx, virConnectPtr conn, const char *uri, h2k_boot_accel accel)
+{
+    if (accel == H2K_ACCEL_KVM)
+        return "kvm";
+    if (accel == H2K_ACCEL_TCG)
+        return "qemu";
+    if (local_uri(uri))
+        return hk_kvm_usable(ctx) ? "kvm" : "qemu";
+    char *caps = virConnectGetCapabilities(conn);
+    bool kvm = caps && strstr(caps, "<domain type='kvm'") != NULL;
+    free(caps);
+    return kvm ? "kvm" : "qemu";
+}
+
+int
+h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+                     h2k_boot_result **out)
+{
+    if (!ctx || !out)
+        return H2K_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!image || !*image)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: no image given");
+    hk_boot_opts o;
+    int rc = hk_boot_opts_resolve(ctx, opts, &o);
+    if (rc < 0)
+        return rc;
+    if (access(image, R_OK) != 0)
+        return hk_error_errno(ctx, errno, image, "boot test: cannot read the image");
+    char *abs = hk_abspath(image);
+    if (!abs)
+        return hk_error_nomem(ctx);
+
+    virSetErrorFunc(NULL, quiet_libvirt);
+    virConnectPtr conn = NULL;
+    vm v = { NULL };
+    hk_boot_work w;
+    hk_console con;
+    bool work = false, con_init = false, started = false;
+    char *xml = NULL, *name = NULL;
+    h2k_boot_result *r = NULL;
+
+    conn = virConnectOpen(o.libvirt_uri);
+    if (!conn) {
+        const char *m = virGetLastErrorMessage();
+        rc = hk_error(ctx, H2K_ERR_CONNECTION,
+                      "boot test (libvirt): cannot connect to %s (is the libvirt daemon "
+                      "running?): %s",
+                      o.libvirt_uri, m ? m : "failed");
+        goto done;
+    }
+    const char *type = domain_type(ctx, conn, o.libvirt_uri, o.accel);
+    if ((rc = hk_boot_work_prepare(ctx, abs, &o, &w)) < 0)
+        goto done;
+    work = true;
+    name = hk_asprintf("h2k-boot-%s", w.token);
+    if (!name) {
+        rc = hk_error_nomem(ctx);
+        goto done;
+    }
+    hk_libvirt_plan plan = {
+        .name = name,
+        .type = type,
+        .machine = o.machine,
+        .memory_mib = o.memory_mib,
+        .vcpus = o.vcpus,
+        .disk = w.overlay,
+        .disk_format = "qcow2",
+        .bus = o.bus,
+        .nic_model = o.nic_model,
+        .mac = o.mac,
+        .ovmf_code = o.uefi ? HK_OVMF_CODE : NULL,
+        .ovmf_vars = w.vars,
+        .console_log = w.console_log,
+        /* a local daemon runs qemu as us: libvirt changes no file's owner, and the
+         * image is reachable wherever it is */
+        .run_as_uid = local_uri(o.libvirt_uri) ? (long)geteuid() : -1,
+        .run_as_gid = local_uri(o.libvirt_uri) ? (long)getegid() : -1,
+    };
+    if ((rc = hk_libvirt_xml(ctx, &plan, &xml)) < 0)
+        goto done;
+    if (hk_console_init(&con, o.proof, w.token, o.expect_text) < 0) {
+        rc = hk_error_nomem(ctx);
+        goto done;
+    }
+    con_init = true;
+    r = calloc(1, sizeof(*r));
+    if (!r || !(r->accel = hk_asprintf("libvirt-%s", type))) {
+        rc = hk_error_nomem(ctx);
+        goto done;
+    }
+    if ((rc = hk_check_cancel(ctx)) < 0)
+        goto done;
+    hk_info(ctx, "test", "booting %s as transient domain %s on %s (type %s, %s bus, proof %s)",
+            abs, name, o.libvirt_uri, type, h2k_boot_bus_name(o.bus),
+            h2k_boot_proof_name(o.proof));
+    hk_debug(ctx, "test", "domain XML:\n%s", xml);
+    v.dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+    if (!v.dom) {
+        rc = verr(ctx, H2K_ERR_BOOT_TEST, "cannot start the domain");
+        goto done;
+    }
+    started = true;
+    int outcome = HK_WATCH_ENDED, status = 0;
+    double seconds = 0;
+    rc = hk_boot_watch(ctx, w.console_log, &con, o.timeout_seconds, dom_alive, &v, &outcome,
+                       &status, &seconds);
+    if (rc < 0)
+        goto done;
+    r->boot_seconds = seconds;
+    if (outcome == HK_WATCH_PROVEN) {
+        if (hk_boot_result_fill(r, &con) < 0) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+        hk_info(ctx, "test", "the guest booted in %.1f s: %s", seconds, r->proof_line);
+    } else {
+        char *what = hk_asprintf("domain %s", name);
+        rc = hk_boot_fail(ctx, r, &con, outcome, status, o.timeout_seconds,
+                          what ? what : "domain", NULL);
+        free(what);
+        hk_error_set_source(ctx, abs);
+    }
+
+done:
+    if (v.dom) {
+        /* destroyed whatever happened; a domain that already stopped is gone */
+        int st = 0;
+        if (virDomainGetState(v.dom, &st, NULL, 0) == 0 && st != VIR_DOMAIN_SHUTOFF &&
+            virDomainDestroy(v.dom) < 0)
+            hk_warn(ctx, "test", "cannot destroy domain %s: %s", name,
+                    virGetLastErrorMessage());
+        virDomainFree(v.dom);
+    }
+    if (conn)
+        virConnectClose(conn); /* AUTODESTROY: the domain cannot outlive this */
+    if (work)
+        hk_boot_work_cleanup(ctx, &w, r ? o.console_log : NULL, r ? &r->console_log_path : NULL);
+    if (con_init)
+        hk_console_free(&con);
+    free(xml);
+    free(name);
+    free(abs);
+    if (r && started && r->console_tail &&
+        (rc == 0 || rc == H2K_ERR_BOOT_TEST || rc == H2K_ERR_CANCELLED)) {
+        *out = r;
+    } else {
+        h2k_boot_result_free(r);
+    }
+    return rc;
+}

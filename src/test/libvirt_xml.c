@@ -1,0 +1,100 @@
+/* The boot test's libvirt domain XML (a pure function of the plan). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "libvirt_xml.h"
+
+static void
+put_esc(hk_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': hk_buf_puts(b, "&amp;"); break;
+        case '<': hk_buf_puts(b, "&lt;"); break;
+        case '>': hk_buf_puts(b, "&gt;"); break;
+        case '\'': hk_buf_puts(b, "&apos;"); break;
+        case '"': hk_buf_puts(b, "&quot;"); break;
+        default: hk_buf_append(b, s, 1); break;
+        }
+    }
+}
+
+/* libvirt's name for a qemu NIC model. */
+static const char *
+nic_model(const char *qemu_model)
+{
+    if (strcmp(qemu_model, "virtio-net-pci") == 0 || strcmp(qemu_model, "virtio-net") == 0)
+        return "virtio";
+    return qemu_model;
+}
+
+int
+hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
+{
+    *out = NULL;
+    if (!p || !p->name || !p->type || !p->machine || !p->disk || !p->disk_format ||
+        !p->console_log || !p->memory_mib || !p->vcpus || (p->ovmf_code && !p->ovmf_vars) ||
+        (unsigned)p->bus > H2K_BOOT_BUS_SCSI)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "domain XML: incomplete plan");
+    static const char *const dev[] = { "vda", "sda", "hda", "sda" };
+    static const char *const bus[] = { "virtio", "sata", "ide", "scsi" };
+    bool kvm = strcmp(p->type, "kvm") == 0;
+    hk_buf b = { 0 };
+    hk_buf_printf(&b, "<domain type='%s'>\n  <name>", kvm ? "kvm" : "qemu");
+    put_esc(&b, p->name);
+    hk_buf_printf(&b, "</name>\n  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n",
+                  p->memory_mib, p->vcpus);
+    hk_buf_puts(&b, "  <os>\n    <type arch='x86_64' machine='");
+    put_esc(&b, p->machine);
+    hk_buf_puts(&b, "'>hvm</type>\n");
+    if (p->ovmf_code) {
+        hk_buf_puts(&b, "    <loader readonly='yes' type='pflash'>");
+        put_esc(&b, p->ovmf_code);
+        hk_buf_puts(&b, "</loader>\n    <nvram>");
+        put_esc(&b, p->ovmf_vars);
+        hk_buf_puts(&b, "</nvram>\n");
+    }
+    hk_buf_puts(&b, "    <boot dev='hd'/>\n  </os>\n");
+    hk_buf_puts(&b, "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
+    hk_buf_printf(&b, "  <cpu mode='%s'/>\n", kvm ? "host-passthrough" : "maximum");
+    hk_buf_puts(&b, "  <clock offset='utc'/>\n"
+                    "  <on_poweroff>destroy</on_poweroff>\n"
+                    "  <on_reboot>destroy</on_reboot>\n"
+                    "  <on_crash>destroy</on_crash>\n");
+    hk_buf_puts(&b, "  <devices>\n");
+    if (p->bus == H2K_BOOT_BUS_SCSI)
+        hk_buf_puts(&b, "    <controller type='scsi' index='0' model='virtio-scsi'/>\n");
+    hk_buf_puts(&b, "    <disk type='file' device='disk'>\n      <driver name='qemu' type='");
+    put_esc(&b, p->disk_format);
+    hk_buf_puts(&b, "' cache='unsafe'/>\n      <source file='");
+    put_esc(&b, p->disk);
+    hk_buf_printf(&b, "'/>\n      <target dev='%s' bus='%s'/>\n    </disk>\n", dev[p->bus],
+                  bus[p->bus]);
+    if (p->nic_model) {
+        hk_buf_puts(&b, "    <interface type='user'>\n");
+        if (p->mac) {
+            hk_buf_puts(&b, "      <mac address='");
+            put_esc(&b, p->mac);
+            hk_buf_puts(&b, "'/>\n");
+        }
+        hk_buf_puts(&b, "      <model type='");
+        put_esc(&b, nic_model(p->nic_model));
+        hk_buf_puts(&b, "'/>\n    </interface>\n");
+    }
+    hk_buf_puts(&b, "    <serial type='file'>\n      <source path='");
+    put_esc(&b, p->console_log);
+    hk_buf_puts(&b, "' append='off'/>\n      <target port='0'/>\n    </serial>\n");
+    hk_buf_puts(&b, "    <video>\n      <model type='vga'/>\n    </video>\n");
+    hk_buf_puts(&b, "    <memballoon model='none'/>\n  </devices>\n");
+    if (p->run_as_uid >= 0 && p->run_as_gid >= 0)
+        hk_buf_printf(&b,
+                      "  <seclabel type='static' model='dac' relabel='no'>\n"
+                      "    <label>+%ld:+%ld</label>\n  </seclabel>\n",
+                      p->run_as_uid, p->run_as_gid);
+    hk_buf_puts(&b, "</domain>\n");
+    char *s = hk_buf_steal(&b);
+    if (!s)
+        return hk_error_nomem(ctx);
+    *out = s;
+    return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * The minimal libvirt domain of a boot test: a pure function of a plan, so
+ * that it is tested against golden files.
+ */
+#ifndef HK_TEST_LIBVIRT_XML_H
+#define HK_TEST_LIBVIRT_XML_H
+
+#include "boot_internal.h"
+
+typedef struct hk_libvirt_plan {
+    const char *name;        /* domain name */
+    const char *type;        /* "kvm" or "qemu" */
+    const char *machine;     /* "q35" or "pc" */
+    unsigned memory_mib;
+    unsigned vcpus;
+    const char *disk;        /* the overlay */
+    const char *disk_format; /* "qcow2" */
+    h2k_boot_bus bus;
+    const char *nic_model;   /* qemu model name; NULL: no NIC */
+    const char *mac;         /* may be NULL */
+    const char *ovmf_code;   /* NULL: BIOS */
+    const char *ovmf_vars;
+    const char *console_log;
+    long run_as_uid;         /* >= 0: qemu runs as uid:gid, no relabelling */
+    long run_as_gid;
+} hk_libvirt_plan;
+
+/* Builds the domain XML (caller frees).  Returns 0, H2K_ERR_INVALID_ARG or
+ * H2K_ERR_NO_MEMORY. */
+int hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *plan, char **out);
+
+#endif

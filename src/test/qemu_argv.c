@@ -1,0 +1,291 @@
+/*
+ * The boot test's options (defaults, validation) and the qemu command line,
+ * built by a pure function of a plan so that it is tested against golden files.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot_internal.h"
+
+static const char *const bus_names[] = { "virtio", "sata", "ide", "scsi" };
+static const char *const proof_names[] = { "marker", "login", "text" };
+
+const char *
+h2k_boot_bus_name(h2k_boot_bus bus)
+{
+    return (unsigned)bus < HK_ARRAY_LEN(bus_names) ? bus_names[bus] : "unknown";
+}
+
+int
+h2k_boot_bus_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < HK_ARRAY_LEN(bus_names); i++)
+        if (strcmp(name, bus_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *
+h2k_boot_proof_name(h2k_boot_proof proof)
+{
+    return (unsigned)proof < HK_ARRAY_LEN(proof_names) ? proof_names[proof] : "unknown";
+}
+
+int
+h2k_boot_proof_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < HK_ARRAY_LEN(proof_names); i++)
+        if (strcmp(name, proof_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* A MAC is six pairs of hex digits separated by ':'. */
+static bool
+valid_mac(const char *s)
+{
+    if (strlen(s) != 17)
+        return false;
+    for (int i = 0; i < 17; i++) {
+        char c = s[i];
+        if (i % 3 == 2) {
+            if (c != ':')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A qemu device model name: letters, digits, '-', '_', '.'. */
+static bool
+valid_model(const char *s)
+{
+    if (!*s || strlen(s) > 64)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return false;
+    return true;
+}
+
+int
+hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *in, hk_boot_opts *o)
+{
+    static const h2k_boot_test_options defaults = H2K_BOOT_TEST_OPTIONS_INIT;
+    if (!in)
+        in = &defaults;
+    memset(o, 0, sizeof(*o));
+    if (in->version != H2K_BOOT_TEST_OPTIONS_VERSION)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "boot test options: version %u, expected %u (use "
+                        "H2K_BOOT_TEST_OPTIONS_INIT)",
+                        in->version, H2K_BOOT_TEST_OPTIONS_VERSION);
+    o->format = in->format && *in->format ? in->format : NULL;
+    if (o->format && !valid_model(o->format))
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: bad format '%s'",
+                        o->format);
+    o->memory_mib = in->memory_mib ? in->memory_mib : HK_BOOT_DEFAULT_MEMORY;
+    if (o->memory_mib < 64 || o->memory_mib > HK_BOOT_MAX_MEMORY)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "boot test options: memory %u MiB out of range (64..%u)", o->memory_mib,
+                        HK_BOOT_MAX_MEMORY);
+    o->vcpus = in->vcpus ? in->vcpus : 1;
+    if (o->vcpus > HK_BOOT_MAX_VCPUS)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: %u vCPUs (at most %u)",
+                        o->vcpus, HK_BOOT_MAX_VCPUS);
+    o->uefi = in->uefi != 0;
+    if ((unsigned)in->bus > H2K_BOOT_BUS_SCSI)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: unknown bus %d",
+                        (int)in->bus);
+    o->bus = in->bus;
+    if (in->machine && *in->machine) {
+        if (strcmp(in->machine, "q35") != 0 && strcmp(in->machine, "pc") != 0)
+            return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                            "boot test options: machine '%s' (expected q35 or pc)",
+                            in->machine);
+        o->machine = in->machine;
+    } else {
+        o->machine = o->bus == H2K_BOOT_BUS_IDE ? "pc" : "q35";
+    }
+    if (o->bus == H2K_BOOT_BUS_IDE && strcmp(o->machine, "pc") != 0)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "boot test options: machine q35 has no IDE controller (use machine pc, "
+                        "or bus sata)");
+    if (o->bus == H2K_BOOT_BUS_SATA && strcmp(o->machine, "q35") != 0)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "boot test options: machine pc has no SATA controller (use machine q35)");
+    const char *nic = in->nic_model && *in->nic_model ? in->nic_model : "virtio-net-pci";
+    if (strcmp(nic, "none") == 0) {
+        o->nic_model = NULL;
+    } else if (!valid_model(nic)) {
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: bad NIC model '%s'", nic);
+    } else {
+        o->nic_model = nic;
+    }
+    if (in->mac && *in->mac) {
+        if (!valid_mac(in->mac))
+            return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                            "boot test options: bad MAC address '%s' (want xx:xx:xx:xx:xx:xx)",
+                            in->mac);
+        o->mac = in->mac;
+    }
+    o->timeout_seconds = in->timeout_seconds ? in->timeout_seconds : HK_BOOT_DEFAULT_TIMEOUT;
+    if (o->timeout_seconds > HK_BOOT_MAX_TIMEOUT)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: timeout %u s too long",
+                        o->timeout_seconds);
+    if ((unsigned)in->accel > H2K_ACCEL_TCG)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: unknown accel %d",
+                        (int)in->accel);
+    o->accel = in->accel;
+    if ((unsigned)in->proof > H2K_PROOF_TEXT)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: unknown proof %d",
+                        (int)in->proof);
+    o->proof = in->proof;
+    if (o->proof == H2K_PROOF_TEXT && (!in->expect_text || !*in->expect_text))
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "boot test options: proof 'text' needs expect_text");
+    if (in->expect_text && strlen(in->expect_text) > 1024)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: expect_text too long");
+    o->expect_text = in->expect_text;
+    o->console_log = in->console_log && *in->console_log ? in->console_log : NULL;
+    o->libvirt_uri = in->libvirt_uri && *in->libvirt_uri ? in->libvirt_uri : "qemu:///system";
+    return 0;
+}
+
+void
+hk_boot_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+char *
+hk_qemu_escape(const char *s)
+{
+    hk_buf b = { 0 };
+    hk_buf_puts(&b, "");
+    for (const char *p = s; *p; p++) {
+        if (*p == ',')
+            hk_buf_puts(&b, ",,");
+        else
+            hk_buf_append(&b, p, 1);
+    }
+    return hk_buf_steal(&b);
+}
+
+typedef struct argv_b {
+    char **v;
+    size_t n, cap;
+    bool oom;
+} argv_b;
+
+static void
+add(argv_b *a, char *s)
+{
+    if (!s || a->oom) {
+        a->oom = true;
+        free(s);
+        return;
+    }
+    if (a->n + 2 > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 48;
+        char **nv = realloc(a->v, cap * sizeof(char *));
+        if (!nv) {
+            a->oom = true;
+            free(s);
+            return;
+        }
+        a->v = nv;
+        a->cap = cap;
+    }
+    a->v[a->n++] = s;
+    a->v[a->n] = NULL;
+}
+
+static void
+add2(argv_b *a, const char *opt, char *val)
+{
+    add(a, strdup(opt));
+    add(a, val);
+}
+
+int
+hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
+{
+    *out = NULL;
+    if (!p || !p->qemu || !p->accel || !p->machine || !p->disk || !p->disk_format ||
+        !p->console_log || !p->memory_mib || !p->vcpus || (p->ovmf_code && !p->ovmf_vars))
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: incomplete plan");
+    bool q35 = strcmp(p->machine, "q35") == 0;
+    if ((p->bus == H2K_BOOT_BUS_IDE && q35) || (p->bus == H2K_BOOT_BUS_SATA && !q35))
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: bus %s on machine %s",
+                        h2k_boot_bus_name(p->bus), p->machine);
+    if ((unsigned)p->bus > H2K_BOOT_BUS_SCSI)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: unknown bus");
+
+    argv_b a = { 0 };
+    bool kvm = strcmp(p->accel, "kvm") == 0;
+    add(&a, strdup(p->qemu));
+    add2(&a, "-name", strdup("h2k-boot-test"));
+    add2(&a, "-machine", hk_asprintf("%s,accel=%s", p->machine, p->accel));
+    add2(&a, "-cpu", strdup(kvm ? "host" : "max"));
+    add2(&a, "-m", hk_asprintf("%u", p->memory_mib));
+    add2(&a, "-smp", hk_asprintf("%u", p->vcpus));
+    add(&a, strdup("-nodefaults"));
+    add(&a, strdup("-no-user-config"));
+    add2(&a, "-display", strdup("none"));
+    add2(&a, "-vga", strdup("std"));
+    add(&a, strdup("-no-reboot"));
+    add2(&a, "-rtc", strdup("base=utc"));
+    /* -chardev, not "-serial file:PATH", which takes the path literally */
+    char *log = hk_qemu_escape(p->console_log);
+    add2(&a, "-chardev", log ? hk_asprintf("file,id=serial0,path=%s", log) : NULL);
+    add2(&a, "-serial", strdup("chardev:serial0"));
+    free(log);
+    if (p->ovmf_code) {
+        char *code = hk_qemu_escape(p->ovmf_code), *vars = hk_qemu_escape(p->ovmf_vars);
+        add2(&a, "-drive",
+             code ? hk_asprintf("if=pflash,format=raw,unit=0,readonly=on,file=%s", code) : NULL);
+        add2(&a, "-drive", vars ? hk_asprintf("if=pflash,format=raw,unit=1,file=%s", vars) : NULL);
+        free(code);
+        free(vars);
+    }
+    /* The overlay is already throw-away; snapshot=on keeps even it unwritten. */
+    char *disk = hk_qemu_escape(p->disk);
+    add2(&a, "-drive",
+         disk ? hk_asprintf("file=%s,format=%s,if=none,id=disk0,snapshot=on,cache=unsafe", disk,
+                            p->disk_format)
+              : NULL);
+    free(disk);
+    switch (p->bus) {
+    case H2K_BOOT_BUS_VIRTIO:
+        add2(&a, "-device", strdup("virtio-blk-pci,drive=disk0,bootindex=1"));
+        break;
+    case H2K_BOOT_BUS_SATA:
+    case H2K_BOOT_BUS_IDE:
+        add2(&a, "-device", strdup("ide-hd,drive=disk0,bus=ide.0,bootindex=1"));
+        break;
+    case H2K_BOOT_BUS_SCSI:
+        add2(&a, "-device", strdup("virtio-scsi-pci,id=scsi0"));
+        add2(&a, "-device", strdup("scsi-hd,drive=disk0,bus=scsi0.0,bootindex=1"));
+        break;
+    }
+    if (p->nic_model) {
+        add2(&a, "-netdev", strdup("user,id=net0"));
+        add2(&a, "-device",
+             p->mac ? hk_asprintf("%s,netdev=net0,mac=%s", p->nic_model, p->mac)
+                    : hk_asprintf("%s,netdev=net0", p->nic_model));
+    }
+    if (a.oom) {
+        hk_boot_strv_free(a.v);
+        return hk_error_nomem(ctx);
+    }
+    *out = a.v;
+    return 0;
+}

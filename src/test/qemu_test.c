@@ -1,0 +1,154 @@
+/*
+ * h2k_qemu_test_run: boots an image on a throw-away overlay under
+ * qemu-system-x86_64 and waits for the proof that user space came up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot_internal.h"
+
+#define QEMU "qemu-system-x86_64"
+#define STOP_GRACE_MS 3000
+
+typedef struct qemu_proc {
+    pid_t pid;
+} qemu_proc;
+
+static bool
+qemu_alive(void *ud, int *status)
+{
+    return !hk_proc_exited(((qemu_proc *)ud)->pid, status);
+}
+
+/* The last bytes qemu wrote on stdout/stderr (caller frees), or NULL. */
+static char *
+qemu_output(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > 1024 ? end - 1024 : 0;
+    char buf[1025];
+    ssize_t n = pread(fd, buf, 1024, start);
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\n' && i + 1 < n)
+            buf[i] = ' ';
+    char *s = strdup(buf);
+    return s ? hk_console_sanitize(s) : NULL;
+}
+
+int
+h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+                  h2k_boot_result **out)
+{
+    if (!ctx || !out)
+        return H2K_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!image || !*image)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: no image given");
+    hk_boot_opts o;
+    int rc = hk_boot_opts_resolve(ctx, opts, &o);
+    if (rc < 0)
+        return rc;
+    if (access(image, R_OK) != 0)
+        return hk_error_errno(ctx, errno, image, "boot test: cannot read the image");
+    char *qemu = hk_find_program(QEMU);
+    if (!qemu)
+        return hk_error(ctx, H2K_ERR_NOT_FOUND, "boot test: %s not found (package qemu-system-x86)",
+                        QEMU);
+    free(qemu);
+    char *abs = hk_abspath(image);
+    if (!abs)
+        return hk_error_nomem(ctx);
+
+    hk_boot_work w;
+    hk_console con;
+    char **argv = NULL;
+    h2k_boot_result *r = NULL;
+    qemu_proc proc = { .pid = -1 };
+    bool con_init = false, work = false;
+    const char *accel = hk_boot_accel_name(ctx, o.accel);
+
+    if ((rc = hk_boot_work_prepare(ctx, abs, &o, &w)) < 0)
+        goto done;
+    work = true;
+    hk_qemu_plan plan = {
+        .qemu = QEMU,
+        .accel = accel,
+        .machine = o.machine,
+        .memory_mib = o.memory_mib,
+        .vcpus = o.vcpus,
+        .disk = w.overlay,
+        .disk_format = "qcow2",
+        .bus = o.bus,
+        .nic_model = o.nic_model,
+        .mac = o.mac,
+        .ovmf_code = o.uefi ? HK_OVMF_CODE : NULL,
+        .ovmf_vars = w.vars,
+        .console_log = w.console_log,
+    };
+    if ((rc = hk_qemu_argv(ctx, &plan, &argv)) < 0)
+        goto done;
+    if (hk_console_init(&con, o.proof, w.token, o.expect_text) < 0) {
+        rc = hk_error_nomem(ctx);
+        goto done;
+    }
+    con_init = true;
+    r = calloc(1, sizeof(*r));
+    if (!r || !(r->accel = strdup(accel))) {
+        rc = hk_error_nomem(ctx);
+        goto done;
+    }
+    hk_info(ctx, "test", "booting %s (%s, %s, %s bus, %s, proof %s, timeout %u s)", abs,
+            w.format, accel, h2k_boot_bus_name(o.bus), o.uefi ? "UEFI" : "BIOS",
+            h2k_boot_proof_name(o.proof), o.timeout_seconds);
+    if ((rc = hk_proc_spawn(ctx, (const char *const *)argv, w.qemu_log, &proc.pid)) < 0)
+        goto done;
+
+    int outcome = HK_WATCH_ENDED, status = 0;
+    double seconds = 0;
+    rc = hk_boot_watch(ctx, w.console_log, &con, o.timeout_seconds, qemu_alive, &proc, &outcome,
+                       &status, &seconds);
+    hk_proc_stop(proc.pid, STOP_GRACE_MS);
+    proc.pid = -1;
+    if (rc < 0)
+        goto done;
+    r->boot_seconds = seconds;
+    if (outcome == HK_WATCH_PROVEN) {
+        if (hk_boot_result_fill(r, &con) < 0) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+        hk_info(ctx, "test", "the guest booted in %.1f s: %s", seconds, r->proof_line);
+    } else {
+        char *extra = qemu_output(w.qemu_log);
+        rc = hk_boot_fail(ctx, r, &con, outcome, status, o.timeout_seconds, "qemu", extra);
+        free(extra);
+        hk_error_set_source(ctx, abs);
+    }
+
+done:
+    if (proc.pid > 0)
+        hk_proc_stop(proc.pid, STOP_GRACE_MS);
+    if (work)
+        hk_boot_work_cleanup(ctx, &w, r ? o.console_log : NULL, r ? &r->console_log_path : NULL);
+    if (con_init)
+        hk_console_free(&con);
+    hk_boot_strv_free(argv);
+    free(abs);
+    if (r && proc.pid == -1 && (rc == 0 || rc == H2K_ERR_BOOT_TEST || rc == H2K_ERR_CANCELLED) &&
+        r->console_tail) {
+        *out = r;
+    } else {
+        h2k_boot_result_free(r);
+    }
+    return rc;
+}
