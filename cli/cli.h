@@ -37,6 +37,7 @@ int cmd_probe(cli_env *env, int argc, char **argv);
 int cmd_convert(cli_env *env, int argc, char **argv);
 int cmd_ovf(cli_env *env, int argc, char **argv);
 int cmd_inspect(cli_env *env, int argc, char **argv);
+int cmd_fix(cli_env *env, int argc, char **argv);
 int cmd_xml(cli_env *env, int argc, char **argv);
 int cmd_test(cli_env *env, int argc, char **argv);
 int cmd_vsphere(cli_env *env, int argc, char **argv);

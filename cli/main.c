@@ -28,6 +28,8 @@ static const struct {
     { "ovf", cmd_ovf, "ovf FILE.ovf|FILE.ova|FILE.vmx [--json]: read a VM description" },
     { "inspect", cmd_inspect,
       "inspect IMAGE [IMAGE...] | DIR [--json]: identify the guest operating system" },
+    { "fix", cmd_fix,
+      "fix IMAGE [IMAGE...] [--dry-run] [--only LIST]: repair a guest offline for KVM" },
     { "test", cmd_test,
       "test IMAGE [--uefi] [--bus BUS] [--proof marker|login|text] [--libvirt URI] [--json]: "
       "boot an image and prove it comes up" },

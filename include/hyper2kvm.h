@@ -9,6 +9,7 @@
 #include "hyper2kvm/h2k_spec.h"
 #include "hyper2kvm/h2k_disk.h"
 #include "hyper2kvm/h2k_guest.h"
+#include "hyper2kvm/h2k_fix.h"
 #include "hyper2kvm/h2k_vmware.h"
 #include "hyper2kvm/h2k_test.h"
 #include "hyper2kvm/h2k_output.h"

@@ -9,7 +9,7 @@ build-essential cmake pkg-config clang libclang-rt-14-dev
 libguestfs-dev libvirt-dev libcurl4-openssl-dev libxml2-dev libjson-c-dev
 libssl-dev zlib1g-dev libcmocka-dev libarchive-dev libyaml-dev libhivex-dev
 qemu-utils qemu-system-x86 ovmf ipxe-qemu seabios
-libguestfs-tools guestfs-tools supermin linux-image-amd64
+libguestfs-tools libguestfs-xfs guestfs-tools supermin linux-image-amd64
 libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libxml2-utils dnsmasq-base
 debootstrap fdisk e2fsprogs dosfstools libhivex-bin ntfs-3g sqlite3 xz-utils zstd
 nbdkit libnbd-bin virt-v2v

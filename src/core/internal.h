@@ -122,6 +122,11 @@ uint64_t hk_fd_allocated(int fd);
  * the name in *tmp_out (caller frees), or a negative h2k_code. */
 int hk_tmpfile_beside(h2k_ctx *ctx, const char *final_path, char **tmp_out);
 
+/* False when KVM certainly cannot run a stock guest: /dev/kvm does not open
+ * read-write or the CPU lacks the vmx and svm flags (a /dev/kvm of a nested or paravirtual KVM without
+ * them hangs qemu).  H2K_ACCEL=tcg in the environment forces false. */
+bool hk_kvm_possible(void);
+
 /* Monotonic clock in seconds. */
 double hk_now(void);
 

@@ -112,6 +112,13 @@ hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
         goto fail;
     }
     guestfs_set_memsize(gfs->g, 1024);
+    if (!hk_kvm_possible()) {
+        /* libguestfs would pick a /dev/kvm that cannot run its appliance */
+        if (guestfs_set_backend_setting(gfs->g, "force_tcg", "1") < 0)
+            hk_debug(ctx, "guestfs", "cannot force TCG: %s", guestfs_last_error(gfs->g));
+        else
+            hk_debug(ctx, "guestfs", "KVM is not usable here: the appliance runs under TCG");
+    }
     guestfs_set_event_callback(gfs->g, on_gfs_event,
                                GUESTFS_EVENT_APPLIANCE | GUESTFS_EVENT_LIBRARY |
                                    GUESTFS_EVENT_WARNING,

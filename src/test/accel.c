@@ -24,12 +24,10 @@ static const unsigned char boot_code[] = { 0xba, 0xf8, 0x03, 0xb0, 'K',  0xee, 0
 static bool
 run_probe(h2k_ctx *ctx)
 {
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        hk_debug(ctx, "test", "/dev/kvm cannot be opened: using TCG");
+    if (!hk_kvm_possible()) {
+        hk_debug(ctx, "test", "no usable /dev/kvm (or no vmx/svm CPU flag): using TCG");
         return false;
     }
-    close(fd);
     bool ok = false;
     char *dir = hk_path_join(h2k_ctx_tmpdir(ctx), "h2k-kvm-XXXXXX");
     char *disk = NULL, *log = NULL;

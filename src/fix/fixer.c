@@ -1,0 +1,380 @@
+/*
+ * h2k_offline_fixer: one appliance per guest, the device map, and the order in
+ * which repairs run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixer_internal.h"
+
+static const struct {
+    h2k_fix_kind kind;
+    const char *name;
+} kind_names[] = {
+    { H2K_FIX_FSTAB, "fstab" },         { H2K_FIX_GRUB, "grub" },
+    { H2K_FIX_NETWORK, "network" },     { H2K_FIX_INITRAMFS, "initramfs" },
+    { H2K_FIX_VMWARE_TOOLS, "vmware_tools" }, { H2K_FIX_SELINUX, "selinux" },
+};
+
+const char *
+h2k_fix_kind_name(h2k_fix_kind kind)
+{
+    for (size_t i = 0; i < HK_ARRAY_LEN(kind_names); i++)
+        if (kind_names[i].kind == kind)
+            return kind_names[i].name;
+    return NULL;
+}
+
+int
+h2k_fix_kinds_parse(const char *list)
+{
+    if (!list)
+        return -1;
+    int bits = 0;
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        bool found = false;
+        if (n == 3 && strncmp(p, "all", 3) == 0) {
+            bits |= H2K_FIX_ALL;
+            found = true;
+        }
+        for (size_t i = 0; i < HK_ARRAY_LEN(kind_names) && !found; i++) {
+            const char *nm = kind_names[i].name;
+            bool tools_alias = kind_names[i].kind == H2K_FIX_VMWARE_TOOLS && n == 5 &&
+                               strncmp(p, "tools", 5) == 0;
+            if ((strlen(nm) == n && strncmp(p, nm, n) == 0) || tools_alias) {
+                bits |= (int)kind_names[i].kind;
+                found = true;
+            }
+        }
+        if (!found || n == 0)
+            return -1;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return bits ? bits : -1;
+}
+
+const char *
+h2k_fix_status_name(h2k_fix_status status)
+{
+    switch (status) {
+    case H2K_FIX_STATUS_CHANGED: return "changed";
+    case H2K_FIX_STATUS_UNCHANGED: return "unchanged";
+    case H2K_FIX_STATUS_SKIPPED: return "skipped";
+    case H2K_FIX_STATUS_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+void
+h2k_fix_result_free(h2k_fix_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_changes; i++) {
+        h2k_file_change *c = &r->changes[i];
+        free(c->path);
+        free(c->action);
+        free(c->before);
+        free(c->after);
+        for (size_t k = 0; k < c->n_notes; k++)
+            free(c->notes[k]);
+        free(c->notes);
+    }
+    free(r->changes);
+    for (size_t i = 0; i < r->n_commands; i++) {
+        free(r->commands[i].command);
+        free(r->commands[i].output_tail);
+    }
+    free(r->commands);
+    free(r->message);
+    free(r);
+}
+
+/* Collects every file system of the guest with its disk, partition, UUID and label. */
+static int
+build_devmap(h2k_offline_fixer *fx)
+{
+    guestfs_h *g = fx->gfs->g;
+    char **disks = guestfs_list_devices(g);
+    char **fss = guestfs_list_filesystems(g);
+    if (!disks || !fss) {
+        hk_strv_free(disks);
+        hk_strv_free(fss);
+        return hk_gfs_error(fx->gfs, H2K_ERR_FIXER, "listing the guest's devices");
+    }
+    size_t nfs = hk_strv_len(fss) / 2;
+    fx->devs = calloc(nfs ? nfs : 1, sizeof(hk_dev));
+    if (!fx->devs) {
+        hk_strv_free(disks);
+        hk_strv_free(fss);
+        return hk_error_nomem(fx->ctx);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < nfs; i++) {
+        const char *dev = fss[2 * i], *type = fss[2 * i + 1];
+        if (!strcmp(type, "unknown") || !strcmp(type, "") )
+            continue;
+        hk_dev *d = &fx->devs[k];
+        d->device = strdup(dev);
+        d->fstype = strdup(type);
+        d->disk_index = -1;
+        d->partition = 0;
+        int pn = guestfs_part_to_partnum(g, dev);
+        char *parent = pn > 0 ? guestfs_part_to_dev(g, dev) : NULL;
+        const char *whole = parent ? parent : dev;
+        for (size_t di = 0; disks[di]; di++)
+            if (strcmp(disks[di], whole) == 0)
+                d->disk_index = (int)di;
+        if (pn > 0 && d->disk_index >= 0)
+            d->partition = pn;
+        free(parent);
+        char *uuid = guestfs_vfs_uuid(g, dev);
+        char *label = guestfs_vfs_label(g, dev);
+        d->uuid = uuid && *uuid ? uuid : NULL;
+        d->label = label && *label ? label : NULL;
+        if (d->uuid != uuid)
+            free(uuid);
+        if (d->label != label)
+            free(label);
+        hk_debug(fx->ctx, "fix", "device %s: disk %d part %d %s uuid %s label %s", dev,
+                 d->disk_index, d->partition, type, d->uuid ? d->uuid : "-",
+                 d->label ? d->label : "-");
+        k++;
+    }
+    fx->map.devs = fx->devs;
+    fx->map.n = k;
+    fx->map.n_disks = (int)hk_strv_len(disks);
+    hk_strv_free(disks);
+    hk_strv_free(fss);
+    return 0;
+}
+
+static void
+free_devmap(h2k_offline_fixer *fx)
+{
+    for (size_t i = 0; i < fx->map.n; i++) {
+        free((char *)fx->devs[i].device);
+        free((char *)fx->devs[i].fstype);
+        free((char *)fx->devs[i].uuid);
+        free((char *)fx->devs[i].label);
+        free((char *)fx->devs[i].partuuid);
+    }
+    free(fx->devs);
+    fx->devs = NULL;
+    fx->map.n = 0;
+}
+
+int
+h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
+                       size_t n_disks, const h2k_fix_options *opts, h2k_offline_fixer **out)
+{
+    if (!ctx || !disks || !n_disks || !out)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_offline_fixer_open: no disks");
+    *out = NULL;
+    h2k_fix_options defaults = H2K_FIX_OPTIONS_INIT;
+    h2k_offline_fixer *fx = calloc(1, sizeof(*fx));
+    if (!fx)
+        return hk_error_nomem(ctx);
+    fx->ctx = ctx;
+    fx->opts = opts ? *opts : defaults;
+    if (fx->opts.readonly_check)
+        fx->opts.dry_run = 1;
+    if (!fx->opts.command_timeout)
+        fx->opts.command_timeout = 1800;
+    int rc = 0;
+    if (fx->opts.n_nics) {
+        fx->nics = calloc(fx->opts.n_nics, sizeof(*fx->nics));
+        if (!fx->nics) {
+            rc = hk_error_nomem(ctx);
+            goto fail;
+        }
+        for (size_t i = 0; i < fx->opts.n_nics; i++) {
+            fx->nics[i].mac = hk_strdup0(fx->opts.nics[i].mac);
+            fx->nics[i].old_name = hk_strdup0(fx->opts.nics[i].old_name);
+            fx->nics[i].new_name = hk_strdup0(fx->opts.nics[i].new_name);
+        }
+        fx->n_nics = fx->opts.n_nics;
+    }
+    fx->opts.nics = NULL;
+    fx->opts.n_nics = 0;
+    /* a dry run opens the disks read-only: not even a superblock is written */
+    if ((rc = hk_gfs_open(ctx, disks, formats, n_disks,
+                          fx->opts.readonly_check != 0 || fx->opts.dry_run != 0,
+                          &fx->gfs)) < 0)
+        goto fail;
+    if ((rc = hk_gfs_inspect_mount(fx->gfs)) < 0)
+        goto fail;
+    if ((rc = hk_gfs_identity(fx->gfs, &fx->id)) < 0)
+        goto fail;
+    if ((rc = build_devmap(fx)) < 0)
+        goto fail;
+    *out = fx;
+    return 0;
+fail:
+    h2k_offline_fixer_close(fx);
+    return rc;
+}
+
+const h2k_guest_identity *
+h2k_offline_fixer_identity(const h2k_offline_fixer *fx)
+{
+    return fx ? fx->id : NULL;
+}
+
+typedef int (*fix_fn)(h2k_offline_fixer *, h2k_fix_result *);
+
+static int
+run_one(h2k_offline_fixer *fx, h2k_fix_kind kind, fix_fn fn, h2k_fix_result **out)
+{
+    if (!fx)
+        return H2K_ERR_INVALID_ARG;
+    if (out)
+        *out = NULL;
+    h2k_fix_result *res = hk_fix_begin(fx, kind);
+    if (!res)
+        return hk_error_nomem(fx->ctx);
+    hk_info(fx->ctx, "fix", "%s%s", h2k_fix_kind_name(kind), fx->opts.dry_run ? " (dry run)" : "");
+    if (fx->id->type != H2K_GUEST_LINUX && kind != H2K_FIX_SELINUX) {
+        res->status = H2K_FIX_STATUS_SKIPPED;
+        return hk_fix_end(fx, res, out, "not a Linux guest (%s)", h2k_guest_type_name(fx->id->type));
+    }
+    fn(fx, res);
+    return hk_fix_end(fx, res, out, NULL);
+}
+
+int
+h2k_offline_fixer_fix_fstab(h2k_offline_fixer *fx, h2k_fix_result **out)
+{
+    return run_one(fx, H2K_FIX_FSTAB, hk_fix_fstab, out);
+}
+
+int
+h2k_offline_fixer_fix_grub(h2k_offline_fixer *fx, h2k_fix_result **out)
+{
+    return run_one(fx, H2K_FIX_GRUB, hk_fix_grub, out);
+}
+
+int
+h2k_offline_fixer_fix_network(h2k_offline_fixer *fx, h2k_fix_result **out)
+{
+    return run_one(fx, H2K_FIX_NETWORK, hk_fix_network, out);
+}
+
+int
+h2k_offline_fixer_regenerate_initramfs(h2k_offline_fixer *fx, h2k_fix_result **out)
+{
+    return run_one(fx, H2K_FIX_INITRAMFS, hk_fix_initramfs, out);
+}
+
+int
+h2k_offline_fixer_remove_vmware_tools(h2k_offline_fixer *fx, h2k_fix_result **out)
+{
+    return run_one(fx, H2K_FIX_VMWARE_TOOLS, hk_fix_vmware_tools, out);
+}
+
+int
+h2k_offline_fixer_fix_selinux(h2k_offline_fixer *fx, h2k_fix_result **out)
+{
+    return run_one(fx, H2K_FIX_SELINUX, hk_fix_selinux, out);
+}
+
+int
+h2k_offline_fixer_run_all(h2k_offline_fixer *fx)
+{
+    if (!fx)
+        return H2K_ERR_INVALID_ARG;
+    /* fstab and network first (pure file edits), tools before the initramfs
+     * (package removal may rebuild it), grub after the initramfs (new images
+     * must be in the menu), selinux last (it relabels what the others wrote). */
+    static const struct {
+        h2k_fix_kind kind;
+        fix_fn fn;
+    } order[] = {
+        { H2K_FIX_FSTAB, hk_fix_fstab },         { H2K_FIX_NETWORK, hk_fix_network },
+        { H2K_FIX_VMWARE_TOOLS, hk_fix_vmware_tools }, { H2K_FIX_INITRAMFS, hk_fix_initramfs },
+        { H2K_FIX_GRUB, hk_fix_grub },           { H2K_FIX_SELINUX, hk_fix_selinux },
+    };
+    size_t failed = 0;
+    for (size_t i = 0; i < HK_ARRAY_LEN(order); i++) {
+        if (!(fx->opts.fixes & order[i].kind))
+            continue;
+        int rc = hk_check_cancel(fx->ctx);
+        if (rc < 0)
+            return rc;
+        rc = run_one(fx, order[i].kind, order[i].fn, NULL);
+        if (rc < 0)
+            return rc;
+        if (fx->results[fx->n_results - 1]->status == H2K_FIX_STATUS_FAILED)
+            failed++;
+    }
+    if (failed) {
+        hk_buf b = { 0 };
+        for (size_t i = 0; i < fx->n_results; i++)
+            if (fx->results[i]->status == H2K_FIX_STATUS_FAILED)
+                hk_buf_printf(&b, "%s%s: %s", b.len ? "; " : "",
+                              h2k_fix_kind_name(fx->results[i]->kind),
+                              fx->results[i]->message ? fx->results[i]->message : "failed");
+        int rc = hk_error(fx->ctx, H2K_ERR_FIXER, "%zu repair%s failed: %s", failed,
+                          failed == 1 ? "" : "s", b.data ? b.data : "");
+        hk_error_set_stage(fx->ctx, "fix");
+        hk_buf_free(&b);
+        return rc;
+    }
+    return 0;
+}
+
+size_t
+h2k_offline_fixer_result_count(const h2k_offline_fixer *fx)
+{
+    return fx ? fx->n_results : 0;
+}
+
+const h2k_fix_result *
+h2k_offline_fixer_result_at(const h2k_offline_fixer *fx, size_t i)
+{
+    return fx && i < fx->n_results ? fx->results[i] : NULL;
+}
+
+int
+h2k_offline_fixer_trim(h2k_offline_fixer *fx)
+{
+    if (!fx)
+        return H2K_ERR_INVALID_ARG;
+    if (fx->opts.dry_run)
+        return 0;
+    double t0 = hk_now();
+    guestfs_h *g = fx->gfs->g;
+    char **mps = guestfs_mountpoints(g);
+    for (size_t i = 0; mps && mps[i] && mps[i + 1]; i += 2) {
+        if (guestfs_fstrim(g, mps[i + 1], -1) < 0)
+            hk_debug(fx->ctx, "fix", "fstrim %s: %s", mps[i + 1], guestfs_last_error(g));
+    }
+    hk_strv_free(mps);
+    hk_info(fx->ctx, "fix", "fstrim done in %.1f s", hk_now() - t0);
+    return 0;
+}
+
+int
+h2k_offline_fixer_close(h2k_offline_fixer *fx)
+{
+    if (!fx)
+        return 0;
+    int rc = hk_gfs_close(fx->gfs);
+    free_devmap(fx);
+    for (size_t i = 0; i < fx->n_results; i++)
+        h2k_fix_result_free(fx->results[i]);
+    free(fx->results);
+    for (size_t i = 0; i < fx->n_nics; i++) {
+        free((char *)fx->nics[i].mac);
+        free((char *)fx->nics[i].old_name);
+        free((char *)fx->nics[i].new_name);
+    }
+    free(fx->nics);
+    h2k_guest_identity_free(fx->id);
+    free(fx);
+    return rc;
+}

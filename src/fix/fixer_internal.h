@@ -1,0 +1,71 @@
+/*
+ * The offline fixer's private state and the helpers every repair uses to
+ * read and write guest files and run guest commands while recording what it
+ * did for the report.
+ */
+#ifndef HK_FIX_FIXER_INTERNAL_H
+#define HK_FIX_FIXER_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "core/internal.h"
+#include "guest/gfs.h"
+#include "hyper2kvm/h2k_fix.h"
+#include "xform.h"
+
+struct h2k_offline_fixer {
+    h2k_ctx *ctx;
+    hk_gfs *gfs;
+    h2k_guest_identity *id;
+    h2k_fix_options opts;   /* nics deep-copied below */
+    h2k_fix_nic *nics;
+    size_t n_nics;
+    hk_dev *devs;           /* the guest's block devices, strings owned */
+    hk_devmap map;
+    h2k_fix_result **results;
+    size_t n_results;
+};
+
+/* Starts a result for @kind (status UNCHANGED); NULL on allocation failure. */
+h2k_fix_result *hk_fix_begin(h2k_offline_fixer *fx, h2k_fix_kind kind);
+/* Finishes @res: duration, message (printf-style, may be NULL); keeps a copy in
+ * the fixer's list for the report and hands @res to *out. */
+int hk_fix_end(h2k_offline_fixer *fx, h2k_fix_result *res, h2k_fix_result **out,
+               const char *fmt, ...) HK_PRINTF(4, 5);
+/* Marks @res failed with a message (printf-style).  Returns 0. */
+int hk_fix_fail(h2k_fix_result *res, const char *fmt, ...) HK_PRINTF(2, 3);
+
+/* Reads a guest file (following links) up to 16 MiB; NULL when absent. */
+char *hk_fix_read(h2k_offline_fixer *fx, const char *path, size_t *len);
+/* Applies a transform result to a guest file: when xo->text is set, writes it
+ * (unless dry run), records the change with its notes and sets status CHANGED.
+ * Returns 0, or -1 after marking @res failed. */
+int hk_fix_apply(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
+                 const char *before, hk_xform_out *xo);
+/* Writes a new or replaced file (mode 0644), recording it. */
+int hk_fix_write_new(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
+                     const char *content, const char *note);
+/* Deletes a guest file, recording its contents. */
+int hk_fix_delete(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
+                  const char *note);
+/* Runs a shell command inside the guest (chroot), records it; returns its exit
+ * status (or -1 when it could not run); *output (optional) gets the whole
+ * output (caller frees).  In a dry run the command is recorded, not run, and
+ * 0 is returned. */
+int hk_fix_sh(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd, char **output);
+/* Adds a warning line to the result's message (status unchanged). */
+void hk_fix_note_warning(h2k_fix_result *res, const char *fmt, ...) HK_PRINTF(2, 3);
+/* Records a file rename (from -> to). */
+void hk_fix_record_rename(h2k_fix_result *res, const char *from, const char *to);
+/* True when a guest file or directory exists. */
+bool hk_fix_exists(h2k_offline_fixer *fx, const char *path);
+
+/* The repairs (each in its own file). */
+int hk_fix_fstab(h2k_offline_fixer *fx, h2k_fix_result *res);
+int hk_fix_grub(h2k_offline_fixer *fx, h2k_fix_result *res);
+int hk_fix_network(h2k_offline_fixer *fx, h2k_fix_result *res);
+int hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res);
+int hk_fix_vmware_tools(h2k_offline_fixer *fx, h2k_fix_result *res);
+int hk_fix_selinux(h2k_offline_fixer *fx, h2k_fix_result *res);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * The offline fixer on the phony guests (scripts/images/build-phony-guests.sh):
+ * libguestfs inspection, then every file repair, compared with golden files
+ * in tests/data/fix-phony/<guest>/<path with '/' as '%'>; files not listed
+ * must not change.  A second run over the repaired guest (same appliance) must
+ * change nothing (idempotence), and a dry run must not write to the disk at all.
+ * Set H2K_GOLDEN_UPDATE=1 to rewrite the golden files (then review the diff).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testsupport.h"
+
+typedef struct phony {
+    const char *name;
+    const char *os_id;
+    const char *os_version;
+    const char *hostname;
+    h2k_firmware firmware;
+    size_t n_disks;
+    const char *changed[12]; /* guest files the repair must change (golden) */
+} phony;
+
+static const phony guests[] = {
+    { "rhel9", "rhel", "9.3", "rhel9-phony", H2K_FIRMWARE_BIOS, 1,
+      /* its BLS entry names LVM volumes and an sda3 that does not exist: left alone */
+      /* the NetworkManager keyfile and ifcfg pin the MAC the VM keeps: left alone */
+      { "/etc/fstab", "/boot/grub2/device.map",
+        "/etc/systemd/network/10-hyper2kvm-ens192.link", "/etc/udev/rules.d/70-hyper2kvm-net.rules",
+        "/.autorelabel", NULL } },
+    { "sles15", "sles", "15.5", "sles15-phony", H2K_FIRMWARE_BIOS, 1,
+      { "/etc/fstab", "/etc/default/grub", "/boot/grub2/grub.cfg",
+        "/etc/udev/rules.d/70-persistent-net.rules", "/etc/systemd/network/10-hyper2kvm-eth0.link",
+        "/etc/udev/rules.d/70-hyper2kvm-net.rules", NULL } },
+    { "ubuntu", "ubuntu", "22.04", "ubuntu-phony", H2K_FIRMWARE_BIOS, 2,
+      { "/etc/fstab", "/etc/systemd/network/10-hyper2kvm-ens160.link",
+        "/etc/udev/rules.d/70-hyper2kvm-net.rules", NULL } },
+    { "uefi", "debian", "12", "uefi-phony", H2K_FIRMWARE_UEFI, 1,
+      { "/etc/fstab", "/etc/default/grub", "/boot/grub/grub.cfg",
+        "/etc/udev/rules.d/70-persistent-net.rules",
+        "/etc/systemd/network/10-hyper2kvm-ens192.link",
+        "/etc/udev/rules.d/70-hyper2kvm-net.rules", NULL } },
+};
+
+static char *images[HK_ARRAY_LEN(guests)][2];
+static char *workdir;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-phony-guests.sh");
+    const char *argv[] = { "bash", script, NULL };
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    if (st != 0)
+        fail_msg("building the phony guests failed:\n%s", out);
+    workdir = ts_mkdtemp();
+    for (size_t i = 0; i < HK_ARRAY_LEN(guests); i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "%s ", guests[i].name);
+        char *line = strstr(out, key);
+        assert_non_null(line);
+        line += strlen(key);
+        size_t n = strcspn(line, "\n");
+        char *base = hk_strndup(line, n);
+        for (size_t d = 0; d < guests[i].n_disks; d++) {
+            /* the fixer writes: work on overlays, the cached images stay pristine */
+            char *src = d == 0 ? strdup(base) : hk_asprintf("%.*s-disk%zu.qcow2", (int)(n - 6), base, d + 1);
+            char *ov = hk_asprintf("%s/%s-%zu.qcow2", workdir, guests[i].name, d);
+            const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b", src, "-F", "qcow2", ov, NULL };
+            ts_run_ok(mk);
+            images[i][d] = ov;
+            free(src);
+        }
+        free(base);
+    }
+    free(out);
+    free(script);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < HK_ARRAY_LEN(guests); i++)
+        for (size_t d = 0; d < 2; d++)
+            free(images[i][d]);
+    ts_rmtree(workdir);
+    free(workdir);
+    return 0;
+}
+
+static char *
+golden_path(const phony *g, const char *guest_path)
+{
+    char *flat = strdup(guest_path + 1);
+    for (char *p = flat; *p; p++)
+        if (*p == '/')
+            *p = '%';
+    char *rel = hk_asprintf("fix-phony/%s/%s", g->name, flat);
+    char *p = ts_data_path(rel);
+    free(rel);
+    free(flat);
+    return p;
+}
+
+static const h2k_file_change *
+find_change(h2k_offline_fixer *fx, const char *path)
+{
+    for (size_t i = 0; i < h2k_offline_fixer_result_count(fx); i++) {
+        const h2k_fix_result *r = h2k_offline_fixer_result_at(fx, i);
+        for (size_t k = 0; k < r->n_changes; k++)
+            if (strcmp(r->changes[k].path, path) == 0)
+                return &r->changes[k];
+    }
+    return NULL;
+}
+
+static bool
+listed(const phony *g, const char *path)
+{
+    for (size_t i = 0; g->changed[i]; i++)
+        if (strcmp(g->changed[i], path) == 0)
+            return true;
+    return false;
+}
+
+static h2k_offline_fixer *
+open_fixer(h2k_ctx *ctx, size_t gi, int dry_run)
+{
+    h2k_fix_options o = H2K_FIX_OPTIONS_INIT;
+    /* phony guests have no executables: the initramfs cannot be rebuilt */
+    o.fixes = H2K_FIX_ALL & ~(unsigned)H2K_FIX_INITRAMFS;
+    o.dry_run = dry_run;
+    h2k_offline_fixer *fx = NULL;
+    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, (const char *const *)images[gi], NULL,
+                                             guests[gi].n_disks, &o, &fx), 0);
+    return fx;
+}
+
+static void
+check_identity(const phony *g, const h2k_guest_identity *id)
+{
+    assert_int_equal(id->type, H2K_GUEST_LINUX);
+    assert_string_equal(id->os_id, g->os_id);
+    assert_string_equal(id->os_version, g->os_version);
+    assert_string_equal(id->hostname, g->hostname);
+    assert_int_equal(id->firmware, g->firmware);
+    assert_int_equal(id->n_kernels, 1);
+    assert_int_equal(id->kernels[0].has_virtio_blk, 1);
+}
+
+static void
+check_dry_run(size_t gi)
+{
+    const phony *g = &guests[gi];
+    h2k_ctx *ctx = ts_ctx();
+    char before[65], after[65];
+    ts_sha256_file(images[gi][0], before);
+    h2k_offline_fixer *fx = open_fixer(ctx, gi, 1);
+    int rc = h2k_offline_fixer_run_all(fx);
+    assert_true(rc == 0 || rc == H2K_ERR_FIXER);
+    for (size_t i = 0; g->changed[i]; i++)
+        if (!find_change(fx, g->changed[i]))
+            fail_msg("%s: dry run does not report %s", g->name, g->changed[i]);
+    char *md = h2k_offline_fixer_report_markdown(fx);
+    assert_non_null(strstr(md, "(dry run)"));
+    free(md);
+    assert_int_equal(h2k_offline_fixer_close(fx), 0);
+    ts_sha256_file(images[gi][0], after);
+    assert_string_equal(before, after); /* not a byte written */
+    h2k_ctx_free(ctx);
+}
+
+static void
+run_guest(size_t gi)
+{
+    const phony *g = &guests[gi];
+    bool update = getenv("H2K_GOLDEN_UPDATE") != NULL;
+    h2k_ctx *ctx = ts_ctx();
+
+    h2k_offline_fixer *fx = open_fixer(ctx, gi, 0);
+    check_identity(g, h2k_offline_fixer_identity(fx));
+    int rc = h2k_offline_fixer_run_all(fx);
+    if (rc < 0)
+        print_message("%s: %s\n", g->name, h2k_ctx_last_error(ctx)->message);
+    size_t first_run = h2k_offline_fixer_result_count(fx);
+    for (size_t i = 0; i < first_run; i++) {
+        const h2k_fix_result *r = h2k_offline_fixer_result_at(fx, i);
+        if (r->status == H2K_FIX_STATUS_FAILED)
+            fail_msg("%s: %s failed: %s", g->name, h2k_fix_kind_name(r->kind), r->message);
+        for (size_t k = 0; k < r->n_changes; k++) {
+            const h2k_file_change *c = &r->changes[k];
+            if (!c->after)
+                continue; /* deletions (VMware tools) */
+            if (!listed(g, c->path))
+                fail_msg("%s: unexpected change of %s", g->name, c->path);
+            char *gp = golden_path(g, c->path);
+            if (update) {
+                char *dir = hk_dirname(gp);
+                mkdir(dir, 0755);
+                free(dir);
+                ts_write_file(gp, c->after, strlen(c->after));
+            } else {
+                if (!ts_exists(gp))
+                    fail_msg("%s: golden file missing: %s", g->name, gp);
+                char *want = ts_read_file(gp, NULL);
+                if (strcmp(want, c->after) != 0)
+                    fail_msg("%s: %s differs from %s:\n%s", g->name, c->path, gp, c->after);
+                free(want);
+            }
+            free(gp);
+        }
+    }
+    for (size_t i = 0; g->changed[i]; i++)
+        if (!find_change(fx, g->changed[i]))
+            fail_msg("%s: %s was not changed", g->name, g->changed[i]);
+    char *json = h2k_offline_fixer_report_json(fx);
+    assert_non_null(strstr(json, "\"fixes\""));
+    free(json);
+
+    /* idempotence: a second run over the repaired files changes nothing */
+    ts_assert_rc(ctx, h2k_offline_fixer_run_all(fx), 0);
+    for (size_t i = first_run; i < h2k_offline_fixer_result_count(fx); i++) {
+        const h2k_fix_result *r = h2k_offline_fixer_result_at(fx, i);
+        if (r->n_changes)
+            fail_msg("%s: second run of %s changed %s", g->name, h2k_fix_kind_name(r->kind),
+                     r->changes[0].path);
+    }
+    assert_int_equal(h2k_offline_fixer_close(fx), 0);
+    h2k_ctx_free(ctx);
+}
+
+static void test_rhel9(void **s) { (void)s; run_guest(0); }
+static void test_sles15(void **s) { (void)s; run_guest(1); }
+static void test_ubuntu(void **s) { (void)s; run_guest(2); }
+static void test_uefi(void **s) { (void)s; run_guest(3); }
+static void test_dry_run(void **s) { (void)s; check_dry_run(0); }
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dry_run), /* first: on the pristine rhel9 overlay */
+        cmocka_unit_test(test_rhel9),
+        cmocka_unit_test(test_sles15),
+        cmocka_unit_test(test_ubuntu),
+        cmocka_unit_test(test_uefi),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
