@@ -38,6 +38,11 @@ static const struct {
       " [--output FILE]: libvirt domain XML" },
     { "vsphere", cmd_vsphere,
       "vsphere --vcenter HOST --user U --password-env VAR (--list | --vm NAME): vSphere VMs" },
+    { "local", cmd_local,
+      "local --input PATH... --output-dir DIR [--name N] [--compress] [--format qcow2|raw]"
+      " [--test-boot] [--define URI] [--dry-run] [--backend native|virt-v2v]: migrate one VM" },
+    { "batch", cmd_batch,
+      "batch PLAN.json [--jobs N] [--state FILE]: migrate the VMs of a plan, resumable" },
     { "version", cmd_version, "version [--json]: print the version" },
 };
 

@@ -13,5 +13,6 @@
 #include "hyper2kvm/h2k_vmware.h"
 #include "hyper2kvm/h2k_test.h"
 #include "hyper2kvm/h2k_output.h"
+#include "hyper2kvm/h2k_orchestrator.h"
 
 #endif /* HYPER2KVM_H */

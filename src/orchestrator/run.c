@@ -1,0 +1,1002 @@
+/*
+ * The orchestrator: one VM from its inputs to converted, repaired, described
+ * and (optionally) boot-tested outputs.  See h2k_orchestrator.h.
+ */
+#define _GNU_SOURCE /* pthread_tryjoin_np */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hyper2kvm/h2k_fix.h"
+#include "hyper2kvm/h2k_guest.h"
+#include "hyper2kvm/h2k_output.h"
+#include "hyper2kvm/h2k_test.h"
+#include "orch_internal.h"
+
+#define DOM "orchestrator"
+
+/* Everything one run owns until it ends. */
+typedef struct run_state {
+    h2k_ctx *ctx;
+    const h2k_run_options *opts;
+    h2k_migration_result *res;
+    h2k_disk_format out_fmt;
+    char *work_dir;
+    char *out_dir; /* absolute */
+    int created_out_dir;
+    size_t n;       /* disks */
+    char **sources; /* path qemu reads (the source, or an extracted OVA member) */
+    h2k_disk_format *src_fmts;
+    char **overlays;
+    char **outputs; /* final output paths */
+    int *finalised;
+    char *xml; /* the domain XML text, made while the guest is open */
+    char *xml_path;
+} run_state;
+
+static const char *
+base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* "disk.vmdk" -> "disk"; '/' and control characters become '_'.  Caller frees. */
+static char *
+name_from_file(const char *path)
+{
+    char *n = strdup(base_name(path));
+    if (!n)
+        return NULL;
+    char *dot = strrchr(n, '.');
+    if (dot && dot != n)
+        *dot = '\0';
+    return n;
+}
+
+static void
+sanitize_name(char *n)
+{
+    for (char *p = n; *p; p++)
+        if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '_';
+}
+
+/* ---------------------------------------------------------------- spec */
+
+static int
+build_spec(run_state *st, h2k_ova **ova_out)
+{
+    h2k_ctx *ctx = st->ctx;
+    const h2k_run_options *o = st->opts;
+    h2k_vm_spec *spec = NULL;
+    int rc = 0;
+    const char *first = o->inputs[0];
+    bool descriptor = o->n_inputs == 1 &&
+                      (hk_endswith_nocase(first, ".ova") || hk_endswith_nocase(first, ".ovf") ||
+                       hk_endswith_nocase(first, ".vmx"));
+    if (descriptor) {
+        if (hk_endswith_nocase(first, ".ova")) {
+            if ((rc = h2k_ova_open(ctx, first, ova_out)) < 0)
+                return rc;
+            rc = h2k_ova_read_spec(ctx, *ova_out, &spec);
+        } else if (hk_endswith_nocase(first, ".ovf")) {
+            rc = h2k_ovf_parse_file(ctx, first, &spec);
+        } else {
+            rc = h2k_vmx_parse_file(ctx, first, &spec);
+        }
+        if (rc < 0)
+            return rc;
+        if (spec->n_disks == 0) {
+            h2k_vm_spec_free(spec);
+            return hk_error_at(ctx, H2K_ERR_VALIDATION, first, -1, "disks",
+                               "the VM description lists no hard disk");
+        }
+    } else {
+        for (size_t i = 0; i < o->n_inputs; i++) {
+            const char *in = o->inputs[i];
+            if (hk_endswith_nocase(in, ".ova") || hk_endswith_nocase(in, ".ovf") ||
+                hk_endswith_nocase(in, ".vmx"))
+                return hk_error_at(ctx, H2K_ERR_INVALID_ARG, in, -1, "inputs",
+                                   "a VM description must be the only input");
+        }
+        spec = h2k_vm_spec_new();
+        if (!spec)
+            return hk_error_nomem(ctx);
+        spec->source_type = strdup("disk");
+        spec->name = name_from_file(first);
+        spec->disks = calloc(o->n_inputs, sizeof(*spec->disks));
+        if (!spec->source_type || !spec->name || !spec->disks) {
+            h2k_vm_spec_free(spec);
+            return hk_error_nomem(ctx);
+        }
+        spec->n_disks = o->n_inputs;
+        for (size_t i = 0; i < o->n_inputs; i++) {
+            h2k_vm_disk *d = &spec->disks[i];
+            d->path = hk_abspath(o->inputs[i]);
+            d->file_ref = strdup(o->inputs[i]);
+            d->bus = H2K_BUS_UNKNOWN;
+            d->controller_index = -1;
+            d->unit = (int)i;
+            if (!d->path || !d->file_ref) {
+                h2k_vm_spec_free(spec);
+                return hk_error_nomem(ctx);
+            }
+        }
+    }
+    /* NICs given by the caller replace or complete the spec's */
+    if (o->n_nic_macs > 0) {
+        size_t n = o->n_nic_macs > spec->n_nics ? o->n_nic_macs : spec->n_nics;
+        h2k_vm_nic *nics = calloc(n, sizeof(*nics));
+        if (!nics) {
+            h2k_vm_spec_free(spec);
+            return hk_error_nomem(ctx);
+        }
+        if (spec->n_nics)
+            memcpy(nics, spec->nics, spec->n_nics * sizeof(*nics));
+        for (size_t i = 0; i < o->n_nic_macs; i++) {
+            free(nics[i].mac);
+            nics[i].mac = strdup(o->nic_macs[i]);
+            for (char *p = nics[i].mac; p && *p; p++)
+                if (*p >= 'A' && *p <= 'F')
+                    *p = (char)(*p - 'A' + 'a');
+        }
+        free(spec->nics);
+        spec->nics = nics;
+        spec->n_nics = n;
+    }
+    if (o->name) {
+        free(spec->name);
+        spec->name = strdup(o->name);
+    }
+    if (!spec->name || !*spec->name) {
+        free(spec->name);
+        spec->name = name_from_file(first);
+    }
+    if (!spec->name) {
+        h2k_vm_spec_free(spec);
+        return hk_error_nomem(ctx);
+    }
+    sanitize_name(spec->name);
+    st->res->spec = spec;
+    st->res->name = strdup(spec->name);
+    return st->res->name ? 0 : hk_error_nomem(ctx);
+}
+
+/* --------------------------------------------------------- work folder */
+
+static int
+make_work_dir(run_state *st)
+{
+    char *tmpl = hk_path_join(h2k_ctx_tmpdir(st->ctx), "h2k-run-XXXXXX");
+    if (!tmpl)
+        return hk_error_nomem(st->ctx);
+    if (!mkdtemp(tmpl)) {
+        int e = errno;
+        int rc = hk_error_errno(st->ctx, e, tmpl, "cannot create the work folder");
+        free(tmpl);
+        return rc;
+    }
+    st->work_dir = tmpl;
+    return 0;
+}
+
+static void
+remove_work_dir(run_state *st)
+{
+    if (!st->work_dir)
+        return;
+    for (size_t i = 0; i < st->n; i++) {
+        if (st->overlays && st->overlays[i])
+            unlink(st->overlays[i]);
+        if (st->sources && st->sources[i] && hk_startswith(st->sources[i], st->work_dir))
+            unlink(st->sources[i]);
+    }
+    /* anything else a backend left behind (one level deep) */
+    char *argv_dir = st->work_dir;
+    const char *rm[] = {"rm", "-rf", "--", argv_dir, NULL};
+    hk_run_result rr;
+    memset(&rr, 0, sizeof(rr));
+    if (rmdir(argv_dir) < 0 && errno != ENOENT) {
+        hk_run_opts ro = {0};
+        ro.timeout_seconds = 120;
+        /* a cancelled context must not stop the clean-up */
+        h2k_ctx *tmp = NULL;
+        if (h2k_ctx_new(&tmp) == 0) {
+            hk_run(tmp, rm, &ro, &rr);
+            hk_run_result_clear(&rr);
+            h2k_ctx_free(tmp);
+        }
+    }
+    free(st->work_dir);
+    st->work_dir = NULL;
+}
+
+/* Copies @size bytes at @offset of @ova into @dst (an OVA member read in place). */
+static int
+extract_member(h2k_ctx *ctx, const char *ova, uint64_t offset, uint64_t size, const char *dst)
+{
+    int in = open(ova, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return hk_error_errno(ctx, errno, ova, "cannot open");
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        int rc = hk_error_errno(ctx, errno, dst, "cannot create");
+        close(in);
+        return rc;
+    }
+    int rc = 0;
+    static char buf[1 << 20];
+    uint64_t done = 0;
+    while (done < size) {
+        if ((rc = hk_check_cancel(ctx)) < 0)
+            break;
+        size_t want = size - done > sizeof(buf) ? sizeof(buf) : (size_t)(size - done);
+        if ((rc = hk_pread_exact(ctx, in, ova, buf, want, offset + done, "OVA member")) < 0)
+            break;
+        ssize_t w = write(out, buf, want);
+        if (w != (ssize_t)want) {
+            rc = hk_error_errno(ctx, w < 0 ? errno : ENOSPC, dst, "cannot write");
+            break;
+        }
+        done += want;
+    }
+    close(in);
+    if (close(out) < 0 && rc == 0)
+        rc = hk_error_errno(ctx, errno, dst, "cannot write");
+    return rc;
+}
+
+/* -------------------------------------------------------------- probe */
+
+static int
+stage_probe(run_state *st)
+{
+    h2k_ctx *ctx = st->ctx;
+    h2k_vm_spec *spec = st->res->spec;
+    st->n = spec->n_disks;
+    st->sources = calloc(st->n, sizeof(char *));
+    st->src_fmts = calloc(st->n, sizeof(h2k_disk_format));
+    st->overlays = calloc(st->n, sizeof(char *));
+    st->outputs = calloc(st->n, sizeof(char *));
+    st->finalised = calloc(st->n, sizeof(int));
+    if (!st->sources || !st->src_fmts || !st->overlays || !st->outputs || !st->finalised)
+        return hk_error_nomem(ctx);
+    for (size_t i = 0; i < st->n; i++) {
+        const h2k_vm_disk *d = &spec->disks[i];
+        hk_progress(ctx, "probe", i, st->n);
+        h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
+        const char *path = d->path;
+        if (d->container_path) {
+            if (d->compression)
+                return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, d->container_path, -1, "compression",
+                                   "disk %s of the OVA is %s-compressed; "
+                                   "extract the OVA first",
+                                   d->file_ref ? d->file_ref : "?", d->compression);
+            path = d->container_path;
+            po.offset = d->container_offset;
+            po.size = d->container_size;
+        }
+        if (!path)
+            return hk_error_at(ctx, H2K_ERR_NOT_FOUND, spec->source_path, -1, "disks",
+                               "disk %zu (%s) has no local file", i,
+                               d->file_ref ? d->file_ref : "?");
+        h2k_disk_info *info = NULL;
+        int rc = h2k_disk_probe(ctx, path, &po, &info);
+        if (rc < 0)
+            return rc;
+        st->src_fmts[i] = info->format;
+        uint64_t vsize = info->virtual_size;
+        h2k_disk_info_free(info);
+        if (vsize == 0)
+            return hk_error_at(ctx, H2K_ERR_FORMAT, path, -1, "virtual_size",
+                               "the disk has a virtual size of 0");
+        st->sources[i] = d->container_path ? NULL : strdup(path);
+        if (!d->container_path && !st->sources[i])
+            return hk_error_nomem(ctx);
+    }
+    hk_progress(ctx, "probe", st->n, st->n);
+    return 0;
+}
+
+static int
+make_overlays(run_state *st)
+{
+    h2k_ctx *ctx = st->ctx;
+    h2k_vm_spec *spec = st->res->spec;
+    for (size_t i = 0; i < st->n; i++) {
+        const h2k_vm_disk *d = &spec->disks[i];
+        int rc;
+        if (d->container_path) {
+            /* an OVA member: extract only that member into the work folder */
+            st->sources[i] = hk_asprintf("%s/source%zu.%s", st->work_dir, i,
+                                         h2k_disk_format_name(st->src_fmts[i]));
+            if (!st->sources[i])
+                return hk_error_nomem(ctx);
+            rc = extract_member(ctx, d->container_path, d->container_offset, d->container_size,
+                                st->sources[i]);
+            if (rc < 0)
+                return rc;
+        }
+        st->overlays[i] = hk_asprintf("%s/disk%zu.qcow2", st->work_dir, i + 1);
+        if (!st->overlays[i])
+            return hk_error_nomem(ctx);
+        const char *argv[] = {"qemu-img",
+                              "create",
+                              "-q",
+                              "-f",
+                              "qcow2",
+                              "-F",
+                              h2k_disk_format_qemu_name(st->src_fmts[i]),
+                              "-b",
+                              st->sources[i],
+                              st->overlays[i],
+                              NULL};
+        hk_run_opts ro = {0};
+        ro.timeout_seconds = 120;
+        hk_run_result rr;
+        memset(&rr, 0, sizeof(rr));
+        rc = hk_run(ctx, argv, &ro, &rr);
+        if (rc == 0 && rr.exit_status != 0)
+            rc = hk_error_at(ctx, H2K_ERR_IO, st->sources[i], -1, NULL,
+                             "qemu-img create of the overlay failed (exit %d): %s", rr.exit_status,
+                             rr.stderr_tail ? rr.stderr_tail : "");
+        hk_run_result_clear(&rr);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- fix */
+
+static int
+stage_fix(run_state *st, h2k_domain_options *dom_opts)
+{
+    h2k_ctx *ctx = st->ctx;
+    const h2k_run_options *o = st->opts;
+    h2k_migration_result *res = st->res;
+    h2k_vm_spec *spec = res->spec;
+    h2k_fix_options fo = H2K_FIX_OPTIONS_INIT;
+    fo.fixes = o->fixes;
+    fo.dry_run = o->dry_run;
+    fo.keep_mac = o->keep_mac;
+    h2k_fix_nic *nics = NULL;
+    size_t n_nics = 0;
+    if (spec->n_nics) {
+        nics = calloc(spec->n_nics, sizeof(*nics));
+        if (!nics)
+            return hk_error_nomem(ctx);
+        for (size_t i = 0; i < spec->n_nics; i++)
+            if (spec->nics[i].mac)
+                nics[n_nics++].mac = spec->nics[i].mac;
+        fo.nics = nics;
+        fo.n_nics = n_nics;
+    }
+    const char **formats = calloc(st->n, sizeof(char *));
+    if (!formats) {
+        free(nics);
+        return hk_error_nomem(ctx);
+    }
+    for (size_t i = 0; i < st->n; i++)
+        formats[i] = "qcow2";
+    h2k_offline_fixer *fx = NULL;
+    double t0 = hk_now();
+    hk_progress(ctx, "fix", 0, 1000);
+    int rc =
+        h2k_offline_fixer_open(ctx, (const char *const *)st->overlays, formats, st->n, &fo, &fx);
+    free(formats);
+    if (rc < 0)
+        goto done;
+    const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
+    if (id)
+        res->identity_json = h2k_guest_identity_to_json(id);
+    hk_progress(ctx, "fix", 200, 1000);
+    int run = h2k_offline_fixer_run_all(fx);
+    if (run < 0 && run != H2K_ERR_FIXER) {
+        rc = run;
+        h2k_offline_fixer_close(fx);
+        fx = NULL;
+        goto done;
+    }
+    size_t nr = h2k_offline_fixer_result_count(fx);
+    res->fixes = calloc(nr ? nr : 1, sizeof(*res->fixes));
+    if (!res->fixes) {
+        rc = hk_error_nomem(ctx);
+        h2k_offline_fixer_close(fx);
+        fx = NULL;
+        goto done;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const h2k_fix_result *fr = h2k_offline_fixer_result_at(fx, i);
+        h2k_migration_fix *mf = &res->fixes[res->n_fixes++];
+        mf->name = hk_strdup0(h2k_fix_kind_name(fr->kind));
+        mf->status = hk_strdup0(h2k_fix_status_name(fr->status));
+        mf->message = hk_strdup0(fr->message);
+        if (fr->status == H2K_FIX_STATUS_FAILED)
+            hk_orch_warn(ctx, res, "repair %s failed: %s", mf->name ? mf->name : "?",
+                         fr->message ? fr->message : "");
+    }
+    res->fix_report_json = h2k_offline_fixer_report_json(fx);
+    hk_progress(ctx, "fix", 1000, 1000);
+    hk_orch_add_timing(res, "fix", hk_now() - t0);
+
+    /* the XML needs the identity: make it now (written after the copy) */
+    if (!o->dry_run) {
+        rc = h2k_domain_xml(ctx, spec, id, (const char *const *)st->outputs, st->n, dom_opts,
+                            &st->xml);
+        if (rc < 0) {
+            hk_error_set_stage(ctx, "xml");
+            h2k_offline_fixer_close(fx);
+            fx = NULL;
+            goto done_staged;
+        }
+    }
+    if (!o->dry_run && o->trim) {
+        double t1 = hk_now();
+        hk_progress(ctx, "trim", 0, 1);
+        if (h2k_offline_fixer_trim(fx) < 0)
+            hk_orch_warn(ctx, res, "trim failed: %s", h2k_ctx_last_error(ctx)->message);
+        hk_progress(ctx, "trim", 1, 1);
+        hk_orch_add_timing(res, "trim", hk_now() - t1);
+    }
+    rc = h2k_offline_fixer_close(fx);
+    fx = NULL;
+done:
+    if (rc < 0)
+        hk_error_set_stage(ctx, "fix");
+done_staged:
+    free(nics);
+    return rc;
+}
+
+/* --------------------------------------------------------------- copy */
+
+typedef struct copy_job {
+    run_state *st;
+    pthread_mutex_t lock;
+    size_t next;
+    uint64_t total;
+    uint64_t *done;  /* per disk */
+    uint64_t *vsize; /* per disk */
+    int rc;          /* first failure */
+    size_t failed_disk;
+    char *message; /* its message */
+    char *stage;
+    h2k_ctx **children;
+    size_t n_children;
+    int running;
+} copy_job;
+
+typedef struct copy_worker {
+    copy_job *job;
+    h2k_ctx *ctx;
+    size_t disk;
+} copy_worker;
+
+static void
+worker_progress(void *ud, const char *stage, uint64_t done, uint64_t total)
+{
+    copy_worker *w = ud;
+    copy_job *j = w->job;
+    (void)stage;
+    pthread_mutex_lock(&j->lock);
+    uint64_t vs = j->vsize[w->disk];
+    j->done[w->disk] = total ? (uint64_t)((double)done / (double)total * (double)vs) : 0;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < j->st->n; i++)
+        sum += j->done[i];
+    hk_progress(j->st->ctx, "copy", sum, j->total);
+    pthread_mutex_unlock(&j->lock);
+}
+
+static void
+worker_log(void *ud, h2k_log_level level, const char *domain, const char *msg)
+{
+    copy_worker *w = ud;
+    pthread_mutex_lock(&w->job->lock);
+    hk_log(w->job->st->ctx, level, domain, "%s", msg);
+    pthread_mutex_unlock(&w->job->lock);
+}
+
+static void *
+copy_thread(void *arg)
+{
+    copy_worker *w = arg;
+    copy_job *j = w->job;
+    run_state *st = j->st;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        size_t i = j->next++;
+        bool stop = i >= st->n || j->rc < 0;
+        pthread_mutex_unlock(&j->lock);
+        if (stop)
+            break;
+        w->disk = i;
+        h2k_convert_options co = H2K_CONVERT_OPTIONS_INIT;
+        co.output_format = st->out_fmt;
+        co.compress = st->opts->compress && st->out_fmt == H2K_FORMAT_QCOW2;
+        co.compression_type = "zstd";
+        co.source_format = H2K_FORMAT_QCOW2;
+        h2k_convert_result *cr = NULL;
+        int rc = h2k_disk_convert(w->ctx, st->overlays[i], st->outputs[i], &co, &cr);
+        pthread_mutex_lock(&j->lock);
+        if (rc < 0) {
+            if (j->rc == 0) {
+                j->rc = rc;
+                j->failed_disk = i;
+                j->message = hk_strdup0(h2k_ctx_last_error(w->ctx)->message);
+            }
+        } else {
+            st->finalised[i] = 1;
+            j->done[i] = j->vsize[i];
+        }
+        pthread_mutex_unlock(&j->lock);
+        h2k_convert_result_free(cr);
+    }
+    return NULL;
+}
+
+static int
+stage_copy(run_state *st)
+{
+    h2k_ctx *ctx = st->ctx;
+    const h2k_run_options *o = st->opts;
+    copy_job j;
+    memset(&j, 0, sizeof(j));
+    j.st = st;
+    pthread_mutex_init(&j.lock, NULL);
+    j.done = calloc(st->n, sizeof(uint64_t));
+    j.vsize = calloc(st->n, sizeof(uint64_t));
+    size_t nthreads = o->copy_threads ? o->copy_threads : 2;
+    if (nthreads > st->n)
+        nthreads = st->n;
+    copy_worker *workers = calloc(nthreads, sizeof(*workers));
+    pthread_t *tids = calloc(nthreads, sizeof(*tids));
+    int rc = 0;
+    size_t started = 0;
+    if (!j.done || !j.vsize || !workers || !tids) {
+        rc = hk_error_nomem(ctx);
+        goto done;
+    }
+    for (size_t i = 0; i < st->n; i++) {
+        struct stat sb;
+        if (stat(st->outputs[i], &sb) == 0) {
+            rc = hk_error_at(ctx, H2K_ERR_EXISTS, st->outputs[i], -1, NULL,
+                             "the output already exists");
+            hk_error_set_output(ctx, st->outputs[i]);
+            goto done;
+        }
+        h2k_disk_info *info = NULL;
+        h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
+        po.follow_chain = 0;
+        if (h2k_disk_probe(ctx, st->overlays[i], &po, &info) == 0)
+            j.vsize[i] = info->virtual_size;
+        h2k_disk_info_free(info);
+        j.total += j.vsize[i];
+    }
+    hk_progress(ctx, "copy", 0, j.total);
+    for (size_t t = 0; t < nthreads; t++) {
+        workers[t].job = &j;
+        if (h2k_ctx_new(&workers[t].ctx) < 0) {
+            rc = hk_error_nomem(ctx);
+            break;
+        }
+        h2k_ctx_set_tmpdir(workers[t].ctx, h2k_ctx_tmpdir(ctx));
+        h2k_ctx_set_progress(workers[t].ctx, worker_progress, &workers[t]);
+        h2k_ctx_set_log(workers[t].ctx, worker_log, &workers[t], H2K_LOG_DEBUG);
+        if (pthread_create(&tids[t], NULL, copy_thread, &workers[t]) != 0) {
+            h2k_ctx_free(workers[t].ctx);
+            workers[t].ctx = NULL;
+            rc = hk_error(ctx, H2K_ERR_GENERIC, "cannot start a copy thread");
+            break;
+        }
+        started++;
+    }
+    if (rc < 0) {
+        pthread_mutex_lock(&j.lock);
+        j.rc = rc;
+        pthread_mutex_unlock(&j.lock);
+        for (size_t t = 0; t < started; t++)
+            h2k_ctx_cancel(workers[t].ctx);
+    }
+    /* wait, passing a cancel of the caller's context on to the workers */
+    for (size_t t = 0; t < started; t++) {
+        for (;;) {
+            if (h2k_ctx_is_cancelled(ctx))
+                for (size_t k = 0; k < started; k++)
+                    h2k_ctx_cancel(workers[k].ctx);
+            if (pthread_tryjoin_np(tids[t], NULL) == 0)
+                break;
+            usleep(50 * 1000);
+        }
+    }
+    for (size_t t = 0; t < nthreads; t++)
+        h2k_ctx_free(workers[t].ctx);
+    if (rc == 0 && j.rc < 0) {
+        if (h2k_ctx_is_cancelled(ctx) || j.rc == H2K_ERR_CANCELLED)
+            rc = hk_error(ctx, H2K_ERR_CANCELLED, "cancelled while copying disk %zu",
+                          j.failed_disk + 1);
+        else
+            rc = hk_error(ctx, j.rc, "copy of disk %zu: %s", j.failed_disk + 1,
+                          j.message ? j.message : h2k_strerror(j.rc));
+        hk_error_set_output(ctx, st->outputs[j.failed_disk]);
+    }
+    if (rc == 0)
+        hk_progress(ctx, "copy", j.total, j.total);
+done:
+    if (rc < 0)
+        hk_error_set_stage(ctx, "copy");
+    pthread_mutex_destroy(&j.lock);
+    free(j.message);
+    free(j.done);
+    free(j.vsize);
+    free(workers);
+    free(tids);
+    return rc;
+}
+
+static int
+fill_outputs(run_state *st)
+{
+    h2k_ctx *ctx = st->ctx;
+    h2k_migration_result *res = st->res;
+    bool fresh = res->outputs == NULL; /* the virt-v2v backend fills them itself */
+    if (fresh) {
+        res->outputs = calloc(st->n, sizeof(*res->outputs));
+        if (!res->outputs)
+            return hk_error_nomem(ctx);
+    }
+    size_t n = fresh ? st->n : res->n_outputs;
+    for (size_t i = 0; i < n; i++) {
+        h2k_migration_output *mo = &res->outputs[fresh ? res->n_outputs++ : i];
+        if (!fresh)
+            goto measure;
+        mo->source_path =
+            hk_strdup0(res->spec->disks[i].container_path ? res->spec->disks[i].container_path
+                                                          : res->spec->disks[i].path);
+        mo->source_format = strdup(h2k_disk_format_name(st->src_fmts[i]));
+        mo->path = strdup(st->outputs[i]);
+        mo->format = strdup(h2k_disk_format_name(st->out_fmt));
+        if (!mo->path || !mo->format || !mo->source_format)
+            return hk_error_nomem(ctx);
+    measure:;
+        h2k_disk_info *info = NULL;
+        h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
+        po.format = st->out_fmt;
+        if (h2k_disk_probe(ctx, mo->path, &po, &info) == 0)
+            mo->virtual_size = info->virtual_size;
+        h2k_disk_info_free(info);
+        struct stat sb;
+        if (stat(mo->path, &sb) == 0)
+            mo->size = (uint64_t)sb.st_blocks * 512u;
+        int rc = hk_orch_sha256_file(ctx, mo->path, mo->sha256);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- report */
+
+static int
+write_reports(run_state *st)
+{
+    h2k_ctx *ctx = st->ctx;
+    h2k_migration_result *res = st->res;
+    const h2k_run_options *o = st->opts;
+    char *jpath = o->report_path ? strdup(o->report_path)
+                                 : hk_asprintf("%s/%s.report.json", st->out_dir, res->name);
+    if (!jpath)
+        return hk_error_nomem(ctx);
+    char *mpath = NULL;
+    if (hk_endswith_nocase(jpath, ".json"))
+        mpath = hk_asprintf("%.*s.md", (int)(strlen(jpath) - 5), jpath);
+    else
+        mpath = hk_asprintf("%s.md", jpath);
+    res->report_json_path = jpath;
+    res->report_md_path = mpath;
+    char *json = h2k_migration_result_to_json(res);
+    char *md = h2k_migration_result_to_markdown(res);
+    int rc = 0;
+    if (!json || !md || !mpath)
+        rc = hk_error_nomem(ctx);
+    if (rc == 0)
+        rc = h2k_output_write_file(ctx, jpath, json);
+    if (rc == 0)
+        rc = h2k_output_write_file(ctx, mpath, md);
+    if (rc < 0) {
+        unlink(jpath);
+        if (mpath)
+            unlink(mpath);
+        hk_error_set_stage(ctx, "report");
+    }
+    free(json);
+    free(md);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static void
+record_failure(run_state *st, int rc)
+{
+    h2k_migration_result *res = st->res;
+    const h2k_error *e = h2k_ctx_last_error(st->ctx);
+    res->success = 0;
+    res->code = rc;
+    free(res->failed_stage);
+    free(res->error_message);
+    res->failed_stage = hk_strdup0(e->stage);
+    res->error_message = hk_strdup0(e->message && *e->message ? e->message : h2k_strerror(rc));
+}
+
+static void
+remove_outputs(run_state *st)
+{
+    for (size_t i = 0; i < st->n; i++)
+        if (st->outputs && st->outputs[i] && st->finalised && st->finalised[i]) {
+            unlink(st->outputs[i]);
+            st->finalised[i] = 0;
+        }
+    if (st->xml_path)
+        unlink(st->xml_path);
+}
+
+static void
+free_state(run_state *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        if (st->sources)
+            free(st->sources[i]);
+        if (st->overlays)
+            free(st->overlays[i]);
+        if (st->outputs)
+            free(st->outputs[i]);
+    }
+    free(st->sources);
+    free(st->src_fmts);
+    free(st->overlays);
+    free(st->outputs);
+    free(st->finalised);
+    free(st->xml);
+    free(st->xml_path);
+    free(st->out_dir);
+}
+
+#define STAGE(name, call)                                                                          \
+    do {                                                                                           \
+        double _t = hk_now();                                                                      \
+        rc = (call);                                                                               \
+        if (rc == 0)                                                                               \
+            rc = hk_check_cancel(ctx);                                                             \
+        if (rc < 0) {                                                                              \
+            hk_error_set_stage(ctx, (name));                                                       \
+            goto done;                                                                             \
+        }                                                                                          \
+        hk_orch_add_timing(res, (name), hk_now() - _t);                                            \
+    } while (0)
+
+int
+h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *opts, h2k_migration_result **out)
+{
+    if (out)
+        *out = NULL;
+    if (!ctx)
+        return H2K_ERR_INVALID_ARG;
+    if (!opts || opts->version != H2K_RUN_OPTIONS_VERSION || !opts->inputs || opts->n_inputs == 0)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no input given");
+    for (size_t i = 0; i < opts->n_inputs; i++)
+        if (!opts->inputs[i] || !*opts->inputs[i])
+            return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: empty input %zu", i);
+    if (!opts->output_dir && !(opts->dry_run && opts->report_path))
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no output folder given");
+    h2k_disk_format out_fmt = H2K_FORMAT_QCOW2;
+    if (opts->output_format) {
+        out_fmt = h2k_disk_format_from_name(opts->output_format);
+        if (out_fmt != H2K_FORMAT_QCOW2 && out_fmt != H2K_FORMAT_RAW)
+            return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "output_format",
+                               "output format must be qcow2 or raw, not '%s'", opts->output_format);
+    }
+    bool v2v = opts->backend && strcmp(opts->backend, "native") != 0;
+    if (v2v && strcmp(opts->backend, "virt-v2v") != 0)
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "backend",
+                           "unknown backend '%s' (native or virt-v2v)", opts->backend);
+
+    h2k_migration_result *res = calloc(1, sizeof(*res));
+    run_state st;
+    memset(&st, 0, sizeof(st));
+    st.ctx = ctx;
+    st.opts = opts;
+    st.res = res;
+    st.out_fmt = out_fmt;
+    h2k_ova *ova = NULL;
+    double t_start = hk_now();
+    int rc = 0;
+    if (!res)
+        return hk_error_nomem(ctx);
+    res->dry_run = opts->dry_run;
+    res->backend = strdup(v2v ? "virt-v2v" : "native");
+    for (size_t i = 0; i < opts->n_inputs; i++)
+        if (!hk_orch_list_add(&res->sources, &res->n_sources, opts->inputs[i])) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+    h2k_ctx_clear_error(ctx);
+
+    /* the description, then every disk probed before any work */
+    double t0 = hk_now();
+    hk_progress(ctx, "probe", 0, 1);
+    if ((rc = build_spec(&st, &ova)) < 0 || (rc = stage_probe(&st)) < 0) {
+        hk_error_set_stage(ctx, "probe");
+        goto done;
+    }
+    hk_orch_add_timing(res, "probe", hk_now() - t0);
+    if (opts->output_dir) {
+        st.out_dir = hk_abspath(opts->output_dir);
+        if (!st.out_dir) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < st.n && st.out_dir; i++) {
+        st.outputs[i] = hk_asprintf("%s/%s-disk%zu.%s", st.out_dir, res->name, i + 1,
+                                    h2k_disk_format_name(out_fmt));
+        if (!st.outputs[i]) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+    }
+    if (st.out_dir) {
+        st.xml_path = hk_asprintf("%s/%s.xml", st.out_dir, res->name);
+        if (!st.xml_path) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+        struct stat sb;
+        if (!opts->dry_run && stat(st.xml_path, &sb) == 0) {
+            rc = hk_error_at(ctx, H2K_ERR_EXISTS, st.xml_path, -1, NULL,
+                             "the output already exists");
+            hk_error_set_stage(ctx, "probe");
+            char *keep = st.xml_path;
+            st.xml_path = NULL; /* not ours: never removed */
+            free(keep);
+            goto done;
+        }
+    }
+    if ((rc = make_work_dir(&st)) < 0) {
+        hk_error_set_stage(ctx, "probe");
+        goto done;
+    }
+    if (st.out_dir && (!opts->dry_run || !opts->report_path)) {
+        struct stat sb;
+        st.created_out_dir = stat(st.out_dir, &sb) != 0;
+        if ((rc = hk_orch_mkdir_p(ctx, st.out_dir)) < 0) {
+            hk_error_set_stage(ctx, "copy");
+            goto done;
+        }
+    }
+
+    if (v2v) {
+        if (opts->dry_run) {
+            rc = hk_error(ctx, H2K_ERR_UNSUPPORTED, "the virt-v2v backend has no dry run");
+            hk_error_set_stage(ctx, "copy");
+            goto done;
+        }
+        STAGE("copy", hk_orch_run_virt_v2v(ctx, opts, st.work_dir, res));
+        for (size_t i = 0; i < res->n_outputs && i < st.n; i++) {
+            free(st.outputs[i]);
+            st.outputs[i] = strdup(res->outputs[i].path);
+            st.finalised[i] = st.outputs[i] != NULL;
+        }
+    } else {
+        /* overlays: every later write goes there, never to a source */
+        double t1 = hk_now();
+        if ((rc = make_overlays(&st)) < 0) {
+            hk_error_set_stage(ctx, "probe");
+            goto done;
+        }
+        hk_orch_add_timing(res, "overlay", hk_now() - t1);
+    }
+
+    h2k_domain_options dom = H2K_DOMAIN_OPTIONS_INIT;
+    dom.name = res->name;
+    dom.output_dir = st.out_dir;
+    dom.disk_format = h2k_disk_format_name(out_fmt);
+    dom.network_map = opts->network_map;
+    dom.n_network_map = opts->n_network_map;
+    dom.graphics = 1;
+
+    if (!v2v && (opts->fixes || opts->dry_run)) {
+        if ((rc = stage_fix(&st, &dom)) < 0)
+            goto done;
+        if ((rc = hk_check_cancel(ctx)) < 0) {
+            hk_error_set_stage(ctx, "fix");
+            goto done;
+        }
+    } else if (!opts->dry_run) {
+        rc = h2k_domain_xml(ctx, res->spec, NULL, (const char *const *)st.outputs, st.n, &dom,
+                            &st.xml);
+        if (rc < 0) {
+            hk_error_set_stage(ctx, "xml");
+            goto done;
+        }
+    }
+
+    if (!opts->dry_run) {
+        if (!v2v) {
+            STAGE("copy", stage_copy(&st));
+        }
+        if ((rc = fill_outputs(&st)) < 0) {
+            hk_error_set_stage(ctx, "copy");
+            goto done;
+        }
+        hk_progress(ctx, "xml", 0, 1);
+        STAGE("xml", h2k_output_write_file(ctx, st.xml_path, st.xml));
+        hk_progress(ctx, "xml", 1, 1);
+        res->xml_path = strdup(st.xml_path);
+        if (opts->define_uri)
+            STAGE("define", h2k_output_define(ctx, opts->define_uri, st.xml, &res->defined_name));
+        if (opts->test_boot) {
+            h2k_boot_test_options bo = H2K_BOOT_TEST_OPTIONS_INIT;
+            bo.format = h2k_disk_format_name(out_fmt);
+            bo.timeout_seconds = opts->boot_timeout ? opts->boot_timeout : 600;
+            if (res->spec->n_nics && res->spec->nics[0].mac)
+                bo.mac = res->spec->nics[0].mac;
+            hk_progress(ctx, "boot", 0, 1);
+            STAGE("boot", h2k_qemu_test_run(ctx, st.outputs[0], &bo, &res->boot));
+            hk_progress(ctx, "boot", 1, 1);
+        }
+    }
+    res->success = 1;
+    res->total_seconds = hk_now() - t_start;
+    if (st.out_dir || opts->report_path) {
+        if ((rc = write_reports(&st)) < 0)
+            goto done;
+    }
+
+done:
+    if (rc < 0) {
+        record_failure(&st, rc);
+        res->total_seconds = hk_now() - t_start;
+        if (!opts->keep_partial)
+            remove_outputs(&st);
+        if (res->report_json_path) {
+            unlink(res->report_json_path);
+            free(res->report_json_path);
+            res->report_json_path = NULL;
+        }
+        if (res->report_md_path) {
+            unlink(res->report_md_path);
+            free(res->report_md_path);
+            res->report_md_path = NULL;
+        }
+        /* an explicit report file is still written: it says what failed */
+        if (opts->report_path) {
+            char *json = h2k_migration_result_to_json(res);
+            if (json) {
+                h2k_ctx *tmp = NULL;
+                if (h2k_ctx_new(&tmp) == 0) {
+                    h2k_output_write_file(tmp, opts->report_path, json);
+                    h2k_ctx_free(tmp);
+                }
+                free(json);
+            }
+        }
+        if (st.created_out_dir && st.out_dir)
+            rmdir(st.out_dir); /* only when empty */
+    }
+    remove_work_dir(&st);
+    h2k_ova_free(ova);
+    free_state(&st);
+    if (out)
+        *out = res;
+    else
+        h2k_migration_result_free(res);
+    return rc;
+}
