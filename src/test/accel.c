@@ -1,9 +1,14 @@
 /*
  * Choosing the accelerator.  /dev/kvm opening fine is not enough: some hosts
- * (nested set-ups) expose a KVM that never runs a real guest, and a boot test
- * there would hang until its timeout.  So the check boots a one-sector disk
- * that writes "K" to the serial port, under KVM, and waits a few seconds.
+ * (nested set-ups) expose a KVM that creates VMs and even runs a little
+ * real-mode code, but never gets a Linux kernel through its start-up; a boot
+ * test there would hang until its timeout.  So the check boots the host's own
+ * kernel (from /boot) under KVM without a root file system and waits for its
+ * "Kernel panic" on the serial port: a working KVM gets there in a second or
+ * two.  Without a readable kernel, a one-sector disk that writes "K" to the
+ * serial port is booted instead (a weaker check).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,7 +18,8 @@
 
 #include "boot_internal.h"
 
-#define PROBE_SECONDS 5.0
+#define KERNEL_PROBE_SECONDS 12.0
+#define SECTOR_PROBE_SECONDS 5.0
 
 static atomic_int kvm_state; /* 0 unknown, 1 usable, 2 not usable */
 
@@ -21,66 +27,127 @@ static atomic_int kvm_state; /* 0 unknown, 1 usable, 2 not usable */
 static const unsigned char boot_code[] = { 0xba, 0xf8, 0x03, 0xb0, 'K',  0xee, 0xb0,
                                            0x0a, 0xee, 0xfa, 0xf4, 0xeb, 0xfd };
 
+/* A readable /boot/vmlinuz-* (caller frees), or NULL. */
+static char *
+host_kernel(void)
+{
+    DIR *d = opendir("/boot");
+    if (!d)
+        return NULL;
+    char *found = NULL;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "vmlinuz-", 8) != 0)
+            continue;
+        char *p = hk_path_join("/boot", e->d_name);
+        if (p && access(p, R_OK) == 0)
+            found = p;
+        else
+            free(p);
+    }
+    closedir(d);
+    return found;
+}
+
+/* True once @log contains @needle (the log is small: the first 256 KiB). */
+static bool
+log_has(const char *log, const char *needle)
+{
+    int fd = open(log, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    static char buf[256 * 1024 + 1];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    return strstr(buf, needle) != NULL;
+}
+
 static bool
 run_probe(h2k_ctx *ctx)
 {
-    if (!hk_kvm_possible()) {
-        hk_debug(ctx, "test", "no usable /dev/kvm (or no vmx/svm CPU flag): using TCG");
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        hk_info(ctx, "test", "/dev/kvm cannot be opened: using TCG");
         return false;
     }
+    close(fd);
     bool ok = false;
     char *dir = hk_path_join(h2k_ctx_tmpdir(ctx), "h2k-kvm-XXXXXX");
-    char *disk = NULL, *log = NULL;
+    char *disk = NULL, *log = NULL, *kernel = host_kernel();
+    char *drive = NULL, *serial = NULL;
     pid_t pid = -1;
-    if (!dir || !mkdtemp(dir))
+    FILE *f = NULL;
+    if (!dir || !mkdtemp(dir)) {
+        free(dir);
+        dir = NULL;
         goto done;
+    }
     disk = hk_path_join(dir, "boot.img");
     log = hk_path_join(dir, "serial.log");
     if (!disk || !log)
         goto done;
-    unsigned char sector[512] = { 0 };
-    memcpy(sector, boot_code, sizeof(boot_code));
-    sector[510] = 0x55;
-    sector[511] = 0xaa;
-    FILE *f = fopen(disk, "wbe");
-    if (!f)
-        goto done;
-    bool written = fwrite(sector, 1, sizeof(sector), f) == sizeof(sector);
-    if (fclose(f) != 0 || !written)
-        goto done;
     f = fopen(log, "we");
     if (!f || fclose(f) != 0)
         goto done;
-    char *drive = NULL, *serial = NULL;
-    char *d = hk_qemu_escape(disk), *l = hk_qemu_escape(log);
-    if (d && l) {
-        drive = hk_asprintf("file=%s,format=raw,if=ide,snapshot=on", d);
-        serial = hk_asprintf("file,id=serial0,path=%s", l);
-    }
-    free(d);
+    char *l = hk_qemu_escape(log);
+    serial = l ? hk_asprintf("file,id=serial0,path=%s", l) : NULL;
     free(l);
-    if (drive && serial) {
+    if (!serial)
+        goto done;
+    const char *needle;
+    double budget;
+    if (kernel) {
+        /* no initrd, no root: the kernel panics (and qemu exits) once it is up */
+        const char *argv[] = { "qemu-system-x86_64", "-machine", "pc,accel=kvm", "-cpu", "host",
+                               "-m", "256", "-nodefaults", "-no-user-config", "-display", "none",
+                               "-no-reboot", "-chardev", serial, "-serial", "chardev:serial0",
+                               "-kernel", kernel, "-append", "console=ttyS0 panic=-1", NULL };
+        needle = "Kernel panic";
+        budget = KERNEL_PROBE_SECONDS;
+        if (hk_proc_spawn(ctx, argv, NULL, &pid) < 0)
+            pid = -1;
+    } else {
+        unsigned char sector[512] = { 0 };
+        memcpy(sector, boot_code, sizeof(boot_code));
+        sector[510] = 0x55;
+        sector[511] = 0xaa;
+        f = fopen(disk, "wbe");
+        if (!f)
+            goto done;
+        bool written = fwrite(sector, 1, sizeof(sector), f) == sizeof(sector);
+        if (fclose(f) != 0 || !written)
+            goto done;
+        char *d = hk_qemu_escape(disk);
+        drive = d ? hk_asprintf("file=%s,format=raw,if=ide,snapshot=on", d) : NULL;
+        free(d);
+        if (!drive)
+            goto done;
         const char *argv[] = { "qemu-system-x86_64", "-machine", "pc,accel=kvm", "-m", "16",
                                "-nodefaults", "-no-user-config", "-display", "none",
                                "-chardev", serial, "-serial", "chardev:serial0",
                                "-drive", drive, NULL };
-        if (hk_proc_spawn(ctx, argv, NULL, &pid) < 0) {
-            h2k_ctx_clear_error(ctx);
+        needle = "K";
+        budget = SECTOR_PROBE_SECONDS;
+        if (hk_proc_spawn(ctx, argv, NULL, &pid) < 0)
             pid = -1;
-        }
     }
-    free(drive);
-    free(serial);
-    double end = hk_now() + PROBE_SECONDS;
-    while (pid > 0 && hk_now() < end && !ok) {
-        char buf[8] = { 0 };
-        int lfd = open(log, O_RDONLY | O_CLOEXEC);
-        if (lfd >= 0) {
-            ok = read(lfd, buf, sizeof(buf) - 1) > 0 && strchr(buf, 'K') != NULL;
-            close(lfd);
-        }
-        if (!ok && hk_proc_exited(pid, NULL))
+    if (pid < 0) {
+        h2k_ctx_clear_error(ctx);
+        goto done;
+    }
+    double end = hk_now() + budget;
+    while (!ok && hk_now() < end) {
+        ok = log_has(log, needle);
+        if (!ok && hk_proc_exited(pid, NULL)) {
+            ok = log_has(log, needle);
             break;
+        }
         if (!ok)
             usleep(100 * 1000);
     }
@@ -96,7 +163,12 @@ done:
     free(disk);
     free(log);
     free(dir);
-    hk_info(ctx, "test", "KVM %s", ok ? "runs guests: using it" : "cannot run a guest here: using TCG");
+    free(drive);
+    free(serial);
+    hk_info(ctx, "test", "KVM %s (checked with %s)",
+            ok ? "runs guests: using it" : "cannot run a guest here: using TCG",
+            kernel ? kernel : "a boot sector");
+    free(kernel);
     return ok;
 }
 

@@ -1,0 +1,132 @@
+/*
+ * Helpers of the boot test integration tests: the cached Debian test guest,
+ * leftover process checks, image change checks.  Included by one test
+ * program each (static functions).
+ */
+#ifndef H2K_TESTS_BOOT_HELPERS_H
+#define H2K_TESTS_BOOT_HELPERS_H
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testsupport.h"
+
+#define GUEST_MAC "00:50:56:3a:12:7b"
+#define GUEST_IP "10.0.2.15"
+#define GUEST_HOSTNAME "h2k-debian12"
+
+/* Builds (or finds in the cache) the Debian 12 VMware-shaped guest through
+ * scripts/images/build-debian-guest.sh; fails the test when it cannot. */
+HK_UNUSED static char *
+debian_guest(void)
+{
+    static char *cached;
+    if (cached)
+        return strdup(cached);
+    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-guest.sh");
+    const char *argv[] = { "bash", script, NULL };
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    if (st != 0)
+        fail_msg("cannot build the Debian test guest (%s exited %d):\n%s", script, st, out);
+    char *path = NULL, *save = NULL;
+    for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        if (l[0] == '/' && hk_endswith_nocase(l, ".vmdk") && access(l, R_OK) == 0)
+            path = strdup(l);
+    if (!path)
+        fail_msg("build-debian-guest.sh printed no readable image path");
+    free(out);
+    free(script);
+    cached = strdup(path);
+    return path;
+}
+
+/* Number of our child processes still present (running or zombie). */
+HK_UNUSED static int
+count_children(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    struct dirent *e;
+    pid_t me = getpid();
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        const char *rp = strrchr(buf, ')'); /* the command name may hold spaces */
+        int ppid = 0;
+        char state = 0;
+        if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == me) {
+            print_message("leftover child: %s", buf);
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+typedef struct file_stamp {
+    struct timespec mtime, ctime;
+    off_t size;
+    uid_t uid;
+} file_stamp;
+
+HK_UNUSED static file_stamp
+stamp(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        fail_msg("stat %s failed", path);
+    return (file_stamp){ st.st_mtim, st.st_ctim, st.st_size, st.st_uid };
+}
+
+/* The image was neither written nor chowned nor touched in its metadata. */
+HK_UNUSED static void
+assert_unchanged(const char *path, file_stamp before)
+{
+    file_stamp now = stamp(path);
+    assert_int_equal(now.size, before.size);
+    assert_int_equal(now.uid, before.uid);
+    assert_int_equal(now.mtime.tv_sec, before.mtime.tv_sec);
+    assert_int_equal(now.mtime.tv_nsec, before.mtime.tv_nsec);
+    assert_int_equal(now.ctime.tv_sec, before.ctime.tv_sec);
+    assert_int_equal(now.ctime.tv_nsec, before.ctime.tv_nsec);
+}
+
+/* A context whose temporary directory is a fresh folder (caller removes it). */
+HK_UNUSED static h2k_ctx *
+boot_ctx(char **tmp)
+{
+    h2k_ctx *ctx = ts_ctx();
+    *tmp = ts_mkdtemp();
+    assert_int_equal(h2k_ctx_set_tmpdir(ctx, *tmp), 0);
+    return ctx;
+}
+
+/* An all-zero raw disk: SeaBIOS finds nothing to boot and waits forever. */
+HK_UNUSED static char *
+zero_disk(const char *dir)
+{
+    char *p = ts_join(dir, "zeros.raw");
+    static char zeros[65536];
+    FILE *f = fopen(p, "we");
+    assert_non_null(f);
+    for (int i = 0; i < 128; i++)
+        assert_int_equal(fwrite(zeros, 1, sizeof(zeros), f), sizeof(zeros));
+    assert_int_equal(fclose(f), 0);
+    return p;
+}
+
+#endif
