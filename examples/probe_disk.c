@@ -5,6 +5,7 @@
  *   ./probe_disk disk.vmdk
  *   ./probe_disk --self-test      (probes a small raw file it creates)
  */
+#define _DEFAULT_SOURCE /* mkstemp, ftruncate under -std=c11 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
