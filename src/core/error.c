@@ -101,6 +101,8 @@ set_message(h2k_ctx *ctx, int code, char *msg)
     return code;
 }
 
+static char *vformat(const char *fmt, va_list ap) HK_PRINTF(1, 0);
+
 static char *
 vformat(const char *fmt, va_list ap)
 {

@@ -74,7 +74,7 @@ typedef struct hk_buf {
 void hk_buf_append(hk_buf *b, const char *s, size_t n);
 void hk_buf_puts(hk_buf *b, const char *s);
 void hk_buf_printf(hk_buf *b, const char *fmt, ...) HK_PRINTF(2, 3);
-void hk_buf_vprintf(hk_buf *b, const char *fmt, va_list ap);
+void hk_buf_vprintf(hk_buf *b, const char *fmt, va_list ap) HK_PRINTF(2, 0);
 /* Returns the string (caller frees) and resets @b; NULL if an allocation failed. */
 char *hk_buf_steal(hk_buf *b);
 void hk_buf_free(hk_buf *b);

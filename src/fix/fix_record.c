@@ -12,6 +12,8 @@
 #define MAX_GUEST_FILE (16u << 20)
 #define OUTPUT_TAIL 4096
 
+static char *vfmt(const char *fmt, va_list ap) HK_PRINTF(1, 0);
+
 static char *
 vfmt(const char *fmt, va_list ap)
 {

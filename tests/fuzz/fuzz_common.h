@@ -5,7 +5,9 @@
 #ifndef H2K_FUZZ_COMMON_H
 #define H2K_FUZZ_COMMON_H
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stddef.h>
 #include <stdlib.h>
 #include <stdint.h>

@@ -1,6 +1,8 @@
 /* Fuzz target: the VMDK prober (sparse headers, footer, descriptors) and the
  * pure descriptor parser on the same input. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdlib.h>
 #include <string.h>
 

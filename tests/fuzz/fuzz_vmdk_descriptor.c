@@ -1,6 +1,8 @@
 /* Fuzz target: the pure VMDK metadata parsers (descriptor text, and the
  * KDMV / COWD / seSparse header checks on the first bytes). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdlib.h>
 #include <string.h>
 

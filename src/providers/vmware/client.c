@@ -770,7 +770,7 @@ list_cb(void *ud, const xmlNode *obj)
 static int
 list_vms(h2k_vmware_client *c, const char *const *paths, list_state *s)
 {
-    const char *folder;
+    const char *folder = NULL;
     int rc = vm_container(c, &folder);
     if (rc < 0)
         return rc;

@@ -152,10 +152,10 @@ header_cb(char *d, size_t size, size_t nmemb, void *ud)
     line[l] = '\0';
     hk_strtrim(line);
     if (strncasecmp(line, "Last-Modified:", 14) == 0) {
-        snprintf(h->lm, sizeof(h->lm), "%s", line + 14);
+        snprintf(h->lm, sizeof(h->lm), "%.*s", (int)sizeof(h->lm) - 1, line + 14); /* truncation is fine */
         hk_strtrim(h->lm);
     } else if (strncasecmp(line, "Content-Range:", 14) == 0) {
-        snprintf(h->cr, sizeof(h->cr), "%s", line + 14);
+        snprintf(h->cr, sizeof(h->cr), "%.*s", (int)sizeof(h->cr) - 1, line + 14); /* truncation is fine */
         hk_strtrim(h->cr);
     }
     return n;
