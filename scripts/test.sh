@@ -40,7 +40,7 @@ step "fuzz targets (libFuzzer, bounded runs over the corpus)"
 CC=clang cmake -S . -B "$out/fuzz" -DCMAKE_BUILD_TYPE=Debug -DH2K_FUZZ=ON \
     -DH2K_BUILD_TESTS=OFF >/dev/null
 cmake --build "$out/fuzz" -j"$jobs"
-bash scripts/run-fuzzers.sh "$out/fuzz" "${H2K_FUZZ_SECONDS:-20}"
+bash scripts/run-fuzzers.sh "$out/fuzz" "${H2K_FUZZ_SECONDS:-10}"
 
 step "install and build examples against the installed library"
 cmake -S . -B "$out/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DH2K_WERROR=ON \
