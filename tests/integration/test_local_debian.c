@@ -1,0 +1,146 @@
+/*
+ * The ONE full migration of the suite: the real Debian 12 guest shaped like an
+ * old VMware VM (scripts/images/build-debian-guest.sh) through
+ * h2k_orchestrator_run() with repairs and the boot test.  The output must
+ * boot on virtio-blk + virtio-net with its static address, keeping the
+ * source's MAC; the source must be unchanged; the report must list the
+ * repairs; the XML must pass virt-xml-validate.  Slow (appliance + TCG boot).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unistd.h>
+
+#include "testsupport.h"
+
+#define GUEST_MAC "00:50:56:3a:12:7b"
+#define GUEST_IP "10.0.2.15"
+
+/* The cached Debian guest (built on first use by build-debian-guest.sh). */
+static char *
+debian_guest(void)
+{
+    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-guest.sh");
+    const char *argv[] = {"bash", script, NULL};
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    if (st != 0)
+        fail_msg("cannot build the Debian test guest (%s exited %d):\n%s", script, st, out);
+    char *path = NULL, *save = NULL;
+    for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        if (l[0] == '/' && hk_endswith_nocase(l, ".vmdk") && access(l, R_OK) == 0) {
+            free(path);
+            path = strdup(l);
+        }
+    if (!path)
+        fail_msg("build-debian-guest.sh printed no readable image path");
+    free(out);
+    free(script);
+    return path;
+}
+
+static void
+test_debian_migration_boots(void **state)
+{
+    (void)state;
+    ts_require_program("qemu-img");
+    ts_require_program("qemu-system-x86_64");
+    ts_require_program("virt-xml-validate");
+    char *src = debian_guest();
+    char before[65], after[65];
+    ts_sha256_file(src, before);
+    char *dir = ts_mkdtemp();
+    char *out = ts_join(dir, "out");
+    h2k_ctx *ctx = ts_ctx();
+    const char *inputs[] = {src};
+    const char *macs[] = {GUEST_MAC};
+    h2k_run_options o = H2K_RUN_OPTIONS_INIT;
+    o.inputs = inputs;
+    o.n_inputs = 1;
+    o.output_dir = out;
+    o.name = "debian12";
+    o.nic_macs = macs;
+    o.n_nic_macs = 1;
+    o.compress = 1;
+    o.test_boot = 1;
+    o.boot_timeout = 600;
+    h2k_migration_result *res = NULL;
+    int rc = h2k_orchestrator_run(ctx, &o, &res);
+    if (rc != 0 && h2k_ctx_last_error(ctx)->console_tail)
+        print_error("console:\n%s\n", h2k_ctx_last_error(ctx)->console_tail);
+    ts_assert_rc(ctx, rc, 0);
+    assert_int_equal(res->success, 1);
+
+    /* booted on virtio with its static address */
+    assert_non_null(res->boot);
+    assert_int_equal(res->boot->success, 1);
+    int found = 0;
+    for (size_t i = 0; i < res->boot->n_addresses; i++)
+        if (strcmp(res->boot->addresses[i], GUEST_IP) == 0 ||
+            strncmp(res->boot->addresses[i], GUEST_IP "/", strlen(GUEST_IP) + 1) == 0)
+            found = 1;
+    if (!found)
+        print_error("proof line: %s\n", res->boot->proof_line ? res->boot->proof_line : "");
+    assert_true(found);
+
+    /* outputs and the source */
+    assert_int_equal(res->n_outputs, 1);
+    char *disk = ts_join(out, "debian12-disk1.qcow2");
+    assert_string_equal(res->outputs[0].path, disk);
+    char sum[65];
+    ts_sha256_file(disk, sum);
+    assert_string_equal(res->outputs[0].sha256, sum);
+    ts_sha256_file(src, after);
+    assert_string_equal(before, after);
+
+    /* report: the repairs, the identity, the boot */
+    char *rep_path = ts_join(out, "debian12.report.json");
+    char *rep = ts_read_file(rep_path, NULL);
+    assert_non_null(strstr(rep, "\"grub\""));
+    assert_non_null(strstr(rep, "\"fstab\""));
+    assert_non_null(strstr(rep, "\"network\""));
+    assert_non_null(strstr(rep, "\"initramfs\""));
+    assert_non_null(strstr(rep, "debian"));
+    assert_non_null(strstr(rep, GUEST_IP));
+    int changed = 0;
+    for (size_t i = 0; i < res->n_fixes; i++)
+        if (strcmp(res->fixes[i].status, "changed") == 0)
+            changed++;
+    assert_true(changed >= 3);
+
+    /* the XML keeps the MAC and validates */
+    char *xml_path = ts_join(out, "debian12.xml");
+    char *xml = ts_read_file(xml_path, NULL);
+    assert_non_null(strstr(xml, GUEST_MAC));
+    const char *val[] = {"virt-xml-validate", xml_path, "domain", NULL};
+    char *vout = NULL;
+    int vst = ts_run(val, &vout);
+    if (vst != 0)
+        print_error("virt-xml-validate: %s\n", vout ? vout : "");
+    assert_int_equal(vst, 0);
+    free(vout);
+    /* disk, XML, two reports; nothing else */
+    assert_int_equal(ts_count_dir(out), 4);
+
+    h2k_migration_result_free(res);
+    h2k_ctx_free(ctx);
+    ts_rmtree(dir);
+    free(xml);
+    free(xml_path);
+    free(rep);
+    free(rep_path);
+    free(disk);
+    free(out);
+    free(dir);
+    free(src);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_debian_migration_boots),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
