@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "cli.h"
 
 #define BATCH_USAGE "usage: hyper2kvm batch PLAN.json [--jobs N] [--state FILE] [--json]\n"
@@ -92,14 +94,23 @@ cmd_batch(cli_env *env, int argc, char **argv)
     h2k_batch_state *st = NULL;
     if (h2k_batch_state_load(env->ctx, state_path, &st) == 0) {
         if (env->json) {
-            printf("{\"vms\":[");
+            json_object *root = json_object_new_object(), *arr = json_object_new_array();
             for (size_t i = 0; i < plan->n_vms; i++) {
                 h2k_batch_entry *e = h2k_batch_state_find(st, plan->vms[i].name);
-                printf("%s{\"name\":\"%s\",\"state\":\"%s\",\"seconds\":%.1f}", i ? "," : "",
-                       plan->vms[i].name, h2k_vm_state_name(e ? e->state : H2K_VM_PENDING),
-                       e ? e->seconds : 0.0);
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "name", json_object_new_string(plan->vms[i].name));
+                json_object_object_add(
+                    o, "state",
+                    json_object_new_string(h2k_vm_state_name(e ? e->state : H2K_VM_PENDING)));
+                json_object_object_add(o, "seconds", json_object_new_double(e ? e->seconds : 0));
+                if (e && e->message)
+                    json_object_object_add(o, "message", json_object_new_string(e->message));
+                json_object_array_add(arr, o);
             }
-            printf("]}\n");
+            json_object_object_add(root, "vms", arr);
+            cli_print_json(json_object_to_json_string_ext(
+                root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+            json_object_put(root);
         } else if (!env->quiet) {
             printf("%-24s %-8s %8s  %s\n", "VM", "STATE", "SECONDS", "MESSAGE");
             for (size_t i = 0; i < plan->n_vms; i++) {
