@@ -49,6 +49,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "descriptor_file.h"
 #include "core/internal.h"
 #include "hyper2kvm/h2k_disk.h"
 
@@ -1141,31 +1142,6 @@ done:
 int
 h2k_ovf_parse_file(h2k_ctx *ctx, const char *path, h2k_vm_spec **out)
 {
-    if (!out)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_ovf_parse_file: out is NULL");
-    *out = NULL;
-    if (!ctx || !path)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_ovf_parse_file: NULL argument");
-    char *xml = NULL, *abs = NULL, *dir = NULL;
-    size_t len = 0;
-    int rc = hk_read_file(ctx, path, OVF_MAX_SIZE, &xml, &len);
-    if (rc < 0)
-        return rc;
-    abs = hk_abspath(path);
-    dir = abs ? hk_dirname(abs) : NULL;
-    if (!dir) {
-        rc = hk_error_nomem(ctx);
-        goto done;
-    }
-    rc = h2k_ovf_parse_memory(ctx, xml, len, dir, path, out);
-    if (rc == 0 && !((*out)->source_path = strdup(path))) {
-        h2k_vm_spec_free(*out);
-        *out = NULL;
-        rc = hk_error_nomem(ctx);
-    }
-done:
-    free(xml);
-    free(abs);
-    free(dir);
-    return rc;
+    return hk_descriptor_parse_file(ctx, path, OVF_MAX_SIZE, h2k_ovf_parse_memory,
+                                    "h2k_ovf_parse_file", out);
 }

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "descriptor_file.h"
 #include "core/internal.h"
 #include "hyper2kvm/h2k_disk.h"
 
@@ -883,31 +884,6 @@ h2k_vmx_parse_memory(h2k_ctx *ctx, const char *text, size_t len, const char *bas
 int
 h2k_vmx_parse_file(h2k_ctx *ctx, const char *path, h2k_vm_spec **out)
 {
-    if (!out)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_vmx_parse_file: out is NULL");
-    *out = NULL;
-    if (!ctx || !path)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_vmx_parse_file: NULL argument");
-    char *text = NULL, *abs = NULL, *dir = NULL;
-    size_t len = 0;
-    int rc = hk_read_file(ctx, path, VMX_MAX_SIZE, &text, &len);
-    if (rc < 0)
-        return rc;
-    abs = hk_abspath(path);
-    dir = abs ? hk_dirname(abs) : NULL;
-    if (!dir) {
-        rc = hk_error_nomem(ctx);
-        goto done;
-    }
-    rc = h2k_vmx_parse_memory(ctx, text, len, dir, path, out);
-    if (rc == 0 && !((*out)->source_path = strdup(path))) {
-        h2k_vm_spec_free(*out);
-        *out = NULL;
-        rc = hk_error_nomem(ctx);
-    }
-done:
-    free(text);
-    free(abs);
-    free(dir);
-    return rc;
+    return hk_descriptor_parse_file(ctx, path, VMX_MAX_SIZE, h2k_vmx_parse_memory,
+                                    "h2k_vmx_parse_file", out);
 }

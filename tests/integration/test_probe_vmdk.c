@@ -59,7 +59,7 @@ static void
 qemu_create(const char *path, const char *subformat, const char *size, const char *backing)
 {
     char opt[128];
-    snprintf(opt, sizeof(opt), "subformat=%s", subformat);
+    snprintf(opt, sizeof(opt), "subformat=%s", subformat ? subformat : "monolithicSparse");
     if (backing) {
         const char *argv[] = { "qemu-img", "create", "-q", "-f", "vmdk", "-b", backing, "-F",
                                "vmdk", path, NULL };
