@@ -120,6 +120,73 @@ test_no_fixes(void **state)
     free(dir);
 }
 
+/* An OVA read in place: each disk member is copied out of the archive into the
+ * work folder (never the whole archive), the OVA itself is unchanged. */
+static void
+test_ova_in_place(void **state)
+{
+    (void)state;
+    ts_require_program("tar");
+    char *dir = ts_mkdtemp();
+    char *pkg = ts_join(dir, "pkg");
+    char *disks = ts_join(pkg, "disks");
+    assert_int_equal(mkdir(pkg, 0755), 0);
+    assert_int_equal(mkdir(disks, 0755), 0);
+    char *ovf_src = ts_data_path("ovf/full.ovf");
+    size_t len = 0;
+    char *ovf = ts_read_file(ovf_src, &len);
+    char *ovf_path = ts_join(pkg, "vm.ovf");
+    ts_write_file(ovf_path, ovf, len);
+    char *a = ts_join(disks, "a.vmdk");
+    const char *mk_a[] = {
+        "qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=streamOptimized",
+        a,          "16M",    NULL};
+    ts_run_ok(mk_a);
+    free(make_disk(pkg, "b.vmdk", "vmdk", "16M"));
+    free(make_disk(pkg, "c.img", "raw", "8M"));
+    char *iso = ts_join(pkg, "boot.iso");
+    ts_write_file(iso, "", 0);
+    char *ova = ts_join(dir, "vm.ova");
+    const char *tar[] = {"tar",    "--format=ustar", "-C",     pkg,     "-cf",      ova,
+                         "vm.ovf", "disks/a.vmdk",   "b.vmdk", "c.img", "boot.iso", NULL};
+    ts_run_ok(tar);
+    ts_rmtree(pkg); /* only the OVA is left */
+    char before[65], after[65];
+    ts_sha256_file(ova, before);
+    char *out = ts_join(dir, "out");
+    h2k_ctx *ctx = ts_ctx();
+    const char *inputs[] = {ova};
+    h2k_run_options o = H2K_RUN_OPTIONS_INIT;
+    o.inputs = inputs;
+    o.n_inputs = 1;
+    o.output_dir = out;
+    o.name = "ova-vm";
+    o.fixes = 0;
+    h2k_migration_result *res = NULL;
+    ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &o, &res), 0);
+    assert_int_equal(res->n_outputs, 3);
+    assert_string_equal(res->outputs[0].source_format, "vmdk");
+    assert_string_equal(res->outputs[2].source_format, "raw");
+    assert_int_equal(res->outputs[2].virtual_size, 8u << 20);
+    assert_string_equal(res->spec->source_type, "ova");
+    assert_int_equal(ts_count_dir(out), 6); /* 3 disks, XML, 2 reports */
+    ts_sha256_file(ova, after);
+    assert_string_equal(before, after);
+    h2k_migration_result_free(res);
+    h2k_ctx_free(ctx);
+    ts_rmtree(dir);
+    free(out);
+    free(ova);
+    free(iso);
+    free(a);
+    free(ovf_path);
+    free(ovf);
+    free(ovf_src);
+    free(disks);
+    free(pkg);
+    free(dir);
+}
+
 static void
 test_broken_chain_fails_at_probe(void **state)
 {
@@ -410,6 +477,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_fixes),
+        cmocka_unit_test(test_ova_in_place),
         cmocka_unit_test(test_broken_chain_fails_at_probe),
         cmocka_unit_test(test_cancel_during_copy),
         cmocka_unit_test(test_cli_local),
