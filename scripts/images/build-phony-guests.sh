@@ -364,7 +364,8 @@ part-init /dev/sda gpt
 part-add /dev/sda p 2048 206847
 part-add /dev/sda p 206848 -2048
 part-set-gpt-type /dev/sda 1 C12A7328-F81F-11D2-BA4B-00A0C93EC93B
-debug sh "mkfs.vfat -i 5400ABCD /dev/sda1 >/dev/null"
+mkfs vfat /dev/sda1
+pwrite-device /dev/sda1 "\xcd\xab\x01\x54" 39
 mkfs ext4 /dev/sda2
 set-uuid /dev/sda2 e0e0e0e0-2222-4333-8444-000000000002
 mount /dev/sda2 /
