@@ -61,7 +61,9 @@ hk_orch_run_virt_v2v(h2k_ctx *ctx, const h2k_run_options *opts, const char *work
                           res->name,
                           "--machine-readable",
                           NULL};
-    const char *env[] = {"LIBGUESTFS_BACKEND=direct", NULL};
+    /* virt-v2v's appliance would pick a /dev/kvm that cannot run it and hang */
+    const char *env[] = {"LIBGUESTFS_BACKEND=direct",
+                         hk_kvm_possible() ? NULL : "LIBGUESTFS_BACKEND_SETTINGS=force_tcg", NULL};
     hk_run_opts ro = {0};
     ro.on_stdout_line = v2v_line;
     ro.userdata = ctx;
