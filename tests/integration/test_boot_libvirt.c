@@ -60,8 +60,8 @@ test_debian_ide_boots(void **state)
     assert_non_null(r->proof_line);
     assert_non_null(strstr(r->proof_line, GUEST_HOSTNAME " login:"));
     assert_true(hk_startswith(r->accel, "libvirt-"));
-    /* the guest's own unit reports its static address on the console */
-    assert_non_null(strstr(r->console_tail, "H2K-BOOT-OK " GUEST_HOSTNAME " " GUEST_IP));
+    /* (the guest's own boot-marker line may come before or after the login prompt:
+     * the address check belongs to the marker proof, see test_fix_debian) */
     print_message("booted through libvirt in %.1f s (%s)\n", r->boot_seconds, r->accel);
     h2k_boot_result_free(r);
     assert_no_domain();
