@@ -4,6 +4,7 @@
  *   hyper2kvm convert guest.vmdk guest.qcow2
  *   hyper2kvm fix guest.qcow2 --report report.json
  *   hyper2kvm test guest.qcow2 --bus virtio --nic virtio-net-pci --mac <its MAC>
+ *   hyper2kvm test guest.qcow2 --libvirt qemu:///system ... (the same, through libvirt)
  * Before the repair the guest does not boot on virtio (its initramfs has no
  * virtio driver and it names /dev/sda1: tests/integration/test_boot_qemu.c
  * shows that); after it, it boots on virtio-blk and
@@ -118,6 +119,21 @@ test_debian_fix_then_boot_on_virtio(void **state)
         found |= strcmp(json_object_get_string(json_object_array_get_idx(v, i)), ip) == 0;
     if (!found)
         fail_msg("the static address %s did not come up: %s", ip, json_object_get_string(v));
+    json_object_put(res);
+
+    /* the same proof through libvirt: a transient domain on an overlay */
+    const char *vboot[] = { cli, "--json", "test", qcow, "--libvirt", "qemu:///system", "--bus",
+                            "virtio", "--nic", "virtio-net-pci", "--mac", mac, "--timeout", "600",
+                            NULL };
+    res = run_json(vboot, 0);
+    assert_true(json_object_object_get_ex(res, "success", &v));
+    assert_true(json_object_get_boolean(v));
+    assert_true(json_object_object_get_ex(res, "addresses", &v));
+    found = false;
+    for (size_t i = 0; i < json_object_array_length(v); i++)
+        found |= strcmp(json_object_get_string(json_object_array_get_idx(v, i)), ip) == 0;
+    if (!found)
+        fail_msg("through libvirt, %s did not come up: %s", ip, json_object_get_string(v));
     json_object_put(res);
 
     /* the repaired guest no longer runs VMware tools, and the source is untouched */
