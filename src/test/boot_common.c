@@ -412,3 +412,19 @@ h2k_boot_result_to_json(const h2k_boot_result *r)
     hk_json_add_str(o, "console_tail", r->console_tail);
     return hk_json_steal_string(o);
 }
+
+int
+hk_boot_begin(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+              hk_boot_opts *o, char **abs)
+{
+    *abs = NULL;
+    if (!image || !*image)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: no image given");
+    int rc = hk_boot_opts_resolve(ctx, opts, o);
+    if (rc < 0)
+        return rc;
+    if (access(image, R_OK) != 0)
+        return hk_error_errno(ctx, errno, image, "boot test: cannot read the image");
+    *abs = hk_abspath(image);
+    return *abs ? 0 : hk_error_nomem(ctx);
+}

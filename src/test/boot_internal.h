@@ -47,6 +47,11 @@ typedef struct hk_boot_opts {
  * H2K_ERR_INVALID_ARG with a message naming the field. */
 int hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *in, hk_boot_opts *out);
 
+/* The common start of both testers: checks the arguments, resolves the options
+ * into *o and gives the image's absolute path in *abs (caller frees). */
+int hk_boot_begin(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+                  hk_boot_opts *o, char **abs);
+
 /* ------------------------------------------------------- qemu argv */
 
 /* Everything the qemu command line depends on: a pure function of this. */

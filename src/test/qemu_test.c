@@ -52,22 +52,18 @@ h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *
     if (!ctx || !out)
         return H2K_ERR_INVALID_ARG;
     *out = NULL;
-    if (!image || !*image)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: no image given");
     hk_boot_opts o;
-    int rc = hk_boot_opts_resolve(ctx, opts, &o);
+    char *abs = NULL;
+    int rc = hk_boot_begin(ctx, image, opts, &o, &abs);
     if (rc < 0)
         return rc;
-    if (access(image, R_OK) != 0)
-        return hk_error_errno(ctx, errno, image, "boot test: cannot read the image");
     char *qemu = hk_find_program(QEMU);
-    if (!qemu)
+    if (!qemu) {
+        free(abs);
         return hk_error(ctx, H2K_ERR_NOT_FOUND, "boot test: %s not found (package qemu-system-x86)",
                         QEMU);
+    }
     free(qemu);
-    char *abs = hk_abspath(image);
-    if (!abs)
-        return hk_error_nomem(ctx);
 
     hk_boot_work w;
     hk_console con;
