@@ -439,7 +439,7 @@ hk_grub_default_xform(const char *in, const hk_devmap *map, hk_xform_out *out)
     return finish(&x);
 }
 
-/* -------------------------------------------------------- grub.cfg */
+/* ----------------------------------------------- grub.cfg and BLS */
 
 static bool
 is_kernel_cmd(const char *s, size_t n)
@@ -451,8 +451,17 @@ is_kernel_cmd(const char *s, size_t n)
     return false;
 }
 
-int
-hk_grub_cfg_xform(const char *in, const hk_devmap *map, hk_xform_out *out)
+static bool
+is_bls_options(const char *s, size_t n)
+{
+    return n == 7 && memcmp(s, "options", 7) == 0;
+}
+
+/* Rewrites the command line that follows a keyword accepted by @is_cmd (and a
+ * blank) on every line, decoded with @mode. */
+static int
+xform_cmdline_lines(const char *in, const hk_devmap *map, hk_xform_out *out,
+                    bool (*is_cmd)(const char *, size_t), dec_mode mode)
 {
     if (!in || !out)
         return H2K_ERR_INVALID_ARG;
@@ -464,34 +473,23 @@ hk_grub_cfg_xform(const char *in, const hk_devmap *map, hk_xform_out *out)
         size_t ks = i;
         size_t kl = ident(&x, &i);
         size_t end = pos;
-        if (kl > 0 && is_kernel_cmd(in + ks, kl) && i < x.len && (in[i] == ' ' || in[i] == '\t'))
-            end = cmdline_region(&x, i, DEC_SH_LINE);
+        if (kl > 0 && is_cmd(in + ks, kl) && i < x.len && (in[i] == ' ' || in[i] == '\t'))
+            end = cmdline_region(&x, i, mode);
         pos = next_line(&x, end);
     }
     return finish(&x);
 }
 
-/* ------------------------------------------------------------- BLS */
+int
+hk_grub_cfg_xform(const char *in, const hk_devmap *map, hk_xform_out *out)
+{
+    return xform_cmdline_lines(in, map, out, is_kernel_cmd, DEC_SH_LINE);
+}
 
 int
 hk_bls_entry_xform(const char *in, const hk_devmap *map, hk_xform_out *out)
 {
-    if (!in || !out)
-        return H2K_ERR_INVALID_ARG;
-    xctx x;
-    xctx_init(&x, in, map, out);
-    size_t pos = 0;
-    while (pos < x.len && !x.oom) {
-        size_t i = skip_blanks(&x, pos);
-        size_t ks = i;
-        size_t kl = ident(&x, &i);
-        size_t end = pos;
-        if (kl == 7 && memcmp(in + ks, "options", 7) == 0 && i < x.len &&
-            (in[i] == ' ' || in[i] == '\t'))
-            end = cmdline_region(&x, i, DEC_RAW_LINE);
-        pos = next_line(&x, end);
-    }
-    return finish(&x);
+    return xform_cmdline_lines(in, map, out, is_bls_options, DEC_RAW_LINE);
 }
 
 /* --------------------------------------------------------- grubenv */
