@@ -208,3 +208,38 @@ ts_ctx(void)
                     getenv("H2K_TEST_DEBUG") ? H2K_LOG_DEBUG : H2K_LOG_WARNING);
     return ctx;
 }
+
+void
+ts_put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+void
+ts_put_be64(uint8_t *p, uint64_t v)
+{
+    ts_put_be32(p, (uint32_t)(v >> 32));
+    ts_put_be32(p + 4, (uint32_t)v);
+}
+
+void
+ts_put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+void
+ts_put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void
+ts_put_le64(uint8_t *p, uint64_t v)
+{
+    ts_put_le32(p, (uint32_t)v);
+    ts_put_le32(p + 4, (uint32_t)(v >> 32));
+}

@@ -50,6 +50,13 @@ int ts_count_dir(const char *dir);
 /* True when @path exists. */
 int ts_exists(const char *path);
 
+/* Store integers into crafted headers: big endian (VHD, qcow2) or little endian (VHDX). */
+void ts_put_be32(uint8_t *p, uint32_t v);
+void ts_put_be64(uint8_t *p, uint64_t v);
+void ts_put_le16(uint8_t *p, uint16_t v);
+void ts_put_le32(uint8_t *p, uint32_t v);
+void ts_put_le64(uint8_t *p, uint64_t v);
+
 /* A context with logging to stderr at warning level (debug when H2K_TEST_DEBUG is set). */
 h2k_ctx *ts_ctx(void);
 

@@ -29,22 +29,6 @@ teardown(void **state)
     return 0;
 }
 
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
-
 typedef struct q_opts {
     int version; /* 2 or 3 */
     uint64_t size;
@@ -64,27 +48,27 @@ qcow2_build(const q_opts *o, size_t *len)
     uint8_t *b = calloc(1, *len);
     assert_non_null(b);
     memcpy(b, "QFI\xfb", 4);
-    put_be32(b + 4, (uint32_t)o->version);
-    put_be32(b + 20, CB);
-    put_be64(b + 24, o->size);
+    ts_put_be32(b + 4, (uint32_t)o->version);
+    ts_put_be32(b + 20, CB);
+    ts_put_be64(b + 24, o->size);
     uint64_t per_l1 = (uint64_t)CS * (CS / ((o->incompat & 16u) ? 16u : 8u));
-    put_be32(b + 36, (uint32_t)((o->size + per_l1 - 1) / per_l1));
-    put_be64(b + 40, 3 * CS);
-    put_be64(b + 48, CS);
-    put_be32(b + 56, 1);
+    ts_put_be32(b + 36, (uint32_t)((o->size + per_l1 - 1) / per_l1));
+    ts_put_be64(b + 40, 3 * CS);
+    ts_put_be64(b + 48, CS);
+    ts_put_be32(b + 56, 1);
     uint32_t hlen = 72;
     if (o->version == 3) {
         hlen = 112;
-        put_be64(b + 72, o->incompat);
-        put_be32(b + 96, 4);
-        put_be32(b + 100, hlen);
+        ts_put_be64(b + 72, o->incompat);
+        ts_put_be32(b + 96, 4);
+        ts_put_be32(b + 100, hlen);
         b[104] = (uint8_t)o->ctype;
     }
     uint32_t off = hlen;
     if (o->backing_fmt) {
         uint32_t l = (uint32_t)strlen(o->backing_fmt);
-        put_be32(b + off, 0xE2792ACAu);
-        put_be32(b + off + 4, l);
+        ts_put_be32(b + off, 0xE2792ACAu);
+        ts_put_be32(b + off + 4, l);
         memcpy(b + off + 8, o->backing_fmt, l);
         off += 8 + ((l + 7) & ~7u);
     }
@@ -93,12 +77,12 @@ qcow2_build(const q_opts *o, size_t *len)
         off += (uint32_t)o->ext_len;
     }
     if (o->backing) {
-        put_be64(b + 8, BACKING_AT);
-        put_be32(b + 16, (uint32_t)strlen(o->backing));
+        ts_put_be64(b + 8, BACKING_AT);
+        ts_put_be32(b + 16, (uint32_t)strlen(o->backing));
         memcpy(b + BACKING_AT, o->backing, strlen(o->backing));
     }
     /* refcount table -> block at cluster 2; refcount 1 for clusters 0..3 */
-    put_be64(b + CS, 2 * CS);
+    ts_put_be64(b + CS, 2 * CS);
     for (int i = 0; i < 4; i++)
         b[2 * CS + 2 * i + 1] = 1;
     return b;
@@ -248,12 +232,12 @@ test_chain(void **state)
     b[BACKING_AT + 2] = 0;
     EXPECT(b, len, H2K_ERR_FORMAT, "backing_file", BACKING_AT);
     /* name too long / outside the cluster */
-    put_be32(b + 16, 1024);
+    ts_put_be32(b + 16, 1024);
     EXPECT(b, len, H2K_ERR_FORMAT, "backing_file", 8);
-    put_be32(b + 16, 10);
-    put_be64(b + 8, CS - 5);
+    ts_put_be32(b + 16, 10);
+    ts_put_be64(b + 8, CS - 5);
     EXPECT(b, len, H2K_ERR_FORMAT, "backing_file", 8);
-    put_be64(b + 8, 50); /* inside the header */
+    ts_put_be64(b + 8, 50); /* inside the header */
     EXPECT(b, len, H2K_ERR_FORMAT, "backing_file", 8);
     free(b);
     free(base);
@@ -272,56 +256,56 @@ test_header_broken(void **state)
     b[3] = 0xfc;
     EXPECT(b, len, H2K_ERR_FORMAT, "magic", 0);
     b[3] = 0xfb;
-    put_be32(b + 4, 1);
+    ts_put_be32(b + 4, 1);
     EXPECT(b, len, H2K_ERR_UNSUPPORTED, "version", 4);
-    put_be32(b + 4, 4);
+    ts_put_be32(b + 4, 4);
     EXPECT(b, len, H2K_ERR_UNSUPPORTED, "version", 4);
-    put_be32(b + 4, 3);
-    put_be32(b + 20, 8);
+    ts_put_be32(b + 4, 3);
+    ts_put_be32(b + 20, 8);
     EXPECT(b, len, H2K_ERR_FORMAT, "cluster_bits", 20);
-    put_be32(b + 20, 22);
+    ts_put_be32(b + 20, 22);
     EXPECT(b, len, H2K_ERR_FORMAT, "cluster_bits", 20);
-    put_be32(b + 20, CB);
-    put_be64(b + 24, (UINT64_C(64) << 40) + 512);
+    ts_put_be32(b + 20, CB);
+    ts_put_be64(b + 24, (UINT64_C(64) << 40) + 512);
     EXPECT(b, len, H2K_ERR_FORMAT, "size", 24);
-    put_be64(b + 24, 1u << 20);
-    put_be32(b + 32, 2);
+    ts_put_be64(b + 24, 1u << 20);
+    ts_put_be32(b + 32, 2);
     char *m = expect_err(b, len, H2K_ERR_UNSUPPORTED, "crypt_method", 32);
     assert_non_null(strstr(m, "encrypted"));
     assert_non_null(strstr(m, "LUKS"));
     free(m);
-    put_be32(b + 32, 0);
+    ts_put_be32(b + 32, 0);
 
-    put_be32(b + 100, 100);
+    ts_put_be32(b + 100, 100);
     EXPECT(b, len, H2K_ERR_FORMAT, "header_length", 100);
-    put_be32(b + 100, 108);
+    ts_put_be32(b + 100, 108);
     EXPECT(b, len, H2K_ERR_FORMAT, "header_length", 100);
-    put_be32(b + 100, CS + 8);
+    ts_put_be32(b + 100, CS + 8);
     EXPECT(b, len, H2K_ERR_FORMAT, "header_length", 100);
-    put_be32(b + 100, 112);
-    put_be32(b + 96, 7);
+    ts_put_be32(b + 100, 112);
+    ts_put_be32(b + 96, 7);
     EXPECT(b, len, H2K_ERR_FORMAT, "refcount_order", 96);
-    put_be32(b + 96, 4);
+    ts_put_be32(b + 96, 4);
 
     /* L1 table */
-    put_be32(b + 36, 0); /* needs 1 entry */
+    ts_put_be32(b + 36, 0); /* needs 1 entry */
     EXPECT(b, len, H2K_ERR_FORMAT, "l1_size", 36);
-    put_be32(b + 36, 1);
-    put_be64(b + 40, 8 * CS);
+    ts_put_be32(b + 36, 1);
+    ts_put_be64(b + 40, 8 * CS);
     EXPECT(b, len, H2K_ERR_FORMAT, "l1_table_offset", 40);
-    put_be64(b + 40, 3 * CS + 8);
+    ts_put_be64(b + 40, 3 * CS + 8);
     EXPECT(b, len, H2K_ERR_FORMAT, "l1_table_offset", 40);
-    put_be64(b + 40, 3 * CS);
-    put_be64(b + 48, 0);
+    ts_put_be64(b + 40, 3 * CS);
+    ts_put_be64(b + 48, 0);
     EXPECT(b, len, H2K_ERR_FORMAT, "refcount_table_offset", 48);
-    put_be64(b + 48, CS);
-    put_be32(b + 56, 4);
+    ts_put_be64(b + 48, CS);
+    ts_put_be32(b + 56, 4);
     EXPECT(b, len, H2K_ERR_FORMAT, "refcount_table_offset", 48);
-    put_be32(b + 56, 1);
-    put_be32(b + 60, 1);
-    put_be64(b + 64, 9 * CS);
+    ts_put_be32(b + 56, 1);
+    ts_put_be32(b + 60, 1);
+    ts_put_be64(b + 64, 9 * CS);
     EXPECT(b, len, H2K_ERR_FORMAT, "snapshots_offset", 60);
-    put_be32(b + 60, 0);
+    ts_put_be32(b + 60, 0);
 
     /* truncated */
     EXPECT(b, 40, H2K_ERR_FORMAT, "header", -2);
@@ -337,8 +321,8 @@ test_features(void **state)
     size_t len;
     /* feature name table naming incompatible bit 7 */
     uint8_t ext[8 + 96] = {0};
-    put_be32(ext, 0x6803F857u);
-    put_be32(ext + 4, 96);
+    ts_put_be32(ext, 0x6803F857u);
+    ts_put_be32(ext + 4, 96);
     ext[8] = 0;
     ext[9] = 0;
     memcpy(ext + 10, "dirty bit", 9);
@@ -367,20 +351,20 @@ test_features(void **state)
     free(b);
     /* external data file extension */
     uint8_t ext2[16] = {0};
-    put_be32(ext2, 0x44415441u);
-    put_be32(ext2 + 4, 5);
+    ts_put_be32(ext2, 0x44415441u);
+    ts_put_be32(ext2 + 4, 5);
     memcpy(ext2 + 8, "x.raw", 5);
     q_opts o4 = {.version = 3, .size = 1u << 20, .ext = ext2, .ext_len = sizeof(ext2)};
     b = qcow2_build(&o4, &len);
     EXPECT(b, len, H2K_ERR_UNSUPPORTED, "external_data_file", 112);
     /* an extension running past the end of the header area */
-    put_be32(ext2, 0x12345678u);
-    put_be32(ext2 + 4, 5000);
+    ts_put_be32(ext2, 0x12345678u);
+    ts_put_be32(ext2 + 4, 5000);
     free(b);
     b = qcow2_build(&o4, &len);
     EXPECT(b, len, H2K_ERR_FORMAT, "header_extension", 116);
     /* unknown extension: skipped */
-    put_be32(b + 116, 5);
+    ts_put_be32(b + 116, 5);
     char *p = write_img("ext.qcow2", b, len);
     h2k_disk_info *info = probe_ok(p, 0);
     h2k_disk_info_free(info);
@@ -390,7 +374,7 @@ test_features(void **state)
     q_opts o5 = {.version = 3, .size = 1u << 20, .ctype = 1};
     b = qcow2_build(&o5, &len);
     EXPECT(b, len, H2K_ERR_FORMAT, "compression_type", 104);
-    put_be64(b + 72, 8);
+    ts_put_be64(b + 72, 8);
     b[104] = 0;
     EXPECT(b, len, H2K_ERR_FORMAT, "compression_type", 104);
     b[104] = 2;

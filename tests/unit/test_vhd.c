@@ -33,22 +33,6 @@ teardown(void **state)
 
 /* ------------------------------------------------------------ builders */
 
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
-
 static const uint8_t UID_CHILD[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                                       0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
 static const uint8_t UID_PARENT[16] = {0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04,
@@ -57,7 +41,7 @@ static const uint8_t UID_PARENT[16] = {0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03,
 static void
 fix_footer(uint8_t *f)
 {
-    put_be32(f + 64, hk_vhd_checksum(f, FOOTER, 64));
+    ts_put_be32(f + 64, hk_vhd_checksum(f, FOOTER, 64));
 }
 
 static void
@@ -65,16 +49,16 @@ make_footer(uint8_t *f, uint32_t type, uint64_t size, uint64_t data_offset, cons
 {
     memset(f, 0, FOOTER);
     memcpy(f, "conectix", 8);
-    put_be32(f + 8, 2);
-    put_be32(f + 12, 0x00010000);
-    put_be64(f + 16, data_offset);
+    ts_put_be32(f + 8, 2);
+    ts_put_be32(f + 12, 0x00010000);
+    ts_put_be64(f + 16, data_offset);
     memcpy(f + 28, "test", 4);
-    put_be32(f + 32, 0x00010000);
+    ts_put_be32(f + 32, 0x00010000);
     memcpy(f + 36, "Wi2k", 4);
-    put_be64(f + 40, size);
-    put_be64(f + 48, size);
-    put_be32(f + 56, (uint32_t)((size / 512 / 16 / 63) << 16 | 16 << 8 | 63));
-    put_be32(f + 60, type);
+    ts_put_be64(f + 40, size);
+    ts_put_be64(f + 48, size);
+    ts_put_be32(f + 56, (uint32_t)((size / 512 / 16 / 63) << 16 | 16 << 8 | 63));
+    ts_put_be32(f + 60, type);
     memcpy(f + 68, uid, 16);
     fix_footer(f);
 }
@@ -101,7 +85,7 @@ typedef struct loc_spec {
 static void
 fix_dyn(uint8_t *b)
 {
-    put_be32(b + DYN_OFF + 36, hk_vhd_checksum(b + DYN_OFF, 1024, 36));
+    ts_put_be32(b + DYN_OFF + 36, hk_vhd_checksum(b + DYN_OFF, 1024, 36));
 }
 
 /* Refreshes the dynamic header checksum, the footer checksum and its copy. */
@@ -131,14 +115,14 @@ vhd_dynamic(int type, uint64_t size, uint32_t bs, unsigned n_alloc, const uint8_
     assert_non_null(b);
     uint8_t *dh = b + DYN_OFF;
     memcpy(dh, "cxsparse", 8);
-    put_be64(dh + 8, UINT64_MAX);
-    put_be64(dh + 16, BAT_OFF);
-    put_be32(dh + 24, 0x00010000);
-    put_be32(dh + 28, entries);
-    put_be32(dh + 32, bs);
+    ts_put_be64(dh + 8, UINT64_MAX);
+    ts_put_be64(dh + 16, BAT_OFF);
+    ts_put_be32(dh + 24, 0x00010000);
+    ts_put_be32(dh + 28, entries);
+    ts_put_be32(dh + 32, bs);
     memset(b + BAT_OFF, 0xFF, (size_t)entries * 4);
     for (unsigned i = 0; i < n_alloc; i++)
-        put_be32(b + BAT_OFF + 4 * i, (uint32_t)((blk_off + i * blk_len) / 512));
+        ts_put_be32(b + BAT_OFF + 4 * i, (uint32_t)((blk_off + i * blk_len) / 512));
     if (type == 4) {
         memcpy(dh + 40, puid, 16);
         for (size_t i = 0; pname && pname[i] && i < 256; i++) {
@@ -158,10 +142,10 @@ vhd_dynamic(int type, uint64_t size, uint32_t bs, unsigned n_alloc, const uint8_
                     b[o + 2 * k] = (uint8_t)locs[i].text[k];
                 dl = tl * 2;
             }
-            put_be32(e, locs[i].code);
-            put_be32(e + 4, (uint32_t)(((tl * 2) + 511) / 512));
-            put_be32(e + 8, (uint32_t)dl);
-            put_be64(e + 16, o);
+            ts_put_be32(e, locs[i].code);
+            ts_put_be32(e + 4, (uint32_t)(((tl * 2) + 511) / 512));
+            ts_put_be32(e + 8, (uint32_t)dl);
+            ts_put_be64(e + 16, o);
             o += ((tl * 2) + 511) & ~(size_t)511;
         }
     }
@@ -371,23 +355,23 @@ test_fixed_broken(void **state)
     expect_err(b, len, H2K_ERR_FORMAT, "cookie", -2);
     memcpy(f, "conectix", 8);
 
-    put_be32(f + 60, 5);
+    ts_put_be32(f + 60, 5);
     fix_footer(f);
     expect_err(b, len, H2K_ERR_FORMAT, "disk_type", fo + 60);
-    put_be32(f + 60, 2);
+    ts_put_be32(f + 60, 2);
 
-    put_be32(f + 12, 0x00020000);
+    ts_put_be32(f + 12, 0x00020000);
     fix_footer(f);
     expect_err(b, len, H2K_ERR_UNSUPPORTED, "file_format_version", fo + 12);
-    put_be32(f + 12, 0x00010000);
+    ts_put_be32(f + 12, 0x00010000);
 
-    put_be64(f + 48, 128 * 1024); /* more data than the file holds */
+    ts_put_be64(f + 48, 128 * 1024); /* more data than the file holds */
     fix_footer(f);
     expect_err(b, len, H2K_ERR_FORMAT, "current_size", fo + 48);
-    put_be64(f + 48, 1000); /* not a multiple of 512 */
+    ts_put_be64(f + 48, 1000); /* not a multiple of 512 */
     fix_footer(f);
     expect_err(b, len, H2K_ERR_FORMAT, "current_size", fo + 48);
-    put_be64(f + 48, UINT64_C(1) << 50);
+    ts_put_be64(f + 48, UINT64_C(1) << 50);
     fix_footer(f);
     expect_err(b, len, H2K_ERR_FORMAT, "current_size", fo + 48);
 
@@ -434,40 +418,40 @@ test_dynamic_broken(void **state)
     expect_err(b, len, H2K_ERR_FORMAT, "cookie", DYN_OFF);
     memcpy(dh, "cxsparse", 8);
 
-    put_be32(dh + 32, 48 * 1024); /* not a power of two */
+    ts_put_be32(dh + 32, 48 * 1024); /* not a power of two */
     fix_all(b, len);
     expect_err(b, len, H2K_ERR_FORMAT, "block_size", DYN_OFF + 32);
-    put_be32(dh + 32, 256);
+    ts_put_be32(dh + 32, 256);
     fix_all(b, len);
     expect_err(b, len, H2K_ERR_FORMAT, "block_size", DYN_OFF + 32);
-    put_be32(dh + 32, 64 * 1024);
+    ts_put_be32(dh + 32, 64 * 1024);
 
-    put_be32(dh + 28, 15); /* 16 blocks needed */
+    ts_put_be32(dh + 28, 15); /* 16 blocks needed */
     fix_all(b, len);
     expect_err(b, len, H2K_ERR_FORMAT, "max_table_entries", DYN_OFF + 28);
-    put_be32(dh + 28, 0x40000000u); /* table far beyond the end */
+    ts_put_be32(dh + 28, 0x40000000u); /* table far beyond the end */
     fix_all(b, len);
     expect_err(b, len, H2K_ERR_FORMAT, "table_offset", DYN_OFF + 16);
-    put_be32(dh + 28, 16);
+    ts_put_be32(dh + 28, 16);
 
-    put_be64(dh + 16, UINT64_C(1) << 40);
+    ts_put_be64(dh + 16, UINT64_C(1) << 40);
     fix_all(b, len);
     expect_err(b, len, H2K_ERR_FORMAT, "table_offset", DYN_OFF + 16);
-    put_be64(dh + 16, BAT_OFF);
+    ts_put_be64(dh + 16, BAT_OFF);
 
     /* the data offset of the footer */
     uint8_t *f = b + len - FOOTER;
-    put_be64(f + 16, len);
+    ts_put_be64(f + 16, len);
     fix_footer(f);
     expect_err(b, len, H2K_ERR_FORMAT, "data_offset", (int64_t)(len - FOOTER + 16));
-    put_be64(f + 16, DYN_OFF);
+    ts_put_be64(f + 16, DYN_OFF);
     fix_all(b, len);
 
     /* a block that runs past the footer */
-    put_be32(b + BAT_OFF + 4, (uint32_t)(len / 512));
+    ts_put_be32(b + BAT_OFF + 4, (uint32_t)(len / 512));
     fix_all(b, len);
     expect_err(b, len, H2K_ERR_FORMAT, "bat", BAT_OFF + 4);
-    put_be32(b + BAT_OFF + 4, 0xFFFFFFFFu);
+    ts_put_be32(b + BAT_OFF + 4, 0xFFFFFFFFu);
 
     /* truncated: the footer at the end is gone, its copy at 0 remains */
     expect_err(b, len - 4096, H2K_ERR_FORMAT, "footer", -2);
@@ -552,24 +536,24 @@ test_differencing_broken(void **state)
     assert_string_equal(info->layers[0].parent_hint, "/srv/vm/base x.vhd");
     h2k_disk_info_free(info);
     free(p);
-    put_be32(dh + 576, W2RU);
-    put_be32(dh + 576 + 8, 20);
+    ts_put_be32(dh + 576, W2RU);
+    ts_put_be32(dh + 576 + 8, 20);
 
     /* locator data beyond the footer */
-    put_be64(dh + 576 + 16, len);
+    ts_put_be64(dh + 576 + 16, len);
     fix_all(b, len);
     expect_err(b, len, H2K_ERR_FORMAT, "parent_locator", DYN_OFF + 576 + 16);
-    put_be64(dh + 576 + 16, BAT_OFF + 512);
+    ts_put_be64(dh + 576 + 16, BAT_OFF + 512);
 
     /* oversized locator */
-    put_be32(dh + 576 + 8, 1u << 20);
+    ts_put_be32(dh + 576 + 8, 1u << 20);
     fix_all(b, len);
     expect_err(b, len, H2K_ERR_FORMAT, "parent_locator", DYN_OFF + 576 + 8);
     /* odd-length UTF-16 */
-    put_be32(dh + 576 + 8, 3);
+    ts_put_be32(dh + 576 + 8, 3);
     fix_all(b, len);
     expect_err(b, len, H2K_ERR_FORMAT, "parent_locator", BAT_OFF + 512);
-    put_be32(dh + 576 + 8, 20);
+    ts_put_be32(dh + 576 + 8, 20);
 
     /* no parent id */
     memset(dh + 40, 0, 16);

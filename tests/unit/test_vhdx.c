@@ -41,27 +41,6 @@ teardown(void **state)
     return 0;
 }
 
-static void
-put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put_le64(uint8_t *p, uint64_t v)
-{
-    put_le32(p, (uint32_t)v);
-    put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* "xxxxxxxx-xxxx-..." to bytes as Microsoft stores them (first three fields LE). */
 static void
 guid(const char *s, uint8_t out[16])
@@ -90,7 +69,7 @@ put_utf16(uint8_t *p, const char *s)
 {
     size_t n = strlen(s);
     for (size_t i = 0; i < n; i++)
-        put_le16(p + 2 * i, (uint8_t)s[i]);
+        ts_put_le16(p + 2 * i, (uint8_t)s[i]);
     return 2 * n;
 }
 
@@ -100,13 +79,13 @@ fix_crcs(uint8_t *b)
 {
     const uint32_t hs[2] = {H1, H2};
     for (int i = 0; i < 2; i++) {
-        put_le32(b + hs[i] + 4, 0);
-        put_le32(b + hs[i] + 4, hk_vhdx_crc32c(0, b + hs[i], 4 * KB));
+        ts_put_le32(b + hs[i] + 4, 0);
+        ts_put_le32(b + hs[i] + 4, hk_vhdx_crc32c(0, b + hs[i], 4 * KB));
     }
     const uint32_t rs[2] = {R1, R2};
     for (int i = 0; i < 2; i++) {
-        put_le32(b + rs[i] + 4, 0);
-        put_le32(b + rs[i] + 4, hk_vhdx_crc32c(0, b + rs[i], 64 * KB));
+        ts_put_le32(b + rs[i] + 4, 0);
+        ts_put_le32(b + rs[i] + 4, hk_vhdx_crc32c(0, b + rs[i], 64 * KB));
     }
 }
 
@@ -115,9 +94,9 @@ meta_entry(uint8_t *t, unsigned i, const char *g, uint32_t off, uint32_t len, ui
 {
     uint8_t *e = t + 32 + 32 * i;
     guid(g, e);
-    put_le32(e + 16, off);
-    put_le32(e + 20, len);
-    put_le32(e + 24, flags);
+    ts_put_le32(e + 16, off);
+    ts_put_le32(e + 20, len);
+    ts_put_le32(e + 24, flags);
 }
 
 /* A VHDX of @vsize bytes, block size @bs, @n_alloc payload blocks present.
@@ -134,39 +113,39 @@ vhdx_build(uint64_t vsize, uint32_t bs, uint32_t flags, unsigned n_alloc, const 
     for (int i = 0; i < 2; i++) {
         uint8_t *h = b + (i ? H2 : H1);
         memcpy(h, "head", 4);
-        put_le64(h + 8, (uint64_t)(i + 1));
+        ts_put_le64(h + 8, (uint64_t)(i + 1));
         guid("11111111-2222-3333-4444-555555555555", h + 16);
         guid(DATA_WRITE_GUID, h + 32);
-        put_le16(h + 66, 1);
-        put_le32(h + 68, MB);
-        put_le64(h + 72, LOG_OFF);
+        ts_put_le16(h + 66, 1);
+        ts_put_le32(h + 68, MB);
+        ts_put_le64(h + 72, LOG_OFF);
     }
     for (int i = 0; i < 2; i++) {
         uint8_t *r = b + (i ? R2 : R1);
         memcpy(r, "regi", 4);
-        put_le32(r + 8, 2);
+        ts_put_le32(r + 8, 2);
         guid("2DC27766-F623-4200-9D64-115E9BFD4A08", r + 16);
-        put_le64(r + 32, BAT_OFF);
-        put_le32(r + 40, MB);
-        put_le32(r + 44, 1);
+        ts_put_le64(r + 32, BAT_OFF);
+        ts_put_le32(r + 40, MB);
+        ts_put_le32(r + 44, 1);
         guid("8B7CA206-4790-4B9A-B8FE-575F050F886E", r + 48);
-        put_le64(r + 64, META_OFF);
-        put_le32(r + 72, MB);
-        put_le32(r + 76, 1);
+        ts_put_le64(r + 64, META_OFF);
+        ts_put_le32(r + 72, MB);
+        ts_put_le32(r + 76, 1);
     }
     uint8_t *t = b + META_OFF;
     memcpy(t, "metadata", 8);
     unsigned n = 0;
     uint32_t io = 64 * KB;
     meta_entry(t, n++, "CAA16737-FA36-4D43-B3B6-33F0AA44E76B", io, 8, 4);
-    put_le32(t + io, bs);
-    put_le32(t + io + 4, (flags & F_LEAVE ? 1u : 0u) | (flags & F_PARENT ? 2u : 0u));
+    ts_put_le32(t + io, bs);
+    ts_put_le32(t + io + 4, (flags & F_LEAVE ? 1u : 0u) | (flags & F_PARENT ? 2u : 0u));
     meta_entry(t, n++, "2FA54224-CD1B-4876-B211-5DBED83BF4B8", io + 8, 8, 6);
-    put_le64(t + io + 8, vsize);
+    ts_put_le64(t + io + 8, vsize);
     meta_entry(t, n++, "8141BF1D-A96F-4709-BA47-F233A8FAAB5F", io + 16, 4, 6);
-    put_le32(t + io + 16, 512);
+    ts_put_le32(t + io + 16, 512);
     meta_entry(t, n++, "CDA348C7-445D-4471-9CC9-E9885251C556", io + 20, 4, 6);
-    put_le32(t + io + 20, 4096);
+    ts_put_le32(t + io + 20, 4096);
     meta_entry(t, n++, "BECA12AB-B2E6-4523-93EF-C309E000C746", io + 24, 16, 6);
     memset(t + io + 24, 0x5A, 16);
     if (flags & F_PARENT) {
@@ -175,24 +154,24 @@ vhdx_build(uint64_t vsize, uint32_t bs, uint32_t flags, unsigned n_alloc, const 
         size_t count = 0;
         while (kv && kv[2 * count])
             count++;
-        put_le16(pl + 18, (uint16_t)count);
+        ts_put_le16(pl + 18, (uint16_t)count);
         size_t o = 20 + 12 * count;
         for (size_t i = 0; i < count; i++) {
             uint8_t *e = pl + 20 + 12 * i;
             size_t kl = put_utf16(pl + o, kv[2 * i]);
-            put_le32(e, (uint32_t)o);
-            put_le16(e + 8, (uint16_t)kl);
+            ts_put_le32(e, (uint32_t)o);
+            ts_put_le16(e + 8, (uint16_t)kl);
             o += kl;
             size_t vl = put_utf16(pl + o, kv[2 * i + 1]);
-            put_le32(e + 4, (uint32_t)o);
-            put_le16(e + 10, (uint16_t)vl);
+            ts_put_le32(e + 4, (uint32_t)o);
+            ts_put_le16(e + 10, (uint16_t)vl);
             o += vl;
         }
         meta_entry(t, n++, "A8D35F2B-B30B-454D-ABF7-D3D84834AB0C", io + 64, (uint32_t)o, 6);
     }
-    put_le16(t + 10, (uint16_t)n);
+    ts_put_le16(t + 10, (uint16_t)n);
     for (unsigned i = 0; i < n_alloc; i++)
-        put_le64(b + BAT_OFF + 8 * i, 6u | ((uint64_t)(DATA_OFF + i * bs) / MB) << 20);
+        ts_put_le64(b + BAT_OFF + 8 * i, 6u | ((uint64_t)(DATA_OFF + i * bs) / MB) << 20);
     fix_crcs(b);
     return b;
 }
@@ -317,12 +296,12 @@ test_headers(void **state)
     memcpy(b + H2, "head", 4);
 
     /* version 2 */
-    put_le16(b + H1 + 66, 2);
-    put_le16(b + H2 + 66, 2);
+    ts_put_le16(b + H1 + 66, 2);
+    ts_put_le16(b + H2 + 66, 2);
     fix_crcs(b);
     expect_err(b, len, H2K_ERR_UNSUPPORTED, "version", H2 + 66);
-    put_le16(b + H1 + 66, 1);
-    put_le16(b + H2 + 66, 1);
+    ts_put_le16(b + H1 + 66, 1);
+    ts_put_le16(b + H2 + 66, 1);
 
     /* not a VHDX */
     memcpy(b, "vhdxfilf", 8);
@@ -366,8 +345,8 @@ test_log(void **state)
     info = probe_ok(p, 0);
     h2k_disk_info_free(info);
     /* log beyond the end of the file */
-    put_le64(b + H1 + 72, 64 * MB);
-    put_le64(b + H2 + 72, 64 * MB);
+    ts_put_le64(b + H1 + 72, 64 * MB);
+    ts_put_le64(b + H2 + 72, 64 * MB);
     fix_crcs(b);
     expect_err(b, len, H2K_ERR_FORMAT, "log_offset", H2 + 72);
     free(p);
@@ -394,43 +373,43 @@ test_regions(void **state)
     b[R2 + 1000] = 0;
 
     /* too many entries */
-    put_le32(b + R1 + 8, 2048);
-    put_le32(b + R2 + 8, 2048);
+    ts_put_le32(b + R1 + 8, 2048);
+    ts_put_le32(b + R2 + 8, 2048);
     fix_crcs(b);
     expect_err(b, len, H2K_ERR_FORMAT, "entry_count", R1);
-    put_le32(b + R1 + 8, 2);
-    put_le32(b + R2 + 8, 2);
+    ts_put_le32(b + R1 + 8, 2);
+    ts_put_le32(b + R2 + 8, 2);
 
     /* BAT region beyond the end of the file */
-    put_le64(b + R1 + 32, 64 * MB);
-    put_le64(b + R2 + 32, 64 * MB);
+    ts_put_le64(b + R1 + 32, 64 * MB);
+    ts_put_le64(b + R2 + 32, 64 * MB);
     fix_crcs(b);
     expect_err(b, len, H2K_ERR_FORMAT, "bat_region", R1 + 32);
     /* misaligned */
-    put_le64(b + R1 + 32, BAT_OFF + 4096);
-    put_le64(b + R2 + 32, BAT_OFF + 4096);
+    ts_put_le64(b + R1 + 32, BAT_OFF + 4096);
+    ts_put_le64(b + R2 + 32, BAT_OFF + 4096);
     fix_crcs(b);
     expect_err(b, len, H2K_ERR_FORMAT, "bat_region", R1 + 32);
     /* overlapping the metadata region */
-    put_le64(b + R1 + 32, META_OFF);
-    put_le64(b + R2 + 32, META_OFF);
+    ts_put_le64(b + R1 + 32, META_OFF);
+    ts_put_le64(b + R2 + 32, META_OFF);
     fix_crcs(b);
     expect_err(b, len, H2K_ERR_FORMAT, "region", R1 + 64);
-    put_le64(b + R1 + 32, BAT_OFF);
-    put_le64(b + R2 + 32, BAT_OFF);
+    ts_put_le64(b + R1 + 32, BAT_OFF);
+    ts_put_le64(b + R2 + 32, BAT_OFF);
 
     /* an unknown required region */
-    put_le32(b + R1 + 8, 3);
-    put_le32(b + R2 + 8, 3);
+    ts_put_le32(b + R1 + 8, 3);
+    ts_put_le32(b + R2 + 8, 3);
     guid("01234567-89ab-cdef-0123-456789abcdef", b + R1 + 80);
     guid("01234567-89ab-cdef-0123-456789abcdef", b + R2 + 80);
-    put_le32(b + R1 + 80 + 28, 1);
-    put_le32(b + R2 + 80 + 28, 1);
+    ts_put_le32(b + R1 + 80 + 28, 1);
+    ts_put_le32(b + R2 + 80 + 28, 1);
     fix_crcs(b);
     expect_err(b, len, H2K_ERR_UNSUPPORTED, "region", R1 + 80);
     /* the same, optional: ignored */
-    put_le32(b + R1 + 80 + 28, 0);
-    put_le32(b + R2 + 80 + 28, 0);
+    ts_put_le32(b + R1 + 80 + 28, 0);
+    ts_put_le32(b + R2 + 80 + 28, 0);
     fix_crcs(b);
     p = write_img("optreg.vhdx", b, len);
     info = probe_ok(p, 0);
@@ -438,8 +417,8 @@ test_regions(void **state)
     free(p);
 
     /* no metadata region */
-    put_le32(b + R1 + 8, 1);
-    put_le32(b + R2 + 8, 1);
+    ts_put_le32(b + R1 + 8, 1);
+    ts_put_le32(b + R2 + 8, 1);
     fix_crcs(b);
     expect_err(b, len, H2K_ERR_FORMAT, "region_table", R1);
     free(b);
@@ -458,44 +437,44 @@ test_metadata(void **state)
     expect_err(b, len, H2K_ERR_FORMAT, "signature", META_OFF);
     memcpy(t, "metadata", 8);
 
-    put_le16(t + 10, 2048);
+    ts_put_le16(t + 10, 2048);
     expect_err(b, len, H2K_ERR_FORMAT, "entry_count", META_OFF + 10);
-    put_le16(t + 10, 5);
+    ts_put_le16(t + 10, 5);
 
-    put_le32(t + io, 3 * MB); /* block size not a power of two */
+    ts_put_le32(t + io, 3 * MB); /* block size not a power of two */
     expect_err(b, len, H2K_ERR_FORMAT, "block_size", META_OFF + io);
-    put_le32(t + io, 512 * KB); /* too small */
+    ts_put_le32(t + io, 512 * KB); /* too small */
     expect_err(b, len, H2K_ERR_FORMAT, "block_size", META_OFF + io);
-    put_le32(t + io, MB);
+    ts_put_le32(t + io, MB);
 
-    put_le64(t + io + 8, 8 * MB + 100); /* not a multiple of the sector size */
+    ts_put_le64(t + io + 8, 8 * MB + 100); /* not a multiple of the sector size */
     expect_err(b, len, H2K_ERR_FORMAT, "virtual_disk_size", META_OFF + io + 8);
-    put_le64(t + io + 8, UINT64_C(1) << 50);
+    ts_put_le64(t + io + 8, UINT64_C(1) << 50);
     expect_err(b, len, H2K_ERR_FORMAT, "virtual_disk_size", META_OFF + io + 8);
-    put_le64(t + io + 8, 2048 * MB); /* more blocks than the BAT region holds? no: 2048 fit */
+    ts_put_le64(t + io + 8, 2048 * MB); /* more blocks than the BAT region holds? no: 2048 fit */
     char *p = write_img("big.vhdx", b, len);
     h2k_disk_info *info = probe_ok(p, 0);
     assert_int_equal(info->virtual_size, UINT64_C(2048) * MB);
     h2k_disk_info_free(info);
     free(p);
-    put_le64(t + io + 8, UINT64_C(1) << 40); /* 1 TiB needs 1 Mi entries: 8 MiB of BAT */
+    ts_put_le64(t + io + 8, UINT64_C(1) << 40); /* 1 TiB needs 1 Mi entries: 8 MiB of BAT */
     expect_err(b, len, H2K_ERR_FORMAT, "bat_region", BAT_OFF);
-    put_le64(t + io + 8, 8 * MB);
+    ts_put_le64(t + io + 8, 8 * MB);
 
-    put_le32(t + io + 16, 1024);
+    ts_put_le32(t + io + 16, 1024);
     expect_err(b, len, H2K_ERR_FORMAT, "logical_sector_size", META_OFF + io + 16);
-    put_le32(t + io + 16, 512);
-    put_le32(t + io + 20, 520);
+    ts_put_le32(t + io + 16, 512);
+    ts_put_le32(t + io + 20, 520);
     expect_err(b, len, H2K_ERR_FORMAT, "physical_sector_size", META_OFF + io + 20);
-    put_le32(t + io + 20, 4096);
+    ts_put_le32(t + io + 20, 4096);
 
     /* item outside the region */
-    put_le32(t + 32 + 16, MB - 4);
+    ts_put_le32(t + 32 + 16, MB - 4);
     expect_err(b, len, H2K_ERR_FORMAT, "file_parameters", META_OFF + 32 + 16);
     /* item inside the table */
-    put_le32(t + 32 + 16, 100);
+    ts_put_le32(t + 32 + 16, 100);
     expect_err(b, len, H2K_ERR_FORMAT, "file_parameters", META_OFF + 32 + 16);
-    put_le32(t + 32 + 16, io);
+    ts_put_le32(t + 32 + 16, io);
 
     /* missing virtual disk size */
     memset(t + 32 + 32, 0, 32);
@@ -511,13 +490,13 @@ test_metadata(void **state)
 
     /* BAT entries */
     guid("BECA12AB-B2E6-4523-93EF-C309E000C746", t + 32 + 4 * 32);
-    put_le64(b + BAT_OFF + 8, 6u | (uint64_t)(len / MB) << 20);
+    ts_put_le64(b + BAT_OFF + 8, 6u | (uint64_t)(len / MB) << 20);
     expect_err(b, len, H2K_ERR_FORMAT, "bat", BAT_OFF + 8);
-    put_le64(b + BAT_OFF + 8, 4);
+    ts_put_le64(b + BAT_OFF + 8, 4);
     expect_err(b, len, H2K_ERR_FORMAT, "bat", BAT_OFF + 8);
-    put_le64(b + BAT_OFF + 8, 7); /* partially present needs a parent */
+    ts_put_le64(b + BAT_OFF + 8, 7); /* partially present needs a parent */
     expect_err(b, len, H2K_ERR_FORMAT, "bat", BAT_OFF + 8);
-    put_le64(b + BAT_OFF + 8, 2); /* zero */
+    ts_put_le64(b + BAT_OFF + 8, 2); /* zero */
     p = write_img("ok.vhdx", b, len);
     info = probe_ok(p, 0);
     h2k_disk_info_free(info);
@@ -576,13 +555,13 @@ test_differencing(void **state)
 
     /* broken locators */
     uint8_t *pl = cb + META_OFF + 64 * KB + 64;
-    put_le16(pl + 18, 200); /* more entries than bytes */
+    ts_put_le16(pl + 18, 200); /* more entries than bytes */
     expect_err(cb, clen, H2K_ERR_FORMAT, "parent_locator", META_OFF + 64 * KB + 64 + 18);
-    put_le16(pl + 18, 3);
-    put_le32(pl + 20 + 4, 60000); /* value offset outside the item */
+    ts_put_le16(pl + 18, 3);
+    ts_put_le32(pl + 20 + 4, 60000); /* value offset outside the item */
     expect_err(cb, clen, H2K_ERR_FORMAT, "parent_locator", META_OFF + 64 * KB + 64 + 20);
-    put_le32(pl + 20 + 4, 0);
-    put_le16(pl + 20 + 8, 0); /* empty key */
+    ts_put_le32(pl + 20 + 4, 0);
+    ts_put_le16(pl + 20 + 8, 0); /* empty key */
     expect_err(cb, clen, H2K_ERR_FORMAT, "parent_locator", META_OFF + 64 * KB + 64 + 20);
     free(cb);
     /* no linkage */
@@ -600,12 +579,12 @@ test_differencing(void **state)
     free(cb);
     /* has_parent without a locator */
     cb = vhdx_build(8 * MB, MB, F_PARENT, 0, kv3, &clen);
-    put_le16(cb + META_OFF + 10, 5);
+    ts_put_le16(cb + META_OFF + 10, 5);
     expect_err(cb, clen, H2K_ERR_FORMAT, "parent_locator", META_OFF);
     /* partially present block and sector bitmap beyond the end: bitmap entry
      * of chunk 0 is entry 4096 (chunk ratio 4096 for 1 MiB blocks) */
-    put_le16(cb + META_OFF + 10, 6);
-    put_le64(cb + BAT_OFF + 8 * 4096, 6u | (uint64_t)64 << 20);
+    ts_put_le16(cb + META_OFF + 10, 6);
+    ts_put_le64(cb + BAT_OFF + 8 * 4096, 6u | (uint64_t)64 << 20);
     expect_err(cb, clen, H2K_ERR_FORMAT, "bat", BAT_OFF + 8 * 4096);
     free(cb);
     free(cb2);
