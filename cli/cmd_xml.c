@@ -181,8 +181,6 @@ cmd_xml(cli_env *env, int argc, char **argv)
     if (r == 0 && output)
         r = h2k_output_write_file(env->ctx, output, xml);
     if (r == 0 && define) {
-        /* Errors are reported through the context, not libvirt's stderr printer. */
-        h2k_output_quiet_libvirt_stderr();
         r = h2k_output_define(env->ctx, define_uri, xml, &defined);
     }
     if (r < 0) {

@@ -98,6 +98,9 @@ main(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         cli_setup_output(&env);
+        /* libvirt's errors reach the user through the context's error, not
+         * through libvirt's own stderr printer */
+        h2k_output_quiet_libvirt_stderr();
         int rc = commands[c].fn(&env, argc - i, argv + i);
         cli_progress_finish();
         signal_ctx = NULL;

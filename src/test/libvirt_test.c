@@ -17,9 +17,12 @@
 #define DESTROY_WAIT_US (100 * 1000)
 
 static void
-quiet_libvirt(void *ud, virErrorPtr err)
+log_libvirt(void *ud, virErrorPtr err)
 {
-    (void)ud, (void)err; /* errors are read with virGetLastErrorMessage() */
+    /* errors are read with virGetLastErrorMessage(); this keeps them off stderr */
+    h2k_ctx *ctx = ud;
+    if (ctx && err && err->message)
+        hk_log(ctx, H2K_LOG_DEBUG, "libvirt", "%s", err->message);
 }
 
 static int
@@ -84,7 +87,8 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
     if (rc < 0)
         return rc;
 
-    virSetErrorFunc(NULL, quiet_libvirt);
+    /* libvirt's process-wide error handler is the application's: ours is set
+     * per connection, once there is one (see src/output/define.c) */
     virConnectPtr conn = NULL;
     vm v = { NULL };
     hk_boot_work w;
@@ -102,6 +106,7 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
                       o.libvirt_uri, m ? m : "failed");
         goto done;
     }
+    virConnSetErrorFunc(conn, ctx, log_libvirt);
     const char *type = domain_type(ctx, conn, o.libvirt_uri, o.accel);
     if ((rc = hk_boot_work_prepare(ctx, abs, &o, &w)) < 0)
         goto done;
