@@ -8,7 +8,8 @@
 
 #include "cli.h"
 
-#define BATCH_USAGE "usage: hyper2kvm batch PLAN.json [--jobs N] [--state FILE] [--json]\n"
+#define BATCH_USAGE                                                                                \
+    "usage: hyper2kvm batch PLAN.json|PLAN.yaml [--jobs N] [--state FILE] [--json]\n"
 
 static void
 on_vm(void *ud, const h2k_plan_vm *vm, int rc, const h2k_migration_result *res)
@@ -80,8 +81,14 @@ cmd_batch(cli_env *env, int argc, char **argv)
         state_path = malloc(len + sizeof(".state.json"));
         if (state_path) {
             memcpy(state_path, plan_path, len);
-            /* PLAN.json -> PLAN.state.json */
-            size_t base = len > 5 && strcmp(plan_path + len - 5, ".json") == 0 ? len - 5 : len;
+            /* PLAN.json, PLAN.yaml or PLAN.yml -> PLAN.state.json */
+            size_t base = len;
+            static const char *const exts[] = {".json", ".yaml", ".yml"};
+            for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+                size_t el = strlen(exts[i]);
+                if (len > el && strcmp(plan_path + len - el, exts[i]) == 0)
+                    base = len - el;
+            }
             strcpy(state_path + base, ".state.json");
         }
     }

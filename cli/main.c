@@ -22,28 +22,29 @@ static const struct {
     int (*fn)(cli_env *, int, char **);
     const char *help;
 } commands[] = {
-    { "probe", cmd_probe, "probe FILE [--json]: format, size, snapshot chain, extents" },
-    { "convert", cmd_convert,
-      "convert SRC DST [--format qcow2|raw] [--compress]: convert a disk image" },
-    { "ovf", cmd_ovf, "ovf FILE.ovf|FILE.ova|FILE.vmx [--json]: read a VM description" },
-    { "inspect", cmd_inspect,
-      "inspect IMAGE [IMAGE...] | DIR [--json]: identify the guest operating system" },
-    { "fix", cmd_fix,
-      "fix IMAGE [IMAGE...] [--dry-run] [--only LIST]: repair a guest offline for KVM" },
-    { "test", cmd_test,
-      "test IMAGE [--uefi] [--bus BUS] [--proof marker|login|text] [--libvirt URI] [--json]: "
-      "boot an image and prove it comes up" },
-    { "xml", cmd_xml,
-      "xml --spec FILE --disk PATH... [--network-map SRC=network:N|bridge:N] [--define URI]"
-      " [--output FILE]: libvirt domain XML" },
-    { "vsphere", cmd_vsphere,
-      "vsphere --vcenter HOST --user U --password-env VAR (--list | --vm NAME): vSphere VMs" },
-    { "local", cmd_local,
-      "local --input PATH... --output-dir DIR [--name N] [--compress] [--format qcow2|raw]"
-      " [--test-boot] [--define URI] [--dry-run] [--backend native|virt-v2v]: migrate one VM" },
-    { "batch", cmd_batch,
-      "batch PLAN.json [--jobs N] [--state FILE]: migrate the VMs of a plan, resumable" },
-    { "version", cmd_version, "version [--json]: print the version" },
+    {"probe", cmd_probe, "probe FILE [--json]: format, size, snapshot chain, extents"},
+    {"convert", cmd_convert,
+     "convert SRC DST [--format qcow2|raw] [--compress]: convert a disk image"},
+    {"ovf", cmd_ovf, "ovf FILE.ovf|FILE.ova|FILE.vmx [--json]: read a VM description"},
+    {"inspect", cmd_inspect,
+     "inspect IMAGE [IMAGE...] | DIR [--json]: identify the guest operating system"},
+    {"fix", cmd_fix,
+     "fix IMAGE [IMAGE...] [--dry-run] [--only LIST]: repair a guest offline for KVM"},
+    {"test", cmd_test,
+     "test IMAGE [--uefi] [--bus BUS] [--proof marker|login|text] [--libvirt URI] [--json]: "
+     "boot an image and prove it comes up"},
+    {"xml", cmd_xml,
+     "xml --spec FILE --disk PATH... [--network-map SRC=network:N|bridge:N] [--define URI]"
+     " [--output FILE]: libvirt domain XML"},
+    {"vsphere", cmd_vsphere,
+     "vsphere --vcenter HOST --user U --password-env VAR (--list | --vm NAME): vSphere VMs"},
+    {"local", cmd_local,
+     "local --input PATH... --output-dir DIR [--name N] [--compress] [--format qcow2|raw]"
+     " [--test-boot] [--define URI] [--dry-run] [--backend native|virt-v2v]: migrate one VM"},
+    {"batch", cmd_batch,
+     "batch PLAN.json|PLAN.yaml [--jobs N] [--state FILE]: migrate the VMs of a plan, "
+     "resumable"},
+    {"version", cmd_version, "version [--json]: print the version"},
 };
 
 static void

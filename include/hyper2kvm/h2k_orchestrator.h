@@ -9,7 +9,7 @@
  * Stages, as named in progress events and in h2k_error.stage: "probe", "fix",
  * "trim", "copy", "xml", "define", "boot", "report".
  *
- * A batch runs the migrations of a plan file (JSON) with bounded parallelism
+ * A batch runs the migrations of a plan file (JSON or YAML) with bounded parallelism
  * and a state file, updated atomically after each VM, so that an interrupted
  * batch resumes without redoing finished VMs.
  */
@@ -169,13 +169,28 @@ typedef struct h2k_plan {
     h2k_plan_vm *vms;
 } h2k_plan;
 
-/** Parses a plan from memory; @base_dir resolves relative paths (may be NULL);
+/** Parses a JSON plan from memory; @base_dir resolves relative paths (may be NULL);
  *  @name_for_errors names it in messages.  Errors name the field
  *  ("vms[1].inputs").  Caller frees *out with h2k_plan_free(). */
 H2K_EXTERN int h2k_plan_parse(h2k_ctx *ctx, const char *json, size_t len, const char *base_dir,
                               const char *name_for_errors, h2k_plan **out);
 
-/** Parses a plan file (JSON). */
+/** Parses a plan written in YAML: the same fields, defaults and checks as
+ *  h2k_plan_parse(), the same h2k_plan for the same plan.  Scalars follow the
+ *  YAML 1.2 core schema: quoted ones are strings; plain ones are null (empty,
+ *  ~, null), true/false, integers, floats, or strings (so "yes" and MAC
+ *  addresses stay strings).  Refused with H2K_ERR_FORMAT: more than one
+ *  document, nesting deeper than 64, more than 1,000,000 values once aliases
+ *  are expanded (aliases are copies of their anchor and count as such), merge
+ *  keys (<<), duplicate keys, tags other than the standard ones, texts over
+ *  16 MiB.  Errors name @name_for_errors, the line and column, and the field
+ *  (h2k_error.field).  Caller frees *out with h2k_plan_free(). */
+H2K_EXTERN int h2k_plan_parse_yaml(h2k_ctx *ctx, const char *text, size_t len, const char *base_dir,
+                                   const char *name_for_errors, h2k_plan **out);
+
+/** Parses a plan file: YAML when its name ends in .yaml or .yml, JSON when in
+ *  .json, otherwise JSON if the text starts with '{' and YAML if not.
+ *  Relative paths in it are resolved against the file's folder. */
 H2K_EXTERN int h2k_plan_parse_file(h2k_ctx *ctx, const char *path, h2k_plan **out);
 
 /** Frees a plan.  NULL is allowed. */

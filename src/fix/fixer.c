@@ -212,9 +212,17 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
         goto fail;
     if ((rc = build_devmap(fx)) < 0)
         goto fail;
+    if ((rc = hk_check_cancel(ctx)) < 0)
+        goto fail;
     *out = fx;
     return 0;
 fail:
+    if (h2k_ctx_is_cancelled(ctx)) {
+        /* a killed appliance makes the call in flight fail with any message */
+        rc = hk_error(ctx, H2K_ERR_CANCELLED, "cancelled while opening the guest (%s)",
+                      !fx->gfs ? "appliance launch" : "inspection");
+        hk_error_set_stage(ctx, "fix");
+    }
     h2k_offline_fixer_close(fx);
     return rc;
 }
@@ -243,6 +251,16 @@ run_one(h2k_offline_fixer *fx, h2k_fix_kind kind, fix_fn fn, h2k_fix_result **ou
         return hk_fix_end(fx, res, out, "not a Linux guest (%s)", h2k_guest_type_name(fx->id->type));
     }
     fn(fx, res);
+    if (h2k_ctx_is_cancelled(fx->ctx)) {
+        /* the appliance was killed under the repair: it did not finish */
+        hk_fix_fail(res, "cancelled");
+        hk_fix_end(fx, res, out, NULL);
+        int rc =
+            hk_error(fx->ctx, H2K_ERR_CANCELLED, "cancelled during the %s repair%s",
+                     h2k_fix_kind_name(kind), hk_gfs_killed(fx->gfs) ? " (appliance stopped)" : "");
+        hk_error_set_stage(fx->ctx, "fix");
+        return rc;
+    }
     return hk_fix_end(fx, res, out, NULL);
 }
 
@@ -303,8 +321,10 @@ h2k_offline_fixer_run_all(h2k_offline_fixer *fx)
         if (!(fx->opts.fixes & order[i].kind))
             continue;
         int rc = hk_check_cancel(fx->ctx);
-        if (rc < 0)
+        if (rc < 0) {
+            hk_error_set_stage(fx->ctx, "fix");
             return rc;
+        }
         rc = run_one(fx, order[i].kind, order[i].fn, NULL);
         if (rc < 0)
             return rc;
@@ -350,10 +370,18 @@ h2k_offline_fixer_trim(h2k_offline_fixer *fx)
     guestfs_h *g = fx->gfs->g;
     char **mps = guestfs_mountpoints(g);
     for (size_t i = 0; mps && mps[i] && mps[i + 1]; i += 2) {
+        if (h2k_ctx_is_cancelled(fx->ctx))
+            break;
         if (guestfs_fstrim(g, mps[i + 1], -1) < 0)
             hk_debug(fx->ctx, "fix", "fstrim %s: %s", mps[i + 1], guestfs_last_error(g));
     }
     hk_strv_free(mps);
+    if (h2k_ctx_is_cancelled(fx->ctx)) {
+        int rc = hk_error(fx->ctx, H2K_ERR_CANCELLED, "cancelled during fstrim%s",
+                          hk_gfs_killed(fx->gfs) ? " (appliance stopped)" : "");
+        hk_error_set_stage(fx->ctx, "trim");
+        return rc;
+    }
     hk_info(fx->ctx, "fix", "fstrim done in %.1f s", hk_now() - t0);
     return 0;
 }

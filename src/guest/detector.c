@@ -71,5 +71,13 @@ h2k_guest_detect_image(h2k_guest_detector *det, const char *const *disks,
     if (rc == 0)
         rc = hk_gfs_identity(gfs, out);
     hk_gfs_close(gfs);
+    if (rc < 0 && h2k_ctx_is_cancelled(det->ctx) && rc != H2K_ERR_CANCELLED)
+        rc = hk_error(det->ctx, H2K_ERR_CANCELLED, "cancelled during guest detection");
+    else if (rc == 0 && h2k_ctx_is_cancelled(det->ctx)) {
+        /* identified from a killed appliance: not trusted */
+        h2k_guest_identity_free(*out);
+        *out = NULL;
+        rc = hk_error(det->ctx, H2K_ERR_CANCELLED, "cancelled during guest detection");
+    }
     return rc;
 }

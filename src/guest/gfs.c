@@ -2,8 +2,17 @@
  * The libguestfs handle of a guest: launch once, inspect, mount, and a
  * read-only file view for detection.
  */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "detect_files.h"
 #include "gfs.h"
@@ -12,8 +21,198 @@
 int
 hk_gfs_error(hk_gfs *gfs, int code, const char *what)
 {
+    if (h2k_ctx_is_cancelled(gfs->ctx))
+        return hk_error(gfs->ctx, H2K_ERR_CANCELLED, "cancelled: %s (appliance stopped)", what);
     const char *msg = guestfs_last_error(gfs->g);
     return hk_error(gfs->ctx, code, "%s: %s", what, msg ? msg : "libguestfs failed");
+}
+
+/* ------------------------------------------------------ cancel watcher */
+
+/* libguestfs serialises the calls on a handle with a lock held for the whole
+ * call, so the watcher never calls into libguestfs: it kills the qemu child
+ * itself.  That child is known by its pid once launched, and during the
+ * launch by its command line, which names the handle's private socket folder. */
+struct hk_gfs_watch {
+    h2k_ctx *ctx;
+    char *sockdir;  /* unique to the handle; NULL when unknown */
+    atomic_int pid; /* the appliance, once launched; 0 when unknown */
+    atomic_bool killed;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop;
+    bool started;
+    pthread_t tid;
+};
+
+#define WATCH_PERIOD_MS 100
+
+/* The parent pid of @pid (from /proc/PID/stat), or -1. */
+static pid_t
+proc_ppid(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses */
+    char *rp = strrchr(buf, ')');
+    int ppid;
+    if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+        return -1;
+    return (pid_t)ppid;
+}
+
+/* True when the command line of @pid contains @needle. */
+static bool
+proc_cmdline_has(pid_t pid, const char *needle)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    static const size_t cap = 64 * 1024;
+    char *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap, f) : 0;
+    fclose(f);
+    if (!buf)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[n] = '\0';
+    bool found = strstr(buf, needle) != NULL;
+    free(buf);
+    return found;
+}
+
+/* True when @pid is a child of this process running the handle's appliance. */
+static bool
+is_our_appliance(const hk_gfs_watch *w, pid_t pid)
+{
+    return pid > 0 && proc_ppid(pid) == getpid() &&
+           (!w->sockdir || proc_cmdline_has(pid, w->sockdir));
+}
+
+/* The appliance of the handle, found among this process's children, or 0. */
+static pid_t
+find_appliance(const hk_gfs_watch *w)
+{
+    pid_t known = (pid_t)atomic_load(&w->pid);
+    if (known > 0)
+        return is_our_appliance(w, known) ? known : 0;
+    if (!w->sockdir)
+        return 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    pid_t found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (is_our_appliance(w, pid))
+            found = pid;
+    }
+    closedir(d);
+    return found;
+}
+
+static void *
+watch_thread(void *arg)
+{
+    hk_gfs_watch *w = arg;
+    pthread_mutex_lock(&w->lock);
+    while (!w->stop) {
+        if (!atomic_load(&w->killed) && h2k_ctx_is_cancelled(w->ctx)) {
+            pid_t pid = find_appliance(w);
+            if (pid > 0 && kill(pid, SIGKILL) == 0)
+                atomic_store(&w->killed, true);
+            /* else: not forked yet (or not ours to kill): look again */
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += WATCH_PERIOD_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Starts the watcher of @gfs (before the launch).  Without it a cancel is
+ * still seen between calls, so a failure here is only logged. */
+static void
+watch_start(hk_gfs *gfs)
+{
+    hk_gfs_watch *w = calloc(1, sizeof(*w));
+    if (!w)
+        return;
+    w->ctx = gfs->ctx;
+    char *backend = guestfs_get_backend(gfs->g);
+    bool direct = backend && strcmp(backend, "direct") == 0;
+    free(backend);
+    /* the socket folder tells our qemu from others during the launch */
+    w->sockdir = direct ? guestfs_get_sockdir(gfs->g) : NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&w->lock, NULL);
+    if (!direct) {
+        hk_debug(gfs->ctx, "guestfs",
+                 "not the direct backend: a cancel waits for the libguestfs call in flight");
+    } else if (pthread_create(&w->tid, NULL, watch_thread, w) == 0) {
+        w->started = true;
+    } else {
+        hk_warn(gfs->ctx, "guestfs", "cannot start the cancel watcher: %s", strerror(errno));
+    }
+    gfs->watch = w;
+}
+
+/* Stops the watcher; the appliance is no longer killed after this. */
+static void
+watch_stop(hk_gfs *gfs)
+{
+    hk_gfs_watch *w = gfs->watch;
+    if (!w || !w->started)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->tid, NULL);
+    w->started = false;
+}
+
+static void
+watch_free(hk_gfs *gfs)
+{
+    hk_gfs_watch *w = gfs->watch;
+    if (!w)
+        return;
+    watch_stop(gfs);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    free(w->sockdir);
+    free(w);
+    gfs->watch = NULL;
+}
+
+bool
+hk_gfs_killed(const hk_gfs *gfs)
+{
+    return gfs && gfs->watch && atomic_load(&gfs->watch->killed);
 }
 
 static void
@@ -141,17 +340,28 @@ hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
             goto fail;
         }
     }
+    if ((rc = hk_check_cancel(ctx)) < 0)
+        goto fail;
     hk_info(ctx, "guestfs", "launching the libguestfs appliance (%zu disk%s)", n_disks,
             n_disks == 1 ? "" : "s");
+    watch_start(gfs);
     double t0 = hk_now();
     if (guestfs_launch(gfs->g) < 0) {
         rc = hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "libguestfs appliance launch failed");
         goto fail;
     }
+    if (gfs->watch) {
+        int pid = guestfs_get_pid(gfs->g);
+        if (pid > 0)
+            atomic_store(&gfs->watch->pid, pid);
+    }
     hk_info(ctx, "guestfs", "appliance up in %.1f s", hk_now() - t0);
+    if ((rc = hk_check_cancel(ctx)) < 0)
+        goto fail;
     *out = gfs;
     return 0;
 fail:
+    watch_free(gfs);
     guestfs_close(gfs->g);
     free(gfs);
     return rc;
@@ -317,13 +527,19 @@ hk_gfs_close(hk_gfs *gfs)
     if (!gfs)
         return 0;
     int rc = 0;
-    if (gfs->g) {
+    watch_stop(gfs);
+    if (gfs->g && (hk_gfs_killed(gfs) || h2k_ctx_is_cancelled(gfs->ctx))) {
+        /* cancelled: stop the appliance, flush nothing */
+        hk_info(gfs->ctx, "guestfs", "cancelled: the appliance is stopped without a sync");
+        guestfs_close(gfs->g);
+    } else if (gfs->g) {
         if (gfs->root && guestfs_umount_all(gfs->g) < 0 && !gfs->readonly)
             rc = hk_gfs_error(gfs, H2K_ERR_IO, "unmounting the guest file systems");
         if (guestfs_shutdown(gfs->g) < 0 && !gfs->readonly && rc == 0)
             rc = hk_gfs_error(gfs, H2K_ERR_IO, "shutting the appliance down");
         guestfs_close(gfs->g);
     }
+    watch_free(gfs);
     free(gfs->root);
     free(gfs);
     return rc;

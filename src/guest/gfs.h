@@ -16,6 +16,8 @@
 #include "fsread.h"
 #include "hyper2kvm/h2k_guest.h"
 
+typedef struct hk_gfs_watch hk_gfs_watch;
+
 typedef struct hk_gfs {
     h2k_ctx *ctx;
     guestfs_h *g;
@@ -23,11 +25,22 @@ typedef struct hk_gfs {
     size_t n_disks;
     char *root;        /* the inspected root device, once hk_gfs_inspect_mount() ran */
     hk_fsread fs;      /* a view of the mounted guest */
+    hk_gfs_watch *watch; /* the cancel watcher (gfs.c) */
 } hk_gfs;
 
 /* Creates a handle with @disks (formats given or probed; never guessed by
  * libguestfs) and launches the appliance.  @readonly adds the disks
- * read-only.  Caller closes with hk_gfs_close(). */
+ * read-only.  Caller closes with hk_gfs_close().
+ *
+ * Cancellation: a watcher thread follows the handle from before the launch to
+ * hk_gfs_close().  Once h2k_ctx_cancel() is called on @ctx it kills the
+ * appliance (SIGKILL to the qemu child of the direct backend, found by its
+ * socket folder while the launch runs), so the libguestfs call in flight
+ * (launch, a long guest command, fstrim) fails at once instead of running to
+ * its end; from then on hk_gfs_error() records H2K_ERR_CANCELLED.  A killed
+ * appliance wrote nothing more: a writable disk is left as the last completed
+ * call left it (possibly half-repaired).  With the libvirt backend the cancel
+ * is only seen between calls. */
 int hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
                 size_t n_disks, bool readonly, hk_gfs **out);
 
@@ -39,10 +52,15 @@ int hk_gfs_inspect_mount(hk_gfs *gfs);
 int hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out);
 
 /* Unmounts, syncs and shuts the appliance down; returns 0 or an error when a
- * writable guest could not be flushed.  NULL allowed. */
+ * writable guest could not be flushed.  After a cancel the appliance is only
+ * stopped (nothing flushed) and 0 is returned.  NULL allowed. */
 int hk_gfs_close(hk_gfs *gfs);
 
-/* Records libguestfs's last error on the context with @what as context. */
+/* Records libguestfs's last error on the context with @what as context;
+ * H2K_ERR_CANCELLED instead of @code once the context was cancelled. */
 int hk_gfs_error(hk_gfs *gfs, int code, const char *what);
+
+/* True once the watcher killed the appliance after a cancel. */
+bool hk_gfs_killed(const hk_gfs *gfs);
 
 #endif

@@ -232,18 +232,26 @@ h2k_plan_parse(h2k_ctx *ctx, const char *json, size_t len, const char *base_dir,
         return hk_error_at(ctx, H2K_ERR_FORMAT, doc, (int64_t)at, NULL, "invalid JSON: %s",
                            json_tokener_error_desc(jerr));
     }
+    int rc = hk_plan_from_json(ctx, root, base_dir, doc, out);
+    json_object_put(root);
+    return rc;
+}
+
+int
+hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const char *doc,
+                  h2k_plan **out)
+{
     int rc = 0;
     h2k_plan *p = calloc(1, sizeof(*p));
-    if (!p) {
-        json_object_put(root);
+    if (!p)
         return hk_error_nomem(ctx);
-    }
     p->fixes = H2K_FIX_ALL;
     p->jobs = 1;
     json_object *vms = NULL, *v = NULL, *defs = NULL;
     const char *s;
     if (!json_object_is_type(root, json_type_object)) {
-        rc = hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, NULL, "a plan must be a JSON object");
+        rc =
+            hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, NULL, "a plan must be an object (a mapping)");
         goto done;
     }
     if ((rc = get_string(ctx, doc, root, "output_dir", "output_dir", &s)) < 0)
@@ -319,13 +327,29 @@ h2k_plan_parse(h2k_ctx *ctx, const char *json, size_t len, const char *base_dir,
         }
     }
 done:
-    json_object_put(root);
     if (rc < 0) {
         h2k_plan_free(p);
         return rc;
     }
     *out = p;
     return 0;
+}
+
+/* YAML by the extension (.yaml, .yml); JSON for .json; else YAML unless the
+ * text starts with '{'. */
+static bool
+plan_is_yaml(const char *path, const char *text, size_t len)
+{
+    if (hk_endswith_nocase(path, ".yaml") || hk_endswith_nocase(path, ".yml"))
+        return true;
+    if (hk_endswith_nocase(path, ".json"))
+        return false;
+    size_t i = 0;
+    if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+        i = 3;
+    while (i < len && text[i] && strchr(" \t\r\n", text[i]))
+        i++;
+    return i == len || text[i] != '{';
 }
 
 int
@@ -344,7 +368,8 @@ h2k_plan_parse_file(h2k_ctx *ctx, const char *path, h2k_plan **out)
             rc = hk_error_nomem(ctx);
     }
     if (rc == 0)
-        rc = h2k_plan_parse(ctx, text, len, dir, path, out);
+        rc = plan_is_yaml(path, text, len) ? h2k_plan_parse_yaml(ctx, text, len, dir, path, out)
+                                           : h2k_plan_parse(ctx, text, len, dir, path, out);
     if (rc == 0) {
         (*out)->path = abs;
         abs = NULL;

@@ -28,4 +28,11 @@ int hk_orch_mkdir_p(h2k_ctx *ctx, const char *dir);
 int hk_orch_run_virt_v2v(h2k_ctx *ctx, const h2k_run_options *opts, const char *work_dir,
                          h2k_migration_result *res);
 
+/* The plan described by the JSON tree @root (from a JSON or a YAML plan; borrowed):
+ * every check of h2k_plan_parse(), errors naming @doc and the field.  Caller frees
+ * *out with h2k_plan_free(). */
+struct json_object;
+int hk_plan_from_json(h2k_ctx *ctx, struct json_object *root, const char *base_dir, const char *doc,
+                      h2k_plan **out);
+
 #endif

@@ -440,7 +440,15 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     if (!o->dry_run && o->trim) {
         double t1 = hk_now();
         hk_progress(ctx, "trim", 0, 1);
-        if (h2k_offline_fixer_trim(fx) < 0)
+        int tr = h2k_offline_fixer_trim(fx);
+        if (tr == H2K_ERR_CANCELLED) {
+            h2k_offline_fixer_close(fx);
+            fx = NULL;
+            rc = tr;
+            hk_error_set_stage(ctx, "trim");
+            goto done_staged;
+        }
+        if (tr < 0)
             hk_orch_warn(ctx, res, "trim failed: %s", h2k_ctx_last_error(ctx)->message);
         hk_progress(ctx, "trim", 1, 1);
         hk_orch_add_timing(res, "trim", hk_now() - t1);

@@ -1,0 +1,363 @@
+/*
+ * Prompt cancellation while libguestfs works.  A cancel used to wait for the
+ * libguestfs call in flight (an initramfs rebuild runs minutes under TCG);
+ * now the appliance is killed and the call fails at once.
+ *
+ *  - library: the fixer on an overlay of the Debian guest (which needs an
+ *    initramfs rebuild) is cancelled from another thread once
+ *    update-initramfs runs in the guest: H2K_ERR_CANCELLED naming the repair
+ *    within 10 s, no child process left, the temporary folder empty, the
+ *    source unchanged.
+ *  - command line: `hyper2kvm local` gets SIGINT early in its fix stage,
+ *    while the appliance launches: exit code 23 (CANCELLED) within 15 s, no
+ *    output, no work folder, no qemu left behind.
+ * One appliance launch each.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testsupport.h"
+
+#define CANCEL_LIMIT_LIB 10.0
+#define CANCEL_LIMIT_CLI 15.0
+/* seconds from "launching the libguestfs appliance" to SIGINT: qemu is up,
+ * the launch (30-60 s under TCG) far from done */
+#define LAUNCH_DELAY 5.0
+
+static char *
+debian_vmdk(void)
+{
+    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-guest.sh");
+    const char *build[] = {"bash", script, NULL};
+    char *out = NULL;
+    if (ts_run(build, &out) != 0)
+        fail_msg("building the Debian test guest failed:\n%s", out);
+    char *vmdk = hk_strndup(out, strcspn(out, "\n"));
+    free(out);
+    free(script);
+    return vmdk;
+}
+
+/* Temporary files (ours and libguestfs's) go to @tmp; the appliance cache stays
+ * where it is, so that it is not rebuilt. */
+static char *saved_tmpdir;
+
+static void
+use_tmpdir(const char *tmp)
+{
+    const char *t = getenv("TMPDIR");
+    saved_tmpdir = t ? strdup(t) : NULL;
+    if (!getenv("LIBGUESTFS_CACHEDIR"))
+        setenv("LIBGUESTFS_CACHEDIR", t && *t ? t : "/var/tmp", 1);
+    setenv("TMPDIR", tmp, 1);
+}
+
+static void
+restore_tmpdir(void)
+{
+    if (saved_tmpdir)
+        setenv("TMPDIR", saved_tmpdir, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved_tmpdir);
+    saved_tmpdir = NULL;
+}
+
+static pid_t
+ppid_of(const char *pid)
+{
+    char path[300], buf[512];
+    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    int ppid;
+    if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+        return -1;
+    return ppid;
+}
+
+static char *
+cmdline_of(const char *pid)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65537);
+    size_t n = fread(buf, 1, 65536, f);
+    fclose(f);
+    for (size_t i = 0; i < n; i++)
+        if (!buf[i])
+            buf[i] = ' ';
+    return buf;
+}
+
+/* Processes that are children of this one, or whose command line names
+ * @needle (when not NULL); their command lines are printed. */
+static int
+count_procs(const char *needle)
+{
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    pid_t self = getpid();
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == self)
+            continue;
+        char *cl = cmdline_of(e->d_name);
+        if (!cl)
+            continue;
+        if (ppid_of(e->d_name) == self || (needle && strstr(cl, needle))) {
+            print_error("left behind: pid %s: %.200s\n", e->d_name, cl);
+            n++;
+        }
+        free(cl);
+    }
+    closedir(d);
+    return n;
+}
+
+/* ------------------------------------------------------------ library */
+
+typedef struct watch {
+    h2k_ctx *ctx;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool rebuilding; /* update-initramfs started in the guest */
+    bool done;       /* the fixer returned */
+    double t_cancel;
+} watch;
+
+static void
+on_log(void *ud, h2k_log_level level, const char *domain, const char *msg)
+{
+    watch *w = ud;
+    if (level <= H2K_LOG_WARNING || getenv("H2K_TEST_DEBUG"))
+        fprintf(stderr, "[%s] %s: %s\n", domain, level <= H2K_LOG_WARNING ? "warning" : "info",
+                msg);
+    if (strcmp(domain, "fix") == 0 && strstr(msg, "running in the guest: update-initramfs")) {
+        pthread_mutex_lock(&w->lock);
+        w->rebuilding = true;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+static void *
+canceller(void *arg)
+{
+    watch *w = arg;
+    pthread_mutex_lock(&w->lock);
+    while (!w->rebuilding && !w->done)
+        pthread_cond_wait(&w->cond, &w->lock);
+    bool go = w->rebuilding && !w->done;
+    pthread_mutex_unlock(&w->lock);
+    if (!go)
+        return NULL;
+    usleep(1500 * 1000); /* well inside the rebuild (minutes under TCG) */
+    w->t_cancel = hk_now();
+    h2k_ctx_cancel(w->ctx);
+    return NULL;
+}
+
+static void
+test_fixer_cancel_during_initramfs(void **state)
+{
+    (void)state;
+    ts_require_program("qemu-img");
+    char *vmdk = debian_vmdk();
+    char sha_before[65], sha_after[65];
+    ts_sha256_file(vmdk, sha_before);
+    char *dir = ts_mkdtemp();
+    char *tmp = ts_join(dir, "tmp");
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    use_tmpdir(tmp);
+    char *overlay = ts_join(dir, "overlay.qcow2");
+    const char *mk[] = {"qemu-img", "create", "-q",   "-f",    "qcow2", "-b",
+                        vmdk,       "-F",     "vmdk", overlay, NULL};
+    ts_run_ok(mk);
+
+    watch w = {0};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    assert_int_equal(h2k_ctx_new(&w.ctx), 0);
+    h2k_ctx *ctx = w.ctx;
+    h2k_ctx_set_log(ctx, on_log, &w, H2K_LOG_INFO);
+    assert_int_equal(h2k_ctx_set_tmpdir(ctx, tmp), 0);
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, canceller, &w), 0);
+
+    h2k_fix_options fo = H2K_FIX_OPTIONS_INIT;
+    fo.fixes = H2K_FIX_INITRAMFS; /* straight to the long call */
+    fo.force_initramfs = 1;
+    const char *disks[] = {overlay};
+    const char *fmts[] = {"qcow2"};
+    h2k_offline_fixer *fx = NULL;
+    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, fmts, 1, &fo, &fx), 0);
+    int rc = h2k_offline_fixer_run_all(fx);
+    double t_ret = hk_now();
+    pthread_mutex_lock(&w.lock);
+    w.done = true;
+    pthread_cond_broadcast(&w.cond);
+    pthread_mutex_unlock(&w.lock);
+    pthread_join(tid, NULL);
+    if (w.t_cancel == 0)
+        fail_msg("the fixer never reached update-initramfs (rc %d: %s)", rc,
+                 h2k_ctx_last_error(ctx)->message);
+    ts_assert_rc(ctx, rc, H2K_ERR_CANCELLED);
+    const h2k_error *e = h2k_ctx_last_error(ctx);
+    assert_non_null(e->stage);
+    assert_string_equal(e->stage, "fix");
+    if (!strstr(e->message, "initramfs"))
+        fail_msg("the error does not name the repair: %s", e->message);
+    double took = t_ret - w.t_cancel;
+    print_message("cancel honoured in %.1f s: %s\n", took, e->message);
+    if (took > CANCEL_LIMIT_LIB)
+        fail_msg("the cancel took %.1f s (limit %.0f)", took, CANCEL_LIMIT_LIB);
+    const h2k_fix_result *fr = h2k_offline_fixer_result_at(fx, 0);
+    assert_non_null(fr);
+    assert_int_equal(fr->status, H2K_FIX_STATUS_FAILED);
+    double t_close = hk_now();
+    ts_assert_rc(ctx, h2k_offline_fixer_close(fx), 0);
+    if (hk_now() - t_close > 5.0)
+        fail_msg("closing the cancelled fixer took %.1f s", hk_now() - t_close);
+
+    /* nothing left: no appliance, no temporary file, the source as it was */
+    assert_int_equal(count_procs(NULL), 0);
+    assert_int_equal(ts_count_dir(tmp), 0);
+    ts_sha256_file(vmdk, sha_after);
+    assert_string_equal(sha_before, sha_after);
+
+    restore_tmpdir();
+    h2k_ctx_free(ctx);
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.lock);
+    ts_rmtree(dir);
+    free(overlay);
+    free(tmp);
+    free(dir);
+    free(vmdk);
+}
+
+/* ------------------------------------------------------ command line */
+
+static void
+test_cli_local_sigint_in_fix(void **state)
+{
+    (void)state;
+    const char *cli = ts_env("H2K_CLI");
+    char *vmdk = debian_vmdk();
+    char *dir = ts_mkdtemp();
+    char *tmp = ts_join(dir, "tmp");
+    char *out = ts_join(dir, "out");
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    use_tmpdir(tmp);
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* events and log on stderr, the error document on stdout */
+        dup2(fds[1], STDERR_FILENO);
+        dup2(fds[1], STDOUT_FILENO);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, STDIN_FILENO);
+        close(fds[0]);
+        execl(cli, cli, "--json", "-v", "local", "--input", vmdk, "--output-dir", out, "--name",
+              "cancelvm", "--fixes", "initramfs", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    hk_buf lines = {0};
+    char buf[4096];
+    size_t line_start = 0;
+    double t_sig = 0, t_launch = 0, t0 = hk_now();
+    for (;;) {
+        struct pollfd p = {fds[0], POLLIN, 0};
+        int r = poll(&p, 1, 200);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (t_sig == 0 && hk_now() - t0 > 600) {
+            kill(pid, SIGKILL);
+            fail_msg("no fix stage after 600 s:\n%s", lines.data ? lines.data : "");
+        }
+        if (t_sig && hk_now() - t_sig > 60) {
+            kill(pid, SIGKILL);
+            fail_msg("still running 60 s after SIGINT:\n%s", lines.data ? lines.data : "");
+        }
+        if (t_sig == 0 && t_launch && hk_now() - t_launch >= LAUNCH_DELAY) {
+            t_sig = hk_now();
+            assert_int_equal(kill(pid, SIGINT), 0);
+        }
+        if (r == 0)
+            continue;
+        ssize_t n = read(fds[0], buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        hk_buf_append(&lines, buf, (size_t)n);
+        if (t_launch == 0 && lines.data &&
+            strstr(lines.data + line_start, "launching the libguestfs appliance")) {
+            if (!strstr(lines.data, "\"event\":\"progress\",\"stage\":\"fix\""))
+                fail_msg("the appliance launches outside the fix stage:\n%s", lines.data);
+            t_launch = hk_now();
+        }
+        if (t_launch == 0 && lines.len > 200)
+            line_start = lines.len - 200;
+    }
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    double took = hk_now() - t_sig;
+    if (t_sig == 0)
+        fail_msg("the fix stage never started:\n%s", lines.data ? lines.data : "");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 23)
+        fail_msg("exit status %d (want 23, CANCELLED):\n%s", status, lines.data);
+    print_message("SIGINT honoured in %.1f s\n", took);
+    if (took > CANCEL_LIMIT_CLI)
+        fail_msg("the cancel took %.1f s (limit %.0f):\n%s", took, CANCEL_LIMIT_CLI, lines.data);
+    if (!strstr(lines.data, "\"CANCELLED\""))
+        fail_msg("no CANCELLED error reported:\n%s", lines.data);
+
+    /* no partial output, no work folder, no appliance left running */
+    if (ts_exists(out) && ts_count_dir(out) != 0)
+        fail_msg("partial outputs left in %s", out);
+    assert_int_equal(ts_count_dir(tmp), 0);
+    assert_int_equal(count_procs(dir), 0);
+
+    restore_tmpdir();
+    hk_buf_free(&lines);
+    ts_rmtree(dir);
+    free(out);
+    free(tmp);
+    free(dir);
+    free(vmdk);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixer_cancel_during_initramfs),
+        cmocka_unit_test(test_cli_local_sigint_in_fix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
