@@ -7,8 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <json-c/json.h>
-
 #include "testsupport.h"
 
 #include "disk/probe_internal.h"
@@ -16,73 +14,32 @@
 
 #define MiB (1024u * 1024u)
 
-static char *tmpdir;
-
 static int
 setup(void **state)
 {
-    (void)state;
     ts_require_program("qemu-img");
-    tmpdir = ts_mkdtemp();
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    ts_rmtree(tmpdir);
-    free(tmpdir);
-    tmpdir = NULL;
-    return 0;
+    return ts_setup_tmpdir(state);
 }
 
 /* ------------------------------------------------------------ helpers */
 
-static char *
-tpath(const char *name)
-{
-    return ts_join(tmpdir, name);
-}
-
-/* Number @key from `qemu-img info --output=json -f FMT PATH`. */
-static uint64_t
-qemu_info(const char *fmt, const char *path, const char *key)
-{
-    const char *argv[] = {"qemu-img", "info", "--output=json", "-f", fmt, path, NULL};
-    char *out = NULL;
-    int st = ts_run(argv, &out);
-    if (st != 0)
-        fail_msg("qemu-img info %s failed: %s", path, out);
-    json_object *j = json_tokener_parse(out);
-    assert_non_null(j);
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(j, key, &v))
-        fail_msg("qemu-img info %s: no %s in %s", path, key, out);
-    uint64_t r = (uint64_t)json_object_get_int64(v);
-    json_object_put(j);
-    free(out);
-    return r;
-}
-
 static uint64_t
 qemu_vsize(const char *fmt, const char *path)
 {
-    return qemu_info(fmt, path, "virtual-size");
+    return ts_qemu_img_info_u64(fmt, path, "virtual-size");
 }
 
 static void
 qemu_create(const char *fmt, const char *opts, const char *path, const char *size)
 {
-    const char *argv[] = {"qemu-img", "create", "-q", "-f", fmt, "-o", opts, path, size, NULL};
-    ts_run_ok(argv);
+    ts_qemu_img_create(fmt, opts, NULL, NULL, path, size);
 }
 
 /* A raw file with data in a few places, converted to @fmt. */
 static void
 qemu_convert_with_data(const char *fmt, const char *opts, const char *path, size_t size)
 {
-    char *raw = tpath("src.raw");
+    char *raw = ts_tmp_path("src.raw");
     uint8_t *b = calloc(1, size);
     assert_non_null(b);
     memset(b, 0xA5, 4096);
@@ -97,35 +54,11 @@ qemu_convert_with_data(const char *fmt, const char *opts, const char *path, size
     free(raw);
 }
 
-static h2k_disk_info *
-probe_ok(const char *path)
-{
-    h2k_ctx *ctx = ts_ctx();
-    h2k_disk_info *info = NULL;
-    ts_assert_rc(ctx, h2k_disk_probe(ctx, path, NULL, &info), 0);
-    h2k_ctx_free(ctx);
-    return info;
-}
-
 /* Probes @path expecting @code with @field, and checks the file is unchanged. */
 static void
 expect_err(const char *path, int code, const char *field)
 {
-    char before[65], after[65];
-    ts_sha256_file(path, before);
-    h2k_ctx *ctx = ts_ctx();
-    h2k_disk_info *info = NULL;
-    ts_assert_rc(ctx, h2k_disk_probe(ctx, path, NULL, &info), code);
-    assert_null(info);
-    const h2k_error *e = h2k_ctx_last_error(ctx);
-    assert_non_null(e->field);
-    assert_string_equal(e->field, field);
-    assert_non_null(e->source_path);
-    assert_string_equal(e->source_path, path);
-    assert_non_null(strstr(e->message, path));
-    h2k_ctx_free(ctx);
-    ts_sha256_file(path, after);
-    assert_string_equal(before, after);
+    free(ts_probe_err(path, NULL, code, field, NULL, TS_ANY_OFFSET));
 }
 
 static uint8_t *
@@ -136,59 +69,20 @@ read_all(const char *path, size_t *len)
     return b;
 }
 
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
-
-static void
-put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static size_t
-put_utf16le(uint8_t *p, const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n; i++)
-        put_le16(p + 2 * i, (uint8_t)s[i]);
-    return 2 * n;
-}
-
 /* ----------------------------------------------------------------- VHD */
 
 static void
 test_vhd_qemu(void **state)
 {
     (void)state;
-    char *fixed = tpath("fixed.vhd");
-    char *dyn = tpath("dyn.vhd");
-    char *forced = tpath("forced.vhd");
+    char *fixed = ts_tmp_path("fixed.vhd");
+    char *dyn = ts_tmp_path("dyn.vhd");
+    char *forced = ts_tmp_path("forced.vhd");
     qemu_create("vpc", "subformat=fixed", fixed, "10M");
     qemu_convert_with_data("vpc", "subformat=dynamic", dyn, 24 * MiB);
     qemu_create("vpc", "subformat=dynamic,force_size=on", forced, "10M");
 
-    h2k_disk_info *info = probe_ok(fixed);
+    h2k_disk_info *info = ts_probe_ok(fixed, 1);
     assert_int_equal(info->format, H2K_FORMAT_VHD);
     assert_string_equal(info->subformat, "fixed");
     assert_int_equal(info->virtual_size, qemu_vsize("vpc", fixed));
@@ -198,13 +92,13 @@ test_vhd_qemu(void **state)
     assert_int_equal(info->n_layers, 1);
     h2k_disk_info_free(info);
 
-    info = probe_ok(dyn);
+    info = ts_probe_ok(dyn, 1);
     assert_string_equal(info->subformat, "dynamic");
     assert_int_equal(info->virtual_size, qemu_vsize("vpc", dyn));
     assert_int_equal(info->layers[0].cluster_size, 2 * MiB);
     h2k_disk_info_free(info);
 
-    info = probe_ok(forced);
+    info = ts_probe_ok(forced, 1);
     assert_int_equal(info->virtual_size, 10 * MiB);
     assert_int_equal(info->virtual_size, qemu_vsize("vpc", forced));
     h2k_disk_info_free(info);
@@ -231,10 +125,10 @@ make_vhd_child(const char *parent, const char *child, const char *rel, const cha
     memcpy(puid, f + 68, 16);
     if (bad_id)
         puid[15] ^= 0xFF;
-    put_be32(f + 60, 4);
+    ts_put_be32(f + 60, 4);
     for (int i = 0; i < 16; i++)
         f[68 + i] ^= 0x3C; /* a new identity */
-    put_be32(f + 64, hk_vhd_checksum(f, 512, 64));
+    ts_put_be32(f + 64, hk_vhd_checksum(f, 512, 64));
     memcpy(b, f, 512);
 
     uint64_t doff = hk_vhd_be64(f + 16);
@@ -252,13 +146,13 @@ make_vhd_child(const char *parent, const char *child, const char *rel, const cha
         memset(e, 0, 24);
         if (!texts[k])
             continue;
-        size_t l = put_utf16le(b + loc + 1024 * (size_t)k, texts[k]);
-        put_be32(e, codes[k]);
-        put_be32(e + 4, 1024);
-        put_be32(e + 8, (uint32_t)l);
-        put_be64(e + 16, loc + 1024 * (size_t)k);
+        size_t l = ts_put_utf16le(b + loc + 1024 * (size_t)k, texts[k]);
+        ts_put_be32(e, codes[k]);
+        ts_put_be32(e + 4, 1024);
+        ts_put_be32(e + 8, (uint32_t)l);
+        ts_put_be64(e + 16, loc + 1024 * (size_t)k);
     }
-    put_be32(dh + 36, hk_vhd_checksum(dh, 1024, 36));
+    ts_put_be32(dh + 36, hk_vhd_checksum(dh, 1024, 36));
     ts_write_file(child, b, nlen);
     free(b);
     free(p);
@@ -268,12 +162,12 @@ static void
 test_vhd_differencing(void **state)
 {
     (void)state;
-    char *parent = tpath("parent.vhd");
-    char *child = tpath("child.vhd");
+    char *parent = ts_tmp_path("parent.vhd");
+    char *child = ts_tmp_path("child.vhd");
     qemu_convert_with_data("vpc", "subformat=dynamic", parent, 8 * MiB);
     make_vhd_child(parent, child, ".\\parent.vhd", "C:\\VMs\\parent.vhd", 0);
 
-    h2k_disk_info *info = probe_ok(child);
+    h2k_disk_info *info = ts_probe_ok(child, 1);
     assert_int_equal(info->n_layers, 2);
     assert_string_equal(info->subformat, "differencing");
     assert_string_equal(info->layers[0].parent_hint, "parent.vhd");
@@ -286,7 +180,7 @@ test_vhd_differencing(void **state)
 
     /* only the absolute path: found by base name beside the child */
     make_vhd_child(parent, child, NULL, "C:\\VMs\\parent.vhd", 0);
-    info = probe_ok(child);
+    info = ts_probe_ok(child, 1);
     assert_int_equal(info->n_layers, 2);
     assert_string_equal(info->layers[0].parent_hint, "C:/VMs/parent.vhd");
     h2k_disk_info_free(info);
@@ -296,7 +190,7 @@ test_vhd_differencing(void **state)
     expect_err(child, H2K_ERR_FORMAT, "parent_unique_id");
 
     /* parent missing: the child alone in another folder */
-    char *sub = tpath("sub");
+    char *sub = ts_tmp_path("sub");
     assert_int_equal(mkdir(sub, 0755), 0);
     char *lone = ts_join(sub, "child.vhd");
     make_vhd_child(parent, lone, ".\\parent.vhd", "C:\\VMs\\parent.vhd", 0);
@@ -311,11 +205,11 @@ static void
 test_vhd_corrupt(void **state)
 {
     (void)state;
-    char *dyn = tpath("c.vhd");
+    char *dyn = ts_tmp_path("c.vhd");
     qemu_convert_with_data("vpc", "subformat=dynamic", dyn, 8 * MiB);
     size_t len;
     uint8_t *b = read_all(dyn, &len);
-    char *bad = tpath("bad.vhd");
+    char *bad = ts_tmp_path("bad.vhd");
 
     /* truncated */
     ts_write_file(bad, b, len - 4096);
@@ -327,12 +221,12 @@ test_vhd_corrupt(void **state)
     b[len - 512 + 48 + 5] ^= 0x01;
     /* bad block size, checksum recomputed */
     uint64_t doff = hk_vhd_be64(b + len - 512 + 16);
-    put_be32(b + doff + 32, 3 * MiB);
-    put_be32(b + doff + 36, hk_vhd_checksum(b + doff, 1024, 36));
+    ts_put_be32(b + doff + 32, 3 * MiB);
+    ts_put_be32(b + doff + 36, hk_vhd_checksum(b + doff, 1024, 36));
     ts_write_file(bad, b, len);
     expect_err(bad, H2K_ERR_FORMAT, "block_size");
     /* fixed VHD truncated */
-    char *fixed = tpath("cf.vhd");
+    char *fixed = ts_tmp_path("cf.vhd");
     qemu_create("vpc", "subformat=fixed", fixed, "4M");
     free(b);
     b = read_all(fixed, &len);
@@ -351,29 +245,30 @@ static void
 test_vhdx_qemu(void **state)
 {
     (void)state;
-    char *dyn = tpath("dyn.vhdx");
-    char *fixed = tpath("fixed.vhdx");
-    char *data = tpath("data.vhdx");
+    char *dyn = ts_tmp_path("dyn.vhdx");
+    char *fixed = ts_tmp_path("fixed.vhdx");
+    char *data = ts_tmp_path("data.vhdx");
     qemu_create("vhdx", "subformat=dynamic", dyn, "1G");
     qemu_create("vhdx", "subformat=fixed", fixed, "16M");
     qemu_convert_with_data("vhdx", "subformat=dynamic,block_size=1M", data, 24 * MiB);
 
-    h2k_disk_info *info = probe_ok(dyn);
+    h2k_disk_info *info = ts_probe_ok(dyn, 1);
     assert_int_equal(info->format, H2K_FORMAT_VHDX);
     assert_string_equal(info->subformat, "dynamic");
     assert_int_equal(info->virtual_size, 1024 * MiB);
     assert_int_equal(info->virtual_size, qemu_vsize("vhdx", dyn));
-    assert_int_equal(info->layers[0].cluster_size, qemu_info("vhdx", dyn, "cluster-size"));
+    assert_int_equal(info->layers[0].cluster_size,
+                     ts_qemu_img_info_u64("vhdx", dyn, "cluster-size"));
     assert_int_equal(strlen(info->layers[0].id), 36);
     assert_null(info->layers[0].parent_id);
     h2k_disk_info_free(info);
 
-    info = probe_ok(fixed);
+    info = ts_probe_ok(fixed, 1);
     assert_string_equal(info->subformat, "fixed");
     assert_int_equal(info->virtual_size, qemu_vsize("vhdx", fixed));
     h2k_disk_info_free(info);
 
-    info = probe_ok(data);
+    info = ts_probe_ok(data, 1);
     assert_string_equal(info->subformat, "dynamic");
     assert_int_equal(info->virtual_size, 24 * MiB);
     assert_int_equal(info->virtual_size, qemu_vsize("vhdx", data));
@@ -396,8 +291,8 @@ static const uint8_t LOCTYPE_GUID[16] = {0xB7, 0xEF, 0x4A, 0xB0, 0x9E, 0xD1, 0x8
 static void
 vhdx_fix_header(uint8_t *h)
 {
-    put_le32(h + 4, 0);
-    put_le32(h + 4, hk_vhdx_crc32c(0, h, 4096));
+    ts_put_le32(h + 4, 0);
+    ts_put_le32(h + 4, hk_vhdx_crc32c(0, h, 4096));
 }
 
 /* Turns a copy of the dynamic VHDX @parent into a differencing child with a
@@ -447,32 +342,32 @@ make_vhdx_child(const char *parent, const char *child, const char *rel, int bad_
         if (o + l > end)
             end = o + l;
         if (memcmp(e, PARAMS_GUID, 16) == 0)
-            put_le32(t + o + 4, hk_vhd_le32(t + o + 4) | 2u); /* has_parent */
+            ts_put_le32(t + o + 4, hk_vhd_le32(t + o + 4) | 2u); /* has_parent */
     }
     end = (end + 4095) & ~4095u;
     uint8_t *pl = t + end;
     memcpy(pl, LOCTYPE_GUID, 16);
     const char *kv[] = {"parent_linkage", linkage, "relative_path", rel};
-    put_le16(pl + 18, 2);
+    ts_put_le16(pl + 18, 2);
     size_t o = 20 + 2 * 12;
     for (int i = 0; i < 2; i++) {
         uint8_t *e = pl + 20 + 12 * i;
-        size_t kl = put_utf16le(pl + o, kv[2 * i]);
-        put_le32(e, (uint32_t)o);
-        put_le16(e + 8, (uint16_t)kl);
+        size_t kl = ts_put_utf16le(pl + o, kv[2 * i]);
+        ts_put_le32(e, (uint32_t)o);
+        ts_put_le16(e + 8, (uint16_t)kl);
         o += kl;
-        size_t vl = put_utf16le(pl + o, kv[2 * i + 1]);
-        put_le32(e + 4, (uint32_t)o);
-        put_le16(e + 10, (uint16_t)vl);
+        size_t vl = ts_put_utf16le(pl + o, kv[2 * i + 1]);
+        ts_put_le32(e + 4, (uint32_t)o);
+        ts_put_le16(e + 10, (uint16_t)vl);
         o += vl;
     }
     assert_true(end + o <= mlen);
     uint8_t *ne = t + 32 + 32 * cnt;
     memcpy(ne, LOCATOR_GUID, 16);
-    put_le32(ne + 16, end);
-    put_le32(ne + 20, (uint32_t)o);
-    put_le32(ne + 24, 4); /* required */
-    put_le16(t + 10, (uint16_t)(cnt + 1));
+    ts_put_le32(ne + 16, end);
+    ts_put_le32(ne + 20, (uint32_t)o);
+    ts_put_le32(ne + 24, 4); /* required */
+    ts_put_le16(t + 10, (uint16_t)(cnt + 1));
     ts_write_file(child, b, len);
     free(b);
 }
@@ -481,12 +376,12 @@ static void
 test_vhdx_differencing(void **state)
 {
     (void)state;
-    char *parent = tpath("parent.vhdx");
-    char *child = tpath("child.vhdx");
+    char *parent = ts_tmp_path("parent.vhdx");
+    char *child = ts_tmp_path("child.vhdx");
     qemu_convert_with_data("vhdx", "subformat=dynamic", parent, 8 * MiB);
     make_vhdx_child(parent, child, ".\\parent.vhdx", 0);
 
-    h2k_disk_info *info = probe_ok(child);
+    h2k_disk_info *info = ts_probe_ok(child, 1);
     assert_int_equal(info->n_layers, 2);
     assert_string_equal(info->subformat, "differencing");
     assert_string_equal(info->layers[0].parent_hint, "parent.vhdx");
@@ -509,11 +404,11 @@ static void
 test_vhdx_corrupt(void **state)
 {
     (void)state;
-    char *img = tpath("c.vhdx");
+    char *img = ts_tmp_path("c.vhdx");
     qemu_convert_with_data("vhdx", "subformat=dynamic,block_size=1M", img, 8 * MiB);
     size_t len;
     uint8_t *b = read_all(img, &len);
-    char *bad = tpath("bad.vhdx");
+    char *bad = ts_tmp_path("bad.vhdx");
 
     /* truncated before the end of the data blocks */
     ts_write_file(bad, b, len - 4096);
@@ -529,7 +424,7 @@ test_vhdx_corrupt(void **state)
     /* only one: still fine */
     b[64 * 1024 + 300] ^= 0x80;
     ts_write_file(bad, b, len);
-    h2k_disk_info *info = probe_ok(bad);
+    h2k_disk_info *info = ts_probe_ok(bad, 1);
     h2k_disk_info_free(info);
     b[128 * 1024 + 300] ^= 0x80;
     /* bad block size in the file parameters */
@@ -542,7 +437,7 @@ test_vhdx_corrupt(void **state)
     for (uint16_t i = 0; i < hk_vhd_le16(t + 10); i++) {
         uint8_t *e = t + 32 + 32 * i;
         if (memcmp(e, PARAMS_GUID, 16) == 0)
-            put_le32(t + hk_vhd_le32(e + 16), 3 * MiB);
+            ts_put_le32(t + hk_vhd_le32(e + 16), 3 * MiB);
     }
     ts_write_file(bad, b, len);
     expect_err(bad, H2K_ERR_FORMAT, "block_size");
@@ -559,5 +454,5 @@ main(void)
         cmocka_unit_test(test_vhd_corrupt),       cmocka_unit_test(test_vhdx_qemu),
         cmocka_unit_test(test_vhdx_differencing), cmocka_unit_test(test_vhdx_corrupt),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, ts_teardown_tmpdir);
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "testsupport.h"
@@ -72,6 +73,64 @@ ts_rmtree(const char *dir)
         nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+char *ts_tmpdir;
+
+int
+ts_setup_tmpdir(void **state)
+{
+    ts_tmpdir = ts_mkdtemp();
+    *state = ts_tmpdir;
+    return 0;
+}
+
+int
+ts_teardown_tmpdir(void **state)
+{
+    ts_rmtree(ts_tmpdir);
+    free(ts_tmpdir);
+    ts_tmpdir = NULL;
+    *state = NULL;
+    return 0;
+}
+
+char *
+ts_tmp_path(const char *name)
+{
+    assert_non_null(ts_tmpdir);
+    return ts_join(ts_tmpdir, name);
+}
+
+char *
+ts_tmp_write(const char *name, const void *data, size_t len)
+{
+    char *p = ts_tmp_path(name);
+    ts_write_file(p, data, len);
+    return p;
+}
+
+int
+ts_fixture_setup(void **state)
+{
+    ts_fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->dir = ts_mkdtemp();
+    f->ctx = ts_ctx();
+    *state = f;
+    return 0;
+}
+
+int
+ts_fixture_teardown(void **state)
+{
+    ts_fixture *f = *state;
+    ts_rmtree(f->dir);
+    free(f->dir);
+    h2k_ctx_free(f->ctx);
+    free(f);
+    *state = NULL;
+    return 0;
+}
+
 void
 ts_require_program(const char *prog)
 {
@@ -116,6 +175,108 @@ ts_run_ok(const char *const *argv)
     }
     free(out);
     assert_int_equal(st, 0);
+}
+
+void
+ts_qemu_img_create(const char *fmt, const char *opts, const char *backing, const char *backing_fmt,
+                   const char *path, const char *size)
+{
+    const char *argv[16] = {"qemu-img", "create", "-q", "-f", fmt};
+    size_t n = 5;
+    if (opts) {
+        argv[n++] = "-o";
+        argv[n++] = opts;
+    }
+    if (backing) {
+        argv[n++] = "-b";
+        argv[n++] = backing;
+        argv[n++] = "-F";
+        argv[n++] = backing_fmt;
+    }
+    argv[n++] = path;
+    if (size)
+        argv[n++] = size;
+    argv[n] = NULL;
+    ts_run_ok(argv);
+}
+
+uint64_t
+ts_qemu_img_info_u64(const char *fmt, const char *path, const char *key)
+{
+    const char *argv[7] = {"qemu-img", "info", "--output=json"};
+    size_t n = 3;
+    if (fmt) {
+        argv[n++] = "-f";
+        argv[n++] = fmt;
+    }
+    argv[n++] = path;
+    argv[n] = NULL;
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    if (st != 0)
+        fail_msg("qemu-img info %s failed: %s", path, out);
+    json_object *j = json_tokener_parse(out);
+    assert_non_null(j);
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(j, key, &v))
+        fail_msg("qemu-img info %s: no %s in %s", path, key, out);
+    uint64_t r = (uint64_t)json_object_get_int64(v);
+    json_object_put(j);
+    free(out);
+    return r;
+}
+
+h2k_disk_info *
+ts_probe_ok(const char *path, int follow)
+{
+    h2k_ctx *ctx = ts_ctx();
+    h2k_probe_options o = H2K_PROBE_OPTIONS_INIT;
+    o.follow_chain = follow;
+    h2k_disk_info *info = NULL;
+    ts_assert_rc(ctx, h2k_disk_probe(ctx, path, &o, &info), 0);
+    h2k_ctx_free(ctx);
+    return info;
+}
+
+char *
+ts_probe_err(const char *path, const h2k_probe_options *opts, int code, const char *field,
+             const char *err_path, int64_t offset)
+{
+    if (!err_path)
+        err_path = path;
+    char before[65], after[65];
+    ts_sha256_file(path, before);
+    h2k_ctx *ctx = ts_ctx();
+    h2k_disk_info *info = NULL;
+    ts_assert_rc(ctx, h2k_disk_probe(ctx, path, opts, &info), code);
+    assert_null(info);
+    const h2k_error *e = h2k_ctx_last_error(ctx);
+    assert_non_null(e->field);
+    assert_string_equal(e->field, field);
+    assert_non_null(e->source_path);
+    assert_string_equal(e->source_path, err_path);
+    if (offset != TS_ANY_OFFSET)
+        assert_int_equal(e->offset, offset);
+    assert_non_null(strstr(e->message, err_path));
+    char *msg = strdup(e->message);
+    assert_non_null(msg);
+    h2k_ctx_free(ctx);
+    ts_sha256_file(path, after);
+    assert_string_equal(before, after);
+    return msg;
+}
+
+char *
+ts_probe_bytes_err(const char *name, const void *data, size_t len, h2k_disk_format format, int code,
+                   const char *field, int64_t offset)
+{
+    char *p = ts_tmp_write(name, data, len);
+    h2k_probe_options o = H2K_PROBE_OPTIONS_INIT;
+    o.format = format;
+    o.follow_chain = 0;
+    char *msg = ts_probe_err(p, &o, code, field, NULL, offset);
+    free(p);
+    return msg;
 }
 
 void
@@ -242,4 +403,13 @@ ts_put_le64(uint8_t *p, uint64_t v)
 {
     ts_put_le32(p, (uint32_t)v);
     ts_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+size_t
+ts_put_utf16le(uint8_t *p, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        ts_put_le16(p + 2 * i, (uint8_t)s[i]);
+    return 2 * n;
 }

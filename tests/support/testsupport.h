@@ -31,6 +31,25 @@ void ts_rmtree(const char *dir);
 /* Joins two path parts; caller frees. */
 char *ts_join(const char *a, const char *b);
 
+/* A temporary folder for a cmocka group (or test): ts_setup_tmpdir() makes it,
+ * sets ts_tmpdir and *state to it; ts_teardown_tmpdir() removes and frees it. */
+extern char *ts_tmpdir;
+int ts_setup_tmpdir(void **state);
+int ts_teardown_tmpdir(void **state);
+/* ts_tmpdir + "/" + name; caller frees. */
+char *ts_tmp_path(const char *name);
+/* Writes @len bytes to ts_tmpdir/@name; returns the path (caller frees). */
+char *ts_tmp_write(const char *name, const void *data, size_t len);
+
+/* A temporary folder and a context for a cmocka group: ts_fixture_setup() puts a
+ * new one in *state, ts_fixture_teardown() removes the folder and frees both. */
+typedef struct ts_fixture {
+    char *dir;
+    h2k_ctx *ctx;
+} ts_fixture;
+int ts_fixture_setup(void **state);
+int ts_fixture_teardown(void **state);
+
 /* Runs argv (NULL-terminated), fails the test if the program is missing.
  * Returns the exit status; *out (if not NULL) gets stdout+stderr tail (caller frees). */
 int ts_run(const char *const *argv, char **out);
@@ -38,6 +57,30 @@ int ts_run(const char *const *argv, char **out);
 void ts_run_ok(const char *const *argv);
 /* Fails the test with a clear message unless @prog is in PATH. */
 void ts_require_program(const char *prog);
+
+/* qemu-img create -q -f @fmt [-o @opts] [-b @backing -F @backing_fmt] @path [@size]
+ * (a NULL leaves its part out); fails the test unless it succeeds. */
+void ts_qemu_img_create(const char *fmt, const char *opts, const char *backing,
+                        const char *backing_fmt, const char *path, const char *size);
+/* Number @key of `qemu-img info --output=json [-f @fmt] @path` (@fmt may be NULL). */
+uint64_t ts_qemu_img_info_u64(const char *fmt, const char *path, const char *key);
+
+/* Probes @path (follow_chain = @follow, other options default); fails the test
+ * unless it succeeds.  Caller frees with h2k_disk_info_free(). */
+h2k_disk_info *ts_probe_ok(const char *path, int follow);
+/* Offset argument of ts_probe_err(): any offset will do. */
+#define TS_ANY_OFFSET (-2)
+/* Probes @path (@opts may be NULL) and asserts: rc @code, no info, error field
+ * @field, error file @err_path (@path when NULL) named in the message, error
+ * offset @offset (unless TS_ANY_OFFSET), and @path unchanged.  Returns the
+ * message (caller frees). */
+char *ts_probe_err(const char *path, const h2k_probe_options *opts, int code, const char *field,
+                   const char *err_path, int64_t offset);
+/* Writes @len bytes to ts_tmpdir/@name and probes it as @format without
+ * following its chain, as ts_probe_err() does with @path as the error file.
+ * Returns the message (caller frees). */
+char *ts_probe_bytes_err(const char *name, const void *data, size_t len, h2k_disk_format format,
+                         int code, const char *field, int64_t offset);
 
 /* Writes @len bytes to @path (created/truncated). */
 void ts_write_file(const char *path, const void *data, size_t len);
@@ -56,6 +99,8 @@ void ts_put_be64(uint8_t *p, uint64_t v);
 void ts_put_le16(uint8_t *p, uint16_t v);
 void ts_put_le32(uint8_t *p, uint32_t v);
 void ts_put_le64(uint8_t *p, uint64_t v);
+/* Stores ASCII @s as UTF-16LE (no terminator); returns the bytes written. */
+size_t ts_put_utf16le(uint8_t *p, const char *s);
 
 /* A context with logging to stderr at warning level (debug when H2K_TEST_DEBUG is set). */
 h2k_ctx *ts_ctx(void);
