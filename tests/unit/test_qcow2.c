@@ -9,26 +9,6 @@
 #define CS (1u << CB)
 #define BACKING_AT 2048u
 
-static char *tmpdir;
-
-static int
-setup(void **state)
-{
-    (void)state;
-    tmpdir = ts_mkdtemp();
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    ts_rmtree(tmpdir);
-    free(tmpdir);
-    tmpdir = NULL;
-    return 0;
-}
-
 typedef struct q_opts {
     int version; /* 2 or 3 */
     uint64_t size;
@@ -88,48 +68,12 @@ qcow2_build(const q_opts *o, size_t *len)
     return b;
 }
 
-static char *
-write_img(const char *name, const uint8_t *b, size_t len)
-{
-    char *p = ts_join(tmpdir, name);
-    ts_write_file(p, b, len);
-    return p;
-}
-
-static h2k_disk_info *
-probe_ok(const char *path, int follow)
-{
-    h2k_ctx *ctx = ts_ctx();
-    h2k_probe_options o = H2K_PROBE_OPTIONS_INIT;
-    o.follow_chain = follow;
-    h2k_disk_info *info = NULL;
-    ts_assert_rc(ctx, h2k_disk_probe(ctx, path, &o, &info), 0);
-    h2k_ctx_free(ctx);
-    return info;
-}
-
-/* Returns the error message (caller frees) for checks on its text. */
+/* Probes @b as qcow2, checks the error code, field and offset (-2: any offset) and
+ * returns the error message (caller frees) for checks on its text. */
 static char *
 expect_err(const uint8_t *b, size_t len, int code, const char *field, int64_t offset)
 {
-    char *p = write_img("bad.qcow2", b, len);
-    h2k_ctx *ctx = ts_ctx();
-    h2k_probe_options o = H2K_PROBE_OPTIONS_INIT;
-    o.format = H2K_FORMAT_QCOW2;
-    o.follow_chain = 0;
-    h2k_disk_info *info = NULL;
-    ts_assert_rc(ctx, h2k_disk_probe(ctx, p, &o, &info), code);
-    assert_null(info);
-    const h2k_error *e = h2k_ctx_last_error(ctx);
-    assert_non_null(e->field);
-    assert_string_equal(e->field, field);
-    assert_string_equal(e->source_path, p);
-    if (offset != -2)
-        assert_int_equal(e->offset, offset);
-    char *msg = strdup(e->message);
-    h2k_ctx_free(ctx);
-    free(p);
-    return msg;
+    return ts_probe_bytes_err("bad.qcow2", b, len, H2K_FORMAT_QCOW2, code, field, offset);
 }
 
 #define EXPECT(b, len, code, field, off) free(expect_err((b), (len), (code), (field), (off)))
@@ -141,8 +85,8 @@ test_valid(void **state)
     size_t len;
     q_opts o = {.version = 2, .size = 1u << 20};
     uint8_t *b = qcow2_build(&o, &len);
-    char *p = write_img("v2.qcow2", b, len);
-    h2k_disk_info *info = probe_ok(p, 1);
+    char *p = ts_tmp_write("v2.qcow2", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 1);
     assert_int_equal(info->format, H2K_FORMAT_QCOW2);
     assert_string_equal(info->subformat, "v2");
     assert_int_equal(info->virtual_size, 1u << 20);
@@ -161,8 +105,8 @@ test_valid(void **state)
     /* v3 with zstd, dirty and extended L2 */
     q_opts o3 = {.version = 3, .size = 3u << 20, .incompat = 1u | 8u | 16u, .ctype = 1};
     b = qcow2_build(&o3, &len);
-    p = write_img("v3.qcow2", b, len);
-    info = probe_ok(p, 1);
+    p = ts_tmp_write("v3.qcow2", b, len);
+    info = ts_probe_ok(p, 1);
     assert_string_equal(info->subformat, "v3");
     assert_int_equal(info->virtual_size, 3u << 20);
     assert_int_equal(info->layers[0].compressed, 1);
@@ -173,8 +117,8 @@ test_valid(void **state)
     /* zero-sized image: no L1 table */
     q_opts oz = {.version = 3, .size = 0};
     b = qcow2_build(&oz, &len);
-    p = write_img("zero.qcow2", b, len);
-    info = probe_ok(p, 1);
+    p = ts_tmp_write("zero.qcow2", b, len);
+    info = ts_probe_ok(p, 1);
     assert_int_equal(info->virtual_size, 0);
     h2k_disk_info_free(info);
     free(p);
@@ -188,17 +132,17 @@ test_chain(void **state)
     size_t len;
     q_opts ob = {.version = 2, .size = 1u << 20};
     uint8_t *b = qcow2_build(&ob, &len);
-    char *base = write_img("base.qcow2", b, len);
+    char *base = ts_tmp_write("base.qcow2", b, len);
     free(b);
     q_opts om = {.version = 3, .size = 1u << 20, .backing = "base.qcow2", .backing_fmt = "qcow2"};
     b = qcow2_build(&om, &len);
-    char *mid = write_img("mid.qcow2", b, len);
+    char *mid = ts_tmp_write("mid.qcow2", b, len);
     free(b);
     q_opts ot = {.version = 3, .size = 2u << 20, .backing = mid, .backing_fmt = "qcow2"};
     b = qcow2_build(&ot, &len);
-    char *top = write_img("top.qcow2", b, len);
+    char *top = ts_tmp_write("top.qcow2", b, len);
 
-    h2k_disk_info *info = probe_ok(top, 1);
+    h2k_disk_info *info = ts_probe_ok(top, 1);
     assert_int_equal(info->n_layers, 3);
     assert_int_equal(info->virtual_size, 2u << 20);
     assert_string_equal(info->layers[0].parent_hint, mid);
@@ -365,8 +309,8 @@ test_features(void **state)
     EXPECT(b, len, H2K_ERR_FORMAT, "header_extension", 116);
     /* unknown extension: skipped */
     ts_put_be32(b + 116, 5);
-    char *p = write_img("ext.qcow2", b, len);
-    h2k_disk_info *info = probe_ok(p, 0);
+    char *p = ts_tmp_write("ext.qcow2", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 0);
     h2k_disk_info_free(info);
     free(p);
     free(b);
@@ -383,8 +327,8 @@ test_features(void **state)
     /* backing formats */
     q_opts o6 = {.version = 3, .size = 1u << 20, .backing = "b.img", .backing_fmt = "raw"};
     b = qcow2_build(&o6, &len);
-    p = write_img("fmt.qcow2", b, len);
-    info = probe_ok(p, 0);
+    p = ts_tmp_write("fmt.qcow2", b, len);
+    info = ts_probe_ok(p, 0);
     assert_string_equal(info->layers[0].parent_hint, "b.img");
     h2k_disk_info_free(info);
     free(p);
@@ -410,5 +354,5 @@ main(void)
         cmocka_unit_test(test_header_broken),
         cmocka_unit_test(test_features),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_tmpdir, ts_teardown_tmpdir);
 }

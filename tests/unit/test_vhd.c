@@ -11,26 +11,6 @@
 #define DYN_OFF 512u
 #define BAT_OFF 1536u
 
-static char *tmpdir;
-
-static int
-setup(void **state)
-{
-    (void)state;
-    tmpdir = ts_mkdtemp();
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    ts_rmtree(tmpdir);
-    free(tmpdir);
-    tmpdir = NULL;
-    return 0;
-}
-
 /* ------------------------------------------------------------ builders */
 
 static const uint8_t UID_CHILD[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
@@ -154,48 +134,11 @@ vhd_dynamic(int type, uint64_t size, uint32_t bs, unsigned n_alloc, const uint8_
     return b;
 }
 
-static char *
-write_img(const char *name, const uint8_t *b, size_t len)
-{
-    char *p = ts_join(tmpdir, name);
-    ts_write_file(p, b, len);
-    return p;
-}
-
-static h2k_disk_info *
-probe_ok(const char *path, int follow)
-{
-    h2k_ctx *ctx = ts_ctx();
-    h2k_probe_options o = H2K_PROBE_OPTIONS_INIT;
-    o.follow_chain = follow;
-    h2k_disk_info *info = NULL;
-    ts_assert_rc(ctx, h2k_disk_probe(ctx, path, &o, &info), 0);
-    h2k_ctx_free(ctx);
-    return info;
-}
-
 /* Probes @b as a VHD and checks the error code, field and offset (-2: any offset). */
 static void
 expect_err(const uint8_t *b, size_t len, int code, const char *field, int64_t offset)
 {
-    char *p = write_img("bad.vhd", b, len);
-    h2k_ctx *ctx = ts_ctx();
-    h2k_probe_options o = H2K_PROBE_OPTIONS_INIT;
-    o.format = H2K_FORMAT_VHD;
-    o.follow_chain = 0;
-    h2k_disk_info *info = NULL;
-    ts_assert_rc(ctx, h2k_disk_probe(ctx, p, &o, &info), code);
-    assert_null(info);
-    const h2k_error *e = h2k_ctx_last_error(ctx);
-    assert_non_null(e->field);
-    assert_string_equal(e->field, field);
-    assert_non_null(e->source_path);
-    assert_string_equal(e->source_path, p);
-    if (offset != -2)
-        assert_int_equal(e->offset, offset);
-    assert_non_null(strstr(e->message, p));
-    h2k_ctx_free(ctx);
-    free(p);
+    free(ts_probe_bytes_err("bad.vhd", b, len, H2K_FORMAT_VHD, code, field, offset));
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -282,20 +225,20 @@ test_paths(void **state)
     assert_null(hk_vhd_file_url_to_path("file://host/x"));
 
     /* resolution: existing relative first, then base name of a Windows path */
-    char *p = ts_join(tmpdir, "par.vhd");
+    char *p = ts_join(ts_tmpdir, "par.vhd");
     ts_write_file(p, "x", 1);
     const char *hints[] = {"missing/par.vhd", "C:/elsewhere/par.vhd"};
-    char *r = hk_vhd_resolve_parent(tmpdir, hints, 2);
+    char *r = hk_vhd_resolve_parent(ts_tmpdir, hints, 2);
     assert_string_equal(r, p);
     free(r);
     const char *none[] = {NULL, "nothere.vhd"};
-    r = hk_vhd_resolve_parent(tmpdir, none, 2);
-    char *want = ts_join(tmpdir, "nothere.vhd");
+    r = hk_vhd_resolve_parent(ts_tmpdir, none, 2);
+    char *want = ts_join(ts_tmpdir, "nothere.vhd");
     assert_string_equal(r, want);
     free(want);
     free(r);
     const char *empty[] = {NULL};
-    assert_null(hk_vhd_resolve_parent(tmpdir, empty, 1));
+    assert_null(hk_vhd_resolve_parent(ts_tmpdir, empty, 1));
     remove(p);
     free(p);
 }
@@ -308,8 +251,8 @@ test_fixed(void **state)
     (void)state;
     size_t len;
     uint8_t *b = vhd_fixed(64 * 1024, &len);
-    char *p = write_img("fixed.vhd", b, len);
-    h2k_disk_info *info = probe_ok(p, 1);
+    char *p = ts_tmp_write("fixed.vhd", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 1);
     assert_int_equal(info->format, H2K_FORMAT_VHD);
     assert_string_equal(info->subformat, "fixed");
     assert_int_equal(info->virtual_size, 64 * 1024);
@@ -327,8 +270,8 @@ test_fixed(void **state)
     h2k_disk_info_free(info);
 
     /* old Virtual PC: 511-byte footer */
-    char *p2 = write_img("vpc511.vhd", b, len - 1);
-    info = probe_ok(p2, 1);
+    char *p2 = ts_tmp_write("vpc511.vhd", b, len - 1);
+    info = ts_probe_ok(p2, 1);
     assert_string_equal(info->subformat, "fixed");
     assert_int_equal(info->virtual_size, 64 * 1024);
     h2k_disk_info_free(info);
@@ -386,8 +329,8 @@ test_dynamic(void **state)
     (void)state;
     size_t len;
     uint8_t *b = vhd_dynamic(3, 1024 * 1024, 64 * 1024, 2, UID_CHILD, NULL, NULL, NULL, 0, &len);
-    char *p = write_img("dyn.vhd", b, len);
-    h2k_disk_info *info = probe_ok(p, 1);
+    char *p = ts_tmp_write("dyn.vhd", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 1);
     assert_string_equal(info->subformat, "dynamic");
     assert_int_equal(info->virtual_size, 1024 * 1024);
     const h2k_disk_layer *l = &info->layers[0];
@@ -464,13 +407,13 @@ test_differencing_chain(void **state)
     (void)state;
     size_t plen, clen;
     uint8_t *pb = vhd_dynamic(3, 1024 * 1024, 64 * 1024, 1, UID_PARENT, NULL, NULL, NULL, 0, &plen);
-    char *pp = write_img("base.vhd", pb, plen);
+    char *pp = ts_tmp_write("base.vhd", pb, plen);
     const loc_spec locs[] = {{W2KU, "C:\\Hyper-V\\base.vhd"}, {W2RU, ".\\base.vhd"}};
     uint8_t *cb = vhd_dynamic(4, 1024 * 1024, 64 * 1024, 1, UID_CHILD, UID_PARENT, "base.vhd", locs,
                               2, &clen);
-    char *cp = write_img("child.vhd", cb, clen);
+    char *cp = ts_tmp_write("child.vhd", cb, clen);
 
-    h2k_disk_info *info = probe_ok(cp, 1);
+    h2k_disk_info *info = ts_probe_ok(cp, 1);
     assert_string_equal(info->subformat, "differencing");
     assert_int_equal(info->n_layers, 2);
     const h2k_disk_layer *c = &info->layers[0];
@@ -486,8 +429,8 @@ test_differencing_chain(void **state)
     memset(cb + DYN_OFF + 576 + 24, 0, 24);
     fix_all(cb, clen);
     free(cp);
-    cp = write_img("child.vhd", cb, clen);
-    info = probe_ok(cp, 1);
+    cp = ts_tmp_write("child.vhd", cb, clen);
+    info = ts_probe_ok(cp, 1);
     assert_string_equal(info->layers[0].parent_hint, "C:/Hyper-V/base.vhd");
     assert_string_equal(info->layers[0].parent_path, pp);
     assert_int_equal(info->n_layers, 2);
@@ -531,8 +474,8 @@ test_differencing_broken(void **state)
     /* Mac locator used when the Windows one is absent */
     memset(dh + 576, 0, 24);
     fix_all(b, len);
-    char *p = write_img("mac.vhd", b, len);
-    h2k_disk_info *info = probe_ok(p, 0);
+    char *p = ts_tmp_write("mac.vhd", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 0);
     assert_string_equal(info->layers[0].parent_hint, "/srv/vm/base x.vhd");
     h2k_disk_info_free(info);
     free(p);
@@ -571,8 +514,8 @@ test_differencing_broken(void **state)
     dh[67] = '.';
     dh[69] = 'v';
     fix_all(b, len);
-    p = write_img("nameonly.vhd", b, len);
-    info = probe_ok(p, 0);
+    p = ts_tmp_write("nameonly.vhd", b, len);
+    info = ts_probe_ok(p, 0);
     assert_string_equal(info->layers[0].parent_hint, "p.v");
     h2k_disk_info_free(info);
     free(p);
@@ -594,5 +537,5 @@ main(void)
         cmocka_unit_test(test_differencing_chain),
         cmocka_unit_test(test_differencing_broken),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_tmpdir, ts_teardown_tmpdir);
 }

@@ -21,26 +21,6 @@
 #define F_LEAVE 1u
 #define F_PARENT 2u
 
-static char *tmpdir;
-
-static int
-setup(void **state)
-{
-    (void)state;
-    tmpdir = ts_mkdtemp();
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    ts_rmtree(tmpdir);
-    free(tmpdir);
-    tmpdir = NULL;
-    return 0;
-}
-
 /* "xxxxxxxx-xxxx-..." to bytes as Microsoft stores them (first three fields LE). */
 static void
 guid(const char *s, uint8_t out[16])
@@ -63,15 +43,6 @@ guid(const char *s, uint8_t out[16])
 
 #define DATA_WRITE_GUID "6b0e4d1c-7a3f-4e2b-9c8d-112233445566"
 #define PARENT_GUID "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
-
-static size_t
-put_utf16(uint8_t *p, const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n; i++)
-        ts_put_le16(p + 2 * i, (uint8_t)s[i]);
-    return 2 * n;
-}
 
 /* Recomputes the header and region table CRCs. */
 static void
@@ -109,7 +80,7 @@ vhdx_build(uint64_t vsize, uint32_t bs, uint32_t flags, unsigned n_alloc, const 
     uint8_t *b = calloc(1, *len);
     assert_non_null(b);
     memcpy(b, "vhdxfile", 8);
-    put_utf16(b + 8, "h2k test");
+    ts_put_utf16le(b + 8, "h2k test");
     for (int i = 0; i < 2; i++) {
         uint8_t *h = b + (i ? H2 : H1);
         memcpy(h, "head", 4);
@@ -158,11 +129,11 @@ vhdx_build(uint64_t vsize, uint32_t bs, uint32_t flags, unsigned n_alloc, const 
         size_t o = 20 + 12 * count;
         for (size_t i = 0; i < count; i++) {
             uint8_t *e = pl + 20 + 12 * i;
-            size_t kl = put_utf16(pl + o, kv[2 * i]);
+            size_t kl = ts_put_utf16le(pl + o, kv[2 * i]);
             ts_put_le32(e, (uint32_t)o);
             ts_put_le16(e + 8, (uint16_t)kl);
             o += kl;
-            size_t vl = put_utf16(pl + o, kv[2 * i + 1]);
+            size_t vl = ts_put_utf16le(pl + o, kv[2 * i + 1]);
             ts_put_le32(e + 4, (uint32_t)o);
             ts_put_le16(e + 10, (uint16_t)vl);
             o += vl;
@@ -176,45 +147,11 @@ vhdx_build(uint64_t vsize, uint32_t bs, uint32_t flags, unsigned n_alloc, const 
     return b;
 }
 
-static char *
-write_img(const char *name, const uint8_t *b, size_t len)
-{
-    char *p = ts_join(tmpdir, name);
-    ts_write_file(p, b, len);
-    return p;
-}
-
-static h2k_disk_info *
-probe_ok(const char *path, int follow)
-{
-    h2k_ctx *ctx = ts_ctx();
-    h2k_probe_options o = H2K_PROBE_OPTIONS_INIT;
-    o.follow_chain = follow;
-    h2k_disk_info *info = NULL;
-    ts_assert_rc(ctx, h2k_disk_probe(ctx, path, &o, &info), 0);
-    h2k_ctx_free(ctx);
-    return info;
-}
-
+/* Probes @b as a VHDX and checks the error code, field and offset (-2: any offset). */
 static void
 expect_err(const uint8_t *b, size_t len, int code, const char *field, int64_t offset)
 {
-    char *p = write_img("bad.vhdx", b, len);
-    h2k_ctx *ctx = ts_ctx();
-    h2k_probe_options o = H2K_PROBE_OPTIONS_INIT;
-    o.format = H2K_FORMAT_VHDX;
-    o.follow_chain = 0;
-    h2k_disk_info *info = NULL;
-    ts_assert_rc(ctx, h2k_disk_probe(ctx, p, &o, &info), code);
-    assert_null(info);
-    const h2k_error *e = h2k_ctx_last_error(ctx);
-    assert_non_null(e->field);
-    assert_string_equal(e->field, field);
-    assert_string_equal(e->source_path, p);
-    if (offset != -2)
-        assert_int_equal(e->offset, offset);
-    h2k_ctx_free(ctx);
-    free(p);
+    free(ts_probe_bytes_err("bad.vhdx", b, len, H2K_FORMAT_VHDX, code, field, offset));
 }
 
 static void
@@ -223,8 +160,8 @@ test_dynamic(void **state)
     (void)state;
     size_t len;
     uint8_t *b = vhdx_build(8 * MB, MB, 0, 1, NULL, &len);
-    char *p = write_img("dyn.vhdx", b, len);
-    h2k_disk_info *info = probe_ok(p, 1);
+    char *p = ts_tmp_write("dyn.vhdx", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 1);
     assert_int_equal(info->format, H2K_FORMAT_VHDX);
     assert_string_equal(info->subformat, "dynamic");
     assert_int_equal(info->virtual_size, 8 * MB);
@@ -239,8 +176,8 @@ test_dynamic(void **state)
 
     /* leave_blocks_allocated: fixed */
     uint8_t *f = vhdx_build(8 * MB, MB, F_LEAVE, 8, NULL, &len);
-    char *pf = write_img("fixed.vhdx", f, len);
-    info = probe_ok(pf, 1);
+    char *pf = ts_tmp_write("fixed.vhdx", f, len);
+    info = ts_probe_ok(pf, 1);
     assert_string_equal(info->subformat, "fixed");
     h2k_disk_info_free(info);
     free(pf);
@@ -248,8 +185,8 @@ test_dynamic(void **state)
 
     /* zero-sized disk */
     uint8_t *z = vhdx_build(0, 32 * MB, 0, 0, NULL, &len);
-    char *pz = write_img("zero.vhdx", z, len);
-    info = probe_ok(pz, 1);
+    char *pz = ts_tmp_write("zero.vhdx", z, len);
+    info = ts_probe_ok(pz, 1);
     assert_int_equal(info->virtual_size, 0);
     assert_int_equal(info->layers[0].cluster_size, 32 * MB);
     h2k_disk_info_free(info);
@@ -269,15 +206,15 @@ test_headers(void **state)
     /* header 2 has the higher sequence number: its data write GUID wins */
     guid("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", b + H2 + 32);
     fix_crcs(b);
-    char *p = write_img("seq.vhdx", b, len);
-    h2k_disk_info *info = probe_ok(p, 0);
+    char *p = ts_tmp_write("seq.vhdx", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 0);
     assert_string_equal(info->layers[0].id, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
     h2k_disk_info_free(info);
 
     /* a corrupt header 2 is skipped */
     b[H2 + 200] ^= 1;
     ts_write_file(p, b, len);
-    info = probe_ok(p, 0);
+    info = ts_probe_ok(p, 0);
     assert_string_equal(info->layers[0].id, DATA_WRITE_GUID);
     h2k_disk_info_free(info);
 
@@ -325,14 +262,14 @@ test_log(void **state)
     guid("99999999-8888-7777-6666-555555555555", b + H1 + 48);
     guid("99999999-8888-7777-6666-555555555555", b + H2 + 48);
     fix_crcs(b);
-    char *p = write_img("log.vhdx", b, len);
-    h2k_disk_info *info = probe_ok(p, 0);
+    char *p = ts_tmp_write("log.vhdx", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 0);
     h2k_disk_info_free(info);
     /* an entry of that log: must be replayed */
     memcpy(b + LOG_OFF + 8 * 4096, "loge", 4);
     guid("99999999-8888-7777-6666-555555555555", b + LOG_OFF + 8 * 4096 + 32);
     expect_err(b, len, H2K_ERR_UNSUPPORTED, "log_guid", H2 + 48);
-    char *pb = write_img("bad.vhdx", b, len);
+    char *pb = ts_tmp_write("bad.vhdx", b, len);
     h2k_ctx *ctx = ts_ctx();
     assert_int_equal(h2k_disk_probe(ctx, pb, NULL, &info), H2K_ERR_UNSUPPORTED);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "unreplayed log"));
@@ -342,7 +279,7 @@ test_log(void **state)
     /* an entry of another log: stale, ignored */
     b[LOG_OFF + 8 * 4096 + 40] ^= 1;
     ts_write_file(p, b, len);
-    info = probe_ok(p, 0);
+    info = ts_probe_ok(p, 0);
     h2k_disk_info_free(info);
     /* log beyond the end of the file */
     ts_put_le64(b + H1 + 72, 64 * MB);
@@ -362,8 +299,8 @@ test_regions(void **state)
 
     /* region table 1 corrupt: the copy is used */
     b[R1 + 1000] = 1;
-    char *p = write_img("reg.vhdx", b, len);
-    h2k_disk_info *info = probe_ok(p, 0);
+    char *p = ts_tmp_write("reg.vhdx", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 0);
     h2k_disk_info_free(info);
     free(p);
     /* both corrupt */
@@ -411,8 +348,8 @@ test_regions(void **state)
     ts_put_le32(b + R1 + 80 + 28, 0);
     ts_put_le32(b + R2 + 80 + 28, 0);
     fix_crcs(b);
-    p = write_img("optreg.vhdx", b, len);
-    info = probe_ok(p, 0);
+    p = ts_tmp_write("optreg.vhdx", b, len);
+    info = ts_probe_ok(p, 0);
     h2k_disk_info_free(info);
     free(p);
 
@@ -452,8 +389,8 @@ test_metadata(void **state)
     ts_put_le64(t + io + 8, UINT64_C(1) << 50);
     expect_err(b, len, H2K_ERR_FORMAT, "virtual_disk_size", META_OFF + io + 8);
     ts_put_le64(t + io + 8, 2048 * MB); /* more blocks than the BAT region holds? no: 2048 fit */
-    char *p = write_img("big.vhdx", b, len);
-    h2k_disk_info *info = probe_ok(p, 0);
+    char *p = ts_tmp_write("big.vhdx", b, len);
+    h2k_disk_info *info = ts_probe_ok(p, 0);
     assert_int_equal(info->virtual_size, UINT64_C(2048) * MB);
     h2k_disk_info_free(info);
     free(p);
@@ -497,8 +434,8 @@ test_metadata(void **state)
     ts_put_le64(b + BAT_OFF + 8, 7); /* partially present needs a parent */
     expect_err(b, len, H2K_ERR_FORMAT, "bat", BAT_OFF + 8);
     ts_put_le64(b + BAT_OFF + 8, 2); /* zero */
-    p = write_img("ok.vhdx", b, len);
-    info = probe_ok(p, 0);
+    p = ts_tmp_write("ok.vhdx", b, len);
+    info = ts_probe_ok(p, 0);
     h2k_disk_info_free(info);
     free(p);
     /* truncated data block */
@@ -515,7 +452,7 @@ test_differencing(void **state)
     guid(PARENT_GUID, pb + H1 + 32);
     guid(PARENT_GUID, pb + H2 + 32);
     fix_crcs(pb);
-    char *pp = write_img("base.vhdx", pb, plen);
+    char *pp = ts_tmp_write("base.vhdx", pb, plen);
     const char *kv[] = {"parent_linkage",
                         "{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}",
                         "relative_path",
@@ -524,8 +461,8 @@ test_differencing(void **state)
                         "D:\\VMs\\base.vhdx",
                         NULL};
     uint8_t *cb = vhdx_build(8 * MB, MB, F_PARENT, 1, kv, &clen);
-    char *cp = write_img("child.vhdx", cb, clen);
-    h2k_disk_info *info = probe_ok(cp, 1);
+    char *cp = ts_tmp_write("child.vhdx", cb, clen);
+    h2k_disk_info *info = ts_probe_ok(cp, 1);
     assert_int_equal(info->n_layers, 2);
     assert_string_equal(info->subformat, "differencing");
     const h2k_disk_layer *c = &info->layers[0];
@@ -547,7 +484,7 @@ test_differencing(void **state)
     assert_string_equal(h2k_ctx_last_error(ctx)->source_path, cp);
     h2k_ctx_free(ctx);
     /* without following: the hint is the absolute path, found by base name */
-    info = probe_ok(cp, 0);
+    info = ts_probe_ok(cp, 0);
     assert_string_equal(info->layers[0].parent_hint, "D:/VMs/base.vhdx");
     assert_string_equal(info->layers[0].parent_path, pp);
     assert_string_equal(info->layers[0].parent_id, "00000000-4b5a-6978-8796-a5b4c3d2e1f0");
@@ -601,5 +538,5 @@ main(void)
         cmocka_unit_test(test_log),      cmocka_unit_test(test_regions),
         cmocka_unit_test(test_metadata), cmocka_unit_test(test_differencing),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_setup_tmpdir, ts_teardown_tmpdir);
 }
