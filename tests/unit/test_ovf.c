@@ -7,57 +7,7 @@
 #include "testsupport.h"
 #include "v2v_expected.h"
 
-static h2k_vm_spec *
-parse_shared(h2k_ctx *ctx, const char *file)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "testdata/v2v-inputs/%s", file);
-    char *path = ts_shared_path(rel);
-    h2k_vm_spec *s = NULL;
-    ts_assert_rc(ctx, h2k_ovf_parse_file(ctx, path, &s), 0);
-    assert_non_null(s);
-    assert_string_equal(s->source_type, "ovf");
-    assert_string_equal(s->source_path, path);
-    char *json = h2k_vm_spec_to_json(s);
-    assert_non_null(json);
-    free(json);
-    free(path);
-    return s;
-}
-
-static h2k_vm_spec *
-parse_data(h2k_ctx *ctx, const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "ovf/%s", name);
-    char *path = ts_data_path(rel);
-    h2k_vm_spec *s = NULL;
-    ts_assert_rc(ctx, h2k_ovf_parse_file(ctx, path, &s), 0);
-    free(path);
-    return s;
-}
-
-/* Parses tests/data/ovf/@name expecting @code and @field; returns the error. */
-static const h2k_error *
-parse_data_fail(h2k_ctx *ctx, const char *name, int code, const char *field)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "ovf/%s", name);
-    char *path = ts_data_path(rel);
-    h2k_vm_spec *s = (h2k_vm_spec *)1;
-    ts_assert_rc(ctx, h2k_ovf_parse_file(ctx, path, &s), code);
-    assert_null(s);
-    const h2k_error *e = h2k_ctx_last_error(ctx);
-    assert_non_null(strstr(e->message, name));
-    assert_string_equal(e->source_path, path);
-    if (field) {
-        if (!e->field || strcmp(e->field, field) != 0)
-            fail_msg("%s: field %s, want %s (%s)", name, e->field ? e->field : "(null)", field,
-                     e->message);
-    }
-    free(path);
-    return e;
-}
+static const ve_reader reader = {h2k_ovf_parse_file, "ovf"};
 
 static char *
 dir_join(const char *rel)
@@ -77,14 +27,7 @@ test_golden(void **state)
                                          "test-i-ova-tar", "test-i-ova-two-disks" };
     h2k_ctx *ctx = ts_ctx();
     for (size_t i = 0; i < HK_ARRAY_LEN(bases); i++) {
-        char rel[128], file[128];
-        snprintf(rel, sizeof(rel), "testdata/v2v-inputs/%s.expected", bases[i]);
-        snprintf(file, sizeof(file), "%s.ovf", bases[i]);
-        char *exp_path = ts_shared_path(rel);
-        v2v_expected e;
-        ve_load(exp_path, &e);
-        h2k_vm_spec *s = parse_shared(ctx, file);
-        ve_compare(file, &e, s, 0);
+        h2k_vm_spec *s = ve_golden(&reader, ctx, bases[i], 0);
         /* the same facts for every file of this family */
         assert_string_equal(s->os_type, "windows7Server64Guest");
         assert_string_equal(s->disks[0].file_ref, strcmp(bases[i], "test-i-ova-gz") == 0
@@ -98,7 +41,6 @@ test_golden(void **state)
         assert_null(s->disks[0].container_path);
         assert_null(s->nics[0].mac);
         h2k_vm_spec_free(s);
-        free(exp_path);
     }
     h2k_ctx_free(ctx);
 }
@@ -108,13 +50,13 @@ test_shared_details(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    h2k_vm_spec *s = parse_shared(ctx, "test-i-ova-gz.ovf");
+    h2k_vm_spec *s = ve_parse_shared(&reader, ctx, "test-i-ova-gz.ovf");
     assert_string_equal(s->disks[0].compression, "gzip");
     assert_int_equal(s->disks[0].populated_size, UINT64_C(18975752192));
     assert_true(hk_endswith_nocase(s->disks[0].path, "/v2v-inputs/disk1.vmdk.gz"));
     h2k_vm_spec_free(s);
 
-    s = parse_shared(ctx, "test-i-ova-two-disks.ovf");
+    s = ve_parse_shared(&reader, ctx, "test-i-ova-two-disks.ovf");
     assert_int_equal(s->n_disks, 2);
     assert_null(s->disks[0].compression);
     assert_string_equal(s->disks[1].file_ref, "disk2.vmdk");
@@ -124,7 +66,7 @@ test_shared_details(void **state)
     h2k_vm_spec_free(s);
 
     /* files without .expected: the facts visible in them */
-    s = parse_shared(ctx, "test-i-ova.ovf");
+    s = ve_parse_shared(&reader, ctx, "test-i-ova.ovf");
     assert_string_equal(s->name, "TestOva");
     assert_string_equal(s->os_type, "windows7_64Guest");
     assert_int_equal(s->memory_bytes, UINT64_C(2048) << 20);
@@ -151,7 +93,7 @@ test_shared_details(void **state)
 
     static const char *const roots[] = { "test-i-ova-as-root.ovf", "test-i-ova-checksums.ovf" };
     for (size_t i = 0; i < HK_ARRAY_LEN(roots); i++) {
-        s = parse_shared(ctx, roots[i]);
+        s = ve_parse_shared(&reader, ctx, roots[i]);
         assert_string_equal(s->name, "ova-test");
         assert_string_equal(s->os_type, "69"); /* no vmw:osType: the CIM id */
         assert_int_equal(s->memory_bytes, UINT64_C(4096) << 20);
@@ -177,7 +119,7 @@ test_full(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    h2k_vm_spec *s = parse_data(ctx, "full.ovf");
+    h2k_vm_spec *s = ve_parse_data(&reader, ctx, "full.ovf");
     char *p;
     assert_string_equal(s->name, "vm-id"); /* no Name: ovf:id */
     assert_string_equal(s->os_type, "101");
@@ -286,7 +228,7 @@ test_secure_boot(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    h2k_vm_spec *s = parse_data(ctx, "secureboot.ovf");
+    h2k_vm_spec *s = ve_parse_data(&reader, ctx, "secureboot.ovf");
     assert_string_equal(s->name, "secure"); /* trimmed */
     assert_string_equal(s->os_type, "rhel8_64Guest");
     assert_int_equal(s->vcpus, 2);
@@ -303,7 +245,7 @@ test_no_disks(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    h2k_vm_spec *s = parse_data(ctx, "nodisks.ovf");
+    h2k_vm_spec *s = ve_parse_data(&reader, ctx, "nodisks.ovf");
     assert_string_equal(s->name, "case");
     assert_int_equal(s->memory_bytes, UINT64_C(512) << 20);
     assert_int_equal(s->vcpus, 0); /* no CPU item: unknown */
@@ -321,27 +263,27 @@ test_errors(void **state)
     h2k_ctx *ctx = ts_ctx();
     const h2k_error *e;
 
-    e = parse_data_fail(ctx, "broken.ovf", H2K_ERR_FORMAT, "Item");
+    e = ve_parse_data_fail(&reader, ctx, "broken.ovf", H2K_ERR_FORMAT, "Item");
     assert_non_null(strstr(e->message, "malformed XML at line 24"));
-    e = parse_data_fail(ctx, "missing-fileref.ovf", H2K_ERR_FORMAT, "fileRef");
+    e = ve_parse_data_fail(&reader, ctx, "missing-fileref.ovf", H2K_ERR_FORMAT, "fileRef");
     assert_non_null(strstr(e->message, "file2"));
-    parse_data_fail(ctx, "missing-disk.ovf", H2K_ERR_FORMAT, "HostResource");
-    parse_data_fail(ctx, "bad-hostresource.ovf", H2K_ERR_FORMAT, "HostResource");
-    e = parse_data_fail(ctx, "href-dotdot.ovf", H2K_ERR_FORMAT, "href");
+    ve_parse_data_fail(&reader, ctx, "missing-disk.ovf", H2K_ERR_FORMAT, "HostResource");
+    ve_parse_data_fail(&reader, ctx, "bad-hostresource.ovf", H2K_ERR_FORMAT, "HostResource");
+    e = ve_parse_data_fail(&reader, ctx, "href-dotdot.ovf", H2K_ERR_FORMAT, "href");
     assert_non_null(strstr(e->message, ".."));
-    parse_data_fail(ctx, "href-absolute.ovf", H2K_ERR_FORMAT, "href");
-    parse_data_fail(ctx, "href-uri.ovf", H2K_ERR_FORMAT, "href");
-    e = parse_data_fail(ctx, "huge-memory.ovf", H2K_ERR_FORMAT, "VirtualQuantity");
+    ve_parse_data_fail(&reader, ctx, "href-absolute.ovf", H2K_ERR_FORMAT, "href");
+    ve_parse_data_fail(&reader, ctx, "href-uri.ovf", H2K_ERR_FORMAT, "href");
+    e = ve_parse_data_fail(&reader, ctx, "huge-memory.ovf", H2K_ERR_FORMAT, "VirtualQuantity");
     assert_non_null(strstr(e->message, "overflows"));
-    parse_data_fail(ctx, "bad-units.ovf", H2K_ERR_FORMAT, "AllocationUnits");
-    parse_data_fail(ctx, "huge-capacity.ovf", H2K_ERR_FORMAT, "capacity");
-    parse_data_fail(ctx, "bad-compression.ovf", H2K_ERR_UNSUPPORTED, "compression");
-    parse_data_fail(ctx, "blank-disk.ovf", H2K_ERR_UNSUPPORTED, "fileRef");
-    parse_data_fail(ctx, "doctype.ovf", H2K_ERR_FORMAT, "DOCTYPE");
-    parse_data_fail(ctx, "xxe.ovf", H2K_ERR_FORMAT, "DOCTYPE");
-    parse_data_fail(ctx, "not-ovf.xml", H2K_ERR_FORMAT, "Envelope");
-    parse_data_fail(ctx, "two-vms.ovf", H2K_ERR_UNSUPPORTED, "VirtualSystem");
-    parse_data_fail(ctx, "no-hardware.ovf", H2K_ERR_FORMAT, "VirtualHardwareSection");
+    ve_parse_data_fail(&reader, ctx, "bad-units.ovf", H2K_ERR_FORMAT, "AllocationUnits");
+    ve_parse_data_fail(&reader, ctx, "huge-capacity.ovf", H2K_ERR_FORMAT, "capacity");
+    ve_parse_data_fail(&reader, ctx, "bad-compression.ovf", H2K_ERR_UNSUPPORTED, "compression");
+    ve_parse_data_fail(&reader, ctx, "blank-disk.ovf", H2K_ERR_UNSUPPORTED, "fileRef");
+    ve_parse_data_fail(&reader, ctx, "doctype.ovf", H2K_ERR_FORMAT, "DOCTYPE");
+    ve_parse_data_fail(&reader, ctx, "xxe.ovf", H2K_ERR_FORMAT, "DOCTYPE");
+    ve_parse_data_fail(&reader, ctx, "not-ovf.xml", H2K_ERR_FORMAT, "Envelope");
+    ve_parse_data_fail(&reader, ctx, "two-vms.ovf", H2K_ERR_UNSUPPORTED, "VirtualSystem");
+    ve_parse_data_fail(&reader, ctx, "no-hardware.ovf", H2K_ERR_FORMAT, "VirtualHardwareSection");
     h2k_ctx_free(ctx);
 }
 

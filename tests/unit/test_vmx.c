@@ -7,49 +7,7 @@
 #include "testsupport.h"
 #include "v2v_expected.h"
 
-static h2k_vm_spec *
-parse_shared(h2k_ctx *ctx, const char *base)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "testdata/v2v-inputs/%s.vmx", base);
-    char *path = ts_shared_path(rel);
-    h2k_vm_spec *s = NULL;
-    ts_assert_rc(ctx, h2k_vmx_parse_file(ctx, path, &s), 0);
-    assert_non_null(s);
-    assert_string_equal(s->source_type, "vmx");
-    assert_string_equal(s->source_path, path);
-    free(path);
-    return s;
-}
-
-static h2k_vm_spec *
-parse_data(h2k_ctx *ctx, const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "vmx/%s", name);
-    char *path = ts_data_path(rel);
-    h2k_vm_spec *s = NULL;
-    ts_assert_rc(ctx, h2k_vmx_parse_file(ctx, path, &s), 0);
-    free(path);
-    return s;
-}
-
-/* Parses tests/data/vmx/@name, expecting @code; returns the error. */
-static const h2k_error *
-parse_data_fail(h2k_ctx *ctx, const char *name, int code)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "vmx/%s", name);
-    char *path = ts_data_path(rel);
-    h2k_vm_spec *s = (h2k_vm_spec *)1;
-    ts_assert_rc(ctx, h2k_vmx_parse_file(ctx, path, &s), code);
-    assert_null(s);
-    const h2k_error *e = h2k_ctx_last_error(ctx);
-    assert_non_null(strstr(e->message, name));
-    assert_string_equal(e->source_path, path);
-    free(path);
-    return e;
-}
+static const ve_reader reader = {h2k_vmx_parse_file, "vmx"};
 
 static void
 test_golden(void **state)
@@ -57,19 +15,9 @@ test_golden(void **state)
     (void)state;
     h2k_ctx *ctx = ts_ctx();
     for (int i = 1; i <= 7; i++) {
-        char base[64], rel[128];
+        char base[64];
         snprintf(base, sizeof(base), "test-i-vmx-%d", i);
-        snprintf(rel, sizeof(rel), "testdata/v2v-inputs/%s.expected", base);
-        char *exp_path = ts_shared_path(rel);
-        v2v_expected e;
-        ve_load(exp_path, &e);
-        h2k_vm_spec *s = parse_shared(ctx, base);
-        ve_compare(base, &e, s, 1);
-        char *json = h2k_vm_spec_to_json(s);
-        assert_non_null(json);
-        free(json);
-        h2k_vm_spec_free(s);
-        free(exp_path);
+        h2k_vm_spec_free(ve_golden(&reader, ctx, base, 1));
     }
     h2k_ctx_free(ctx);
 }
@@ -81,7 +29,7 @@ test_shared_details(void **state)
     (void)state;
     h2k_ctx *ctx = ts_ctx();
 
-    h2k_vm_spec *s = parse_shared(ctx, "test-i-vmx-1");
+    h2k_vm_spec *s = ve_parse_shared(&reader, ctx, "test-i-vmx-1.vmx");
     assert_int_equal(s->n_disks, 21);
     assert_string_equal(s->disks[0].file_ref, "BZ1308535_21disks.vmdk");
     assert_non_null(s->disks[0].path);
@@ -107,7 +55,7 @@ test_shared_details(void **state)
     h2k_vm_spec_free(s);
 
     /* SATA CD-ROMs: reported by us, not by virt-v2v */
-    s = parse_shared(ctx, "test-i-vmx-2");
+    s = ve_parse_shared(&reader, ctx, "test-i-vmx-2.vmx");
     assert_int_equal(s->n_removables, 1);
     assert_string_equal(s->removables[0].kind, "cdrom");
     assert_int_equal(s->removables[0].bus, H2K_BUS_SATA);
@@ -115,13 +63,13 @@ test_shared_details(void **state)
     assert_string_equal(s->disks[0].controller_model, "pvscsi");
     h2k_vm_spec_free(s);
 
-    s = parse_shared(ctx, "test-i-vmx-5");
+    s = ve_parse_shared(&reader, ctx, "test-i-vmx-5.vmx");
     assert_int_equal(s->cores_per_socket, 1);
     assert_string_equal(s->disks[0].controller_model, "lsisas1068");
     assert_string_equal(s->os_type, "windows9-64");
     h2k_vm_spec_free(s);
 
-    s = parse_shared(ctx, "test-i-vmx-6");
+    s = ve_parse_shared(&reader, ctx, "test-i-vmx-6.vmx");
     assert_int_equal(s->disks[0].bus, H2K_BUS_NVME);
     assert_string_equal(s->disks[0].file_ref, "nvme-disk.vmdk");
     assert_int_equal(s->n_removables, 1); /* sata0:0 cdrom-raw, no image */
@@ -129,7 +77,7 @@ test_shared_details(void **state)
     assert_null(s->removables[0].path);
     h2k_vm_spec_free(s);
 
-    s = parse_shared(ctx, "test-i-vmx-7");
+    s = ve_parse_shared(&reader, ctx, "test-i-vmx-7.vmx");
     assert_int_equal(s->n_disks, 2);
     assert_string_equal(s->disks[1].file_ref, "win2019_1.vmdk");
     assert_int_equal(s->disks[1].bus, H2K_BUS_SATA);
@@ -148,7 +96,7 @@ test_escapes_and_duplicates(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    h2k_vm_spec *s = parse_data(ctx, "escapes.vmx");
+    h2k_vm_spec *s = ve_parse_data(&reader, ctx, "escapes.vmx");
     assert_string_equal(s->name, "a\"b|c|d|zz|2 \xc3\xa9");
     assert_int_equal(s->memory_bytes, UINT64_C(4096) << 20); /* the last memsize wins */
     assert_int_equal(s->vcpus, 4);                            /* unquoted value */
@@ -172,7 +120,7 @@ test_devices(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    h2k_vm_spec *s = parse_data(ctx, "devices.vmx");
+    h2k_vm_spec *s = ve_parse_data(&reader, ctx, "devices.vmx");
     char *dir = ts_data_path("vmx");
     char *want;
 
@@ -237,7 +185,7 @@ test_no_disks_and_defaults(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    h2k_vm_spec *s = parse_data(ctx, "nodisks.vmx");
+    h2k_vm_spec *s = ve_parse_data(&reader, ctx, "nodisks.vmx");
     assert_string_equal(s->name, "nodisks"); /* no displayName: the file name */
     assert_int_equal(s->memory_bytes, UINT64_C(32) << 20);
     assert_int_equal(s->vcpus, 1);
@@ -303,23 +251,23 @@ test_errors(void **state)
     h2k_ctx *ctx = ts_ctx();
     const h2k_error *e;
 
-    e = parse_data_fail(ctx, "huge-memory.vmx", H2K_ERR_FORMAT);
+    e = ve_parse_data_fail(&reader, ctx, "huge-memory.vmx", H2K_ERR_FORMAT, NULL);
     assert_string_equal(e->field, "memsize");
     assert_non_null(strstr(e->message, "too large"));
-    e = parse_data_fail(ctx, "overflow-memory.vmx", H2K_ERR_FORMAT);
+    e = ve_parse_data_fail(&reader, ctx, "overflow-memory.vmx", H2K_ERR_FORMAT, NULL);
     assert_string_equal(e->field, "memsize");
-    e = parse_data_fail(ctx, "bad-memory.vmx", H2K_ERR_FORMAT);
+    e = ve_parse_data_fail(&reader, ctx, "bad-memory.vmx", H2K_ERR_FORMAT, NULL);
     assert_string_equal(e->field, "memsize");
     assert_non_null(strstr(e->message, "line 2"));
-    e = parse_data_fail(ctx, "zero-vcpus.vmx", H2K_ERR_FORMAT);
+    e = ve_parse_data_fail(&reader, ctx, "zero-vcpus.vmx", H2K_ERR_FORMAT, NULL);
     assert_string_equal(e->field, "numvcpus");
-    e = parse_data_fail(ctx, "unterminated.vmx", H2K_ERR_FORMAT);
+    e = ve_parse_data_fail(&reader, ctx, "unterminated.vmx", H2K_ERR_FORMAT, NULL);
     assert_string_equal(e->field, "guestOS");
     assert_non_null(strstr(e->message, "line 2"));
     assert_int_equal(e->offset, 18);
-    e = parse_data_fail(ctx, "nul-escape.vmx", H2K_ERR_FORMAT);
+    e = ve_parse_data_fail(&reader, ctx, "nul-escape.vmx", H2K_ERR_FORMAT, NULL);
     assert_string_equal(e->field, "displayName");
-    e = parse_data_fail(ctx, "nul-byte.vmx", H2K_ERR_FORMAT);
+    e = ve_parse_data_fail(&reader, ctx, "nul-byte.vmx", H2K_ERR_FORMAT, NULL);
     assert_int_equal(e->offset, 18);
     h2k_ctx_free(ctx);
 }

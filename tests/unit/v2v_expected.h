@@ -1,7 +1,8 @@
 /*
  * Reader of virt-v2v's "--print-source" text (the .expected files beside the
  * shared v2v inputs) and a field-by-field comparison with an h2k_vm_spec.
- * Included by test_vmx.c and test_ovf.c only.
+ * Included by test_vmx.c and test_ovf.c only, which share the parse helpers
+ * at the end (ve_reader: which reader, and its tests/data folder).
  *
  * The text looks like:
  *         source name: Fedora 20
@@ -289,6 +290,83 @@ ve_compare(const char *file, const v2v_expected *e, const h2k_vm_spec *s,
         else if (n->model)
             fail_msg("%s: %s: expected none, reader gave %s", file, what, n->model);
     }
+}
+
+/* A reader of VM descriptions under test: h2k_ovf_parse_file or h2k_vmx_parse_file. */
+typedef struct ve_reader {
+    int (*parse)(h2k_ctx *ctx, const char *path, h2k_vm_spec **out);
+    const char *type; /* "ovf" or "vmx": the spec's source_type, the tests/data folder */
+} ve_reader;
+
+/* Parses testdata/v2v-inputs/@file of the shared folder, asserting success, the
+ * source type and path, and that the spec converts to JSON.  Caller frees. */
+static h2k_vm_spec *
+ve_parse_shared(const ve_reader *r, h2k_ctx *ctx, const char *file)
+{
+    char rel[128];
+    snprintf(rel, sizeof(rel), "testdata/v2v-inputs/%s", file);
+    char *path = ts_shared_path(rel);
+    h2k_vm_spec *s = NULL;
+    ts_assert_rc(ctx, r->parse(ctx, path, &s), 0);
+    assert_non_null(s);
+    assert_string_equal(s->source_type, r->type);
+    assert_string_equal(s->source_path, path);
+    char *json = h2k_vm_spec_to_json(s);
+    assert_non_null(json);
+    free(json);
+    free(path);
+    return s;
+}
+
+/* Golden case: parses the shared @base.<type> and compares it with
+ * @base.expected (see ve_compare for @skip_sata_removables).  Caller frees. */
+static h2k_vm_spec *
+ve_golden(const ve_reader *r, h2k_ctx *ctx, const char *base, int skip_sata_removables)
+{
+    char rel[128], file[128];
+    snprintf(rel, sizeof(rel), "testdata/v2v-inputs/%s.expected", base);
+    snprintf(file, sizeof(file), "%s.%s", base, r->type);
+    char *exp_path = ts_shared_path(rel);
+    v2v_expected e;
+    ve_load(exp_path, &e);
+    h2k_vm_spec *s = ve_parse_shared(r, ctx, file);
+    ve_compare(file, &e, s, skip_sata_removables);
+    free(exp_path);
+    return s;
+}
+
+/* Parses tests/data/<type>/@name, asserting success.  Caller frees. */
+static h2k_vm_spec *
+ve_parse_data(const ve_reader *r, h2k_ctx *ctx, const char *name)
+{
+    char rel[128];
+    snprintf(rel, sizeof(rel), "%s/%s", r->type, name);
+    char *path = ts_data_path(rel);
+    h2k_vm_spec *s = NULL;
+    ts_assert_rc(ctx, r->parse(ctx, path, &s), 0);
+    free(path);
+    return s;
+}
+
+/* Parses tests/data/<type>/@name expecting @code, an error on that file naming
+ * it, and (unless NULL) error field @field; returns the error (owned by @ctx). */
+static const h2k_error *
+ve_parse_data_fail(const ve_reader *r, h2k_ctx *ctx, const char *name, int code, const char *field)
+{
+    char rel[128];
+    snprintf(rel, sizeof(rel), "%s/%s", r->type, name);
+    char *path = ts_data_path(rel);
+    h2k_vm_spec *s = (h2k_vm_spec *)1;
+    ts_assert_rc(ctx, r->parse(ctx, path, &s), code);
+    assert_null(s);
+    const h2k_error *e = h2k_ctx_last_error(ctx);
+    assert_non_null(strstr(e->message, name));
+    assert_string_equal(e->source_path, path);
+    if (field && (!e->field || strcmp(e->field, field) != 0))
+        fail_msg("%s: field %s, want %s (%s)", name, e->field ? e->field : "(null)", field,
+                 e->message);
+    free(path);
+    return e;
 }
 
 #endif
