@@ -54,17 +54,11 @@ cli_out_free(cli_out *o)
 }
 
 static void
-run_ok(const char *const *argv)
-{
-    ts_run_ok(argv);
-}
-
-static void
 make_raw(const char *path)
 {
-    run_ok((const char *const[]){"qemu-img", "create", "-q", "-f", "raw", path, "16M", NULL});
-    run_ok((const char *const[]){"qemu-io", "-f", "raw", "-c", "write -q -P 0x2c 0 2M", "-c",
-                                 "write -q -P 0x99 9M 1M", path, NULL});
+    ts_run_ok((const char *const[]){"qemu-img", "create", "-q", "-f", "raw", path, "16M", NULL});
+    ts_run_ok((const char *const[]){"qemu-io", "-f", "raw", "-c", "write -q -P 0x2c 0 2M", "-c",
+                                    "write -q -P 0x99 9M 1M", path, NULL});
 }
 
 static json_object *
@@ -76,18 +70,11 @@ get(json_object *o, const char *key)
     return v;
 }
 
+/* Number of "*.part-*" files in @dir. */
 static int
 count_parts(const char *dir)
 {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".part-"))
-            n++;
-    closedir(d);
-    return n;
+    return ts_count_dir_matching(dir, ".part-");
 }
 
 static void
@@ -122,8 +109,7 @@ test_convert_json(void **state)
     assert_non_null(strstr(r.err, "{\"event\":\"progress\",\"stage\":\"convert\",\"done\":1000,"
                                   "\"total\":1000}"));
     cli_out_free(&r);
-    run_ok(
-        (const char *const[]){"qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, dst, NULL});
+    ts_qemu_img_compare(src, "raw", dst, "qcow2");
     ts_sha256_file(src, after);
     assert_string_equal(before, after);
 
@@ -134,7 +120,7 @@ test_convert_json(void **state)
     assert_non_null(strstr(r.out, "converted "));
     assert_non_null(strstr(r.out, "(raw, 1 layer)"));
     cli_out_free(&r);
-    run_ok((const char *const[]){"qemu-img", "compare", "-f", "raw", "-F", "raw", src, dst2, NULL});
+    ts_qemu_img_compare(src, "raw", dst2, "raw");
     free(dst2);
     free(src);
     free(dst);
@@ -155,8 +141,7 @@ test_convert_compress(void **state)
     assert_int_equal(ts_run(info, &out), 0);
     assert_non_null(strstr(out, "\"compression-type\": \"zstd\""));
     free(out);
-    run_ok(
-        (const char *const[]){"qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, dst, NULL});
+    ts_qemu_img_compare(src, "raw", dst, "qcow2");
 
     r = cli("convert", "--compression", "zlib", src, zl, NULL);
     assert_int_equal(r.status, 0);
@@ -206,8 +191,7 @@ test_convert_exit_codes(void **state)
     r = cli("convert", "--overwrite", src, dst, NULL);
     assert_int_equal(r.status, 0);
     cli_out_free(&r);
-    run_ok(
-        (const char *const[]){"qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, dst, NULL});
+    ts_qemu_img_compare(src, "raw", dst, "qcow2");
 
     /* NOT_FOUND (-10) -> 20 */
     char *missing = ts_join(dir, "missing.vmdk"), *o2 = ts_join(dir, "o2.qcow2");
@@ -223,9 +207,8 @@ test_convert_exit_codes(void **state)
 
     /* broken chain: FORMAT (-14) -> 24, nothing created */
     char *top = ts_join(dir, "top.qcow2"), *base = ts_join(dir, "base.qcow2");
-    run_ok((const char *const[]){"qemu-img", "create", "-q", "-f", "qcow2", base, "16M", NULL});
-    run_ok((const char *const[]){"qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2",
-                                 "-F", "qcow2", top, NULL});
+    ts_qemu_img_create("qcow2", NULL, NULL, NULL, base, "16M");
+    ts_qemu_img_create("qcow2", NULL, "base.qcow2", "qcow2", top, NULL);
     unlink(base);
     int n = ts_count_dir(dir);
     r = cli("convert", top, o2, NULL);
@@ -246,19 +229,8 @@ static void
 test_convert_sigterm(void **state)
 {
     char *dir = *state;
-    char *src = ts_join(dir, "big.img"), *dst = ts_join(dir, "big.qcow2"),
-         *pat = ts_join(dir, "pat.bin");
-    static unsigned char rnd[1 << 20];
-    int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    assert_true(ufd >= 0);
-    assert_int_equal(read(ufd, rnd, sizeof(rnd)), (ssize_t)sizeof(rnd));
-    close(ufd);
-    ts_write_file(pat, rnd, sizeof(rnd));
-    run_ok((const char *const[]){"qemu-img", "create", "-q", "-f", "raw", src, "512M", NULL});
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "write -q -s %s 0 512M", pat);
-    run_ok((const char *const[]){"qemu-io", "-f", "raw", "-c", cmd, src, NULL});
-    unlink(pat);
+    char *src = ts_join(dir, "big.img"), *dst = ts_join(dir, "big.qcow2");
+    ts_make_random_raw(src, "512M");
     int n = ts_count_dir(dir);
 
     int errp[2];
@@ -306,7 +278,6 @@ test_convert_sigterm(void **state)
     assert_int_equal(ts_count_dir(dir), n);
     free(src);
     free(dst);
-    free(pat);
 }
 
 static int
@@ -314,26 +285,17 @@ setup(void **state)
 {
     ts_require_program("qemu-img");
     ts_require_program("qemu-io");
-    *state = ts_mkdtemp();
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ts_rmtree(*state);
-    free(*state);
-    return 0;
+    return ts_setup_tmpdir(state);
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_convert_json, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_convert_compress, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_convert_exit_codes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_convert_sigterm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_convert_json, setup, ts_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_convert_compress, setup, ts_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_convert_exit_codes, setup, ts_teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_convert_sigterm, setup, ts_teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

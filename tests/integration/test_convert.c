@@ -21,33 +21,14 @@
 
 #define MiB (UINT64_C(1) << 20)
 
-typedef struct fixture {
-    char *dir;
-    h2k_ctx *ctx;
-} fixture;
+typedef ts_fixture fixture;
 
 static int
 setup(void **state)
 {
     ts_require_program("qemu-img");
     ts_require_program("qemu-io");
-    fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    f->dir = ts_mkdtemp();
-    f->ctx = ts_ctx();
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    fixture *f = *state;
-    ts_rmtree(f->dir);
-    free(f->dir);
-    h2k_ctx_free(f->ctx);
-    free(f);
-    return 0;
+    return ts_fixture_setup(state);
 }
 
 /* Runs a program given as a NULL-terminated list; the test fails unless it exits 0. */
@@ -75,22 +56,7 @@ path_in(const fixture *f, const char *name)
 static int
 count_parts(const char *dir)
 {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".part-"))
-            n++;
-    closedir(d);
-    return n;
-}
-
-/* qemu-img compare exits 0 when the guest-visible contents are identical. */
-static void
-assert_same_content(const char *a, const char *afmt, const char *b, const char *bfmt)
-{
-    run_ok("qemu-img", "compare", "-f", afmt, "-F", bfmt, a, b, NULL);
+    return ts_count_dir_matching(dir, ".part-");
 }
 
 /* `qemu-img info --output=json` of @path, parsed (caller puts). */
@@ -176,7 +142,7 @@ test_raw_to_qcow2(void **state)
 
     ts_sha256_file(src, after);
     assert_string_equal(before, after);
-    assert_same_content(src, "raw", dst, "qcow2");
+    ts_qemu_img_compare(src, "raw", dst, "qcow2");
     json_object *o = qemu_info(dst);
     assert_string_equal(jstr(o, "format", NULL, NULL), "qcow2");
     assert_string_equal(jstr(o, "format-specific", "data", "compat"), "1.1");
@@ -207,8 +173,8 @@ test_qcow2_to_raw(void **state)
     h2k_convert_result_free(res);
     ts_sha256_file(src, after);
     assert_string_equal(before, after);
-    assert_same_content(src, "qcow2", dst, "raw");
-    assert_same_content(raw, "raw", dst, "raw");
+    ts_qemu_img_compare(src, "qcow2", dst, "raw");
+    ts_qemu_img_compare(raw, "raw", dst, "raw");
     assert_standalone(dst, "raw");
     struct stat st;
     assert_int_equal(stat(dst, &st), 0);
@@ -243,7 +209,7 @@ vmdk_case(fixture *f, const char *subformat, const char *size)
 
     ts_sha256_file(src, after);
     assert_string_equal(before, after);
-    assert_same_content(src, "vmdk", dst, "qcow2");
+    ts_qemu_img_compare(src, "vmdk", dst, "qcow2");
     assert_standalone(dst, "qcow2");
     assert_int_equal(ts_count_dir(f->dir), files_before + 1);
     free(raw);
@@ -275,7 +241,7 @@ test_vmdk_two_gb_flat(void **state)
     assert_int_equal(res->chain_length, 1);
     assert_int_equal(res->virtual_size, 2100 * MiB);
     h2k_convert_result_free(res);
-    assert_same_content(src, "vmdk", dst, "qcow2");
+    ts_qemu_img_compare(src, "vmdk", dst, "qcow2");
     free(src);
     free(dst);
 }
@@ -291,13 +257,13 @@ make_chain(fixture *f, const char *fmt, const char *ext, char **top_out, char **
     snprintf(m, sizeof(m), "mid.%s", ext);
     snprintf(t, sizeof(t), "top.%s", ext);
     char *base = path_in(f, b), *mid = path_in(f, m), *top = path_in(f, t);
-    run_ok("qemu-img", "create", "-q", "-f", fmt, base, "64M", NULL);
+    ts_qemu_img_create(fmt, NULL, NULL, NULL, base, "64M");
     run_ok("qemu-io", "-f", fmt, "-c", "write -q -P 0x01 0 4M", "-c", "write -q -P 0x0b 40M 1M",
            base, NULL);
     /* backing paths relative to the layer, as VMware and qemu record them */
-    run_ok("qemu-img", "create", "-q", "-f", fmt, "-b", b, "-F", fmt, mid, NULL);
+    ts_qemu_img_create(fmt, NULL, b, fmt, mid, NULL);
     run_ok("qemu-io", "-f", fmt, "-c", "write -q -P 0x02 2M 4M", mid, NULL);
-    run_ok("qemu-img", "create", "-q", "-f", fmt, "-b", m, "-F", fmt, top, NULL);
+    ts_qemu_img_create(fmt, NULL, m, fmt, top, NULL);
     run_ok("qemu-io", "-f", fmt, "-c", "write -q -P 0x03 5M 1M", "-c", "write -q -z 40M 512k", top,
            NULL);
     free(mid);
@@ -321,7 +287,7 @@ chain_case(fixture *f, const char *fmt, h2k_disk_format hfmt)
     ts_sha256_file(top, after);
     assert_string_equal(before, after);
     assert_standalone(dst, "qcow2");
-    assert_same_content(top, fmt, dst, "qcow2");
+    ts_qemu_img_compare(top, fmt, dst, "qcow2");
 
     /* the output may not be any layer of the chain */
     h2k_convert_options o = H2K_CONVERT_OPTIONS_INIT;
@@ -374,7 +340,7 @@ test_vhd_dynamic(void **state)
     h2k_convert_result_free(res);
     ts_sha256_file(src, after);
     assert_string_equal(before, after);
-    assert_same_content(src, "vpc", dst, "qcow2");
+    ts_qemu_img_compare(src, "vpc", dst, "qcow2");
     assert_standalone(dst, "qcow2");
     free(raw);
     free(src);
@@ -401,7 +367,7 @@ test_compressed_zstd(void **state)
     json_object *j = qemu_info(dst);
     assert_string_equal(jstr(j, "format-specific", "data", "compression-type"), "zstd");
     json_object_put(j);
-    assert_same_content(src, "raw", dst, "qcow2");
+    ts_qemu_img_compare(src, "raw", dst, "qcow2");
 
     /* zlib on request */
     char *zl = path_in(f, "zlib.qcow2");
@@ -410,7 +376,7 @@ test_compressed_zstd(void **state)
     j = qemu_info(zl);
     assert_string_equal(jstr(j, "format-specific", "data", "compression-type"), "zlib");
     json_object_put(j);
-    assert_same_content(src, "raw", zl, "qcow2");
+    ts_qemu_img_compare(src, "raw", zl, "qcow2");
     free(zl);
     free(src);
     free(dst);
@@ -447,7 +413,7 @@ test_existing_output(void **state)
     h2k_convert_options o = H2K_CONVERT_OPTIONS_INIT;
     o.overwrite = 1;
     h2k_convert_result_free(convert_ok(f, src, dst, &o));
-    assert_same_content(src, "raw", dst, "qcow2");
+    ts_qemu_img_compare(src, "raw", dst, "qcow2");
     assert_int_equal(ts_count_dir(f->dir), 3);
     assert_int_equal(count_parts(f->dir), 0);
     free(link);
@@ -506,8 +472,8 @@ test_broken_sources(void **state)
     assert_int_equal(truncate(vmdk, 10000), 0); /* cuts the descriptor and grain tables */
     /* a qcow2 whose backing file is gone */
     char *base = path_in(f, "base.qcow2"), *top = path_in(f, "top.qcow2");
-    run_ok("qemu-img", "create", "-q", "-f", "qcow2", base, "16M", NULL);
-    run_ok("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", top, NULL);
+    ts_qemu_img_create("qcow2", NULL, NULL, NULL, base, "16M");
+    ts_qemu_img_create("qcow2", NULL, "base.qcow2", "qcow2", top, NULL);
     unlink(base);
     /* a VMDK descriptor whose extent is missing */
     char *desc = path_in(f, "noextent.vmdk");
@@ -599,20 +565,9 @@ static void
 test_cancel_mid_convert(void **state)
 {
     fixture *f = *state;
-    char *src = path_in(f, "big.img"), *dst = path_in(f, "big.qcow2"),
-         *pat = path_in(f, "pattern.bin");
-    /* 512 MiB of random-looking data (a 1 MiB random pattern file repeated) */
-    static unsigned char rnd[1 << 20];
-    int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    assert_true(ufd >= 0);
-    assert_int_equal(read(ufd, rnd, sizeof(rnd)), (ssize_t)sizeof(rnd));
-    close(ufd);
-    ts_write_file(pat, rnd, sizeof(rnd));
-    run_ok("qemu-img", "create", "-q", "-f", "raw", src, "512M", NULL);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "write -q -s %s 0 512M", pat);
-    run_ok("qemu-io", "-f", "raw", "-c", cmd, src, NULL);
-    unlink(pat);
+    char *src = path_in(f, "big.img"), *dst = path_in(f, "big.qcow2");
+    /* 512 MiB of random-looking data (a 1 MiB random pattern repeated) */
+    ts_make_random_raw(src, "512M");
     int before = ts_count_dir(f->dir);
 
     cancel_state cs = {f->ctx, 0, 0};
@@ -638,7 +593,6 @@ test_cancel_mid_convert(void **state)
     h2k_ctx_reset_cancel(f->ctx);
     free(src);
     free(dst);
-    free(pat);
 }
 
 /* A stand-in for qemu-img (a shell script) to test failures and timeouts. */
@@ -732,8 +686,8 @@ window_case(fixture *f, const char *fmt, const char *qemu_fmt)
     h2k_convert_result_free(res);
     ts_sha256_file(box, after);
     assert_string_equal(before, after);
-    assert_same_content(seed, "raw", dst, "qcow2");
-    assert_same_content(img, qemu_fmt, dst, "qcow2");
+    ts_qemu_img_compare(seed, "raw", dst, "qcow2");
+    ts_qemu_img_compare(img, qemu_fmt, dst, "qcow2");
     unlink(dst);
 
     /* a window beyond the end of the file is refused before anything is created */
@@ -787,7 +741,7 @@ test_vmdk_in_container(void **state)
     h2k_convert_result_free(res);
     ts_sha256_file(box, after);
     assert_string_equal(before, after);
-    assert_same_content(seed, "raw", dst, "qcow2");
+    ts_qemu_img_compare(seed, "raw", dst, "qcow2");
     free(seed);
     free(img);
     free(box);
@@ -817,7 +771,7 @@ test_processor(void **state)
     assert_string_equal(jstr(j, "format-specific", "data", "compression-type"), "zstd");
     json_object_put(j);
     assert_standalone(out, "qcow2");
-    assert_same_content(top, "qcow2", out, "qcow2");
+    ts_qemu_img_compare(top, "qcow2", out, "qcow2");
     /* exists without overwrite; then overwrite to raw */
     ts_assert_rc(f->ctx, h2k_disk_processor_process(p, top, out, &po, NULL), H2K_ERR_EXISTS);
     po.overwrite = 1;
@@ -826,7 +780,7 @@ test_processor(void **state)
     ts_assert_rc(f->ctx, h2k_disk_processor_process(p, top, out2, &po, &res), 0);
     assert_int_equal(res->output_format, H2K_FORMAT_RAW);
     h2k_convert_result_free(res);
-    assert_same_content(top, "qcow2", out2, "raw");
+    ts_qemu_img_compare(top, "qcow2", out2, "raw");
     /* flatten of a lone image is refused */
     ts_assert_rc(f->ctx, h2k_disk_processor_process(p, base, out2, &po, NULL), H2K_ERR_VALIDATION);
     h2k_disk_processor_free(p);
@@ -839,7 +793,7 @@ test_processor(void **state)
 int
 main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, ts_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_raw_to_qcow2),
         T(test_qcow2_to_raw),

@@ -18,33 +18,14 @@
 
 #include "testsupport.h"
 
-typedef struct fixture {
-    char *dir;
-    h2k_ctx *ctx;
-} fixture;
+typedef ts_fixture fixture;
 
 static int
 setup(void **state)
 {
     ts_require_program("qemu-img");
     ts_require_program("qemu-io");
-    fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    f->dir = ts_mkdtemp();
-    f->ctx = ts_ctx();
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    fixture *f = *state;
-    ts_rmtree(f->dir);
-    free(f->dir);
-    h2k_ctx_free(f->ctx);
-    free(f);
-    return 0;
+    return ts_fixture_setup(state);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -60,15 +41,10 @@ qemu_create(const char *path, const char *subformat, const char *size, const cha
 {
     char opt[128];
     snprintf(opt, sizeof(opt), "subformat=%s", subformat ? subformat : "monolithicSparse");
-    if (backing) {
-        const char *argv[] = { "qemu-img", "create", "-q", "-f", "vmdk", "-b", backing, "-F",
-                               "vmdk", path, NULL };
-        ts_run_ok(argv);
-    } else {
-        const char *argv[] = { "qemu-img", "create", "-q", "-f", "vmdk", "-o", opt, path, size,
-                               NULL };
-        ts_run_ok(argv);
-    }
+    if (backing)
+        ts_qemu_img_create("vmdk", NULL, backing, "vmdk", path, NULL);
+    else
+        ts_qemu_img_create("vmdk", opt, NULL, NULL, path, size);
 }
 
 static void
@@ -719,14 +695,15 @@ test_cli(void **state)
 int
 main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, ts_fixture_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_qemu_subformats, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_handwritten_descriptors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_chain_of_three, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupted_sparse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_and_bad_extents, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_optimized_in_container, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
+        T(test_qemu_subformats),
+        T(test_handwritten_descriptors),
+        T(test_chain_of_three),
+        T(test_corrupted_sparse),
+        T(test_deleted_and_bad_extents),
+        T(test_stream_optimized_in_container),
+        T(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

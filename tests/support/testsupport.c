@@ -200,6 +200,34 @@ ts_qemu_img_create(const char *fmt, const char *opts, const char *backing, const
     ts_run_ok(argv);
 }
 
+void
+ts_qemu_img_compare(const char *a, const char *afmt, const char *b, const char *bfmt)
+{
+    const char *argv[] = {"qemu-img", "compare", "-f", afmt, "-F", bfmt, a, b, NULL};
+    ts_run_ok(argv);
+}
+
+void
+ts_make_random_raw(const char *path, const char *size)
+{
+    static unsigned char rnd[1 << 20];
+    int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    assert_true(ufd >= 0);
+    assert_int_equal(read(ufd, rnd, sizeof(rnd)), (ssize_t)sizeof(rnd));
+    close(ufd);
+    char *pat = hk_asprintf("%s.pattern", path);
+    assert_non_null(pat);
+    ts_write_file(pat, rnd, sizeof(rnd));
+    ts_qemu_img_create("raw", NULL, NULL, NULL, path, size);
+    char *cmd = hk_asprintf("write -q -s %s 0 %s", pat, size);
+    assert_non_null(cmd);
+    const char *argv[] = {"qemu-io", "-f", "raw", "-c", cmd, path, NULL};
+    ts_run_ok(argv);
+    unlink(pat);
+    free(cmd);
+    free(pat);
+}
+
 uint64_t
 ts_qemu_img_info_u64(const char *fmt, const char *path, const char *key)
 {
@@ -333,7 +361,7 @@ ts_sha256_file(const char *path, char out[65])
 }
 
 int
-ts_count_dir(const char *dir)
+ts_count_dir_matching(const char *dir, const char *needle)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -341,10 +369,16 @@ ts_count_dir(const char *dir)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strstr(e->d_name, needle))
             n++;
     closedir(d);
     return n;
+}
+
+int
+ts_count_dir(const char *dir)
+{
+    return ts_count_dir_matching(dir, "");
 }
 
 int

@@ -62,6 +62,12 @@ void ts_require_program(const char *prog);
  * (a NULL leaves its part out); fails the test unless it succeeds. */
 void ts_qemu_img_create(const char *fmt, const char *opts, const char *backing,
                         const char *backing_fmt, const char *path, const char *size);
+/* qemu-img compare -f @afmt -F @bfmt @a @b: fails the test unless the guest-visible
+ * contents are identical. */
+void ts_qemu_img_compare(const char *a, const char *afmt, const char *b, const char *bfmt);
+/* A raw image of @size (a qemu-img size) filled with one random MiB repeated,
+ * so that converting it takes a while; a pattern file beside it is removed. */
+void ts_make_random_raw(const char *path, const char *size);
 /* Number @key of `qemu-img info --output=json [-f @fmt] @path` (@fmt may be NULL). */
 uint64_t ts_qemu_img_info_u64(const char *fmt, const char *path, const char *key);
 
@@ -90,6 +96,8 @@ char *ts_read_file(const char *path, size_t *len_out);
 void ts_sha256_file(const char *path, char out[65]);
 /* Number of entries in a directory (excluding . and ..). */
 int ts_count_dir(const char *dir);
+/* Number of entries of @dir whose name contains @needle; -1 if it cannot be read. */
+int ts_count_dir_matching(const char *dir, const char *needle);
 /* True when @path exists. */
 int ts_exists(const char *path);
 
