@@ -372,6 +372,33 @@ hk_boot_fail(h2k_ctx *ctx, h2k_boot_result *r, const hk_console *c, int outcome,
     return code;
 }
 
+int
+hk_boot_conclude(h2k_ctx *ctx, h2k_boot_result *r, const hk_console *c, int outcome,
+                 int exit_status, double seconds, const hk_boot_opts *o, const char *image,
+                 const char *what, const char *extra)
+{
+    r->boot_seconds = seconds;
+    if (outcome == HK_WATCH_PROVEN) {
+        if (hk_boot_result_fill(r, c) < 0)
+            return hk_error_nomem(ctx);
+        hk_info(ctx, "test", "the guest booted in %.1f s: %s", seconds, r->proof_line);
+        return 0;
+    }
+    int rc = hk_boot_fail(ctx, r, c, outcome, exit_status, o->timeout_seconds, what, extra);
+    hk_error_set_source(ctx, image);
+    return rc;
+}
+
+void
+hk_boot_result_give(h2k_boot_result *r, bool ran, int rc, h2k_boot_result **out)
+{
+    if (r && ran && r->console_tail &&
+        (rc == 0 || rc == H2K_ERR_BOOT_TEST || rc == H2K_ERR_CANCELLED))
+        *out = r;
+    else
+        h2k_boot_result_free(r);
+}
+
 void
 h2k_boot_result_free(h2k_boot_result *r)
 {

@@ -208,4 +208,17 @@ int hk_boot_watch(h2k_ctx *ctx, const char *log_path, hk_console *c, unsigned ti
 int hk_boot_fail(h2k_ctx *ctx, h2k_boot_result *r, const hk_console *c, int outcome,
                  int exit_status, unsigned timeout_seconds, const char *what, const char *extra);
 
+/* The common end of a watch: records @seconds in @r, then either fills it from
+ * the proof (@outcome HK_WATCH_PROVEN) or records the failure as hk_boot_fail()
+ * does, with @image as the error's source.  Returns 0, the failure's code, or
+ * H2K_ERR_NO_MEMORY. */
+int hk_boot_conclude(h2k_ctx *ctx, h2k_boot_result *r, const hk_console *c, int outcome,
+                     int exit_status, double seconds, const hk_boot_opts *o, const char *image,
+                     const char *what, const char *extra);
+
+/* Hands @r to the caller in *out when the VM ran (@ran) and the test reached a
+ * verdict (@rc 0, H2K_ERR_BOOT_TEST or H2K_ERR_CANCELLED, with a console tail);
+ * frees it otherwise. */
+void hk_boot_result_give(h2k_boot_result *r, bool ran, int rc, h2k_boot_result **out);
+
 #endif

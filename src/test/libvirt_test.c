@@ -165,20 +165,10 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
                        &status, &seconds);
     if (rc < 0)
         goto done;
-    r->boot_seconds = seconds;
-    if (outcome == HK_WATCH_PROVEN) {
-        if (hk_boot_result_fill(r, &con) < 0) {
-            rc = hk_error_nomem(ctx);
-            goto done;
-        }
-        hk_info(ctx, "test", "the guest booted in %.1f s: %s", seconds, r->proof_line);
-    } else {
-        char *what = hk_asprintf("domain %s", name);
-        rc = hk_boot_fail(ctx, r, &con, outcome, status, o.timeout_seconds,
+    char *what = outcome == HK_WATCH_PROVEN ? NULL : hk_asprintf("domain %s", name);
+    rc = hk_boot_conclude(ctx, r, &con, outcome, status, seconds, &o, abs,
                           what ? what : "domain", NULL);
-        free(what);
-        hk_error_set_source(ctx, abs);
-    }
+    free(what);
 
 done:
     if (v.dom) {
@@ -199,11 +189,6 @@ done:
     free(xml);
     free(name);
     free(abs);
-    if (r && started && r->console_tail &&
-        (rc == 0 || rc == H2K_ERR_BOOT_TEST || rc == H2K_ERR_CANCELLED)) {
-        *out = r;
-    } else {
-        h2k_boot_result_free(r);
-    }
+    hk_boot_result_give(r, started, rc, out);
     return rc;
 }

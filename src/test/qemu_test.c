@@ -117,19 +117,9 @@ h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *
     proc.pid = -1;
     if (rc < 0)
         goto done;
-    r->boot_seconds = seconds;
-    if (outcome == HK_WATCH_PROVEN) {
-        if (hk_boot_result_fill(r, &con) < 0) {
-            rc = hk_error_nomem(ctx);
-            goto done;
-        }
-        hk_info(ctx, "test", "the guest booted in %.1f s: %s", seconds, r->proof_line);
-    } else {
-        char *extra = qemu_output(w.qemu_log);
-        rc = hk_boot_fail(ctx, r, &con, outcome, status, o.timeout_seconds, "qemu", extra);
-        free(extra);
-        hk_error_set_source(ctx, abs);
-    }
+    char *extra = outcome == HK_WATCH_PROVEN ? NULL : qemu_output(w.qemu_log);
+    rc = hk_boot_conclude(ctx, r, &con, outcome, status, seconds, &o, abs, "qemu", extra);
+    free(extra);
 
 done:
     if (proc.pid > 0)
@@ -140,11 +130,6 @@ done:
         hk_console_free(&con);
     hk_boot_strv_free(argv);
     free(abs);
-    if (r && proc.pid == -1 && (rc == 0 || rc == H2K_ERR_BOOT_TEST || rc == H2K_ERR_CANCELLED) &&
-        r->console_tail) {
-        *out = r;
-    } else {
-        h2k_boot_result_free(r);
-    }
+    hk_boot_result_give(r, proc.pid == -1, rc, out);
     return rc;
 }
