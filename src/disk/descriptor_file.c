@@ -1,4 +1,5 @@
 /* Reading a VM descriptor file (OVF, VMX) into a spec. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,4 +36,34 @@ done:
     free(abs);
     free(dir);
     return rc;
+}
+
+char *
+hk_descriptor_lower_dup(const char *s)
+{
+    char *r = strdup(s);
+    if (r)
+        for (char *p = r; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    return r;
+}
+
+char *
+hk_descriptor_mac(const char *s)
+{
+    if (strlen(s) != 17)
+        return NULL;
+    for (int i = 0; i < 17; i++) {
+        if (i % 3 == 2) {
+            if (s[i] != ':' && s[i] != '-')
+                return NULL;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return NULL;
+        }
+    }
+    char *r = hk_descriptor_lower_dup(s);
+    if (r)
+        for (int i = 2; i < 17; i += 3)
+            r[i] = ':';
+    return r;
 }

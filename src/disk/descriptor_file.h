@@ -18,4 +18,11 @@ typedef int (*hk_descriptor_parse_fn)(h2k_ctx *ctx, const char *text, size_t len
 int hk_descriptor_parse_file(h2k_ctx *ctx, const char *path, size_t max_size,
                              hk_descriptor_parse_fn parse, const char *api, h2k_vm_spec **out);
 
+/* A copy of @s in lower case.  Caller frees; NULL on allocation failure. */
+char *hk_descriptor_lower_dup(const char *s);
+
+/* "00:50:56:AB:CD:EF" (or with '-') -> "00:50:56:ab:cd:ef".  Caller frees;
+ * NULL when malformed (not an error) or on allocation failure. */
+char *hk_descriptor_mac(const char *s);
+
 #endif

@@ -204,16 +204,6 @@ ovf_nomem(ovf_state *st)
     return hk_error_nomem(st->ctx);
 }
 
-static char *
-lower_dup(const char *s)
-{
-    char *r = strdup(s);
-    if (r)
-        for (char *p = r; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-    return r;
-}
-
 /* Parses a whole unsigned decimal number (surrounding blanks already trimmed). */
 static bool
 parse_u64(const char *s, uint64_t *out)
@@ -318,27 +308,6 @@ small_int(const char *s)
     return (int)v;
 }
 
-/* "00:50:56:AB:CD:EF" or with '-' -> lower case with ':'; NULL when malformed. */
-static char *
-normalise_mac(const char *s)
-{
-    if (strlen(s) != 17)
-        return NULL;
-    for (int i = 0; i < 17; i++) {
-        if (i % 3 == 2) {
-            if (s[i] != ':' && s[i] != '-')
-                return NULL;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return NULL;
-        }
-    }
-    char *r = lower_dup(s);
-    if (r)
-        for (int i = 2; i < 17; i += 3)
-            r[i] = ':';
-    return r;
-}
-
 /* Format URI -> short hint: ".../vmdk.html#streamOptimized" -> "vmdk-streamOptimized".
  * Returns NULL (no hint) for something unreadable; *oom on allocation failure. */
 static char *
@@ -398,7 +367,7 @@ controller_model(const char *sub)
     for (size_t i = 0; i < HK_ARRAY_LEN(map); i++)
         if (hk_streq_nocase(sub, map[i].from))
             return strdup(map[i].to);
-    return lower_dup(sub);
+    return hk_descriptor_lower_dup(sub);
 }
 
 /* ----------------------------------------------------------- lookups */
@@ -747,10 +716,10 @@ read_nic(ovf_state *st, const xmlNode *item, h2k_vm_nic *nic)
         nic->is_bridge = 1;
         conn = NULL;
     }
-    if (sub && *sub && !(nic->model = lower_dup(sub)))
+    if (sub && *sub && !(nic->model = hk_descriptor_lower_dup(sub)))
         oom = true;
     if (addr && *addr) {
-        nic->mac = normalise_mac(addr);
+        nic->mac = hk_descriptor_mac(addr);
         if (!nic->mac)
             hk_warn(st->ctx, OVF_DOMAIN, "%s: line %ld: MAC address \"%s\" ignored", st->name,
                     line_of(item), addr);

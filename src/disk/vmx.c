@@ -475,37 +475,6 @@ resolve_path(const char *base_dir, const char *name)
     return hk_path_join(base_dir, name);
 }
 
-static char *
-lower_dup(const char *s)
-{
-    char *r = strdup(s);
-    if (r)
-        for (char *p = r; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-    return r;
-}
-
-/* "00:0C:29:36:EF:31" -> lower case copy; NULL (not an error) when malformed. */
-static char *
-normalise_mac(const char *s)
-{
-    if (strlen(s) != 17)
-        return NULL;
-    for (int i = 0; i < 17; i++) {
-        if (i % 3 == 2) {
-            if (s[i] != ':' && s[i] != '-')
-                return NULL;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return NULL;
-        }
-    }
-    char *r = lower_dup(s);
-    if (r)
-        for (int i = 2; i < 17; i += 3)
-            r[i] = ':';
-    return r;
-}
-
 /* "56 4d 96 af e6 46 bd 86-5c 4d 65 4e 77 36 ef 31" -> canonical UUID, or NULL. */
 static char *
 format_uuid(const char *s)
@@ -588,7 +557,7 @@ collect_disks(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, h2k_vm_spec 
         dk->path = resolve_path(base_dir, devs[i].file->value);
         const char *model = ns_controller_model(d, ns);
         if (model)
-            dk->controller_model = lower_dup(model);
+            dk->controller_model = hk_descriptor_lower_dup(model);
         else if (dk->bus == H2K_BUS_SATA)
             dk->controller_model = strdup("ahci");
         if (!dk->file_ref || !dk->path ||
@@ -715,12 +684,12 @@ collect_nics(h2k_ctx *ctx, const vmx_doc *d, h2k_vm_spec *spec)
                                                                  : (gen ? gen : stat);
         nic->network = strdup(net ? net : ns);
         nic->is_bridge = ct && hk_streq_nocase(ct, "bridged");
-        if (model && *model && !(nic->model = lower_dup(model))) {
+        if (model && *model && !(nic->model = hk_descriptor_lower_dup(model))) {
             rc = hk_error_nomem(ctx);
             goto out;
         }
         if (mac && *mac) {
-            nic->mac = normalise_mac(mac);
+            nic->mac = hk_descriptor_mac(mac);
             if (!nic->mac)
                 hk_warn(ctx, VMX_DOMAIN, "%s: %s: MAC address \"%s\" is malformed, ignored",
                         d->name, ns, mac);
