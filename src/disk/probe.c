@@ -29,6 +29,15 @@ hk_src_read(h2k_ctx *ctx, const hk_src *src, uint64_t off, void *buf, size_t len
     return hk_pread_exact(ctx, src->fd, src->path, buf, len, src->base + off, field);
 }
 
+uint64_t
+hk_src_file_size(const hk_src *src)
+{
+    struct stat st;
+    if (fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode))
+        return (uint64_t)st.st_size;
+    return src->base + src->size;
+}
+
 static bool
 looks_like_descriptor(const uint8_t *head, size_t n)
 {

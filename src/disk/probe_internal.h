@@ -24,6 +24,10 @@ typedef struct hk_src {
 int hk_src_read(h2k_ctx *ctx, const hk_src *src, uint64_t off, void *buf, size_t len,
                 const char *field);
 
+/* Size of the file holding the image (its fstat size when a regular file,
+ * else the end of the image window): the extent size the probers report. */
+uint64_t hk_src_file_size(const hk_src *src);
+
 /* Format detection from the first bytes (@head, up to 64 KiB) and the last 512
  * bytes (@tail, may be shorter) of the image. */
 h2k_disk_format hk_detect_format(const uint8_t *head, size_t head_len, const uint8_t *tail,

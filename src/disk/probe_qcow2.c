@@ -56,15 +56,6 @@
 
 #define DOM "disk"
 
-static uint64_t
-file_size_of(const hk_src *src)
-{
-    struct stat st;
-    if (fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode))
-        return (uint64_t)st.st_size;
-    return src->base + src->size;
-}
-
 /* Name of incompatible feature @bit from the feature name table, or NULL. */
 static const char *
 feature_name(const uint8_t *table, size_t len, unsigned bit, char out[47])
@@ -351,7 +342,7 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
     layer->cluster_size = csize;
     layer->compressed = ctype == 1;
     rc = hk_layer_add_extent(ctx, layer, layer->path, "SPARSE", "RW", size / 512u, src->base,
-                             file_size_of(src));
+                             hk_src_file_size(src));
 out:
     free(h);
     return rc;

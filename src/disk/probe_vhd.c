@@ -77,15 +77,6 @@ vhd_parent_clear(vhd_parent *p)
     free(p->name);
 }
 
-static uint64_t
-file_size_of(const hk_src *src)
-{
-    struct stat st;
-    if (fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode))
-        return (uint64_t)st.st_size;
-    return src->base + src->size;
-}
-
 /* Reads and checks the footer at the end of the image.  On success @ft holds
  * 512 bytes (a 511-byte footer is padded with a zero) and *foff its offset. */
 static int
@@ -436,5 +427,5 @@ hk_probe_vhd(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts, h2k
     hk_debug(ctx, DOM, "%s: VHD %s, %llu bytes, creator %.4s", src->path, sub,
              (unsigned long long)cur, (const char *)ft + F_CREATOR_APP);
     return hk_layer_add_extent(ctx, layer, layer->path, type == TYPE_FIXED ? "FLAT" : "SPARSE",
-                               "RW", cur / 512u, src->base, file_size_of(src));
+                               "RW", cur / 512u, src->base, hk_src_file_size(src));
 }

@@ -79,15 +79,6 @@ static const char *const item_names[IT_N] = {"file_parameters",      "virtual_di
                                              "page83_data",          "logical_sector_size",
                                              "physical_sector_size", "parent_locator"};
 
-static uint64_t
-file_size_of(const hk_src *src)
-{
-    struct stat st;
-    if (fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode))
-        return (uint64_t)st.st_size;
-    return src->base + src->size;
-}
-
 /* CRC-32C of @len bytes with the 4-byte checksum field at @csum_off taken as zero. */
 static uint32_t
 crc_with_hole(const uint8_t *buf, size_t len, size_t csum_off)
@@ -664,7 +655,7 @@ hk_probe_vhdx(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts, h2
     hk_debug(ctx, DOM, "%s: VHDX %s, %llu bytes, block %u, sectors %u/%u", src->path, sub,
              (unsigned long long)st.vsize, st.block_size, st.logical, st.physical);
     rc = hk_layer_add_extent(ctx, layer, layer->path, "SPARSE", "RW", st.vsize / 512u, src->base,
-                             file_size_of(src));
+                             hk_src_file_size(src));
 out:
     free(hdr);
     return rc;
