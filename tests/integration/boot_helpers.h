@@ -1,6 +1,6 @@
 /*
- * Helpers of the boot test integration tests: the cached Debian test guest,
- * leftover process checks, image change checks.  Included by one test
+ * Helpers of the boot test integration tests: the cached Debian test guest
+ * and image change checks (leftover processes: ts_count_children).  Included by one test
  * program each (static functions).
  */
 #ifndef H2K_TESTS_BOOT_HELPERS_H
@@ -43,38 +43,6 @@ debian_guest(void)
     free(script);
     cached = strdup(path);
     return path;
-}
-
-/* Number of our child processes still present (running or zombie). */
-HK_UNUSED static int
-count_children(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc");
-    assert_non_null(d);
-    struct dirent *e;
-    pid_t me = getpid();
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        char path[300], buf[512];
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "re");
-        if (!f)
-            continue;
-        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[len] = '\0';
-        const char *rp = strrchr(buf, ')'); /* the command name may hold spaces */
-        int ppid = 0;
-        char state = 0;
-        if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == me) {
-            print_message("leftover child: %s", buf);
-            n++;
-        }
-    }
-    closedir(d);
-    return n;
 }
 
 typedef struct file_stamp {

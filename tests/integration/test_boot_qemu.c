@@ -22,7 +22,7 @@
 static void
 assert_clean(const char *tmp)
 {
-    assert_int_equal(count_children(), 0);
+    assert_int_equal(ts_count_children(NULL), 0);
     assert_int_equal(ts_count_dir(tmp), 0);
 }
 
@@ -278,7 +278,7 @@ test_cli(void **state)
     assert_int_equal(ts_run(a4, NULL), 2);
     const char *a5[] = { cli, "test", "/nonexistent.img", NULL };
     assert_int_equal(ts_run(a5, NULL), 10 + 10); /* NOT_FOUND */
-    assert_int_equal(count_children(), 0);
+    assert_int_equal(ts_count_children(NULL), 0);
     ts_rmtree(dir);
     free(disk);
     free(dir);

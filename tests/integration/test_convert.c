@@ -525,42 +525,6 @@ cancel_on_progress(void *ud, const char *stage, uint64_t done, uint64_t total)
     }
 }
 
-/* Number of live children of this process named @comm. */
-static int
-count_children(const char *comm)
-{
-    DIR *d = opendir("/proc");
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    char me[32];
-    snprintf(me, sizeof(me), "%d", (int)getpid());
-    while ((e = readdir(d))) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        char p[300], buf[512];
-        snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
-        FILE *fp = fopen(p, "r");
-        if (!fp)
-            continue;
-        size_t len = fread(buf, 1, sizeof(buf) - 1, fp);
-        fclose(fp);
-        buf[len] = '\0';
-        char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
-        if (!lp || !rp)
-            continue;
-        *rp = '\0';
-        char state = 0;
-        int ppid = 0;
-        if (sscanf(rp + 2, "%c %d", &state, &ppid) != 2)
-            continue;
-        if (ppid == getpid() && strcmp(lp + 1, comm) == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
 static void
 test_cancel_mid_convert(void **state)
 {
@@ -586,7 +550,7 @@ test_cancel_mid_convert(void **state)
     assert_false(ts_exists(dst));
     assert_int_equal(count_parts(f->dir), 0);
     assert_int_equal(ts_count_dir(f->dir), before);
-    assert_int_equal(count_children("qemu-img"), 0);
+    assert_int_equal(ts_count_children("qemu-img"), 0);
 
     /* the context works again once the cancel is reset */
     h2k_ctx_set_progress(f->ctx, NULL, NULL);
@@ -640,8 +604,8 @@ test_qemu_img_failure_and_timeout(void **state)
     e = h2k_ctx_last_error(f->ctx);
     assert_string_equal(e->output_path, dst);
     assert_int_equal(ts_count_dir(f->dir), before);
-    assert_int_equal(count_children("sleep"), 0);
-    assert_int_equal(count_children("slow.sh"), 0);
+    assert_int_equal(ts_count_children("sleep"), 0);
+    assert_int_equal(ts_count_children("slow.sh"), 0);
 
     o.qemu_img = "h2k-no-such-qemu-img";
     o.timeout_seconds = 0;

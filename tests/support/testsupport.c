@@ -382,6 +382,43 @@ ts_count_dir(const char *dir)
 }
 
 int
+ts_count_children(const char *comm)
+{
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    pid_t me = getpid();
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        /* "pid (comm) state ppid ...": the command name may hold spaces */
+        char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+        if (!lp || !rp)
+            continue;
+        char state = 0;
+        int ppid = 0;
+        if (sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != me)
+            continue;
+        *rp = '\0';
+        if (comm && strcmp(lp + 1, comm) != 0)
+            continue;
+        print_message("child process %s (%s), state %c\n", e->d_name, lp + 1, state);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int
 ts_exists(const char *path)
 {
     return access(path, F_OK) == 0;

@@ -98,6 +98,9 @@ void ts_sha256_file(const char *path, char out[65]);
 int ts_count_dir(const char *dir);
 /* Number of entries of @dir whose name contains @needle; -1 if it cannot be read. */
 int ts_count_dir_matching(const char *dir, const char *needle);
+/* Number of child processes of this one (running or zombie) whose command
+ * name is @comm, or all of them when @comm is NULL; each is printed. */
+int ts_count_children(const char *comm);
 /* True when @path exists. */
 int ts_exists(const char *path);
 
