@@ -45,5 +45,10 @@ int cmd_local(cli_env *env, int argc, char **argv);
 int cmd_batch(cli_env *env, int argc, char **argv);
 /* Parses "all", "none" or a list of repair names into bits; -1 when unknown. */
 int cli_parse_fixes(const char *s, unsigned *out);
+/* Parses "SRC=network:NAME" or "SRC=bridge:NAME" (SRC "*": every NIC); @arg is
+ * modified and referenced by *m.  False when malformed. */
+bool cli_parse_network_map(char *arg, h2k_network_mapping *m);
+/* Prints the outcome of a migration for people (stdout). */
+void cli_print_migration_summary(const h2k_migration_result *res);
 
 #endif

@@ -16,8 +16,8 @@
 #define MAX_ITEMS 64
 
 /* "SRC=network:NAME" or "SRC=bridge:NAME"; SRC "*" matches every NIC. */
-static bool
-parse_map(char *arg, h2k_network_mapping *m)
+bool
+cli_parse_network_map(char *arg, h2k_network_mapping *m)
 {
     char *eq = strchr(arg, '=');
     if (!eq || eq == arg)
@@ -56,8 +56,8 @@ cli_parse_fixes(const char *s, unsigned *out)
     return 0;
 }
 
-static void
-print_summary(const h2k_migration_result *res)
+void
+cli_print_migration_summary(const h2k_migration_result *res)
 {
     printf("%s: %s%s\n", res->name ? res->name : "?", res->success ? "migrated" : "FAILED",
            res->dry_run ? " (dry run)" : "");
@@ -129,7 +129,7 @@ cmd_local(cli_env *env, int argc, char **argv)
         case 'm':
             if (n_map == MAX_ITEMS)
                 goto too_many;
-            if (!parse_map(optarg, &maps[n_map])) {
+            if (!cli_parse_network_map(optarg, &maps[n_map])) {
                 fprintf(stderr,
                         "hyper2kvm local: bad --network-map '%s' "
                         "(SRC=network:NAME or SRC=bridge:NAME)\n",
@@ -212,7 +212,7 @@ cmd_local(cli_env *env, int argc, char **argv)
             cli_print_json(json);
             free(json);
         } else if (!env->quiet) {
-            print_summary(res);
+            cli_print_migration_summary(res);
         }
     }
     h2k_migration_result_free(res);

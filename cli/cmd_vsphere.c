@@ -1,4 +1,5 @@
-/* hyper2kvm vsphere: list the VMs of a vCenter/ESXi server, or export one and convert its disks. */
+/* hyper2kvm vsphere: list the VMs of a vCenter/ESXi server, migrate one (export, repair,
+ * copy, libvirt XML, optional boot test), or only export it and convert its disks. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,9 +13,17 @@
 static const char usage_text[] =
     "usage: hyper2kvm vsphere --vcenter HOST[:PORT] --user USER\n"
     "         (--password-env VAR | --password-file FILE) [--datacenter DC]\n"
-    "         (--list | --vm NAME) [--output-dir DIR] [--transport http|nfc|vddk]\n"
+    "         (--list | --vm NAME --output-dir DIR) [--transport http|nfc|vddk]\n"
     "         [--insecure] [--ca-file FILE] [--thumbprint AA:BB:..] [--snapshot]\n"
-    "         [--vddk-libdir DIR] [--streams N] [--json]\n";
+    "         [--vddk-libdir DIR] [--streams N] [--json]\n"
+    "       migration (with --vm): [--name N] [--compress] [--format qcow2|raw]\n"
+    "         [--network-map SRC=network:NAME|bridge:NAME] [--mac MAC...]\n"
+    "         [--fixes LIST|all|none] [--test-boot] [--boot-timeout SEC] [--define URI]\n"
+    "         [--dry-run] [--report FILE] [--keep-partial] [--keep-export]\n"
+    "         [--backend native|virt-v2v]\n"
+    "       or --export-only: export and convert the disks to qcow2, no repair\n";
+
+#define MAX_ITEMS 64
 
 /* Reads the first line of @path into a malloc'd string (no newline). */
 static char *
@@ -153,11 +162,37 @@ export_and_convert(cli_env *env, h2k_vmware_client *client, const char *vm, cons
     return CLI_EXIT_OK;
 }
 
+static int
+migrate(cli_env *env, h2k_vmware_client *client, h2k_run_options *ro)
+{
+    ro->vmware = client;
+    h2k_migration_result *res = NULL;
+    int rc = h2k_orchestrator_run(env->ctx, ro, &res);
+    cli_progress_finish();
+    int exit_code;
+    if (rc < 0) {
+        exit_code = cli_report_error(env, rc);
+    } else {
+        exit_code = CLI_EXIT_OK;
+        if (env->json) {
+            char *json = h2k_migration_result_to_json(res);
+            cli_print_json(json);
+            free(json);
+        } else if (!env->quiet) {
+            cli_print_migration_summary(res);
+        }
+    }
+    h2k_migration_result_free(res);
+    return exit_code;
+}
+
 int
 cmd_vsphere(cli_env *env, int argc, char **argv)
 {
     enum { O_VC = 1000, O_USER, O_PWENV, O_PWFILE, O_DC, O_LIST, O_VM, O_OUT, O_TRANSPORT,
-           O_INSECURE, O_CA, O_TP, O_SNAP, O_JSON, O_VDDK, O_STREAMS, O_HELP };
+           O_INSECURE, O_CA, O_TP, O_SNAP, O_JSON, O_VDDK, O_STREAMS, O_HELP, O_EXPORT_ONLY,
+           O_NAME, O_COMPRESS, O_FORMAT, O_MAP, O_MAC, O_FIXES, O_TEST_BOOT, O_BOOT_TIMEOUT,
+           O_DEFINE, O_DRY_RUN, O_REPORT, O_KEEP_PARTIAL, O_KEEP_EXPORT, O_BACKEND };
     static const struct option opts[] = {
         { "vcenter", required_argument, NULL, O_VC },
         { "user", required_argument, NULL, O_USER },
@@ -176,10 +211,30 @@ cmd_vsphere(cli_env *env, int argc, char **argv)
         { "vddk-libdir", required_argument, NULL, O_VDDK },
         { "streams", required_argument, NULL, O_STREAMS },
         { "help", no_argument, NULL, O_HELP },
+        { "export-only", no_argument, NULL, O_EXPORT_ONLY },
+        { "name", required_argument, NULL, O_NAME },
+        { "compress", no_argument, NULL, O_COMPRESS },
+        { "format", required_argument, NULL, O_FORMAT },
+        { "network-map", required_argument, NULL, O_MAP },
+        { "mac", required_argument, NULL, O_MAC },
+        { "fixes", required_argument, NULL, O_FIXES },
+        { "test-boot", no_argument, NULL, O_TEST_BOOT },
+        { "boot-timeout", required_argument, NULL, O_BOOT_TIMEOUT },
+        { "define", required_argument, NULL, O_DEFINE },
+        { "dry-run", no_argument, NULL, O_DRY_RUN },
+        { "report", required_argument, NULL, O_REPORT },
+        { "keep-partial", no_argument, NULL, O_KEEP_PARTIAL },
+        { "keep-export", no_argument, NULL, O_KEEP_EXPORT },
+        { "backend", required_argument, NULL, O_BACKEND },
         { NULL, 0, NULL, 0 },
     };
+    h2k_run_options ro = H2K_RUN_OPTIONS_INIT;
+    const char *macs[MAX_ITEMS];
+    h2k_network_mapping maps[MAX_ITEMS];
+    size_t n_mac = 0, n_map = 0;
+    bool export_only = false, migration_opt = false;
     h2k_vmware_options o = H2K_VMWARE_OPTIONS_INIT;
-    const char *pw_env = NULL, *pw_file = NULL, *vm = NULL, *outdir = ".", *transport = "http";
+    const char *pw_env = NULL, *pw_file = NULL, *vm = NULL, *outdir = NULL, *transport = "http";
     bool list = false;
     int c;
     optind = 1;
@@ -212,6 +267,71 @@ cmd_vsphere(cli_env *env, int argc, char **argv)
             break;
         }
         case O_HELP: fputs(usage_text, stdout); return CLI_EXIT_OK;
+        case O_EXPORT_ONLY: export_only = true; break;
+        case O_NAME: ro.name = optarg; migration_opt = true; break;
+        case O_COMPRESS: ro.compress = 1; migration_opt = true; break;
+        case O_FORMAT:
+            if (strcmp(optarg, "qcow2") != 0 && strcmp(optarg, "raw") != 0) {
+                fprintf(stderr, "hyper2kvm vsphere: --format must be qcow2 or raw\n");
+                return CLI_EXIT_USAGE;
+            }
+            ro.output_format = optarg;
+            migration_opt = true;
+            break;
+        case O_MAP:
+            if (n_map == MAX_ITEMS || !cli_parse_network_map(optarg, &maps[n_map])) {
+                fprintf(stderr,
+                        "hyper2kvm vsphere: bad or too many --network-map (SRC=network:NAME or "
+                        "SRC=bridge:NAME, at most %d)\n",
+                        MAX_ITEMS);
+                return CLI_EXIT_USAGE;
+            }
+            n_map++;
+            migration_opt = true;
+            break;
+        case O_MAC:
+            if (n_mac == MAX_ITEMS) {
+                fprintf(stderr, "hyper2kvm vsphere: at most %d --mac\n", MAX_ITEMS);
+                return CLI_EXIT_USAGE;
+            }
+            macs[n_mac++] = optarg;
+            migration_opt = true;
+            break;
+        case O_FIXES:
+            if (cli_parse_fixes(optarg, &ro.fixes) < 0) {
+                fprintf(stderr,
+                        "hyper2kvm vsphere: unknown repair in '%s' (all, none, fstab, grub, "
+                        "network, initramfs, vmware_tools, selinux)\n",
+                        optarg);
+                return CLI_EXIT_USAGE;
+            }
+            migration_opt = true;
+            break;
+        case O_TEST_BOOT: ro.test_boot = 1; migration_opt = true; break;
+        case O_BOOT_TIMEOUT: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || v == 0 || v > 86400) {
+                fprintf(stderr, "hyper2kvm vsphere: --boot-timeout takes 1..86400 seconds\n");
+                return CLI_EXIT_USAGE;
+            }
+            ro.boot_timeout = (unsigned)v;
+            migration_opt = true;
+            break;
+        }
+        case O_DEFINE: ro.define_uri = optarg; migration_opt = true; break;
+        case O_DRY_RUN: ro.dry_run = 1; migration_opt = true; break;
+        case O_REPORT: ro.report_path = optarg; migration_opt = true; break;
+        case O_KEEP_PARTIAL: ro.keep_partial = 1; migration_opt = true; break;
+        case O_KEEP_EXPORT: ro.keep_export = 1; migration_opt = true; break;
+        case O_BACKEND:
+            if (strcmp(optarg, "native") != 0 && strcmp(optarg, "virt-v2v") != 0) {
+                fprintf(stderr, "hyper2kvm vsphere: --backend must be native or virt-v2v\n");
+                return CLI_EXIT_USAGE;
+            }
+            ro.backend = optarg;
+            migration_opt = true;
+            break;
         default:
             fprintf(stderr, "hyper2kvm: vsphere: unknown or incomplete option %s\n",
                     argv[optind - 1]);
@@ -219,12 +339,24 @@ cmd_vsphere(cli_env *env, int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    if (optind < argc || !o.host || !o.user || (!pw_env == !pw_file) || (list == (vm != NULL))) {
-        fprintf(stderr, "hyper2kvm: vsphere: %s\n",
-                optind < argc         ? "unexpected argument"
-                : !o.host || !o.user  ? "--vcenter and --user are required"
-                : (!pw_env == !pw_file) ? "give exactly one of --password-env or --password-file"
-                                        : "give exactly one of --list or --vm");
+    bool migrating = vm && !export_only;
+    const char *bad = NULL;
+    if (optind < argc)
+        bad = "unexpected argument";
+    else if (!o.host || !o.user)
+        bad = "--vcenter and --user are required";
+    else if (!pw_env == !pw_file)
+        bad = "give exactly one of --password-env or --password-file";
+    else if (list == (vm != NULL))
+        bad = "give exactly one of --list or --vm";
+    else if (export_only && migration_opt)
+        bad = "--export-only takes no migration option";
+    else if (!vm && migration_opt)
+        bad = "migration options need --vm";
+    else if (migrating && !outdir && !(ro.dry_run && ro.report_path))
+        bad = "--vm needs --output-dir";
+    if (bad) {
+        fprintf(stderr, "hyper2kvm: vsphere: %s\n", bad);
         fputs(usage_text, stderr);
         return CLI_EXIT_USAGE;
     }
@@ -244,13 +376,27 @@ cmd_vsphere(cli_env *env, int argc, char **argv)
     if (!password)
         return cli_exit_code(H2K_ERR_NO_MEMORY);
     o.password = password;
+    cli_setup_output(env);
     h2k_vmware_client *client = NULL;
     int rc = h2k_vmware_client_new(env->ctx, &o, &client);
     wipe_free(password);
     if (rc < 0)
         return cli_report_error(env, rc);
-    int exit_code = list ? print_list(env, client)
-                         : export_and_convert(env, client, vm, outdir, transport);
+    int exit_code;
+    if (list) {
+        exit_code = print_list(env, client);
+    } else if (export_only) {
+        exit_code = export_and_convert(env, client, vm, outdir ? outdir : ".", transport);
+    } else {
+        ro.vmware_vm = vm;
+        ro.vmware_transport = transport;
+        ro.output_dir = outdir;
+        ro.nic_macs = macs;
+        ro.n_nic_macs = n_mac;
+        ro.network_map = maps;
+        ro.n_network_map = n_map;
+        exit_code = migrate(env, client, &ro);
+    }
     h2k_vmware_client_free(client);
     return exit_code;
 }

@@ -6,7 +6,13 @@
  *   offline repairs in ONE appliance -> trim -> copy to OUTPUT_DIR/<name>-diskN.<fmt>
  *   -> libvirt XML -> optional define -> optional boot test -> report.
  *
- * Stages, as named in progress events and in h2k_error.stage: "probe", "fix",
+ * The source may also be a VM on vSphere (h2k_run_options.vmware): the VM is
+ * first exported with h2k_vmware_export_vm() into a staging folder under
+ * OUTPUT_DIR, then goes through the same pipeline with the VM's description
+ * (name, firmware, NICs and their MACs) from the server.
+ *
+ * Stages, as named in progress events and in h2k_error.stage: "export" (vSphere
+ * sources; its transfers report progress as "download"), "probe", "fix",
  * "trim", "copy", "xml", "define", "boot", "report".
  *
  * A batch runs the migrations of a plan file (JSON or YAML) with bounded parallelism
@@ -23,15 +29,20 @@
 #include "h2k_output.h"
 #include "h2k_spec.h"
 #include "h2k_test.h"
+#include "h2k_vmware.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define H2K_RUN_OPTIONS_VERSION 1
+/* Version 1 ends with "trim"; version 2 adds the vSphere source (vmware ...
+ * keep_export).  h2k_orchestrator_run() accepts both and reads a version 1
+ * struct only up to "trim". */
+#define H2K_RUN_OPTIONS_VERSION 2
 
 /** Options of h2k_orchestrator_run().  Initialise with H2K_RUN_OPTIONS_INIT;
- *  every pointer is borrowed for the duration of the call. */
+ *  every pointer is borrowed for the duration of the call.  Give either
+ *  inputs or a vSphere source (vmware and vmware_vm), not both. */
 typedef struct h2k_run_options {
     unsigned version;          /**< H2K_RUN_OPTIONS_VERSION */
     const char *const *inputs; /**< disk images, or one .ova/.ovf/.vmx */
@@ -57,17 +68,25 @@ typedef struct h2k_run_options {
     const char *backend;     /**< "native" (NULL) or "virt-v2v" */
     unsigned copy_threads;   /**< disks copied at once; 0: 2 */
     int trim;                /**< fstrim before the copy (default 1) */
+    /* version 2 */
+    h2k_vmware_client *vmware;    /**< export the VM from this vSphere client (used by this
+                                       call only; its context is borrowed for the export, so
+                                       errors, progress and cancellation are @ctx's) */
+    const char *vmware_vm;        /**< name of the VM on the server (with vmware) */
+    const char *vmware_transport; /**< "http" (NULL), "nfc" or "vddk" */
+    int keep_export;              /**< keep the staging folder OUTPUT_DIR/.<name>.export (the
+                                       exported files; default: removed when the run ends) */
 } h2k_run_options;
 
 #define H2K_RUN_OPTIONS_INIT                                                                       \
     {                                                                                              \
         H2K_RUN_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0x3f, 0, 1, NULL, 0, NULL, 0, 0, 0, \
-            NULL, NULL, 0, NULL, 0, 1                                                              \
+            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0                                         \
     }
 
 /** One output disk. */
 typedef struct h2k_migration_output {
-    char *source_path;   /**< the disk it came from */
+    char *source_path;   /**< the disk it came from (vSphere: "[datastore] folder/disk.vmdk") */
     char *source_format; /**< "vmdk", "vhdx", ... */
     char *path;          /**< final output path */
     char *format;        /**< "qcow2" or "raw" */
@@ -100,7 +119,7 @@ typedef struct h2k_migration_result {
     int dry_run;
     h2k_vm_spec *spec; /**< the source VM (owned) */
     size_t n_sources;
-    char **sources; /**< the inputs as given */
+    char **sources; /**< the inputs as given ("vsphere://HOST/VM" for a vSphere source) */
     size_t n_outputs;
     h2k_migration_output *outputs;
     char *xml_path;      /**< OUTPUT_DIR/<name>.xml, or NULL */
@@ -139,6 +158,21 @@ H2K_EXTERN char *h2k_migration_result_to_markdown(const h2k_migration_result *re
 
 /* ------------------------------------------------------------------ batch */
 
+/** A vSphere server a plan's VMs come from.  Strings owned by the plan.  The
+ *  password is never in the plan: it is read when a worker logs in, from the
+ *  environment variable @password_env or the first line of @password_file. */
+typedef struct h2k_plan_vsphere {
+    char *host;          /**< "host[:port]" (or "url": "https://host[:port]/sdk") */
+    char *user;
+    char *password_env;  /**< exactly one of password_env and password_file */
+    char *password_file; /**< resolved against the plan's folder */
+    char *datacenter;    /**< or NULL */
+    int insecure;        /**< do not verify the certificate (0 or 1) */
+    char *ca_file;       /**< or NULL; resolved against the plan's folder */
+    char *thumbprint;    /**< or NULL */
+    char *transport;     /**< "http", "nfc", "vddk", or NULL ("http") */
+} h2k_plan_vsphere;
+
 /** One VM of a plan.  Strings owned by the plan. */
 typedef struct h2k_plan_vm {
     char *name; /**< unique in the plan */
@@ -152,11 +186,19 @@ typedef struct h2k_plan_vm {
     int test_boot;       /**< -1: the plan default */
     size_t n_nic_macs;
     char **nic_macs;
+    char *vm;                  /**< name of the VM on vSphere, or NULL (local inputs) */
+    h2k_plan_vsphere *vsphere; /**< with vm: the server (the plan's "vsphere" object
+                                    completed by the VM's own), else NULL */
 } h2k_plan_vm;
 
-/** A batch plan: {"output_dir": D, "jobs": N, "defaults": {...}, "vms": [{"name": N,
- *  "inputs": [...], "output_dir", "format", "compress", "fixes": "all"|"none"|"a,b",
- *  "dry_run", "test_boot", "macs": [...]}]}. */
+/** A batch plan: {"output_dir": D, "jobs": N, "defaults": {...}, "vsphere": {...},
+ *  "vms": [{"name": N, "inputs": [...] | "vm": NAME, "vsphere": {...}, "output_dir",
+ *  "format", "compress", "fixes": "all"|"none"|"a,b", "dry_run", "test_boot",
+ *  "macs": [...]}]}.  A "vsphere" object: {"host" | "url", "user", "password_env" |
+ *  "password_file", "datacenter", "insecure", "ca_file", "thumbprint", "transport"};
+ *  a VM's own object completes or overrides the plan's, field by field.  A VM has
+ *  either "inputs" or "vm" (exported from vSphere, then migrated like local
+ *  inputs; each batch worker keeps one login per server). */
 typedef struct h2k_plan {
     char *path;       /**< the plan file, or NULL */
     char *output_dir; /**< default output folder (VMs go in <output_dir>/<name>) */
@@ -167,6 +209,7 @@ typedef struct h2k_plan {
     int test_boot;
     size_t n_vms;
     h2k_plan_vm *vms;
+    h2k_plan_vsphere *vsphere; /**< the plan's "vsphere" object, or NULL */
 } h2k_plan;
 
 /** Parses a JSON plan from memory; @base_dir resolves relative paths (may be NULL);

@@ -33,7 +33,10 @@ h2k_plan_free(h2k_plan *plan)
         free(v->nic_macs);
         free(v->output_dir);
         free(v->output_format);
+        free(v->vm);
+        hk_plan_vsphere_free(v->vsphere);
     }
+    hk_plan_vsphere_free(plan->vsphere);
     free(plan->vms);
     free(plan->path);
     free(plan->output_dir);
@@ -167,7 +170,7 @@ get_list(h2k_ctx *ctx, const char *doc, json_object *o, const char *key, const c
 
 static int
 parse_vm(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx, const char *base_dir,
-         h2k_plan_vm *v)
+         const h2k_plan_vsphere *plan_vs, h2k_plan_vm *v)
 {
     char where[64];
     snprintf(where, sizeof(where), "vms[%zu]", idx);
@@ -185,7 +188,9 @@ parse_vm(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx, const char *
         return hk_error_nomem(ctx);
     if ((rc = get_list(ctx, doc, o, "inputs", where, base_dir, &v->inputs, &v->n_inputs)) < 0)
         return rc;
-    if (v->n_inputs == 0)
+    if ((rc = hk_plan_vm_vsphere_parse(ctx, doc, o, idx, base_dir, plan_vs, v)) < 0)
+        return rc;
+    if (v->n_inputs == 0 && !v->vm)
         return hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, where, "VM \"%s\" has no \"inputs\"",
                            v->name);
     if ((rc = get_list(ctx, doc, o, "macs", where, NULL, &v->nic_macs, &v->n_nic_macs)) < 0)
@@ -290,6 +295,9 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
         if (b >= 0)
             p->fixes = (unsigned)b;
     }
+    if (json_object_object_get_ex(root, "vsphere", &v) && !json_object_is_type(v, json_type_null) &&
+        (rc = hk_plan_vsphere_parse(ctx, doc, v, "vsphere", base_dir, NULL, &p->vsphere)) < 0)
+        goto done;
     if (!json_object_object_get_ex(root, "vms", &vms) ||
         !json_object_is_type(vms, json_type_array)) {
         rc = hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, "vms", "a plan needs a \"vms\" array");
@@ -307,8 +315,8 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
     }
     for (size_t i = 0; i < n; i++) {
         p->n_vms = i + 1;
-        if ((rc = parse_vm(ctx, doc, json_object_array_get_idx(vms, i), i, base_dir, &p->vms[i])) <
-            0)
+        if ((rc = parse_vm(ctx, doc, json_object_array_get_idx(vms, i), i, base_dir, p->vsphere,
+                           &p->vms[i])) < 0)
             goto done;
         for (size_t k = 0; k < i; k++)
             if (strcmp(p->vms[k].name, p->vms[i].name) == 0) {
@@ -584,6 +592,8 @@ typedef struct batch_worker {
     h2k_ctx *ctx;
     pthread_t tid;
     int started;
+    h2k_vmware_client *vmw;           /* this worker's login, kept for its next VMs */
+    const h2k_plan_vsphere *vmw_server; /* the server it is logged in to */
 } batch_worker;
 
 static void
@@ -607,7 +617,24 @@ run_one(batch_worker *w, const h2k_plan_vm *vm)
     h2k_migration_result *res = NULL;
     double t0 = hk_now();
     h2k_ctx_clear_error(w->ctx);
-    int rc = out_dir ? h2k_orchestrator_run(w->ctx, &o, &res) : H2K_ERR_NO_MEMORY;
+    int rc = out_dir ? 0 : H2K_ERR_NO_MEMORY;
+    if (rc == 0 && vm->vm) {
+        /* one login per worker and server, kept for the worker's next VMs */
+        if (w->vmw && !hk_plan_vsphere_same_server(w->vmw_server, vm->vsphere)) {
+            h2k_vmware_client_free(w->vmw);
+            w->vmw = NULL;
+        }
+        if (!w->vmw && (rc = hk_plan_vsphere_connect(w->ctx, vm->vsphere, &w->vmw)) < 0)
+            hk_error_set_stage(w->ctx, "export");
+        w->vmw_server = vm->vsphere;
+        o.inputs = NULL;
+        o.n_inputs = 0;
+        o.vmware = w->vmw;
+        o.vmware_vm = vm->vm;
+        o.vmware_transport = vm->vsphere->transport;
+    }
+    if (rc == 0)
+        rc = h2k_orchestrator_run(w->ctx, &o, &res);
     double secs = hk_now() - t0;
     bool cancelled = rc == H2K_ERR_CANCELLED || h2k_ctx_is_cancelled(b->ctx);
     pthread_mutex_lock(&b->lock);
@@ -653,6 +680,8 @@ batch_thread(void *arg)
             break;
         run_one(w, vm);
     }
+    h2k_vmware_client_free(w->vmw);
+    w->vmw = NULL;
     return NULL;
 }
 

@@ -35,4 +35,40 @@ struct json_object;
 int hk_plan_from_json(h2k_ctx *ctx, struct json_object *root, const char *base_dir, const char *doc,
                       h2k_plan **out);
 
+/* ------------------------------------------------- vSphere (vsphere_source.c) */
+
+/* Exports @vm with @client into @staging (h2k_vmware_export_vm), the client
+ * lent @ctx for the call so that errors, progress and cancellation are the run's. */
+int hk_orch_vmware_export(h2k_ctx *ctx, h2k_vmware_client *client, const char *vm,
+                          const char *transport, const char *staging,
+                          h2k_vmware_export_result **out);
+
+/* "vsphere://HOST/VM"; caller frees; NULL on allocation failure. */
+char *hk_orch_vmware_source_name(const h2k_vmware_client *client, const char *vm);
+
+/* Parses a plan's "vsphere" object @o at field @where ("vsphere", "vms[2].vsphere"),
+ * starting from a copy of @base (may be NULL); relative files resolve against
+ * @base_dir.  Caller frees *out with hk_plan_vsphere_free(). */
+int hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, struct json_object *o, const char *where,
+                          const char *base_dir, const h2k_plan_vsphere *base,
+                          h2k_plan_vsphere **out);
+void hk_plan_vsphere_free(h2k_plan_vsphere *v);
+
+/* The "vm" and "vsphere" fields of the VM @idx of a plan (object @o), after its
+ * "inputs": sets vm->vm and vm->vsphere (the plan's @plan_vs completed by the
+ * VM's own object).  Errors name "vms[I].vm", "vms[I].vsphere[.FIELD]". */
+int hk_plan_vm_vsphere_parse(h2k_ctx *ctx, const char *doc, struct json_object *o, size_t idx,
+                             const char *base_dir, const h2k_plan_vsphere *plan_vs,
+                             h2k_plan_vm *vm);
+
+/* FORMAT error naming WHERE.host / .user / .password_env when one is missing. */
+int hk_plan_vsphere_check(h2k_ctx *ctx, const char *doc, const char *where,
+                          const h2k_plan_vsphere *v);
+
+/* True when both name the same server, user and trust settings (one login serves both). */
+bool hk_plan_vsphere_same_server(const h2k_plan_vsphere *a, const h2k_plan_vsphere *b);
+
+/* Reads the password (environment or file) and logs in; the password is wiped. */
+int hk_plan_vsphere_connect(h2k_ctx *ctx, const h2k_plan_vsphere *v, h2k_vmware_client **out);
+
 #endif

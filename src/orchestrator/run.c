@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ typedef struct run_state {
     int *finalised;
     char *xml; /* the domain XML text, made while the guest is open */
     char *xml_path;
+    /* a vSphere source */
+    h2k_vmware_export_result *exp;
+    char *staging; /* the export's folder */
 } run_state;
 
 static const char *
@@ -76,11 +80,20 @@ build_spec(run_state *st, h2k_ova **ova_out)
     const h2k_run_options *o = st->opts;
     h2k_vm_spec *spec = NULL;
     int rc = 0;
-    const char *first = o->inputs[0];
-    bool descriptor = o->n_inputs == 1 &&
+    const char *first = st->exp ? st->exp->ovf_path : o->inputs[0];
+    bool descriptor = !st->exp && o->n_inputs == 1 &&
                       (hk_endswith_nocase(first, ".ova") || hk_endswith_nocase(first, ".ovf") ||
                        hk_endswith_nocase(first, ".vmx"));
-    if (descriptor) {
+    if (st->exp) {
+        /* the VM as the server describes it, with the exported disks */
+        spec = st->exp->spec;
+        st->exp->spec = NULL;
+        if (!spec || spec->n_disks == 0) {
+            h2k_vm_spec_free(spec);
+            return hk_error_at(ctx, H2K_ERR_VALIDATION, o->vmware_vm, -1, "disks",
+                               "the VM has no hard disk to migrate");
+        }
+    } else if (descriptor) {
         if (hk_endswith_nocase(first, ".ova")) {
             if ((rc = h2k_ova_open(ctx, first, ova_out)) < 0)
                 return rc;
@@ -186,6 +199,26 @@ make_work_dir(run_state *st)
     return 0;
 }
 
+/* Removes a folder and everything in it. */
+static void
+remove_tree(const char *dir)
+{
+    const char *rm[] = {"rm", "-rf", "--", dir, NULL};
+    hk_run_result rr;
+    memset(&rr, 0, sizeof(rr));
+    if (rmdir(dir) < 0 && errno != ENOENT) {
+        hk_run_opts ro = {0};
+        ro.timeout_seconds = 120;
+        /* a cancelled context must not stop the clean-up */
+        h2k_ctx *tmp = NULL;
+        if (h2k_ctx_new(&tmp) == 0) {
+            hk_run(tmp, rm, &ro, &rr);
+            hk_run_result_clear(&rr);
+            h2k_ctx_free(tmp);
+        }
+    }
+}
+
 static void
 remove_work_dir(run_state *st)
 {
@@ -198,21 +231,7 @@ remove_work_dir(run_state *st)
             unlink(st->sources[i]);
     }
     /* anything else a backend left behind (one level deep) */
-    char *argv_dir = st->work_dir;
-    const char *rm[] = {"rm", "-rf", "--", argv_dir, NULL};
-    hk_run_result rr;
-    memset(&rr, 0, sizeof(rr));
-    if (rmdir(argv_dir) < 0 && errno != ENOENT) {
-        hk_run_opts ro = {0};
-        ro.timeout_seconds = 120;
-        /* a cancelled context must not stop the clean-up */
-        h2k_ctx *tmp = NULL;
-        if (h2k_ctx_new(&tmp) == 0) {
-            hk_run(tmp, rm, &ro, &rr);
-            hk_run_result_clear(&rr);
-            h2k_ctx_free(tmp);
-        }
-    }
+    remove_tree(st->work_dir);
     free(st->work_dir);
     st->work_dir = NULL;
 }
@@ -249,6 +268,67 @@ extract_member(h2k_ctx *ctx, const char *ova, uint64_t offset, uint64_t size, co
     close(in);
     if (close(out) < 0 && rc == 0)
         rc = hk_error_errno(ctx, errno, dst, "cannot write");
+    return rc;
+}
+
+/* ------------------------------------------------------------- export */
+
+/* A vSphere source: the VM exported into a staging folder, OUTPUT_DIR/.<name>.export
+ * (or a fresh folder under the temporary directory when nothing else is written
+ * to OUTPUT_DIR). */
+static int
+stage_export(run_state *st)
+{
+    h2k_ctx *ctx = st->ctx;
+    const h2k_run_options *o = st->opts;
+    char *name = strdup(o->name ? o->name : o->vmware_vm);
+    if (!name)
+        return hk_error_nomem(ctx);
+    sanitize_name(name);
+    int rc = 0;
+    bool in_out_dir = o->output_dir && !(o->dry_run && o->report_path);
+    if (o->output_dir && !(st->out_dir = hk_abspath(o->output_dir))) {
+        rc = hk_error_nomem(ctx);
+        goto done;
+    }
+    if (in_out_dir) {
+        struct stat sb;
+        char *xml = hk_asprintf("%s/%s.xml", st->out_dir, name);
+        if (!xml) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+        /* before a long export: the run would stop there anyway */
+        if (!o->dry_run && stat(xml, &sb) == 0)
+            rc = hk_error_at(ctx, H2K_ERR_EXISTS, xml, -1, NULL, "the output already exists");
+        free(xml);
+        if (rc < 0)
+            goto done;
+        st->created_out_dir = stat(st->out_dir, &sb) != 0;
+        if ((rc = hk_orch_mkdir_p(ctx, st->out_dir)) < 0)
+            goto done;
+        st->staging = hk_asprintf("%s/.%s.export", st->out_dir, name);
+        if (!st->staging) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+    } else {
+        char *tmpl = hk_path_join(h2k_ctx_tmpdir(ctx), "h2k-export-XXXXXX");
+        if (!tmpl) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+        if (!mkdtemp(tmpl)) {
+            rc = hk_error_errno(ctx, errno, tmpl, "cannot create the export folder");
+            free(tmpl);
+            goto done;
+        }
+        st->staging = tmpl;
+    }
+    rc = hk_orch_vmware_export(ctx, o->vmware, o->vmware_vm, o->vmware_transport, st->staging,
+                               &st->exp);
+done:
+    free(name);
     return rc;
 }
 
@@ -665,9 +745,10 @@ fill_outputs(run_state *st)
         h2k_migration_output *mo = &res->outputs[fresh ? res->n_outputs++ : i];
         if (!fresh)
             goto measure;
-        mo->source_path =
-            hk_strdup0(res->spec->disks[i].container_path ? res->spec->disks[i].container_path
-                                                          : res->spec->disks[i].path);
+        const h2k_vm_disk *sd = &res->spec->disks[i];
+        mo->source_path = hk_strdup0(st->exp && sd->file_ref ? sd->file_ref
+                                     : sd->container_path    ? sd->container_path
+                                                             : sd->path);
         mo->source_format = strdup(h2k_disk_format_name(st->src_fmts[i]));
         mo->path = strdup(st->outputs[i]);
         mo->format = strdup(h2k_disk_format_name(st->out_fmt));
@@ -775,6 +856,8 @@ free_state(run_state *st)
     free(st->xml);
     free(st->xml_path);
     free(st->out_dir);
+    free(st->staging);
+    h2k_vmware_export_result_free(st->exp);
 }
 
 #define STAGE(name, call)                                                                          \
@@ -791,14 +874,35 @@ free_state(run_state *st)
     } while (0)
 
 int
-h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *opts, h2k_migration_result **out)
+h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migration_result **out)
 {
     if (out)
         *out = NULL;
     if (!ctx)
         return H2K_ERR_INVALID_ARG;
-    if (!opts || opts->version != H2K_RUN_OPTIONS_VERSION || !opts->inputs || opts->n_inputs == 0)
+    if (!user_opts || (user_opts->version != 1 && user_opts->version != H2K_RUN_OPTIONS_VERSION))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no input given");
+    /* a version 1 struct ends at "trim": the later fields keep their defaults */
+    h2k_run_options eff = H2K_RUN_OPTIONS_INIT;
+    memcpy(&eff, user_opts,
+           user_opts->version == 1 ? offsetof(h2k_run_options, vmware) : sizeof(eff));
+    eff.version = H2K_RUN_OPTIONS_VERSION;
+    const h2k_run_options *opts = &eff;
+    bool vsphere = opts->vmware != NULL;
+    if (vsphere) {
+        if (!opts->vmware_vm || !*opts->vmware_vm)
+            return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "vmware_vm",
+                               "orchestrator: no VM name given for the vSphere source");
+        if (opts->n_inputs > 0)
+            return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "inputs",
+                               "orchestrator: give local inputs or a vSphere VM, not both");
+    } else {
+        if (opts->vmware_vm)
+            return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "vmware",
+                               "orchestrator: a VM name but no vSphere client");
+        if (!opts->inputs || opts->n_inputs == 0)
+            return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no input given");
+    }
     for (size_t i = 0; i < opts->n_inputs; i++)
         if (!opts->inputs[i] || !*opts->inputs[i])
             return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: empty input %zu", i);
@@ -835,7 +939,32 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *opts, h2k_migration_re
             rc = hk_error_nomem(ctx);
             goto done;
         }
+    if (vsphere) {
+        char *src = hk_orch_vmware_source_name(opts->vmware, opts->vmware_vm);
+        bool ok = src && hk_orch_list_add(&res->sources, &res->n_sources, src);
+        free(src);
+        if (!ok) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+    }
     h2k_ctx_clear_error(ctx);
+
+    /* a vSphere VM: exported first, then handled like its OVF */
+    if (vsphere) {
+        double te = hk_now();
+        hk_progress(ctx, "export", 0, 1);
+        if ((rc = stage_export(&st)) == 0)
+            rc = hk_check_cancel(ctx);
+        if (rc < 0) {
+            hk_error_set_stage(ctx, "export");
+            goto done;
+        }
+        hk_progress(ctx, "export", 1, 1);
+        hk_orch_add_timing(res, "export", hk_now() - te);
+        eff.inputs = (const char *const *)&st.exp->ovf_path; /* the virt-v2v backend's input */
+        eff.n_inputs = 1;
+    }
 
     /* the description, then every disk probed before any work */
     double t0 = hk_now();
@@ -845,7 +974,7 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *opts, h2k_migration_re
         goto done;
     }
     hk_orch_add_timing(res, "probe", hk_now() - t0);
-    if (opts->output_dir) {
+    if (opts->output_dir && !st.out_dir) {
         st.out_dir = hk_abspath(opts->output_dir);
         if (!st.out_dir) {
             rc = hk_error_nomem(ctx);
@@ -883,7 +1012,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *opts, h2k_migration_re
     }
     if (st.out_dir && (!opts->dry_run || !opts->report_path)) {
         struct stat sb;
-        st.created_out_dir = stat(st.out_dir, &sb) != 0;
+        if (stat(st.out_dir, &sb) != 0)
+            st.created_out_dir = 1;
         if ((rc = hk_orch_mkdir_p(ctx, st.out_dir)) < 0) {
             hk_error_set_stage(ctx, "copy");
             goto done;
@@ -969,6 +1099,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *opts, h2k_migration_re
     }
 
 done:
+    if (st.staging && !opts->keep_export)
+        remove_tree(st.staging);
     if (rc < 0) {
         record_failure(&st, rc);
         res->total_seconds = hk_now() - t_start;

@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "testsupport.h"
+#include "vcsim.h"
 #include "providers/vmware/vmw_internal.h"
 
 /* XML and shell specials on purpose: the client must escape it, and it must
@@ -32,12 +33,7 @@
 #define PASSWORD "Vc&<S3cr3t'pw>"
 #define SEED_SIZE (64u << 20)
 
-typedef struct sim {
-    char *state;
-    int port;
-    pid_t pid;
-    char host[64];
-} sim;
+typedef ts_vcsim sim;
 
 static sim vc;            /* vCenter mode, autostart off, DC0_C0_RP0_VM1 powered on */
 static char *tmp;         /* seed and outputs */
@@ -82,46 +78,13 @@ assert_no_password(const char *text)
 static void
 sim_start(sim *s, const char *const *extra)
 {
-    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/vcsim-test.sh");
-    s->state = ts_mkdtemp();
-    const char *argv[12] = { "sh", script, "start", s->state };
-    size_t n = 4;
-    for (size_t i = 0; extra && extra[i] && n < 11; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    setenv("VCSIM_PASSWORD", PASSWORD, 1);
-    char *out = NULL;
-    int st = ts_run(argv, &out);
-    if (st != 0)
-        fail_msg("vcsim-test.sh start failed (%d): %s", st, out);
-    const char *last = out;
-    for (const char *p = out; *p; p++)
-        if (*p == '\n' && p[1])
-            last = p + 1;
-    int port = 0, pid = 0;
-    if (sscanf(last, "%d %d", &port, &pid) != 2 || port <= 0 || pid <= 0)
-        fail_msg("vcsim-test.sh printed no port: %s", out);
-    s->port = port;
-    s->pid = (pid_t)pid;
-    snprintf(s->host, sizeof(s->host), "127.0.0.1:%d", port);
-    free(out);
-    free(script);
+    ts_vcsim_start(s, PASSWORD, extra);
 }
 
 static void
 sim_stop(sim *s)
 {
-    if (!s->state)
-        return;
-    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/vcsim-test.sh");
-    const char *argv[] = { "sh", script, "stop", s->state, NULL };
-    ts_run(argv, NULL);
-    if (s->pid > 0 && kill(s->pid, 0) == 0)
-        kill(s->pid, SIGKILL);
-    ts_rmtree(s->state);
-    free(s->state);
-    free(script);
-    s->state = NULL;
+    ts_vcsim_stop(s);
 }
 
 static h2k_vmware_options
@@ -146,31 +109,10 @@ connect_ok(h2k_ctx *ctx, const h2k_vmware_options *o)
     return c;
 }
 
-/* PUT @file to the datastore path @rel of DC0/LocalDS_0 (test set-up only). */
 static void
 put_file(const sim *s, const char *dc, const char *file, const char *rel)
 {
-    char url[512];
-    snprintf(url, sizeof(url), "https://%s/folder/%s?dcPath=%s&dsName=LocalDS_0", s->host, rel,
-             dc);
-    FILE *f = fopen(file, "rb");
-    assert_non_null(f);
-    struct stat st;
-    assert_int_equal(fstat(fileno(f), &st), 0);
-    CURL *e = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(e, CURLOPT_READDATA, f);
-    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    CURLcode cc = curl_easy_perform(e);
-    long status = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(e);
-    fclose(f);
-    if (cc != CURLE_OK || status != 200)
-        fail_msg("PUT %s: %s, HTTP %ld", url, curl_easy_strerror(cc), status);
+    ts_vcsim_put(s, dc, file, rel);
 }
 
 static void
@@ -185,21 +127,10 @@ seed_vm(const sim *s, const char *dc, const char *vm)
     free(flat);
 }
 
-/* Runs a task method on a VM through the client's internals (test set-up). */
 static void
 vm_task(h2k_vmware_client *c, const char *vm_name, const char *method)
 {
-    char *moref = NULL;
-    ts_assert_rc(c->ctx, hk_vmw_find_vm(c, vm_name, &moref), 0);
-    hk_vmw_response r = { 0 };
-    ts_assert_rc(c->ctx, hk_vmw_call(c, method, "VirtualMachine", moref, "", &r), 0);
-    bool oom = false;
-    char *task = hk_vmw_child_text(r.result, "returnval", &oom);
-    hk_vmw_response_clear(&r);
-    assert_non_null(task);
-    ts_assert_rc(c->ctx, hk_vmw_wait_task(c, task, method, NULL), 0);
-    free(task);
-    free(moref);
+    ts_vcsim_vm_task(c, vm_name, method, NULL);
 }
 
 static void
@@ -850,11 +781,11 @@ test_cli(void **state)
     assert_int_equal(run_cli(usage, NULL, &out), 2);
     free(out);
 
-    /* export and convert to qcow2 */
+    /* export only, and convert to qcow2 (a whole migration is in test_vsphere_migrate) */
     char *dir = ts_join(tmp, "cli");
     const char *exp[] = { "vsphere", "--vcenter", vc.host, "--user", "user", "--password-env",
                           "H2K_VC_PW", "--insecure", "--vm", "DC0_H0_VM0", "--output-dir", dir,
-                          "--transport", "nfc", "--json", NULL };
+                          "--transport", "nfc", "--export-only", "--json", NULL };
     int st = run_cli(exp, PASSWORD, &out);
     if (st != 0)
         fail_msg("hyper2kvm vsphere --vm failed (%d): %s", st, out);

@@ -3,6 +3,7 @@
  * (round trip, "running" read back as "pending") and the migration result
  * as JSON and Markdown.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,207 @@ test_plan_errors(void **state)
             assert_string_equal(e->field, cases[i].field);
         }
     }
+    h2k_ctx_free(ctx);
+}
+
+static void
+test_plan_vsphere(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    char *path = ts_data_path("plan/vsphere.json");
+    char *dir = hk_dirname(path);
+    h2k_plan *p = NULL;
+    ts_assert_rc(ctx, h2k_plan_parse_file(ctx, path, &p), 0);
+    assert_int_equal(p->n_vms, 3);
+    assert_non_null(p->vsphere);
+    assert_string_equal(p->vsphere->host, "vcenter.example.com:8443");
+    /* the plan's server */
+    const h2k_plan_vm *a = &p->vms[0], *b = &p->vms[1], *c = &p->vms[2];
+    assert_string_equal(a->vm, "Web Server 01");
+    assert_int_equal(a->n_inputs, 0);
+    assert_non_null(a->vsphere);
+    assert_ptr_not_equal(a->vsphere, p->vsphere);
+    assert_string_equal(a->vsphere->host, "vcenter.example.com:8443");
+    assert_string_equal(a->vsphere->user, "migrator@vsphere.local");
+    assert_string_equal(a->vsphere->password_env, "H2K_PLAN_TEST_PASSWORD");
+    assert_null(a->vsphere->password_file);
+    assert_string_equal(a->vsphere->datacenter, "DC0");
+    assert_int_equal(a->vsphere->insecure, 1);
+    assert_string_equal(a->vsphere->transport, "nfc");
+    assert_null(a->vsphere->ca_file);
+    /* the VM's object completes and overrides it field by field */
+    assert_string_equal(b->vm, "db01");
+    assert_string_equal(b->vsphere->host, "esx1.example.com");
+    assert_string_equal(b->vsphere->user, "migrator@vsphere.local");
+    assert_null(b->vsphere->password_env); /* replaced by the file */
+    char *pw = hk_path_join(dir, "secrets/esx1.pw");
+    assert_string_equal(b->vsphere->password_file, pw);
+    assert_string_equal(b->vsphere->ca_file, "/etc/pki/esx.pem");
+    assert_int_equal(b->vsphere->insecure, 0);
+    assert_string_equal(b->vsphere->transport, "http");
+    assert_string_equal(b->vsphere->datacenter, "DC0");
+    /* a local VM beside them */
+    assert_null(c->vm);
+    assert_null(c->vsphere);
+    assert_int_equal(c->n_inputs, 1);
+    h2k_plan_free(p);
+    free(pw);
+    free(dir);
+    free(path);
+    h2k_ctx_free(ctx);
+}
+
+static void
+test_plan_vsphere_errors(void **state)
+{
+    (void)state;
+#define VS "\"vsphere\": {\"host\": \"vc\", \"user\": \"u\", \"password_env\": \"P\"}"
+    static const struct {
+        const char *json;
+        const char *field;
+    } cases[] = {
+        /* the VM's name on the server */
+        {"{\"output_dir\": \"o\", " VS ", \"vms\": [{\"name\": \"a\", \"vm\": \"x\"},"
+         " {\"name\": \"b\", \"vm\": 7}]}",
+         "vms[1].vm"},
+        {"{\"output_dir\": \"o\", " VS ", \"vms\": [{\"name\": \"a\", \"vm\": \"x\"},"
+         " {\"name\": \"b\", \"vm\": \"\"}]}",
+         "vms[1].vm"},
+        {"{\"output_dir\": \"o\", " VS ", \"vms\": [{\"name\": \"a\", \"vm\": \"x\","
+         " \"inputs\": \"d.vmdk\"}]}",
+         "vms[0].vm"},
+        /* no server for it, or a server but no VM */
+        {"{\"output_dir\": \"o\", \"vms\": [{\"name\": \"a\", \"vm\": \"x\"}]}",
+         "vms[0].vsphere"},
+        {"{\"output_dir\": \"o\", \"vms\": [{\"name\": \"a\", \"inputs\": \"d\", " VS "}]}",
+         "vms[0].vsphere"},
+        {"{\"output_dir\": \"o\", \"vms\": [{\"name\": \"a\", \"vm\": \"x\", \"vsphere\": 3}]}",
+         "vms[0].vsphere"},
+        /* incomplete servers */
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"user\": \"u\", \"password_env\": \"P\"},"
+         " \"vms\": [{\"name\": \"a\", \"vm\": \"x\"}]}",
+         "vms[0].vsphere.host"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"host\": \"h\", \"password_env\": \"P\"},"
+         " \"vms\": [{\"name\": \"a\", \"vm\": \"x\"}]}",
+         "vms[0].vsphere.user"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"host\": \"h\", \"user\": \"u\"},"
+         " \"vms\": [{\"name\": \"a\", \"vm\": \"x\"}]}",
+         "vms[0].vsphere.password_env"},
+        /* bad fields of the plan's object */
+        {"{\"output_dir\": \"o\", \"vsphere\": [], \"vms\": [{\"name\": \"a\", \"inputs\": \"d\"}]}",
+         "vsphere"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"host\": 5}, \"vms\": [{\"name\": \"a\", "
+         "\"inputs\": \"d\"}]}",
+         "vsphere.host"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"password\": \"pw\"}, \"vms\": [{\"name\": "
+         "\"a\", \"inputs\": \"d\"}]}",
+         "vsphere.password"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"hots\": \"h\"}, \"vms\": [{\"name\": \"a\", "
+         "\"inputs\": \"d\"}]}",
+         "vsphere.hots"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"url\": \"http://vc/sdk\"}, \"vms\": "
+         "[{\"name\": \"a\", \"inputs\": \"d\"}]}",
+         "vsphere.url"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"url\": \"https://u@vc/sdk\"}, \"vms\": "
+         "[{\"name\": \"a\", \"inputs\": \"d\"}]}",
+         "vsphere.url"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"host\": \"h\", \"url\": \"https://vc/sdk\"}, "
+         "\"vms\": [{\"name\": \"a\", \"inputs\": \"d\"}]}",
+         "vsphere.url"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"password_env\": \"A\", \"password_file\": "
+         "\"f\"}, \"vms\": [{\"name\": \"a\", \"inputs\": \"d\"}]}",
+         "vsphere.password_env"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"insecure\": \"yes\"}, \"vms\": [{\"name\": "
+         "\"a\", \"inputs\": \"d\"}]}",
+         "vsphere.insecure"},
+        {"{\"output_dir\": \"o\", \"vsphere\": {\"transport\": \"ftp\"}, \"vms\": [{\"name\": "
+         "\"a\", \"inputs\": \"d\"}]}",
+         "vsphere.transport"},
+        /* and of a VM's */
+        {"{\"output_dir\": \"o\", " VS ", \"vms\": [{\"name\": \"a\", \"vm\": \"x\"}, "
+         "{\"name\": \"b\", \"vm\": \"y\", \"vsphere\": {\"datacenter\": \"\"}}]}",
+         "vms[1].vsphere.datacenter"},
+    };
+#undef VS
+    h2k_ctx *ctx = ts_ctx();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        h2k_plan *p = NULL;
+        int rc =
+            h2k_plan_parse(ctx, cases[i].json, strlen(cases[i].json), "/base", "plan.json", &p);
+        const h2k_error *e = h2k_ctx_last_error(ctx);
+        if (rc != H2K_ERR_FORMAT || !e->field || strcmp(e->field, cases[i].field) != 0)
+            print_error("case %zu: rc %d, field %s, message %s\n", i, rc, e->field, e->message);
+        assert_int_equal(rc, H2K_ERR_FORMAT);
+        assert_null(p);
+        assert_string_equal(e->source_path, "plan.json");
+        assert_non_null(e->field);
+        assert_string_equal(e->field, cases[i].field);
+        /* a password never shows up in a message */
+        assert_null(strstr(e->message, "\"pw\""));
+    }
+    h2k_ctx_free(ctx);
+}
+
+/* The vSphere fields of h2k_run_options are checked before any work; a
+ * version 1 struct (which ends at "trim") is still accepted. */
+static void
+test_run_options_vsphere(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    char *dir = ts_mkdtemp();
+    char *out = ts_join(dir, "out");
+    const char *inputs[] = {"/nonexistent/disk.vmdk"};
+    h2k_migration_result *res = NULL;
+
+    h2k_run_options o = H2K_RUN_OPTIONS_INIT;
+    assert_int_equal(o.version, 2);
+    assert_null(o.vmware);
+    assert_int_equal(o.keep_export, 0);
+    assert_int_equal(o.trim, 1);
+    o.output_dir = out;
+    o.vmware_vm = "vm1"; /* without a client */
+    ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &o, &res), H2K_ERR_INVALID_ARG);
+    assert_string_equal(h2k_ctx_last_error(ctx)->field, "vmware");
+    assert_null(res);
+    /* a client and local inputs: refused before the client is used (never
+     * dereferenced, so a dummy pointer is enough here) */
+    o.vmware = (h2k_vmware_client *)(void *)&o;
+    o.inputs = inputs;
+    o.n_inputs = 1;
+    ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &o, &res), H2K_ERR_INVALID_ARG);
+    assert_string_equal(h2k_ctx_last_error(ctx)->field, "inputs");
+    o.inputs = NULL;
+    o.n_inputs = 0;
+    o.vmware_vm = "";
+    ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &o, &res), H2K_ERR_INVALID_ARG);
+    assert_string_equal(h2k_ctx_last_error(ctx)->field, "vmware_vm");
+    assert_null(res);
+    assert_false(ts_exists(out));
+
+    /* version 1: only the fields up to "trim" are read */
+    struct {
+        h2k_run_options v1;
+    } holder;
+    memset(&holder, 0xff, sizeof(holder)); /* the version 2 fields are garbage */
+    h2k_run_options init = H2K_RUN_OPTIONS_INIT;
+    memcpy(&holder.v1, &init, offsetof(h2k_run_options, vmware));
+    holder.v1.version = 1;
+    holder.v1.inputs = inputs;
+    holder.v1.n_inputs = 1;
+    holder.v1.output_dir = out;
+    ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &holder.v1, &res), H2K_ERR_NOT_FOUND);
+    assert_non_null(res);
+    assert_string_equal(res->failed_stage, "probe");
+    h2k_migration_result_free(res);
+    res = NULL;
+    holder.v1.version = 3;
+    ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &holder.v1, &res), H2K_ERR_INVALID_ARG);
+    assert_false(ts_exists(out));
+    ts_rmtree(dir);
+    free(out);
+    free(dir);
     h2k_ctx_free(ctx);
 }
 
@@ -222,6 +424,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_file),
         cmocka_unit_test(test_plan_errors),
+        cmocka_unit_test(test_plan_vsphere),
+        cmocka_unit_test(test_plan_vsphere_errors),
+        cmocka_unit_test(test_run_options_vsphere),
         cmocka_unit_test(test_state_round_trip),
         cmocka_unit_test(test_result_json),
     };

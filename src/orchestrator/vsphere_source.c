@@ -1,0 +1,363 @@
+/*
+ * vSphere as a source of the orchestrator and of batch plans: the export of a
+ * run's VM with the run's context, the "vsphere" objects of plan files, and
+ * the logins of batch workers.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json_util.h"
+#include "orch_internal.h"
+#include "providers/vmware/vmw_internal.h"
+
+#define DOM "orchestrator"
+
+/* ------------------------------------------------------------ one run */
+
+int
+hk_orch_vmware_export(h2k_ctx *ctx, h2k_vmware_client *client, const char *vm,
+                      const char *transport, const char *staging, h2k_vmware_export_result **out)
+{
+    /* the client's calls record their errors, progress and cancel checks on
+     * its context: lend it the run's for the export */
+    h2k_ctx *own = client->ctx;
+    client->ctx = ctx;
+    hk_info(ctx, DOM, "exporting %s from %s over %s", vm, client->host,
+            transport ? transport : "http");
+    int rc = h2k_vmware_export_vm(client, vm, staging, transport, out);
+    client->ctx = own;
+    return rc;
+}
+
+char *
+hk_orch_vmware_source_name(const h2k_vmware_client *client, const char *vm)
+{
+    return hk_asprintf("vsphere://%s/%s", client->host, vm);
+}
+
+/* ------------------------------------------------------------ plans */
+
+void
+hk_plan_vsphere_free(h2k_plan_vsphere *v)
+{
+    if (!v)
+        return;
+    free(v->host);
+    free(v->user);
+    free(v->password_env);
+    free(v->password_file);
+    free(v->datacenter);
+    free(v->ca_file);
+    free(v->thumbprint);
+    free(v->transport);
+    free(v);
+}
+
+/* A FORMAT error naming the field WHERE.KEY. */
+static int HK_PRINTF(5, 6) field_error(h2k_ctx *ctx, const char *doc, const char *where,
+                                       const char *key, const char *fmt, ...)
+{
+    char field[96], msg[512];
+    snprintf(field, sizeof(field), "%s.%s", where, key);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, field, "%s", msg);
+}
+
+/* Replaces *dst with the string @key of @o when present. */
+static int
+take_string(h2k_ctx *ctx, const char *doc, json_object *o, const char *key, const char *where,
+            const char *base_dir, char **dst)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
+        return field_error(ctx, doc, where, key, "\"%s\" must be a non-empty string", key);
+    const char *s = json_object_get_string(v);
+    char *copy = base_dir && s[0] != '/' ? hk_path_join(base_dir, s) : strdup(s);
+    if (!copy)
+        return hk_error_nomem(ctx);
+    free(*dst);
+    *dst = copy;
+    return 1;
+}
+
+static int
+copy_string(char **dst, const char *src)
+{
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+/* "https://host[:port][/sdk]" -> "host[:port]". */
+static char *
+host_from_url(const char *url)
+{
+    const char *p = url;
+    if (strncmp(p, "https://", 8) == 0)
+        p += 8;
+    else
+        return NULL;
+    size_t n = strcspn(p, "/?#");
+    if (n == 0 || strchr(p + n, '@') || memchr(p, '@', n))
+        return NULL;
+    const char *rest = p + n;
+    if (*rest && strcmp(rest, "/") != 0 && strcmp(rest, "/sdk") != 0 && strcmp(rest, "/sdk/") != 0)
+        return NULL;
+    return hk_strndup(p, n);
+}
+
+int
+hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *where,
+                      const char *base_dir, const h2k_plan_vsphere *base, h2k_plan_vsphere **out)
+{
+    *out = NULL;
+    json_object *empty = NULL;
+    if (!o)
+        o = empty = json_object_new_object(); /* a copy of @base */
+    if (!o)
+        return hk_error_nomem(ctx);
+    if (!json_object_is_type(o, json_type_object))
+        return hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, where, "\"vsphere\" must be an object");
+    static const char *const known[] = {"host",          "url",        "user",     "password_env",
+                                        "password_file", "datacenter", "insecure", "ca_file",
+                                        "thumbprint",    "transport",  "password", NULL};
+    json_object_object_foreach(o, key, val)
+    {
+        (void)val;
+        size_t k = 0;
+        while (known[k] && strcmp(known[k], key) != 0)
+            k++;
+        if (!known[k])
+            return field_error(ctx, doc, where, key, "unknown field \"%s\"", key);
+    }
+    json_object *v;
+    if (json_object_object_get_ex(o, "password", &v))
+        return field_error(ctx, doc, where, "password",
+                           "\"password\" is not allowed in a plan: use password_env or "
+                           "password_file");
+    h2k_plan_vsphere *p = calloc(1, sizeof(*p));
+    if (!p) {
+        json_object_put(empty);
+        return hk_error_nomem(ctx);
+    }
+    if (base && (copy_string(&p->host, base->host) < 0 || copy_string(&p->user, base->user) < 0 ||
+                 copy_string(&p->password_env, base->password_env) < 0 ||
+                 copy_string(&p->password_file, base->password_file) < 0 ||
+                 copy_string(&p->datacenter, base->datacenter) < 0 ||
+                 copy_string(&p->ca_file, base->ca_file) < 0 ||
+                 copy_string(&p->thumbprint, base->thumbprint) < 0 ||
+                 copy_string(&p->transport, base->transport) < 0)) {
+        hk_plan_vsphere_free(p);
+        json_object_put(empty);
+        return hk_error_nomem(ctx);
+    }
+    if (base)
+        p->insecure = base->insecure;
+    int rc = 0;
+    char *url = NULL;
+    if ((rc = take_string(ctx, doc, o, "host", where, NULL, &p->host)) < 0 ||
+        (rc = take_string(ctx, doc, o, "url", where, NULL, &url)) < 0 ||
+        (rc = take_string(ctx, doc, o, "user", where, NULL, &p->user)) < 0 ||
+        (rc = take_string(ctx, doc, o, "datacenter", where, NULL, &p->datacenter)) < 0 ||
+        (rc = take_string(ctx, doc, o, "thumbprint", where, NULL, &p->thumbprint)) < 0 ||
+        (rc = take_string(ctx, doc, o, "transport", where, NULL, &p->transport)) < 0 ||
+        (rc = take_string(ctx, doc, o, "ca_file", where, base_dir, &p->ca_file)) < 0)
+        goto done;
+    if (url) {
+        if (json_object_object_get_ex(o, "host", &v)) {
+            rc = field_error(ctx, doc, where, "url", "give \"host\" or \"url\", not both");
+            goto done;
+        }
+        char *h = host_from_url(url);
+        if (!h) {
+            rc = field_error(ctx, doc, where, "url",
+                             "\"url\" must look like https://HOST[:PORT]/sdk, not \"%s\"", url);
+            goto done;
+        }
+        free(p->host);
+        p->host = h;
+    }
+    /* a password source given here replaces the inherited one */
+    bool has_env =
+        json_object_object_get_ex(o, "password_env", &v) && !json_object_is_type(v, json_type_null);
+    bool has_file = json_object_object_get_ex(o, "password_file", &v) &&
+                    !json_object_is_type(v, json_type_null);
+    if (has_env && has_file) {
+        rc = field_error(ctx, doc, where, "password_env",
+                         "give \"password_env\" or \"password_file\", not both");
+        goto done;
+    }
+    if (has_env) {
+        free(p->password_file);
+        p->password_file = NULL;
+        if ((rc = take_string(ctx, doc, o, "password_env", where, NULL, &p->password_env)) < 0)
+            goto done;
+    }
+    if (has_file) {
+        free(p->password_env);
+        p->password_env = NULL;
+        if ((rc = take_string(ctx, doc, o, "password_file", where, base_dir, &p->password_file)) <
+            0)
+            goto done;
+    }
+    if (json_object_object_get_ex(o, "insecure", &v) && !json_object_is_type(v, json_type_null)) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            rc = field_error(ctx, doc, where, "insecure", "\"insecure\" must be true or false");
+            goto done;
+        }
+        p->insecure = json_object_get_boolean(v) ? 1 : 0;
+    }
+    if (p->transport && strcmp(p->transport, "http") != 0 && strcmp(p->transport, "nfc") != 0 &&
+        strcmp(p->transport, "vddk") != 0) {
+        rc = field_error(ctx, doc, where, "transport",
+                         "\"transport\" must be http, nfc or vddk, not \"%s\"", p->transport);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(url);
+    json_object_put(empty);
+    if (rc < 0) {
+        hk_plan_vsphere_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+int
+hk_plan_vsphere_check(h2k_ctx *ctx, const char *doc, const char *where, const h2k_plan_vsphere *v)
+{
+    if (!v->host)
+        return field_error(ctx, doc, where, "host", "no \"host\" (or \"url\") for the server");
+    if (!v->user)
+        return field_error(ctx, doc, where, "user", "no \"user\" for the server");
+    if (!v->password_env && !v->password_file)
+        return field_error(ctx, doc, where, "password_env",
+                           "no \"password_env\" nor \"password_file\" for the server");
+    return 0;
+}
+
+int
+hk_plan_vm_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx,
+                         const char *base_dir, const h2k_plan_vsphere *plan_vs, h2k_plan_vm *vm)
+{
+    char where[64];
+    snprintf(where, sizeof(where), "vms[%zu]", idx);
+    json_object *name = NULL, *vs = NULL;
+    bool has_vm = json_object_object_get_ex(o, "vm", &name);
+    bool has_vs =
+        json_object_object_get_ex(o, "vsphere", &vs) && !json_object_is_type(vs, json_type_null);
+    if (!has_vm) {
+        if (has_vs)
+            return field_error(ctx, doc, where, "vsphere",
+                               "\"vsphere\" is given but not the \"vm\" to export");
+        return 0;
+    }
+    if (!json_object_is_type(name, json_type_string) || json_object_get_string_len(name) == 0)
+        return field_error(ctx, doc, where, "vm", "\"vm\" must be the non-empty name of a VM");
+    if (vm->n_inputs > 0)
+        return field_error(ctx, doc, where, "vm",
+                           "VM \"%s\" has both \"inputs\" and \"vm\": give one source", vm->name);
+    if (!(vm->vm = strdup(json_object_get_string(name))))
+        return hk_error_nomem(ctx);
+    char vs_where[80];
+    snprintf(vs_where, sizeof(vs_where), "%s.vsphere", where);
+    int rc;
+    if (has_vs) {
+        if ((rc = hk_plan_vsphere_parse(ctx, doc, vs, vs_where, base_dir, plan_vs, &vm->vsphere)) <
+            0)
+            return rc;
+    } else if (plan_vs) {
+        if ((rc = hk_plan_vsphere_parse(ctx, doc, NULL, vs_where, base_dir, plan_vs,
+                                        &vm->vsphere)) < 0)
+            return rc;
+    } else {
+        return field_error(ctx, doc, where, "vsphere",
+                           "VM \"%s\" is on vSphere but neither it nor the plan has a "
+                           "\"vsphere\" object",
+                           vm->name);
+    }
+    return hk_plan_vsphere_check(ctx, doc, vs_where, vm->vsphere);
+}
+
+/* ------------------------------------------------------------ logins */
+
+static bool
+same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool
+hk_plan_vsphere_same_server(const h2k_plan_vsphere *a, const h2k_plan_vsphere *b)
+{
+    return a && b && same_str(a->host, b->host) && same_str(a->user, b->user) &&
+           same_str(a->password_env, b->password_env) &&
+           same_str(a->password_file, b->password_file) && same_str(a->datacenter, b->datacenter) &&
+           a->insecure == b->insecure && same_str(a->ca_file, b->ca_file) &&
+           same_str(a->thumbprint, b->thumbprint);
+}
+
+static void
+wipe_free(char *s)
+{
+    if (s) {
+        volatile char *p = s;
+        while (*p)
+            *p++ = '\0';
+        free(s);
+    }
+}
+
+int
+hk_plan_vsphere_connect(h2k_ctx *ctx, const h2k_plan_vsphere *v, h2k_vmware_client **out)
+{
+    *out = NULL;
+    char *password = NULL;
+    if (v->password_env) {
+        const char *e = getenv(v->password_env);
+        if (!e || !*e)
+            return hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, "password_env",
+                               "%s: the environment variable %s (the password) is not set", v->host,
+                               v->password_env);
+        password = strdup(e);
+        if (!password)
+            return hk_error_nomem(ctx);
+    } else {
+        char *text = NULL;
+        size_t len = 0;
+        int rc = hk_read_file(ctx, v->password_file, 4096, &text, &len);
+        if (rc < 0) {
+            hk_error_prefix(ctx, "%s: password file", v->host);
+            return rc;
+        }
+        text[strcspn(text, "\r\n")] = '\0';
+        if (!*text) {
+            wipe_free(text);
+            return hk_error_at(ctx, H2K_ERR_VALIDATION, v->password_file, -1, "password_file",
+                               "the password file is empty");
+        }
+        password = text;
+    }
+    h2k_vmware_options o = H2K_VMWARE_OPTIONS_INIT;
+    o.host = v->host;
+    o.user = v->user;
+    o.password = password;
+    o.datacenter = v->datacenter;
+    o.insecure = v->insecure;
+    o.ca_file = v->ca_file;
+    o.thumbprint = v->thumbprint;
+    int rc = h2k_vmware_client_new(ctx, &o, out);
+    wipe_free(password);
+    return rc;
+}
