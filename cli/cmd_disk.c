@@ -120,6 +120,7 @@ cmd_convert(cli_env *env, int argc, char **argv)
         { "compress", no_argument, NULL, 'c' },
         { "compression", required_argument, NULL, 'C' },
         { "overwrite", no_argument, NULL, 'O' },
+        { "no-sync", no_argument, NULL, 'S' },
         { "source-format", required_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -127,7 +128,7 @@ cmd_convert(cli_env *env, int argc, char **argv)
     h2k_convert_options opts = H2K_CONVERT_OPTIONS_INIT;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jf:cC:Os:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jf:cC:OSs:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'j': env->json = true; break;
         case 'f':
@@ -147,6 +148,7 @@ cmd_convert(cli_env *env, int argc, char **argv)
             opts.compress = 1;
             break;
         case 'O': opts.overwrite = 1; break;
+        case 'S': opts.no_sync = 1; break;
         case 's':
             opts.source_format = h2k_disk_format_from_name(optarg);
             if (opts.source_format == H2K_FORMAT_UNKNOWN) {
@@ -156,7 +158,8 @@ cmd_convert(cli_env *env, int argc, char **argv)
             break;
         case 'h':
             printf("usage: hyper2kvm convert SRC DST [--format qcow2|raw] [--compress] "
-                   "[--compression zstd|zlib] [--overwrite] [--source-format FMT] [--json]\n");
+                   "[--compression zstd|zlib] [--overwrite] [--no-sync] [--source-format FMT] "
+                   "[--json]\n");
             return CLI_EXIT_OK;
         default: return CLI_EXIT_USAGE;
         }

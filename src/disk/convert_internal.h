@@ -30,6 +30,7 @@ typedef struct hk_convert_plan {
     const char *compression_type; /* "zstd" or "zlib" (used when compress) */
     int coroutines;               /* -m, 1..16 */
     bool out_of_order;            /* -W */
+    bool sync;                    /* writeback during the run, fsync at the end */
     uint64_t source_offset;       /* image window inside layers[0] (container) */
     uint64_t source_size;         /* 0 = to the end */
 } hk_convert_plan;

@@ -188,8 +188,17 @@ test_convert_exit_codes(void **state)
     free(kept);
 
     /* --overwrite replaces it */
-    r = cli("convert", "--overwrite", src, dst, NULL);
+    r = cli("-v", "convert", "--overwrite", src, dst, NULL);
     assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "converted "));
+    assert_null(strstr(r.err, "not synced"));
+    cli_out_free(&r);
+    ts_qemu_img_compare(src, "raw", dst, "qcow2");
+
+    /* --no-sync: the same output, without the durability work */
+    r = cli("-v", "convert", "--overwrite", "--no-sync", src, dst, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "not synced to disk"));
     cli_out_free(&r);
     ts_qemu_img_compare(src, "raw", dst, "qcow2");
 

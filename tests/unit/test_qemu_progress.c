@@ -1,6 +1,7 @@
 /* Unit tests of the pure parts of the qemu-img conversion: the "-p" progress
  * parser, option escaping and the argv builder, plus argument checks that
  * fail before any program runs. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,7 +141,11 @@ join_argv(char **argv)
 static hk_convert_plan
 default_plan(void)
 {
-    hk_convert_plan p = {"qemu-img", H2K_FORMAT_QCOW2, false, "zstd", 8, true, 0, 0};
+    hk_convert_plan p = {.qemu_img = "qemu-img",
+                         .output_format = H2K_FORMAT_QCOW2,
+                         .compression_type = "zstd",
+                         .coroutines = 8,
+                         .out_of_order = true};
     return p;
 }
 
@@ -258,6 +263,20 @@ test_convert_bad_args(void **state)
         ctx, h2k_disk_convert(ctx, "/nonexistent/h2k/src.img", "/nonexistent/h2k/o", NULL, &res),
         H2K_ERR_NOT_FOUND);
     assert_null(res);
+
+    /* a version-1 struct (without no_sync) is accepted and read only as far as
+     * it goes: exactly that many bytes, so the sanitizers see any overread */
+    size_t v1_size = offsetof(h2k_convert_options, no_sync);
+    unsigned char *v1 = malloc(v1_size);
+    assert_non_null(v1);
+    o = (h2k_convert_options)H2K_CONVERT_OPTIONS_INIT;
+    o.version = 1;
+    memcpy(v1, &o, v1_size);
+    ts_assert_rc(ctx,
+                 h2k_disk_convert(ctx, "/nonexistent/h2k/src.img", "/nonexistent/h2k/o",
+                                  (const h2k_convert_options *)(void *)v1, NULL),
+                 H2K_ERR_NOT_FOUND);
+    free(v1);
     h2k_ctx_free(ctx);
 }
 
