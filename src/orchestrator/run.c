@@ -393,6 +393,8 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     free(formats);
     if (rc < 0)
         goto done;
+    /* part of "fix": appliance launch and inspection, reported on their own */
+    hk_orch_add_timing(res, "launch", hk_now() - t0);
     const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
     if (id)
         res->identity_json = h2k_guest_identity_to_json(id);
