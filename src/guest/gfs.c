@@ -331,8 +331,13 @@ hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
                 goto fail;
             fmt = h2k_disk_format_qemu_name(info->format);
         }
-        int r = guestfs_add_drive_opts(gfs->g, disks[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
-                                       GUESTFS_ADD_DRIVE_OPTS_READONLY, readonly ? 1 : 0, -1);
+        /* discard passed through, or fstrim frees nothing in the overlay */
+        int r = readonly ? guestfs_add_drive_opts(gfs->g, disks[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+                                                  fmt, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1)
+                         : guestfs_add_drive_opts(gfs->g, disks[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+                                                  fmt, GUESTFS_ADD_DRIVE_OPTS_READONLY, 0,
+                                                  GUESTFS_ADD_DRIVE_OPTS_DISCARD, "besteffort",
+                                                  -1);
         h2k_disk_info_free(info);
         if (r < 0) {
             rc = hk_gfs_error(gfs, H2K_ERR_IO, disks[i]);

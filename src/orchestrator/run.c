@@ -473,6 +473,8 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     free(formats);
     if (rc < 0)
         goto done;
+    /* part of "fix": appliance launch and inspection, reported on their own */
+    hk_orch_add_timing(res, "launch", hk_now() - t0);
     const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
     if (id)
         res->identity_json = h2k_guest_identity_to_json(id);
@@ -1026,12 +1028,36 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             hk_error_set_stage(ctx, "copy");
             goto done;
         }
-        STAGE("copy", hk_orch_run_virt_v2v(ctx, opts, st.work_dir, res));
+        /* fail before minutes of work if an output is there already */
+        for (size_t i = 0; i < st.n; i++) {
+            struct stat sb;
+            if (stat(st.outputs[i], &sb) == 0) {
+                rc = hk_error_at(ctx, H2K_ERR_EXISTS, st.outputs[i], -1, NULL,
+                                 "the output already exists");
+                hk_error_set_output(ctx, st.outputs[i]);
+                hk_error_set_stage(ctx, "copy");
+                goto done;
+            }
+        }
+        /* stages "fix", "trim" and "copy" (timings, progress, error stage) are
+           virt-v2v's steps: see v2v.c */
+        rc = hk_orch_run_virt_v2v(ctx, opts, st.work_dir, res);
+        /* its disks are under their final names, even after a failure */
         for (size_t i = 0; i < res->n_outputs && i < st.n; i++) {
+            h2k_migration_output *mo = &res->outputs[i];
+            const h2k_vm_disk *d = &res->spec->disks[i];
+            free(mo->source_path);
+            free(mo->source_format);
+            mo->source_path = hk_strdup0(d->container_path ? d->container_path : d->path);
+            mo->source_format = hk_strdup0(h2k_disk_format_name(st.src_fmts[i]));
             free(st.outputs[i]);
             st.outputs[i] = strdup(res->outputs[i].path);
             st.finalised[i] = st.outputs[i] != NULL;
         }
+        if (rc == 0 && (rc = hk_check_cancel(ctx)) < 0)
+            hk_error_set_stage(ctx, "copy");
+        if (rc < 0)
+            goto done;
     } else {
         /* overlays: every later write goes there, never to a source */
         double t1 = hk_now();
