@@ -311,6 +311,14 @@ hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
         goto fail;
     }
     guestfs_set_memsize(gfs->g, 1024);
+    /* Two or more vCPUs let the guest's own tools (update-initramfs and its
+     * compressor, grub-mkconfig, dpkg) use the host's cores; under TCG qemu
+     * runs each vCPU in a thread of its own (MTTCG).  Measured on 2 cores,
+     * TCG: the Debian guest's repairs in 204 s instead of 239 s. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int smp = cpus >= 4 ? 4 : cpus >= 2 ? (int)cpus : 1;
+    if (smp > 1 && guestfs_set_smp(gfs->g, smp) < 0)
+        hk_debug(ctx, "guestfs", "cannot set %d vCPUs: %s", smp, guestfs_last_error(gfs->g));
     if (!hk_kvm_possible()) {
         /* libguestfs would pick a /dev/kvm that cannot run its appliance */
         if (guestfs_set_backend_setting(gfs->g, "force_tcg", "1") < 0)
