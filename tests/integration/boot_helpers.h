@@ -27,20 +27,7 @@ debian_guest(void)
     static char *cached;
     if (cached)
         return strdup(cached);
-    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-guest.sh");
-    const char *argv[] = { "bash", script, NULL };
-    char *out = NULL;
-    int st = ts_run(argv, &out);
-    if (st != 0)
-        fail_msg("cannot build the Debian test guest (%s exited %d):\n%s", script, st, out);
-    char *path = NULL, *save = NULL;
-    for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-        if (l[0] == '/' && hk_endswith_nocase(l, ".vmdk") && access(l, R_OK) == 0)
-            path = strdup(l);
-    if (!path)
-        fail_msg("build-debian-guest.sh printed no readable image path");
-    free(out);
-    free(script);
+    char *path = ts_debian_guest();
     cached = strdup(path);
     return path;
 }

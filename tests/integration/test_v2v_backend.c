@@ -26,29 +26,6 @@
 
 #define GUEST_MAC "00:50:56:3a:12:7b"
 
-/* The cached Debian guest (built on first use by build-debian-guest.sh). */
-static char *
-debian_guest(void)
-{
-    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-guest.sh");
-    const char *argv[] = {"bash", script, NULL};
-    char *out = NULL;
-    int st = ts_run(argv, &out);
-    if (st != 0)
-        fail_msg("cannot build the Debian test guest (%s exited %d):\n%s", script, st, out);
-    char *path = NULL, *save = NULL;
-    for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-        if (l[0] == '/' && hk_endswith_nocase(l, ".vmdk") && access(l, R_OK) == 0) {
-            free(path);
-            path = strdup(l);
-        }
-    if (!path)
-        fail_msg("build-debian-guest.sh printed no readable image path");
-    free(out);
-    free(script);
-    return path;
-}
-
 /* Progress events: the distinct stage names, in order of first appearance. */
 typedef struct progress_log {
     char stages[256];
@@ -97,7 +74,7 @@ test_v2v_debian(void **state)
     ts_require_program("virt-v2v");
     ts_require_program("nbdcopy");
     ts_require_program("qemu-img");
-    char *src = debian_guest();
+    char *src = ts_debian_guest();
     char before[65], after[65];
     ts_sha256_file(src, before);
     char *dir = ts_mkdtemp();

@@ -38,29 +38,6 @@ static char guest_mac[32], guest_ip[64], guest_host[128], guest_marker[128];
 
 /* ------------------------------------------------------------ set-up */
 
-/* The cached Debian guest (built on first use by build-debian-guest.sh). */
-static char *
-debian_guest(void)
-{
-    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-guest.sh");
-    const char *argv[] = {"bash", script, NULL};
-    char *out = NULL;
-    int st = ts_run(argv, &out);
-    if (st != 0)
-        fail_msg("cannot build the Debian test guest (%s exited %d):\n%s", script, st, out);
-    char *path = NULL, *save = NULL;
-    for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-        if (l[0] == '/' && hk_endswith_nocase(l, ".vmdk") && access(l, R_OK) == 0) {
-            free(path);
-            path = strdup(l);
-        }
-    if (!path)
-        fail_msg("build-debian-guest.sh printed no readable image path");
-    free(out);
-    free(script);
-    return path;
-}
-
 /* KEY=VALUE (optionally single-quoted) from the guest's .env facts. */
 static void
 env_fact(const char *text, const char *key, char *out, size_t size)
@@ -161,7 +138,7 @@ group_setup(void **state)
     ts_require_program("virt-xml-validate");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     tmp = ts_mkdtemp();
-    debian = debian_guest();
+    debian = ts_debian_guest();
     read_facts();
     ts_sha256_file(debian, debian_sum);
 

@@ -484,3 +484,25 @@ ts_put_utf16le(uint8_t *p, const char *s)
         ts_put_le16(p + 2 * i, (uint8_t)s[i]);
     return 2 * n;
 }
+
+char *
+ts_debian_guest(void)
+{
+    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-guest.sh");
+    const char *argv[] = {"bash", script, NULL};
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    if (st != 0)
+        fail_msg("cannot build the Debian test guest (%s exited %d):\n%s", script, st, out);
+    char *path = NULL, *save = NULL;
+    for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        if (l[0] == '/' && hk_endswith_nocase(l, ".vmdk") && access(l, R_OK) == 0) {
+            free(path);
+            path = strdup(l);
+        }
+    if (!path)
+        fail_msg("build-debian-guest.sh printed no readable image path");
+    free(out);
+    free(script);
+    return path;
+}

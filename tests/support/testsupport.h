@@ -113,6 +113,11 @@ void ts_put_le64(uint8_t *p, uint64_t v);
 /* Stores ASCII @s as UTF-16LE (no terminator); returns the bytes written. */
 size_t ts_put_utf16le(uint8_t *p, const char *s);
 
+/* The cached Debian 12 VMware-shaped test guest: runs
+ * scripts/images/build-debian-guest.sh (which builds it on first use) and
+ * returns the image path it prints (caller frees); fails the test when it cannot. */
+char *ts_debian_guest(void);
+
 /* A context with logging to stderr at warning level (debug when H2K_TEST_DEBUG is set). */
 h2k_ctx *ts_ctx(void);
 
