@@ -50,5 +50,8 @@ int cli_parse_fixes(const char *s, unsigned *out);
 bool cli_parse_network_map(char *arg, h2k_network_mapping *m);
 /* Prints the outcome of a migration for people (stdout). */
 void cli_print_migration_summary(const h2k_migration_result *res);
+/* Runs the migration @opts describes and prints its result (JSON or summary);
+ * returns the exit code (shared by "local" and "vsphere --vm"). */
+int cli_run_migration(cli_env *env, const h2k_run_options *opts);
 
 #endif

@@ -84,6 +84,29 @@ cli_print_migration_summary(const h2k_migration_result *res)
 }
 
 int
+cli_run_migration(cli_env *env, const h2k_run_options *opts)
+{
+    h2k_migration_result *res = NULL;
+    int rc = h2k_orchestrator_run(env->ctx, opts, &res);
+    cli_progress_finish();
+    int exit_code;
+    if (rc < 0) {
+        exit_code = cli_report_error(env, rc);
+    } else {
+        exit_code = CLI_EXIT_OK;
+        if (env->json) {
+            char *json = h2k_migration_result_to_json(res);
+            cli_print_json(json);
+            free(json);
+        } else if (!env->quiet) {
+            cli_print_migration_summary(res);
+        }
+    }
+    h2k_migration_result_free(res);
+    return exit_code;
+}
+
+int
 cmd_local(cli_env *env, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -199,24 +222,7 @@ cmd_local(cli_env *env, int argc, char **argv)
     opts.network_map = maps;
     opts.n_network_map = n_map;
     cli_setup_output(env);
-    h2k_migration_result *res = NULL;
-    int rc = h2k_orchestrator_run(env->ctx, &opts, &res);
-    cli_progress_finish();
-    int exit_code;
-    if (rc < 0) {
-        exit_code = cli_report_error(env, rc);
-    } else {
-        exit_code = CLI_EXIT_OK;
-        if (env->json) {
-            char *json = h2k_migration_result_to_json(res);
-            cli_print_json(json);
-            free(json);
-        } else if (!env->quiet) {
-            cli_print_migration_summary(res);
-        }
-    }
-    h2k_migration_result_free(res);
-    return exit_code;
+    return cli_run_migration(env, &opts);
 too_many:
     fprintf(stderr, "hyper2kvm local: at most %d of each option\n", MAX_ITEMS);
     return CLI_EXIT_USAGE;

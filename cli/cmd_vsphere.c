@@ -162,30 +162,6 @@ export_and_convert(cli_env *env, h2k_vmware_client *client, const char *vm, cons
     return CLI_EXIT_OK;
 }
 
-static int
-migrate(cli_env *env, h2k_vmware_client *client, h2k_run_options *ro)
-{
-    ro->vmware = client;
-    h2k_migration_result *res = NULL;
-    int rc = h2k_orchestrator_run(env->ctx, ro, &res);
-    cli_progress_finish();
-    int exit_code;
-    if (rc < 0) {
-        exit_code = cli_report_error(env, rc);
-    } else {
-        exit_code = CLI_EXIT_OK;
-        if (env->json) {
-            char *json = h2k_migration_result_to_json(res);
-            cli_print_json(json);
-            free(json);
-        } else if (!env->quiet) {
-            cli_print_migration_summary(res);
-        }
-    }
-    h2k_migration_result_free(res);
-    return exit_code;
-}
-
 int
 cmd_vsphere(cli_env *env, int argc, char **argv)
 {
@@ -395,7 +371,8 @@ cmd_vsphere(cli_env *env, int argc, char **argv)
         ro.n_nic_macs = n_mac;
         ro.network_map = maps;
         ro.n_network_map = n_map;
-        exit_code = migrate(env, client, &ro);
+        ro.vmware = client;
+        exit_code = cli_run_migration(env, &ro);
     }
     h2k_vmware_client_free(client);
     return exit_code;
