@@ -98,7 +98,8 @@ typedef struct h2k_fix_options {
     int keep_mac;            /**< the KVM guest keeps its MACs: pin names (default 1) */
     const h2k_fix_nic *nics; /**< the VM's NICs, or NULL (learnt from the guest) */
     size_t n_nics;
-    int force_initramfs;     /**< rebuild even where virtio drivers are present */
+    int force_initramfs;     /**< rebuild with the guest's generator (update-initramfs, dracut,
+                                  mkinitrd), even where virtio drivers are present */
     int readonly_check;      /**< open read-only (implies dry_run) */
     unsigned command_timeout;/**< seconds per in-guest command, default 1800 */
 } h2k_fix_options;

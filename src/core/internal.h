@@ -89,6 +89,9 @@ char *hk_asprintf(const char *fmt, ...) HK_PRINTF(1, 2);
 bool hk_streq_nocase(const char *a, const char *b);
 bool hk_startswith(const char *s, const char *prefix);
 bool hk_endswith_nocase(const char *s, const char *suffix);
+/* @s as one POSIX shell word: wrapped in single quotes, each ' written as
+ * '\''.  Caller frees; NULL on allocation failure. */
+char *hk_sh_quote(const char *s);
 /* Trims ASCII whitespace in place; returns @s. */
 char *hk_strtrim(char *s);
 

@@ -150,6 +150,21 @@ hk_endswith_nocase(const char *s, const char *suffix)
 }
 
 char *
+hk_sh_quote(const char *s)
+{
+    hk_buf b = { 0 };
+    hk_buf_puts(&b, "'");
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'')
+            hk_buf_puts(&b, "'\\''");
+        else
+            hk_buf_append(&b, p, 1);
+    }
+    hk_buf_puts(&b, "'");
+    return hk_buf_steal(&b);
+}
+
+char *
 hk_strtrim(char *s)
 {
     char *start = s;

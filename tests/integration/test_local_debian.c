@@ -4,7 +4,9 @@
  * h2k_orchestrator_run() with repairs and the boot test.  The output must
  * boot on virtio-blk + virtio-net with its static address, keeping the
  * source's MAC; the source must be unchanged; the report must list the
- * repairs; the XML must pass virt-xml-validate.  Slow (appliance + TCG boot).
+ * repairs; the XML must pass virt-xml-validate.  The initramfs gets its virtio
+ * drivers in place (no update-initramfs), and the guest's own lsinitramfs
+ * reads the result and finds them.  Slow (appliances + TCG boot).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,10 +83,35 @@ test_debian_migration_boots(void **state)
     assert_non_null(strstr(rep, "debian"));
     assert_non_null(strstr(rep, GUEST_IP));
     int changed = 0;
-    for (size_t i = 0; i < res->n_fixes; i++)
+    const char *initramfs_msg = NULL;
+    for (size_t i = 0; i < res->n_fixes; i++) {
         if (strcmp(res->fixes[i].status, "changed") == 0)
             changed++;
+        if (strcmp(res->fixes[i].name, "initramfs") == 0)
+            initramfs_msg = res->fixes[i].message;
+    }
     assert_true(changed >= 3);
+    assert_non_null(initramfs_msg);
+    if (!strstr(initramfs_msg, "0 initramfs rebuilt, 1 given virtio drivers in place"))
+        fail_msg("initramfs: %s", initramfs_msg);
+
+    /* the guest's own tools read the new initramfs: lsinitramfs (dry run) finds
+     * virtio_blk in it, so a second run has nothing to do */
+    char *again = ts_join(dir, "again.json");
+    const char *fix[] = { ts_env("H2K_CLI"), "fix", disk, "--dry-run", "--only", "initramfs",
+                          "--report", again, NULL };
+    char *fix_out = NULL;
+    if (ts_run(fix, &fix_out) != 0)
+        fail_msg("hyper2kvm fix --dry-run: %s", fix_out);
+    free(fix_out);
+    char *again_text = ts_read_file(again, NULL);
+    if (!strstr(again_text, "1 already had them"))
+        fail_msg("second look at the initramfs: %s", again_text);
+    free(again_text);
+    free(again);
+    char sum_again[65];
+    ts_sha256_file(disk, sum_again);
+    assert_string_equal(sum, sum_again);
 
     /* the XML keeps the MAC and validates */
     char *xml_path = ts_join(out, "debian12.xml");

@@ -124,6 +124,38 @@ test_strings(void **state)
     assert_false(hk_endswith_nocase("k", ".vmdk"));
 }
 
+/* hk_sh_quote: fixed forms, and a round trip through a real /bin/sh. */
+static void
+test_sh_quote(void **state)
+{
+    (void)state;
+    char *q = hk_sh_quote("6.1.0-50-amd64");
+    assert_string_equal(q, "'6.1.0-50-amd64'");
+    free(q);
+    q = hk_sh_quote("");
+    assert_string_equal(q, "''");
+    free(q);
+    q = hk_sh_quote("it's");
+    assert_string_equal(q, "'it'\\''s'");
+    free(q);
+    static const char *const hostile[] = { "a b", "x'; touch /tmp/pwned; '", "$(id)`id`",
+                                           "\\\"\n*?[", "''''" };
+    for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        q = hk_sh_quote(hostile[i]);
+        assert_non_null(q);
+        char *cmd = hk_asprintf("printf %%s %s", q);
+        FILE *f = popen(cmd, "r");
+        assert_non_null(f);
+        char out[128] = { 0 };
+        size_t n = fread(out, 1, sizeof(out) - 1, f);
+        assert_int_equal(pclose(f), 0);
+        out[n] = '\0';
+        assert_string_equal(out, hostile[i]);
+        free(cmd);
+        free(q);
+    }
+}
+
 static void
 test_paths(void **state)
 {
@@ -227,6 +259,7 @@ main(void)
         cmocka_unit_test(test_ctx_cancel_and_tmpdir),
         cmocka_unit_test(test_log_levels),
         cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_sh_quote),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_subprocess),
         cmocka_unit_test(test_pread_exact_truncated),
