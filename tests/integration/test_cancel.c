@@ -74,24 +74,6 @@ restore_tmpdir(void)
     saved_tmpdir = NULL;
 }
 
-static pid_t
-ppid_of(const char *pid)
-{
-    char path[300], buf[512];
-    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    int ppid;
-    if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
-        return -1;
-    return ppid;
-}
-
 static char *
 cmdline_of(const char *pid)
 {
@@ -125,7 +107,9 @@ count_procs(const char *needle)
         char *cl = cmdline_of(e->d_name);
         if (!cl)
             continue;
-        if (ppid_of(e->d_name) == self || (needle && strstr(cl, needle))) {
+        int ppid = -1;
+        ts_proc_stat(e->d_name, NULL, 0, NULL, &ppid);
+        if (ppid == self || (needle && strstr(cl, needle))) {
             print_error("left behind: pid %s: %.200s\n", e->d_name, cl);
             n++;
         }

@@ -382,6 +382,32 @@ ts_count_dir(const char *dir)
 }
 
 int
+ts_proc_stat(const char *pid, char *comm, size_t comm_size, char *state, int *ppid)
+{
+    char path[300], buf[512];
+    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    /* "pid (comm) state ppid ...": the command name may hold spaces */
+    char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+    char st = 0;
+    int pp = 0;
+    if (!lp || !rp || sscanf(rp + 1, " %c %d", &st, &pp) != 2)
+        return -1;
+    if (comm && comm_size)
+        snprintf(comm, comm_size, "%.*s", (int)(rp - lp - 1), lp + 1);
+    if (state)
+        *state = st;
+    if (ppid)
+        *ppid = pp;
+    return 0;
+}
+
+int
 ts_count_children(const char *comm)
 {
     DIR *d = opendir("/proc");
@@ -392,26 +418,13 @@ ts_count_children(const char *comm)
     while ((e = readdir(d))) {
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
-        char path[300], buf[512];
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "re");
-        if (!f)
+        char name[256], state;
+        int ppid;
+        if (ts_proc_stat(e->d_name, name, sizeof(name), &state, &ppid) < 0 || ppid != me)
             continue;
-        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[len] = '\0';
-        /* "pid (comm) state ppid ...": the command name may hold spaces */
-        char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
-        if (!lp || !rp)
+        if (comm && strcmp(name, comm) != 0)
             continue;
-        char state = 0;
-        int ppid = 0;
-        if (sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != me)
-            continue;
-        *rp = '\0';
-        if (comm && strcmp(lp + 1, comm) != 0)
-            continue;
-        print_message("child process %s (%s), state %c\n", e->d_name, lp + 1, state);
+        print_message("child process %s (%s), state %c\n", e->d_name, name, state);
         n++;
     }
     closedir(d);

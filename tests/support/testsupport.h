@@ -98,6 +98,10 @@ void ts_sha256_file(const char *path, char out[65]);
 int ts_count_dir(const char *dir);
 /* Number of entries of @dir whose name contains @needle; -1 if it cannot be read. */
 int ts_count_dir_matching(const char *dir, const char *needle);
+/* Reads /proc/PID/stat: the command name (into @comm, @comm_size bytes, may be
+ * NULL), the state letter and the parent pid (each may be NULL).  0, or -1
+ * when the process is gone or the file cannot be parsed. */
+int ts_proc_stat(const char *pid, char *comm, size_t comm_size, char *state, int *ppid);
 /* Number of child processes of this one (running or zombie) whose command
  * name is @comm, or all of them when @comm is NULL; each is printed. */
 int ts_count_children(const char *comm);
