@@ -92,6 +92,9 @@ bool hk_endswith_nocase(const char *s, const char *suffix);
 /* @s as one POSIX shell word: wrapped in single quotes, each ' written as
  * '\''.  Caller frees; NULL on allocation failure. */
 char *hk_sh_quote(const char *s);
+/* @s as a value of qemu's "key=value,key=value" option syntax (-drive,
+ * --image-opts): each ',' doubled.  Caller frees; NULL on allocation failure. */
+char *hk_qemu_opt_escape(const char *s);
 /* Trims ASCII whitespace in place; returns @s. */
 char *hk_strtrim(char *s);
 

@@ -149,19 +149,32 @@ hk_endswith_nocase(const char *s, const char *suffix)
     return ls >= lx && strcasecmp(s + ls - lx, suffix) == 0;
 }
 
-char *
-hk_sh_quote(const char *s)
+/* @s between @wrap and @wrap, each @c written as @repl. */
+static char *
+escape_char(const char *s, char c, const char *repl, const char *wrap)
 {
     hk_buf b = { 0 };
-    hk_buf_puts(&b, "'");
+    hk_buf_puts(&b, wrap);
     for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            hk_buf_puts(&b, "'\\''");
+        if (*p == c)
+            hk_buf_puts(&b, repl);
         else
             hk_buf_append(&b, p, 1);
     }
-    hk_buf_puts(&b, "'");
+    hk_buf_puts(&b, wrap);
     return hk_buf_steal(&b);
+}
+
+char *
+hk_sh_quote(const char *s)
+{
+    return escape_char(s, '\'', "'\\''", "'");
+}
+
+char *
+hk_qemu_opt_escape(const char *s)
+{
+    return escape_char(s, ',', ",,", "");
 }
 
 char *

@@ -79,20 +79,6 @@ hk_qemu_parse_progress(const char *line, unsigned *permille)
     return true;
 }
 
-char *
-hk_qemu_opt_escape(const char *s)
-{
-    hk_buf b = {0};
-    hk_buf_puts(&b, "");
-    for (const char *p = s; *p; p++) {
-        if (*p == ',')
-            hk_buf_append(&b, ",,", 2);
-        else
-            hk_buf_append(&b, p, 1);
-    }
-    return hk_buf_steal(&b);
-}
-
 void
 hk_argv_free(char **argv)
 {

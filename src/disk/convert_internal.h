@@ -18,10 +18,6 @@
  * anything else (garbage, empty, negative, a missing "/100%)"). */
 bool hk_qemu_parse_progress(const char *line, unsigned *permille);
 
-/* Escapes @s for a value of qemu's "key=value,key=value" option syntax
- * (',' is doubled).  Caller frees; NULL on allocation failure. */
-char *hk_qemu_opt_escape(const char *s);
-
 /* Options of hk_convert_build_argv(), already validated and defaulted. */
 typedef struct hk_convert_plan {
     const char *qemu_img;          /* program (path or name) */

@@ -94,7 +94,7 @@ run_probe(h2k_ctx *ctx)
     f = fopen(log, "we");
     if (!f || fclose(f) != 0)
         goto done;
-    char *l = hk_qemu_escape(log);
+    char *l = hk_qemu_opt_escape(log);
     serial = l ? hk_asprintf("file,id=serial0,path=%s", l) : NULL;
     free(l);
     if (!serial)
@@ -122,7 +122,7 @@ run_probe(h2k_ctx *ctx)
         bool written = fwrite(sector, 1, sizeof(sector), f) == sizeof(sector);
         if (fclose(f) != 0 || !written)
             goto done;
-        char *d = hk_qemu_escape(disk);
+        char *d = hk_qemu_opt_escape(disk);
         drive = d ? hk_asprintf("file=%s,format=raw,if=ide,snapshot=on", d) : NULL;
         free(d);
         if (!drive)

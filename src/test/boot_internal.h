@@ -76,10 +76,6 @@ typedef struct hk_qemu_plan {
  * H2K_ERR_NO_MEMORY. */
 int hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *plan, char ***out);
 
-/* Escapes a value for a qemu -drive/-device option list (',' doubled).
- * Caller frees; NULL on allocation failure. */
-char *hk_qemu_escape(const char *s);
-
 void hk_boot_strv_free(char **v);
 
 /* ------------------------------------------------------- console */

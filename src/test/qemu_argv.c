@@ -165,20 +165,6 @@ hk_boot_strv_free(char **v)
     free(v);
 }
 
-char *
-hk_qemu_escape(const char *s)
-{
-    hk_buf b = { 0 };
-    hk_buf_puts(&b, "");
-    for (const char *p = s; *p; p++) {
-        if (*p == ',')
-            hk_buf_puts(&b, ",,");
-        else
-            hk_buf_append(&b, p, 1);
-    }
-    return hk_buf_steal(&b);
-}
-
 typedef struct argv_b {
     char **v;
     size_t n, cap;
@@ -244,12 +230,12 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
     add(&a, strdup("-no-reboot"));
     add2(&a, "-rtc", strdup("base=utc"));
     /* -chardev, not "-serial file:PATH", which takes the path literally */
-    char *log = hk_qemu_escape(p->console_log);
+    char *log = hk_qemu_opt_escape(p->console_log);
     add2(&a, "-chardev", log ? hk_asprintf("file,id=serial0,path=%s", log) : NULL);
     add2(&a, "-serial", strdup("chardev:serial0"));
     free(log);
     if (p->ovmf_code) {
-        char *code = hk_qemu_escape(p->ovmf_code), *vars = hk_qemu_escape(p->ovmf_vars);
+        char *code = hk_qemu_opt_escape(p->ovmf_code), *vars = hk_qemu_opt_escape(p->ovmf_vars);
         add2(&a, "-drive",
              code ? hk_asprintf("if=pflash,format=raw,unit=0,readonly=on,file=%s", code) : NULL);
         add2(&a, "-drive", vars ? hk_asprintf("if=pflash,format=raw,unit=1,file=%s", vars) : NULL);
@@ -257,7 +243,7 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
         free(vars);
     }
     /* The overlay is already throw-away; snapshot=on keeps even it unwritten. */
-    char *disk = hk_qemu_escape(p->disk);
+    char *disk = hk_qemu_opt_escape(p->disk);
     add2(&a, "-drive",
          disk ? hk_asprintf("file=%s,format=%s,if=none,id=disk0,snapshot=on,cache=unsafe", disk,
                             p->disk_format)

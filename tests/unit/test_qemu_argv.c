@@ -164,7 +164,7 @@ test_argv_refusals(void **state)
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), 0);
     hk_boot_strv_free(argv);
 
-    char *esc = hk_qemu_escape("a,b,,c");
+    char *esc = hk_qemu_opt_escape("a,b,,c");
     assert_string_equal(esc, "a,,b,,,,c");
     free(esc);
 
