@@ -161,8 +161,14 @@ h2k_offline_fixer_report_markdown(const h2k_offline_fixer *fx)
         }
         for (size_t k = 0; k < r->n_commands; k++) {
             const h2k_command_record *c = &r->commands[k];
-            hk_buf_printf(&b, "\n`%s` exited %d after %.1f s\n", c->command, c->exit_status,
-                          c->duration_seconds);
+            size_t cl = strlen(c->command);
+            if (memchr(c->command, '\n', cl)) /* a script: a block, not inline code */
+                hk_buf_printf(&b, "\n```sh\n%s%s```\n\nexited %d after %.1f s\n", c->command,
+                              cl && c->command[cl - 1] == '\n' ? "" : "\n", c->exit_status,
+                              c->duration_seconds);
+            else
+                hk_buf_printf(&b, "\n`%s` exited %d after %.1f s\n", c->command, c->exit_status,
+                              c->duration_seconds);
             if (c->output_tail && *c->output_tail)
                 hk_buf_printf(&b, "\n```\n%s%s```\n", c->output_tail,
                               c->output_tail[strlen(c->output_tail) - 1] == '\n' ? "" : "\n");

@@ -5,7 +5,7 @@
  * boot on virtio-blk + virtio-net with its static address, keeping the
  * source's MAC; the source must be unchanged; the report must list the
  * repairs; the XML must pass virt-xml-validate.  The initramfs gets its virtio
- * drivers in place (no update-initramfs), and the guest's own lsinitramfs
+ * drivers in place (no update-initramfs), and the guest's own unmkinitramfs
  * reads the result and finds them.  Slow (appliances + TCG boot).
  */
 #include <stdio.h>
@@ -95,20 +95,32 @@ test_debian_migration_boots(void **state)
     if (!strstr(initramfs_msg, "0 initramfs rebuilt, 1 given virtio drivers in place"))
         fail_msg("initramfs: %s", initramfs_msg);
 
-    /* the guest's own tools read the new initramfs: lsinitramfs (dry run) finds
-     * virtio_blk in it, so a second run has nothing to do */
-    char *again = ts_join(dir, "again.json");
-    const char *fix[] = { ts_env("H2K_CLI"), "fix", disk, "--dry-run", "--only", "initramfs",
-                          "--report", again, NULL };
+    /* the guest's own unmkinitramfs reads the new initramfs and finds the
+     * drivers: a second repair (on an overlay of the output) has nothing to
+     * do, and its Markdown report shows the in-guest script as a block */
+    char *ov = ts_join(dir, "again.qcow2");
+    const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", disk,
+                         ov, NULL };
+    assert_int_equal(ts_run(mk, NULL), 0);
+    char *again = ts_join(dir, "again.json"), *again_md = ts_join(dir, "again.md");
+    const char *fix[] = { ts_env("H2K_CLI"), "fix", ov, "--only", "initramfs", "--report",
+                          again, "--report-md", again_md, NULL };
     char *fix_out = NULL;
     if (ts_run(fix, &fix_out) != 0)
-        fail_msg("hyper2kvm fix --dry-run: %s", fix_out);
+        fail_msg("hyper2kvm fix: %s", fix_out);
     free(fix_out);
     char *again_text = ts_read_file(again, NULL);
     if (!strstr(again_text, "1 already had them"))
         fail_msg("second look at the initramfs: %s", again_text);
+    char *md = ts_read_file(again_md, NULL);
+    const char *block = strstr(md, "```sh\nset -- '");
+    if (!block || !strstr(block, "unmkinitramfs") || !strstr(block, "```\n\nexited 0 after"))
+        fail_msg("no initramfs script block in the Markdown report:\n%s", md);
+    free(md);
     free(again_text);
     free(again);
+    free(again_md);
+    free(ov);
     char sum_again[65];
     ts_sha256_file(disk, sum_again);
     assert_string_equal(sum, sum_again);
