@@ -36,8 +36,9 @@ int hk_grub_default_xform(const char *in, const hk_devmap *map, hk_xform_out *ou
 /* A generated GRUB 2 grub.cfg, or a GRUB legacy menu.lst/grub.conf: the
  * arguments of every "linux", "linux16", "linuxefi" and "kernel" command.
  * Everything else ("root (hd0,0)", "set root='hd0,msdos1'", "search ...
- * --set=root", menu entry titles) is untouched.  This is the fallback when
- * grub.cfg cannot be regenerated inside the guest. */
+ * --set=root", menu entry titles) is untouched.  Applied to a grub.cfg that
+ * grub-mkconfig wrote from a GRUB_DISABLE_LINUX_UUID=true configuration, it
+ * gives the root= that grub-mkconfig writes once the configuration is fixed. */
 int hk_grub_cfg_xform(const char *in, const hk_devmap *map, hk_xform_out *out);
 
 /* A Boot Loader Specification entry (/boot/loader/entries/NAME.conf): the
