@@ -84,19 +84,6 @@ cfg_is_stub(const char *text)
     return text && strstr(text, "configfile") && !strstr(text, "menuentry");
 }
 
-/* True when the kernel lines of @cfg name hypervisor-dependent devices that
- * the device map can replace. */
-static bool
-cfg_stale(h2k_offline_fixer *fx, const char *cfg_path)
-{
-    char *cfg = hk_fix_read(fx, cfg_path, NULL);
-    hk_xform_out probe = { 0 };
-    bool stale = cfg && hk_grub_cfg_xform(cfg, &fx->map, &probe) == 0 && probe.text;
-    hk_xform_out_clear(&probe);
-    free(cfg);
-    return stale;
-}
-
 int
 hk_fix_grub(h2k_offline_fixer *fx, h2k_fix_result *res)
 {
@@ -129,8 +116,7 @@ hk_fix_grub(h2k_offline_fixer *fx, h2k_fix_result *res)
      * grub-mkconfig to: its kernel lines get the same stable names, in place.
      * That is what regenerating it would give, without running every
      * /etc/grub.d script under emulation, and it keeps any hand edits. */
-    if (cfg_stale(fx, cfg))
-        edit_file(fx, res, cfg, hk_grub_cfg_xform);
+    edit_file(fx, res, cfg, hk_grub_cfg_xform);
     for (size_t i = 0; efi_cfgs[i]; i++) {
         char *text = hk_fix_read(fx, efi_cfgs[i], NULL);
         if (text && !cfg_is_stub(text))

@@ -241,7 +241,8 @@ hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res)
             if (fast == 2) {
                 k->initrd_has_virtio = 1;
                 added++;
-                res->status = H2K_FIX_STATUS_CHANGED;
+                if (res->status == H2K_FIX_STATUS_UNCHANGED) /* keep an earlier FAILED */
+                    res->status = H2K_FIX_STATUS_CHANGED;
                 /* later rebuilds by the guest keep the drivers */
                 if (!configured && ensure_config(fx, res, tool) < 0)
                     return 0;
