@@ -199,7 +199,10 @@ typedef struct h2k_convert_options {
     int compress;                /**< compress qcow2 clusters */
     const char *compression_type;/**< "zstd" (default) or "zlib" */
     int parallel_coroutines;     /**< qemu-img -m, default 8 */
-    int out_of_order;            /**< qemu-img -W, default 1 */
+    /** qemu-img -W (out-of-order writes): 1 on, 0 off, -1 (default) auto: on,
+     *  except when compressing a streamOptimized VMDK (compressed grains), where
+     *  -W measured slower. */
+    int out_of_order;
     int overwrite;               /**< replace an existing output (default 0: H2K_ERR_EXISTS) */
     h2k_disk_format source_format; /**< override probing (default UNKNOWN = probe) */
     uint64_t source_offset;      /**< image inside a container (OVA) at this offset */
@@ -215,7 +218,7 @@ typedef struct h2k_convert_options {
 } h2k_convert_options;
 
 #define H2K_CONVERT_OPTIONS_INIT \
-    { H2K_CONVERT_OPTIONS_VERSION, H2K_FORMAT_QCOW2, 0, NULL, 8, 1, 0, H2K_FORMAT_UNKNOWN, 0, 0, 0, NULL, 0 }
+    { H2K_CONVERT_OPTIONS_VERSION, H2K_FORMAT_QCOW2, 0, NULL, 8, -1, 0, H2K_FORMAT_UNKNOWN, 0, 0, 0, NULL, 0 }
 
 /** Result of a conversion.  Caller frees with h2k_convert_result_free(). */
 typedef struct h2k_convert_result {

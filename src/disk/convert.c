@@ -132,6 +132,22 @@ image_opts(const h2k_disk_info *info, const hk_convert_plan *plan)
     return hk_buf_steal(&b);
 }
 
+bool
+hk_convert_out_of_order(const h2k_disk_info *info, const hk_convert_plan *plan)
+{
+    if (plan->out_of_order >= 0)
+        return plan->out_of_order > 0;
+    if (!plan->compress || plan->output_format == H2K_FORMAT_RAW)
+        return true;
+    for (size_t i = 0; i < info->n_layers; i++) {
+        const h2k_disk_layer *l = &info->layers[i];
+        if (l->format == H2K_FORMAT_VMDK && l->subformat &&
+            strcmp(l->subformat, "streamOptimized") == 0)
+            return false;
+    }
+    return true;
+}
+
 char **
 hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan, const char *out_path)
 {
@@ -176,7 +192,7 @@ hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan, co
     }
     ADD(strdup("-m"));
     ADD(hk_asprintf("%d", plan->coroutines));
-    if (plan->out_of_order)
+    if (hk_convert_out_of_order(info, plan))
         ADD(strdup("-W"));
     ADD(use_opts ? image_opts(info, plan) : strdup(info->path));
     ADD(strdup(out_path));
@@ -398,7 +414,7 @@ validate_options(h2k_ctx *ctx, const h2k_convert_options *o, hk_convert_plan *pl
     plan->coroutines = o->parallel_coroutines <= 0   ? 8
                        : o->parallel_coroutines > 16 ? 16
                                                      : o->parallel_coroutines;
-    plan->out_of_order = o->out_of_order != 0;
+    plan->out_of_order = o->out_of_order < 0 ? -1 : o->out_of_order != 0;
     plan->qemu_img = o->qemu_img && *o->qemu_img ? o->qemu_img : "qemu-img";
     plan->source_offset = o->source_offset;
     plan->source_size = o->source_size;

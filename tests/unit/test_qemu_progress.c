@@ -198,6 +198,46 @@ test_argv_single(void **state)
     h2k_disk_info_free(info);
 }
 
+/* Auto -W: on, except when compressing a source with compressed grains. */
+static void
+test_argv_out_of_order_auto(void **state)
+{
+    (void)state;
+    const char *paths[] = {"/src/top.vmdk", "/src/base.vmdk"};
+    h2k_disk_format fmts[] = {H2K_FORMAT_VMDK, H2K_FORMAT_VMDK};
+    h2k_disk_info *info = fake_info(1, paths, fmts);
+    info->layers[0].subformat = strdup("streamOptimized");
+    hk_convert_plan p = default_plan();
+    p.out_of_order = -1;
+    assert_true(hk_convert_out_of_order(info, &p)); /* not compressing */
+    p.compress = true;
+    assert_false(hk_convert_out_of_order(info, &p));
+    check_argv(info, &p,
+               "qemu-img convert -p -f vmdk -O qcow2 -c -o compat=1.1,compression_type=zstd "
+               "-m 8 /src/top.vmdk /out/d.qcow2.part-AbC123");
+    p.out_of_order = 1; /* an explicit choice wins */
+    assert_true(hk_convert_out_of_order(info, &p));
+    p.out_of_order = -1;
+    free(info->layers[0].subformat);
+    info->layers[0].subformat = strdup("monolithicSparse");
+    assert_true(hk_convert_out_of_order(info, &p));
+    p.out_of_order = 0;
+    assert_false(hk_convert_out_of_order(info, &p));
+    h2k_disk_info_free(info);
+
+    /* a chain whose base is streamOptimized counts too */
+    info = fake_info(2, paths, fmts);
+    info->layers[0].subformat = strdup("monolithicSparse");
+    info->layers[1].subformat = strdup("streamOptimized");
+    p = default_plan();
+    p.out_of_order = -1;
+    p.compress = true;
+    assert_false(hk_convert_out_of_order(info, &p));
+    p.compress = false;
+    assert_true(hk_convert_out_of_order(info, &p));
+    h2k_disk_info_free(info);
+}
+
 static void
 test_argv_chain_pinned(void **state)
 {
@@ -313,6 +353,7 @@ main(void)
         cmocka_unit_test(test_progress_garbage),  cmocka_unit_test(test_progress_long_line),
         cmocka_unit_test(test_opt_escape),        cmocka_unit_test(test_argv_single),
         cmocka_unit_test(test_argv_chain_pinned), cmocka_unit_test(test_argv_container),
+        cmocka_unit_test(test_argv_out_of_order_auto),
         cmocka_unit_test(test_convert_bad_args),  cmocka_unit_test(test_processor_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
