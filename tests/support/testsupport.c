@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,14 @@ char *
 ts_shared_path(const char *rel)
 {
     char *p = ts_join(ts_env("H2K_SHARED_DIR"), rel);
-    if (access(p, R_OK) != 0)
-        fail_msg("shared test data missing: %s (the shared/ folder must sit beside the "
+    if (access(p, R_OK) != 0) {
+        char msg[PATH_MAX + 128];
+        snprintf(msg, sizeof(msg),
+                 "shared test data missing: %s (the shared/ folder must sit beside the "
                  "repository)", p);
+        free(p); /* fail_msg() does not return */
+        fail_msg("%s", msg);
+    }
     return p;
 }
 
