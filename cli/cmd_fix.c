@@ -67,12 +67,21 @@ cmd_fix(cli_env *env, int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     cli_setup_output(env);
+    /* all or nothing: the images change only when the repairs completed */
+    opts.atomic = 1;
     h2k_offline_fixer *fx = NULL;
     int rc = h2k_offline_fixer_open(env->ctx, (const char *const *)argv + optind, NULL,
                                     (size_t)(argc - optind), &opts, &fx);
     if (rc < 0)
         return cli_report_error(env, rc);
     int run = h2k_offline_fixer_run_all(fx);
+    /* a repair that failed in the guest (H2K_ERR_FIXER) still commits the
+     * others, as the report says; a cancel or an error commits nothing */
+    if (run == 0 || run == H2K_ERR_FIXER) {
+        int committed = h2k_offline_fixer_commit(fx);
+        if (committed < 0)
+            run = committed;
+    }
     char *json = h2k_offline_fixer_report_json(fx);
     char *md = h2k_offline_fixer_report_markdown(fx);
     if (run == 0 || run == H2K_ERR_FIXER) {

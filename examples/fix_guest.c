@@ -1,7 +1,8 @@
 /*
  * Example: repair a guest offline so that it boots on KVM (fstab, GRUB,
  * network, initramfs, VMware tools, SELinux), in one libguestfs appliance.
- * The disks are WRITTEN: work on copies or overlays.
+ * All or nothing: the repairs reach the disks only when they have all run
+ * (h2k_offline_fixer_commit); a failure before leaves the disks unchanged.
  *
  *   cc fix_guest.c $(pkg-config --cflags --libs hyper2kvm) -o fix_guest
  *   ./fix_guest [--dry-run] disk1.qcow2 [disk2.qcow2...]
@@ -22,6 +23,7 @@ main(int argc, char **argv)
                    ? 0
                    : 1;
     h2k_fix_options opts = H2K_FIX_OPTIONS_INIT;
+    opts.atomic = 1;
     int first = 1;
     if (argc > 1 && strcmp(argv[1], "--dry-run") == 0) {
         opts.dry_run = 1;
@@ -39,6 +41,11 @@ main(int argc, char **argv)
                                     (size_t)(argc - first), &opts, &fx);
     if (rc == 0) {
         rc = h2k_offline_fixer_run_all(fx);
+        if (rc == 0 || rc == H2K_ERR_FIXER) { /* one failed repair: keep the others */
+            int committed = h2k_offline_fixer_commit(fx);
+            if (committed < 0)
+                rc = committed;
+        }
         char *md = h2k_offline_fixer_report_markdown(fx);
         if (md)
             fputs(md, stdout);

@@ -89,7 +89,8 @@ typedef struct h2k_fix_nic {
     const char *new_name;  /**< name to use, or NULL to keep the old one */
 } h2k_fix_nic;
 
-#define H2K_FIX_OPTIONS_VERSION 1
+/** Version 2 added atomic; version-1 structs (without it) are still accepted. */
+#define H2K_FIX_OPTIONS_VERSION 2
 
 typedef struct h2k_fix_options {
     unsigned version;        /**< H2K_FIX_OPTIONS_VERSION */
@@ -102,9 +103,17 @@ typedef struct h2k_fix_options {
                                   mkinitrd), even where virtio drivers are present */
     int readonly_check;      /**< open read-only (implies dry_run) */
     unsigned command_timeout;/**< seconds per in-guest command, default 1800 */
+    /** (version 2) 1: all or nothing.  The repairs are written to qcow2 overlays
+     *  of the disks (in the context's temporary folder) and reach the disks only
+     *  through h2k_offline_fixer_commit(); a fixer closed without a commit (a
+     *  cancel, an error) leaves the disks exactly as they were.  The disks must
+     *  be in a format qemu-img can write back into (not a streamOptimized VMDK:
+     *  refused at open).  Ignored in a dry run.  0 (default): the disks are
+     *  written directly. */
+    int atomic;
 } h2k_fix_options;
 
-#define H2K_FIX_OPTIONS_INIT { H2K_FIX_OPTIONS_VERSION, H2K_FIX_ALL, 0, 1, NULL, 0, 0, 0, 1800 }
+#define H2K_FIX_OPTIONS_INIT { H2K_FIX_OPTIONS_VERSION, H2K_FIX_ALL, 0, 1, NULL, 0, 0, 0, 1800, 0 }
 
 typedef struct h2k_offline_fixer h2k_offline_fixer;
 
@@ -152,8 +161,20 @@ H2K_EXTERN char *h2k_offline_fixer_report_markdown(const h2k_offline_fixer *fx);
 /** Trims free space (fstrim) so that freed blocks are not copied later. */
 H2K_EXTERN int h2k_offline_fixer_trim(h2k_offline_fixer *fx);
 
-/** Unmounts, flushes and shuts the appliance down.  Returns 0 or an error when
- *  the guest could not be written back.  NULL is allowed. */
+/** Unmounts, flushes and shuts the appliance down; with the atomic option,
+ *  then writes the repairs held in the overlays into the disks (qemu-img
+ *  commit), disk by disk, without giving way to a cancel (a half-committed
+ *  disk is what atomic avoids).  Without atomic, or in a dry run, it only
+ *  stops the appliance (the disks were written directly).  Afterwards no
+ *  repair can run (H2K_ERR_INVALID_ARG); the results and reports stay
+ *  readable.  Returns 0, H2K_ERR_CANCELLED when the context was cancelled
+ *  before (nothing committed), or the error of the flush or the commit. */
+H2K_EXTERN int h2k_offline_fixer_commit(h2k_offline_fixer *fx);
+
+/** Unmounts, flushes and shuts the appliance down (with the atomic option and
+ *  no commit: discards the overlays, the disks unchanged) and frees the fixer.
+ *  Returns 0 or an error when the guest could not be written back.  NULL is
+ *  allowed. */
 H2K_EXTERN int h2k_offline_fixer_close(h2k_offline_fixer *fx);
 
 #ifdef __cplusplus

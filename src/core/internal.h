@@ -149,6 +149,9 @@ typedef struct hk_run_opts {
     const char *cwd;            /* or NULL */
     /* Lines or chunks containing '\r' are split on it too (qemu-img -p). */
     bool split_cr;
+    /* Runs to the end even when the context is cancelled (a write that must
+     * not be left half done); the timeout still applies. */
+    bool ignore_cancel;
 } hk_run_opts;
 
 typedef struct hk_run_result {

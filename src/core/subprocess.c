@@ -270,7 +270,7 @@ hk_run(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, hk_run_re
             if (s == &so)
                 emit_lines(s, chunk, (size_t)n, opts, false);
         }
-        if (h2k_ctx_is_cancelled(ctx)) {
+        if (!(opts && opts->ignore_cancel) && h2k_ctx_is_cancelled(ctx)) {
             res->cancelled = true;
             break;
         }

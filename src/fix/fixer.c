@@ -2,10 +2,15 @@
  * h2k_offline_fixer: one appliance per guest, the device map, and the order in
  * which repairs run.
  */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixer_internal.h"
+#include "hyper2kvm/h2k_disk.h"
 
 static const struct {
     h2k_fix_kind kind;
@@ -168,6 +173,92 @@ free_devmap(h2k_offline_fixer *fx)
     fx->map.n = 0;
 }
 
+/* ------------------------------------------------------------- atomic */
+
+/* Runs qemu-img with @argv; an error naming @path unless it exits 0. */
+static int
+run_qemu_img(h2k_ctx *ctx, const char *const *argv, const char *path, const char *what,
+             unsigned timeout, bool ignore_cancel)
+{
+    hk_run_opts ro = {0};
+    ro.timeout_seconds = timeout;
+    ro.ignore_cancel = ignore_cancel;
+    hk_run_result rr;
+    memset(&rr, 0, sizeof(rr));
+    int rc = hk_run(ctx, argv, &ro, &rr);
+    if (rc == 0 && rr.exit_status != 0)
+        rc = hk_error_at(ctx, H2K_ERR_IO, path, -1, NULL, "qemu-img %s failed (exit %d): %s",
+                         what, rr.exit_status, rr.stderr_tail ? rr.stderr_tail : "");
+    hk_run_result_clear(&rr);
+    return rc;
+}
+
+/* Atomic mode: a qcow2 overlay over each disk in a private folder; the
+ * appliance gets the overlays.  Disks qemu-img cannot write back into are
+ * refused before anything starts. */
+static int
+make_overlays(h2k_offline_fixer *fx, const char *const *disks, const char *const *formats,
+              size_t n)
+{
+    h2k_ctx *ctx = fx->ctx;
+    fx->overlays = calloc(n, sizeof(char *));
+    fx->targets = calloc(n, sizeof(char *));
+    if (!fx->overlays || !fx->targets)
+        return hk_error_nomem(ctx);
+    fx->n_overlays = n;
+    for (size_t i = 0; i < n; i++) {
+        h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
+        if (formats && formats[i])
+            po.format = h2k_disk_format_from_name(formats[i]);
+        h2k_disk_info *info = NULL;
+        int rc = h2k_disk_probe(ctx, disks[i], &po, &info);
+        if (rc < 0)
+            return rc;
+        bool stream = info->format == H2K_FORMAT_VMDK && info->subformat &&
+                      strcmp(info->subformat, "streamOptimized") == 0;
+        h2k_disk_format fmt = info->format;
+        h2k_disk_info_free(info);
+        if (stream)
+            return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, disks[i], -1, "createType",
+                               "a streamOptimized VMDK cannot be written in place; convert "
+                               "it first (hyper2kvm convert)");
+        char abs[PATH_MAX];
+        if (!realpath(disks[i], abs))
+            return hk_error_errno(ctx, errno, disks[i], "realpath");
+        if (access(abs, W_OK) != 0)
+            return hk_error_errno(ctx, errno, abs, "the disk is not writable");
+        fx->targets[i] = strdup(abs);
+        fx->overlays[i] = hk_asprintf("%s/disk%zu.qcow2", fx->work_dir, i + 1);
+        if (!fx->targets[i] || !fx->overlays[i])
+            return hk_error_nomem(ctx);
+        const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                              h2k_disk_format_qemu_name(fmt), "-b", abs, fx->overlays[i], NULL};
+        if ((rc = run_qemu_img(ctx, argv, abs, "create of the overlay", 120, false)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Removes the overlays and their folder (the disks keep what was committed). */
+static void
+drop_overlays(h2k_offline_fixer *fx)
+{
+    for (size_t i = 0; i < fx->n_overlays; i++) {
+        if (fx->overlays[i])
+            unlink(fx->overlays[i]);
+        free(fx->overlays[i]);
+        free(fx->targets[i]);
+    }
+    free(fx->overlays);
+    free(fx->targets);
+    fx->overlays = fx->targets = NULL;
+    fx->n_overlays = 0;
+    if (fx->work_dir)
+        rmdir(fx->work_dir);
+    free(fx->work_dir);
+    fx->work_dir = NULL;
+}
+
 int
 h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
                        size_t n_disks, const h2k_fix_options *opts, h2k_offline_fixer **out)
@@ -180,7 +271,18 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
     if (!fx)
         return hk_error_nomem(ctx);
     fx->ctx = ctx;
-    fx->opts = opts ? *opts : defaults;
+    fx->opts = defaults;
+    if (opts && opts->version == 1) {
+        memcpy(&fx->opts, opts, offsetof(h2k_fix_options, atomic));
+    } else if (opts && opts->version == H2K_FIX_OPTIONS_VERSION) {
+        fx->opts = *opts;
+    } else if (opts) {
+        free(fx);
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "h2k_fix_options: version %u, expected 1 or %u (use H2K_FIX_OPTIONS_INIT)",
+                        opts->version, H2K_FIX_OPTIONS_VERSION);
+    }
+    fx->opts.version = H2K_FIX_OPTIONS_VERSION;
     if (fx->opts.readonly_check)
         fx->opts.dry_run = 1;
     if (!fx->opts.command_timeout)
@@ -201,8 +303,36 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
     }
     fx->opts.nics = NULL;
     fx->opts.n_nics = 0;
-    /* a dry run opens the disks read-only: not even a superblock is written */
-    if ((rc = hk_gfs_open(ctx, disks, formats, n_disks,
+    /* a dry run opens the disks read-only: not even a superblock is written;
+     * atomic opens overlays of them, committed by h2k_offline_fixer_commit() */
+    if (fx->opts.dry_run)
+        fx->opts.atomic = 0;
+    if (fx->opts.atomic) {
+        fx->work_dir = hk_path_join(h2k_ctx_tmpdir(ctx), "h2k-fix-XXXXXX");
+        if (!fx->work_dir) {
+            rc = hk_error_nomem(ctx);
+            goto fail;
+        }
+        if (!mkdtemp(fx->work_dir)) {
+            rc = hk_error_errno(ctx, errno, fx->work_dir, "cannot create the work folder");
+            free(fx->work_dir);
+            fx->work_dir = NULL;
+            goto fail;
+        }
+        if ((rc = make_overlays(fx, disks, formats, n_disks)) < 0)
+            goto fail;
+        const char **fmts = calloc(n_disks, sizeof(char *));
+        if (!fmts) {
+            rc = hk_error_nomem(ctx);
+            goto fail;
+        }
+        for (size_t i = 0; i < n_disks; i++)
+            fmts[i] = "qcow2";
+        rc = hk_gfs_open(ctx, (const char *const *)fx->overlays, fmts, n_disks, false, &fx->gfs);
+        free(fmts);
+        if (rc < 0)
+            goto fail;
+    } else if ((rc = hk_gfs_open(ctx, disks, formats, n_disks,
                           fx->opts.readonly_check != 0 || fx->opts.dry_run != 0,
                           &fx->gfs)) < 0)
         goto fail;
@@ -242,6 +372,9 @@ run_one(h2k_offline_fixer *fx, h2k_fix_kind kind, fix_fn fn, h2k_fix_result **ou
         return H2K_ERR_INVALID_ARG;
     if (out)
         *out = NULL;
+    if (!fx->gfs)
+        return hk_error(fx->ctx, H2K_ERR_INVALID_ARG, "the %s repair: the fixer was committed",
+                        h2k_fix_kind_name(kind));
     h2k_fix_result *res = hk_fix_begin(fx, kind);
     if (!res)
         return hk_error_nomem(fx->ctx);
@@ -366,6 +499,8 @@ h2k_offline_fixer_trim(h2k_offline_fixer *fx)
         return H2K_ERR_INVALID_ARG;
     if (fx->opts.dry_run)
         return 0;
+    if (!fx->gfs)
+        return hk_error(fx->ctx, H2K_ERR_INVALID_ARG, "fstrim: the fixer was committed");
     double t0 = hk_now();
     guestfs_h *g = fx->gfs->g;
     char **mps = guestfs_mountpoints(g);
@@ -387,11 +522,45 @@ h2k_offline_fixer_trim(h2k_offline_fixer *fx)
 }
 
 int
+h2k_offline_fixer_commit(h2k_offline_fixer *fx)
+{
+    if (!fx)
+        return H2K_ERR_INVALID_ARG;
+    if (!fx->gfs)
+        return hk_error(fx->ctx, H2K_ERR_INVALID_ARG, "the fixer was already committed");
+    h2k_ctx *ctx = fx->ctx;
+    int rc = hk_gfs_close(fx->gfs);
+    fx->gfs = NULL;
+    if (rc < 0)
+        return rc;
+    if (h2k_ctx_is_cancelled(ctx)) {
+        rc = hk_error(ctx, H2K_ERR_CANCELLED, "cancelled: the repairs were not committed%s",
+                      fx->n_overlays ? " (the disks are unchanged)" : "");
+        hk_error_set_stage(ctx, "fix");
+        return rc;
+    }
+    for (size_t i = 0; i < fx->n_overlays; i++) {
+        double t0 = hk_now();
+        /* -d: the overlay is dropped afterwards, no need to empty it */
+        const char *argv[] = {"qemu-img", "commit", "-q", "-d", "-f", "qcow2",
+                              fx->overlays[i], NULL};
+        if ((rc = run_qemu_img(ctx, argv, fx->targets[i], "commit", fx->opts.command_timeout,
+                               true)) < 0) {
+            hk_error_set_stage(ctx, "fix");
+            return rc;
+        }
+        hk_info(ctx, "fix", "repairs written into %s in %.1f s", fx->targets[i], hk_now() - t0);
+    }
+    return 0;
+}
+
+int
 h2k_offline_fixer_close(h2k_offline_fixer *fx)
 {
     if (!fx)
         return 0;
     int rc = hk_gfs_close(fx->gfs);
+    drop_overlays(fx);
     free_devmap(fx);
     for (size_t i = 0; i < fx->n_results; i++)
         h2k_fix_result_free(fx->results[i]);

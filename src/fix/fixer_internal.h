@@ -24,6 +24,11 @@ struct h2k_offline_fixer {
     hk_devmap map;
     h2k_fix_result **results;
     size_t n_results;
+    /* atomic: the overlays the appliance writes, over the absolute disk paths */
+    char *work_dir;
+    char **overlays;
+    char **targets;
+    size_t n_overlays;
 };
 
 /* Starts a result for @kind (status UNCHANGED); NULL on allocation failure. */

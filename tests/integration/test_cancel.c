@@ -7,7 +7,8 @@
  *    initramfs rebuild) is cancelled from another thread once
  *    update-initramfs runs in the guest: H2K_ERR_CANCELLED naming the repair
  *    within 10 s, no child process left, the temporary folder empty, the
- *    source unchanged.
+ *    source unchanged; the fixer ran all or nothing (atomic), so the disk it
+ *    was given (that overlay) is unchanged too.
  *  - command line: `hyper2kvm local` gets SIGINT early in its fix stage,
  *    while the appliance launches: exit code 23 (CANCELLED) within 15 s, no
  *    output, no work folder, no qemu left behind.
@@ -192,6 +193,9 @@ test_fixer_cancel_during_initramfs(void **state)
     h2k_fix_options fo = H2K_FIX_OPTIONS_INIT;
     fo.fixes = H2K_FIX_INITRAMFS; /* straight to the long call */
     fo.force_initramfs = 1;
+    fo.atomic = 1; /* the disk (our overlay) must come out unchanged */
+    char ov_before[65], ov_after[65];
+    ts_sha256_file(overlay, ov_before);
     const char *disks[] = {overlay};
     const char *fmts[] = {"qcow2"};
     h2k_offline_fixer *fx = NULL;
@@ -219,6 +223,8 @@ test_fixer_cancel_during_initramfs(void **state)
     const h2k_fix_result *fr = h2k_offline_fixer_result_at(fx, 0);
     assert_non_null(fr);
     assert_int_equal(fr->status, H2K_FIX_STATUS_FAILED);
+    /* a commit after the cancel commits nothing */
+    ts_assert_rc(ctx, h2k_offline_fixer_commit(fx), H2K_ERR_CANCELLED);
     double t_close = hk_now();
     ts_assert_rc(ctx, h2k_offline_fixer_close(fx), 0);
     if (hk_now() - t_close > 5.0)
@@ -226,9 +232,11 @@ test_fixer_cancel_during_initramfs(void **state)
 
     /* nothing left: no appliance, no temporary file, the source as it was */
     assert_int_equal(count_procs(NULL), 0);
-    assert_int_equal(ts_count_dir(tmp), 0);
+    assert_int_equal(ts_count_dir(tmp), 0); /* the fixer's overlays are gone too */
     ts_sha256_file(vmdk, sha_after);
     assert_string_equal(sha_before, sha_after);
+    ts_sha256_file(overlay, ov_after);
+    assert_string_equal(ov_before, ov_after); /* all or nothing: nothing */
 
     restore_tmpdir();
     h2k_ctx_free(ctx);

@@ -4,6 +4,8 @@
  * in tests/data/fix-phony/<guest>/<path with '/' as '%'>; files not listed
  * must not change.  A second run over the repaired guest (same appliance) must
  * change nothing (idempotence), and a dry run must not write to the disk at all.
+ * The two-disk guest is repaired all or nothing (atomic): its disks stay
+ * unchanged until h2k_offline_fixer_commit() writes the repairs into them.
  * Set H2K_GOLDEN_UPDATE=1 to rewrite the golden files (then review the diff).
  */
 #include <stdio.h>
@@ -131,9 +133,10 @@ listed(const phony *g, const char *path)
 }
 
 static h2k_offline_fixer *
-open_fixer(h2k_ctx *ctx, size_t gi, int dry_run)
+open_fixer(h2k_ctx *ctx, size_t gi, int dry_run, int atomic)
 {
     h2k_fix_options o = H2K_FIX_OPTIONS_INIT;
+    o.atomic = atomic;
     /* phony guests have no executables: the initramfs cannot be rebuilt */
     o.fixes = H2K_FIX_ALL & ~(unsigned)H2K_FIX_INITRAMFS;
     o.dry_run = dry_run;
@@ -162,7 +165,7 @@ check_dry_run(size_t gi)
     h2k_ctx *ctx = ts_ctx();
     char before[65], after[65];
     ts_sha256_file(images[gi][0], before);
-    h2k_offline_fixer *fx = open_fixer(ctx, gi, 1);
+    h2k_offline_fixer *fx = open_fixer(ctx, gi, 1, 0);
     int rc = h2k_offline_fixer_run_all(fx);
     assert_true(rc == 0 || rc == H2K_ERR_FIXER);
     for (size_t i = 0; g->changed[i]; i++)
@@ -183,8 +186,13 @@ run_guest(size_t gi)
     const phony *g = &guests[gi];
     bool update = getenv("H2K_GOLDEN_UPDATE") != NULL;
     h2k_ctx *ctx = ts_ctx();
+    /* the two-disk guest runs all or nothing: its disks change only at the commit */
+    bool atomic = g->n_disks > 1;
+    char before[4][65], sum[65];
+    for (size_t d = 0; d < g->n_disks; d++)
+        ts_sha256_file(images[gi][d], before[d]);
 
-    h2k_offline_fixer *fx = open_fixer(ctx, gi, 0);
+    h2k_offline_fixer *fx = open_fixer(ctx, gi, 0, atomic);
     check_identity(g, h2k_offline_fixer_identity(fx));
     int rc = h2k_offline_fixer_run_all(fx);
     if (rc < 0)
@@ -232,8 +240,62 @@ run_guest(size_t gi)
             fail_msg("%s: second run of %s changed %s", g->name, h2k_fix_kind_name(r->kind),
                      r->changes[0].path);
     }
+    if (atomic) {
+        for (size_t d = 0; d < g->n_disks; d++) {
+            ts_sha256_file(images[gi][d], sum);
+            if (strcmp(sum, before[d]) != 0)
+                fail_msg("%s: disk %zu written before the commit", g->name, d + 1);
+        }
+        ts_assert_rc(ctx, h2k_offline_fixer_commit(fx), 0);
+        ts_sha256_file(images[gi][0], sum); /* /etc/fstab lives there */
+        if (strcmp(sum, before[0]) == 0)
+            fail_msg("%s: the commit did not write the repairs into disk 1", g->name);
+        h2k_fix_result *r = NULL;
+        ts_assert_rc(ctx, h2k_offline_fixer_fix_fstab(fx, &r), H2K_ERR_INVALID_ARG);
+        assert_null(r);
+        assert_true(h2k_offline_fixer_result_count(fx) > first_run); /* results stay */
+    }
     assert_int_equal(h2k_offline_fixer_close(fx), 0);
     h2k_ctx_free(ctx);
+}
+
+/* All or nothing refuses what it could not commit before any appliance starts,
+ * and leaves no work folder behind; a wrong options version is refused too. */
+static void
+test_atomic_refusals(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    char *tmp = ts_join(workdir, "tmp");
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    assert_int_equal(h2k_ctx_set_tmpdir(ctx, tmp), 0);
+    char *so = ts_join(workdir, "stream.vmdk");
+    const char *mk[] = { "qemu-img", "convert", "-q", "-O", "vmdk", "-o",
+                         "subformat=streamOptimized", images[0][0], so, NULL };
+    ts_run_ok(mk);
+    char before[65], after[65];
+    ts_sha256_file(so, before);
+    h2k_fix_options o = H2K_FIX_OPTIONS_INIT;
+    o.atomic = 1;
+    const char *disks[] = { so };
+    h2k_offline_fixer *fx = NULL;
+    double t0 = hk_now();
+    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, NULL, 1, &o, &fx), H2K_ERR_UNSUPPORTED);
+    assert_null(fx);
+    assert_true(hk_now() - t0 < 10); /* refused before the appliance launch */
+    const h2k_error *e = h2k_ctx_last_error(ctx);
+    assert_string_equal(e->source_path, so);
+    assert_non_null(strstr(e->message, "streamOptimized"));
+    assert_int_equal(ts_count_dir(tmp), 0);
+    ts_sha256_file(so, after);
+    assert_string_equal(before, after);
+
+    o.version = 99;
+    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, NULL, 1, &o, &fx), H2K_ERR_INVALID_ARG);
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "version 99"));
+    h2k_ctx_free(ctx);
+    free(so);
+    free(tmp);
 }
 
 static void test_rhel9(void **s) { (void)s; run_guest(0); }
@@ -247,6 +309,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dry_run), /* first: on the pristine rhel9 overlay */
+        cmocka_unit_test(test_atomic_refusals),
         cmocka_unit_test(test_rhel9),
         cmocka_unit_test(test_sles15),
         cmocka_unit_test(test_ubuntu),
