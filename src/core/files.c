@@ -182,6 +182,25 @@ hk_tmpfile_beside(h2k_ctx *ctx, const char *final_path, char **tmp_out)
     return fd;
 }
 
+int
+hk_temp_dir(h2k_ctx *ctx, const char *prefix, const char *what, char **out)
+{
+    *out = NULL;
+    char *tmpl = hk_asprintf("%s/%sXXXXXX", h2k_ctx_tmpdir(ctx), prefix);
+    if (!tmpl)
+        return hk_error_nomem(ctx);
+    if (!mkdtemp(tmpl)) {
+        int e = errno;
+        char *msg = hk_asprintf("cannot create the %s", what);
+        int r = hk_error_errno(ctx, e, tmpl, msg ? msg : what);
+        free(msg);
+        free(tmpl);
+        return r;
+    }
+    *out = tmpl;
+    return 0;
+}
+
 double
 hk_now(void)
 {

@@ -128,6 +128,10 @@ uint64_t hk_fd_allocated(int fd);
  * the name in *tmp_out (caller frees), or a negative h2k_code. */
 int hk_tmpfile_beside(h2k_ctx *ctx, const char *final_path, char **tmp_out);
 
+/* Creates a private folder "<context tmpdir>/<prefix>XXXXXX"; its name in *out
+ * (caller frees and removes).  @what names it in the error ("work folder"). */
+int hk_temp_dir(h2k_ctx *ctx, const char *prefix, const char *what, char **out);
+
 /* False when KVM certainly cannot run a stock guest: /dev/kvm does not open
  * read-write or the CPU lacks the vmx and svm flags (a /dev/kvm of a nested or paravirtual KVM without
  * them hangs qemu).  H2K_ACCEL=tcg in the environment forces false. */
@@ -168,6 +172,11 @@ typedef struct hk_run_result {
  * started; never leaves the child behind. */
 int hk_run(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, hk_run_result *res);
 void hk_run_result_clear(hk_run_result *res);
+
+/* Creates the qcow2 @overlay backed by @backing (format @backing_fmt, a qemu
+ * driver name) with qemu-img; an H2K_ERR_IO naming @backing when it fails. */
+int hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt,
+                     const char *overlay);
 
 /* Looks @prog up in PATH (or takes it as a path when it contains '/').
  * Returns the absolute path (caller frees) or NULL. */

@@ -175,24 +175,6 @@ free_devmap(h2k_offline_fixer *fx)
 
 /* ------------------------------------------------------------- atomic */
 
-/* Runs qemu-img with @argv; an error naming @path unless it exits 0. */
-static int
-run_qemu_img(h2k_ctx *ctx, const char *const *argv, const char *path, const char *what,
-             unsigned timeout, bool ignore_cancel)
-{
-    hk_run_opts ro = {0};
-    ro.timeout_seconds = timeout;
-    ro.ignore_cancel = ignore_cancel;
-    hk_run_result rr;
-    memset(&rr, 0, sizeof(rr));
-    int rc = hk_run(ctx, argv, &ro, &rr);
-    if (rc == 0 && rr.exit_status != 0)
-        rc = hk_error_at(ctx, H2K_ERR_IO, path, -1, NULL, "qemu-img %s failed (exit %d): %s",
-                         what, rr.exit_status, rr.stderr_tail ? rr.stderr_tail : "");
-    hk_run_result_clear(&rr);
-    return rc;
-}
-
 /* Atomic mode: a qcow2 overlay over each disk in a private folder; the
  * appliance gets the overlays.  Disks qemu-img cannot write back into are
  * refused before anything starts. */
@@ -231,9 +213,7 @@ make_overlays(h2k_offline_fixer *fx, const char *const *disks, const char *const
         fx->overlays[i] = hk_asprintf("%s/disk%zu.qcow2", fx->work_dir, i + 1);
         if (!fx->targets[i] || !fx->overlays[i])
             return hk_error_nomem(ctx);
-        const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                              h2k_disk_format_qemu_name(fmt), "-b", abs, fx->overlays[i], NULL};
-        if ((rc = run_qemu_img(ctx, argv, abs, "create of the overlay", 120, false)) < 0)
+        if ((rc = hk_qcow2_overlay(ctx, abs, h2k_disk_format_qemu_name(fmt), fx->overlays[i])) < 0)
             return rc;
     }
     return 0;
@@ -308,17 +288,8 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
     if (fx->opts.dry_run)
         fx->opts.atomic = 0;
     if (fx->opts.atomic) {
-        fx->work_dir = hk_path_join(h2k_ctx_tmpdir(ctx), "h2k-fix-XXXXXX");
-        if (!fx->work_dir) {
-            rc = hk_error_nomem(ctx);
+        if ((rc = hk_temp_dir(ctx, "h2k-fix-", "work folder", &fx->work_dir)) < 0)
             goto fail;
-        }
-        if (!mkdtemp(fx->work_dir)) {
-            rc = hk_error_errno(ctx, errno, fx->work_dir, "cannot create the work folder");
-            free(fx->work_dir);
-            fx->work_dir = NULL;
-            goto fail;
-        }
         if ((rc = make_overlays(fx, disks, formats, n_disks)) < 0)
             goto fail;
         const char **fmts = calloc(n_disks, sizeof(char *));
@@ -544,8 +515,18 @@ h2k_offline_fixer_commit(h2k_offline_fixer *fx)
         /* -d: the overlay is dropped afterwards, no need to empty it */
         const char *argv[] = {"qemu-img", "commit", "-q", "-d", "-f", "qcow2",
                               fx->overlays[i], NULL};
-        if ((rc = run_qemu_img(ctx, argv, fx->targets[i], "commit", fx->opts.command_timeout,
-                               true)) < 0) {
+        hk_run_opts ro = {0};
+        ro.timeout_seconds = fx->opts.command_timeout;
+        ro.ignore_cancel = true;
+        hk_run_result rr;
+        memset(&rr, 0, sizeof(rr));
+        rc = hk_run(ctx, argv, &ro, &rr);
+        if (rc == 0 && rr.exit_status != 0)
+            rc = hk_error_at(ctx, H2K_ERR_IO, fx->targets[i], -1, NULL,
+                             "qemu-img commit failed (exit %d): %s", rr.exit_status,
+                             rr.stderr_tail ? rr.stderr_tail : "");
+        hk_run_result_clear(&rr);
+        if (rc < 0) {
             hk_error_set_stage(ctx, "fix");
             return rc;
         }

@@ -186,17 +186,7 @@ build_spec(run_state *st, h2k_ova **ova_out)
 static int
 make_work_dir(run_state *st)
 {
-    char *tmpl = hk_path_join(h2k_ctx_tmpdir(st->ctx), "h2k-run-XXXXXX");
-    if (!tmpl)
-        return hk_error_nomem(st->ctx);
-    if (!mkdtemp(tmpl)) {
-        int e = errno;
-        int rc = hk_error_errno(st->ctx, e, tmpl, "cannot create the work folder");
-        free(tmpl);
-        return rc;
-    }
-    st->work_dir = tmpl;
-    return 0;
+    return hk_temp_dir(st->ctx, "h2k-run-", "work folder", &st->work_dir);
 }
 
 /* Removes a folder and everything in it. */
@@ -313,17 +303,8 @@ stage_export(run_state *st)
             goto done;
         }
     } else {
-        char *tmpl = hk_path_join(h2k_ctx_tmpdir(ctx), "h2k-export-XXXXXX");
-        if (!tmpl) {
-            rc = hk_error_nomem(ctx);
+        if ((rc = hk_temp_dir(ctx, "h2k-export-", "export folder", &st->staging)) < 0)
             goto done;
-        }
-        if (!mkdtemp(tmpl)) {
-            rc = hk_error_errno(ctx, errno, tmpl, "cannot create the export folder");
-            free(tmpl);
-            goto done;
-        }
-        st->staging = tmpl;
     }
     rc = hk_orch_vmware_export(ctx, o->vmware, o->vmware_vm, o->vmware_transport, st->staging,
                                &st->exp);
@@ -406,28 +387,8 @@ make_overlays(run_state *st)
         st->overlays[i] = hk_asprintf("%s/disk%zu.qcow2", st->work_dir, i + 1);
         if (!st->overlays[i])
             return hk_error_nomem(ctx);
-        const char *argv[] = {"qemu-img",
-                              "create",
-                              "-q",
-                              "-f",
-                              "qcow2",
-                              "-F",
-                              h2k_disk_format_qemu_name(st->src_fmts[i]),
-                              "-b",
-                              st->sources[i],
-                              st->overlays[i],
-                              NULL};
-        hk_run_opts ro = {0};
-        ro.timeout_seconds = 120;
-        hk_run_result rr;
-        memset(&rr, 0, sizeof(rr));
-        rc = hk_run(ctx, argv, &ro, &rr);
-        if (rc == 0 && rr.exit_status != 0)
-            rc = hk_error_at(ctx, H2K_ERR_IO, st->sources[i], -1, NULL,
-                             "qemu-img create of the overlay failed (exit %d): %s", rr.exit_status,
-                             rr.stderr_tail ? rr.stderr_tail : "");
-        hk_run_result_clear(&rr);
-        if (rc < 0)
+        if ((rc = hk_qcow2_overlay(ctx, st->sources[i], h2k_disk_format_qemu_name(st->src_fmts[i]),
+                                   st->overlays[i])) < 0)
             return rc;
     }
     return 0;

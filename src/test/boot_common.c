@@ -110,17 +110,8 @@ hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o, hk_
         return hk_error_nomem(ctx);
     if ((rc = hk_boot_token(ctx, w->token)) < 0)
         goto fail;
-    w->dir = hk_path_join(h2k_ctx_tmpdir(ctx), "h2k-boot-XXXXXX");
-    if (!w->dir) {
-        rc = hk_error_nomem(ctx);
+    if ((rc = hk_temp_dir(ctx, "h2k-boot-", "work folder", &w->dir)) < 0)
         goto fail;
-    }
-    if (!mkdtemp(w->dir)) {
-        rc = hk_error_errno(ctx, errno, w->dir, "cannot create the work folder");
-        free(w->dir);
-        w->dir = NULL;
-        goto fail;
-    }
     /* libvirt's qemu may run as another user: let it reach the folder */
     chmod(w->dir, 0755);
     w->overlay = hk_path_join(w->dir, "overlay.qcow2");
@@ -133,22 +124,8 @@ hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o, hk_
     if ((rc = touch(ctx, w->console_log)) < 0)
         goto fail;
 
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b", image, "-F",
-                           w->format, w->overlay, NULL };
-    hk_run_opts ro = { .timeout_seconds = 120 };
-    hk_run_result res;
-    if ((rc = hk_run(ctx, argv, &ro, &res)) < 0) {
-        hk_run_result_clear(&res);
+    if ((rc = hk_qcow2_overlay(ctx, image, w->format, w->overlay)) < 0)
         goto fail;
-    }
-    if (res.exit_status != 0) {
-        rc = hk_error(ctx, H2K_ERR_IO, "%s: cannot create the boot overlay: %s", image,
-                      res.stderr_tail ? res.stderr_tail : "qemu-img failed");
-        hk_error_set_source(ctx, image);
-        hk_run_result_clear(&res);
-        goto fail;
-    }
-    hk_run_result_clear(&res);
 
     if (o->uefi) {
         w->vars = hk_path_join(w->dir, "OVMF_VARS.fd");

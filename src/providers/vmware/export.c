@@ -814,12 +814,11 @@ export_vddk(h2k_vmware_client *c, hk_vmw_vm *vm, const char *snap, const char *o
                         "%s: the vddk transport needs the server's certificate thumbprint", c->host);
     }
     /* the password goes to nbdkit through a private file, never argv */
-    char *tmpdir = hk_asprintf("%s/h2k-vddk-XXXXXX", h2k_ctx_tmpdir(ctx));
-    if (!tmpdir || !mkdtemp(tmpdir)) {
-        int rc = tmpdir ? hk_error_errno(ctx, errno, tmpdir, "create folder") : hk_error_nomem(ctx);
-        free(tmpdir);
+    char *tmpdir = NULL;
+    int trc = hk_temp_dir(ctx, "h2k-vddk-", "vddk folder", &tmpdir);
+    if (trc < 0) {
         free(nbdkit);
-        return rc;
+        return trc;
     }
     char *pwfile = hk_path_join(tmpdir, "pw");
     char *sock = hk_path_join(tmpdir, "nbd.sock");
