@@ -11,7 +11,9 @@
  *    was given (that overlay) is unchanged too.
  *  - command line: `hyper2kvm local` gets SIGINT early in its fix stage,
  *    while the appliance launches: exit code 23 (CANCELLED) within 15 s, no
- *    output, no work folder, no qemu left behind.
+ *    output, no work folder, no qemu left behind.  `hyper2kvm fix` gets
+ *    SIGINT inside update-initramfs: exit code 23 within 15 s and the image
+ *    byte for byte as it was (all or nothing), no overlay left.
  * One appliance launch each.
  */
 #include <dirent.h>
@@ -251,11 +253,85 @@ test_fixer_cancel_during_initramfs(void **state)
 
 /* ------------------------------------------------------ command line */
 
+typedef struct cli_run {
+    int status;  /* as waitpid() gives it */
+    double took; /* seconds from the SIGINT to the exit */
+    hk_buf out;  /* stdout and stderr */
+} cli_run;
+
+/* Runs the CLI with @args (after argv[0], NULL-terminated), stdout and stderr
+ * into r->out; @delay seconds after its output first contains @trigger it
+ * gets SIGINT.  Fails the test when the trigger never comes (600 s) or the
+ * CLI is still running 60 s after the SIGINT. */
+static void
+sigint_cli(const char *const *args, const char *trigger, double delay, cli_run *r)
+{
+    const char *cli = ts_env("H2K_CLI");
+    const char *argv[16] = {cli};
+    size_t na = 1;
+    for (size_t i = 0; args[i] && na < HK_ARRAY_LEN(argv) - 1; i++)
+        argv[na++] = args[i];
+    memset(r, 0, sizeof(*r));
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        dup2(fds[1], STDOUT_FILENO);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, STDIN_FILENO);
+        close(fds[0]);
+        execv(cli, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[4096];
+    double t_sig = 0, t_trigger = 0, t0 = hk_now();
+    for (;;) {
+        struct pollfd p = {fds[0], POLLIN, 0};
+        int n = poll(&p, 1, 200);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (t_sig == 0 && hk_now() - t0 > 600) {
+            kill(pid, SIGKILL);
+            fail_msg("no \"%s\" after 600 s:\n%s", trigger, r->out.data ? r->out.data : "");
+        }
+        if (t_sig && hk_now() - t_sig > 60) {
+            kill(pid, SIGKILL);
+            fail_msg("still running 60 s after SIGINT:\n%s", r->out.data ? r->out.data : "");
+        }
+        if (t_sig == 0 && t_trigger && hk_now() - t_trigger >= delay) {
+            t_sig = hk_now();
+            assert_int_equal(kill(pid, SIGINT), 0);
+        }
+        if (n == 0)
+            continue;
+        ssize_t got = read(fds[0], buf, sizeof(buf));
+        if (got <= 0)
+            break;
+        size_t from = r->out.len > strlen(trigger) ? r->out.len - strlen(trigger) : 0;
+        hk_buf_append(&r->out, buf, (size_t)got);
+        if (t_trigger == 0 && strstr(r->out.data + from, trigger))
+            t_trigger = hk_now();
+    }
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &r->status, 0), pid);
+    if (t_sig == 0)
+        fail_msg("exited before \"%s\" was seen:\n%s", trigger, r->out.data ? r->out.data : "");
+    r->took = hk_now() - t_sig;
+    print_message("SIGINT honoured in %.1f s\n", r->took);
+    if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 23)
+        fail_msg("exit status %d (want 23, CANCELLED):\n%s", r->status, r->out.data);
+    if (r->took > CANCEL_LIMIT_CLI)
+        fail_msg("the cancel took %.1f s (limit %.0f):\n%s", r->took, CANCEL_LIMIT_CLI,
+                 r->out.data);
+}
+
 static void
 test_cli_local_sigint_in_fix(void **state)
 {
     (void)state;
-    const char *cli = ts_env("H2K_CLI");
     char *vmdk = debian_vmdk();
     char *dir = ts_mkdtemp();
     char *tmp = ts_join(dir, "tmp");
@@ -263,71 +339,17 @@ test_cli_local_sigint_in_fix(void **state)
     assert_int_equal(mkdir(tmp, 0700), 0);
     use_tmpdir(tmp);
 
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* events and log on stderr, the error document on stdout */
-        dup2(fds[1], STDERR_FILENO);
-        dup2(fds[1], STDOUT_FILENO);
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, STDIN_FILENO);
-        close(fds[0]);
-        execl(cli, cli, "--json", "-v", "local", "--input", vmdk, "--output-dir", out, "--name",
-              "cancelvm", "--fixes", "initramfs", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    hk_buf lines = {0};
-    char buf[4096];
-    size_t line_start = 0;
-    double t_sig = 0, t_launch = 0, t0 = hk_now();
-    for (;;) {
-        struct pollfd p = {fds[0], POLLIN, 0};
-        int r = poll(&p, 1, 200);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (t_sig == 0 && hk_now() - t0 > 600) {
-            kill(pid, SIGKILL);
-            fail_msg("no fix stage after 600 s:\n%s", lines.data ? lines.data : "");
-        }
-        if (t_sig && hk_now() - t_sig > 60) {
-            kill(pid, SIGKILL);
-            fail_msg("still running 60 s after SIGINT:\n%s", lines.data ? lines.data : "");
-        }
-        if (t_sig == 0 && t_launch && hk_now() - t_launch >= LAUNCH_DELAY) {
-            t_sig = hk_now();
-            assert_int_equal(kill(pid, SIGINT), 0);
-        }
-        if (r == 0)
-            continue;
-        ssize_t n = read(fds[0], buf, sizeof(buf));
-        if (n <= 0)
-            break;
-        hk_buf_append(&lines, buf, (size_t)n);
-        if (t_launch == 0 && lines.data &&
-            strstr(lines.data + line_start, "launching the libguestfs appliance")) {
-            if (!strstr(lines.data, "\"event\":\"progress\",\"stage\":\"fix\""))
-                fail_msg("the appliance launches outside the fix stage:\n%s", lines.data);
-            t_launch = hk_now();
-        }
-        if (t_launch == 0 && lines.len > 200)
-            line_start = lines.len - 200;
-    }
-    close(fds[0]);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    double took = hk_now() - t_sig;
-    if (t_sig == 0)
-        fail_msg("the fix stage never started:\n%s", lines.data ? lines.data : "");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 23)
-        fail_msg("exit status %d (want 23, CANCELLED):\n%s", status, lines.data);
-    print_message("SIGINT honoured in %.1f s\n", took);
-    if (took > CANCEL_LIMIT_CLI)
-        fail_msg("the cancel took %.1f s (limit %.0f):\n%s", took, CANCEL_LIMIT_CLI, lines.data);
-    if (!strstr(lines.data, "\"CANCELLED\""))
-        fail_msg("no CANCELLED error reported:\n%s", lines.data);
+    /* events and log on stderr, the error document on stdout */
+    const char *args[] = {"--json", "-v",      "local",    "--input", vmdk,  "--output-dir",
+                          out,      "--name",  "cancelvm", "--fixes", "initramfs", NULL};
+    cli_run r;
+    sigint_cli(args, "launching the libguestfs appliance", LAUNCH_DELAY, &r);
+    const char *fix_event = strstr(r.out.data, "\"event\":\"progress\",\"stage\":\"fix\"");
+    const char *launch = strstr(r.out.data, "launching the libguestfs appliance");
+    if (!fix_event || fix_event > launch)
+        fail_msg("the appliance launches outside the fix stage:\n%s", r.out.data);
+    if (!strstr(r.out.data, "\"CANCELLED\""))
+        fail_msg("no CANCELLED error reported:\n%s", r.out.data);
 
     /* no partial output, no work folder, no appliance left running */
     if (ts_exists(out) && ts_count_dir(out) != 0)
@@ -336,9 +358,49 @@ test_cli_local_sigint_in_fix(void **state)
     assert_int_equal(count_procs(dir), 0);
 
     restore_tmpdir();
-    hk_buf_free(&lines);
+    hk_buf_free(&r.out);
     ts_rmtree(dir);
     free(out);
+    free(tmp);
+    free(dir);
+    free(vmdk);
+}
+
+/* `hyper2kvm fix` is all or nothing: SIGINT inside the initramfs rebuild
+ * leaves the image it was repairing byte for byte as it was. */
+static void
+test_cli_fix_sigint_leaves_image(void **state)
+{
+    (void)state;
+    char *vmdk = debian_vmdk();
+    char *dir = ts_mkdtemp();
+    char *tmp = ts_join(dir, "tmp");
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    use_tmpdir(tmp);
+    char *image = ts_join(dir, "guest.qcow2");
+    const char *mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-b", vmdk, "-F", "vmdk",
+                        image,      NULL};
+    ts_run_ok(mk);
+    char before[65], after[65];
+    ts_sha256_file(image, before);
+
+    const char *args[] = {"-v", "fix", image, "--only", "initramfs", "--force-initramfs", NULL};
+    cli_run r;
+    sigint_cli(args, "running in the guest: update-initramfs", 1.5, &r);
+    if (!strstr(r.out.data, "CANCELLED"))
+        fail_msg("no CANCELLED error reported:\n%s", r.out.data);
+    if (strstr(r.out.data, "repairs written into"))
+        fail_msg("the cancelled repair was committed:\n%s", r.out.data);
+
+    ts_sha256_file(image, after);
+    assert_string_equal(before, after);
+    assert_int_equal(ts_count_dir(tmp), 0); /* the overlays are gone */
+    assert_int_equal(count_procs(dir), 0);
+
+    restore_tmpdir();
+    hk_buf_free(&r.out);
+    ts_rmtree(dir);
+    free(image);
     free(tmp);
     free(dir);
     free(vmdk);
@@ -350,6 +412,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixer_cancel_during_initramfs),
         cmocka_unit_test(test_cli_local_sigint_in_fix),
+        cmocka_unit_test(test_cli_fix_sigint_leaves_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
