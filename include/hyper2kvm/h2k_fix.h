@@ -107,9 +107,9 @@ typedef struct h2k_fix_options {
      *  of the disks (in the context's temporary folder) and reach the disks only
      *  through h2k_offline_fixer_commit(); a fixer closed without a commit (a
      *  cancel, an error) leaves the disks exactly as they were.  The disks must
-     *  be in a format qemu-img can write back into (not a streamOptimized VMDK:
-     *  refused at open).  Ignored in a dry run.  0 (default): the disks are
-     *  written directly. */
+     *  be in a format qemu-img can write back into (as for direct writes, a
+     *  streamOptimized VMDK is refused at open).  Ignored in a dry run.
+     *  0 (default): the disks are written directly. */
     int atomic;
 } h2k_fix_options;
 
@@ -119,7 +119,9 @@ typedef struct h2k_offline_fixer h2k_offline_fixer;
 
 /** Opens the VM's disks (in VM order; @formats may be NULL to probe) in one
  *  libguestfs appliance, inspects and mounts the guest.  The disks are written
- *  to (pass overlays to keep the originals).  @identity may be NULL (then it is
+ *  to (pass overlays to keep the originals, or set atomic); unless in a dry
+ *  run, a disk qemu cannot write in place (a streamOptimized VMDK) is refused
+ *  with H2K_ERR_UNSUPPORTED before the appliance starts.  @identity may be NULL (then it is
  *  detected; see h2k_offline_fixer_identity()).  Caller frees with
  *  h2k_offline_fixer_close(). */
 H2K_EXTERN int h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks,

@@ -175,6 +175,33 @@ free_devmap(h2k_offline_fixer *fx)
 
 /* ------------------------------------------------------------- atomic */
 
+/* Probes @disk (as @format when given; its backing chain too when @chain) and
+ * refuses what qemu cannot write in place: a streamOptimized VMDK, whose
+ * grains cannot be rewritten (a guest file system on it would be left half
+ * written).  Its format goes to *fmt_out. */
+static int
+check_writable(h2k_ctx *ctx, const char *disk, const char *format, bool chain,
+               h2k_disk_format *fmt_out)
+{
+    h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
+    po.follow_chain = chain;
+    if (format)
+        po.format = h2k_disk_format_from_name(format);
+    h2k_disk_info *info = NULL;
+    int rc = h2k_disk_probe(ctx, disk, &po, &info);
+    if (rc < 0)
+        return rc;
+    bool stream = info->format == H2K_FORMAT_VMDK && info->subformat &&
+                  strcmp(info->subformat, "streamOptimized") == 0;
+    *fmt_out = info->format;
+    h2k_disk_info_free(info);
+    if (stream)
+        return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, disk, -1, "createType",
+                           "a streamOptimized VMDK cannot be written in place; convert it "
+                           "first (hyper2kvm convert)");
+    return 0;
+}
+
 /* Atomic mode: a qcow2 overlay over each disk in a private folder; the
  * appliance gets the overlays.  Disks qemu-img cannot write back into are
  * refused before anything starts. */
@@ -189,21 +216,10 @@ make_overlays(h2k_offline_fixer *fx, const char *const *disks, const char *const
         return hk_error_nomem(ctx);
     fx->n_overlays = n;
     for (size_t i = 0; i < n; i++) {
-        h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
-        if (formats && formats[i])
-            po.format = h2k_disk_format_from_name(formats[i]);
-        h2k_disk_info *info = NULL;
-        int rc = h2k_disk_probe(ctx, disks[i], &po, &info);
+        h2k_disk_format fmt;
+        int rc = check_writable(ctx, disks[i], formats ? formats[i] : NULL, true, &fmt);
         if (rc < 0)
             return rc;
-        bool stream = info->format == H2K_FORMAT_VMDK && info->subformat &&
-                      strcmp(info->subformat, "streamOptimized") == 0;
-        h2k_disk_format fmt = info->format;
-        h2k_disk_info_free(info);
-        if (stream)
-            return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, disks[i], -1, "createType",
-                               "a streamOptimized VMDK cannot be written in place; convert "
-                               "it first (hyper2kvm convert)");
         char abs[PATH_MAX];
         if (!realpath(disks[i], abs))
             return hk_error_errno(ctx, errno, disks[i], "realpath");
@@ -303,10 +319,18 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
         free(fmts);
         if (rc < 0)
             goto fail;
-    } else if ((rc = hk_gfs_open(ctx, disks, formats, n_disks,
-                          fx->opts.readonly_check != 0 || fx->opts.dry_run != 0,
-                          &fx->gfs)) < 0)
-        goto fail;
+    } else {
+        for (size_t i = 0; i < n_disks && !fx->opts.dry_run; i++) {
+            h2k_disk_format fmt;
+            if ((rc = check_writable(ctx, disks[i], formats ? formats[i] : NULL, false, &fmt)) <
+                0)
+                goto fail;
+        }
+        if ((rc = hk_gfs_open(ctx, disks, formats, n_disks,
+                              fx->opts.readonly_check != 0 || fx->opts.dry_run != 0,
+                              &fx->gfs)) < 0)
+            goto fail;
+    }
     if ((rc = hk_gfs_inspect_mount(fx->gfs)) < 0)
         goto fail;
     if ((rc = hk_gfs_identity(fx->gfs, &fx->id)) < 0)

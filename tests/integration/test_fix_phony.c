@@ -259,8 +259,9 @@ run_guest(size_t gi)
     h2k_ctx_free(ctx);
 }
 
-/* All or nothing refuses what it could not commit before any appliance starts,
- * and leaves no work folder behind; a wrong options version is refused too. */
+/* A disk qemu cannot write in place (streamOptimized) is refused before any
+ * appliance starts, all or nothing or not, and no work folder is left behind;
+ * a wrong options version is refused too. */
 static void
 test_atomic_refusals(void **state)
 {
@@ -287,6 +288,9 @@ test_atomic_refusals(void **state)
     assert_string_equal(e->source_path, so);
     assert_non_null(strstr(e->message, "streamOptimized"));
     assert_int_equal(ts_count_dir(tmp), 0);
+    o.atomic = 0; /* written directly: refused all the same */
+    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, NULL, 1, &o, &fx), H2K_ERR_UNSUPPORTED);
+    assert_null(fx);
     ts_sha256_file(so, after);
     assert_string_equal(before, after);
 
