@@ -141,8 +141,7 @@ hk_convert_out_of_order(const h2k_disk_info *info, const hk_convert_plan *plan)
         return true;
     for (size_t i = 0; i < info->n_layers; i++) {
         const h2k_disk_layer *l = &info->layers[i];
-        if (l->format == H2K_FORMAT_VMDK && l->subformat &&
-            strcmp(l->subformat, "streamOptimized") == 0)
+        if (l->format == H2K_FORMAT_VMDK && l->compressed)
             return false;
     }
     return true;

@@ -191,8 +191,8 @@ check_writable(h2k_ctx *ctx, const char *disk, const char *format, bool chain,
     int rc = h2k_disk_probe(ctx, disk, &po, &info);
     if (rc < 0)
         return rc;
-    bool stream = info->format == H2K_FORMAT_VMDK && info->subformat &&
-                  strcmp(info->subformat, "streamOptimized") == 0;
+    /* the layer written: qemu refuses to rewrite a compressed grain */
+    bool stream = info->layers[0].format == H2K_FORMAT_VMDK && info->layers[0].compressed;
     *fmt_out = info->format;
     h2k_disk_info_free(info);
     if (stream)

@@ -206,7 +206,7 @@ test_argv_out_of_order_auto(void **state)
     const char *paths[] = {"/src/top.vmdk", "/src/base.vmdk"};
     h2k_disk_format fmts[] = {H2K_FORMAT_VMDK, H2K_FORMAT_VMDK};
     h2k_disk_info *info = fake_info(1, paths, fmts);
-    info->layers[0].subformat = strdup("streamOptimized");
+    info->layers[0].compressed = 1; /* streamOptimized, as the probe sets it */
     hk_convert_plan p = default_plan();
     p.out_of_order = -1;
     assert_true(hk_convert_out_of_order(info, &p)); /* not compressing */
@@ -218,8 +218,7 @@ test_argv_out_of_order_auto(void **state)
     p.out_of_order = 1; /* an explicit choice wins */
     assert_true(hk_convert_out_of_order(info, &p));
     p.out_of_order = -1;
-    free(info->layers[0].subformat);
-    info->layers[0].subformat = strdup("monolithicSparse");
+    info->layers[0].compressed = 0; /* monolithicSparse */
     assert_true(hk_convert_out_of_order(info, &p));
     p.out_of_order = 0;
     assert_false(hk_convert_out_of_order(info, &p));
@@ -227,8 +226,7 @@ test_argv_out_of_order_auto(void **state)
 
     /* a chain whose base is streamOptimized counts too */
     info = fake_info(2, paths, fmts);
-    info->layers[0].subformat = strdup("monolithicSparse");
-    info->layers[1].subformat = strdup("streamOptimized");
+    info->layers[1].compressed = 1;
     p = default_plan();
     p.out_of_order = -1;
     p.compress = true;
