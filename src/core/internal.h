@@ -173,6 +173,12 @@ typedef struct hk_run_result {
 int hk_run(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, hk_run_result *res);
 void hk_run_result_clear(hk_run_result *res);
 
+/* Runs qemu-img (@argv, argv[0] "qemu-img") with @opts (may be NULL); unless it
+ * exits 0, records an H2K_ERR_IO naming @path: "qemu-img @what failed (exit N):
+ * <its stderr>". */
+int hk_run_qemu_img(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts,
+                    const char *path, const char *what);
+
 /* Creates the qcow2 @overlay backed by @backing (format @backing_fmt, a qemu
  * driver name) with qemu-img; an H2K_ERR_IO naming @backing when it fails. */
 int hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt,

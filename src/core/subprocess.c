@@ -322,19 +322,28 @@ out:
 }
 
 int
+hk_run_qemu_img(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, const char *path,
+                const char *what)
+{
+    hk_run_result rr;
+    memset(&rr, 0, sizeof(rr));
+    int rc = hk_run(ctx, argv, opts, &rr);
+    if (rc == 0 && rr.exit_status != 0)
+        rc = hk_error_at(ctx, H2K_ERR_IO, path, -1, NULL, "qemu-img %s failed (exit %d): %s", what,
+                         rr.exit_status, rr.stderr_tail ? rr.stderr_tail : "");
+    hk_run_result_clear(&rr);
+    return rc;
+}
+
+int
 hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt, const char *overlay)
 {
     const char *argv[] = {"qemu-img", "create", "-q",    "-f",    "qcow2", "-F",
                           backing_fmt, "-b",   backing, overlay, NULL};
     hk_run_opts ro = {0};
     ro.timeout_seconds = 120;
-    hk_run_result rr;
-    memset(&rr, 0, sizeof(rr));
-    int rc = hk_run(ctx, argv, &ro, &rr);
-    if (rc == 0 && rr.exit_status != 0)
-        rc = hk_error_at(ctx, H2K_ERR_IO, backing, -1, NULL,
-                         "qemu-img create of the overlay %s failed (exit %d): %s", overlay,
-                         rr.exit_status, rr.stderr_tail ? rr.stderr_tail : "");
-    hk_run_result_clear(&rr);
+    char *what = hk_asprintf("create of the overlay %s", overlay);
+    int rc = hk_run_qemu_img(ctx, argv, &ro, backing, what ? what : "create of the overlay");
+    free(what);
     return rc;
 }

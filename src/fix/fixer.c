@@ -175,16 +175,14 @@ free_devmap(h2k_offline_fixer *fx)
 
 /* ------------------------------------------------------------- atomic */
 
-/* Probes @disk (as @format when given; its backing chain too when @chain) and
- * refuses what qemu cannot write in place: a streamOptimized VMDK, whose
- * grains cannot be rewritten (a guest file system on it would be left half
- * written).  Its format goes to *fmt_out. */
+/* Probes @disk and its backing chain (as @format when given) and refuses what
+ * qemu cannot write in place: a streamOptimized VMDK, whose grains cannot be
+ * rewritten (a guest file system on it would be left half written).  Its
+ * format goes to *fmt_out. */
 static int
-check_writable(h2k_ctx *ctx, const char *disk, const char *format, bool chain,
-               h2k_disk_format *fmt_out)
+check_writable(h2k_ctx *ctx, const char *disk, const char *format, h2k_disk_format *fmt_out)
 {
     h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
-    po.follow_chain = chain;
     if (format)
         po.format = h2k_disk_format_from_name(format);
     h2k_disk_info *info = NULL;
@@ -217,7 +215,7 @@ make_overlays(h2k_offline_fixer *fx, const char *const *disks, const char *const
     fx->n_overlays = n;
     for (size_t i = 0; i < n; i++) {
         h2k_disk_format fmt;
-        int rc = check_writable(ctx, disks[i], formats ? formats[i] : NULL, true, &fmt);
+        int rc = check_writable(ctx, disks[i], formats ? formats[i] : NULL, &fmt);
         if (rc < 0)
             return rc;
         char abs[PATH_MAX];
@@ -262,6 +260,7 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
     if (!ctx || !disks || !n_disks || !out)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_offline_fixer_open: no disks");
     *out = NULL;
+    const char **fmts = NULL; /* the formats found here, for hk_gfs_open() */
     h2k_fix_options defaults = H2K_FIX_OPTIONS_INIT;
     h2k_offline_fixer *fx = calloc(1, sizeof(*fx));
     if (!fx)
@@ -303,34 +302,35 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
      * atomic opens overlays of them, committed by h2k_offline_fixer_commit() */
     if (fx->opts.dry_run)
         fx->opts.atomic = 0;
-    if (fx->opts.atomic) {
-        if ((rc = hk_temp_dir(ctx, "h2k-fix-", "work folder", &fx->work_dir)) < 0)
-            goto fail;
-        if ((rc = make_overlays(fx, disks, formats, n_disks)) < 0)
-            goto fail;
-        const char **fmts = calloc(n_disks, sizeof(char *));
+    const char *const *open_disks = disks;
+    if (!fx->opts.dry_run) {
+        fmts = calloc(n_disks, sizeof(char *));
         if (!fmts) {
             rc = hk_error_nomem(ctx);
             goto fail;
         }
+    }
+    if (fx->opts.atomic) {
+        if ((rc = hk_temp_dir(ctx, "h2k-fix-", "work folder", &fx->work_dir)) < 0 ||
+            (rc = make_overlays(fx, disks, formats, n_disks)) < 0)
+            goto fail;
+        open_disks = (const char *const *)fx->overlays;
         for (size_t i = 0; i < n_disks; i++)
             fmts[i] = "qcow2";
-        rc = hk_gfs_open(ctx, (const char *const *)fx->overlays, fmts, n_disks, false, &fx->gfs);
-        free(fmts);
-        if (rc < 0)
-            goto fail;
-    } else {
-        for (size_t i = 0; i < n_disks && !fx->opts.dry_run; i++) {
+    } else if (fmts) {
+        for (size_t i = 0; i < n_disks; i++) {
             h2k_disk_format fmt;
-            if ((rc = check_writable(ctx, disks[i], formats ? formats[i] : NULL, false, &fmt)) <
-                0)
+            if ((rc = check_writable(ctx, disks[i], formats ? formats[i] : NULL, &fmt)) < 0)
                 goto fail;
+            fmts[i] = h2k_disk_format_qemu_name(fmt);
         }
-        if ((rc = hk_gfs_open(ctx, disks, formats, n_disks,
-                              fx->opts.readonly_check != 0 || fx->opts.dry_run != 0,
-                              &fx->gfs)) < 0)
-            goto fail;
     }
+    rc = hk_gfs_open(ctx, open_disks, fmts ? fmts : formats, n_disks, fx->opts.dry_run != 0,
+                     &fx->gfs);
+    if (rc < 0)
+        goto fail;
+    free(fmts);
+    fmts = NULL;
     if ((rc = hk_gfs_inspect_mount(fx->gfs)) < 0)
         goto fail;
     if ((rc = hk_gfs_identity(fx->gfs, &fx->id)) < 0)
@@ -342,6 +342,7 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
     *out = fx;
     return 0;
 fail:
+    free(fmts);
     if (h2k_ctx_is_cancelled(ctx)) {
         /* a killed appliance makes the call in flight fail with any message */
         rc = hk_error(ctx, H2K_ERR_CANCELLED, "cancelled while opening the guest (%s)",
@@ -542,15 +543,7 @@ h2k_offline_fixer_commit(h2k_offline_fixer *fx)
         hk_run_opts ro = {0};
         ro.timeout_seconds = fx->opts.command_timeout;
         ro.ignore_cancel = true;
-        hk_run_result rr;
-        memset(&rr, 0, sizeof(rr));
-        rc = hk_run(ctx, argv, &ro, &rr);
-        if (rc == 0 && rr.exit_status != 0)
-            rc = hk_error_at(ctx, H2K_ERR_IO, fx->targets[i], -1, NULL,
-                             "qemu-img commit failed (exit %d): %s", rr.exit_status,
-                             rr.stderr_tail ? rr.stderr_tail : "");
-        hk_run_result_clear(&rr);
-        if (rc < 0) {
+        if ((rc = hk_run_qemu_img(ctx, argv, &ro, fx->targets[i], "commit")) < 0) {
             hk_error_set_stage(ctx, "fix");
             return rc;
         }
