@@ -122,6 +122,17 @@ H2K_EXTERN int h2k_ctx_set_tmpdir(h2k_ctx *ctx, const char *dir);
 /** The directory for temporary files.  Owned by the context. */
 H2K_EXTERN const char *h2k_ctx_tmpdir(const h2k_ctx *ctx);
 
+/** Allows the files that untrusted inputs name (VMDK extents and parents, VMX disk
+ *  file names, qcow2 backing files, VHD/VHDX parent locators) to lie under @p dir as
+ *  well as beside the file that names them.  By default a reference must resolve inside
+ *  the referring file's own folder.  May be called several times (the roots add up);
+ *  configure the context before handing it to any work, not while work runs on it.
+ *  @param ctx  the context
+ *  @param dir  an existing directory; it is resolved (symbolic links followed) now
+ *  @return 0, H2K_ERR_INVALID_ARG (NULL, empty, not a directory: the message names it)
+ *          or H2K_ERR_NO_MEMORY */
+H2K_EXTERN int h2k_ctx_allow_path(h2k_ctx *ctx, const char *dir);
+
 /** Detail of the last failure; never NULL (code 0 and an empty message when none). */
 H2K_EXTERN const h2k_error *h2k_ctx_last_error(const h2k_ctx *ctx);
 

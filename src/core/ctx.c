@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctx_private.h"
 #include "internal.h"
@@ -40,6 +41,9 @@ h2k_ctx_free(h2k_ctx *ctx)
         return;
     hk_error_reset(ctx);
     free(ctx->tmpdir);
+    for (size_t i = 0; i < ctx->n_allowed_roots; i++)
+        free(ctx->allowed_roots[i]);
+    free(ctx->allowed_roots);
     free(ctx);
 }
 
@@ -99,6 +103,39 @@ const char *
 h2k_ctx_tmpdir(const h2k_ctx *ctx)
 {
     return ctx ? ctx->tmpdir : NULL;
+}
+
+int
+h2k_ctx_allow_path(h2k_ctx *ctx, const char *dir)
+{
+    if (!ctx)
+        return H2K_ERR_INVALID_ARG;
+    if (!dir || !*dir)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "allowed path: empty directory name");
+    char *real = realpath(dir, NULL);
+    if (!real)
+        return hk_error(ctx, errno == ENOMEM ? H2K_ERR_NO_MEMORY : H2K_ERR_INVALID_ARG,
+                        "allowed path %s: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        free(real);
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "allowed path %s: not a directory", dir);
+    }
+    char **grown = realloc(ctx->allowed_roots, (ctx->n_allowed_roots + 1) * sizeof(*grown));
+    if (!grown) {
+        free(real);
+        return H2K_ERR_NO_MEMORY;
+    }
+    grown[ctx->n_allowed_roots++] = real;
+    ctx->allowed_roots = grown;
+    return H2K_OK;
+}
+
+const char *const *
+hk_ctx_allowed_roots(const h2k_ctx *ctx, size_t *n)
+{
+    *n = ctx ? ctx->n_allowed_roots : 0;
+    return ctx ? (const char *const *)ctx->allowed_roots : NULL;
 }
 
 void

@@ -14,6 +14,8 @@ struct h2k_ctx {
     void *progress_data;
     atomic_int cancelled;
     char *tmpdir;
+    char **allowed_roots;   /* h2k_ctx_allow_path(): resolved directories */
+    size_t n_allowed_roots;
 
     /* last error: 'err' points into the owned strings below */
     h2k_error err;

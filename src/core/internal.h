@@ -61,6 +61,9 @@ void hk_progress(h2k_ctx *ctx, const char *stage, uint64_t done, uint64_t total)
 /* Returns H2K_ERR_CANCELLED (and records it) when the context was cancelled, else 0. */
 int hk_check_cancel(h2k_ctx *ctx);
 
+/* The roots given with h2k_ctx_allow_path() (resolved), *n of them; owned by ctx. */
+const char *const *hk_ctx_allowed_roots(const h2k_ctx *ctx, size_t *n);
+
 /* ------------------------------------------------------------- strings */
 
 /* Growable NUL-terminated buffer.  Zero-initialise ({0}) before use. */
