@@ -80,8 +80,11 @@ typedef struct h2k_disk_info {
     h2k_disk_layer *layers;
 } h2k_disk_info;
 
+/** The newest version of h2k_probe_options (1). */
 #define H2K_PROBE_OPTIONS_VERSION 1
 
+/** Options of h2k_disk_probe().  Initialise with H2K_PROBE_OPTIONS_INIT or
+ *  h2k_probe_options_init(); fields are only ever added at the end. */
 typedef struct h2k_probe_options {
     unsigned version;           /**< H2K_PROBE_OPTIONS_VERSION */
     int follow_chain;           /**< follow and validate parents (default 1) */
@@ -92,7 +95,22 @@ typedef struct h2k_probe_options {
     int check_extents;          /**< every extent file must exist with the right size (default 1) */
 } h2k_probe_options;
 
-#define H2K_PROBE_OPTIONS_INIT { H2K_PROBE_OPTIONS_VERSION, 1, 64, H2K_FORMAT_UNKNOWN, 0, 0, 1 }
+/** Defaults of h2k_probe_options: follow and check the chain (64 deep), detect the format. */
+#define H2K_PROBE_OPTIONS_INIT                                                            \
+    {                                                                                     \
+        .version = H2K_PROBE_OPTIONS_VERSION, .follow_chain = 1, .max_chain_depth = 64,    \
+        .format = H2K_FORMAT_UNKNOWN, .offset = 0, .size = 0, .check_extents = 1           \
+    }
+
+/** Fills @p opts with the defaults of H2K_PROBE_OPTIONS_INIT, as the struct was in
+ *  @p version (only that version's fields are written).  For callers that cannot
+ *  use the macro (other languages).
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_PROBE_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG when @p opts is NULL or @p version is not
+ *          known (then only opts->version is set, and the call it is passed to
+ *          fails naming the struct and the version). */
+H2K_EXTERN int h2k_probe_options_init(h2k_probe_options *opts, unsigned version);
 
 /** Probes a disk image: format, variant, sizes, extents and its snapshot chain,
  *  validated (CID/parentCID, parent GUIDs, extent sizes, header checksums).
@@ -169,8 +187,11 @@ H2K_EXTERN int h2k_ova_verify_manifest(h2k_ctx *ctx, h2k_ova *ova);
  *  member name. Caller owns *out. */
 H2K_EXTERN int h2k_ova_read_spec(h2k_ctx *ctx, h2k_ova *ova, h2k_vm_spec **out);
 
+/** The newest version of h2k_ova_extract_options (1). */
 #define H2K_OVA_EXTRACT_OPTIONS_VERSION 1
 
+/** Options of h2k_ova_extract().  Initialise with H2K_OVA_EXTRACT_OPTIONS_INIT or
+ *  h2k_ova_extract_options_init(); fields are only ever added at the end. */
 typedef struct h2k_ova_extract_options {
     unsigned version;          /**< H2K_OVA_EXTRACT_OPTIONS_VERSION */
     int verify_manifest;       /**< verify the .mf first (default 1) */
@@ -179,7 +200,22 @@ typedef struct h2k_ova_extract_options {
     int decompress_gzip;       /**< gunzip members the OVF marks compression="gzip" (default 1) */
 } h2k_ova_extract_options;
 
-#define H2K_OVA_EXTRACT_OPTIONS_INIT { H2K_OVA_EXTRACT_OPTIONS_VERSION, 1, 0, 0, 1 }
+/** Defaults of h2k_ova_extract_options: verify the manifest, gunzip, 16 TiB at most. */
+#define H2K_OVA_EXTRACT_OPTIONS_INIT                                                     \
+    {                                                                                    \
+        .version = H2K_OVA_EXTRACT_OPTIONS_VERSION, .verify_manifest = 1,                 \
+        .ignore_manifest_mismatch = 0, .max_total_size = 0, .decompress_gzip = 1          \
+    }
+
+/** Fills @p opts with the defaults of H2K_OVA_EXTRACT_OPTIONS_INIT, as the struct was in
+ *  @p version (only that version's fields are written).  For callers that cannot
+ *  use the macro (other languages).
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_OVA_EXTRACT_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG when @p opts is NULL or @p version is not
+ *          known (then only opts->version is set, and the call it is passed to
+ *          fails naming the struct and the version). */
+H2K_EXTERN int h2k_ova_extract_options_init(h2k_ova_extract_options *opts, unsigned version);
 
 /** Extracts every member into @output_dir (created if missing) safely: no
  *  path escapes, no links, each file written under a temporary name and
@@ -190,9 +226,13 @@ H2K_EXTERN int h2k_ova_extract(h2k_ctx *ctx, h2k_ova *ova, const char *output_di
 
 /* -------------------------------------------------------------- convert */
 
-/** Version 2 added no_sync; version-1 structs (without it) are still accepted. */
+/** The newest version of h2k_convert_options: 1 (up to qemu_img), 2 (no_sync).
+ *  Every older version is still accepted. */
 #define H2K_CONVERT_OPTIONS_VERSION 2
 
+/** Options of h2k_disk_convert() and h2k_disk_flatten().  Initialise with
+ *  H2K_CONVERT_OPTIONS_INIT or h2k_convert_options_init(); fields are only ever
+ *  added at the end.  Pointers are borrowed for the duration of the call. */
 typedef struct h2k_convert_options {
     unsigned version;            /**< H2K_CONVERT_OPTIONS_VERSION */
     h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 (default) or H2K_FORMAT_RAW */
@@ -217,8 +257,25 @@ typedef struct h2k_convert_options {
     int no_sync;
 } h2k_convert_options;
 
-#define H2K_CONVERT_OPTIONS_INIT \
-    { H2K_CONVERT_OPTIONS_VERSION, H2K_FORMAT_QCOW2, 0, NULL, 8, -1, 0, H2K_FORMAT_UNKNOWN, 0, 0, 0, NULL, 0 }
+/** Defaults of h2k_convert_options: qcow2, uncompressed, 8 coroutines, -W auto, durable. */
+#define H2K_CONVERT_OPTIONS_INIT                                                           \
+    {                                                                                      \
+        .version = H2K_CONVERT_OPTIONS_VERSION, .output_format = H2K_FORMAT_QCOW2,          \
+        .compress = 0, .compression_type = NULL, .parallel_coroutines = 8,                  \
+        .out_of_order = -1, .overwrite = 0, .source_format = H2K_FORMAT_UNKNOWN,            \
+        .source_offset = 0, .source_size = 0, .timeout_seconds = 0, .qemu_img = NULL,       \
+        .no_sync = 0                                                                        \
+    }
+
+/** Fills @p opts with the defaults of H2K_CONVERT_OPTIONS_INIT, as the struct was in
+ *  @p version (only that version's fields are written).  For callers that cannot
+ *  use the macro (other languages).
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_CONVERT_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG when @p opts is NULL or @p version is not
+ *          known (then only opts->version is set, and the call it is passed to
+ *          fails naming the struct and the version). */
+H2K_EXTERN int h2k_convert_options_init(h2k_convert_options *opts, unsigned version);
 
 /** Result of a conversion.  Caller frees with h2k_convert_result_free(). */
 typedef struct h2k_convert_result {
@@ -253,17 +310,47 @@ H2K_EXTERN int h2k_disk_flatten(h2k_ctx *ctx, const char *src, const char *dst,
 
 typedef struct h2k_disk_processor h2k_disk_processor;
 
-#define H2K_PROCESS_OPTIONS_VERSION 1
+/** The newest version of h2k_process_options: 1 (up to overwrite), 2 (guest_identity).
+ *  Every older version is still accepted. */
+#define H2K_PROCESS_OPTIONS_VERSION 2
 
+struct h2k_guest_identity;
+
+/** Options of h2k_disk_processor_process() (the seed's DiskProcessor.process_disk
+ *  keyword arguments).  Initialise with H2K_PROCESS_OPTIONS_INIT or
+ *  h2k_process_options_init(); fields are only ever added at the end. */
 typedef struct h2k_process_options {
     unsigned version;          /**< H2K_PROCESS_OPTIONS_VERSION */
-    int flatten;               /**< require and flatten a snapshot chain */
-    int compress;              /**< compress the output */
-    h2k_disk_format output_format; /**< default H2K_FORMAT_QCOW2 */
+    /** flatten a snapshot chain or a multi-extent VMDK into one image.  As every
+     *  conversion flattens, a single image is simply converted (not an error). */
+    int flatten;
+    int compress;              /**< compress the output (qcow2, zstd) */
+    h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 (default) or H2K_FORMAT_RAW */
     int overwrite;             /**< replace an existing output */
+    /** (version 2) the guest on the disk as the caller already detected it, or
+     *  NULL.  Borrowed for the call.  The processor never detects the guest (a
+     *  conversion does not need it), so a given identity costs nothing and
+     *  saves nothing today; it is logged with the conversion and kept for the
+     *  processing steps that will use it (the seed's "optimisations"). */
+    const struct h2k_guest_identity *guest_identity;
 } h2k_process_options;
 
-#define H2K_PROCESS_OPTIONS_INIT { H2K_PROCESS_OPTIONS_VERSION, 0, 0, H2K_FORMAT_QCOW2, 0 }
+/** Defaults of h2k_process_options: qcow2, uncompressed, no identity. */
+#define H2K_PROCESS_OPTIONS_INIT                                                           \
+    {                                                                                      \
+        .version = H2K_PROCESS_OPTIONS_VERSION, .flatten = 0, .compress = 0,                \
+        .output_format = H2K_FORMAT_QCOW2, .overwrite = 0, .guest_identity = NULL           \
+    }
+
+/** Fills @p opts with the defaults of H2K_PROCESS_OPTIONS_INIT, as the struct was in
+ *  @p version (only that version's fields are written).  For callers that cannot
+ *  use the macro (other languages).
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_PROCESS_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG when @p opts is NULL or @p version is not
+ *          known (then only opts->version is set, and the call it is passed to
+ *          fails naming the struct and the version). */
+H2K_EXTERN int h2k_process_options_init(h2k_process_options *opts, unsigned version);
 
 /** Creates a disk processor bound to @ctx (which must outlive it).
  *  Caller frees with h2k_disk_processor_free(). */

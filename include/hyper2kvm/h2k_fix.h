@@ -89,9 +89,13 @@ typedef struct h2k_fix_nic {
     const char *new_name;  /**< name to use, or NULL to keep the old one */
 } h2k_fix_nic;
 
-/** Version 2 added atomic; version-1 structs (without it) are still accepted. */
-#define H2K_FIX_OPTIONS_VERSION 2
+/** The newest version of h2k_fix_options: 1 (up to command_timeout), 2 (atomic),
+ *  3 (guest_identity).  Every older version is still accepted. */
+#define H2K_FIX_OPTIONS_VERSION 3
 
+/** Options of h2k_offline_fixer_open().  Initialise with H2K_FIX_OPTIONS_INIT or
+ *  h2k_fix_options_init(); fields are only ever added at the end.  Pointers are
+ *  borrowed for the duration of h2k_offline_fixer_open(). */
 typedef struct h2k_fix_options {
     unsigned version;        /**< H2K_FIX_OPTIONS_VERSION */
     unsigned fixes;          /**< h2k_fix_kind bits; default H2K_FIX_ALL */
@@ -111,9 +115,32 @@ typedef struct h2k_fix_options {
      *  streamOptimized VMDK is refused at open).  Ignored in a dry run.
      *  0 (default): the disks are written directly. */
     int atomic;
+    /** (version 3) the guest on these disks as the caller already detected it
+     *  (h2k_guest_detect_image() on the same disks, in the same order), or NULL.
+     *  When given it is copied and used as is: the fixer still inspects the disks
+     *  to mount the guest's file systems, but does not detect the guest again
+     *  (kernels, initramfs contents, configuration files are not re-read). */
+    const h2k_guest_identity *guest_identity;
 } h2k_fix_options;
 
-#define H2K_FIX_OPTIONS_INIT { H2K_FIX_OPTIONS_VERSION, H2K_FIX_ALL, 0, 1, NULL, 0, 0, 0, 1800, 0 }
+/** Defaults of h2k_fix_options, for declarations: all repairs, keep MACs, 1800 s. */
+#define H2K_FIX_OPTIONS_INIT                                                                 \
+    {                                                                                        \
+        .version = H2K_FIX_OPTIONS_VERSION, .fixes = H2K_FIX_ALL, .dry_run = 0, .keep_mac = 1, \
+        .nics = NULL, .n_nics = 0, .force_initramfs = 0, .readonly_check = 0,               \
+        .command_timeout = 1800, .atomic = 0, .guest_identity = NULL                         \
+    }
+
+/** Fills @p opts with the defaults of H2K_FIX_OPTIONS_INIT, as the struct was in
+ *  @p version (only that version's fields are written: a caller built against an
+ *  older header may pass its smaller struct).  For callers that cannot use the
+ *  macro (other languages).
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_FIX_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG when @p opts is NULL or @p version is not
+ *          known (then only opts->version is set, and the call it is passed to
+ *          fails naming the struct and the version). */
+H2K_EXTERN int h2k_fix_options_init(h2k_fix_options *opts, unsigned version);
 
 typedef struct h2k_offline_fixer h2k_offline_fixer;
 
@@ -121,9 +148,9 @@ typedef struct h2k_offline_fixer h2k_offline_fixer;
  *  libguestfs appliance, inspects and mounts the guest.  The disks are written
  *  to (pass overlays to keep the originals, or set atomic); unless in a dry
  *  run, a disk qemu cannot write in place (a streamOptimized VMDK) is refused
- *  with H2K_ERR_UNSUPPORTED before the appliance starts.  @identity may be NULL (then it is
- *  detected; see h2k_offline_fixer_identity()).  Caller frees with
- *  h2k_offline_fixer_close(). */
+ *  with H2K_ERR_UNSUPPORTED before the appliance starts.  The guest is
+ *  detected at open, unless opts->guest_identity gives it (see
+ *  h2k_offline_fixer_identity()).  Caller frees with h2k_offline_fixer_close(). */
 H2K_EXTERN int h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks,
                                       const char *const *formats, size_t n_disks,
                                       const h2k_fix_options *opts, h2k_offline_fixer **out);

@@ -35,14 +35,15 @@
 extern "C" {
 #endif
 
-/* Version 1 ends with "trim"; version 2 adds the vSphere source (vmware ...
- * keep_export).  h2k_orchestrator_run() accepts both and reads a version 1
- * struct only up to "trim". */
+/** The newest version of h2k_run_options: 1 (up to trim), 2 (the vSphere source,
+ *  vmware .. keep_export).  Every older version is still accepted (a version-1
+ *  struct is read only up to trim). */
 #define H2K_RUN_OPTIONS_VERSION 2
 
 /** Options of h2k_orchestrator_run().  Initialise with H2K_RUN_OPTIONS_INIT;
  *  every pointer is borrowed for the duration of the call.  Give either
- *  inputs or a vSphere source (vmware and vmware_vm), not both. */
+ *  inputs or a vSphere source (vmware and vmware_vm), not both.  Fields are
+ *  only ever added at the end. */
 typedef struct h2k_run_options {
     unsigned version;          /**< H2K_RUN_OPTIONS_VERSION */
     const char *const *inputs; /**< disk images, or one .ova/.ovf/.vmx */
@@ -69,7 +70,7 @@ typedef struct h2k_run_options {
     unsigned copy_threads;   /**< disks copied at once; 0: 2 */
     int trim;                /**< fstrim before the copy (default 1) */
     /* version 2 */
-    h2k_vmware_client *vmware;    /**< export the VM from this vSphere client (used by this
+    h2k_vmware_client *vmware;    /**< (version 2) export the VM from this vSphere client (used by this
                                        call only; its context is borrowed for the export, so
                                        errors, progress and cancellation are @ctx's) */
     const char *vmware_vm;        /**< name of the VM on the server (with vmware) */
@@ -78,11 +79,27 @@ typedef struct h2k_run_options {
                                        exported files; default: removed when the run ends) */
 } h2k_run_options;
 
-#define H2K_RUN_OPTIONS_INIT                                                                       \
-    {                                                                                              \
-        H2K_RUN_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0x3f, 0, 1, NULL, 0, NULL, 0, 0, 0, \
-            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0                                         \
+/** Defaults of h2k_run_options: qcow2, every repair, keep MACs, trim, no boot test. */
+#define H2K_RUN_OPTIONS_INIT                                                                \
+    {                                                                                       \
+        .version = H2K_RUN_OPTIONS_VERSION, .inputs = NULL, .n_inputs = 0, .output_dir = NULL, \
+        .name = NULL, .output_format = NULL, .compress = 0, .fixes = 0x3f, .dry_run = 0,     \
+        .keep_mac = 1, .nic_macs = NULL, .n_nic_macs = 0, .network_map = NULL,              \
+        .n_network_map = 0, .test_boot = 0, .boot_timeout = 0, .define_uri = NULL,          \
+        .report_path = NULL, .keep_partial = 0, .backend = NULL, .copy_threads = 0,         \
+        .trim = 1, .vmware = NULL, .vmware_vm = NULL, .vmware_transport = NULL,             \
+        .keep_export = 0                                                                    \
     }
+
+/** Fills @p opts with the defaults of H2K_RUN_OPTIONS_INIT, as the struct was in
+ *  @p version (only that version's fields are written).  For callers that cannot
+ *  use the macro (other languages).
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_RUN_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG when @p opts is NULL or @p version is not
+ *          known (then only opts->version is set, and the call it is passed to
+ *          fails naming the struct and the version). */
+H2K_EXTERN int h2k_run_options_init(h2k_run_options *opts, unsigned version);
 
 /** One output disk. */
 typedef struct h2k_migration_output {

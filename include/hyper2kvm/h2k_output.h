@@ -42,10 +42,12 @@ typedef enum h2k_disk_bus_choice {
     H2K_DISK_BUS_SATA = 2    /**< SATA (AHCI) for every guest */
 } h2k_disk_bus_choice;
 
+/** The newest version of h2k_domain_options (1). */
 #define H2K_DOMAIN_OPTIONS_VERSION 1
 
 /** Options of h2k_domain_xml().  Initialise with H2K_DOMAIN_OPTIONS_INIT;
- *  every pointer is borrowed for the duration of the call. */
+ *  every pointer is borrowed for the duration of the call; fields are only ever
+ *  added at the end. */
 typedef struct h2k_domain_options {
     unsigned version;          /**< H2K_DOMAIN_OPTIONS_VERSION */
     const char *domain_type;   /**< "kvm" or "qemu" (TCG, no KVM); NULL: "kvm" when
@@ -76,9 +78,26 @@ typedef struct h2k_domain_options {
     int graphics;              /**< 1: VNC on 127.0.0.1 (autoport) and a video card; 0: none */
 } h2k_domain_options;
 
-#define H2K_DOMAIN_OPTIONS_INIT                                                               \
-    { H2K_DOMAIN_OPTIONS_VERSION, NULL, NULL, NULL, H2K_FIRMWARE_UNKNOWN, -1, NULL, NULL,     \
-      NULL, NULL, NULL, NULL, H2K_DISK_BUS_AUTO, 0, NULL, 0, NULL, 1 }
+/** Defaults of h2k_domain_options: q35, firmware and secure boot as the VM has them,
+ *  automatic disk bus, graphics on. */
+#define H2K_DOMAIN_OPTIONS_INIT                                                             \
+    {                                                                                       \
+        .version = H2K_DOMAIN_OPTIONS_VERSION, .domain_type = NULL, .machine = NULL,         \
+        .name = NULL, .firmware = H2K_FIRMWARE_UNKNOWN, .secure_boot = -1, .ovmf_code = NULL, \
+        .ovmf_vars = NULL, .nvram_path = NULL, .output_dir = NULL, .disk_format = NULL,      \
+        .disk_cache = NULL, .disk_bus = H2K_DISK_BUS_AUTO, .windows_virtio = 0,              \
+        .network_map = NULL, .n_network_map = 0, .default_network = NULL, .graphics = 1      \
+    }
+
+/** Fills @p opts with the defaults of H2K_DOMAIN_OPTIONS_INIT, as the struct was in
+ *  @p version (only that version's fields are written).  For callers that cannot
+ *  use the macro (other languages).
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_DOMAIN_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG when @p opts is NULL or @p version is not
+ *          known (then only opts->version is set, and the call it is passed to
+ *          fails naming the struct and the version). */
+H2K_EXTERN int h2k_domain_options_init(h2k_domain_options *opts, unsigned version);
 
 /** Writes the libvirt domain XML of a VM.
  *

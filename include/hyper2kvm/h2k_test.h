@@ -59,10 +59,11 @@ typedef enum h2k_boot_accel {
     H2K_ACCEL_TCG = 2
 } h2k_boot_accel;
 
+/** The newest version of h2k_boot_test_options (1). */
 #define H2K_BOOT_TEST_OPTIONS_VERSION 1
 
 /** Options of both testers.  Initialise with H2K_BOOT_TEST_OPTIONS_INIT; a zero
- *  or NULL field takes the default noted. */
+ *  or NULL field takes the default noted; fields are only ever added at the end. */
 typedef struct h2k_boot_test_options {
     unsigned int version;          /**< H2K_BOOT_TEST_OPTIONS_VERSION */
     const char *format;            /**< image format ("qcow2", "vmdk", ...); NULL: probed */
@@ -84,9 +85,25 @@ typedef struct h2k_boot_test_options {
     const char *libvirt_uri;       /**< libvirt tester only; NULL: "qemu:///system" */
 } h2k_boot_test_options;
 
+/** Defaults of h2k_boot_test_options: 2 GiB, 1 vCPU, BIOS, virtio, 300 s, marker proof. */
 #define H2K_BOOT_TEST_OPTIONS_INIT                                                           \
-    { H2K_BOOT_TEST_OPTIONS_VERSION, NULL, 2048, 1, 0, NULL, H2K_BOOT_BUS_VIRTIO, NULL, NULL, \
-      300, H2K_ACCEL_AUTO, H2K_PROOF_MARKER, NULL, NULL, NULL }
+    {                                                                                        \
+        .version = H2K_BOOT_TEST_OPTIONS_VERSION, .format = NULL, .memory_mib = 2048,         \
+        .vcpus = 1, .uefi = 0, .machine = NULL, .bus = H2K_BOOT_BUS_VIRTIO, .nic_model = NULL, \
+        .mac = NULL, .timeout_seconds = 300, .accel = H2K_ACCEL_AUTO,                         \
+        .proof = H2K_PROOF_MARKER, .expect_text = NULL, .console_log = NULL,                  \
+        .libvirt_uri = NULL                                                                   \
+    }
+
+/** Fills @p opts with the defaults of H2K_BOOT_TEST_OPTIONS_INIT, as the struct was in
+ *  @p version (only that version's fields are written).  For callers that cannot
+ *  use the macro (other languages).
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_BOOT_TEST_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG when @p opts is NULL or @p version is not
+ *          known (then only opts->version is set, and the call it is passed to
+ *          fails naming the struct and the version). */
+H2K_EXTERN int h2k_boot_test_options_init(h2k_boot_test_options *opts, unsigned version);
 
 /** Outcome of a boot test.  Free with h2k_boot_result_free(). */
 typedef struct h2k_boot_result {

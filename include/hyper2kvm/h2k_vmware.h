@@ -38,9 +38,12 @@ typedef enum h2k_vmware_powered_on {
                                             "http" and "vddk" transports only */
 } h2k_vmware_powered_on;
 
+/** The newest version of h2k_vmware_options (1). */
 #define H2K_VMWARE_OPTIONS_VERSION 1
 
-/** Connection options.  Strings are copied by h2k_vmware_client_new(). */
+/** Connection options.  Initialise with H2K_VMWARE_OPTIONS_INIT or
+ *  h2k_vmware_options_init(); fields are only ever added at the end.  Strings
+ *  are copied by h2k_vmware_client_new(). */
 typedef struct h2k_vmware_options {
     unsigned version;          /**< H2K_VMWARE_OPTIONS_VERSION */
     const char *host;          /**< "vcenter.example.com", "host:port" or "[v6addr]:port" */
@@ -62,9 +65,24 @@ typedef struct h2k_vmware_options {
     const char *vddk_libdir;   /**< VDDK library directory ("vddk" transport), or NULL */
 } h2k_vmware_options;
 
-#define H2K_VMWARE_OPTIONS_INIT \
-    { H2K_VMWARE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0, \
-      H2K_VMWARE_POWERED_ON_REFUSE, 0, NULL }
+/** Defaults of h2k_vmware_options: certificate verified, 60 s, 4 streams, powered-on VMs refused. */
+#define H2K_VMWARE_OPTIONS_INIT                                                            \
+    {                                                                                      \
+        .version = H2K_VMWARE_OPTIONS_VERSION, .host = NULL, .user = NULL, .password = NULL, \
+        .datacenter = NULL, .insecure = 0, .ca_file = NULL, .thumbprint = NULL,             \
+        .timeout_seconds = 0, .max_objects = 0, .parallel_streams = 0,                      \
+        .powered_on = H2K_VMWARE_POWERED_ON_REFUSE, .keep_snapshot = 0, .vddk_libdir = NULL \
+    }
+
+/** Fills @p opts with the defaults of H2K_VMWARE_OPTIONS_INIT, as the struct was in
+ *  @p version (only that version's fields are written).  For callers that cannot
+ *  use the macro (other languages).
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_VMWARE_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG when @p opts is NULL or @p version is not
+ *          known (then only opts->version is set, and the call it is passed to
+ *          fails naming the struct and the version). */
+H2K_EXTERN int h2k_vmware_options_init(h2k_vmware_options *opts, unsigned version);
 
 /** Connects to @o->host: checks the certificate (CA store, @o->ca_file,
  *  @o->thumbprint or, when @o->insecure, nothing), retrieves the service

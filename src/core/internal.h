@@ -64,6 +64,36 @@ int hk_check_cancel(h2k_ctx *ctx);
 /* The roots given with h2k_ctx_allow_path() (resolved), *n of them; owned by ctx. */
 const char *const *hk_ctx_allowed_roots(const h2k_ctx *ctx, size_t *n);
 
+/* ------------------------------------------------- options struct versions */
+
+/* The versions of one public options struct (see src/core/opts.c).  Version v
+ * (1..n_versions) holds the first sizes[v-1] bytes of the current struct; the
+ * last entry is sizeof the current struct.  Define one per struct with
+ * HK_OPTS_LAYOUT() beside the function that reads it. */
+typedef struct hk_opts_layout {
+    const char *name;    /* "h2k_fix_options", for messages */
+    unsigned n_versions; /* = the current version */
+    const size_t *sizes;
+} hk_opts_layout;
+
+/* HK_OPTS_LAYOUT(var, type, size_v1, ..., sizeof(type)): a static const layout. */
+#define HK_OPTS_LAYOUT(var, type, ...)                                                 \
+    static const size_t var##_sizes[] = { __VA_ARGS__ };                              \
+    static const hk_opts_layout var = { #type, HK_ARRAY_LEN(var##_sizes), var##_sizes }
+
+/* Copies the caller's options @in (any known version; NULL: none) over
+ * @defaults into @out (the current layout), sets out->version to the current
+ * version.  An unknown version is H2K_ERR_INVALID_ARG: "h2k_fix_options:
+ * version 7 is not known (1..3 are)"; @out then holds the defaults. */
+int hk_opts_import(h2k_ctx *ctx, const hk_opts_layout *l, const void *in, const void *defaults,
+                   void *out);
+
+/* The body of the public h2k_*_options_init(): writes the first sizes[version-1]
+ * bytes of @defaults into @opts and sets its version.  An unknown version only
+ * sets opts->version (so that the call it reaches names it) and returns
+ * H2K_ERR_INVALID_ARG; NULL @opts is H2K_ERR_INVALID_ARG. */
+int hk_opts_init(const hk_opts_layout *l, void *opts, unsigned version, const void *defaults);
+
 /* ------------------------------------------------------------- strings */
 
 /* Growable NUL-terminated buffer.  Zero-initialise ({0}) before use. */

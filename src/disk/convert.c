@@ -421,27 +421,23 @@ validate_options(h2k_ctx *ctx, const h2k_convert_options *o, hk_convert_plan *pl
     return 0;
 }
 
+HK_OPTS_LAYOUT(convert_layout, h2k_convert_options, offsetof(h2k_convert_options, no_sync),
+               sizeof(h2k_convert_options));
+
+int
+h2k_convert_options_init(h2k_convert_options *opts, unsigned version)
+{
+    static const h2k_convert_options defaults = H2K_CONVERT_OPTIONS_INIT;
+    return hk_opts_init(&convert_layout, opts, version, &defaults);
+}
+
 /* Copies the caller's options, of any accepted version, into @eff (the
- * current layout), the fields a version-1 struct lacks left at their defaults. */
+ * current layout), the fields an older struct lacks left at their defaults. */
 static int
 effective_options(h2k_ctx *ctx, const h2k_convert_options *o, h2k_convert_options *eff)
 {
-    h2k_convert_options defaults = H2K_CONVERT_OPTIONS_INIT;
-    *eff = defaults;
-    if (!o)
-        return 0;
-    if (o->version == 1) {
-        memcpy(eff, o, offsetof(h2k_convert_options, no_sync));
-    } else if (o->version == H2K_CONVERT_OPTIONS_VERSION) {
-        *eff = *o;
-    } else {
-        return hk_error(ctx, H2K_ERR_INVALID_ARG,
-                        "h2k_convert_options: version %u, expected 1 or %u (use "
-                        "H2K_CONVERT_OPTIONS_INIT)",
-                        o->version, H2K_CONVERT_OPTIONS_VERSION);
-    }
-    eff->version = H2K_CONVERT_OPTIONS_VERSION;
-    return 0;
+    static const h2k_convert_options defaults = H2K_CONVERT_OPTIONS_INIT;
+    return hk_opts_import(ctx, &convert_layout, o, &defaults, eff);
 }
 
 static int

@@ -937,6 +937,15 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+HK_OPTS_LAYOUT(extract_layout, h2k_ova_extract_options, sizeof(h2k_ova_extract_options));
+
+int
+h2k_ova_extract_options_init(h2k_ova_extract_options *opts, unsigned version)
+{
+    static const h2k_ova_extract_options defaults = H2K_OVA_EXTRACT_OPTIONS_INIT;
+    return hk_opts_init(&extract_layout, opts, version, &defaults);
+}
+
 int
 h2k_ova_extract(h2k_ctx *ctx, h2k_ova *ova, const char *output_dir,
                 const h2k_ova_extract_options *opts, h2k_vm_spec **spec_out)
@@ -945,14 +954,11 @@ h2k_ova_extract(h2k_ctx *ctx, h2k_ova *ova, const char *output_dir,
         *spec_out = NULL;
     if (!ctx || !ova || !output_dir || !*output_dir)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_ova_extract: NULL argument");
-    h2k_ova_extract_options o = H2K_OVA_EXTRACT_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != H2K_OVA_EXTRACT_OPTIONS_VERSION)
-            return hk_error(ctx, H2K_ERR_INVALID_ARG,
-                            "h2k_ova_extract: options version %u, expected %u", opts->version,
-                            H2K_OVA_EXTRACT_OPTIONS_VERSION);
-        o = *opts;
-    }
+    static const h2k_ova_extract_options defaults = H2K_OVA_EXTRACT_OPTIONS_INIT;
+    h2k_ova_extract_options o;
+    int vrc = hk_opts_import(ctx, &extract_layout, opts, &defaults, &o);
+    if (vrc < 0)
+        return vrc;
     uint64_t max_total = o.max_total_size ? o.max_total_size : DEFAULT_MAX_TOTAL;
 
     int rc = 0;

@@ -260,6 +260,15 @@ parent_field(h2k_disk_format fmt)
     }
 }
 
+HK_OPTS_LAYOUT(probe_layout, h2k_probe_options, sizeof(h2k_probe_options));
+
+int
+h2k_probe_options_init(h2k_probe_options *opts, unsigned version)
+{
+    static const h2k_probe_options defaults = H2K_PROBE_OPTIONS_INIT;
+    return hk_opts_init(&probe_layout, opts, version, &defaults);
+}
+
 int
 h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
                h2k_disk_info **out)
@@ -267,8 +276,12 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
     if (!ctx || !path || !out)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_disk_probe: NULL argument");
     *out = NULL;
-    h2k_probe_options defaults = H2K_PROBE_OPTIONS_INIT;
-    const h2k_probe_options *o = opts ? opts : &defaults;
+    static const h2k_probe_options defaults = H2K_PROBE_OPTIONS_INIT;
+    h2k_probe_options eff;
+    int vrc = hk_opts_import(ctx, &probe_layout, opts, &defaults, &eff);
+    if (vrc < 0)
+        return vrc;
+    const h2k_probe_options *o = &eff;
     unsigned max_depth = o->max_chain_depth ? o->max_chain_depth : 64;
 
     h2k_disk_info *info = calloc(1, sizeof(*info));

@@ -1,12 +1,29 @@
 /*
  * The disk processor: one object per context that turns a source disk into
  * the output the pipeline wants (probe, validate, flatten, convert), mapping
- * the high-level h2k_process_options onto h2k_disk_convert()/h2k_disk_flatten().
+ * the high-level h2k_process_options onto h2k_disk_convert().
+ *
+ * As the seed's DiskProcessor.process_disk(flatten=True), "flatten" asks for
+ * one self-contained output: a chain or a multi-extent VMDK is flattened, and
+ * a single image is converted as it is (every conversion flattens, so both
+ * are h2k_disk_convert(); only h2k_disk_flatten() insists on a chain).
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "core/internal.h"
 #include "hyper2kvm/h2k_disk.h"
+#include "hyper2kvm/h2k_guest.h"
+
+HK_OPTS_LAYOUT(process_layout, h2k_process_options,
+               offsetof(h2k_process_options, guest_identity), sizeof(h2k_process_options));
+
+int
+h2k_process_options_init(h2k_process_options *opts, unsigned version)
+{
+    static const h2k_process_options defaults = H2K_PROCESS_OPTIONS_INIT;
+    return hk_opts_init(&process_layout, opts, version, &defaults);
+}
 
 struct h2k_disk_processor {
     h2k_ctx *ctx; /* borrowed: must outlive the processor */
@@ -44,21 +61,21 @@ h2k_disk_processor_process(h2k_disk_processor *proc, const char *source_path,
         *out = NULL;
     if (!proc)
         return H2K_ERR_INVALID_ARG;
-    h2k_process_options defaults = H2K_PROCESS_OPTIONS_INIT;
-    const h2k_process_options *po = opts ? opts : &defaults;
-    if (po->version != H2K_PROCESS_OPTIONS_VERSION)
-        return hk_error(proc->ctx, H2K_ERR_INVALID_ARG,
-                        "h2k_process_options: version %u, expected %u (use "
-                        "H2K_PROCESS_OPTIONS_INIT)",
-                        po->version, H2K_PROCESS_OPTIONS_VERSION);
+    static const h2k_process_options defaults = H2K_PROCESS_OPTIONS_INIT;
+    h2k_process_options eff;
+    int rc = hk_opts_import(proc->ctx, &process_layout, opts, &defaults, &eff);
+    if (rc < 0)
+        return rc;
+    const h2k_process_options *po = &eff;
     h2k_convert_options co = H2K_CONVERT_OPTIONS_INIT;
     co.output_format =
         po->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2 : po->output_format;
     co.compress = po->compress;
     co.overwrite = po->overwrite;
-    hk_debug(proc->ctx, "disk", "processing %s -> %s (%s%s)", source_path ? source_path : "?",
-             output_path ? output_path : "?", po->flatten ? "flatten, " : "",
-             h2k_disk_format_name(co.output_format));
-    return po->flatten ? h2k_disk_flatten(proc->ctx, source_path, output_path, &co, out)
-                       : h2k_disk_convert(proc->ctx, source_path, output_path, &co, out);
+    const h2k_guest_identity *gi = po->guest_identity;
+    hk_debug(proc->ctx, "disk", "processing %s -> %s (%s%s%s%s)",
+             source_path ? source_path : "?", output_path ? output_path : "?",
+             po->flatten ? "flatten, " : "", h2k_disk_format_name(co.output_format),
+             gi ? ", guest " : "", gi ? h2k_guest_type_name(gi->type) : "");
+    return h2k_disk_convert(proc->ctx, source_path, output_path, &co, out);
 }

@@ -253,6 +253,16 @@ drop_overlays(h2k_offline_fixer *fx)
     fx->work_dir = NULL;
 }
 
+HK_OPTS_LAYOUT(fix_layout, h2k_fix_options, offsetof(h2k_fix_options, atomic),
+               offsetof(h2k_fix_options, guest_identity), sizeof(h2k_fix_options));
+
+int
+h2k_fix_options_init(h2k_fix_options *opts, unsigned version)
+{
+    static const h2k_fix_options defaults = H2K_FIX_OPTIONS_INIT;
+    return hk_opts_init(&fix_layout, opts, version, &defaults);
+}
+
 int
 h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
                        size_t n_disks, const h2k_fix_options *opts, h2k_offline_fixer **out)
@@ -261,23 +271,16 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_offline_fixer_open: no disks");
     *out = NULL;
     const char **fmts = NULL; /* the formats found here, for hk_gfs_open() */
-    h2k_fix_options defaults = H2K_FIX_OPTIONS_INIT;
+    static const h2k_fix_options defaults = H2K_FIX_OPTIONS_INIT;
     h2k_offline_fixer *fx = calloc(1, sizeof(*fx));
     if (!fx)
         return hk_error_nomem(ctx);
     fx->ctx = ctx;
-    fx->opts = defaults;
-    if (opts && opts->version == 1) {
-        memcpy(&fx->opts, opts, offsetof(h2k_fix_options, atomic));
-    } else if (opts && opts->version == H2K_FIX_OPTIONS_VERSION) {
-        fx->opts = *opts;
-    } else if (opts) {
+    int vrc = hk_opts_import(ctx, &fix_layout, opts, &defaults, &fx->opts);
+    if (vrc < 0) {
         free(fx);
-        return hk_error(ctx, H2K_ERR_INVALID_ARG,
-                        "h2k_fix_options: version %u, expected 1 or %u (use H2K_FIX_OPTIONS_INIT)",
-                        opts->version, H2K_FIX_OPTIONS_VERSION);
+        return vrc;
     }
-    fx->opts.version = H2K_FIX_OPTIONS_VERSION;
     if (fx->opts.readonly_check)
         fx->opts.dry_run = 1;
     if (!fx->opts.command_timeout)
@@ -333,8 +336,16 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
     fmts = NULL;
     if ((rc = hk_gfs_inspect_mount(fx->gfs)) < 0)
         goto fail;
-    if ((rc = hk_gfs_identity(fx->gfs, &fx->id)) < 0)
+    if (fx->opts.guest_identity) {
+        /* the caller's detection stands: no second one */
+        if ((rc = hk_guest_identity_dup(ctx, fx->opts.guest_identity, &fx->id)) < 0)
+            goto fail;
+        hk_debug(ctx, "fix", "guest identity given by the caller (%s %s): not detected again",
+                 fx->id->os_id ? fx->id->os_id : "?", fx->id->os_version ? fx->id->os_version : "");
+    } else if ((rc = hk_gfs_identity(fx->gfs, &fx->id)) < 0) {
         goto fail;
+    }
+    fx->opts.guest_identity = NULL; /* borrowed for the open only */
     if ((rc = build_devmap(fx)) < 0)
         goto fail;
     if ((rc = hk_check_cancel(ctx)) < 0)

@@ -51,6 +51,10 @@ int hk_gfs_inspect_mount(hk_gfs *gfs);
 /* Fills an identity from libguestfs inspection and the guest's files. */
 int hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out);
 
+/* A deep copy of @id (the caller frees it with h2k_guest_identity_free()).
+ * Returns 0, or H2K_ERR_NO_MEMORY recorded on @ctx. */
+int hk_guest_identity_dup(h2k_ctx *ctx, const h2k_guest_identity *id, h2k_guest_identity **out);
+
 /* Unmounts, syncs and shuts the appliance down; returns 0 or an error when a
  * writable guest could not be flushed.  After a cancel the appliance is only
  * stopped (nothing flushed) and 0 is returned.  NULL allowed. */

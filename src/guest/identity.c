@@ -6,6 +6,7 @@
 
 #include "core/internal.h"
 #include "core/json_util.h"
+#include "gfs.h"
 #include "hyper2kvm/h2k_guest.h"
 
 const char *
@@ -47,6 +48,62 @@ h2k_guest_identity_free(h2k_guest_identity *id)
     }
     free(id->kernels);
     free(id);
+}
+
+/* strdup of an optional string: false when a non-NULL string could not be copied */
+static bool
+dup_str(char **dst, const char *src)
+{
+    *dst = src ? strdup(src) : NULL;
+    return !src || *dst;
+}
+
+int
+hk_guest_identity_dup(h2k_ctx *ctx, const h2k_guest_identity *id, h2k_guest_identity **out)
+{
+    *out = NULL;
+    h2k_guest_identity *c = calloc(1, sizeof(*c));
+    if (!c)
+        return hk_error_nomem(ctx);
+    *c = *id; /* scalars; every pointer is replaced below */
+    c->mounts = NULL;
+    c->n_mounts = 0;
+    c->kernels = NULL;
+    c->n_kernels = 0;
+    bool ok = dup_str(&c->os_id, id->os_id) & dup_str(&c->os_version, id->os_version) &
+              dup_str(&c->os_pretty, id->os_pretty) &
+              dup_str(&c->distro_family, id->distro_family) &
+              dup_str(&c->architecture, id->architecture) &
+              dup_str(&c->init_system, id->init_system) &
+              dup_str(&c->package_manager, id->package_manager) &
+              dup_str(&c->hostname, id->hostname) & dup_str(&c->root_device, id->root_device) &
+              dup_str(&c->selinux, id->selinux) & dup_str(&c->network_config, id->network_config);
+    if (ok && id->n_mounts) {
+        if (!(c->mounts = calloc(id->n_mounts, sizeof(*c->mounts))))
+            ok = false;
+        for (size_t i = 0; ok && i < id->n_mounts; i++) {
+            c->n_mounts = i + 1;
+            ok = dup_str(&c->mounts[i].mountpoint, id->mounts[i].mountpoint) &
+                 dup_str(&c->mounts[i].device, id->mounts[i].device);
+        }
+    }
+    if (ok && id->n_kernels) {
+        if (!(c->kernels = calloc(id->n_kernels, sizeof(*c->kernels))))
+            ok = false;
+        for (size_t i = 0; ok && i < id->n_kernels; i++) {
+            c->n_kernels = i + 1;
+            c->kernels[i] = id->kernels[i];
+            ok = dup_str(&c->kernels[i].version, id->kernels[i].version) &
+                 dup_str(&c->kernels[i].kernel_path, id->kernels[i].kernel_path) &
+                 dup_str(&c->kernels[i].initrd_path, id->kernels[i].initrd_path);
+        }
+    }
+    if (!ok) {
+        h2k_guest_identity_free(c);
+        return hk_error_nomem(ctx);
+    }
+    *out = c;
+    return 0;
 }
 
 char *

@@ -836,6 +836,16 @@ free_state(run_state *st)
         hk_orch_add_timing(res, (name), hk_now() - _t);                                            \
     } while (0)
 
+HK_OPTS_LAYOUT(run_layout, h2k_run_options, offsetof(h2k_run_options, vmware),
+               sizeof(h2k_run_options));
+
+int
+h2k_run_options_init(h2k_run_options *opts, unsigned version)
+{
+    static const h2k_run_options defaults = H2K_RUN_OPTIONS_INIT;
+    return hk_opts_init(&run_layout, opts, version, &defaults);
+}
+
 int
 h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migration_result **out)
 {
@@ -843,13 +853,14 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         *out = NULL;
     if (!ctx)
         return H2K_ERR_INVALID_ARG;
-    if (!user_opts || (user_opts->version != 1 && user_opts->version != H2K_RUN_OPTIONS_VERSION))
+    if (!user_opts)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no input given");
     /* a version 1 struct ends at "trim": the later fields keep their defaults */
-    h2k_run_options eff = H2K_RUN_OPTIONS_INIT;
-    memcpy(&eff, user_opts,
-           user_opts->version == 1 ? offsetof(h2k_run_options, vmware) : sizeof(eff));
-    eff.version = H2K_RUN_OPTIONS_VERSION;
+    static const h2k_run_options defaults = H2K_RUN_OPTIONS_INIT;
+    h2k_run_options eff;
+    int vrc = hk_opts_import(ctx, &run_layout, user_opts, &defaults, &eff);
+    if (vrc < 0)
+        return vrc;
     const h2k_run_options *opts = &eff;
     bool vsphere = opts->vmware != NULL;
     if (vsphere) {

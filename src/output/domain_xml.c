@@ -794,6 +794,15 @@ write_domain(h2k_ctx *ctx, xmlTextWriterPtr w, const dom_plan *p, const h2k_vm_s
     return ok;
 }
 
+HK_OPTS_LAYOUT(domain_layout, h2k_domain_options, sizeof(h2k_domain_options));
+
+int
+h2k_domain_options_init(h2k_domain_options *opts, unsigned version)
+{
+    static const h2k_domain_options defaults = H2K_DOMAIN_OPTIONS_INIT;
+    return hk_opts_init(&domain_layout, opts, version, &defaults);
+}
+
 int
 h2k_domain_xml(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
                const char *const *disk_paths, size_t n_disks, const h2k_domain_options *opts,
@@ -807,11 +816,12 @@ h2k_domain_xml(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_domain_xml: NULL argument");
     if (n_disks == 0)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_domain_xml: at least one disk is needed");
-    h2k_domain_options defaults = H2K_DOMAIN_OPTIONS_INIT;
-    const h2k_domain_options *o = opts ? opts : &defaults;
-    if (o->version != H2K_DOMAIN_OPTIONS_VERSION)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_domain_options: unknown version %u",
-                        o->version);
+    static const h2k_domain_options defaults = H2K_DOMAIN_OPTIONS_INIT;
+    h2k_domain_options eff;
+    int vrc = hk_opts_import(ctx, &domain_layout, opts, &defaults, &eff);
+    if (vrc < 0)
+        return vrc;
+    const h2k_domain_options *o = &eff;
     if (spec->n_nics && !spec->nics)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_vm_spec: NICs missing");
     if (spec->n_removables && !spec->removables)

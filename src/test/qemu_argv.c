@@ -71,18 +71,25 @@ valid_model(const char *s)
     return true;
 }
 
+HK_OPTS_LAYOUT(boot_layout, h2k_boot_test_options, sizeof(h2k_boot_test_options));
+
 int
-hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *in, hk_boot_opts *o)
+h2k_boot_test_options_init(h2k_boot_test_options *opts, unsigned version)
 {
     static const h2k_boot_test_options defaults = H2K_BOOT_TEST_OPTIONS_INIT;
-    if (!in)
-        in = &defaults;
+    return hk_opts_init(&boot_layout, opts, version, &defaults);
+}
+
+int
+hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *user, hk_boot_opts *o)
+{
+    static const h2k_boot_test_options defaults = H2K_BOOT_TEST_OPTIONS_INIT;
     memset(o, 0, sizeof(*o));
-    if (in->version != H2K_BOOT_TEST_OPTIONS_VERSION)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG,
-                        "boot test options: version %u, expected %u (use "
-                        "H2K_BOOT_TEST_OPTIONS_INIT)",
-                        in->version, H2K_BOOT_TEST_OPTIONS_VERSION);
+    h2k_boot_test_options eff;
+    int vrc = hk_opts_import(ctx, &boot_layout, user, &defaults, &eff);
+    if (vrc < 0)
+        return vrc;
+    const h2k_boot_test_options *in = &eff;
     o->format = in->format && *in->format ? in->format : NULL;
     if (o->format && !valid_model(o->format))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: bad format '%s'",

@@ -374,14 +374,29 @@ login(h2k_vmware_client *c)
     return 0;
 }
 
+HK_OPTS_LAYOUT(vmware_layout, h2k_vmware_options, sizeof(h2k_vmware_options));
+
+int
+h2k_vmware_options_init(h2k_vmware_options *opts, unsigned version)
+{
+    static const h2k_vmware_options defaults = H2K_VMWARE_OPTIONS_INIT;
+    return hk_opts_init(&vmware_layout, opts, version, &defaults);
+}
+
 static int
 client_alloc(h2k_ctx *ctx, const h2k_vmware_options *o, h2k_vmware_client **out)
 {
     *out = NULL;
     if (!ctx)
         return H2K_ERR_INVALID_ARG;
-    if (!o || o->version != H2K_VMWARE_OPTIONS_VERSION)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "vSphere options: missing or wrong version");
+    if (!o)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "vSphere options: missing");
+    static const h2k_vmware_options defaults = H2K_VMWARE_OPTIONS_INIT;
+    h2k_vmware_options eff;
+    int vrc = hk_opts_import(ctx, &vmware_layout, o, &defaults, &eff);
+    if (vrc < 0)
+        return vrc;
+    o = &eff;
     if (check_host(o->host) < 0)
         return hk_error(ctx, H2K_ERR_INVALID_ARG,
                         "vSphere options: host must be \"name\" or \"name:port\" (got \"%.80s\")",
