@@ -147,7 +147,7 @@ cmd_local(cli_env *env, int argc, char **argv)
                 fprintf(stderr, "hyper2kvm local: --format must be qcow2 or raw\n");
                 return CLI_EXIT_USAGE;
             }
-            opts.output_format = optarg;
+            opts.output_format = h2k_disk_format_from_name(optarg);
             break;
         case 'm':
             if (n_map == MAX_ITEMS)

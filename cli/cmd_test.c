@@ -92,11 +92,11 @@ cmd_test(cli_env *env, int argc, char **argv)
             }
             break;
         case 'b':
-            if ((v = h2k_boot_bus_from_name(optarg)) < 0) {
+            if ((v = h2k_bus_from_name(optarg)) < 0) {
                 fprintf(stderr, "hyper2kvm test: unknown --bus %s\n", optarg);
                 return CLI_EXIT_USAGE;
             }
-            opts.bus = (h2k_boot_bus)v;
+            opts.bus = (h2k_bus)v;
             break;
         case 'M': opts.machine = optarg; break;
         case 'n': opts.nic_model = optarg; break;

@@ -251,7 +251,7 @@ cmd_vsphere(cli_env *env, int argc, char **argv)
                 fprintf(stderr, "hyper2kvm vsphere: --format must be qcow2 or raw\n");
                 return CLI_EXIT_USAGE;
             }
-            ro.output_format = optarg;
+            ro.output_format = h2k_disk_format_from_name(optarg);
             migration_opt = true;
             break;
         case O_MAP:

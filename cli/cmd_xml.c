@@ -134,17 +134,21 @@ cmd_xml(cli_env *env, int argc, char **argv)
             o.domain_type = v;
         } else if (strcmp(a, "--disk-bus") == 0) {
             if (strcmp(v, "auto") == 0)
-                o.disk_bus = H2K_DISK_BUS_AUTO;
+                o.disk_bus = H2K_BUS_UNKNOWN;
             else if (strcmp(v, "virtio") == 0)
-                o.disk_bus = H2K_DISK_BUS_VIRTIO;
+                o.disk_bus = H2K_BUS_VIRTIO;
             else if (strcmp(v, "sata") == 0)
-                o.disk_bus = H2K_DISK_BUS_SATA;
+                o.disk_bus = H2K_BUS_SATA;
             else {
                 rc = usage_error("--disk-bus must be auto, virtio or sata, not ", v);
                 goto done;
             }
         } else if (strcmp(a, "--disk-format") == 0) {
-            o.disk_format = v;
+            o.disk_format = h2k_disk_format_from_name(v);
+            if (o.disk_format != H2K_FORMAT_QCOW2 && o.disk_format != H2K_FORMAT_RAW) {
+                rc = usage_error("--disk-format must be qcow2 or raw, not ", v);
+                goto done;
+            }
         } else if (strcmp(a, "--name") == 0) {
             o.name = v;
         } else if (strcmp(a, "--output-dir") == 0) {

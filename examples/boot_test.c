@@ -16,7 +16,7 @@ int
 main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--self-test") == 0)
-        return h2k_boot_bus_from_name("virtio") == H2K_BOOT_BUS_VIRTIO &&
+        return h2k_bus_from_name("virtio") == H2K_BUS_VIRTIO &&
                        strcmp(h2k_boot_proof_name(H2K_PROOF_MARKER), "marker") == 0
                    ? 0
                    : 1;

@@ -20,14 +20,6 @@ extern "C" {
 
 /* ------------------------------------------------------------------ probe */
 
-typedef enum h2k_disk_format {
-    H2K_FORMAT_UNKNOWN = 0,
-    H2K_FORMAT_RAW = 1,
-    H2K_FORMAT_VMDK = 2,
-    H2K_FORMAT_VHD = 3,
-    H2K_FORMAT_VHDX = 4,
-    H2K_FORMAT_QCOW2 = 5
-} h2k_disk_format;
 
 /** Our name of a format ("raw", "vmdk", "vhd", "vhdx", "qcow2", "unknown").  Static. */
 H2K_EXTERN const char *h2k_disk_format_name(h2k_disk_format fmt);

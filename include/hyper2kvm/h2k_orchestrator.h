@@ -50,7 +50,8 @@ typedef struct h2k_run_options {
     size_t n_inputs;
     const char *output_dir;      /**< created if missing (not needed for dry runs) */
     const char *name;            /**< VM name; NULL: the descriptor's, or the first file's */
-    const char *output_format;   /**< "qcow2" (NULL) or "raw" */
+    h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 (also H2K_FORMAT_UNKNOWN, the
+                                        default) or H2K_FORMAT_RAW */
     int compress;                /**< zstd-compressed qcow2 */
     unsigned fixes;              /**< h2k_fix_kind bits (default H2K_FIX_ALL); 0: no
                                       repair and no appliance */
@@ -83,7 +84,7 @@ typedef struct h2k_run_options {
 #define H2K_RUN_OPTIONS_INIT                                                                \
     {                                                                                       \
         .version = H2K_RUN_OPTIONS_VERSION, .inputs = NULL, .n_inputs = 0, .output_dir = NULL, \
-        .name = NULL, .output_format = NULL, .compress = 0, .fixes = 0x3f, .dry_run = 0,     \
+        .name = NULL, .output_format = H2K_FORMAT_UNKNOWN, .compress = 0, .fixes = 0x3f, .dry_run = 0,     \
         .keep_mac = 1, .nic_macs = NULL, .n_nic_macs = 0, .network_map = NULL,              \
         .n_network_map = 0, .test_boot = 0, .boot_timeout = 0, .define_uri = NULL,          \
         .report_path = NULL, .keep_partial = 0, .backend = NULL, .copy_threads = 0,         \
@@ -196,7 +197,7 @@ typedef struct h2k_plan_vm {
     size_t n_inputs;
     char **inputs;       /**< resolved against the plan's folder */
     char *output_dir;    /**< NULL: the plan's output_dir/<name> */
-    char *output_format; /**< or NULL */
+    h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 or H2K_FORMAT_RAW; UNKNOWN: the default */
     int compress;        /**< -1: the plan default */
     int fixes;           /**< h2k_fix_kind bits, -1: the plan default */
     int dry_run;         /**< -1: the plan default */

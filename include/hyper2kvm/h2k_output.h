@@ -34,14 +34,6 @@ typedef struct h2k_network_mapping {
     const char *target;      /**< libvirt network name or host bridge name */
 } h2k_network_mapping;
 
-/** Bus of the hard disks. */
-typedef enum h2k_disk_bus_choice {
-    H2K_DISK_BUS_AUTO = 0,   /**< virtio, but SATA for Windows guests (their virtio
-                                  drivers may be missing) unless windows_virtio is set */
-    H2K_DISK_BUS_VIRTIO = 1, /**< virtio-blk for every guest */
-    H2K_DISK_BUS_SATA = 2    /**< SATA (AHCI) for every guest */
-} h2k_disk_bus_choice;
-
 /** The newest version of h2k_domain_options (1). */
 #define H2K_DOMAIN_OPTIONS_VERSION 1
 
@@ -65,11 +57,15 @@ typedef struct h2k_domain_options {
                                     <output_dir>/<name>_VARS.fd, or left to libvirt
                                     when output_dir is NULL too */
     const char *output_dir;    /**< folder of the converted VM (for the default nvram path) */
-    const char *disk_format;   /**< "qcow2" or "raw" for every disk; NULL: "raw" for
-                                    *.raw, *.img and *.bin, else "qcow2" */
+    h2k_disk_format disk_format; /**< H2K_FORMAT_QCOW2 or H2K_FORMAT_RAW for every disk;
+                                    H2K_FORMAT_UNKNOWN (default): raw for *.raw, *.img
+                                    and *.bin, else qcow2 */
     const char *disk_cache;    /**< "none" (NULL: with io='native'), "writeback",
                                     "writethrough", "directsync" or "unsafe" */
-    h2k_disk_bus_choice disk_bus;
+    h2k_bus disk_bus;          /**< bus of the hard disks: H2K_BUS_UNKNOWN (default,
+                                    automatic: virtio, but SATA for Windows guests, whose
+                                    virtio drivers may be missing, unless windows_virtio
+                                    is set), H2K_BUS_VIRTIO or H2K_BUS_SATA for every guest */
     int windows_virtio;        /**< 1: the Windows guest has virtio drivers (virtio
                                     disks and NICs); 0: SATA disks and e1000e NICs */
     const h2k_network_mapping *network_map; /**< may be NULL */
@@ -84,8 +80,8 @@ typedef struct h2k_domain_options {
     {                                                                                       \
         .version = H2K_DOMAIN_OPTIONS_VERSION, .domain_type = NULL, .machine = NULL,         \
         .name = NULL, .firmware = H2K_FIRMWARE_UNKNOWN, .secure_boot = -1, .ovmf_code = NULL, \
-        .ovmf_vars = NULL, .nvram_path = NULL, .output_dir = NULL, .disk_format = NULL,      \
-        .disk_cache = NULL, .disk_bus = H2K_DISK_BUS_AUTO, .windows_virtio = 0,              \
+        .ovmf_vars = NULL, .nvram_path = NULL, .output_dir = NULL, .disk_format = H2K_FORMAT_UNKNOWN,      \
+        .disk_cache = NULL, .disk_bus = H2K_BUS_UNKNOWN, .windows_virtio = 0,              \
         .network_map = NULL, .n_network_map = 0, .default_network = NULL, .graphics = 1      \
     }
 

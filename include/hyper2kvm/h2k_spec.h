@@ -15,12 +15,31 @@
 extern "C" {
 #endif
 
+/** A disk image format: of the sources (probed) and of the outputs
+ *  (h2k_convert_options.output_format, h2k_run_options.output_format,
+ *  h2k_domain_options.disk_format, h2k_plan_vm.output_format).  Names:
+ *  h2k_disk_format_name() and h2k_disk_format_from_name() (h2k_disk.h).
+ *  Values are only ever appended. */
+typedef enum h2k_disk_format {
+    H2K_FORMAT_UNKNOWN = 0,
+    H2K_FORMAT_RAW = 1,
+    H2K_FORMAT_VMDK = 2,
+    H2K_FORMAT_VHD = 3,
+    H2K_FORMAT_VHDX = 4,
+    H2K_FORMAT_QCOW2 = 5
+} h2k_disk_format;
+
 typedef enum h2k_firmware {
     H2K_FIRMWARE_UNKNOWN = 0,
     H2K_FIRMWARE_BIOS = 1,
     H2K_FIRMWARE_UEFI = 2
 } h2k_firmware;
 
+/** A disk controller (bus).  The one bus enum of the API: the source VM's
+ *  controllers (h2k_vm_disk.bus), the bus of a boot test
+ *  (h2k_boot_test_options.bus) and of the written domain
+ *  (h2k_domain_options.disk_bus).  On KVM, H2K_BUS_SCSI is virtio-scsi.
+ *  Values are only ever appended. */
 typedef enum h2k_bus {
     H2K_BUS_UNKNOWN = 0,
     H2K_BUS_IDE = 1,
@@ -94,6 +113,12 @@ H2K_EXTERN void h2k_vm_spec_free(h2k_vm_spec *spec);
 
 /** Name of a bus ("ide", "sata", "scsi", "nvme", "virtio", "floppy", "unknown"). Static. */
 H2K_EXTERN const char *h2k_bus_name(h2k_bus bus);
+
+/** Parses a bus name as h2k_bus_name() spells it ("ide", "sata", "scsi", "nvme",
+ *  "virtio", "floppy").
+ *  @param name  the name, or NULL
+ *  @return the h2k_bus, or -1 when @p name is NULL or unknown ("unknown" included) */
+H2K_EXTERN int h2k_bus_from_name(const char *name);
 
 /** Name of a firmware ("bios", "uefi", "unknown").  Static. */
 H2K_EXTERN const char *h2k_firmware_name(h2k_firmware fw);

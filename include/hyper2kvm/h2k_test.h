@@ -32,6 +32,7 @@
 #include <stddef.h>
 
 #include "h2k_common.h"
+#include "h2k_spec.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,14 +44,6 @@ typedef enum h2k_boot_proof {
     H2K_PROOF_LOGIN = 1,  /**< "login:" prompt on the serial console */
     H2K_PROOF_TEXT = 2    /**< h2k_boot_test_options.expect_text on the console */
 } h2k_boot_proof;
-
-/** Disk controller the guest sees.  Values are only ever appended. */
-typedef enum h2k_boot_bus {
-    H2K_BOOT_BUS_VIRTIO = 0, /**< virtio-blk (what a repaired guest must boot on) */
-    H2K_BOOT_BUS_SATA = 1,   /**< AHCI (machine q35) */
-    H2K_BOOT_BUS_IDE = 2,    /**< PIIX IDE (machine pc) */
-    H2K_BOOT_BUS_SCSI = 3    /**< virtio-scsi */
-} h2k_boot_bus;
 
 /** Accelerator for h2k_qemu_test_run().  Values are only ever appended. */
 typedef enum h2k_boot_accel {
@@ -72,7 +65,11 @@ typedef struct h2k_boot_test_options {
     int uefi;                      /**< non-zero: OVMF firmware (a private copy of the
                                         variable store is used and removed) */
     const char *machine;           /**< "q35" or "pc"; NULL: q35, or pc for IDE */
-    h2k_boot_bus bus;              /**< disk bus; default virtio */
+    h2k_bus bus;                   /**< disk bus the guest sees: H2K_BUS_VIRTIO
+                                        (virtio-blk, what a repaired guest must boot
+                                        on; also H2K_BUS_UNKNOWN), H2K_BUS_SATA (AHCI,
+                                        machine q35), H2K_BUS_IDE (PIIX, machine pc)
+                                        or H2K_BUS_SCSI (virtio-scsi) */
     const char *nic_model;         /**< qemu NIC model; NULL: "virtio-net-pci";
                                         "none": no NIC */
     const char *mac;               /**< NIC MAC address; NULL: the default */
@@ -89,7 +86,7 @@ typedef struct h2k_boot_test_options {
 #define H2K_BOOT_TEST_OPTIONS_INIT                                                           \
     {                                                                                        \
         .version = H2K_BOOT_TEST_OPTIONS_VERSION, .format = NULL, .memory_mib = 2048,         \
-        .vcpus = 1, .uefi = 0, .machine = NULL, .bus = H2K_BOOT_BUS_VIRTIO, .nic_model = NULL, \
+        .vcpus = 1, .uefi = 0, .machine = NULL, .bus = H2K_BUS_VIRTIO, .nic_model = NULL, \
         .mac = NULL, .timeout_seconds = 300, .accel = H2K_ACCEL_AUTO,                         \
         .proof = H2K_PROOF_MARKER, .expect_text = NULL, .console_log = NULL,                  \
         .libvirt_uri = NULL                                                                   \
@@ -149,12 +146,6 @@ H2K_EXTERN void h2k_boot_result_free(h2k_boot_result *res);
 
 /** The result as a JSON object (caller frees), or NULL on allocation failure. */
 H2K_EXTERN char *h2k_boot_result_to_json(const h2k_boot_result *res);
-
-/** Name of a bus ("virtio", "sata", "ide", "scsi"); static, never NULL. */
-H2K_EXTERN const char *h2k_boot_bus_name(h2k_boot_bus bus);
-
-/** Parses a bus name; returns -1 when unknown. */
-H2K_EXTERN int h2k_boot_bus_from_name(const char *name);
 
 /** Name of a proof ("marker", "login", "text"); static, never NULL. */
 H2K_EXTERN const char *h2k_boot_proof_name(h2k_boot_proof proof);

@@ -68,6 +68,17 @@ h2k_bus_name(h2k_bus bus)
     return "unknown";
 }
 
+int
+h2k_bus_from_name(const char *name)
+{
+    static const h2k_bus all[] = { H2K_BUS_IDE,    H2K_BUS_SATA,  H2K_BUS_SCSI,
+                                   H2K_BUS_NVME,   H2K_BUS_VIRTIO, H2K_BUS_FLOPPY };
+    for (size_t i = 0; name && i < HK_ARRAY_LEN(all); i++)
+        if (strcmp(name, h2k_bus_name(all[i])) == 0)
+            return (int)all[i];
+    return -1;
+}
+
 const char *
 h2k_firmware_name(h2k_firmware fw)
 {

@@ -32,7 +32,6 @@ h2k_plan_free(h2k_plan *plan)
             free(v->nic_macs[k]);
         free(v->nic_macs);
         free(v->output_dir);
-        free(v->output_format);
         free(v->vm);
         hk_plan_vsphere_free(v->vsphere);
     }
@@ -203,8 +202,8 @@ parse_vm(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx, const char *
         return rc;
     if (s && strcmp(s, "qcow2") != 0 && strcmp(s, "raw") != 0)
         return hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, where, "\"format\" must be qcow2 or raw");
-    if (s && !(v->output_format = strdup(s)))
-        return hk_error_nomem(ctx);
+    if (s)
+        v->output_format = h2k_disk_format_from_name(s);
     if ((rc = get_bool(ctx, doc, o, "compress", where, &v->compress)) < 0 ||
         (rc = get_bool(ctx, doc, o, "dry_run", where, &v->dry_run)) < 0 ||
         (rc = get_bool(ctx, doc, o, "test_boot", where, &v->test_boot)) < 0 ||

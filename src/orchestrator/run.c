@@ -882,13 +882,12 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: empty input %zu", i);
     if (!opts->output_dir && !(opts->dry_run && opts->report_path))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no output folder given");
-    h2k_disk_format out_fmt = H2K_FORMAT_QCOW2;
-    if (opts->output_format) {
-        out_fmt = h2k_disk_format_from_name(opts->output_format);
-        if (out_fmt != H2K_FORMAT_QCOW2 && out_fmt != H2K_FORMAT_RAW)
-            return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "output_format",
-                               "output format must be qcow2 or raw, not '%s'", opts->output_format);
-    }
+    h2k_disk_format out_fmt =
+        opts->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2 : opts->output_format;
+    if (out_fmt != H2K_FORMAT_QCOW2 && out_fmt != H2K_FORMAT_RAW)
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "output_format",
+                           "output format must be qcow2 or raw, not %s (%d)",
+                           h2k_disk_format_name(out_fmt), (int)out_fmt);
     bool v2v = opts->backend && strcmp(opts->backend, "native") != 0;
     if (v2v && strcmp(opts->backend, "virt-v2v") != 0)
         return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "backend",
@@ -1043,7 +1042,7 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     h2k_domain_options dom = H2K_DOMAIN_OPTIONS_INIT;
     dom.name = res->name;
     dom.output_dir = st.out_dir;
-    dom.disk_format = h2k_disk_format_name(out_fmt);
+    dom.disk_format = out_fmt;
     dom.network_map = opts->network_map;
     dom.n_network_map = opts->n_network_map;
     dom.graphics = 1;

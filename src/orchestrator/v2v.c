@@ -255,7 +255,7 @@ hk_orch_run_virt_v2v(h2k_ctx *ctx, const h2k_run_options *opts, const char *work
         return rc;
     }
     free(prog);
-    const char *fmt = opts->output_format ? opts->output_format : "qcow2";
+    const char *fmt = opts->output_format == H2K_FORMAT_RAW ? "raw" : "qcow2";
     bool compress = opts->compress && strcmp(fmt, "qcow2") == 0;
     char *out_dir = hk_abspath(opts->output_dir);
     char *os = out_dir ? hk_asprintf("%s/.%s.v2v-XXXXXX", out_dir, res->name) : NULL;

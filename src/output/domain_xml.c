@@ -428,19 +428,23 @@ plan_domain(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
             return rc;
     }
     /* disks */
-    bool sata = o->disk_bus == H2K_DISK_BUS_SATA ||
-                (o->disk_bus == H2K_DISK_BUS_AUTO && p->windows && !o->windows_virtio);
-    if (o->disk_bus != H2K_DISK_BUS_AUTO && o->disk_bus != H2K_DISK_BUS_VIRTIO &&
-        o->disk_bus != H2K_DISK_BUS_SATA)
-        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "disk_bus", "unknown disk bus");
+    bool sata = o->disk_bus == H2K_BUS_SATA ||
+                (o->disk_bus == H2K_BUS_UNKNOWN && p->windows && !o->windows_virtio);
+    if (o->disk_bus != H2K_BUS_UNKNOWN && o->disk_bus != H2K_BUS_VIRTIO &&
+        o->disk_bus != H2K_BUS_SATA)
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "disk_bus",
+                           "disk bus %s is not written (unknown for automatic, virtio or sata)",
+                           h2k_bus_name(o->disk_bus));
     p->disk_bus = sata ? "sata" : "virtio";
     p->disk_prefix = sata ? "sd" : "vd";
     p->nic_model = (p->windows && !o->windows_virtio) ? "e1000e" : "virtio";
-    if (o->disk_format && strcmp(o->disk_format, "qcow2") != 0 &&
-        strcmp(o->disk_format, "raw") != 0)
+    if (o->disk_format != H2K_FORMAT_UNKNOWN && o->disk_format != H2K_FORMAT_QCOW2 &&
+        o->disk_format != H2K_FORMAT_RAW)
         return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "disk_format",
-                           "disk format must be \"qcow2\" or \"raw\"");
-    p->forced_format = o->disk_format;
+                           "disk format must be qcow2 or raw (format %d)", (int)o->disk_format);
+    p->forced_format = o->disk_format == H2K_FORMAT_UNKNOWN ? NULL
+                       : o->disk_format == H2K_FORMAT_RAW   ? "raw"
+                                                            : "qcow2";
     static const char *const caches[] = { "none", "writeback", "writethrough", "directsync",
                                           "unsafe" };
     p->cache = NULL;

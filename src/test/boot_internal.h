@@ -24,6 +24,9 @@
 
 /* ------------------------------------------------------------ options */
 
+/* True for the buses a boot test can give the guest: virtio, sata, ide, scsi. */
+bool hk_boot_bus_ok(h2k_bus bus);
+
 /* Options with every default applied and checked.  Strings point into the
  * caller's options or static storage. */
 typedef struct hk_boot_opts {
@@ -32,7 +35,7 @@ typedef struct hk_boot_opts {
     unsigned vcpus;
     bool uefi;
     const char *machine; /* "q35" or "pc" */
-    h2k_boot_bus bus;
+    h2k_bus bus;
     const char *nic_model; /* NULL when "none" */
     const char *mac;
     unsigned timeout_seconds;
@@ -63,7 +66,7 @@ typedef struct hk_qemu_plan {
     unsigned vcpus;
     const char *disk;        /* the overlay */
     const char *disk_format; /* "qcow2" */
-    h2k_boot_bus bus;
+    h2k_bus bus;
     const char *nic_model;   /* NULL: no NIC */
     const char *mac;         /* may be NULL */
     const char *ovmf_code;   /* NULL: BIOS */

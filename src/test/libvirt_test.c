@@ -150,7 +150,7 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
     if ((rc = hk_check_cancel(ctx)) < 0)
         goto done;
     hk_info(ctx, "test", "booting %s as transient domain %s on %s (type %s, %s bus, proof %s)",
-            abs, name, o.libvirt_uri, type, h2k_boot_bus_name(o.bus),
+            abs, name, o.libvirt_uri, type, h2k_bus_name(o.bus),
             h2k_boot_proof_name(o.proof));
     hk_debug(ctx, "test", "domain XML:\n%s", xml);
     v.dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_AUTODESTROY);

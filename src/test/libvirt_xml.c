@@ -34,10 +34,9 @@ hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
     *out = NULL;
     if (!p || !p->name || !p->type || !p->machine || !p->disk || !p->disk_format ||
         !p->console_log || !p->memory_mib || !p->vcpus || (p->ovmf_code && !p->ovmf_vars) ||
-        (unsigned)p->bus > H2K_BOOT_BUS_SCSI)
+        !hk_boot_bus_ok(p->bus))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "domain XML: incomplete plan");
-    static const char *const dev[] = { "vda", "sda", "hda", "sda" };
-    static const char *const bus[] = { "virtio", "sata", "ide", "scsi" };
+    const char *dev = p->bus == H2K_BUS_VIRTIO ? "vda" : p->bus == H2K_BUS_IDE ? "hda" : "sda";
     bool kvm = strcmp(p->type, "kvm") == 0;
     hk_buf b = { 0 };
     hk_buf_printf(&b, "<domain type='%s'>\n  <name>", kvm ? "kvm" : "qemu");
@@ -62,14 +61,14 @@ hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
                     "  <on_reboot>destroy</on_reboot>\n"
                     "  <on_crash>destroy</on_crash>\n");
     hk_buf_puts(&b, "  <devices>\n");
-    if (p->bus == H2K_BOOT_BUS_SCSI)
+    if (p->bus == H2K_BUS_SCSI)
         hk_buf_puts(&b, "    <controller type='scsi' index='0' model='virtio-scsi'/>\n");
     hk_buf_puts(&b, "    <disk type='file' device='disk'>\n      <driver name='qemu' type='");
     put_esc(&b, p->disk_format);
     hk_buf_puts(&b, "' cache='unsafe'/>\n      <source file='");
     put_esc(&b, p->disk);
-    hk_buf_printf(&b, "'/>\n      <target dev='%s' bus='%s'/>\n    </disk>\n", dev[p->bus],
-                  bus[p->bus]);
+    hk_buf_printf(&b, "'/>\n      <target dev='%s' bus='%s'/>\n    </disk>\n", dev,
+                  h2k_bus_name(p->bus));
     if (p->nic_model) {
         hk_buf_puts(&b, "    <interface type='user'>\n");
         if (p->mac) {

@@ -15,7 +15,7 @@ typedef struct hk_libvirt_plan {
     unsigned vcpus;
     const char *disk;        /* the overlay */
     const char *disk_format; /* "qcow2" */
-    h2k_boot_bus bus;
+    h2k_bus bus;
     const char *nic_model;   /* qemu model name; NULL: no NIC */
     const char *mac;         /* may be NULL */
     const char *ovmf_code;   /* NULL: BIOS */

@@ -7,22 +7,13 @@
 
 #include "boot_internal.h"
 
-static const char *const bus_names[] = { "virtio", "sata", "ide", "scsi" };
 static const char *const proof_names[] = { "marker", "login", "text" };
 
-const char *
-h2k_boot_bus_name(h2k_boot_bus bus)
+bool
+hk_boot_bus_ok(h2k_bus bus)
 {
-    return (unsigned)bus < HK_ARRAY_LEN(bus_names) ? bus_names[bus] : "unknown";
-}
-
-int
-h2k_boot_bus_from_name(const char *name)
-{
-    for (size_t i = 0; name && i < HK_ARRAY_LEN(bus_names); i++)
-        if (strcmp(name, bus_names[i]) == 0)
-            return (int)i;
-    return -1;
+    return bus == H2K_BUS_VIRTIO || bus == H2K_BUS_SATA || bus == H2K_BUS_IDE ||
+           bus == H2K_BUS_SCSI;
 }
 
 const char *
@@ -104,10 +95,12 @@ hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *user, hk_boot_op
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: %u vCPUs (at most %u)",
                         o->vcpus, HK_BOOT_MAX_VCPUS);
     o->uefi = in->uefi != 0;
-    if ((unsigned)in->bus > H2K_BOOT_BUS_SCSI)
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: unknown bus %d",
-                        (int)in->bus);
-    o->bus = in->bus;
+    o->bus = in->bus == H2K_BUS_UNKNOWN ? H2K_BUS_VIRTIO : in->bus;
+    if (!hk_boot_bus_ok(o->bus))
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "boot test options: bus %d (%s) cannot be tested (virtio, sata, ide "
+                        "or scsi)",
+                        (int)in->bus, h2k_bus_name(in->bus));
     if (in->machine && *in->machine) {
         if (strcmp(in->machine, "q35") != 0 && strcmp(in->machine, "pc") != 0)
             return hk_error(ctx, H2K_ERR_INVALID_ARG,
@@ -115,13 +108,13 @@ hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *user, hk_boot_op
                             in->machine);
         o->machine = in->machine;
     } else {
-        o->machine = o->bus == H2K_BOOT_BUS_IDE ? "pc" : "q35";
+        o->machine = o->bus == H2K_BUS_IDE ? "pc" : "q35";
     }
-    if (o->bus == H2K_BOOT_BUS_IDE && strcmp(o->machine, "pc") != 0)
+    if (o->bus == H2K_BUS_IDE && strcmp(o->machine, "pc") != 0)
         return hk_error(ctx, H2K_ERR_INVALID_ARG,
                         "boot test options: machine q35 has no IDE controller (use machine pc, "
                         "or bus sata)");
-    if (o->bus == H2K_BOOT_BUS_SATA && strcmp(o->machine, "q35") != 0)
+    if (o->bus == H2K_BUS_SATA && strcmp(o->machine, "q35") != 0)
         return hk_error(ctx, H2K_ERR_INVALID_ARG,
                         "boot test options: machine pc has no SATA controller (use machine q35)");
     const char *nic = in->nic_model && *in->nic_model ? in->nic_model : "virtio-net-pci";
@@ -216,10 +209,10 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
         !p->console_log || !p->memory_mib || !p->vcpus || (p->ovmf_code && !p->ovmf_vars))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: incomplete plan");
     bool q35 = strcmp(p->machine, "q35") == 0;
-    if ((p->bus == H2K_BOOT_BUS_IDE && q35) || (p->bus == H2K_BOOT_BUS_SATA && !q35))
+    if ((p->bus == H2K_BUS_IDE && q35) || (p->bus == H2K_BUS_SATA && !q35))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: bus %s on machine %s",
-                        h2k_boot_bus_name(p->bus), p->machine);
-    if ((unsigned)p->bus > H2K_BOOT_BUS_SCSI)
+                        h2k_bus_name(p->bus), p->machine);
+    if (!hk_boot_bus_ok(p->bus))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: unknown bus");
 
     argv_b a = { 0 };
@@ -257,17 +250,21 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
               : NULL);
     free(disk);
     switch (p->bus) {
-    case H2K_BOOT_BUS_VIRTIO:
+    case H2K_BUS_VIRTIO:
         add2(&a, "-device", strdup("virtio-blk-pci,drive=disk0,bootindex=1"));
         break;
-    case H2K_BOOT_BUS_SATA:
-    case H2K_BOOT_BUS_IDE:
+    case H2K_BUS_SATA:
+    case H2K_BUS_IDE:
         add2(&a, "-device", strdup("ide-hd,drive=disk0,bus=ide.0,bootindex=1"));
         break;
-    case H2K_BOOT_BUS_SCSI:
+    case H2K_BUS_SCSI:
         add2(&a, "-device", strdup("virtio-scsi-pci,id=scsi0"));
         add2(&a, "-device", strdup("scsi-hd,drive=disk0,bus=scsi0.0,bootindex=1"));
         break;
+    case H2K_BUS_UNKNOWN:
+    case H2K_BUS_NVME:
+    case H2K_BUS_FLOPPY:
+        break; /* refused above by hk_boot_bus_ok() */
     }
     if (p->nic_model) {
         add2(&a, "-netdev", strdup("user,id=net0"));

@@ -104,7 +104,7 @@ h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *
         goto done;
     }
     hk_info(ctx, "test", "booting %s (%s, %s, %s bus, %s, proof %s, timeout %u s)", abs,
-            w.format, accel, h2k_boot_bus_name(o.bus), o.uefi ? "UEFI" : "BIOS",
+            w.format, accel, h2k_bus_name(o.bus), o.uefi ? "UEFI" : "BIOS",
             h2k_boot_proof_name(o.proof), o.timeout_seconds);
     if ((rc = hk_proc_spawn(ctx, (const char *const *)argv, w.qemu_log, &proc.pid)) < 0)
         goto done;

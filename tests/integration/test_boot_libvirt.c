@@ -48,7 +48,7 @@ test_debian_ide_boots(void **state)
     h2k_ctx *ctx = boot_ctx(&tmp);
     h2k_boot_test_options o = H2K_BOOT_TEST_OPTIONS_INIT;
     o.libvirt_uri = URI;
-    o.bus = H2K_BOOT_BUS_IDE;
+    o.bus = H2K_BUS_IDE;
     o.nic_model = "e1000";
     o.mac = GUEST_MAC;
     o.proof = H2K_PROOF_LOGIN; /* a serial getty: no appliance launch needed */
@@ -84,7 +84,7 @@ test_debian_virtio_fails_and_cleans_up(void **state)
     h2k_ctx *ctx = boot_ctx(&tmp);
     h2k_boot_test_options o = H2K_BOOT_TEST_OPTIONS_INIT;
     o.libvirt_uri = URI;
-    o.bus = H2K_BOOT_BUS_VIRTIO;
+    o.bus = H2K_BUS_VIRTIO;
     o.proof = H2K_PROOF_LOGIN;
     o.timeout_seconds = BOOT_TIMEOUT;
     h2k_boot_result *r = NULL;

@@ -38,7 +38,7 @@ test_debian_ide_marker(void **state)
     char *log = ts_join(keep, "console.log");
 
     h2k_boot_test_options o = H2K_BOOT_TEST_OPTIONS_INIT;
-    o.bus = H2K_BOOT_BUS_IDE;
+    o.bus = H2K_BUS_IDE;
     o.nic_model = "e1000";
     o.mac = GUEST_MAC; /* the guest pins ens192 to this MAC */
     o.timeout_seconds = BOOT_TIMEOUT;
@@ -90,7 +90,7 @@ test_debian_virtio_fails_fast(void **state)
     char *tmp = NULL;
     h2k_ctx *ctx = boot_ctx(&tmp);
     h2k_boot_test_options o = H2K_BOOT_TEST_OPTIONS_INIT;
-    o.bus = H2K_BOOT_BUS_VIRTIO;
+    o.bus = H2K_BUS_VIRTIO;
     o.proof = H2K_PROOF_LOGIN; /* the failure comes first; no appliance needed */
     o.timeout_seconds = BOOT_TIMEOUT;
     h2k_boot_result *r = NULL;

@@ -113,16 +113,16 @@ test_validate_generated(void **state)
         h2k_firmware fw;
         int sb;
         const char *machine;
-        h2k_disk_bus_choice bus;
+        h2k_bus bus;
         const char *type;
         h2k_guest_type guest;
         int graphics;
     } variants[] = {
-        { H2K_FIRMWARE_BIOS, 0, "q35", H2K_DISK_BUS_AUTO, "kvm", H2K_GUEST_LINUX, 1 },
-        { H2K_FIRMWARE_BIOS, 0, "pc", H2K_DISK_BUS_SATA, "qemu", H2K_GUEST_UNKNOWN, 0 },
-        { H2K_FIRMWARE_UEFI, 0, "pc", H2K_DISK_BUS_VIRTIO, "qemu", H2K_GUEST_WINDOWS, 1 },
-        { H2K_FIRMWARE_UEFI, 1, "q35", H2K_DISK_BUS_AUTO, "kvm", H2K_GUEST_WINDOWS, 1 },
-        { H2K_FIRMWARE_UEFI, 1, NULL, H2K_DISK_BUS_AUTO, NULL, H2K_GUEST_LINUX, 0 },
+        { H2K_FIRMWARE_BIOS, 0, "q35", H2K_BUS_UNKNOWN, "kvm", H2K_GUEST_LINUX, 1 },
+        { H2K_FIRMWARE_BIOS, 0, "pc", H2K_BUS_SATA, "qemu", H2K_GUEST_UNKNOWN, 0 },
+        { H2K_FIRMWARE_UEFI, 0, "pc", H2K_BUS_VIRTIO, "qemu", H2K_GUEST_WINDOWS, 1 },
+        { H2K_FIRMWARE_UEFI, 1, "q35", H2K_BUS_UNKNOWN, "kvm", H2K_GUEST_WINDOWS, 1 },
+        { H2K_FIRMWARE_UEFI, 1, NULL, H2K_BUS_UNKNOWN, NULL, H2K_GUEST_LINUX, 0 },
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(variants); i++) {
         h2k_vm_spec *s = make_spec("gen <&\"'> test", "564d96afe646bd865c4d654e7736ef31",

@@ -48,7 +48,7 @@ typedef struct case_def {
     const char *machine;
     const char *output_dir;
     const char *nvram_path;
-    const char *disk_format;
+    h2k_disk_format disk_format;
     const char *disk_cache;
     int no_graphics;
     h2k_network_mapping map[3];
@@ -142,7 +142,7 @@ static const case_def cases[] = {
       .firmware = H2K_FIRMWARE_UNKNOWN,
       .disks = { "/images/appliance.img" },
       .domain_type = "qemu",
-      .disk_format = "raw",
+      .disk_format = H2K_FORMAT_RAW,
       .disk_cache = "writeback",
       .no_graphics = 1 },
 };
@@ -319,7 +319,7 @@ test_content_checks(void **state)
     assert_non_null(strstr(xml, "<hyperv>")); /* from os_type alone */
     free(xml);
     /* forced SATA, firmware forced to BIOS */
-    o.disk_bus = H2K_DISK_BUS_SATA;
+    o.disk_bus = H2K_BUS_SATA;
     o.firmware = H2K_FIRMWARE_BIOS;
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, cases[3].disks, 1, &o, &xml), 0);
     assert_non_null(strstr(xml, "<target dev=\"sda\" bus=\"sata\"/>"));
@@ -389,13 +389,13 @@ test_errors(void **state)
     bad.machine = "virt";
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_INVALID_ARG);
     bad = o;
-    bad.disk_format = "vmdk";
+    bad.disk_format = H2K_FORMAT_VMDK;
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_INVALID_ARG);
     bad = o;
     bad.disk_cache = "fast";
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_INVALID_ARG);
     bad = o;
-    bad.disk_bus = (h2k_disk_bus_choice)7;
+    bad.disk_bus = (h2k_bus)7;
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_INVALID_ARG);
     bad = o;
     bad.n_network_map = 2;

@@ -41,7 +41,7 @@ test_plan_file(void **state)
     assert_string_equal(b->name, "db01");
     assert_int_equal(b->n_inputs, 1);
     assert_string_equal(b->output_dir, "/srv/db");
-    assert_string_equal(b->output_format, "raw");
+    assert_int_equal(b->output_format, H2K_FORMAT_RAW);
     assert_int_equal(b->fixes, H2K_FIX_FSTAB | H2K_FIX_GRUB);
     assert_int_equal(b->dry_run, 1);
     assert_int_equal(b->test_boot, 0);

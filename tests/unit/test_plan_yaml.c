@@ -44,7 +44,7 @@ assert_plans_equal(const h2k_plan *a, const h2k_plan *b)
         assert_strv_eq(x->inputs, x->n_inputs, y->inputs, y->n_inputs);
         assert_strv_eq(x->nic_macs, x->n_nic_macs, y->nic_macs, y->n_nic_macs);
         assert_str_eq0(x->output_dir, y->output_dir);
-        assert_str_eq0(x->output_format, y->output_format);
+        assert_int_equal(x->output_format, y->output_format);
         assert_int_equal(x->compress, y->compress);
         assert_int_equal(x->fixes, y->fixes);
         assert_int_equal(x->dry_run, y->dry_run);
@@ -160,7 +160,7 @@ test_yaml_scalars_and_aliases(void **state)
     assert_int_equal(p->vms[0].n_nic_macs, 2);
     assert_string_equal(p->vms[0].nic_macs[1], "00:50:56:00:00:03");
     assert_null(p->vms[0].output_dir);
-    assert_string_equal(p->vms[0].output_format, "qcow2");
+    assert_int_equal(p->vms[0].output_format, H2K_FORMAT_QCOW2);
     assert_string_equal(p->vms[1].name, "007");
     assert_int_equal(p->vms[1].n_inputs, 2);
     assert_int_equal(p->vms[1].compress, 0);

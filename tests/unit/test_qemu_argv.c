@@ -52,9 +52,9 @@ load_plan(const char *path, plan_file *pf)
         } else if (strcmp(k, "format") == 0) {
             pf->q.disk_format = pf->l.disk_format = v;
         } else if (strcmp(k, "bus") == 0) {
-            int b = h2k_boot_bus_from_name(v);
+            int b = h2k_bus_from_name(v);
             assert_true(b >= 0);
-            pf->q.bus = pf->l.bus = (h2k_boot_bus)b;
+            pf->q.bus = pf->l.bus = (h2k_bus)b;
         } else if (strcmp(k, "nic") == 0) {
             pf->q.nic_model = pf->l.nic_model = v;
         } else if (strcmp(k, "mac") == 0) {
@@ -143,12 +143,12 @@ test_argv_refusals(void **state)
     h2k_ctx *ctx = ts_ctx();
     hk_qemu_plan p = { .qemu = "qemu-system-x86_64", .accel = "tcg", .machine = "q35",
                        .memory_mib = 1024, .vcpus = 1, .disk = "/d", .disk_format = "qcow2",
-                       .bus = H2K_BOOT_BUS_IDE, .console_log = "/c" };
+                       .bus = H2K_BUS_IDE, .console_log = "/c" };
     char **argv = NULL;
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
     assert_null(argv);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "bus ide on machine q35"));
-    p.bus = H2K_BOOT_BUS_SATA;
+    p.bus = H2K_BUS_SATA;
     p.machine = "pc";
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
     p.machine = "q35";
@@ -158,9 +158,9 @@ test_argv_refusals(void **state)
     p.ovmf_code = "/code"; /* without the variable store */
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
     p.ovmf_code = NULL;
-    p.bus = (h2k_boot_bus)9;
+    p.bus = (h2k_bus)9;
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
-    p.bus = H2K_BOOT_BUS_VIRTIO;
+    p.bus = H2K_BUS_VIRTIO;
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), 0);
     hk_boot_strv_free(argv);
 
@@ -191,7 +191,7 @@ test_options_defaults(void **state)
     assert_int_equal(o.vcpus, 1);
     assert_int_equal(o.timeout_seconds, 300);
     assert_string_equal(o.machine, "q35");
-    assert_int_equal(o.bus, H2K_BOOT_BUS_VIRTIO);
+    assert_int_equal(o.bus, H2K_BUS_VIRTIO);
     assert_string_equal(o.nic_model, "virtio-net-pci");
     assert_null(o.mac);
     assert_false(o.uefi);
@@ -208,7 +208,7 @@ test_options_defaults(void **state)
     in.memory_mib = 0;
     in.vcpus = 0;
     in.timeout_seconds = 0;
-    in.bus = H2K_BOOT_BUS_IDE;
+    in.bus = H2K_BUS_IDE;
     in.nic_model = "none";
     in.mac = "00:50:56:3A:12:7b";
     ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), 0);
@@ -241,19 +241,19 @@ test_options_refusals(void **state)
     in.vcpus = 100000;
     ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), H2K_ERR_INVALID_ARG);
     in = base;
-    in.bus = H2K_BOOT_BUS_IDE;
+    in.bus = H2K_BUS_IDE;
     in.machine = "q35";
     ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), H2K_ERR_INVALID_ARG);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "no IDE controller"));
     in = base;
-    in.bus = H2K_BOOT_BUS_SATA;
+    in.bus = H2K_BUS_SATA;
     in.machine = "pc";
     ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), H2K_ERR_INVALID_ARG);
     in = base;
     in.machine = "virt";
     ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), H2K_ERR_INVALID_ARG);
     in = base;
-    in.bus = (h2k_boot_bus)7;
+    in.bus = (h2k_bus)7;
     ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), H2K_ERR_INVALID_ARG);
     in = base;
     in.nic_model = "e1000,romfile=/etc/shadow";
@@ -302,12 +302,14 @@ static void
 test_names(void **state)
 {
     (void)state;
-    assert_string_equal(h2k_boot_bus_name(H2K_BOOT_BUS_SATA), "sata");
-    assert_string_equal(h2k_boot_bus_name((h2k_boot_bus)42), "unknown");
-    assert_int_equal(h2k_boot_bus_from_name("ide"), H2K_BOOT_BUS_IDE);
-    assert_int_equal(h2k_boot_bus_from_name("scsi"), H2K_BOOT_BUS_SCSI);
-    assert_int_equal(h2k_boot_bus_from_name("nvme"), -1);
-    assert_int_equal(h2k_boot_bus_from_name(NULL), -1);
+    assert_string_equal(h2k_bus_name(H2K_BUS_SATA), "sata");
+    assert_string_equal(h2k_bus_name((h2k_bus)42), "unknown");
+    assert_int_equal(h2k_bus_from_name("ide"), H2K_BUS_IDE);
+    assert_int_equal(h2k_bus_from_name("scsi"), H2K_BUS_SCSI);
+    assert_int_equal(h2k_bus_from_name("nvme"), H2K_BUS_NVME);
+    assert_int_equal(h2k_bus_from_name("unknown"), -1);
+    assert_int_equal(h2k_bus_from_name("pata"), -1);
+    assert_int_equal(h2k_bus_from_name(NULL), -1);
     assert_string_equal(h2k_boot_proof_name(H2K_PROOF_LOGIN), "login");
     assert_int_equal(h2k_boot_proof_from_name("marker"), H2K_PROOF_MARKER);
     assert_int_equal(h2k_boot_proof_from_name("text"), H2K_PROOF_TEXT);
