@@ -73,10 +73,43 @@ typedef struct h2k_ctx h2k_ctx;
 typedef void (*h2k_log_fn)(void *userdata, h2k_log_level level, const char *domain,
                            const char *message);
 
-/** Progress callback: @stage names the work ("convert", "verify", ...);
- *  @done and @total are in the stage's unit (bytes, or per-mille when total is 1000). */
+/** The unit of a progress stage's done and total (h2k_progress_stage_unit()).
+ *  Values are only ever appended. */
+typedef enum h2k_progress_unit {
+    H2K_PROGRESS_UNKNOWN = 0,  /**< a stage this library version does not name */
+    H2K_PROGRESS_BYTES = 1,    /**< bytes processed of total bytes */
+    H2K_PROGRESS_PERMILLE = 2, /**< thousandths of the work (total is 1000) */
+    H2K_PROGRESS_ITEMS = 3,    /**< items (disks) done of total items */
+    H2K_PROGRESS_STEPS = 4     /**< steps of the stage (0 of 1: started, 1 of 1: done) */
+} h2k_progress_unit;
+
+/** Progress callback.  Called on the thread doing the work (for a batch, on each
+ *  worker thread, serialised per VM context), so it must return quickly.
+ *  The unit of @p done and @p total is stated by the stage, never by the value
+ *  of total; done/total is always the fraction done:
+ *
+ *  | stage      | unit     | emitted by                                        |
+ *  |------------|----------|---------------------------------------------------|
+ *  | "convert"  | PERMILLE | h2k_disk_convert(), h2k_disk_flatten()            |
+ *  | "extract"  | BYTES    | h2k_ova_extract()                                  |
+ *  | "verify"   | BYTES    | h2k_ova_verify_manifest()                          |
+ *  | "download" | BYTES    | h2k_vmware_export_vm()                             |
+ *  | "probe"    | ITEMS    | h2k_orchestrator_run() (disks probed)              |
+ *  | "fix"      | PERMILLE | h2k_orchestrator_run()                             |
+ *  | "copy"     | BYTES    | h2k_orchestrator_run() (virt-v2v backend: 0 of 1, then 1 of 1) |
+ *  | "export", "trim", "xml", "define", "boot", "report" | STEPS | h2k_orchestrator_run() |
+ *
+ *  @param userdata  as given to h2k_ctx_set_progress()
+ *  @param stage     the stage (static string)
+ *  @param done      work done, in the stage's unit
+ *  @param total     all the work, in the stage's unit (never 0) */
 typedef void (*h2k_progress_fn)(void *userdata, const char *stage, uint64_t done,
                                 uint64_t total);
+
+/** The unit of a progress stage (see h2k_progress_fn).
+ *  @param stage  a stage name as passed to the progress callback
+ *  @return its unit; H2K_PROGRESS_UNKNOWN for NULL or a name this version does not emit */
+H2K_EXTERN h2k_progress_unit h2k_progress_stage_unit(const char *stage);
 
 /** Library version as a string, e.g. "0.1.0".  Static storage. */
 H2K_EXTERN const char *h2k_version(void);

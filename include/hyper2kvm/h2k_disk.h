@@ -172,12 +172,12 @@ H2K_EXTERN const h2k_ova_member *h2k_ova_find(const h2k_ova *ova, const char *na
 /** Verifies every digest of the .mf manifest (SHA1, SHA256, SHA512).  Returns 0
  *  when the OVA has no manifest or all digests match; H2K_ERR_VALIDATION naming
  *  the member on a mismatch, H2K_ERR_FORMAT for a malformed manifest. */
-H2K_EXTERN int h2k_ova_verify_manifest(h2k_ctx *ctx, h2k_ova *ova);
+H2K_EXTERN int h2k_ova_verify_manifest(h2k_ctx *ctx, const h2k_ova *ova);
 
 /** Parses the OVA's .ovf into a spec.  Disks stored uncompressed get
  *  container_path/offset/size so they can be read in place; path is the
  *  member name. Caller owns *out. */
-H2K_EXTERN int h2k_ova_read_spec(h2k_ctx *ctx, h2k_ova *ova, h2k_vm_spec **out);
+H2K_EXTERN int h2k_ova_read_spec(h2k_ctx *ctx, const h2k_ova *ova, h2k_vm_spec **out);
 
 /** The newest version of h2k_ova_extract_options (1). */
 #define H2K_OVA_EXTRACT_OPTIONS_VERSION 1
@@ -213,7 +213,7 @@ H2K_EXTERN int h2k_ova_extract_options_init(h2k_ova_extract_options *opts, unsig
  *  path escapes, no links, each file written under a temporary name and
  *  renamed when complete.  If @spec_out is not NULL, the OVF found is parsed
  *  with disk paths in @output_dir (caller owns it). */
-H2K_EXTERN int h2k_ova_extract(h2k_ctx *ctx, h2k_ova *ova, const char *output_dir,
+H2K_EXTERN int h2k_ova_extract(h2k_ctx *ctx, const h2k_ova *ova, const char *output_dir,
                                const h2k_ova_extract_options *opts, h2k_vm_spec **spec_out);
 
 /* -------------------------------------------------------------- convert */
@@ -353,7 +353,7 @@ H2K_EXTERN void h2k_disk_processor_free(h2k_disk_processor *proc);
 
 /** Converts and processes one disk (probe, validate, flatten, convert).
  *  Caller owns *out (h2k_convert_result_free()). */
-H2K_EXTERN int h2k_disk_processor_process(h2k_disk_processor *proc, const char *source_path,
+H2K_EXTERN int h2k_disk_processor_process(const h2k_disk_processor *proc, const char *source_path,
                                           const char *output_path,
                                           const h2k_process_options *opts,
                                           h2k_convert_result **out);

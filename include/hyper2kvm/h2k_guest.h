@@ -87,14 +87,14 @@ H2K_EXTERN void h2k_guest_detector_free(h2k_guest_detector *det);
  *  files alone: os-release, redhat-release, SuSE-release, debian_version,
  *  lsb-release, the init system and the package manager.  No libguestfs.
  *  Caller owns *out.  H2K_ERR_GUEST_DETECTION when nothing identifies an OS. */
-H2K_EXTERN int h2k_guest_detect_dir(h2k_guest_detector *det, const char *root_dir,
+H2K_EXTERN int h2k_guest_detect_dir(const h2k_guest_detector *det, const char *root_dir,
                                     h2k_guest_identity **out);
 
 /** Inspects the disk images of one VM with libguestfs (read-only, one appliance
  *  launch for all of them).  @formats may be NULL (probed) or give each disk's
  *  format name.  A disk with no OS, several OSes (multi-boot) or an unknown OS is
  *  H2K_ERR_GUEST_DETECTION.  Caller owns *out. */
-H2K_EXTERN int h2k_guest_detect_image(h2k_guest_detector *det, const char *const *disks,
+H2K_EXTERN int h2k_guest_detect_image(const h2k_guest_detector *det, const char *const *disks,
                                       const char *const *formats, size_t n_disks,
                                       h2k_guest_identity **out);
 

@@ -5,6 +5,17 @@
  * providers; consumed by the orchestrator, the libvirt writer and the boot
  * testers.  All strings and arrays in a spec are owned by the spec and freed
  * with h2k_vm_spec_free().
+ *
+ * Growing a spec: h2k_vm_spec_add_disk(), h2k_vm_spec_add_nic() and
+ * h2k_vm_spec_add_removable() append one element (allocated by the library, so
+ * that h2k_vm_disk, h2k_vm_nic and h2k_vm_removable may gain fields at their
+ * end in later versions).  Code that must run against a newer library than the
+ * one it was built with reads the elements through h2k_vm_spec_disk_at() and
+ * friends rather than by indexing the arrays.  Strings put into a spec must be
+ * allocated with malloc() (the spec frees them).
+ *
+ * Concurrency: a spec is plain data: any number of threads may read one spec;
+ * one that is being changed must not be read or changed by another thread.
  */
 #ifndef HYPER2KVM_H2K_SPEC_H
 #define HYPER2KVM_H2K_SPEC_H
@@ -110,6 +121,47 @@ H2K_EXTERN h2k_vm_spec *h2k_vm_spec_new(void);
 
 /** Frees a spec and everything in it.  NULL is allowed. */
 H2K_EXTERN void h2k_vm_spec_free(h2k_vm_spec *spec);
+
+/** Appends an empty disk to @p spec: every field zero or NULL, bus
+ *  H2K_BUS_UNKNOWN, controller_index and unit -1.
+ *  @param spec  the spec
+ *  @param out   receives the new disk (owned by the spec; valid until the next
+ *               h2k_vm_spec_add_disk() on it or h2k_vm_spec_free()), or NULL
+ *  @return 0, H2K_ERR_INVALID_ARG (NULL @p spec) or H2K_ERR_NO_MEMORY (the spec
+ *          is then unchanged) */
+H2K_EXTERN int h2k_vm_spec_add_disk(h2k_vm_spec *spec, h2k_vm_disk **out);
+
+/** Appends an empty CD-ROM or floppy drive (bus H2K_BUS_UNKNOWN, slot -1).
+ *  @param spec  the spec
+ *  @param out   receives the new drive (owned by the spec; valid until the next
+ *               h2k_vm_spec_add_removable() on it or h2k_vm_spec_free()), or NULL
+ *  @return 0, H2K_ERR_INVALID_ARG or H2K_ERR_NO_MEMORY (the spec is then unchanged) */
+H2K_EXTERN int h2k_vm_spec_add_removable(h2k_vm_spec *spec, h2k_vm_removable **out);
+
+/** Appends an empty network interface (every field zero or NULL).
+ *  @param spec  the spec
+ *  @param out   receives the new NIC (owned by the spec; valid until the next
+ *               h2k_vm_spec_add_nic() on it or h2k_vm_spec_free()), or NULL
+ *  @return 0, H2K_ERR_INVALID_ARG or H2K_ERR_NO_MEMORY (the spec is then unchanged) */
+H2K_EXTERN int h2k_vm_spec_add_nic(h2k_vm_spec *spec, h2k_vm_nic **out);
+
+/** Disk @p i of @p spec.
+ *  @param spec  the spec (NULL allowed)
+ *  @param i     0-based index
+ *  @return the disk, owned by the spec, or NULL when @p i is out of range */
+H2K_EXTERN const h2k_vm_disk *h2k_vm_spec_disk_at(const h2k_vm_spec *spec, size_t i);
+
+/** Removable drive @p i of @p spec.
+ *  @param spec  the spec (NULL allowed)
+ *  @param i     0-based index
+ *  @return the drive, owned by the spec, or NULL when @p i is out of range */
+H2K_EXTERN const h2k_vm_removable *h2k_vm_spec_removable_at(const h2k_vm_spec *spec, size_t i);
+
+/** NIC @p i of @p spec.
+ *  @param spec  the spec (NULL allowed)
+ *  @param i     0-based index
+ *  @return the NIC, owned by the spec, or NULL when @p i is out of range */
+H2K_EXTERN const h2k_vm_nic *h2k_vm_spec_nic_at(const h2k_vm_spec *spec, size_t i);
 
 /** Name of a bus ("ide", "sata", "scsi", "nvme", "virtio", "floppy", "unknown"). Static. */
 H2K_EXTERN const char *h2k_bus_name(h2k_bus bus);

@@ -169,8 +169,30 @@ hk_log(h2k_ctx *ctx, h2k_log_level level, const char *domain, const char *fmt, .
 void
 hk_progress(h2k_ctx *ctx, const char *stage, uint64_t done, uint64_t total)
 {
-    if (ctx && ctx->progress_fn)
+    /* total 0 (nothing to do) is not reported: callers divide by it */
+    if (ctx && ctx->progress_fn && total)
         ctx->progress_fn(ctx->progress_data, stage, done, total);
+}
+
+h2k_progress_unit
+h2k_progress_stage_unit(const char *stage)
+{
+    static const struct {
+        const char *stage;
+        h2k_progress_unit unit;
+    } units[] = {
+        { "convert", H2K_PROGRESS_PERMILLE }, { "extract", H2K_PROGRESS_BYTES },
+        { "verify", H2K_PROGRESS_BYTES },     { "download", H2K_PROGRESS_BYTES },
+        { "probe", H2K_PROGRESS_ITEMS },      { "fix", H2K_PROGRESS_PERMILLE },
+        { "copy", H2K_PROGRESS_BYTES },       { "export", H2K_PROGRESS_STEPS },
+        { "trim", H2K_PROGRESS_STEPS },       { "xml", H2K_PROGRESS_STEPS },
+        { "define", H2K_PROGRESS_STEPS },     { "boot", H2K_PROGRESS_STEPS },
+        { "report", H2K_PROGRESS_STEPS },
+    };
+    for (size_t i = 0; stage && i < HK_ARRAY_LEN(units); i++)
+        if (strcmp(stage, units[i].stage) == 0)
+            return units[i].unit;
+    return H2K_PROGRESS_UNKNOWN;
 }
 
 int

@@ -1,6 +1,7 @@
 /*
  * h2k_vm_spec: allocation, release, names and JSON form.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,89 @@ h2k_vm_spec_free(h2k_vm_spec *s)
     free(s->source_path);
     free(s->os_type);
     free(s);
+}
+
+/* Grows @arr (n elements of @size) by one zeroed element; NULL on failure
+ * (@arr unchanged). */
+static void *
+grow(void **arr, size_t *n, size_t size)
+{
+    if (*n >= SIZE_MAX / size - 1)
+        return NULL;
+    char *a = realloc(*arr, (*n + 1) * size);
+    if (!a)
+        return NULL;
+    *arr = a;
+    memset(a + *n * size, 0, size);
+    return a + (*n)++ * size;
+}
+
+int
+h2k_vm_spec_add_disk(h2k_vm_spec *spec, h2k_vm_disk **out)
+{
+    if (out)
+        *out = NULL;
+    if (!spec)
+        return H2K_ERR_INVALID_ARG;
+    h2k_vm_disk *d = grow((void **)&spec->disks, &spec->n_disks, sizeof(*d));
+    if (!d)
+        return H2K_ERR_NO_MEMORY;
+    d->bus = H2K_BUS_UNKNOWN;
+    d->controller_index = -1;
+    d->unit = -1;
+    if (out)
+        *out = d;
+    return 0;
+}
+
+int
+h2k_vm_spec_add_removable(h2k_vm_spec *spec, h2k_vm_removable **out)
+{
+    if (out)
+        *out = NULL;
+    if (!spec)
+        return H2K_ERR_INVALID_ARG;
+    h2k_vm_removable *r = grow((void **)&spec->removables, &spec->n_removables, sizeof(*r));
+    if (!r)
+        return H2K_ERR_NO_MEMORY;
+    r->bus = H2K_BUS_UNKNOWN;
+    r->slot = -1;
+    if (out)
+        *out = r;
+    return 0;
+}
+
+int
+h2k_vm_spec_add_nic(h2k_vm_spec *spec, h2k_vm_nic **out)
+{
+    if (out)
+        *out = NULL;
+    if (!spec)
+        return H2K_ERR_INVALID_ARG;
+    h2k_vm_nic *n = grow((void **)&spec->nics, &spec->n_nics, sizeof(*n));
+    if (!n)
+        return H2K_ERR_NO_MEMORY;
+    if (out)
+        *out = n;
+    return 0;
+}
+
+const h2k_vm_disk *
+h2k_vm_spec_disk_at(const h2k_vm_spec *spec, size_t i)
+{
+    return spec && i < spec->n_disks ? &spec->disks[i] : NULL;
+}
+
+const h2k_vm_removable *
+h2k_vm_spec_removable_at(const h2k_vm_spec *spec, size_t i)
+{
+    return spec && i < spec->n_removables ? &spec->removables[i] : NULL;
+}
+
+const h2k_vm_nic *
+h2k_vm_spec_nic_at(const h2k_vm_spec *spec, size_t i)
+{
+    return spec && i < spec->n_nics ? &spec->nics[i] : NULL;
 }
 
 const char *

@@ -294,7 +294,7 @@ typedef struct mf_check {
 
 /* Verifies one manifest member; @done/@total carry progress across manifests. */
 static int
-verify_one_manifest(h2k_ctx *ctx, h2k_ova *ova, size_t mi, uint8_t *buf)
+verify_one_manifest(h2k_ctx *ctx, const h2k_ova *ova, size_t mi, uint8_t *buf)
 {
     const h2k_ova_member *mf = &ova->members[mi];
     char *text = NULL, *dir = NULL;
@@ -374,7 +374,7 @@ out:
 }
 
 int
-h2k_ova_verify_manifest(h2k_ctx *ctx, h2k_ova *ova)
+h2k_ova_verify_manifest(h2k_ctx *ctx, const h2k_ova *ova)
 {
     if (!ctx || !ova)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_ova_verify_manifest: NULL argument");
@@ -402,7 +402,7 @@ h2k_ova_verify_manifest(h2k_ctx *ctx, h2k_ova *ova)
  * of disk i or SIZE_MAX for a disk with no file.  A file named but absent is
  * H2K_ERR_FORMAT. */
 static int
-load_spec(h2k_ctx *ctx, h2k_ova *ova, h2k_vm_spec **out, size_t **disk_member)
+load_spec(h2k_ctx *ctx, const h2k_ova *ova, h2k_vm_spec **out, size_t **disk_member)
 {
     *out = NULL;
     *disk_member = NULL;
@@ -488,7 +488,7 @@ is_uncompressed(const h2k_vm_disk *d)
 }
 
 int
-h2k_ova_read_spec(h2k_ctx *ctx, h2k_ova *ova, h2k_vm_spec **out)
+h2k_ova_read_spec(h2k_ctx *ctx, const h2k_ova *ova, h2k_vm_spec **out)
 {
     if (out)
         *out = NULL;
@@ -569,7 +569,7 @@ strvec_free(strvec *s)
 
 typedef struct xstate {
     h2k_ctx *ctx;
-    h2k_ova *ova;
+    const h2k_ova *ova;
     const char *outdir;  /* absolute */
     int rootfd;
     strvec files;        /* relative paths written (final names) */
@@ -947,7 +947,7 @@ h2k_ova_extract_options_init(h2k_ova_extract_options *opts, unsigned version)
 }
 
 int
-h2k_ova_extract(h2k_ctx *ctx, h2k_ova *ova, const char *output_dir,
+h2k_ova_extract(h2k_ctx *ctx, const h2k_ova *ova, const char *output_dir,
                 const h2k_ova_extract_options *opts, h2k_vm_spec **spec_out)
 {
     if (spec_out)

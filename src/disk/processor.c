@@ -53,7 +53,7 @@ h2k_disk_processor_free(h2k_disk_processor *proc)
 }
 
 int
-h2k_disk_processor_process(h2k_disk_processor *proc, const char *source_path,
+h2k_disk_processor_process(const h2k_disk_processor *proc, const char *source_path,
                            const char *output_path, const h2k_process_options *opts,
                            h2k_convert_result **out)
 {

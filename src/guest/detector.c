@@ -30,7 +30,7 @@ h2k_guest_detector_free(h2k_guest_detector *det)
 }
 
 int
-h2k_guest_detect_dir(h2k_guest_detector *det, const char *root_dir, h2k_guest_identity **out)
+h2k_guest_detect_dir(const h2k_guest_detector *det, const char *root_dir, h2k_guest_identity **out)
 {
     if (!det || !root_dir || !out)
         return hk_error(det ? det->ctx : NULL, H2K_ERR_INVALID_ARG,
@@ -57,7 +57,7 @@ h2k_guest_detect_dir(h2k_guest_detector *det, const char *root_dir, h2k_guest_id
 }
 
 int
-h2k_guest_detect_image(h2k_guest_detector *det, const char *const *disks,
+h2k_guest_detect_image(const h2k_guest_detector *det, const char *const *disks,
                        const char *const *formats, size_t n_disks, h2k_guest_identity **out)
 {
     if (!det || !disks || !out || !n_disks)

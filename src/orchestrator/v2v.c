@@ -106,7 +106,12 @@ on_message(v2v_run *r, const char *type, const char *msg)
                 continue;
             enter_stage(r, s->stage);
             r->step = s->prefix;
-            hk_progress(r->ctx, s->stage, s->step, s->steps);
+            /* in the stage's unit (h2k_progress_stage_unit): "fix" is per mille;
+             * "copy" is bytes, which virt-v2v does not tell: 0 of 1 until done */
+            if (strcmp(s->stage, "fix") == 0)
+                hk_progress(r->ctx, s->stage, (uint64_t)s->step * 1000 / s->steps, 1000);
+            else
+                hk_progress(r->ctx, s->stage, 0, 1);
             break;
         }
         hk_info(r->ctx, DOM, "%s", msg);
@@ -240,7 +245,7 @@ hk_orch_run_virt_v2v(h2k_ctx *ctx, const h2k_run_options *opts, const char *work
                                                         : "disk";
     v2v_run r = {ctx, res, NULL, NULL, 0, NULL};
     enter_stage(&r, "fix");
-    hk_progress(ctx, "fix", 0, 5);
+    hk_progress(ctx, "fix", 0, 1000);
     if (opts->n_inputs != 1 || hk_endswith_nocase(in, ".ovf")) {
         int rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, in, -1, "backend",
                              "the virt-v2v backend takes one disk, .ova or .vmx");

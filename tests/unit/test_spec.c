@@ -82,12 +82,66 @@ test_json(void **state)
     assert_null(h2k_vm_spec_to_json(NULL));
 }
 
+/* Arrays grow through the library: defaults set, old elements kept, reads by index. */
+static void
+test_add_elements(void **state)
+{
+    (void)state;
+    h2k_vm_spec *s = h2k_vm_spec_new();
+    assert_non_null(s);
+    h2k_vm_disk *d = NULL;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(h2k_vm_spec_add_disk(s, &d), 0);
+        assert_non_null(d);
+        assert_int_equal(d->controller_index, -1);
+        assert_int_equal(d->unit, -1);
+        assert_int_equal(d->bus, H2K_BUS_UNKNOWN);
+        d->path = strdup(i % 2 ? "/b.vmdk" : "/a.vmdk");
+        d->bus = H2K_BUS_SCSI;
+    }
+    assert_int_equal(s->n_disks, 5);
+    assert_string_equal(h2k_vm_spec_disk_at(s, 3)->path, "/b.vmdk");
+    assert_null(h2k_vm_spec_disk_at(s, 5));
+    assert_null(h2k_vm_spec_disk_at(NULL, 0));
+    h2k_vm_nic *n = NULL;
+    assert_int_equal(h2k_vm_spec_add_nic(s, &n), 0);
+    n->mac = strdup("00:50:56:00:00:01");
+    assert_int_equal(h2k_vm_spec_add_nic(s, NULL), 0);
+    assert_int_equal(s->n_nics, 2);
+    assert_string_equal(h2k_vm_spec_nic_at(s, 0)->mac, "00:50:56:00:00:01");
+    assert_null(h2k_vm_spec_nic_at(s, 1)->mac);
+    h2k_vm_removable *r = NULL;
+    assert_int_equal(h2k_vm_spec_add_removable(s, &r), 0);
+    assert_int_equal(r->slot, -1);
+    assert_non_null(h2k_vm_spec_removable_at(s, 0));
+    assert_int_equal(h2k_vm_spec_add_disk(NULL, &d), H2K_ERR_INVALID_ARG);
+    assert_null(d);
+    h2k_vm_spec_free(s);
+}
+
+static void
+test_bus_and_progress_names(void **state)
+{
+    (void)state;
+    for (int b = H2K_BUS_IDE; b <= H2K_BUS_FLOPPY; b++)
+        assert_int_equal(h2k_bus_from_name(h2k_bus_name((h2k_bus)b)), b);
+    assert_int_equal(h2k_bus_from_name("unknown"), -1);
+    assert_int_equal(h2k_progress_stage_unit("convert"), H2K_PROGRESS_PERMILLE);
+    assert_int_equal(h2k_progress_stage_unit("copy"), H2K_PROGRESS_BYTES);
+    assert_int_equal(h2k_progress_stage_unit("probe"), H2K_PROGRESS_ITEMS);
+    assert_int_equal(h2k_progress_stage_unit("boot"), H2K_PROGRESS_STEPS);
+    assert_int_equal(h2k_progress_stage_unit("nonsense"), H2K_PROGRESS_UNKNOWN);
+    assert_int_equal(h2k_progress_stage_unit(NULL), H2K_PROGRESS_UNKNOWN);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_add_elements),
+        cmocka_unit_test(test_bus_and_progress_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
