@@ -1,5 +1,6 @@
-/*
- * hyper2kvm: migrate VMware, Hyper-V and Azure virtual machines to KVM.
+/**
+ * @file hyper2kvm.h
+ * @brief migrate VMware, Hyper-V and Azure virtual machines to KVM.
  * The umbrella header: includes every public area of the library.
  */
 #ifndef HYPER2KVM_H

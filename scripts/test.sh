@@ -6,7 +6,9 @@
 #   3. runs the unit tests under valgrind on a build without sanitizers
 #   4. builds the libFuzzer targets with clang and runs each over its corpus
 #      for a bounded time
-#   5. installs the library into a staging prefix and compiles examples/
+#   5. builds the release library and the API reference (Doxygen, warnings
+#      are errors), checks the exported ABI against abi/libhyper2kvm.abi
+#      (abidiff), installs both into a staging prefix and compiles examples/
 #      against it through pkg-config
 # usage: scripts/test.sh [--quick]   (--quick: steps 1-2 only)
 set -euo pipefail
@@ -42,11 +44,15 @@ CC=clang cmake -S . -B "$out/fuzz" -DCMAKE_BUILD_TYPE=Debug -DH2K_FUZZ=ON \
 cmake --build "$out/fuzz" -j"$jobs"
 bash scripts/run-fuzzers.sh "$out/fuzz" "${H2K_FUZZ_SECONDS:-10}"
 
-step "install and build examples against the installed library"
+step "release build, API reference, ABI check"
 cmake -S . -B "$out/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DH2K_WERROR=ON \
-    -DH2K_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX="$out/prefix" >/dev/null
+    -DH2K_BUILD_TESTS=OFF -DH2K_DOCS=ON -DCMAKE_INSTALL_PREFIX="$out/prefix" >/dev/null
 cmake --build "$out/release" -j"$jobs"
+bash scripts/abi-check.sh "$out/release/src/libhyper2kvm.so"
+
+step "install and build examples against the installed library"
 cmake --install "$out/release" >/dev/null
+test -f "$out/prefix/share/doc/hyper2kvm/html/index.html"
 bash scripts/build-examples.sh "$out/prefix"
 
 echo

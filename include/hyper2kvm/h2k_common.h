@@ -1,5 +1,6 @@
-/*
- * hyper2kvm: common definitions: context, error codes, logging, progress, version.
+/**
+ * @file hyper2kvm/h2k_common.h
+ * @brief common definitions: context, error codes, logging, progress, version.
  *
  * Every hyper2kvm call takes an h2k_ctx.  A context is used by one thread at a
  * time; h2k_ctx_cancel() is the one call that may come from any thread.
@@ -7,6 +8,11 @@
  * Functions return 0 (H2K_OK) or a negative h2k_code.  The detail of the last
  * failure on a context (message, source and output paths, offset, field,
  * console tail) is read with h2k_ctx_last_error().
+ *
+ * Concurrency: see h2k_ctx.  The calls that take no context (h2k_version(),
+ * h2k_strerror(), h2k_code_name(), h2k_progress_stage_unit(), the *_name()
+ * and *_options_init() functions of every header) use no shared state and may
+ * run on any thread at any time.  No function keeps mutable static state.
  */
 #ifndef HYPER2KVM_H2K_COMMON_H
 #define HYPER2KVM_H2K_COMMON_H
@@ -67,9 +73,17 @@ typedef struct h2k_error {
     const char *console_tail; /**< last console lines (boot tests), or NULL */
 } h2k_error;
 
+/** A library context: the error of the last failing call, the log and progress
+ *  callbacks, the temporary folder, the allowed paths and the cancel flag.
+ *  Every call takes one.  Concurrency: one thread uses a context at a time
+ *  (configure it before handing it to work); h2k_ctx_cancel() and
+ *  h2k_ctx_is_cancelled() may be called from any thread or a signal handler.
+ *  Contexts are independent: any number may be used by as many threads at once.
+ *  The handles made with a context (OVA, processor, detector, fixer, vSphere
+ *  client) follow their context: used by the thread that uses it. */
 typedef struct h2k_ctx h2k_ctx;
 
-/** Log callback.  @domain names the subsystem ("disk", "ova", ...). */
+/** Log callback.  @c domain names the subsystem ("disk", "ova", ...). */
 typedef void (*h2k_log_fn)(void *userdata, h2k_log_level level, const char *domain,
                            const char *message);
 
@@ -111,48 +125,75 @@ typedef void (*h2k_progress_fn)(void *userdata, const char *stage, uint64_t done
  *  @return its unit; H2K_PROGRESS_UNKNOWN for NULL or a name this version does not emit */
 H2K_EXTERN h2k_progress_unit h2k_progress_stage_unit(const char *stage);
 
-/** Library version as a string, e.g. "0.1.0".  Static storage. */
+/** Library version as a string, e.g. "0.1.0".  Static storage.
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_version(void);
 
-/** Library version numbers; any pointer may be NULL. */
+/** Library version numbers; any pointer may be NULL.
+ *  @param major  receives the major version, or NULL
+ *  @param minor  receives the minor version, or NULL
+ *  @param patch  receives the patch level, or NULL */
 H2K_EXTERN void h2k_version_numbers(int *major, int *minor, int *patch);
 
-/** Static, human-readable description of an h2k_code.  Never NULL. */
+/** Static, human-readable description of an h2k_code.  Never NULL.
+ *  @param code  an h2k_code (0 or negative)
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_strerror(int code);
 
-/** Short, stable name of an h2k_code ("VALIDATION", "IO", ...).  Never NULL. */
+/** Short, stable name of an h2k_code ("VALIDATION", "IO", ...).  Never NULL.
+ *  @param code  an h2k_code (0 or negative)
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_code_name(int code);
 
 /** Creates a context.  The caller owns *out and frees it with h2k_ctx_free().
  *  Logging goes nowhere and the temporary directory is $TMPDIR or /var/tmp
- *  until set.  Returns 0 or H2K_ERR_NO_MEMORY. */
+ *  until set.  Returns 0 or H2K_ERR_NO_MEMORY.
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_ctx_new(h2k_ctx **out);
 
-/** Frees a context.  NULL is allowed. */
+/** Frees a context.  NULL is allowed.
+ *  @param ctx  the context (errors, log, progress, cancellation) */
 H2K_EXTERN void h2k_ctx_free(h2k_ctx *ctx);
 
-/** Sets the log callback and the most verbose level passed to it. */
+/** Sets the log callback and the most verbose level passed to it.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param fn  the log callback, or NULL for none
+ *  @param userdata  passed to @p fn as is
+ *  @param max_level  the most verbose level passed on */
 H2K_EXTERN void h2k_ctx_set_log(h2k_ctx *ctx, h2k_log_fn fn, void *userdata,
                                 h2k_log_level max_level);
 
-/** Sets the progress callback (NULL to disable). */
+/** Sets the progress callback (NULL to disable).
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param fn  the progress callback, or NULL for none
+ *  @param userdata  as given with the callback */
 H2K_EXTERN void h2k_ctx_set_progress(h2k_ctx *ctx, h2k_progress_fn fn, void *userdata);
 
 /** Requests cancellation.  Safe to call from any thread or a signal handler;
- *  running work stops at its next check and returns H2K_ERR_CANCELLED. */
+ *  running work stops at its next check and returns H2K_ERR_CANCELLED.
+ *  @param ctx  the context (errors, log, progress, cancellation) */
 H2K_EXTERN void h2k_ctx_cancel(h2k_ctx *ctx);
 
-/** Returns non-zero once h2k_ctx_cancel() was called. */
+/** Returns non-zero once h2k_ctx_cancel() was called.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_ctx_is_cancelled(const h2k_ctx *ctx);
 
-/** Clears a previous cancellation so the context can be reused. */
+/** Clears a previous cancellation so the context can be reused.
+ *  @param ctx  the context (errors, log, progress, cancellation) */
 H2K_EXTERN void h2k_ctx_reset_cancel(h2k_ctx *ctx);
 
 /** Sets the directory for temporary files (copied).  Returns 0,
- *  H2K_ERR_INVALID_ARG or H2K_ERR_NO_MEMORY. */
+ *  H2K_ERR_INVALID_ARG or H2K_ERR_NO_MEMORY.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param dir  an existing directory
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_ctx_set_tmpdir(h2k_ctx *ctx, const char *dir);
 
-/** The directory for temporary files.  Owned by the context. */
+/** The directory for temporary files.  Owned by the context.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_ctx_tmpdir(const h2k_ctx *ctx);
 
 /** Allows the files that untrusted inputs name (VMDK extents and parents, VMX disk
@@ -166,10 +207,13 @@ H2K_EXTERN const char *h2k_ctx_tmpdir(const h2k_ctx *ctx);
  *          or H2K_ERR_NO_MEMORY */
 H2K_EXTERN int h2k_ctx_allow_path(h2k_ctx *ctx, const char *dir);
 
-/** Detail of the last failure; never NULL (code 0 and an empty message when none). */
+/** Detail of the last failure; never NULL (code 0 and an empty message when none).
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @return the error detail, owned by @p ctx */
 H2K_EXTERN const h2k_error *h2k_ctx_last_error(const h2k_ctx *ctx);
 
-/** Forgets the last failure. */
+/** Forgets the last failure.
+ *  @param ctx  the context (errors, log, progress, cancellation) */
 H2K_EXTERN void h2k_ctx_clear_error(h2k_ctx *ctx);
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
-/*
- * hyper2kvm: offline guest repair (mid-level API).
+/**
+ * @file hyper2kvm/h2k_fix.h
+ * @brief offline guest repair (mid-level API).
  *
  * An h2k_offline_fixer opens the disks of one VM in ONE libguestfs appliance
  * (launched once), inspects the guest and applies the repairs a VMware or
@@ -8,6 +9,11 @@
  * tools, SELinux relabelling.  Every repair records each file it changed
  * (before/after) and each command it ran, has a dry-run mode, is idempotent,
  * and reports failure without stopping the others.
+ *
+ * Concurrency: a fixer is used by the thread of its context, one call at a
+ * time; h2k_ctx_cancel() on that context may come from any thread.  Fixers of
+ * different VMs (each on its own context, with its own appliance) may run in
+ * parallel threads.
  */
 #ifndef HYPER2KVM_H2K_FIX_H
 #define HYPER2KVM_H2K_FIX_H
@@ -32,12 +38,18 @@ typedef enum h2k_fix_kind {
 } h2k_fix_kind;
 
 /** Name of one repair ("fstab", "grub", "network", "initramfs", "vmware_tools",
- *  "selinux"); NULL for anything but a single bit.  Static. */
+ *  "selinux"); NULL for anything but a single bit.  Static.
+ *  @param kind  one h2k_fix_kind bit
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_fix_kind_name(h2k_fix_kind kind);
 
-/** Parses a comma-separated list of repair names into bits; -1 on an unknown name. */
+/** Parses a comma-separated list of repair names into bits; -1 on an unknown name.
+ *  @param list  e.g. "fstab,grub" (also "all" and "none")
+ *  @return the h2k_fix_kind bits, or -1
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_fix_kinds_parse(const char *list);
 
+/** How a repair ended. */
 typedef enum h2k_fix_status {
     H2K_FIX_STATUS_CHANGED = 0,   /**< files were changed (or would be, in a dry run) */
     H2K_FIX_STATUS_UNCHANGED = 1, /**< nothing needed changing */
@@ -45,7 +57,9 @@ typedef enum h2k_fix_status {
     H2K_FIX_STATUS_FAILED = 3     /**< failed; see message */
 } h2k_fix_status;
 
-/** Name of a status ("changed", "unchanged", "skipped", "failed").  Static. */
+/** Name of a status ("changed", "unchanged", "skipped", "failed").  Static.
+ *  @param status  the status
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_fix_status_name(h2k_fix_status status);
 
 /** One changed file. */
@@ -54,32 +68,33 @@ typedef struct h2k_file_change {
     char *action;       /**< "modified", "created", "deleted", "renamed" */
     char *before;       /**< previous contents (NULL when created) */
     char *after;        /**< new contents (NULL when deleted) */
-    size_t n_notes;
+    size_t n_notes; /**< number of entries in notes */
     char **notes;       /**< one line per change made in the file */
 } h2k_file_change;
 
 /** One command run inside the guest. */
 typedef struct h2k_command_record {
     char *command;      /**< the command line, for the report */
-    int exit_status;
+    int exit_status; /**< exit status of the command (-1 when it did not run) */
     char *output_tail;  /**< last lines of its output */
-    double duration_seconds;
+    double duration_seconds; /**< wall time of the command */
 } h2k_command_record;
 
 /** The result of one repair. */
 typedef struct h2k_fix_result {
-    h2k_fix_kind kind;
-    h2k_fix_status status;
+    h2k_fix_kind kind; /**< the repair */
+    h2k_fix_status status; /**< how it ended */
     char *message;      /**< summary, or the reason of a failure/skip */
-    int dry_run;
-    size_t n_changes;
-    h2k_file_change *changes;
-    size_t n_commands;
-    h2k_command_record *commands;
-    double duration_seconds;
+    int dry_run; /**< 1 when nothing was written */
+    size_t n_changes; /**< number of entries in changes */
+    h2k_file_change *changes; /**< the files changed (or that would be, in a dry run) */
+    size_t n_commands; /**< number of entries in commands */
+    h2k_command_record *commands; /**< the commands run in the guest */
+    double duration_seconds; /**< wall time of the repair */
 } h2k_fix_result;
 
-/** Frees a result.  NULL is allowed. */
+/** Frees a result.  NULL is allowed.
+ *  @param res  the result (NULL allowed) */
 H2K_EXTERN void h2k_fix_result_free(h2k_fix_result *res);
 
 /** A NIC of the VM as it will be on KVM. */
@@ -102,7 +117,7 @@ typedef struct h2k_fix_options {
     int dry_run;             /**< compute and report, write nothing (disks opened read-only) */
     int keep_mac;            /**< the KVM guest keeps its MACs: pin names (default 1) */
     const h2k_fix_nic *nics; /**< the VM's NICs, or NULL (learnt from the guest) */
-    size_t n_nics;
+    size_t n_nics; /**< number of entries in nics */
     int force_initramfs;     /**< rebuild with the guest's generator (update-initramfs, dracut,
                                   mkinitrd), even where virtio drivers are present */
     int readonly_check;      /**< open read-only (implies dry_run) */
@@ -142,52 +157,115 @@ typedef struct h2k_fix_options {
  *          fails naming the struct and the version). */
 H2K_EXTERN int h2k_fix_options_init(h2k_fix_options *opts, unsigned version);
 
+/** One VM's disks open in one libguestfs appliance, the guest inspected and
+ *  mounted, and the results of the repairs run so far.  Used by one thread at a
+ *  time (the thread of its context); h2k_ctx_cancel() on its context stops a
+ *  running repair from any thread. */
 typedef struct h2k_offline_fixer h2k_offline_fixer;
 
-/** Opens the VM's disks (in VM order; @formats may be NULL to probe) in one
+/** Opens the VM's disks (in VM order; @p formats may be NULL to probe) in one
  *  libguestfs appliance, inspects and mounts the guest.  The disks are written
  *  to (pass overlays to keep the originals, or set atomic); unless in a dry
  *  run, a disk qemu cannot write in place (a streamOptimized VMDK) is refused
  *  with H2K_ERR_UNSUPPORTED before the appliance starts.  The guest is
  *  detected at open, unless opts->guest_identity gives it (see
- *  h2k_offline_fixer_identity()).  Caller frees with h2k_offline_fixer_close(). */
+ *  h2k_offline_fixer_identity()).  Caller frees with h2k_offline_fixer_close().
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param disks  the disk image paths, in the VM's order
+ *  @param formats  each disk's format name, or NULL to probe them
+ *  @param n_disks  number of disks
+ *  @param opts  options, or NULL for the defaults
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks,
                                       const char *const *formats, size_t n_disks,
                                       const h2k_fix_options *opts, h2k_offline_fixer **out);
 
-/** The guest identity found at open.  Owned by the fixer. */
+/** The guest identity found at open.  Owned by the fixer.
+ *  @param fx  the fixer
+ *  @return the number of results */
 H2K_EXTERN const h2k_guest_identity *h2k_offline_fixer_identity(const h2k_offline_fixer *fx);
 
-/** Individual repairs.  Each returns 0 with *out filled (status FAILED when it
- *  failed inside the guest), or a negative code when it could not run at all.
- *  Caller frees *out with h2k_fix_result_free(). */
+/* Individual repairs (the seed's OfflineFSFix methods).  Each returns 0 with
+ * *out filled (status FAILED when it failed inside the guest), or a negative
+ * code when it could not run at all; each is recorded for the report. */
+
+/** Repairs the fstab and crypttab: device names that change on KVM (sdX, hdX) become UUID= (H2K_FIX_FSTAB).
+ *  @param fx   the fixer (not committed)
+ *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
+ *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
+ *          commit) or another negative h2k_code when the repair could not run */
 H2K_EXTERN int h2k_offline_fixer_fix_fstab(h2k_offline_fixer *fx, h2k_fix_result **out);
+
+/** Repairs the GRUB: root= and resume= on the kernel command line, /etc/default/grub, BLS entries, device.map and grub.cfg (H2K_FIX_GRUB).
+ *  @param fx   the fixer (not committed)
+ *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
+ *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
+ *          commit) or another negative h2k_code when the repair could not run */
 H2K_EXTERN int h2k_offline_fixer_fix_grub(h2k_offline_fixer *fx, h2k_fix_result **out);
+
+/** Repairs the network configuration: interface names and MAC pins for the KVM NICs (H2K_FIX_NETWORK).
+ *  @param fx   the fixer (not committed)
+ *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
+ *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
+ *          commit) or another negative h2k_code when the repair could not run */
 H2K_EXTERN int h2k_offline_fixer_fix_network(h2k_offline_fixer *fx, h2k_fix_result **out);
-H2K_EXTERN int h2k_offline_fixer_regenerate_initramfs(h2k_offline_fixer *fx,
-                                                      h2k_fix_result **out);
-H2K_EXTERN int h2k_offline_fixer_remove_vmware_tools(h2k_offline_fixer *fx,
-                                                     h2k_fix_result **out);
+
+/** Repairs the initramfs: every kernel's initramfs gets the virtio drivers, rebuilt with the guest's generator when needed (H2K_FIX_INITRAMFS).
+ *  @param fx   the fixer (not committed)
+ *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
+ *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
+ *          commit) or another negative h2k_code when the repair could not run */
+H2K_EXTERN int h2k_offline_fixer_regenerate_initramfs(h2k_offline_fixer *fx, h2k_fix_result **out);
+
+/** Repairs the VMware tools: open-vm-tools or vmware-tools removed (H2K_FIX_VMWARE_TOOLS).
+ *  @param fx   the fixer (not committed)
+ *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
+ *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
+ *          commit) or another negative h2k_code when the repair could not run */
+H2K_EXTERN int h2k_offline_fixer_remove_vmware_tools(h2k_offline_fixer *fx, h2k_fix_result **out);
+
+/** Repairs the SELinux: a relabel on the next boot when SELinux is on (H2K_FIX_SELINUX).
+ *  @param fx   the fixer (not committed)
+ *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
+ *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
+ *          commit) or another negative h2k_code when the repair could not run */
 H2K_EXTERN int h2k_offline_fixer_fix_selinux(h2k_offline_fixer *fx, h2k_fix_result **out);
 
 /** Runs every repair selected in the options, in a safe order (fstab, network,
  *  tools, initramfs, grub, selinux) and keeps the results for the report.
  *  Returns 0 when every selected repair succeeded or was not needed, else
- *  H2K_ERR_FIXER (the others still ran). */
+ *  H2K_ERR_FIXER (the others still ran).
+ *  @param fx  the fixer
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_offline_fixer_run_all(h2k_offline_fixer *fx);
 
-/** The results recorded so far (by run_all and the individual calls). */
+/** The number of results recorded so far (by run_all and the individual calls).
+ *  @param fx  the fixer
+ *  @return the number of results */
 H2K_EXTERN size_t h2k_offline_fixer_result_count(const h2k_offline_fixer *fx);
+
+/** Result @p i of those recorded so far.
+ *  @param fx  the fixer
+ *  @param i   0-based index
+ *  @return the result, owned by the fixer, or NULL when out of range */
 H2K_EXTERN const h2k_fix_result *h2k_offline_fixer_result_at(const h2k_offline_fixer *fx,
                                                             size_t i);
 
-/** The report of everything done: identity, each repair, each file changed
- *  (before/after) and each command with its output tail.  JSON or Markdown;
- *  caller frees with free(). */
+/** The report of everything done, as JSON: identity, each repair, each file
+ *  changed (before/after) and each command with its output tail.
+ *  @param fx  the fixer
+ *  @return the text (the caller frees it with free()), or NULL on allocation failure */
 H2K_EXTERN char *h2k_offline_fixer_report_json(const h2k_offline_fixer *fx);
+
+/** The same report as h2k_offline_fixer_report_json(), in Markdown.
+ *  @param fx  the fixer
+ *  @return the text (the caller frees it with free()), or NULL on allocation failure */
 H2K_EXTERN char *h2k_offline_fixer_report_markdown(const h2k_offline_fixer *fx);
 
-/** Trims free space (fstrim) so that freed blocks are not copied later. */
+/** Trims free space (fstrim) so that freed blocks are not copied later.
+ *  @param fx  the fixer
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_offline_fixer_trim(h2k_offline_fixer *fx);
 
 /** Unmounts, flushes and shuts the appliance down; with the atomic option,
@@ -197,13 +275,17 @@ H2K_EXTERN int h2k_offline_fixer_trim(h2k_offline_fixer *fx);
  *  stops the appliance (the disks were written directly).  Afterwards no
  *  repair can run (H2K_ERR_INVALID_ARG); the results and reports stay
  *  readable.  Returns 0, H2K_ERR_CANCELLED when the context was cancelled
- *  before (nothing committed), or the error of the flush or the commit. */
+ *  before (nothing committed), or the error of the flush or the commit.
+ *  @param fx  the fixer
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_offline_fixer_commit(h2k_offline_fixer *fx);
 
 /** Unmounts, flushes and shuts the appliance down (with the atomic option and
  *  no commit: discards the overlays, the disks unchanged) and frees the fixer.
  *  Returns 0 or an error when the guest could not be written back.  NULL is
- *  allowed. */
+ *  allowed.
+ *  @param fx  the fixer
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_offline_fixer_close(h2k_offline_fixer *fx);
 
 #ifdef __cplusplus

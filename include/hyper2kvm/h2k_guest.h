@@ -1,9 +1,14 @@
-/*
- * hyper2kvm: guest operating system detection (mid-level API).
+/**
+ * @file hyper2kvm/h2k_guest.h
+ * @brief guest operating system detection (mid-level API).
  *
  * h2k_guest_detect_dir() reads a mounted guest file system directly;
  * h2k_guest_detect_image() inspects disk images with libguestfs (all disks of
  * a VM in one appliance launch).  Both fill an h2k_guest_identity.
+ *
+ * Concurrency: a detector follows its context (one thread at a time); the
+ * detect calls do not change it.  Detectors on different contexts may run in
+ * parallel threads (each image inspection launches its own appliance).
  */
 #ifndef HYPER2KVM_H2K_GUEST_H
 #define HYPER2KVM_H2K_GUEST_H
@@ -15,13 +20,16 @@
 extern "C" {
 #endif
 
+/** The kind of guest operating system. */
 typedef enum h2k_guest_type {
     H2K_GUEST_UNKNOWN = 0,
     H2K_GUEST_LINUX = 1,
     H2K_GUEST_WINDOWS = 2
 } h2k_guest_type;
 
-/** Name of a guest type ("linux", "windows", "unknown").  Static. */
+/** Name of a guest type ("linux", "windows", "unknown").  Static.
+ *  @param type  the guest type
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_guest_type_name(h2k_guest_type type);
 
 /** An installed kernel. */
@@ -30,9 +38,9 @@ typedef struct h2k_guest_kernel {
     char *kernel_path; /**< "/boot/vmlinuz-6.1.0-18-amd64" */
     char *initrd_path; /**< "/boot/initrd.img-6.1.0-18-amd64", or NULL when missing */
     int has_virtio_blk;   /**< 1 when the module is installed (or built in) */
-    int has_virtio_scsi;
-    int has_virtio_net;
-    int has_virtio_pci;
+    int has_virtio_scsi; /**< 1 when virtio_scsi is installed (or built in) */
+    int has_virtio_net; /**< 1 when virtio_net is installed (or built in) */
+    int has_virtio_pci; /**< 1 when virtio_pci is installed (or built in) */
     int initrd_has_virtio; /**< 1 when the initramfs holds virtio_blk (or it is built in),
                                 0 when it does not, -1 when not checked */
 } h2k_guest_kernel;
@@ -45,55 +53,76 @@ typedef struct h2k_guest_mount {
 
 /** What a guest is.  Every string is owned by the identity. */
 typedef struct h2k_guest_identity {
-    h2k_guest_type type;
+    h2k_guest_type type; /**< Linux, Windows or unknown */
     char *os_id;           /**< "debian", "rhel", "ubuntu", "sles", "windows"... */
     char *os_version;      /**< "12", "9.3", "22.04"... */
     char *os_pretty;       /**< "Debian GNU/Linux 12 (bookworm)" */
     char *distro_family;   /**< "debian", "redhat", "suse", "arch", "windows", or NULL */
-    int major_version;
-    int minor_version;
+    int major_version; /**< OS major version, 0 if unknown */
+    int minor_version; /**< OS minor version, 0 if unknown */
     char *architecture;    /**< "x86_64", "i386", "aarch64" */
     h2k_firmware firmware; /**< from the partition table (ESP) and the source metadata */
     char *init_system;     /**< "systemd", "upstart", "sysv", or NULL */
     char *package_manager; /**< "apt", "dnf", "yum", "zypper", "pacman", or NULL */
-    char *hostname;
+    char *hostname; /**< the guest's host name, or NULL */
     char *root_device;     /**< the root file system's device */
-    size_t n_mounts;
-    h2k_guest_mount *mounts;
-    size_t n_kernels;
-    h2k_guest_kernel *kernels;
+    size_t n_mounts; /**< number of entries in mounts */
+    h2k_guest_mount *mounts; /**< the file systems the guest mounts */
+    size_t n_kernels; /**< number of entries in kernels */
+    h2k_guest_kernel *kernels; /**< the installed kernels */
     int vmware_tools;      /**< 1 when VMware tools (open-vm-tools or vmware-tools) are installed */
     char *selinux;         /**< "enforcing", "permissive", "disabled", or NULL */
     char *network_config;  /**< network stack found: "ifupdown", "netplan", "NetworkManager",
                                 "ifcfg", "wicked", "systemd-networkd" (comma-separated) */
 } h2k_guest_identity;
 
-/** Frees an identity.  NULL is allowed. */
+/** Frees an identity.  NULL is allowed.
+ *  @param id  the guest identity */
 H2K_EXTERN void h2k_guest_identity_free(h2k_guest_identity *id);
 
-/** The identity as a JSON object (snake_case keys).  Caller frees with free(). */
+/** The identity as a JSON object (snake_case keys).  Caller frees with free().
+ *  @param id  the guest identity
+ *  @return the text (the caller frees it with free()), or NULL on allocation failure */
 H2K_EXTERN char *h2k_guest_identity_to_json(const h2k_guest_identity *id);
 
+/** The seed's GuestDetector.  Today it holds only its context: it exists so that
+ *  programs (and bindings) written against the seed's classes map one to one,
+ *  and so that options a detector will carry come without an API change.  The
+ *  detect calls do not change it; same concurrency as its context. */
 typedef struct h2k_guest_detector h2k_guest_detector;
 
-/** Creates a detector bound to @ctx (which must outlive it).  Caller frees
- *  with h2k_guest_detector_free(). */
+/** Creates a detector bound to @p ctx (which must outlive it).  Caller frees
+ *  with h2k_guest_detector_free().
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_guest_detector_new(h2k_ctx *ctx, h2k_guest_detector **out);
 
-/** Frees a detector.  NULL is allowed. */
+/** Frees a detector.  NULL is allowed.
+ *  @param det  the detector */
 H2K_EXTERN void h2k_guest_detector_free(h2k_guest_detector *det);
 
 /** Detects the guest in a mounted (or unpacked) root file system, from its
  *  files alone: os-release, redhat-release, SuSE-release, debian_version,
  *  lsb-release, the init system and the package manager.  No libguestfs.
- *  Caller owns *out.  H2K_ERR_GUEST_DETECTION when nothing identifies an OS. */
+ *  Caller owns *out.  H2K_ERR_GUEST_DETECTION when nothing identifies an OS.
+ *  @param det  the detector
+ *  @param root_dir  the guest's root folder
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_guest_detect_dir(const h2k_guest_detector *det, const char *root_dir,
                                     h2k_guest_identity **out);
 
 /** Inspects the disk images of one VM with libguestfs (read-only, one appliance
- *  launch for all of them).  @formats may be NULL (probed) or give each disk's
+ *  launch for all of them).  @p formats may be NULL (probed) or give each disk's
  *  format name.  A disk with no OS, several OSes (multi-boot) or an unknown OS is
- *  H2K_ERR_GUEST_DETECTION.  Caller owns *out. */
+ *  H2K_ERR_GUEST_DETECTION.  Caller owns *out.
+ *  @param det  the detector
+ *  @param disks  the disk image paths, in the VM's order
+ *  @param formats  each disk's format name, or NULL to probe them
+ *  @param n_disks  number of disks
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_guest_detect_image(const h2k_guest_detector *det, const char *const *disks,
                                       const char *const *formats, size_t n_disks,
                                       h2k_guest_identity **out);

@@ -1,9 +1,10 @@
-/*
- * hyper2kvm: the orchestrator (high-level API).  One call migrates one VM:
+/**
+ * @file hyper2kvm/h2k_orchestrator.h
+ * @brief the orchestrator (high-level API).  One call migrates one VM:
  *
  *   inputs (disks, .ova, .ovf, .vmx) -> h2k_vm_spec -> probe every disk ->
  *   qcow2 overlays in a private work folder (the sources are never written) ->
- *   offline repairs in ONE appliance -> trim -> copy to OUTPUT_DIR/<name>-diskN.<fmt>
+ *   offline repairs in ONE appliance -> trim -> copy to OUTPUT_DIR/\<name>-diskN.\<fmt>
  *   -> libvirt XML -> optional define -> optional boot test -> report.
  *
  * The source may also be a VM on vSphere (h2k_run_options.vmware): the VM is
@@ -18,6 +19,11 @@
  * A batch runs the migrations of a plan file (JSON or YAML) with bounded parallelism
  * and a state file, updated atomically after each VM, so that an interrupted
  * batch resumes without redoing finished VMs.
+ *
+ * Concurrency: h2k_orchestrator_run() uses its context alone: migrations on
+ * different contexts may run in parallel threads (h2k_batch_run() does so).
+ * h2k_ctx_cancel() may come from any thread.  Plans, states and results are
+ * plain data: readable from several threads at once, changed by one.
  */
 #ifndef HYPER2KVM_H2K_ORCHESTRATOR_H
 #define HYPER2KVM_H2K_ORCHESTRATOR_H
@@ -47,7 +53,7 @@ extern "C" {
 typedef struct h2k_run_options {
     unsigned version;          /**< H2K_RUN_OPTIONS_VERSION */
     const char *const *inputs; /**< disk images, or one .ova/.ovf/.vmx */
-    size_t n_inputs;
+    size_t n_inputs; /**< number of entries in inputs */
     const char *output_dir;      /**< created if missing (not needed for dry runs) */
     const char *name;            /**< VM name; NULL: the descriptor's, or the first file's */
     h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 (also H2K_FORMAT_UNKNOWN, the
@@ -58,13 +64,13 @@ typedef struct h2k_run_options {
     int dry_run;                 /**< repairs computed, nothing written but the report */
     int keep_mac;                /**< the KVM guest keeps the source MACs (default 1) */
     const char *const *nic_macs; /**< NIC MACs for a spec synthesised from bare disks */
-    size_t n_nic_macs;
+    size_t n_nic_macs; /**< number of entries in nic_macs */
     const h2k_network_mapping *network_map; /**< for the XML; may be NULL */
-    size_t n_network_map;
+    size_t n_network_map; /**< number of entries in network_map */
     int test_boot;           /**< boot the first output disk (qemu, marker proof) */
     unsigned boot_timeout;   /**< seconds; 0: 600 */
     const char *define_uri;  /**< define the domain at this libvirt URI, or NULL */
-    const char *report_path; /**< JSON report path; NULL: OUTPUT_DIR/<name>.report.json
+    const char *report_path; /**< JSON report path; NULL: OUTPUT_DIR/\<name>.report.json
                                   (Markdown beside it, extension .md) */
     int keep_partial;        /**< on failure keep the outputs already finalised */
     const char *backend;     /**< "native" (NULL) or "virt-v2v" */
@@ -73,10 +79,10 @@ typedef struct h2k_run_options {
     /* version 2 */
     h2k_vmware_client *vmware;    /**< (version 2) export the VM from this vSphere client (used by this
                                        call only; its context is borrowed for the export, so
-                                       errors, progress and cancellation are @ctx's) */
+                                       errors, progress and cancellation are @c ctx's) */
     const char *vmware_vm;        /**< name of the VM on the server (with vmware) */
     const char *vmware_transport; /**< "http" (NULL), "nfc" or "vddk" */
-    int keep_export;              /**< keep the staging folder OUTPUT_DIR/.<name>.export (the
+    int keep_export;              /**< keep the staging folder OUTPUT_DIR/.\<name>.export (the
                                        exported files; default: removed when the run ends) */
 } h2k_run_options;
 
@@ -108,15 +114,15 @@ typedef struct h2k_migration_output {
     char *source_format; /**< "vmdk", "vhdx", ... */
     char *path;          /**< final output path */
     char *format;        /**< "qcow2" or "raw" */
-    uint64_t virtual_size;
+    uint64_t virtual_size; /**< guest-visible size in bytes */
     uint64_t size;   /**< bytes allocated by the output */
     char sha256[65]; /**< hex digest of the output file */
 } h2k_migration_output;
 
 /** Time spent in one stage. */
 typedef struct h2k_stage_timing {
-    char *stage;
-    double seconds;
+    char *stage; /**< the stage name */
+    double seconds; /**< wall time spent in it */
 } h2k_stage_timing;
 
 /** Outcome of one repair. */
@@ -134,26 +140,26 @@ typedef struct h2k_migration_result {
     char *error_message; /**< or NULL */
     char *name;          /**< VM name */
     char *backend;       /**< "native" or "virt-v2v" */
-    int dry_run;
+    int dry_run; /**< 1 for a dry run */
     h2k_vm_spec *spec; /**< the source VM (owned) */
-    size_t n_sources;
+    size_t n_sources; /**< number of entries in sources */
     char **sources; /**< the inputs as given ("vsphere://HOST/VM" for a vSphere source) */
-    size_t n_outputs;
-    h2k_migration_output *outputs;
-    char *xml_path;      /**< OUTPUT_DIR/<name>.xml, or NULL */
+    size_t n_outputs; /**< number of entries in outputs */
+    h2k_migration_output *outputs; /**< the output disks */
+    char *xml_path;      /**< OUTPUT_DIR/\<name>.xml, or NULL */
     char *defined_name;  /**< libvirt domain name when defined, or NULL */
     char *identity_json; /**< guest identity (JSON object), or NULL */
-    size_t n_fixes;
-    h2k_migration_fix *fixes;
+    size_t n_fixes; /**< number of entries in fixes */
+    h2k_migration_fix *fixes; /**< the outcome of each repair */
     char *fix_report_json; /**< the fixer's full report (files changed, commands), or NULL */
-    size_t n_warnings;
-    char **warnings;
-    size_t n_timings;
-    h2k_stage_timing *timings;
+    size_t n_warnings; /**< number of entries in warnings */
+    char **warnings; /**< warnings of the run */
+    size_t n_timings; /**< number of entries in timings */
+    h2k_stage_timing *timings; /**< time spent per stage */
     h2k_boot_result *boot;  /**< boot test outcome, or NULL when not run */
     char *report_json_path; /**< reports written, or NULL */
-    char *report_md_path;
-    double total_seconds;
+    char *report_md_path; /**< the Markdown report written, or NULL */
+    double total_seconds; /**< wall time of the run */
 } h2k_migration_result;
 
 /** Migrates one VM (see the file comment).  On success the outputs, the XML and
@@ -163,25 +169,36 @@ typedef struct h2k_migration_result {
  *  keep_partial); a report of the failure is still written when the output
  *  folder exists.  *out (may be NULL) is set on success and on failure once
  *  the options were accepted; caller frees it with h2k_migration_result_free().
- *  Progress goes to the context's callback with the stage names above. */
+ *  Progress goes to the context's callback with the stage names above.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param opts  the options (required: they name the inputs)
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *opts,
                                     h2k_migration_result **out);
 
-/** Frees a result.  NULL is allowed. */
+/** Frees a result.  NULL is allowed.
+ *  @param res  the result (NULL allowed) */
 H2K_EXTERN void h2k_migration_result_free(h2k_migration_result *res);
 
-/** The result as JSON / Markdown.  Caller frees with free(); NULL on allocation failure. */
+/** The result as JSON (the report's form).
+ *  @param res  the result
+ *  @return the text (the caller frees it with free()), or NULL on allocation failure */
 H2K_EXTERN char *h2k_migration_result_to_json(const h2k_migration_result *res);
+
+/** The result as Markdown (the report's form).
+ *  @param res  the result
+ *  @return the text (the caller frees it with free()), or NULL on allocation failure */
 H2K_EXTERN char *h2k_migration_result_to_markdown(const h2k_migration_result *res);
 
 /* ------------------------------------------------------------------ batch */
 
 /** A vSphere server a plan's VMs come from.  Strings owned by the plan.  The
  *  password is never in the plan: it is read when a worker logs in, from the
- *  environment variable @password_env or the first line of @password_file. */
+ *  environment variable @c password_env or the first line of @c password_file. */
 typedef struct h2k_plan_vsphere {
     char *host;          /**< "host[:port]" (or "url": "https://host[:port]/sdk") */
-    char *user;
+    char *user; /**< user name */
     char *password_env;  /**< exactly one of password_env and password_file */
     char *password_file; /**< resolved against the plan's folder */
     char *datacenter;    /**< or NULL */
@@ -194,16 +211,16 @@ typedef struct h2k_plan_vsphere {
 /** One VM of a plan.  Strings owned by the plan. */
 typedef struct h2k_plan_vm {
     char *name; /**< unique in the plan */
-    size_t n_inputs;
+    size_t n_inputs; /**< number of entries in inputs */
     char **inputs;       /**< resolved against the plan's folder */
-    char *output_dir;    /**< NULL: the plan's output_dir/<name> */
+    char *output_dir;    /**< NULL: the plan's output_dir/\<name> */
     h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 or H2K_FORMAT_RAW; UNKNOWN: the default */
     int compress;        /**< -1: the plan default */
     int fixes;           /**< h2k_fix_kind bits, -1: the plan default */
     int dry_run;         /**< -1: the plan default */
     int test_boot;       /**< -1: the plan default */
-    size_t n_nic_macs;
-    char **nic_macs;
+    size_t n_nic_macs; /**< number of entries in nic_macs */
+    char **nic_macs; /**< MACs of the NICs (for VMs from bare disks) */
     char *vm;                  /**< name of the VM on vSphere, or NULL (local inputs) */
     h2k_plan_vsphere *vsphere; /**< with vm: the server (the plan's "vsphere" object
                                     completed by the VM's own), else NULL */
@@ -219,20 +236,27 @@ typedef struct h2k_plan_vm {
  *  inputs; each batch worker keeps one login per server). */
 typedef struct h2k_plan {
     char *path;       /**< the plan file, or NULL */
-    char *output_dir; /**< default output folder (VMs go in <output_dir>/<name>) */
+    char *output_dir; /**< default output folder (VMs go in \<output_dir>/\<name>) */
     unsigned jobs;    /**< 0: 1 */
-    int compress;
-    unsigned fixes;
-    int dry_run;
-    int test_boot;
-    size_t n_vms;
-    h2k_plan_vm *vms;
+    int compress; /**< default of compress (0 or 1) */
+    unsigned fixes; /**< default h2k_fix_kind bits */
+    int dry_run; /**< default of dry_run (0 or 1) */
+    int test_boot; /**< default of test_boot (0 or 1) */
+    size_t n_vms; /**< number of entries in vms */
+    h2k_plan_vm *vms; /**< the VMs, in the plan's order */
     h2k_plan_vsphere *vsphere; /**< the plan's "vsphere" object, or NULL */
 } h2k_plan;
 
-/** Parses a JSON plan from memory; @base_dir resolves relative paths (may be NULL);
- *  @name_for_errors names it in messages.  Errors name the field
- *  ("vms[1].inputs").  Caller frees *out with h2k_plan_free(). */
+/** Parses a JSON plan from memory; @p base_dir resolves relative paths (may be NULL);
+ *  @p name_for_errors names it in messages.  Errors name the field
+ *  ("vms[1].inputs").  Caller frees *out with h2k_plan_free().
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param json  the JSON text (need not be NUL-terminated)
+ *  @param len  length of the text in bytes
+ *  @param base_dir  folder that relative paths are resolved against, or NULL
+ *  @param name_for_errors  name of the document in messages, or NULL
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_plan_parse(h2k_ctx *ctx, const char *json, size_t len, const char *base_dir,
                               const char *name_for_errors, h2k_plan **out);
 
@@ -244,17 +268,29 @@ H2K_EXTERN int h2k_plan_parse(h2k_ctx *ctx, const char *json, size_t len, const 
  *  document, nesting deeper than 64, more than 1,000,000 values once aliases
  *  are expanded (aliases are copies of their anchor and count as such), merge
  *  keys (<<), duplicate keys, tags other than the standard ones, texts over
- *  16 MiB.  Errors name @name_for_errors, the line and column, and the field
- *  (h2k_error.field).  Caller frees *out with h2k_plan_free(). */
+ *  16 MiB.  Errors name @p name_for_errors, the line and column, and the field
+ *  (h2k_error.field).  Caller frees *out with h2k_plan_free().
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param text  the YAML text (need not be NUL-terminated)
+ *  @param len  length of the text in bytes
+ *  @param base_dir  folder that relative paths are resolved against, or NULL
+ *  @param name_for_errors  name of the document in messages, or NULL
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_plan_parse_yaml(h2k_ctx *ctx, const char *text, size_t len, const char *base_dir,
                                    const char *name_for_errors, h2k_plan **out);
 
 /** Parses a plan file: YAML when its name ends in .yaml or .yml, JSON when in
  *  .json, otherwise JSON if the text starts with '{' and YAML if not.
- *  Relative paths in it are resolved against the file's folder. */
+ *  Relative paths in it are resolved against the file's folder.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param path  the file
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_plan_parse_file(h2k_ctx *ctx, const char *path, h2k_plan **out);
 
-/** Frees a plan.  NULL is allowed. */
+/** Frees a plan.  NULL is allowed.
+ *  @param plan  the plan */
 H2K_EXTERN void h2k_plan_free(h2k_plan *plan);
 
 /** State of one VM of a batch. */
@@ -265,13 +301,15 @@ typedef enum h2k_vm_state {
     H2K_VM_FAILED = 3
 } h2k_vm_state;
 
-/** Name of a state ("pending", "running", "done", "failed").  Static. */
+/** Name of a state ("pending", "running", "done", "failed").  Static.
+ *  @param st  the state
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_vm_state_name(h2k_vm_state st);
 
 /** One entry of a batch state file. */
 typedef struct h2k_batch_entry {
-    char *name;
-    h2k_vm_state state;
+    char *name; /**< the VM's name in the plan */
+    h2k_vm_state state; /**< where the VM is */
     int code;       /**< h2k_code of a failure, else 0 */
     char *message;  /**< failure message, or NULL */
     double seconds; /**< duration of the last run */
@@ -279,36 +317,62 @@ typedef struct h2k_batch_entry {
 
 /** A batch state file (PLAN.state.json). */
 typedef struct h2k_batch_state {
-    size_t n_entries;
-    h2k_batch_entry *entries;
+    size_t n_entries; /**< number of entries in entries */
+    h2k_batch_entry *entries; /**< one entry per VM seen */
 } h2k_batch_state;
 
 /** Loads a state file; a missing file gives an empty state.  Caller frees
- *  *out with h2k_batch_state_free(). */
+ *  *out with h2k_batch_state_free().
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param path  the file
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_batch_state_load(h2k_ctx *ctx, const char *path, h2k_batch_state **out);
 
-/** Saves a state file atomically (temporary file, fsync, rename). */
+/** Saves a state file atomically (temporary file, fsync, rename).
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param path  the file
+ *  @param state  the batch state
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_batch_state_save(h2k_ctx *ctx, const char *path, const h2k_batch_state *state);
 
-/** Finds the entry of @name, or NULL.  Owned by @state. */
+/** Finds the entry of @p name, or NULL.  Owned by @p state.
+ *  @param state  the batch state
+ *  @param name  the name
+ *  @return the entry, or NULL */
 H2K_EXTERN h2k_batch_entry *h2k_batch_state_find(h2k_batch_state *state, const char *name);
 
-/** Sets the entry of @name (added when absent).  @message is copied (may be NULL). */
+/** Sets the entry of @p name (added when absent).  @p message is copied (may be NULL).
+ *  @param state  the batch state
+ *  @param name  the name
+ *  @param st  the state
+ *  @param code  an h2k_code (0 or negative)
+ *  @param message  the message
+ *  @param seconds  duration of the run
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_batch_state_set(h2k_batch_state *state, const char *name, h2k_vm_state st,
                                    int code, const char *message, double seconds);
 
-/** Frees a state.  NULL is allowed. */
+/** Frees a state.  NULL is allowed.
+ *  @param state  the batch state */
 H2K_EXTERN void h2k_batch_state_free(h2k_batch_state *state);
 
 /** Called after each VM of a batch (from the thread that ran it, serialised). */
 typedef void (*h2k_batch_fn)(void *userdata, const h2k_plan_vm *vm, int rc,
                              const h2k_migration_result *res);
 
-/** Runs a plan: VMs already "done" in @state_path are skipped, the others run
- *  with at most @jobs at once (0: the plan's), each on its own context; the
- *  state file is saved after each VM.  h2k_ctx_cancel(@ctx) stops the batch
+/** Runs a plan: VMs already "done" in @p state_path are skipped, the others run
+ *  with at most @p jobs at once (0: the plan's), each on its own context; the
+ *  state file is saved after each VM.  h2k_ctx_cancel(@p ctx) stops the batch
  *  (running VMs are cancelled and cleaned up; they stay "pending").  Returns 0
- *  when every VM is done, H2K_ERR_GENERIC when some failed, H2K_ERR_CANCELLED. */
+ *  when every VM is done, H2K_ERR_GENERIC when some failed, H2K_ERR_CANCELLED.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param plan  the plan
+ *  @param state_path  the state file (PLAN.state.json), created or updated
+ *  @param jobs  VMs migrated at once; 0: the plan's
+ *  @param on_vm  called after each VM, or NULL
+ *  @param userdata  as given with the callback
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_batch_run(h2k_ctx *ctx, const h2k_plan *plan, const char *state_path,
                              unsigned jobs, h2k_batch_fn on_vm, void *userdata);
 

@@ -1,5 +1,6 @@
-/*
- * hyper2kvm: output to libvirt (the domain XML writer and domain definition).
+/**
+ * @file hyper2kvm/h2k_output.h
+ * @brief output to libvirt (the domain XML writer and domain definition).
  *
  * h2k_domain_xml() turns a source VM description (h2k_vm_spec), optionally
  * refined by what guest detection found (h2k_guest_identity), and the paths of
@@ -7,6 +8,11 @@
  * deterministic: the same inputs and options give the same bytes, so it can be
  * compared with golden files.  h2k_output_write_file() stores it atomically and
  * h2k_output_define() defines it persistently in a libvirt daemon.
+ *
+ * Concurrency: h2k_domain_xml() and h2k_output_write_file() keep no state and
+ * may run in parallel threads, each on its own context; h2k_output_define()
+ * opens its own libvirt connection per call.  h2k_output_quiet_libvirt_stderr()
+ * changes process-wide libvirt state: call it once, before starting threads.
  */
 #ifndef HYPER2KVM_H2K_OUTPUT_H
 #define HYPER2KVM_H2K_OUTPUT_H
@@ -21,12 +27,12 @@ extern "C" {
 
 /** How a NIC is attached on the KVM host. */
 typedef enum h2k_net_kind {
-    H2K_NET_NETWORK = 0, /**< a libvirt virtual network (<interface type='network'>) */
-    H2K_NET_BRIDGE = 1   /**< a host bridge (<interface type='bridge'>) */
+    H2K_NET_NETWORK = 0, /**< a libvirt virtual network (\<interface type='network'>) */
+    H2K_NET_BRIDGE = 1   /**< a host bridge (\<interface type='bridge'>) */
 } h2k_net_kind;
 
 /** One entry of a network map: NICs whose source network (h2k_vm_nic.network)
- *  equals @source_name are attached to @target.  A NULL @source_name matches
+ *  equals @c source_name are attached to @c target.  A NULL @c source_name matches
  *  every NIC no earlier entry matched (a catch-all).  The first match wins. */
 typedef struct h2k_network_mapping {
     const char *source_name; /**< source network or port group name, or NULL */
@@ -54,7 +60,7 @@ typedef struct h2k_domain_options {
     const char *ovmf_vars;     /**< NVRAM template; NULL: /usr/share/OVMF/OVMF_VARS_4M.fd,
                                     or OVMF_VARS_4M.ms.fd (Microsoft keys) with secure boot */
     const char *nvram_path;    /**< the VM's own copy of the UEFI variables; NULL:
-                                    <output_dir>/<name>_VARS.fd, or left to libvirt
+                                    \<output_dir>/\<name>_VARS.fd, or left to libvirt
                                     when output_dir is NULL too */
     const char *output_dir;    /**< folder of the converted VM (for the default nvram path) */
     h2k_disk_format disk_format; /**< H2K_FORMAT_QCOW2 or H2K_FORMAT_RAW for every disk;
@@ -69,7 +75,7 @@ typedef struct h2k_domain_options {
     int windows_virtio;        /**< 1: the Windows guest has virtio drivers (virtio
                                     disks and NICs); 0: SATA disks and e1000e NICs */
     const h2k_network_mapping *network_map; /**< may be NULL */
-    size_t n_network_map;
+    size_t n_network_map; /**< number of entries in network_map */
     const char *default_network; /**< network for unmapped NICs; NULL: "default" */
     int graphics;              /**< 1: VNC on 127.0.0.1 (autoport) and a video card; 0: none */
 } h2k_domain_options;
@@ -97,30 +103,42 @@ H2K_EXTERN int h2k_domain_options_init(h2k_domain_options *opts, unsigned versio
 
 /** Writes the libvirt domain XML of a VM.
  *
- *  @spec gives the name, UUID (used when well formed), memory (KiB, 1 GiB when
+ *  @p spec gives the name, UUID (used when well formed), memory (KiB, 1 GiB when
  *  unknown), vCPUs (and topology), firmware, CD-ROM drives (one empty SATA or
  *  IDE drive each) and NICs (MAC kept, model virtio, attached per the network
- *  map).  @id may be NULL; when given, its type (Windows: Hyper-V
+ *  map).  @p id may be NULL; when given, its type (Windows: Hyper-V
  *  enlightenments, local clock, VGA), architecture and firmware are used.
- *  @disk_paths (@n_disks entries, at least one) are the converted disks, in
- *  boot order: the first one gets boot order 1.  @opts may be NULL for
+ *  @p disk_paths (@p n_disks entries, at least one) are the converted disks, in
+ *  boot order: the first one gets boot order 1.  @p opts may be NULL for
  *  defaults.  Every value is escaped by libxml2; a disk path, network or bridge
  *  name that is not valid UTF-8 or holds control characters is refused.
  *
  *  On success the caller owns *xml_out (free()).  Errors: H2K_ERR_INVALID_ARG
  *  (NULL arguments, no disks, bad option), H2K_ERR_VALIDATION (empty name,
  *  value unfit for XML), H2K_ERR_UNSUPPORTED (architecture other than x86),
- *  H2K_ERR_NO_MEMORY. */
+ *  H2K_ERR_NO_MEMORY.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param spec  the VM description
+ *  @param id  the guest identity
+ *  @param disk_paths  the converted disks, in boot order
+ *  @param n_disks  number of disks
+ *  @param opts  options, or NULL for the defaults
+ *  @param xml_out  receives the XML (caller frees with free())
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_domain_xml(h2k_ctx *ctx, const h2k_vm_spec *spec,
                               const h2k_guest_identity *id, const char *const *disk_paths,
                               size_t n_disks, const h2k_domain_options *opts, char **xml_out);
 
-/** Writes @xml to @path atomically: a temporary file beside it, fsync, then
- *  rename over @path (mode 0644).  Errors: H2K_ERR_INVALID_ARG, H2K_ERR_IO,
- *  H2K_ERR_NOT_FOUND (missing folder). */
+/** Writes @p xml to @p path atomically: a temporary file beside it, fsync, then
+ *  rename over @p path (mode 0644).  Errors: H2K_ERR_INVALID_ARG, H2K_ERR_IO,
+ *  H2K_ERR_NOT_FOUND (missing folder).
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param path  the file
+ *  @param xml  the domain XML
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_output_write_file(h2k_ctx *ctx, const char *path, const char *xml);
 
-/** Defines @xml persistently in the libvirt daemon at @uri ("qemu:///system",
+/** Defines @p xml persistently in the libvirt daemon at @p uri ("qemu:///system",
  *  "test:///default", ...; NULL lets libvirt choose), validated against
  *  libvirt's schema (VIR_DOMAIN_DEFINE_VALIDATE).  A domain with the same name
  *  or UUID is never replaced.  On success *name_out (if not NULL) gets the
@@ -132,10 +150,15 @@ H2K_EXTERN int h2k_output_write_file(h2k_ctx *ctx, const char *path, const char 
  *  on stderr unless the application set one (see
  *  h2k_output_quiet_libvirt_stderr()).
  *
- *  Errors: H2K_ERR_CONNECTION (cannot connect; the message names @uri),
+ *  Errors: H2K_ERR_CONNECTION (cannot connect; the message names @p uri),
  *  H2K_ERR_AUTHENTICATION, H2K_ERR_VALIDATION (libvirt refused the XML; its
  *  message is kept), H2K_ERR_EXISTS (a domain with that name or UUID exists),
- *  H2K_ERR_GENERIC (other libvirt failures), H2K_ERR_INVALID_ARG. */
+ *  H2K_ERR_GENERIC (other libvirt failures), H2K_ERR_INVALID_ARG.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param uri  libvirt connection URI, or NULL
+ *  @param xml  the domain XML
+ *  @param name_out  receives the domain name (caller frees), or NULL
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_output_define(h2k_ctx *ctx, const char *uri, const char *xml,
                                  char **name_out);
 

@@ -1,5 +1,6 @@
-/*
- * hyper2kvm: the description of a source virtual machine (h2k_vm_spec).
+/**
+ * @file hyper2kvm/h2k_spec.h
+ * @brief the description of a source virtual machine (h2k_vm_spec).
  *
  * Produced by the OVF, OVA and VMX readers (h2k_disk.h) and by the platform
  * providers; consumed by the orchestrator, the libvirt writer and the boot
@@ -40,6 +41,7 @@ typedef enum h2k_disk_format {
     H2K_FORMAT_QCOW2 = 5
 } h2k_disk_format;
 
+/** The firmware a VM boots with.  Values are only ever appended. */
 typedef enum h2k_firmware {
     H2K_FIRMWARE_UNKNOWN = 0,
     H2K_FIRMWARE_BIOS = 1,
@@ -91,7 +93,7 @@ typedef struct h2k_vm_removable {
 typedef struct h2k_vm_nic {
     char *mac;      /**< "00:50:56:..." lower case, or NULL when generated later */
     char *network;  /**< network or port group name, or NULL */
-    int is_bridge;  /**< 1 when @network names a bridge/port group (OVF), 0 for a network */
+    int is_bridge;  /**< 1 when @c network names a bridge/port group (OVF), 0 for a network */
     char *model;    /**< "vmxnet3", "e1000", "e1000e", "vlance", ... or NULL */
 } h2k_vm_nic;
 
@@ -104,22 +106,24 @@ typedef struct h2k_vm_spec {
     uint64_t memory_bytes;   /**< memory size in bytes, 0 if unknown */
     unsigned vcpus;          /**< number of virtual CPUs, 0 if unknown */
     unsigned cores_per_socket; /**< 0 if unknown */
-    h2k_firmware firmware;
+    h2k_firmware firmware; /**< BIOS, UEFI or unknown */
     int secure_boot;         /**< 1 when UEFI secure boot is enabled */
     char *os_type;           /**< VMware guestOS id or OVF osType, or NULL */
-    size_t n_disks;
-    h2k_vm_disk *disks;
-    size_t n_removables;
-    h2k_vm_removable *removables;
-    size_t n_nics;
-    h2k_vm_nic *nics;
+    size_t n_disks; /**< number of entries in disks */
+    h2k_vm_disk *disks; /**< the hard disks, in the VM's order (grow with h2k_vm_spec_add_disk()) */
+    size_t n_removables; /**< number of entries in removables */
+    h2k_vm_removable *removables; /**< CD-ROM and floppy drives (grow with h2k_vm_spec_add_removable()) */
+    size_t n_nics; /**< number of entries in nics */
+    h2k_vm_nic *nics; /**< network interfaces (grow with h2k_vm_spec_add_nic()) */
 } h2k_vm_spec;
 
 /** Allocates an empty spec (all counts 0, unknown values).  Caller frees with
- *  h2k_vm_spec_free().  Returns NULL on allocation failure. */
+ *  h2k_vm_spec_free().  Returns NULL on allocation failure.
+ *  @return the new spec, or NULL */
 H2K_EXTERN h2k_vm_spec *h2k_vm_spec_new(void);
 
-/** Frees a spec and everything in it.  NULL is allowed. */
+/** Frees a spec and everything in it.  NULL is allowed.
+ *  @param spec  the VM description */
 H2K_EXTERN void h2k_vm_spec_free(h2k_vm_spec *spec);
 
 /** Appends an empty disk to @p spec: every field zero or NULL, bus
@@ -163,7 +167,9 @@ H2K_EXTERN const h2k_vm_removable *h2k_vm_spec_removable_at(const h2k_vm_spec *s
  *  @return the NIC, owned by the spec, or NULL when @p i is out of range */
 H2K_EXTERN const h2k_vm_nic *h2k_vm_spec_nic_at(const h2k_vm_spec *spec, size_t i);
 
-/** Name of a bus ("ide", "sata", "scsi", "nvme", "virtio", "floppy", "unknown"). Static. */
+/** Name of a bus ("ide", "sata", "scsi", "nvme", "virtio", "floppy", "unknown"). Static.
+ *  @param bus  the bus
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_bus_name(h2k_bus bus);
 
 /** Parses a bus name as h2k_bus_name() spells it ("ide", "sata", "scsi", "nvme",
@@ -172,11 +178,15 @@ H2K_EXTERN const char *h2k_bus_name(h2k_bus bus);
  *  @return the h2k_bus, or -1 when @p name is NULL or unknown ("unknown" included) */
 H2K_EXTERN int h2k_bus_from_name(const char *name);
 
-/** Name of a firmware ("bios", "uefi", "unknown").  Static. */
+/** Name of a firmware ("bios", "uefi", "unknown").  Static.
+ *  @param fw  the firmware
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_firmware_name(h2k_firmware fw);
 
 /** The spec as a JSON object (snake_case keys).  Caller frees with free();
- *  NULL on allocation failure. */
+ *  NULL on allocation failure.
+ *  @param spec  the VM description
+ *  @return the text (the caller frees it with free()), or NULL on allocation failure */
 H2K_EXTERN char *h2k_vm_spec_to_json(const h2k_vm_spec *spec);
 
 #ifdef __cplusplus

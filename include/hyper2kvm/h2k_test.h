@@ -1,5 +1,6 @@
-/*
- * hyper2kvm: boot testing.  Proves that a converted guest boots under KVM/qemu.
+/**
+ * @file hyper2kvm/h2k_test.h
+ * @brief boot testing.  Proves that a converted guest boots under KVM/qemu.
  *
  * Two testers share one options struct and one result:
  *   - h2k_qemu_test_run() starts qemu-system-x86_64 itself;
@@ -14,7 +15,7 @@
  *   - H2K_PROOF_MARKER (default): a tiny boot probe (a systemd unit, or an
  *     rc.local line on guests without systemd) is written into the overlay
  *     through libguestfs before the boot.  Once the guest reaches
- *     multi-user.target it writes "H2K-BOOT-OK <token> <hostname> <addresses>"
+ *     multi-user.target it writes "H2K-BOOT-OK \<token> \<hostname> \<addresses>"
  *     to /dev/ttyS0 and /dev/console.  The token is random per run, so an old
  *     log cannot fake a success, and the probe works even when the guest has no
  *     serial console configured.  The guest's IPv4/IPv6 addresses are reported.
@@ -25,6 +26,10 @@
  *
  * Known failures end the test early: "Kernel panic", the initramfs "ALERT!",
  * "Dropping to a shell", a dracut-initqueue timeout, systemd emergency mode.
+ *
+ * Concurrency: each run starts its own qemu (or transient libvirt domain) on
+ * its own overlay: tests on different contexts may run in parallel threads;
+ * h2k_ctx_cancel() from any thread stops a running test.
  */
 #ifndef HYPER2KVM_H2K_TEST_H
 #define HYPER2KVM_H2K_TEST_H
@@ -40,7 +45,7 @@ extern "C" {
 
 /** How success is proven.  Values are only ever appended. */
 typedef enum h2k_boot_proof {
-    H2K_PROOF_MARKER = 0, /**< injected probe prints "H2K-BOOT-OK <token> ..." */
+    H2K_PROOF_MARKER = 0, /**< injected probe prints "H2K-BOOT-OK \<token> ..." */
     H2K_PROOF_LOGIN = 1,  /**< "login:" prompt on the serial console */
     H2K_PROOF_TEXT = 2    /**< h2k_boot_test_options.expect_text on the console */
 } h2k_boot_proof;
@@ -113,11 +118,11 @@ typedef struct h2k_boot_result {
     char *proof_line;        /**< the console line that proved the boot, or NULL */
     char *hostname;          /**< from the marker, or NULL */
     char **addresses;        /**< addresses from the marker (IPv4 and IPv6) */
-    size_t n_addresses;
+    size_t n_addresses; /**< number of entries in addresses */
     char *error_message;     /**< why the test failed, or NULL */
 } h2k_boot_result;
 
-/** Boots @image under qemu-system-x86_64 and waits for the proof.
+/** Boots @p image under qemu-system-x86_64 and waits for the proof.
  *
  *  Returns 0 when the guest proved it booted; H2K_ERR_BOOT_TEST when it did not
  *  (a known failure on the console, qemu exited, or the timeout: the last
@@ -129,7 +134,12 @@ typedef struct h2k_boot_result {
  *  *out (caller frees with h2k_boot_result_free) is set whenever the guest was
  *  started, on success and on failure; otherwise it is NULL.  qemu runs in its
  *  own process group, dies with the calling process, and is always stopped and
- *  reaped before this returns; the overlay and firmware copies are removed. */
+ *  reaped before this returns; the overlay and firmware copies are removed.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param image  the disk image to boot (never written)
+ *  @param opts  options, or NULL for the defaults
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_qemu_test_run(h2k_ctx *ctx, const char *image,
                                  const h2k_boot_test_options *opts, h2k_boot_result **out);
 
@@ -137,20 +147,32 @@ H2K_EXTERN int h2k_qemu_test_run(h2k_ctx *ctx, const char *image,
  *  'kvm' (or 'qemu' when /dev/kvm cannot run a guest) with the overlay as its
  *  disk and a serial log file.  The domain is destroyed whatever happens
  *  (success, failure, timeout, cancel).  H2K_ERR_CONNECTION when libvirt
- *  cannot be reached.  Same return values and ownership as h2k_qemu_test_run(). */
+ *  cannot be reached.  Same return values and ownership as h2k_qemu_test_run().
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param image  the disk image to boot (never written)
+ *  @param opts  options, or NULL for the defaults
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_libvirt_test_run(h2k_ctx *ctx, const char *image,
                                     const h2k_boot_test_options *opts, h2k_boot_result **out);
 
-/** Frees a result.  NULL is allowed. */
+/** Frees a result.  NULL is allowed.
+ *  @param res  the result (NULL allowed) */
 H2K_EXTERN void h2k_boot_result_free(h2k_boot_result *res);
 
-/** The result as a JSON object (caller frees), or NULL on allocation failure. */
+/** The result as a JSON object (caller frees), or NULL on allocation failure.
+ *  @param res  the result
+ *  @return the text (the caller frees it with free()), or NULL on allocation failure */
 H2K_EXTERN char *h2k_boot_result_to_json(const h2k_boot_result *res);
 
-/** Name of a proof ("marker", "login", "text"); static, never NULL. */
+/** Name of a proof ("marker", "login", "text"); static, never NULL.
+ *  @param proof  the proof
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_boot_proof_name(h2k_boot_proof proof);
 
-/** Parses a proof name; returns -1 when unknown. */
+/** Parses a proof name; returns -1 when unknown.
+ *  @param name  the name
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_boot_proof_from_name(const char *name);
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
-/*
- * hyper2kvm: the vSphere client (vCenter Server or a standalone ESXi host).
+/**
+ * @file hyper2kvm/h2k_vmware.h
+ * @brief the vSphere client (vCenter Server or a standalone ESXi host).
  *
  * Talks the vSphere Web Services API (vim25 SOAP over HTTPS) with libcurl and
  * libxml2: it logs in, lists and describes virtual machines through the
@@ -29,6 +30,8 @@
 extern "C" {
 #endif
 
+/** A logged-in session with a vCenter Server or ESXi host (see the file
+ *  comment for concurrency). */
 typedef struct h2k_vmware_client h2k_vmware_client;
 
 /** What an export does with a powered-on VM. */
@@ -84,21 +87,28 @@ typedef struct h2k_vmware_options {
  *          fails naming the struct and the version). */
 H2K_EXTERN int h2k_vmware_options_init(h2k_vmware_options *opts, unsigned version);
 
-/** Connects to @o->host: checks the certificate (CA store, @o->ca_file,
- *  @o->thumbprint or, when @o->insecure, nothing), retrieves the service
+/** Connects to @p o->host: checks the certificate (CA store, @p o->ca_file,
+ *  @p o->thumbprint or, when @p o->insecure, nothing), retrieves the service
  *  content and logs in (the session cookie stays in the client).
  *  On success the caller owns *out and frees it with h2k_vmware_client_free().
  *  Errors: H2K_ERR_INVALID_ARG (bad options), H2K_ERR_CONNECTION (network, TLS:
  *  the message names the host and how to trust it), H2K_ERR_AUTHENTICATION
  *  (login refused).  Messages name the host and the SOAP method, never the password.
- *  @ctx must outlive the client. */
+ *  @p ctx must outlive the client.
+ *  @param ctx  the context (errors, log, progress, cancellation)
+ *  @param o  the options
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_vmware_client_new(h2k_ctx *ctx, const h2k_vmware_options *o,
                                      h2k_vmware_client **out);
 
-/** Logs out, wipes the password and frees the client.  NULL is allowed. */
+/** Logs out, wipes the password and frees the client.  NULL is allowed.
+ *  @param client  the vSphere client */
 H2K_EXTERN void h2k_vmware_client_free(h2k_vmware_client *client);
 
-/** The server's API type: "VirtualCenter" or "HostAgent" (ESXi).  Owned by the client. */
+/** The server's API type: "VirtualCenter" or "HostAgent" (ESXi).  Owned by the client.
+ *  @param client  the vSphere client
+ *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_vmware_client_api_type(const h2k_vmware_client *client);
 
 /** One VM of the inventory. */
@@ -112,19 +122,29 @@ typedef struct h2k_vmware_vm_info {
 
 /** Lists every VM (of the datacenter, when one was given), in the order the
  *  server returns them, following the PropertyCollector's pages.
- *  The caller owns *vms and frees it with h2k_vmware_vm_list_free(*vms, *n). */
+ *  The caller owns *vms and frees it with h2k_vmware_vm_list_free(*vms, *n).
+ *  @param client  the vSphere client
+ *  @param vms  receives the array (caller frees with h2k_vmware_vm_list_free())
+ *  @param n  receives the number of VMs
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_vmware_list_vms(h2k_vmware_client *client, h2k_vmware_vm_info **vms,
                                    size_t *n);
 
-/** Frees a list returned by h2k_vmware_list_vms().  NULL is allowed. */
+/** Frees a list returned by h2k_vmware_list_vms().  NULL is allowed.
+ *  @param vms  the list (NULL allowed)
+ *  @param n  its length */
 H2K_EXTERN void h2k_vmware_vm_list_free(h2k_vmware_vm_info *vms, size_t n);
 
-/** Describes the VM named @vm_name: CPUs, memory, firmware, guest id, UUID,
+/** Describes the VM named @p vm_name: CPUs, memory, firmware, guest id, UUID,
  *  disks (file_ref "[datastore] folder/disk.vmdk", capacity, controller model
  *  and unit; path NULL until exported), CD-ROMs and NICs (model, MAC, network
  *  or port group name).  source_type is "vsphere".  H2K_ERR_NOT_FOUND when no
  *  VM has that name, H2K_ERR_VALIDATION when several do.
- *  The caller owns *out (h2k_vm_spec_free()). */
+ *  The caller owns *out (h2k_vm_spec_free()).
+ *  @param client  the vSphere client
+ *  @param vm_name  the VM's display name
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_vmware_describe(h2k_vmware_client *client, const char *vm_name,
                                    h2k_vm_spec **out);
 
@@ -133,7 +153,7 @@ typedef struct h2k_vmware_export_result {
     char *vm_name;            /**< the VM exported */
     char *transport;          /**< "http", "nfc" or "vddk" */
     char *output_dir;         /**< absolute path of the folder written */
-    size_t n_disks;
+    size_t n_disks; /**< number of entries in disks */
     char **disk_paths;        /**< local path of each disk, in the VM's order ("http": the
                                    VMDK descriptor, its extents beside it; "nfc": a
                                    streamOptimized VMDK; "vddk": a raw image) */
@@ -144,22 +164,29 @@ typedef struct h2k_vmware_export_result {
     int used_snapshot;        /**< 1 when a snapshot was taken for the copy */
 } h2k_vmware_export_result;
 
-/** Exports the VM named @vm_name into @output_dir (created if missing) with
- *  @transport ("http", "nfc", "vddk"; NULL = "http").  Files are written as
+/** Exports the VM named @p vm_name into @p output_dir (created if missing) with
+ *  @p transport ("http", "nfc", "vddk"; NULL = "http").  Files are written as
  *  "NAME.part" and renamed when complete; "http" resumes a ".part" left by an
  *  interrupted export (HTTP Range) when the server file is unchanged.  Progress
  *  goes to the context's callback, stage "download" (bytes).  A powered-on VM
  *  is refused with H2K_ERR_VALIDATION unless the client's policy is
  *  H2K_VMWARE_POWERED_ON_SNAPSHOT.  "nfc": the lease is completed on success
- *  and aborted on any failure.  "vddk" without @o->vddk_libdir or nbdkit's vddk
+ *  and aborted on any failure.  "vddk" without @c o->vddk_libdir or nbdkit's vddk
  *  plugin is H2K_ERR_UNSUPPORTED naming what is missing.  Cancellation
  *  (h2k_ctx_cancel) stops the transfers and keeps the partial files.
- *  The caller owns *out (may be NULL when not wanted). */
+ *  The caller owns *out (may be NULL when not wanted).
+ *  @param client  the vSphere client
+ *  @param vm_name  the VM's display name
+ *  @param output_dir  the local folder (created if missing)
+ *  @param transport  "http", "nfc" or "vddk"; NULL: "http"
+ *  @param out  receives the result; the caller owns it
+ *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_vmware_export_vm(h2k_vmware_client *client, const char *vm_name,
                                     const char *output_dir, const char *transport,
                                     h2k_vmware_export_result **out);
 
-/** Frees an export result.  NULL is allowed. */
+/** Frees an export result.  NULL is allowed.
+ *  @param res  the result (NULL allowed) */
 H2K_EXTERN void h2k_vmware_export_result_free(h2k_vmware_export_result *res);
 
 #ifdef __cplusplus
