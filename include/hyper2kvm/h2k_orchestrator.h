@@ -80,9 +80,9 @@ typedef struct h2k_run_options {
     h2k_vmware_client *vmware;    /**< (version 2) export the VM from this vSphere client (used by this
                                        call only; its context is borrowed for the export, so
                                        errors, progress and cancellation are @c ctx's) */
-    const char *vmware_vm;        /**< name of the VM on the server (with vmware) */
-    const char *vmware_transport; /**< "http" (NULL), "nfc" or "vddk" */
-    int keep_export;              /**< keep the staging folder OUTPUT_DIR/.\<name>.export (the
+    const char *vmware_vm;        /**< (version 2) name of the VM on the server (with vmware) */
+    const char *vmware_transport; /**< (version 2) "http" (NULL), "nfc" or "vddk" */
+    int keep_export;              /**< (version 2) keep the staging folder OUTPUT_DIR/.\<name>.export (the
                                        exported files; default: removed when the run ends) */
 } h2k_run_options;
 

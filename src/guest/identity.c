@@ -50,12 +50,15 @@ h2k_guest_identity_free(h2k_guest_identity *id)
     free(id);
 }
 
-/* strdup of an optional string: false when a non-NULL string could not be copied */
-static bool
-dup_str(char **dst, const char *src)
+/* strdup of an optional string into *dst; counts a failed copy in *bad.  Every
+ * pointer of a copy is replaced, even after a failure, so that freeing the copy
+ * never frees the original's strings. */
+static void
+dup_str(char **dst, const char *src, int *bad)
 {
     *dst = src ? strdup(src) : NULL;
-    return !src || *dst;
+    if (src && !*dst)
+        (*bad)++;
 }
 
 int
@@ -70,35 +73,39 @@ hk_guest_identity_dup(h2k_ctx *ctx, const h2k_guest_identity *id, h2k_guest_iden
     c->n_mounts = 0;
     c->kernels = NULL;
     c->n_kernels = 0;
-    bool ok = dup_str(&c->os_id, id->os_id) & dup_str(&c->os_version, id->os_version) &
-              dup_str(&c->os_pretty, id->os_pretty) &
-              dup_str(&c->distro_family, id->distro_family) &
-              dup_str(&c->architecture, id->architecture) &
-              dup_str(&c->init_system, id->init_system) &
-              dup_str(&c->package_manager, id->package_manager) &
-              dup_str(&c->hostname, id->hostname) & dup_str(&c->root_device, id->root_device) &
-              dup_str(&c->selinux, id->selinux) & dup_str(&c->network_config, id->network_config);
-    if (ok && id->n_mounts) {
+    int bad = 0;
+    dup_str(&c->os_id, id->os_id, &bad);
+    dup_str(&c->os_version, id->os_version, &bad);
+    dup_str(&c->os_pretty, id->os_pretty, &bad);
+    dup_str(&c->distro_family, id->distro_family, &bad);
+    dup_str(&c->architecture, id->architecture, &bad);
+    dup_str(&c->init_system, id->init_system, &bad);
+    dup_str(&c->package_manager, id->package_manager, &bad);
+    dup_str(&c->hostname, id->hostname, &bad);
+    dup_str(&c->root_device, id->root_device, &bad);
+    dup_str(&c->selinux, id->selinux, &bad);
+    dup_str(&c->network_config, id->network_config, &bad);
+    if (!bad && id->n_mounts) {
         if (!(c->mounts = calloc(id->n_mounts, sizeof(*c->mounts))))
-            ok = false;
-        for (size_t i = 0; ok && i < id->n_mounts; i++) {
+            bad++;
+        for (size_t i = 0; !bad && i < id->n_mounts; i++) {
             c->n_mounts = i + 1;
-            ok = dup_str(&c->mounts[i].mountpoint, id->mounts[i].mountpoint) &
-                 dup_str(&c->mounts[i].device, id->mounts[i].device);
+            dup_str(&c->mounts[i].mountpoint, id->mounts[i].mountpoint, &bad);
+            dup_str(&c->mounts[i].device, id->mounts[i].device, &bad);
         }
     }
-    if (ok && id->n_kernels) {
+    if (!bad && id->n_kernels) {
         if (!(c->kernels = calloc(id->n_kernels, sizeof(*c->kernels))))
-            ok = false;
-        for (size_t i = 0; ok && i < id->n_kernels; i++) {
+            bad++;
+        for (size_t i = 0; !bad && i < id->n_kernels; i++) {
             c->n_kernels = i + 1;
             c->kernels[i] = id->kernels[i];
-            ok = dup_str(&c->kernels[i].version, id->kernels[i].version) &
-                 dup_str(&c->kernels[i].kernel_path, id->kernels[i].kernel_path) &
-                 dup_str(&c->kernels[i].initrd_path, id->kernels[i].initrd_path);
+            dup_str(&c->kernels[i].version, id->kernels[i].version, &bad);
+            dup_str(&c->kernels[i].kernel_path, id->kernels[i].kernel_path, &bad);
+            dup_str(&c->kernels[i].initrd_path, id->kernels[i].initrd_path, &bad);
         }
     }
-    if (!ok) {
+    if (bad) {
         h2k_guest_identity_free(c);
         return hk_error_nomem(ctx);
     }

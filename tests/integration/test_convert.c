@@ -745,8 +745,29 @@ test_processor(void **state)
     assert_int_equal(res->output_format, H2K_FORMAT_RAW);
     h2k_convert_result_free(res);
     ts_qemu_img_compare(top, "qcow2", out2, "raw");
-    /* flatten of a lone image is refused */
-    ts_assert_rc(f->ctx, h2k_disk_processor_process(p, base, out2, &po, NULL), H2K_ERR_VALIDATION);
+    /* as the seed's process_disk(flatten=True): a lone image is simply converted */
+    ts_assert_rc(f->ctx, h2k_disk_processor_process(p, base, out2, &po, &res), 0);
+    assert_int_equal(res->chain_length, 1);
+    h2k_convert_result_free(res);
+    ts_qemu_img_compare(base, "qcow2", out2, "raw");
+    /* only h2k_disk_flatten() (the seed's Flatten) insists on a chain */
+    h2k_convert_options co = H2K_CONVERT_OPTIONS_INIT;
+    co.overwrite = 1;
+    ts_assert_rc(f->ctx, h2k_disk_flatten(f->ctx, base, out2, &co, NULL), H2K_ERR_VALIDATION);
+    /* the seed's guest_identity: taken as given, no detection (none is ever run) */
+    char debian[] = "debian";
+    h2k_guest_identity gi = { .type = H2K_GUEST_LINUX, .os_id = debian };
+    po.guest_identity = &gi;
+    ts_assert_rc(f->ctx, h2k_disk_processor_process(p, top, out2, &po, &res), 0);
+    assert_int_equal(res->chain_length, 3);
+    h2k_convert_result_free(res);
+    /* a version-1 struct (without guest_identity), as an older program passes it */
+    h2k_process_options *v1 = malloc(offsetof(h2k_process_options, guest_identity));
+    assert_non_null(v1);
+    ts_assert_rc(f->ctx, h2k_process_options_init(v1, 1), 0);
+    v1->overwrite = 1;
+    ts_assert_rc(f->ctx, h2k_disk_processor_process(p, top, out2, v1, NULL), 0);
+    free(v1);
     h2k_disk_processor_free(p);
     free(top);
     free(base);

@@ -302,6 +302,40 @@ test_atomic_refusals(void **state)
     free(tmp);
 }
 
+/* The seed's OfflineFSFix(image, guest_identity=guest): an identity the caller
+ * already has is taken as given (its marked hostname shows that no detection
+ * replaced it) and the repairs work from it as from a detected one. */
+static void
+test_given_identity(void **state)
+{
+    (void)state;
+    const phony *g = &guests[0];
+    h2k_ctx *ctx = ts_ctx();
+    h2k_offline_fixer *first = open_fixer(ctx, 0, 1, 0);
+    h2k_guest_identity given = *h2k_offline_fixer_identity(first); /* shallow: borrowed */
+    char mark[] = "given-by-the-caller";
+    given.hostname = mark;
+    h2k_fix_options o = H2K_FIX_OPTIONS_INIT;
+    o.fixes = H2K_FIX_ALL & ~(unsigned)H2K_FIX_INITRAMFS;
+    o.dry_run = 1;
+    o.guest_identity = &given;
+    h2k_offline_fixer *fx = NULL;
+    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, (const char *const *)images[0], NULL,
+                                             g->n_disks, &o, &fx), 0);
+    assert_int_equal(h2k_offline_fixer_close(first), 0); /* the copy outlives the original */
+    const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
+    assert_ptr_not_equal(id, &given);
+    assert_string_equal(id->hostname, mark);
+    assert_string_equal(id->os_id, g->os_id);
+    int rc = h2k_offline_fixer_run_all(fx);
+    assert_true(rc == 0 || rc == H2K_ERR_FIXER);
+    for (size_t i = 0; g->changed[i]; i++)
+        if (!find_change(fx, g->changed[i]))
+            fail_msg("%s: with a given identity, %s is not reported", g->name, g->changed[i]);
+    assert_int_equal(h2k_offline_fixer_close(fx), 0);
+    h2k_ctx_free(ctx);
+}
+
 static void test_rhel9(void **s) { (void)s; run_guest(0); }
 static void test_sles15(void **s) { (void)s; run_guest(1); }
 static void test_ubuntu(void **s) { (void)s; run_guest(2); }
@@ -314,6 +348,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dry_run), /* first: on the pristine rhel9 overlay */
         cmocka_unit_test(test_atomic_refusals),
+        cmocka_unit_test(test_given_identity), /* dry runs too: before the repairs */
         cmocka_unit_test(test_rhel9),
         cmocka_unit_test(test_sles15),
         cmocka_unit_test(test_ubuntu),

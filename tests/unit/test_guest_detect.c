@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "guest/detect_files.h"
+#include "guest/gfs.h"
 #include "testsupport.h"
 
 typedef struct entry {
@@ -133,6 +134,23 @@ test_debian_vmware(void **state)
     char *j = h2k_guest_identity_to_json(id);
     assert_non_null(strstr(j, "\"os_id\": \"debian\""));
     free(j);
+    /* a deep copy (what the fixer keeps of a caller's identity) */
+    h2k_ctx *cctx = ts_ctx();
+    h2k_guest_identity *cp = NULL;
+    assert_int_equal(hk_guest_identity_dup(cctx, id, &cp), 0);
+    assert_ptr_not_equal(cp->os_id, id->os_id);
+    assert_string_equal(cp->os_id, "debian");
+    assert_string_equal(cp->hostname, id->hostname);
+    assert_int_equal(cp->n_kernels, id->n_kernels);
+    assert_string_equal(cp->kernels[0].version, id->kernels[0].version);
+    assert_int_equal(cp->kernels[0].has_virtio_blk, id->kernels[0].has_virtio_blk);
+    assert_int_equal(cp->n_mounts, id->n_mounts);
+    char *j1 = h2k_guest_identity_to_json(id), *j2 = h2k_guest_identity_to_json(cp);
+    assert_string_equal(j1, j2);
+    free(j1);
+    free(j2);
+    h2k_guest_identity_free(cp);
+    h2k_ctx_free(cctx);
     h2k_guest_identity_free(id);
 }
 
