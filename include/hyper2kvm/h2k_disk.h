@@ -410,9 +410,9 @@ typedef struct h2k_process_options {
     int overwrite;             /**< replace an existing output */
     /** (version 2) the guest on the disk as the caller already detected it, or
      *  NULL.  Borrowed for the call.  The processor never detects the guest (a
-     *  conversion does not need it), so a given identity costs nothing and
-     *  saves nothing today; it is logged with the conversion and kept for the
-     *  processing steps that will use it (the seed's "optimisations"). */
+     *  conversion does not need it), so passing one never costs a detection;
+     *  today it is only logged with the conversion (the seed's "optimisations"
+     *  that would use it are not implemented). */
     const struct h2k_guest_identity *guest_identity;
 } h2k_process_options;
 
