@@ -53,9 +53,15 @@ main(int argc, char **argv)
         cli_print_usage(stderr);
         return CLI_EXIT_USAGE;
     }
+    if (pre.help) {
+        /* "hyper2kvm --help CMD ...": the command's help, whatever follows */
+        cli_parsed_free(&pre);
+        cli_print_help(stdout, cmd);
+        return CLI_EXIT_OK;
+    }
     cli_parsed p;
     int rc = cli_parse(cmd, argc - ci - 1, argv + ci + 1, &p);
-    if (rc != 0 || p.help || pre.help) {
+    if (rc != 0 || p.help) {
         if (rc == 0)
             cli_print_help(stdout, cmd);
         cli_parsed_free(&p);
