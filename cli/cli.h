@@ -109,6 +109,9 @@ extern const cli_command *const cli_commands[];
 extern const cli_option cli_global_options[];
 /* The options of a migration, shared by local, vsphere (and plans). */
 extern const cli_option cli_migration_options[];
+/* The options of a remote source (vsphere, azure): --list, --vm, TLS, snapshot,
+ * streams, --export-only, --keep-export. */
+extern const cli_option cli_source_options[];
 
 const cli_command *cli_find_command(const char *name);
 /* Parses argv[0..argc) (the words after the command name) against @cmd's tables and
@@ -182,6 +185,9 @@ const char *cli_safe_lines(cli_env *env, const char *s);
  * Returns 0, -1 when unset (nothing changed), -2 without memory.  *out is
  * malloc'd; wipe and free it with cli_secret_free(). */
 int cli_take_secret_env(const char *var, char **out);
+/* Reads the first line of @path (a secret: @what names it in messages) into a
+ * malloc'd string without the newline; NULL after printing why. */
+char *cli_read_secret_file(const char *path, const char *what);
 void cli_secret_free(char *s);
 
 /* ---- shared parsing helpers ---------------------------------------------- */

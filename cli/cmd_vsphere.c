@@ -1,6 +1,5 @@
 /* hyper2kvm vsphere: list the VMs of a vCenter/ESXi server, migrate one (export, repair,
  * copy, libvirt XML, optional boot test), or only export it and convert its disks. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,30 +8,6 @@
 
 #include "cli.h"
 
-
-/* Reads the first line of @path into a malloc'd string (no newline). */
-static char *
-read_password_file(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        fprintf(stderr, "hyper2kvm: cannot read the password file %s: %s\n", path,
-                strerror(errno));
-        return NULL;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n = getline(&line, &cap, f);
-    fclose(f);
-    if (n < 0) {
-        free(line);
-        fprintf(stderr, "hyper2kvm: the password file %s is empty\n", path);
-        return NULL;
-    }
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    return line;
-}
 
 static int
 print_list(cli_env *env, h2k_vmware_client *client)
@@ -147,28 +122,17 @@ static const cli_option vsphere_options[] = {
     { OPT_PASSWORD_FILE, "password-file", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
       "read the password from the first line of FILE" },
     { OPT_DATACENTER, "datacenter", 0, NULL, "DC", NULL, 0, "datacenter (default: the only one)" },
-    { OPT_LIST, "list", 0, NULL, NULL, NULL, 0, "list the VMs" },
-    { OPT_VM, "vm", 0, NULL, "NAME", NULL, 0, "migrate (or with --export-only, export) this VM" },
     { OPT_TRANSPORT, "transport", 0, NULL, "NAME", "http|nfc|vddk", 0,
       "how disks are fetched (default http)" },
-    { OPT_INSECURE, "insecure", 0, NULL, NULL, NULL, 0, "do not verify the server certificate" },
-    { OPT_CA_FILE, "ca-file", 0, NULL, "FILE", NULL, CLI_OPT_FILE, "CA certificates (PEM)" },
     { OPT_THUMBPRINT, "thumbprint", 0, NULL, "AA:BB:..", NULL, 0,
       "accept the server certificate with this SHA-1 thumbprint" },
-    { OPT_SNAPSHOT, "snapshot", 0, NULL, NULL, NULL, 0,
-      "copy a powered-on VM from a temporary snapshot" },
     { OPT_VDDK_LIBDIR, "vddk-libdir", 0, NULL, "DIR", NULL, CLI_OPT_DIR,
       "folder of the VDDK library (--transport vddk)" },
-    { OPT_STREAMS, "streams", 0, NULL, "N", NULL, 0, "parallel download streams (1..16)" },
-    { OPT_EXPORT_ONLY, "export-only", 0, NULL, NULL, NULL, 0,
-      "export and convert the disks to qcow2, no repair (with --vm)" },
-    { OPT_KEEP_EXPORT, "keep-export", 0, NULL, NULL, NULL, 0,
-      "keep the exported files (OUTPUT_DIR/.NAME.export)" },
     { 0 },
 };
 
 static const cli_option *const vsphere_tables[] = {
-    vsphere_options, cli_migration_options, cli_repair_options, NULL,
+    vsphere_options, cli_source_options, cli_migration_options, cli_repair_options, NULL,
 };
 
 static int
@@ -250,7 +214,7 @@ run_vsphere(cli_env *env, const cli_parsed *p)
             return cli_usage_error(p->cmd, "the environment variable %s is not set", pw_env);
         }
     } else {
-        password = read_password_file(pw_file);
+        password = cli_read_secret_file(pw_file, "password");
         if (!password) {
             cli_migration_free(&m);
             return CLI_EXIT_USAGE;

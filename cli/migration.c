@@ -47,6 +47,22 @@ const cli_option cli_migration_options[] = {
     { 0 },
 };
 
+const cli_option cli_source_options[] = {
+    { OPT_LIST, "list", 0, NULL, NULL, NULL, 0, "list the VMs" },
+    { OPT_VM, "vm", 0, NULL, "NAME", NULL, 0, "migrate (or with --export-only, export) this VM" },
+    { OPT_INSECURE, "insecure", 0, NULL, NULL, NULL, 0, "do not verify the server certificate" },
+    { OPT_CA_FILE, "ca-file", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+      "trust the CA certificates in FILE (PEM)" },
+    { OPT_SNAPSHOT, "snapshot", 0, NULL, NULL, NULL, 0,
+      "copy a running VM from a temporary snapshot" },
+    { OPT_STREAMS, "streams", 0, NULL, "N", NULL, 0, "parallel download streams (1..16)" },
+    { OPT_EXPORT_ONLY, "export-only", 0, NULL, NULL, NULL, 0,
+      "only fetch the disks and convert them to qcow2, no repair (with --vm)" },
+    { OPT_KEEP_EXPORT, "keep-export", 0, NULL, NULL, NULL, 0,
+      "keep the fetched files (OUTPUT_DIR/.NAME.export)" },
+    { 0 },
+};
+
 const cli_option *
 cli_table_option(const cli_option *table, int id)
 {

@@ -379,3 +379,28 @@ cli_secret_free(char *s)
         free(s);
     }
 }
+
+char *
+cli_read_secret_file(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(stderr, "hyper2kvm: cannot read the %s file %s: %s\n", what, path,
+                strerror(errno));
+        return NULL;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    fclose(f);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    if (n <= 0) {
+        if (line)
+            explicit_bzero(line, cap);
+        free(line);
+        fprintf(stderr, "hyper2kvm: the %s file %s is empty\n", what, path);
+        return NULL;
+    }
+    return line;
+}
