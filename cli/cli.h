@@ -33,46 +33,103 @@ enum cli_opt_flag {
 /* Option identifiers.  One number per meaning, the same in every command. */
 enum cli_opt_id {
     /* global: accepted before or after the command */
-    OPT_HELP = 1, OPT_JSON, OPT_VERBOSE, OPT_QUIET, OPT_ALLOW_PATH,
+    OPT_HELP = 1,
+    OPT_JSON,
+    OPT_VERBOSE,
+    OPT_QUIET,
+    OPT_ALLOW_PATH,
     /* migration (local, vsphere, azure) */
-    OPT_OUTPUT_DIR, OPT_NAME, OPT_OUTPUT_FORMAT, OPT_INPUT_FORMAT, OPT_COMPRESS,
-    OPT_NETWORK_MAP, OPT_MAC, OPT_FIXES, OPT_SKIP, OPT_TEST_BOOT, OPT_BOOT_TIMEOUT,
-    OPT_DEFINE, OPT_CONNECT, OPT_DRY_RUN, OPT_REPORT, OPT_KEEP_PARTIAL, OPT_BACKEND,
+    OPT_OUTPUT_DIR,
+    OPT_NAME,
+    OPT_OUTPUT_FORMAT,
+    OPT_INPUT_FORMAT,
+    OPT_COMPRESS,
+    OPT_NETWORK_MAP,
+    OPT_MAC,
+    OPT_FIXES,
+    OPT_SKIP,
+    OPT_TEST_BOOT,
+    OPT_BOOT_TIMEOUT,
+    OPT_DEFINE,
+    OPT_CONNECT,
+    OPT_DRY_RUN,
+    OPT_REPORT,
+    OPT_KEEP_PARTIAL,
+    OPT_BACKEND,
     OPT_VIRTIO_WIN,
     /* local */
     OPT_INPUT,
     /* vsphere */
-    OPT_VCENTER, OPT_USER, OPT_PASSWORD_ENV, OPT_PASSWORD_FILE, OPT_DATACENTER, OPT_LIST,
-    OPT_VM, OPT_TRANSPORT, OPT_INSECURE, OPT_CA_FILE, OPT_THUMBPRINT, OPT_SNAPSHOT,
-    OPT_VDDK_LIBDIR, OPT_STREAMS, OPT_EXPORT_ONLY, OPT_KEEP_EXPORT,
+    OPT_VCENTER,
+    OPT_USER,
+    OPT_PASSWORD_ENV,
+    OPT_PASSWORD_FILE,
+    OPT_DATACENTER,
+    OPT_LIST,
+    OPT_VM,
+    OPT_TRANSPORT,
+    OPT_INSECURE,
+    OPT_CA_FILE,
+    OPT_THUMBPRINT,
+    OPT_SNAPSHOT,
+    OPT_VDDK_LIBDIR,
+    OPT_STREAMS,
+    OPT_EXPORT_ONLY,
+    OPT_KEEP_EXPORT,
     /* probe, convert */
-    OPT_OFFSET, OPT_NO_CHAIN, OPT_COMPRESSION, OPT_OVERWRITE, OPT_NO_SYNC,
+    OPT_OFFSET,
+    OPT_NO_CHAIN,
+    OPT_COMPRESSION,
+    OPT_OVERWRITE,
+    OPT_NO_SYNC,
     /* ovf */
     OPT_NO_VERIFY,
     /* fix */
-    OPT_NEW_MAC, OPT_FORCE_INITRAMFS, OPT_REPORT_MD,
+    OPT_NEW_MAC,
+    OPT_FORCE_INITRAMFS,
+    OPT_REPORT_MD,
     /* test */
-    OPT_UEFI, OPT_MEMORY, OPT_VCPUS, OPT_TIMEOUT, OPT_BUS, OPT_MACHINE, OPT_NIC, OPT_ACCEL,
-    OPT_PROOF, OPT_EXPECT, OPT_CONSOLE_LOG,
+    OPT_UEFI,
+    OPT_MEMORY,
+    OPT_VCPUS,
+    OPT_TIMEOUT,
+    OPT_BUS,
+    OPT_MACHINE,
+    OPT_NIC,
+    OPT_ACCEL,
+    OPT_PROOF,
+    OPT_EXPECT,
+    OPT_CONSOLE_LOG,
     /* xml */
-    OPT_SPEC, OPT_DISK, OPT_DEFAULT_NETWORK, OPT_BIOS, OPT_SECURE_BOOT, OPT_NO_SECURE_BOOT,
-    OPT_TYPE, OPT_DISK_BUS, OPT_DISK_FORMAT, OPT_WINDOWS_VIRTIO, OPT_NO_GRAPHICS, OPT_NVRAM,
+    OPT_SPEC,
+    OPT_DISK,
+    OPT_DEFAULT_NETWORK,
+    OPT_BIOS,
+    OPT_SECURE_BOOT,
+    OPT_NO_SECURE_BOOT,
+    OPT_TYPE,
+    OPT_DISK_BUS,
+    OPT_DISK_FORMAT,
+    OPT_WINDOWS_VIRTIO,
+    OPT_NO_GRAPHICS,
+    OPT_NVRAM,
     OPT_OUTPUT,
     /* batch */
-    OPT_JOBS, OPT_STATE,
+    OPT_JOBS,
+    OPT_STATE,
     /* command-specific ids added by later commands start here */
     OPT_EXTRA = 1000
 };
 
 typedef struct cli_option {
-    int id;                /* enum cli_opt_id */
-    const char *name;      /* long name, without "--" */
-    char short_name;       /* 0, or a letter that means the same in every command */
-    const char *aliases;   /* other long names kept for compatibility, space separated */
-    const char *arg;       /* metavariable of the value ("FILE"), NULL for a flag */
-    const char *choices;   /* "qcow2|raw": the only values accepted, or NULL */
-    unsigned flags;        /* enum cli_opt_flag */
-    const char *help;      /* one line */
+    int id;              /* enum cli_opt_id */
+    const char *name;    /* long name, without "--" */
+    char short_name;     /* 0, or a letter that means the same in every command */
+    const char *aliases; /* other long names kept for compatibility, space separated */
+    const char *arg;     /* metavariable of the value ("FILE"), NULL for a flag */
+    const char *choices; /* "qcow2|raw": the only values accepted, or NULL */
+    unsigned flags;      /* enum cli_opt_flag */
+    const char *help;    /* one line */
 } cli_option;
 
 struct cli_env;
@@ -80,9 +137,9 @@ struct cli_parsed;
 
 typedef struct cli_command {
     const char *name;
-    const char *args;     /* positional arguments for the synopsis, e.g. "IMAGE..." */
-    const char *summary;  /* one line */
-    int min_pos, max_pos; /* positional arguments accepted (max -1: no limit) */
+    const char *args;                /* positional arguments for the synopsis, e.g. "IMAGE..." */
+    const char *summary;             /* one line */
+    int min_pos, max_pos;            /* positional arguments accepted (max -1: no limit) */
     const cli_option *const *tables; /* NULL-terminated; each table ends with {0} */
     int (*run)(struct cli_env *env, const struct cli_parsed *p);
 } cli_command;
@@ -206,9 +263,9 @@ bool cli_parse_network_map(const char *arg, h2k_network_mapping *m, char **stora
 /* ---- repairs (fix and every migration) ---------------------------------- */
 
 typedef struct cli_repair {
-    unsigned fixes;   /* --fixes (default H2K_FIX_ALL) */
-    unsigned skip;    /* --skip */
-    int keep_mac;     /* 0 with --new-mac */
+    unsigned fixes; /* --fixes (default H2K_FIX_ALL) */
+    unsigned skip;  /* --skip */
+    int keep_mac;   /* 0 with --new-mac */
     int dry_run;
     const char *report;
     bool any;
@@ -255,8 +312,7 @@ int cli_migration_apply(const cli_command *cmd, cli_migration *m, const cli_item
 int cli_migration_finish(const cli_command *cmd, cli_migration *m, bool need_output);
 /* Validates a plan VM's fields with the same rules as the options; 0 or
  * CLI_EXIT_USAGE (message names the plan, VM and field). */
-int cli_migration_check_plan(const cli_command *cmd, const char *plan_path,
-                             const h2k_plan *plan);
+int cli_migration_check_plan(const cli_command *cmd, const char *plan_path, const h2k_plan *plan);
 /* The URI --define uses without --connect. */
 const char *cli_default_connect_uri(void);
 
@@ -268,8 +324,8 @@ int cli_run_migration(cli_env *env, const h2k_run_options *opts);
 
 /* ---- commands ----------------------------------------------------------- */
 
-extern const cli_command cli_cmd_probe, cli_cmd_convert, cli_cmd_ovf, cli_cmd_inspect,
-    cli_cmd_fix, cli_cmd_test, cli_cmd_xml, cli_cmd_vsphere, cli_cmd_local, cli_cmd_batch,
-    cli_cmd_version, cli_cmd_help, cli_cmd_completion;
+extern const cli_command cli_cmd_probe, cli_cmd_convert, cli_cmd_ovf, cli_cmd_inspect, cli_cmd_fix,
+    cli_cmd_test, cli_cmd_xml, cli_cmd_vsphere, cli_cmd_local, cli_cmd_batch, cli_cmd_version,
+    cli_cmd_help, cli_cmd_completion;
 
 #endif

@@ -8,13 +8,13 @@
 #include "cli.h"
 
 static const cli_option batch_options[] = {
-    { OPT_JOBS, "jobs", 0, NULL, "N", NULL, 0, "VMs migrated at once (1..64; default: the plan's)" },
-    { OPT_STATE, "state", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
-      "state file (default: PLAN.state.json beside the plan)" },
-    { 0 },
+    {OPT_JOBS, "jobs", 0, NULL, "N", NULL, 0, "VMs migrated at once (1..64; default: the plan's)"},
+    {OPT_STATE, "state", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "state file (default: PLAN.state.json beside the plan)"},
+    {0},
 };
 
-static const cli_option *const batch_tables[] = { batch_options, NULL };
+static const cli_option *const batch_tables[] = {batch_options, NULL};
 
 static void
 on_vm(void *ud, const h2k_plan_vm *vm, int rc, const h2k_migration_result *res)
@@ -119,6 +119,11 @@ run_batch(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_batch = {
-    "batch", "PLAN.json|PLAN.yaml", "migrate the VMs of a plan (local or vSphere), resumable",
-    1, 1, batch_tables, run_batch,
+    "batch",
+    "PLAN.json|PLAN.yaml",
+    "migrate the VMs of a plan (local or vSphere), resumable",
+    1,
+    1,
+    batch_tables,
+    run_batch,
 };

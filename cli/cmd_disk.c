@@ -12,7 +12,7 @@
 static void
 human_size(uint64_t v, char *buf, size_t n)
 {
-    const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double d = (double)v;
     size_t u = 0;
     while (d >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
@@ -51,14 +51,14 @@ print_info_text(cli_env *env, const h2k_disk_info *info)
 }
 
 static const cli_option probe_options[] = {
-    { OPT_INPUT_FORMAT, "input-format", 0, NULL, "FMT", "raw|vmdk|vhd|vhdx|qcow2", 0,
-      "read FILE as this format instead of probing it" },
-    { OPT_OFFSET, "offset", 0, NULL, "N", NULL, 0, "the image starts N bytes into FILE" },
-    { OPT_NO_CHAIN, "no-chain", 0, NULL, NULL, NULL, 0, "do not follow the snapshot chain" },
-    { 0 },
+    {OPT_INPUT_FORMAT, "input-format", 0, NULL, "FMT", "raw|vmdk|vhd|vhdx|qcow2", 0,
+     "read FILE as this format instead of probing it"},
+    {OPT_OFFSET, "offset", 0, NULL, "N", NULL, 0, "the image starts N bytes into FILE"},
+    {OPT_NO_CHAIN, "no-chain", 0, NULL, NULL, NULL, 0, "do not follow the snapshot chain"},
+    {0},
 };
 
-static const cli_option *const probe_tables[] = { probe_options, NULL };
+static const cli_option *const probe_tables[] = {probe_options, NULL};
 
 static int
 run_probe(cli_env *env, const cli_parsed *p)
@@ -67,7 +67,9 @@ run_probe(cli_env *env, const cli_parsed *p)
     for (size_t i = 0; i < p->n_items; i++) {
         const cli_item *it = &p->items[i];
         switch (it->opt->id) {
-        case OPT_INPUT_FORMAT: opts.format = h2k_disk_format_from_name(it->value); break;
+        case OPT_INPUT_FORMAT:
+            opts.format = h2k_disk_format_from_name(it->value);
+            break;
         case OPT_OFFSET: {
             unsigned long long v;
             if (!cli_parse_size(it->value, &v))
@@ -75,8 +77,11 @@ run_probe(cli_env *env, const cli_parsed *p)
             opts.offset = v;
             break;
         }
-        case OPT_NO_CHAIN: opts.follow_chain = 0; break;
-        default: break;
+        case OPT_NO_CHAIN:
+            opts.follow_chain = 0;
+            break;
+        default:
+            break;
         }
     }
     h2k_disk_info *info = NULL;
@@ -95,24 +100,25 @@ run_probe(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_probe = {
-    "probe", "FILE", "format, variant, sizes, snapshot chain and extents of a disk image", 1, 1,
-    probe_tables, run_probe,
+    "probe",   "FILE", "format, variant, sizes, snapshot chain and extents of a disk image",
+    1,         1,      probe_tables,
+    run_probe,
 };
 
 static const cli_option convert_options[] = {
-    { OPT_OUTPUT_FORMAT, "output-format", 'O', "format", "FMT", "qcow2|raw", 0,
-      "format of DST (default qcow2)" },
-    { OPT_INPUT_FORMAT, "input-format", 0, "source-format", "FMT", "raw|vmdk|vhd|vhdx|qcow2", 0,
-      "read SRC as this format instead of probing it" },
-    { OPT_COMPRESS, "compress", 0, NULL, NULL, NULL, 0, "compress qcow2 clusters (zstd)" },
-    { OPT_COMPRESSION, "compression", 0, NULL, "TYPE", "zstd|zlib", 0,
-      "compression type (implies --compress)" },
-    { OPT_OVERWRITE, "overwrite", 0, NULL, NULL, NULL, 0, "replace an existing DST" },
-    { OPT_NO_SYNC, "no-sync", 0, NULL, NULL, NULL, 0, "do not fsync DST (faster, not durable)" },
-    { 0 },
+    {OPT_OUTPUT_FORMAT, "output-format", 'O', "format", "FMT", "qcow2|raw", 0,
+     "format of DST (default qcow2)"},
+    {OPT_INPUT_FORMAT, "input-format", 0, "source-format", "FMT", "raw|vmdk|vhd|vhdx|qcow2", 0,
+     "read SRC as this format instead of probing it"},
+    {OPT_COMPRESS, "compress", 0, NULL, NULL, NULL, 0, "compress qcow2 clusters (zstd)"},
+    {OPT_COMPRESSION, "compression", 0, NULL, "TYPE", "zstd|zlib", 0,
+     "compression type (implies --compress)"},
+    {OPT_OVERWRITE, "overwrite", 0, NULL, NULL, NULL, 0, "replace an existing DST"},
+    {OPT_NO_SYNC, "no-sync", 0, NULL, NULL, NULL, 0, "do not fsync DST (faster, not durable)"},
+    {0},
 };
 
-static const cli_option *const convert_tables[] = { convert_options, NULL };
+static const cli_option *const convert_tables[] = {convert_options, NULL};
 
 static int
 run_convert(cli_env *env, const cli_parsed *p)
@@ -121,16 +127,27 @@ run_convert(cli_env *env, const cli_parsed *p)
     for (size_t i = 0; i < p->n_items; i++) {
         const cli_item *it = &p->items[i];
         switch (it->opt->id) {
-        case OPT_OUTPUT_FORMAT: opts.output_format = h2k_disk_format_from_name(it->value); break;
-        case OPT_INPUT_FORMAT: opts.source_format = h2k_disk_format_from_name(it->value); break;
-        case OPT_COMPRESS: opts.compress = 1; break;
+        case OPT_OUTPUT_FORMAT:
+            opts.output_format = h2k_disk_format_from_name(it->value);
+            break;
+        case OPT_INPUT_FORMAT:
+            opts.source_format = h2k_disk_format_from_name(it->value);
+            break;
+        case OPT_COMPRESS:
+            opts.compress = 1;
+            break;
         case OPT_COMPRESSION:
             opts.compression_type = it->value;
             opts.compress = 1;
             break;
-        case OPT_OVERWRITE: opts.overwrite = 1; break;
-        case OPT_NO_SYNC: opts.no_sync = 1; break;
-        default: break;
+        case OPT_OVERWRITE:
+            opts.overwrite = 1;
+            break;
+        case OPT_NO_SYNC:
+            opts.no_sync = 1;
+            break;
+        default:
+            break;
         }
     }
     if (opts.compress && opts.output_format == H2K_FORMAT_RAW)
@@ -148,12 +165,15 @@ run_convert(cli_env *env, const cli_parsed *p)
                                json_object_new_string(h2k_disk_format_name(res->source_format)));
         json_object_object_add(o, "format",
                                json_object_new_string(h2k_disk_format_name(res->output_format)));
-        json_object_object_add(o, "virtual_size", json_object_new_int64((int64_t)res->virtual_size));
+        json_object_object_add(o, "virtual_size",
+                               json_object_new_int64((int64_t)res->virtual_size));
         json_object_object_add(o, "output_size", json_object_new_int64((int64_t)res->output_size));
-        json_object_object_add(o, "chain_length", json_object_new_int64((int64_t)res->chain_length));
-        json_object_object_add(o, "duration_seconds", json_object_new_double(res->duration_seconds));
-        cli_print_json(json_object_to_json_string_ext(
-            o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_object_add(o, "chain_length",
+                               json_object_new_int64((int64_t)res->chain_length));
+        json_object_object_add(o, "duration_seconds",
+                               json_object_new_double(res->duration_seconds));
+        cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     } else if (!env->quiet) {
         char os[32];
@@ -161,24 +181,25 @@ run_convert(cli_env *env, const cli_parsed *p)
         printf("converted %s (%s, %zu layer%s) -> %s (%s, %s) in %.1f s\n",
                cli_safe(env, res->source_path), h2k_disk_format_name(res->source_format),
                res->chain_length, res->chain_length == 1 ? "" : "s",
-               cli_safe(env, res->output_path),
-               h2k_disk_format_name(res->output_format), os, res->duration_seconds);
+               cli_safe(env, res->output_path), h2k_disk_format_name(res->output_format), os,
+               res->duration_seconds);
     }
     h2k_convert_result_free(res);
     return CLI_EXIT_OK;
 }
 
 const cli_command cli_cmd_convert = {
-    "convert", "SRC DST", "convert a disk image (snapshot chain flattened) with qemu-img", 2, 2,
-    convert_tables, run_convert,
+    "convert",   "SRC DST", "convert a disk image (snapshot chain flattened) with qemu-img",
+    2,           2,         convert_tables,
+    run_convert,
 };
 
 static const cli_option ovf_options[] = {
-    { OPT_NO_VERIFY, "no-verify", 0, NULL, NULL, NULL, 0, "do not verify an OVA's manifest" },
-    { 0 },
+    {OPT_NO_VERIFY, "no-verify", 0, NULL, NULL, NULL, 0, "do not verify an OVA's manifest"},
+    {0},
 };
 
-static const cli_option *const ovf_tables[] = { ovf_options, NULL };
+static const cli_option *const ovf_tables[] = {ovf_options, NULL};
 
 static int
 run_ovf(cli_env *env, const cli_parsed *p)
@@ -234,6 +255,11 @@ run_ovf(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_ovf = {
-    "ovf", "FILE.ovf|FILE.ova|FILE.vmx", "read a VM description as its descriptor states it", 1,
-    1, ovf_tables, run_ovf,
+    "ovf",
+    "FILE.ovf|FILE.ova|FILE.vmx",
+    "read a VM description as its descriptor states it",
+    1,
+    1,
+    ovf_tables,
+    run_ovf,
 };

@@ -16,14 +16,14 @@ write_text(const char *path, const char *text)
 }
 
 static const cli_option fix_options[] = {
-    { OPT_FORCE_INITRAMFS, "force-initramfs", 0, NULL, NULL, NULL, 0,
-      "rebuild every initramfs, even where virtio drivers are present" },
-    { OPT_REPORT_MD, "report-md", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
-      "write the Markdown report to FILE" },
-    { 0 },
+    {OPT_FORCE_INITRAMFS, "force-initramfs", 0, NULL, NULL, NULL, 0,
+     "rebuild every initramfs, even where virtio drivers are present"},
+    {OPT_REPORT_MD, "report-md", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "write the Markdown report to FILE"},
+    {0},
 };
 
-static const cli_option *const fix_tables[] = { cli_repair_options, fix_options, NULL };
+static const cli_option *const fix_tables[] = {cli_repair_options, fix_options, NULL};
 
 static int
 run_fix(cli_env *env, const cli_parsed *p)
@@ -97,6 +97,7 @@ run_fix(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_fix = {
-    "fix", "IMAGE...", "repair a guest offline so that it boots on KVM (all or nothing)", 1, -1,
-    fix_tables, run_fix,
+    "fix",   "IMAGE...", "repair a guest offline so that it boots on KVM (all or nothing)",
+    1,       -1,         fix_tables,
+    run_fix,
 };

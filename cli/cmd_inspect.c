@@ -25,12 +25,13 @@ print_identity(cli_env *env, const h2k_guest_identity *id)
                cli_safe(env, id->mounts[i].mountpoint));
     for (size_t i = 0; i < id->n_kernels; i++) {
         const h2k_guest_kernel *k = &id->kernels[i];
-        printf("kernel:          %s (virtio blk %s, net %s; initrd %s%s)\n", cli_safe(env, k->version),
-               k->has_virtio_blk ? "yes" : "no", k->has_virtio_net ? "yes" : "no",
+        printf("kernel:          %s (virtio blk %s, net %s; initrd %s%s)\n",
+               cli_safe(env, k->version), k->has_virtio_blk ? "yes" : "no",
+               k->has_virtio_net ? "yes" : "no",
                k->initrd_path ? cli_safe(env, k->initrd_path) : "missing",
-               k->initrd_has_virtio < 0   ? ""
-               : k->initrd_has_virtio ? ", with virtio"
-                                      : ", WITHOUT virtio");
+               k->initrd_has_virtio < 0 ? ""
+               : k->initrd_has_virtio   ? ", with virtio"
+                                        : ", WITHOUT virtio");
     }
     printf("vmware tools:    %s\n", id->vmware_tools ? "installed" : "no");
     printf("selinux:         %s\n", cli_safe(env, id->selinux));
@@ -66,6 +67,11 @@ run_inspect(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_inspect = {
-    "inspect", "IMAGE...|DIR", "identify the guest operating system of disk images or a folder",
-    1, -1, NULL, run_inspect,
+    "inspect",
+    "IMAGE...|DIR",
+    "identify the guest operating system of disk images or a folder",
+    1,
+    -1,
+    NULL,
+    run_inspect,
 };

@@ -6,13 +6,16 @@
 #include "cli.h"
 
 static const cli_option local_options[] = {
-    { OPT_INPUT, "input", 0, NULL, "PATH", NULL, CLI_OPT_REPEAT | CLI_OPT_FILE,
-      "a disk image, or one .ova/.ovf/.vmx (repeat for several disks)" },
-    { 0 },
+    {OPT_INPUT, "input", 0, NULL, "PATH", NULL, CLI_OPT_REPEAT | CLI_OPT_FILE,
+     "a disk image, or one .ova/.ovf/.vmx (repeat for several disks)"},
+    {0},
 };
 
 static const cli_option *const local_tables[] = {
-    local_options, cli_migration_options, cli_repair_options, NULL,
+    local_options,
+    cli_migration_options,
+    cli_repair_options,
+    NULL,
 };
 
 static int
@@ -48,6 +51,6 @@ run_local(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_local = {
-    "local", NULL, "migrate one VM from local files (disks, .ova, .ovf, .vmx)", 0, 0,
+    "local",      NULL,      "migrate one VM from local files (disks, .ova, .ovf, .vmx)", 0, 0,
     local_tables, run_local,
 };

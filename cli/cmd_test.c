@@ -22,28 +22,28 @@ print_result(cli_env *env, const h2k_boot_result *r)
 }
 
 static const cli_option test_options[] = {
-    { OPT_UEFI, "uefi", 0, NULL, NULL, NULL, 0, "boot with OVMF (UEFI) instead of BIOS" },
-    { OPT_MEMORY, "memory", 0, NULL, "MIB", NULL, 0, "guest memory in MiB (64..1048576)" },
-    { OPT_VCPUS, "vcpus", 0, NULL, "N", NULL, 0, "virtual CPUs (1..288)" },
-    { OPT_TIMEOUT, "timeout", 0, NULL, "SEC", NULL, 0, "seconds the boot may take" },
-    { OPT_BUS, "bus", 0, NULL, "BUS", "virtio|sata|ide|scsi", 0, "disk bus" },
-    { OPT_MACHINE, "machine", 0, NULL, "TYPE", "q35|pc", 0, "machine type" },
-    { OPT_NIC, "nic", 0, NULL, "MODEL", NULL, 0, "NIC model, or none" },
-    { OPT_MAC, "mac", 0, NULL, "MAC", NULL, 0, "MAC of the NIC" },
-    { OPT_INPUT_FORMAT, "input-format", 0, NULL, "FMT", NULL, 0,
-      "format of IMAGE (default: probed)" },
-    { OPT_ACCEL, "accel", 0, NULL, "ACCEL", "auto|kvm|tcg", 0, "accelerator" },
-    { OPT_PROOF, "proof", 0, NULL, "KIND", "marker|login|text", 0, "what proves the boot" },
-    { OPT_EXPECT, "expect", 0, NULL, "TEXT", NULL, 0,
-      "console text that proves the boot (implies --proof text)" },
-    { OPT_CONNECT, "connect", 'c', "libvirt", "URI", NULL, 0,
-      "boot through the libvirt daemon at URI instead of qemu directly" },
-    { OPT_CONSOLE_LOG, "console-log", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
-      "keep the serial console in FILE" },
-    { 0 },
+    {OPT_UEFI, "uefi", 0, NULL, NULL, NULL, 0, "boot with OVMF (UEFI) instead of BIOS"},
+    {OPT_MEMORY, "memory", 0, NULL, "MIB", NULL, 0, "guest memory in MiB (64..1048576)"},
+    {OPT_VCPUS, "vcpus", 0, NULL, "N", NULL, 0, "virtual CPUs (1..288)"},
+    {OPT_TIMEOUT, "timeout", 0, NULL, "SEC", NULL, 0, "seconds the boot may take"},
+    {OPT_BUS, "bus", 0, NULL, "BUS", "virtio|sata|ide|scsi", 0, "disk bus"},
+    {OPT_MACHINE, "machine", 0, NULL, "TYPE", "q35|pc", 0, "machine type"},
+    {OPT_NIC, "nic", 0, NULL, "MODEL", NULL, 0, "NIC model, or none"},
+    {OPT_MAC, "mac", 0, NULL, "MAC", NULL, 0, "MAC of the NIC"},
+    {OPT_INPUT_FORMAT, "input-format", 0, NULL, "FMT", NULL, 0,
+     "format of IMAGE (default: probed)"},
+    {OPT_ACCEL, "accel", 0, NULL, "ACCEL", "auto|kvm|tcg", 0, "accelerator"},
+    {OPT_PROOF, "proof", 0, NULL, "KIND", "marker|login|text", 0, "what proves the boot"},
+    {OPT_EXPECT, "expect", 0, NULL, "TEXT", NULL, 0,
+     "console text that proves the boot (implies --proof text)"},
+    {OPT_CONNECT, "connect", 'c', "libvirt", "URI", NULL, 0,
+     "boot through the libvirt daemon at URI instead of qemu directly"},
+    {OPT_CONSOLE_LOG, "console-log", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "keep the serial console in FILE"},
+    {0},
 };
 
-static const cli_option *const test_tables[] = { test_options, NULL };
+static const cli_option *const test_tables[] = {test_options, NULL};
 
 static int
 run_test(cli_env *env, const cli_parsed *p)
@@ -55,7 +55,9 @@ run_test(cli_env *env, const cli_parsed *p)
         const char *v = it->value;
         unsigned long n;
         switch (it->opt->id) {
-        case OPT_UEFI: opts.uefi = 1; break;
+        case OPT_UEFI:
+            opts.uefi = 1;
+            break;
         case OPT_MEMORY:
             if (!cli_parse_uint(v, 64, 1024 * 1024, &n))
                 return cli_usage_error(p->cmd, "bad --memory '%s' (MiB, 64..1048576)", v);
@@ -71,24 +73,41 @@ run_test(cli_env *env, const cli_parsed *p)
                 return cli_usage_error(p->cmd, "bad --timeout '%s' (seconds)", v);
             opts.timeout_seconds = (unsigned)n;
             break;
-        case OPT_BUS: opts.bus = (h2k_boot_bus)h2k_boot_bus_from_name(v); break;
-        case OPT_MACHINE: opts.machine = v; break;
-        case OPT_NIC: opts.nic_model = v; break;
-        case OPT_MAC: opts.mac = v; break;
-        case OPT_INPUT_FORMAT: opts.format = v; break;
+        case OPT_BUS:
+            opts.bus = (h2k_boot_bus)h2k_boot_bus_from_name(v);
+            break;
+        case OPT_MACHINE:
+            opts.machine = v;
+            break;
+        case OPT_NIC:
+            opts.nic_model = v;
+            break;
+        case OPT_MAC:
+            opts.mac = v;
+            break;
+        case OPT_INPUT_FORMAT:
+            opts.format = v;
+            break;
         case OPT_ACCEL:
             opts.accel = strcmp(v, "kvm") == 0   ? H2K_ACCEL_KVM
                          : strcmp(v, "tcg") == 0 ? H2K_ACCEL_TCG
                                                  : H2K_ACCEL_AUTO;
             break;
-        case OPT_PROOF: opts.proof = (h2k_boot_proof)h2k_boot_proof_from_name(v); break;
-        case OPT_EXPECT: opts.expect_text = v; break;
+        case OPT_PROOF:
+            opts.proof = (h2k_boot_proof)h2k_boot_proof_from_name(v);
+            break;
+        case OPT_EXPECT:
+            opts.expect_text = v;
+            break;
         case OPT_CONNECT:
             use_libvirt = true;
             opts.libvirt_uri = v;
             break;
-        case OPT_CONSOLE_LOG: opts.console_log = v; break;
-        default: break;
+        case OPT_CONSOLE_LOG:
+            opts.console_log = v;
+            break;
+        default:
+            break;
         }
     }
     if (opts.expect_text && opts.proof != H2K_PROOF_TEXT)
@@ -111,6 +130,6 @@ run_test(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_test = {
-    "test", "IMAGE", "boot an image (never modified) and prove that it comes up", 1, 1,
+    "test",      "IMAGE",  "boot an image (never modified) and prove that it comes up", 1, 1,
     test_tables, run_test,
 };

@@ -8,7 +8,6 @@
 
 #include "cli.h"
 
-
 static int
 print_list(cli_env *env, h2k_vmware_client *client)
 {
@@ -74,7 +73,8 @@ export_and_convert(cli_env *env, h2k_vmware_client *client, const char *vm, cons
             json_object *d = json_object_new_object();
             json_object_object_add(d, "source", json_object_new_string(res->disk_paths[i]));
             json_object_object_add(d, "output", json_object_new_string(dst));
-            json_object_object_add(d, "virtual_size", json_object_new_int64((int64_t)cr->virtual_size));
+            json_object_object_add(d, "virtual_size",
+                                   json_object_new_int64((int64_t)cr->virtual_size));
             json_object_array_add(disks, d);
             if (!env->json && !env->quiet)
                 printf("disk %zu: %s -> %s\n", i + 1, cli_safe(env, res->disk_paths[i]),
@@ -115,20 +115,20 @@ export_and_convert(cli_env *env, h2k_vmware_client *client, const char *vm, cons
 }
 
 static const cli_option vsphere_options[] = {
-    { OPT_VCENTER, "vcenter", 0, NULL, "HOST[:PORT]", NULL, 0, "vCenter or ESXi server" },
-    { OPT_USER, "user", 0, NULL, "USER", NULL, 0, "user name" },
-    { OPT_PASSWORD_ENV, "password-env", 0, NULL, "VAR", NULL, 0,
-      "read the password from environment variable VAR (then removed from the environment)" },
-    { OPT_PASSWORD_FILE, "password-file", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
-      "read the password from the first line of FILE" },
-    { OPT_DATACENTER, "datacenter", 0, NULL, "DC", NULL, 0, "datacenter (default: the only one)" },
-    { OPT_TRANSPORT, "transport", 0, NULL, "NAME", "http|nfc|vddk", 0,
-      "how disks are fetched (default http)" },
-    { OPT_THUMBPRINT, "thumbprint", 0, NULL, "AA:BB:..", NULL, 0,
-      "accept the server certificate with this SHA-1 thumbprint" },
-    { OPT_VDDK_LIBDIR, "vddk-libdir", 0, NULL, "DIR", NULL, CLI_OPT_DIR,
-      "folder of the VDDK library (--transport vddk)" },
-    { 0 },
+    {OPT_VCENTER, "vcenter", 0, NULL, "HOST[:PORT]", NULL, 0, "vCenter or ESXi server"},
+    {OPT_USER, "user", 0, NULL, "USER", NULL, 0, "user name"},
+    {OPT_PASSWORD_ENV, "password-env", 0, NULL, "VAR", NULL, 0,
+     "read the password from environment variable VAR (then removed from the environment)"},
+    {OPT_PASSWORD_FILE, "password-file", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "read the password from the first line of FILE"},
+    {OPT_DATACENTER, "datacenter", 0, NULL, "DC", NULL, 0, "datacenter (default: the only one)"},
+    {OPT_TRANSPORT, "transport", 0, NULL, "NAME", "http|nfc|vddk", 0,
+     "how disks are fetched (default http)"},
+    {OPT_THUMBPRINT, "thumbprint", 0, NULL, "AA:BB:..", NULL, 0,
+     "accept the server certificate with this SHA-1 thumbprint"},
+    {OPT_VDDK_LIBDIR, "vddk-libdir", 0, NULL, "DIR", NULL, CLI_OPT_DIR,
+     "folder of the VDDK library (--transport vddk)"},
+    {0},
 };
 
 static const cli_option *const vsphere_tables[] = {
@@ -149,25 +149,53 @@ run_vsphere(cli_env *env, const cli_parsed *p)
         const char *v = it->value;
         unsigned long n;
         switch (it->opt->id) {
-        case OPT_VCENTER: o.host = v; break;
-        case OPT_USER: o.user = v; break;
-        case OPT_PASSWORD_ENV: pw_env = v; break;
-        case OPT_PASSWORD_FILE: pw_file = v; break;
-        case OPT_DATACENTER: o.datacenter = v; break;
-        case OPT_LIST: list = true; break;
-        case OPT_VM: vm = v; break;
-        case OPT_TRANSPORT: transport = v; break;
-        case OPT_INSECURE: o.insecure = 1; break;
-        case OPT_CA_FILE: o.ca_file = v; break;
-        case OPT_THUMBPRINT: o.thumbprint = v; break;
-        case OPT_SNAPSHOT: o.powered_on = H2K_VMWARE_POWERED_ON_SNAPSHOT; break;
-        case OPT_VDDK_LIBDIR: o.vddk_libdir = v; break;
+        case OPT_VCENTER:
+            o.host = v;
+            break;
+        case OPT_USER:
+            o.user = v;
+            break;
+        case OPT_PASSWORD_ENV:
+            pw_env = v;
+            break;
+        case OPT_PASSWORD_FILE:
+            pw_file = v;
+            break;
+        case OPT_DATACENTER:
+            o.datacenter = v;
+            break;
+        case OPT_LIST:
+            list = true;
+            break;
+        case OPT_VM:
+            vm = v;
+            break;
+        case OPT_TRANSPORT:
+            transport = v;
+            break;
+        case OPT_INSECURE:
+            o.insecure = 1;
+            break;
+        case OPT_CA_FILE:
+            o.ca_file = v;
+            break;
+        case OPT_THUMBPRINT:
+            o.thumbprint = v;
+            break;
+        case OPT_SNAPSHOT:
+            o.powered_on = H2K_VMWARE_POWERED_ON_SNAPSHOT;
+            break;
+        case OPT_VDDK_LIBDIR:
+            o.vddk_libdir = v;
+            break;
         case OPT_STREAMS:
             if (!cli_parse_uint(v, 1, 16, &n))
                 rc = cli_usage_error(p->cmd, "--streams takes 1..16, not '%s'", v);
             o.parallel_streams = (unsigned)n;
             break;
-        case OPT_EXPORT_ONLY: export_only = true; break;
+        case OPT_EXPORT_ONLY:
+            export_only = true;
+            break;
         case OPT_KEEP_EXPORT:
             m.ro.keep_export = 1;
             migration_opt = true;
@@ -236,8 +264,8 @@ run_vsphere(cli_env *env, const cli_parsed *p)
     if (list) {
         exit_code = print_list(env, client);
     } else if (export_only) {
-        exit_code = export_and_convert(env, client, vm, m.ro.output_dir ? m.ro.output_dir : ".",
-                                       transport);
+        exit_code =
+            export_and_convert(env, client, vm, m.ro.output_dir ? m.ro.output_dir : ".", transport);
     } else {
         m.ro.vmware_vm = vm;
         m.ro.vmware_transport = transport;
@@ -250,7 +278,11 @@ run_vsphere(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_vsphere = {
-    "vsphere", NULL,
-    "list the VMs of a vCenter/ESXi server, migrate one, or export it (--export-only)", 0, 0,
-    vsphere_tables, run_vsphere,
+    "vsphere",
+    NULL,
+    "list the VMs of a vCenter/ESXi server, migrate one, or export it (--export-only)",
+    0,
+    0,
+    vsphere_tables,
+    run_vsphere,
 };

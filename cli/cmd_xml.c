@@ -9,43 +9,43 @@
 #include "cli.h"
 
 static const cli_option xml_options[] = {
-    { OPT_SPEC, "spec", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
-      "the VM's .vmx, .ovf or .ova (default: inspect the disks and use defaults)" },
-    { OPT_DISK, "disk", 0, NULL, "PATH", NULL, CLI_OPT_REPEAT | CLI_OPT_FILE,
-      "a converted disk, in boot order (same as an IMAGE argument)" },
-    { OPT_NETWORK_MAP, "network-map", 0, NULL, "SRC=network:NAME|SRC=bridge:NAME", NULL,
-      CLI_OPT_REPEAT, "attach the NICs of source network SRC (* for all) to NAME" },
-    { OPT_DEFAULT_NETWORK, "default-network", 0, NULL, "NAME", NULL, 0,
-      "network for unmapped NICs (default: default)" },
-    { OPT_UEFI, "uefi", 0, NULL, NULL, NULL, 0, "UEFI firmware (default: as the spec or guest)" },
-    { OPT_BIOS, "bios", 0, NULL, NULL, NULL, 0, "BIOS firmware" },
-    { OPT_SECURE_BOOT, "secure-boot", 0, NULL, NULL, NULL, 0, "UEFI secure boot on" },
-    { OPT_NO_SECURE_BOOT, "no-secure-boot", 0, NULL, NULL, NULL, 0, "UEFI secure boot off" },
-    { OPT_MACHINE, "machine", 0, NULL, "TYPE", "q35|pc", 0, "machine type (default q35)" },
-    { OPT_TYPE, "type", 0, NULL, "TYPE", "kvm|qemu", 0,
-      "domain type (default: kvm when /dev/kvm opens)" },
-    { OPT_NAME, "name", 0, NULL, "NAME", NULL, 0,
-      "domain name (default: the spec's, or the first disk's file name)" },
-    { OPT_DISK_BUS, "disk-bus", 0, NULL, "BUS", "auto|virtio|sata", 0,
-      "disk bus (default: auto; virtio without --spec)" },
-    { OPT_DISK_FORMAT, "disk-format", 0, NULL, "FMT", "qcow2|raw", 0,
-      "format of the disks (default: from the file names)" },
-    { OPT_WINDOWS_VIRTIO, "windows-virtio", 0, NULL, NULL, NULL, 0,
-      "the Windows guest has virtio drivers" },
-    { OPT_NO_GRAPHICS, "no-graphics", 0, NULL, NULL, NULL, 0, "no VNC display and video card" },
-    { OPT_OUTPUT_DIR, "output-dir", 0, NULL, "DIR", NULL, CLI_OPT_DIR,
-      "folder of the VM (for the default NVRAM path)" },
-    { OPT_NVRAM, "nvram", 0, NULL, "PATH", NULL, CLI_OPT_FILE, "the VM's UEFI variable store" },
-    { OPT_OUTPUT, "output", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
-      "write the XML to FILE (default: stdout)" },
-    { OPT_DEFINE, "define", 0, NULL, NULL, NULL, CLI_OPT_OPTVAL,
-      "define the domain in libvirt (at --connect's URI; \"--define URI\" is the old spelling)" },
-    { OPT_CONNECT, "connect", 'c', NULL, "URI", NULL, 0,
-      "libvirt URI for --define (default $LIBVIRT_DEFAULT_URI or qemu:///system)" },
-    { 0 },
+    {OPT_SPEC, "spec", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "the VM's .vmx, .ovf or .ova (default: inspect the disks and use defaults)"},
+    {OPT_DISK, "disk", 0, NULL, "PATH", NULL, CLI_OPT_REPEAT | CLI_OPT_FILE,
+     "a converted disk, in boot order (same as an IMAGE argument)"},
+    {OPT_NETWORK_MAP, "network-map", 0, NULL, "SRC=network:NAME|SRC=bridge:NAME", NULL,
+     CLI_OPT_REPEAT, "attach the NICs of source network SRC (* for all) to NAME"},
+    {OPT_DEFAULT_NETWORK, "default-network", 0, NULL, "NAME", NULL, 0,
+     "network for unmapped NICs (default: default)"},
+    {OPT_UEFI, "uefi", 0, NULL, NULL, NULL, 0, "UEFI firmware (default: as the spec or guest)"},
+    {OPT_BIOS, "bios", 0, NULL, NULL, NULL, 0, "BIOS firmware"},
+    {OPT_SECURE_BOOT, "secure-boot", 0, NULL, NULL, NULL, 0, "UEFI secure boot on"},
+    {OPT_NO_SECURE_BOOT, "no-secure-boot", 0, NULL, NULL, NULL, 0, "UEFI secure boot off"},
+    {OPT_MACHINE, "machine", 0, NULL, "TYPE", "q35|pc", 0, "machine type (default q35)"},
+    {OPT_TYPE, "type", 0, NULL, "TYPE", "kvm|qemu", 0,
+     "domain type (default: kvm when /dev/kvm opens)"},
+    {OPT_NAME, "name", 0, NULL, "NAME", NULL, 0,
+     "domain name (default: the spec's, or the first disk's file name)"},
+    {OPT_DISK_BUS, "disk-bus", 0, NULL, "BUS", "auto|virtio|sata", 0,
+     "disk bus (default: auto; virtio without --spec)"},
+    {OPT_DISK_FORMAT, "disk-format", 0, NULL, "FMT", "qcow2|raw", 0,
+     "format of the disks (default: from the file names)"},
+    {OPT_WINDOWS_VIRTIO, "windows-virtio", 0, NULL, NULL, NULL, 0,
+     "the Windows guest has virtio drivers"},
+    {OPT_NO_GRAPHICS, "no-graphics", 0, NULL, NULL, NULL, 0, "no VNC display and video card"},
+    {OPT_OUTPUT_DIR, "output-dir", 0, NULL, "DIR", NULL, CLI_OPT_DIR,
+     "folder of the VM (for the default NVRAM path)"},
+    {OPT_NVRAM, "nvram", 0, NULL, "PATH", NULL, CLI_OPT_FILE, "the VM's UEFI variable store"},
+    {OPT_OUTPUT, "output", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "write the XML to FILE (default: stdout)"},
+    {OPT_DEFINE, "define", 0, NULL, NULL, NULL, CLI_OPT_OPTVAL,
+     "define the domain in libvirt (at --connect's URI; \"--define URI\" is the old spelling)"},
+    {OPT_CONNECT, "connect", 'c', NULL, "URI", NULL, 0,
+     "libvirt URI for --define (default $LIBVIRT_DEFAULT_URI or qemu:///system)"},
+    {0},
 };
 
-static const cli_option *const xml_tables[] = { xml_options, NULL };
+static const cli_option *const xml_tables[] = {xml_options, NULL};
 
 static int
 read_spec(h2k_ctx *ctx, const char *path, h2k_vm_spec **spec)
@@ -134,8 +134,12 @@ run_xml(cli_env *env, const cli_parsed *p)
         const cli_item *it = &p->items[i];
         const char *v = it->value;
         switch (it->opt->id) {
-        case OPT_SPEC: spec_path = v; break;
-        case OPT_DISK: disks[n_disks++] = v; break;
+        case OPT_SPEC:
+            spec_path = v;
+            break;
+        case OPT_DISK:
+            disks[n_disks++] = v;
+            break;
         case OPT_NETWORK_MAP:
             if (!cli_parse_network_map(v, &map[n_map], &map_storage[n_map])) {
                 rc = cli_usage_error(p->cmd, "bad %s '%s' (SRC=network:NAME or SRC=bridge:NAME)",
@@ -144,32 +148,63 @@ run_xml(cli_env *env, const cli_parsed *p)
             }
             n_map++;
             break;
-        case OPT_DEFAULT_NETWORK: o.default_network = v; break;
-        case OPT_UEFI: o.firmware = H2K_FIRMWARE_UEFI; break;
-        case OPT_BIOS: o.firmware = H2K_FIRMWARE_BIOS; break;
-        case OPT_SECURE_BOOT: o.secure_boot = 1; break;
-        case OPT_NO_SECURE_BOOT: o.secure_boot = 0; break;
-        case OPT_MACHINE: o.machine = v; break;
-        case OPT_TYPE: o.domain_type = v; break;
-        case OPT_NAME: o.name = v; break;
+        case OPT_DEFAULT_NETWORK:
+            o.default_network = v;
+            break;
+        case OPT_UEFI:
+            o.firmware = H2K_FIRMWARE_UEFI;
+            break;
+        case OPT_BIOS:
+            o.firmware = H2K_FIRMWARE_BIOS;
+            break;
+        case OPT_SECURE_BOOT:
+            o.secure_boot = 1;
+            break;
+        case OPT_NO_SECURE_BOOT:
+            o.secure_boot = 0;
+            break;
+        case OPT_MACHINE:
+            o.machine = v;
+            break;
+        case OPT_TYPE:
+            o.domain_type = v;
+            break;
+        case OPT_NAME:
+            o.name = v;
+            break;
         case OPT_DISK_BUS:
             bus_given = true;
             o.disk_bus = strcmp(v, "virtio") == 0 ? H2K_DISK_BUS_VIRTIO
                          : strcmp(v, "sata") == 0 ? H2K_DISK_BUS_SATA
                                                   : H2K_DISK_BUS_AUTO;
             break;
-        case OPT_DISK_FORMAT: o.disk_format = v; break;
-        case OPT_WINDOWS_VIRTIO: o.windows_virtio = 1; break;
-        case OPT_NO_GRAPHICS: o.graphics = 0; break;
-        case OPT_OUTPUT_DIR: o.output_dir = v; break;
-        case OPT_NVRAM: o.nvram_path = v; break;
-        case OPT_OUTPUT: output = v; break;
+        case OPT_DISK_FORMAT:
+            o.disk_format = v;
+            break;
+        case OPT_WINDOWS_VIRTIO:
+            o.windows_virtio = 1;
+            break;
+        case OPT_NO_GRAPHICS:
+            o.graphics = 0;
+            break;
+        case OPT_OUTPUT_DIR:
+            o.output_dir = v;
+            break;
+        case OPT_NVRAM:
+            o.nvram_path = v;
+            break;
+        case OPT_OUTPUT:
+            output = v;
+            break;
         case OPT_DEFINE:
             define = true;
             define_uri = v;
             break;
-        case OPT_CONNECT: connect = v; break;
-        default: break;
+        case OPT_CONNECT:
+            connect = v;
+            break;
+        default:
+            break;
         }
     }
     if (n_disks == 0) {
@@ -181,8 +216,8 @@ run_xml(cli_env *env, const cli_parsed *p)
         goto done;
     }
     if (connect && define_uri && strcmp(connect, define_uri) != 0) {
-        rc = cli_usage_error(p->cmd, "--define %s and --connect %s name different URIs",
-                             define_uri, connect);
+        rc = cli_usage_error(p->cmd, "--define %s and --connect %s name different URIs", define_uri,
+                             connect);
         goto done;
     }
     if (define)
@@ -223,8 +258,8 @@ run_xml(cli_env *env, const cli_parsed *p)
             json_object_object_add(j, "defined", json_object_new_string(defined));
             json_object_object_add(j, "uri", json_object_new_string(define_uri));
         }
-        cli_print_json(json_object_to_json_string_ext(
-            j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        cli_print_json(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(j);
     } else {
         /* the XML itself is escaped by libxml2 and goes out as it is */
@@ -251,7 +286,11 @@ done:
 }
 
 const cli_command cli_cmd_xml = {
-    "xml", "[IMAGE...]",
-    "libvirt domain XML of a VM: from its descriptor (--spec), or from its disks alone", 0, -1,
-    xml_tables, run_xml,
+    "xml",
+    "[IMAGE...]",
+    "libvirt domain XML of a VM: from its descriptor (--spec), or from its disks alone",
+    0,
+    -1,
+    xml_tables,
+    run_xml,
 };

@@ -68,7 +68,7 @@ main(int argc, char **argv)
         cli_parsed_free(&pre);
         return rc;
     }
-    cli_env env = { 0 };
+    cli_env env = {0};
     if (h2k_ctx_new(&env.ctx) < 0) {
         fprintf(stderr, "hyper2kvm: out of memory\n");
         cli_parsed_free(&p);

@@ -7,60 +7,61 @@
 
 #include "cli.h"
 
-#define FIX_NAMES "all, none, or a comma-separated list of fstab, grub, network, initramfs, " \
-                  "vmware_tools, selinux"
+#define FIX_NAMES                                                                                  \
+    "all, none, or a comma-separated list of fstab, grub, network, initramfs, "                    \
+    "vmware_tools, selinux"
 
 const cli_option cli_repair_options[] = {
-    { OPT_FIXES, "fixes", 0, "only", "LIST", NULL, 0,
-      "repairs to run: all (default), none, or fstab,grub,network,initramfs,vmware_tools,"
-      "selinux" },
-    { OPT_SKIP, "skip", 0, NULL, "LIST", NULL, 0, "repairs not to run (applied after --fixes)" },
-    { OPT_NEW_MAC, "new-mac", 0, NULL, NULL, NULL, 0,
-      "the KVM guest gets new MACs: rename NICs and drop MAC pins" },
-    { OPT_DRY_RUN, "dry-run", 0, NULL, NULL, NULL, 0, "compute and report, write nothing" },
-    { OPT_REPORT, "report", 0, NULL, "FILE", NULL, CLI_OPT_FILE, "write the JSON report to FILE" },
-    { 0 },
+    {OPT_FIXES, "fixes", 0, "only", "LIST", NULL, 0,
+     "repairs to run: all (default), none, or fstab,grub,network,initramfs,vmware_tools,"
+     "selinux"},
+    {OPT_SKIP, "skip", 0, NULL, "LIST", NULL, 0, "repairs not to run (applied after --fixes)"},
+    {OPT_NEW_MAC, "new-mac", 0, NULL, NULL, NULL, 0,
+     "the KVM guest gets new MACs: rename NICs and drop MAC pins"},
+    {OPT_DRY_RUN, "dry-run", 0, NULL, NULL, NULL, 0, "compute and report, write nothing"},
+    {OPT_REPORT, "report", 0, NULL, "FILE", NULL, CLI_OPT_FILE, "write the JSON report to FILE"},
+    {0},
 };
 
 const cli_option cli_migration_options[] = {
-    { OPT_OUTPUT_DIR, "output-dir", 0, NULL, "DIR", NULL, CLI_OPT_DIR,
-      "folder of the converted VM (created if missing)" },
-    { OPT_NAME, "name", 0, NULL, "NAME", NULL, 0, "VM name (default: the source's)" },
-    { OPT_OUTPUT_FORMAT, "output-format", 'O', "format", "FMT", "qcow2|raw", 0,
-      "format of the output disks (default qcow2)" },
-    { OPT_COMPRESS, "compress", 0, NULL, NULL, NULL, 0, "zstd-compressed qcow2" },
-    { OPT_NETWORK_MAP, "network-map", 0, NULL, "SRC=network:NAME|SRC=bridge:NAME", NULL,
-      CLI_OPT_REPEAT, "attach the NICs of source network SRC (* for all) to NAME" },
-    { OPT_MAC, "mac", 0, NULL, "MAC", NULL, CLI_OPT_REPEAT,
-      "MAC of a NIC when the source has no descriptor (one per NIC)" },
-    { OPT_TEST_BOOT, "test-boot", 0, NULL, NULL, NULL, 0, "boot the result and prove it comes up" },
-    { OPT_BOOT_TIMEOUT, "boot-timeout", 0, NULL, "SEC", NULL, 0,
-      "seconds the boot test may take (1..86400, default 600)" },
-    { OPT_DEFINE, "define", 0, NULL, NULL, NULL, CLI_OPT_OPTVAL,
-      "define the domain in libvirt (at --connect's URI; \"--define URI\" is the old spelling)" },
-    { OPT_CONNECT, "connect", 'c', NULL, "URI", NULL, 0,
-      "libvirt URI for --define (default $LIBVIRT_DEFAULT_URI or qemu:///system)" },
-    { OPT_KEEP_PARTIAL, "keep-partial", 0, NULL, NULL, NULL, 0,
-      "on failure keep the outputs already finished" },
-    { OPT_BACKEND, "backend", 0, NULL, "NAME", "native|virt-v2v", 0,
-      "conversion engine (default native)" },
-    { 0 },
+    {OPT_OUTPUT_DIR, "output-dir", 0, NULL, "DIR", NULL, CLI_OPT_DIR,
+     "folder of the converted VM (created if missing)"},
+    {OPT_NAME, "name", 0, NULL, "NAME", NULL, 0, "VM name (default: the source's)"},
+    {OPT_OUTPUT_FORMAT, "output-format", 'O', "format", "FMT", "qcow2|raw", 0,
+     "format of the output disks (default qcow2)"},
+    {OPT_COMPRESS, "compress", 0, NULL, NULL, NULL, 0, "zstd-compressed qcow2"},
+    {OPT_NETWORK_MAP, "network-map", 0, NULL, "SRC=network:NAME|SRC=bridge:NAME", NULL,
+     CLI_OPT_REPEAT, "attach the NICs of source network SRC (* for all) to NAME"},
+    {OPT_MAC, "mac", 0, NULL, "MAC", NULL, CLI_OPT_REPEAT,
+     "MAC of a NIC when the source has no descriptor (one per NIC)"},
+    {OPT_TEST_BOOT, "test-boot", 0, NULL, NULL, NULL, 0, "boot the result and prove it comes up"},
+    {OPT_BOOT_TIMEOUT, "boot-timeout", 0, NULL, "SEC", NULL, 0,
+     "seconds the boot test may take (1..86400, default 600)"},
+    {OPT_DEFINE, "define", 0, NULL, NULL, NULL, CLI_OPT_OPTVAL,
+     "define the domain in libvirt (at --connect's URI; \"--define URI\" is the old spelling)"},
+    {OPT_CONNECT, "connect", 'c', NULL, "URI", NULL, 0,
+     "libvirt URI for --define (default $LIBVIRT_DEFAULT_URI or qemu:///system)"},
+    {OPT_KEEP_PARTIAL, "keep-partial", 0, NULL, NULL, NULL, 0,
+     "on failure keep the outputs already finished"},
+    {OPT_BACKEND, "backend", 0, NULL, "NAME", "native|virt-v2v", 0,
+     "conversion engine (default native)"},
+    {0},
 };
 
 const cli_option cli_source_options[] = {
-    { OPT_LIST, "list", 0, NULL, NULL, NULL, 0, "list the VMs" },
-    { OPT_VM, "vm", 0, NULL, "NAME", NULL, 0, "migrate (or with --export-only, export) this VM" },
-    { OPT_INSECURE, "insecure", 0, NULL, NULL, NULL, 0, "do not verify the server certificate" },
-    { OPT_CA_FILE, "ca-file", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
-      "trust the CA certificates in FILE (PEM)" },
-    { OPT_SNAPSHOT, "snapshot", 0, NULL, NULL, NULL, 0,
-      "copy a running VM from a temporary snapshot" },
-    { OPT_STREAMS, "streams", 0, NULL, "N", NULL, 0, "parallel download streams (1..16)" },
-    { OPT_EXPORT_ONLY, "export-only", 0, NULL, NULL, NULL, 0,
-      "only fetch the disks and convert them to qcow2, no repair (with --vm)" },
-    { OPT_KEEP_EXPORT, "keep-export", 0, NULL, NULL, NULL, 0,
-      "keep the fetched files (OUTPUT_DIR/.NAME.export)" },
-    { 0 },
+    {OPT_LIST, "list", 0, NULL, NULL, NULL, 0, "list the VMs"},
+    {OPT_VM, "vm", 0, NULL, "NAME", NULL, 0, "migrate (or with --export-only, export) this VM"},
+    {OPT_INSECURE, "insecure", 0, NULL, NULL, NULL, 0, "do not verify the server certificate"},
+    {OPT_CA_FILE, "ca-file", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "trust the CA certificates in FILE (PEM)"},
+    {OPT_SNAPSHOT, "snapshot", 0, NULL, NULL, NULL, 0,
+     "copy a running VM from a temporary snapshot"},
+    {OPT_STREAMS, "streams", 0, NULL, "N", NULL, 0, "parallel download streams (1..16)"},
+    {OPT_EXPORT_ONLY, "export-only", 0, NULL, NULL, NULL, 0,
+     "only fetch the disks and convert them to qcow2, no repair (with --vm)"},
+    {OPT_KEEP_EXPORT, "keep-export", 0, NULL, NULL, NULL, 0,
+     "keep the fetched files (OUTPUT_DIR/.NAME.export)"},
+    {0},
 };
 
 const cli_option *
@@ -164,10 +165,17 @@ cli_repair_apply(const cli_command *cmd, cli_repair *r, const cli_item *it)
             r->skip = bits;
         break;
     }
-    case OPT_NEW_MAC: r->keep_mac = 0; break;
-    case OPT_DRY_RUN: r->dry_run = 1; break;
-    case OPT_REPORT: r->report = it->value; break;
-    default: return 0;
+    case OPT_NEW_MAC:
+        r->keep_mac = 0;
+        break;
+    case OPT_DRY_RUN:
+        r->dry_run = 1;
+        break;
+    case OPT_REPORT:
+        r->report = it->value;
+        break;
+    default:
+        return 0;
     }
     r->any = true;
     return 1;
@@ -220,10 +228,18 @@ cli_migration_apply(const cli_command *cmd, cli_migration *m, const cli_item *it
         return r;
     }
     switch (it->opt->id) {
-    case OPT_OUTPUT_DIR: m->ro.output_dir = it->value; break;
-    case OPT_NAME: m->ro.name = it->value; break;
-    case OPT_OUTPUT_FORMAT: m->ro.output_format = it->value; break;
-    case OPT_COMPRESS: m->ro.compress = 1; break;
+    case OPT_OUTPUT_DIR:
+        m->ro.output_dir = it->value;
+        break;
+    case OPT_NAME:
+        m->ro.name = it->value;
+        break;
+    case OPT_OUTPUT_FORMAT:
+        m->ro.output_format = it->value;
+        break;
+    case OPT_COMPRESS:
+        m->ro.compress = 1;
+        break;
     case OPT_NETWORK_MAP: {
         h2k_network_mapping *maps = realloc(m->maps, (m->n_maps + 1) * sizeof(*maps));
         char **st = maps ? realloc(m->map_storage, (m->n_maps + 1) * sizeof(*st)) : NULL;
@@ -243,7 +259,9 @@ cli_migration_apply(const cli_command *cmd, cli_migration *m, const cli_item *it
         if (push_str(&m->macs, &m->n_macs, it->value) < 0)
             return cli_exit_code(H2K_ERR_NO_MEMORY);
         break;
-    case OPT_TEST_BOOT: m->ro.test_boot = 1; break;
+    case OPT_TEST_BOOT:
+        m->ro.test_boot = 1;
+        break;
     case OPT_BOOT_TIMEOUT: {
         unsigned long v;
         if (!cli_parse_uint(it->value, 1, 86400, &v))
@@ -256,10 +274,17 @@ cli_migration_apply(const cli_command *cmd, cli_migration *m, const cli_item *it
         m->define = true;
         m->define_uri = it->value;
         break;
-    case OPT_CONNECT: m->connect = it->value; break;
-    case OPT_KEEP_PARTIAL: m->ro.keep_partial = 1; break;
-    case OPT_BACKEND: m->ro.backend = it->value; break;
-    default: return 0;
+    case OPT_CONNECT:
+        m->connect = it->value;
+        break;
+    case OPT_KEEP_PARTIAL:
+        m->ro.keep_partial = 1;
+        break;
+    case OPT_BACKEND:
+        m->ro.backend = it->value;
+        break;
+    default:
+        return 0;
     }
     m->any = true;
     return 1;
@@ -307,7 +332,8 @@ cli_migration_check_plan(const cli_command *cmd, const char *plan_path, const h2
     for (size_t i = 0; i < plan->n_vms; i++) {
         const h2k_plan_vm *vm = &plan->vms[i];
         if (cli_check_choice(cli_migration_options, OPT_OUTPUT_FORMAT, vm->output_format) < 0)
-            return cli_usage_error(cmd, "%s: vms[%zu] (%s): \"format\" must be qcow2 or raw, "
+            return cli_usage_error(cmd,
+                                   "%s: vms[%zu] (%s): \"format\" must be qcow2 or raw, "
                                    "not '%s' (as --output-format)",
                                    plan_path, i, vm->name, vm->output_format);
         if (vm->compress == 1 && vm->output_format && strcmp(vm->output_format, "raw") == 0)

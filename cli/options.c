@@ -7,21 +7,24 @@
 #include "cli.h"
 
 const cli_option cli_global_options[] = {
-    { OPT_JSON, "json", 0, NULL, NULL, NULL, 0,
-      "result as one JSON document on stdout, events as JSON lines on stderr" },
-    { OPT_VERBOSE, "verbose", 'v', NULL, NULL, NULL, CLI_OPT_REPEAT,
-      "more log output (twice for debug)" },
-    { OPT_QUIET, "quiet", 'q', NULL, NULL, NULL, 0, "errors only, no progress bar" },
-    { OPT_ALLOW_PATH, "allow-path", 0, NULL, "DIR", NULL, CLI_OPT_REPEAT | CLI_OPT_DIR,
-      "let files named by the inputs (extents, parents, backing files) lie under DIR" },
-    { OPT_HELP, "help", 'h', NULL, NULL, NULL, 0, "show the options of the command" },
-    { 0 },
+    {OPT_JSON, "json", 0, NULL, NULL, NULL, 0,
+     "result as one JSON document on stdout, events as JSON lines on stderr"},
+    {OPT_VERBOSE, "verbose", 'v', NULL, NULL, NULL, CLI_OPT_REPEAT,
+     "more log output (twice for debug)"},
+    {OPT_QUIET, "quiet", 'q', NULL, NULL, NULL, 0, "errors only, no progress bar"},
+    {OPT_ALLOW_PATH, "allow-path", 0, NULL, "DIR", NULL, CLI_OPT_REPEAT | CLI_OPT_DIR,
+     "let files named by the inputs (extents, parents, backing files) lie under DIR"},
+    {OPT_HELP, "help", 'h', NULL, NULL, NULL, 0, "show the options of the command"},
+    {0},
 };
 
 const cli_command *const cli_commands[] = {
-    &cli_cmd_probe, &cli_cmd_convert, &cli_cmd_ovf,     &cli_cmd_inspect,
-    &cli_cmd_fix,   &cli_cmd_test,    &cli_cmd_xml,     &cli_cmd_vsphere,
-    &cli_cmd_local, &cli_cmd_batch,   &cli_cmd_version, &cli_cmd_help,
+    &cli_cmd_probe,      &cli_cmd_convert,
+    &cli_cmd_ovf,        &cli_cmd_inspect,
+    &cli_cmd_fix,        &cli_cmd_test,
+    &cli_cmd_xml,        &cli_cmd_vsphere,
+    &cli_cmd_local,      &cli_cmd_batch,
+    &cli_cmd_version,    &cli_cmd_help,
     &cli_cmd_completion, NULL,
 };
 
@@ -104,7 +107,7 @@ add_item(cli_parsed *p, const cli_option *o, const char *value, const char *spel
     if (!n)
         return -1;
     p->items = n;
-    p->items[p->n_items++] = (cli_item){ o, value, spelled };
+    p->items[p->n_items++] = (cli_item){o, value, spelled};
     return 0;
 }
 
@@ -421,8 +424,7 @@ run_help(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_help = {
-    "help", "[COMMAND]", "list the commands, or the options of one command", 0, 1, NULL,
-    run_help,
+    "help", "[COMMAND]", "list the commands, or the options of one command", 0, 1, NULL, run_help,
 };
 
 static int

@@ -31,10 +31,14 @@ static const char *
 level_name(h2k_log_level l)
 {
     switch (l) {
-    case H2K_LOG_ERROR: return "error";
-    case H2K_LOG_WARNING: return "warning";
-    case H2K_LOG_INFO: return "info";
-    default: return "debug";
+    case H2K_LOG_ERROR:
+        return "error";
+    case H2K_LOG_WARNING:
+        return "warning";
+    case H2K_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 
@@ -120,7 +124,7 @@ cli_setup_output(cli_env *env)
     env->out.events_json = env->json;
     env->out.bar_is_tty = !env->quiet && isatty(STDERR_FILENO);
     env->out.last_permille = -1;
-    h2k_log_level lvl = env->quiet ? H2K_LOG_ERROR
+    h2k_log_level lvl = env->quiet          ? H2K_LOG_ERROR
                         : env->verbose >= 2 ? H2K_LOG_DEBUG
                         : env->verbose == 1 ? H2K_LOG_INFO
                                             : H2K_LOG_WARNING;
@@ -153,8 +157,8 @@ cli_report_error(cli_env *env, int rc)
         if (e->console_tail)
             json_object_object_add(je, "console_tail", json_object_new_string(e->console_tail));
         json_object_object_add(o, "error", je);
-        cli_print_json(json_object_to_json_string_ext(
-            o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     } else {
         fprintf(stderr, "hyper2kvm: error [%s]: %s\n", h2k_code_name(rc), cli_safe(env, msg));
@@ -184,11 +188,24 @@ cli_parse_size(const char *s, unsigned long long *out)
         return false;
     if (*end) {
         switch (*end) {
-        case 'k': case 'K': mul = 1ULL << 10; break;
-        case 'm': case 'M': mul = 1ULL << 20; break;
-        case 'g': case 'G': mul = 1ULL << 30; break;
-        case 't': case 'T': mul = 1ULL << 40; break;
-        default: return false;
+        case 'k':
+        case 'K':
+            mul = 1ULL << 10;
+            break;
+        case 'm':
+        case 'M':
+            mul = 1ULL << 20;
+            break;
+        case 'g':
+        case 'G':
+            mul = 1ULL << 30;
+            break;
+        case 't':
+        case 'T':
+            mul = 1ULL << 40;
+            break;
+        default:
+            return false;
         }
         if (end[1] && !(end[1] == 'i' && end[2] == 'B' && !end[3]) &&
             !((end[1] == 'B' || end[1] == 'b') && !end[2]))
@@ -220,9 +237,15 @@ cli_apply_globals(cli_env *env, const cli_parsed *p)
     for (size_t i = 0; i < p->n_items; i++) {
         const cli_item *it = &p->items[i];
         switch (it->opt->id) {
-        case OPT_JSON: env->json = true; break;
-        case OPT_VERBOSE: env->verbose++; break;
-        case OPT_QUIET: env->quiet = true; break;
+        case OPT_JSON:
+            env->json = true;
+            break;
+        case OPT_VERBOSE:
+            env->verbose++;
+            break;
+        case OPT_QUIET:
+            env->quiet = true;
+            break;
         case OPT_ALLOW_PATH:
             if (env->ctx) {
                 int rc = h2k_ctx_allow_path(env->ctx, it->value);
@@ -230,7 +253,8 @@ cli_apply_globals(cli_env *env, const cli_parsed *p)
                     return cli_report_error(env, rc);
             }
             break;
-        default: break;
+        default:
+            break;
         }
     }
     return 0;
@@ -385,8 +409,7 @@ cli_read_secret_file(const char *path, const char *what)
 {
     FILE *f = fopen(path, "re");
     if (!f) {
-        fprintf(stderr, "hyper2kvm: cannot read the %s file %s: %s\n", what, path,
-                strerror(errno));
+        fprintf(stderr, "hyper2kvm: cannot read the %s file %s: %s\n", what, path, strerror(errno));
         return NULL;
     }
     char *line = NULL;

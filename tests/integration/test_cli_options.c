@@ -49,7 +49,7 @@ static size_t
 command_names(const char *dir, char names[32][32])
 {
     char *out = ts_join(dir, "usage.txt");
-    const char *argv[] = { ts_env("H2K_CLI"), "--help", NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "--help", NULL};
     assert_int_equal(run_files(argv, out, NULL), 0);
     char *text = ts_read_file(out, NULL);
     const char *p = strstr(text, "commands:\n");
@@ -78,11 +78,11 @@ test_help_every_command(void **state)
     for (size_t i = 0; i < n; i++) {
         char want[64];
         snprintf(want, sizeof(want), "usage: hyper2kvm %s ", names[i]);
-        const char *a1[] = { ts_env("H2K_CLI"), names[i], "--help", NULL };
-        const char *a2[] = { ts_env("H2K_CLI"), "help", names[i], NULL };
-        const char *a3[] = { ts_env("H2K_CLI"), "-h", names[i], NULL };
-        const char *a4[] = { ts_env("H2K_CLI"), names[i], "-h", "--no-such-thing", NULL };
-        const char *const *all[] = { a1, a2, a3 };
+        const char *a1[] = {ts_env("H2K_CLI"), names[i], "--help", NULL};
+        const char *a2[] = {ts_env("H2K_CLI"), "help", names[i], NULL};
+        const char *a3[] = {ts_env("H2K_CLI"), "-h", names[i], NULL};
+        const char *a4[] = {ts_env("H2K_CLI"), names[i], "-h", "--no-such-thing", NULL};
+        const char *const *all[] = {a1, a2, a3};
         for (size_t k = 0; k < 3; k++) {
             if (run_files(all[k], out, NULL) != 0)
                 fail_msg("hyper2kvm %s %s did not exit 0", all[k][1], all[k][2]);
@@ -95,7 +95,7 @@ test_help_every_command(void **state)
         /* an unknown option is a usage error even next to --help */
         assert_int_equal(run_files(a4, NULL, NULL), 2);
     }
-    const char *bad[] = { ts_env("H2K_CLI"), "help", "frobnicate", NULL };
+    const char *bad[] = {ts_env("H2K_CLI"), "help", "frobnicate", NULL};
     assert_int_equal(run_files(bad, NULL, NULL), 2);
     free(out);
     ts_rmtree(dir);
@@ -107,7 +107,7 @@ static char *
 bash_out(const char *dir, const char *completion, const char *script)
 {
     char *out = ts_join(dir, "bash.txt");
-    const char *argv[] = { "/bin/bash", "--norc", "-c", script, "bash", completion, NULL };
+    const char *argv[] = {"/bin/bash", "--norc", "-c", script, "bash", completion, NULL};
     ts_require_program("bash");
     int st = run_files(argv, out, NULL);
     if (st != 0)
@@ -127,7 +127,7 @@ test_completion(void **state)
     *strrchr(cli_dir, '/') = '\0';
     char *installed = ts_join(cli_dir, "completions/hyper2kvm");
     char *printed = ts_join(dir, "printed");
-    const char *argv[] = { ts_env("H2K_CLI"), "completion", "bash", NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "completion", "bash", NULL};
     assert_int_equal(run_files(argv, printed, NULL), 0);
     char *a = ts_read_file(installed, NULL), *b = ts_read_file(printed, NULL);
     assert_string_equal(a, b);
@@ -141,19 +141,19 @@ test_completion(void **state)
         const char *words;
         const char *want;
     } cases[] = {
-        { "hyper2kvm loc", "local" },
-        { "hyper2kvm --json -v ve", "version" },
-        { "hyper2kvm --allow-path /tmp lo", "local" },
-        { "hyper2kvm local --output-f", "--output-format" },
-        { "hyper2kvm local -O ", "qcow2 raw" },
-        { "hyper2kvm local --format q", "qcow2" },
-        { "hyper2kvm fix --fi", "--fixes" },
-        { "hyper2kvm fix --js", "--json" },
-        { "hyper2kvm test --accel ", "auto kvm tcg" },
-        { "hyper2kvm vsphere --transport n", "nfc" },
-        { "hyper2kvm help xm", "xml" },
-        { "hyper2kvm xml --disk-bus v", "virtio" },
-        { "hyper2kvm batch --jo", "--jobs" },
+        {"hyper2kvm loc", "local"},
+        {"hyper2kvm --json -v ve", "version"},
+        {"hyper2kvm --allow-path /tmp lo", "local"},
+        {"hyper2kvm local --output-f", "--output-format"},
+        {"hyper2kvm local -O ", "qcow2 raw"},
+        {"hyper2kvm local --format q", "qcow2"},
+        {"hyper2kvm fix --fi", "--fixes"},
+        {"hyper2kvm fix --js", "--json"},
+        {"hyper2kvm test --accel ", "auto kvm tcg"},
+        {"hyper2kvm vsphere --transport n", "nfc"},
+        {"hyper2kvm help xm", "xml"},
+        {"hyper2kvm xml --disk-bus v", "virtio"},
+        {"hyper2kvm batch --jo", "--jobs"},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(cases); i++) {
         char script[512];
@@ -182,10 +182,10 @@ test_global_options_anywhere(void **state)
     char *dir = ts_mkdtemp();
     char *out = ts_join(dir, "out.txt");
     const char *cli = ts_env("H2K_CLI");
-    const char *before[] = { cli, "--json", "-q", "version", NULL };
-    const char *after[] = { cli, "version", "-q", "--json", NULL };
-    const char *mixed[] = { cli, "-q", "version", "--json", NULL };
-    const char *const *all[] = { before, after, mixed };
+    const char *before[] = {cli, "--json", "-q", "version", NULL};
+    const char *after[] = {cli, "version", "-q", "--json", NULL};
+    const char *mixed[] = {cli, "-q", "version", "--json", NULL};
+    const char *const *all[] = {before, after, mixed};
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(run_files(all[i], out, NULL), 0);
         char *t = ts_read_file(out, NULL);
@@ -197,9 +197,9 @@ test_global_options_anywhere(void **state)
     /* --allow-path reaches h2k_ctx_allow_path(): a missing folder is refused
      * (INVALID_ARG: exit 25) wherever the option stands */
     char *missing = ts_join(dir, "no-such-dir");
-    const char *ap1[] = { cli, "--allow-path", missing, "probe", out, NULL };
-    const char *ap2[] = { cli, "probe", out, "--allow-path", missing, NULL };
-    const char *ap3[] = { cli, "--allow-path=/", "probe", out, "--allow-path", dir, NULL };
+    const char *ap1[] = {cli, "--allow-path", missing, "probe", out, NULL};
+    const char *ap2[] = {cli, "probe", out, "--allow-path", missing, NULL};
+    const char *ap3[] = {cli, "--allow-path=/", "probe", out, "--allow-path", dir, NULL};
     assert_int_equal(run_files(ap1, NULL, out), 25);
     char *t = ts_read_file(out, NULL);
     assert_non_null(strstr(t, "no-such-dir"));
@@ -207,7 +207,7 @@ test_global_options_anywhere(void **state)
     assert_int_equal(run_files(ap2, NULL, NULL), 25);
     assert_int_equal(run_files(ap3, NULL, NULL), 0);
     /* an unknown global option before the command is a usage error */
-    const char *bad[] = { cli, "--frob", "version", NULL };
+    const char *bad[] = {cli, "--frob", "version", NULL};
     assert_int_equal(run_files(bad, NULL, NULL), 2);
     free(missing);
     free(out);
@@ -220,7 +220,7 @@ static char *
 phony_uefi(void)
 {
     char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-phony-guests.sh");
-    const char *argv[] = { "bash", script, "uefi", NULL };
+    const char *argv[] = {"bash", script, "uefi", NULL};
     char *out = NULL;
     if (ts_run(argv, &out) != 0)
         fail_msg("building the phony UEFI guest failed:\n%s", out);
@@ -244,11 +244,11 @@ test_xml_from_disks(void **state)
     char *dir = ts_mkdtemp();
     /* a copy named like a VM, so the domain name comes from the file name */
     char *disk = ts_join(dir, "web-01.qcow2");
-    const char *cp[] = { "cp", "--reflink=auto", img, disk, NULL };
+    const char *cp[] = {"cp", "--reflink=auto", img, disk, NULL};
     ts_run_ok(cp);
     char *xml_path = ts_join(dir, "web-01.xml");
-    const char *argv[] = { ts_env("H2K_CLI"), "xml", disk, "--output", xml_path, "--type",
-                           "qemu", "--output-dir", dir, NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "xml",  disk,           "--output", xml_path,
+                          "--type",          "qemu", "--output-dir", dir,        NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -262,12 +262,12 @@ test_xml_from_disks(void **state)
     const char *ifaces = strstr(xml, "<interface");
     assert_non_null(ifaces);
     assert_null(strstr(ifaces + 1, "<interface")); /* exactly one NIC */
-    const char *val[] = { "virt-xml-validate", xml_path, "domain", NULL };
+    const char *val[] = {"virt-xml-validate", xml_path, "domain", NULL};
     ts_run_ok(val);
     free(xml);
     /* the same with --disk instead of IMAGE; no disk at all is a usage error */
-    const char *argv2[] = { ts_env("H2K_CLI"), "--json", "xml", "--disk", disk, "--type", "qemu",
-                            "--no-graphics", NULL };
+    const char *argv2[] = {ts_env("H2K_CLI"), "--json", "xml",           "--disk", disk,
+                           "--type",          "qemu",   "--no-graphics", NULL};
     char *jpath = ts_join(dir, "out.json");
     assert_int_equal(run_files(argv2, jpath, NULL), 0);
     char *j = ts_read_file(jpath, NULL);
@@ -278,7 +278,7 @@ test_xml_from_disks(void **state)
     json_object_put(o);
     free(j);
     free(jpath);
-    const char *none[] = { ts_env("H2K_CLI"), "xml", NULL };
+    const char *none[] = {ts_env("H2K_CLI"), "xml", NULL};
     assert_int_equal(run_files(none, NULL, NULL), 2);
     free(xml_path);
     free(disk);
@@ -294,12 +294,13 @@ test_escape_sequences_in_names(void **state)
     char *dir = ts_mkdtemp();
     char *vmx = ts_join(dir, "evil.vmx");
     static const char text[] = ".encoding = \"UTF-8\"\n"
-                               "displayName = \"evil\x1b]0;pwned\x07\x1b[2Jname\xc2\x9b" "31m\"\n"
+                               "displayName = \"evil\x1b]0;pwned\x07\x1b[2Jname\xc2\x9b"
+                               "31m\"\n"
                                "guestOS = \"debian12-64\"\n"
                                "memsize = \"512\"\n";
     ts_write_file(vmx, text, strlen(text));
     char *out = ts_join(dir, "out.txt");
-    const char *argv[] = { ts_env("H2K_CLI"), "ovf", vmx, NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "ovf", vmx, NULL};
     assert_int_equal(run_files(argv, out, NULL), 0);
     char *t = ts_read_file(out, NULL);
     assert_null(strchr(t, '\x1b'));
@@ -308,13 +309,14 @@ test_escape_sequences_in_names(void **state)
     assert_non_null(strstr(t, "evil\\x1b]0;pwned\\x07\\x1b[2Jname\\u009b31m"));
     free(t);
     /* JSON keeps the exact string */
-    const char *jargv[] = { ts_env("H2K_CLI"), "ovf", vmx, "--json", NULL };
+    const char *jargv[] = {ts_env("H2K_CLI"), "ovf", vmx, "--json", NULL};
     assert_int_equal(run_files(jargv, out, NULL), 0);
     t = ts_read_file(out, NULL);
     json_object *o = json_tokener_parse(t), *name;
     assert_non_null(o);
     assert_true(json_object_object_get_ex(o, "name", &name));
-    assert_string_equal(json_object_get_string(name), "evil\x1b]0;pwned\x07\x1b[2Jname\xc2\x9b" "31m");
+    assert_string_equal(json_object_get_string(name), "evil\x1b]0;pwned\x07\x1b[2Jname\xc2\x9b"
+                                                      "31m");
     json_object_put(o);
     free(t);
     free(out);
@@ -331,7 +333,7 @@ test_password_env_removed(void **state)
     (void)state;
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(ls >= 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(listen(ls, 4), 0);
     socklen_t sl = sizeof(sa);
@@ -346,14 +348,14 @@ test_password_env_removed(void **state)
         dup2(null, 1);
         dup2(null, 2);
         setenv("H2K_TEST_VC_PASSWORD", secret, 1);
-        const char *argv[] = { ts_env("H2K_CLI"), "vsphere", "--vcenter", host, "--user", "u",
-                               "--password-env", "H2K_TEST_VC_PASSWORD", "--list",
-                               "--insecure", NULL };
+        const char *argv[] = {
+            ts_env("H2K_CLI"),      "vsphere", "--vcenter",  host, "--user", "u", "--password-env",
+            "H2K_TEST_VC_PASSWORD", "--list",  "--insecure", NULL};
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     /* the connection arrives only after the password was read */
-    struct pollfd pfd = { .fd = ls, .events = POLLIN };
+    struct pollfd pfd = {.fd = ls, .events = POLLIN};
     assert_int_equal(poll(&pfd, 1, 60000), 1);
     int conn = accept(ls, NULL, NULL);
     assert_true(conn >= 0);

@@ -147,7 +147,7 @@ static void
 test_one_meaning_per_spelling(void **state)
 {
     (void)state;
-    const cli_option *seen[256] = { 0 };
+    const cli_option *seen[256] = {0};
     const cli_option *all[1024];
     size_t n = 0;
     for (const cli_option *o = cli_global_options; o->id; o++)
@@ -172,7 +172,7 @@ test_one_meaning_per_spelling(void **state)
             const cli_option *q = all[j];
             if (q->id == o->id)
                 continue;
-            const char *words[2] = { o->name, o->aliases };
+            const char *words[2] = {o->name, o->aliases};
             for (size_t w = 0; w < 2; w++) {
                 for (const char *sp = words[w]; sp && *sp;) {
                     const char *e = w ? strchr(sp, ' ') : NULL;
@@ -238,7 +238,7 @@ test_parser(void **state)
     assert_string_equal(value_of(&p, OPT_OUTPUT_FORMAT), "raw");
     assert_non_null(cli_find_command("convert"));
     assert_int_equal(p.n_pos, 2);
-    cli_env env = { 0 };
+    cli_env env = {0};
     assert_int_equal(cli_apply_globals(&env, &p), 0);
     assert_true(env.json && env.quiet);
     assert_int_equal(env.verbose, 1);
@@ -292,14 +292,14 @@ static void
 test_migration_options_shared(void **state)
 {
     (void)state;
-    const char *cmds[] = { "local", "vsphere" };
+    const char *cmds[] = {"local", "vsphere"};
     h2k_run_options got[2];
     for (size_t c = 0; c < 2; c++) {
         cli_parsed p;
         assert_int_equal(parse(cmds[c], &p, "--output-dir", "out", "-O", "raw", "--only",
-                               "grub,fstab", "--skip", "grub", "--boot-timeout", "30",
-                               "--define", "-c", "test:///default", "--network-map",
-                               "*=bridge:br0", "--new-mac", NULL),
+                               "grub,fstab", "--skip", "grub", "--boot-timeout", "30", "--define",
+                               "-c", "test:///default", "--network-map", "*=bridge:br0",
+                               "--new-mac", NULL),
                          0);
         cli_migration m;
         cli_migration_init(&m);
@@ -323,8 +323,7 @@ test_migration_options_shared(void **state)
         assert_int_equal(cli_migration_apply(p.cmd, &m, &p.items[0]), CLI_EXIT_USAGE);
         cli_migration_free(&m);
         cli_parsed_free(&p);
-        assert_int_equal(parse(cmds[c], &p, "-c", "test:///default", "--output-dir", "o", NULL),
-                         0);
+        assert_int_equal(parse(cmds[c], &p, "-c", "test:///default", "--output-dir", "o", NULL), 0);
         cli_migration_init(&m);
         for (size_t i = 0; i < p.n_items; i++)
             assert_int_equal(cli_migration_apply(p.cmd, &m, &p.items[i]), 1);
@@ -355,11 +354,13 @@ test_escape(void **state)
     check_escape("a\nb\tc\rd", false, "a\\x0ab\\x09c\\x0dd");
     check_escape("a\nb\tc\rd", true, "a\nb\tc\\x0dd");
     check_escape("del\x7f", false, "del\\x7f");
-    check_escape("c1 \xc2\x9b" "31m raw \x9b", false, "c1 \\u009b31m raw \\x9b");
+    check_escape("c1 \xc2\x9b"
+                 "31m raw \x9b",
+                 false, "c1 \\u009b31m raw \\x9b");
     check_escape("back\\slash", false, "back\\\\slash");
     check_escape("bad \xff\xfe utf8 \xc3", false, "bad \\xff\\xfe utf8 \\xc3");
     check_escape("", false, "");
-    cli_env env = { 0 };
+    cli_env env = {0};
     assert_string_equal(cli_safe(&env, NULL), "-");
     assert_string_equal(cli_safe(&env, "x\x1b"), "x\\x1b");
     cli_env_release(&env);
