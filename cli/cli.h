@@ -182,6 +182,9 @@ const cli_option *cli_lookup_long(const cli_command *cmd, const char *name, size
 
 void cli_print_usage(FILE *f);
 void cli_print_help(FILE *f, const cli_command *cmd);
+/* Prints the options of @table as man page (roff) paragraphs; docs/hyper2kvm.1
+ * holds exactly this text for every table of every command (checked by a test). */
+void cli_print_man_options(FILE *f, const cli_option *table);
 /* Prints a bash completion script generated from the tables. */
 void cli_print_completion(FILE *f);
 /* "hyper2kvm CMD: MSG" on stderr plus a pointer to --help; returns CLI_EXIT_USAGE. */

@@ -7,7 +7,7 @@
 
 static const cli_option local_options[] = {
     {OPT_INPUT, "input", 0, NULL, "PATH", NULL, CLI_OPT_REPEAT | CLI_OPT_FILE,
-     "a disk image, or one .ova/.ovf/.vmx (repeat for several disks)"},
+     "a disk image (one per disk), or one .ova, .ovf or .vmx"},
     {0},
 };
 

@@ -13,8 +13,8 @@
 
 const cli_option cli_repair_options[] = {
     {OPT_FIXES, "fixes", 0, "only", "LIST", NULL, 0,
-     "repairs to run: all (default), none, or fstab,grub,network,initramfs,vmware_tools,"
-     "selinux"},
+     "repairs to run: all (default), none, or a list of fstab, grub, network, "
+     "initramfs, vmware_tools, selinux"},
     {OPT_SKIP, "skip", 0, NULL, "LIST", NULL, 0, "repairs not to run (applied after --fixes)"},
     {OPT_NEW_MAC, "new-mac", 0, NULL, NULL, NULL, 0,
      "the KVM guest gets new MACs: rename NICs and drop MAC pins"},
@@ -29,7 +29,7 @@ const cli_option cli_migration_options[] = {
     {OPT_NAME, "name", 0, NULL, "NAME", NULL, 0, "VM name (default: the source's)"},
     {OPT_OUTPUT_FORMAT, "output-format", 'O', "format", "FMT", "qcow2|raw", 0,
      "format of the output disks (default qcow2)"},
-    {OPT_COMPRESS, "compress", 0, NULL, NULL, NULL, 0, "zstd-compressed qcow2"},
+    {OPT_COMPRESS, "compress", 0, NULL, NULL, NULL, 0, "compress the qcow2 output with zstd"},
     {OPT_NETWORK_MAP, "network-map", 0, NULL, "SRC=network:NAME|SRC=bridge:NAME", NULL,
      CLI_OPT_REPEAT, "attach the NICs of source network SRC (* for all) to NAME"},
     {OPT_MAC, "mac", 0, NULL, "MAC", NULL, CLI_OPT_REPEAT,

@@ -440,3 +440,60 @@ run_completion(cli_env *env, const cli_parsed *p)
 const cli_command cli_cmd_completion = {
     "completion", "bash", "print the bash completion script", 1, 1, NULL, run_completion,
 };
+
+/* ---- man page -------------------------------------------------------- */
+
+static void
+roff_text(FILE *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && s[i]; i++) {
+        if (s[i] == '-')
+            fputs("\\-", f);
+        else if (s[i] == '\\')
+            fputs("\\e", f);
+        else
+            fputc(s[i], f);
+    }
+}
+
+void
+cli_print_man_options(FILE *f, const cli_option *table)
+{
+    for (const cli_option *o = table; o && o->id; o++) {
+        fputs(".TP\n", f);
+        if (o->short_name)
+            fprintf(f, "\\fB\\-%c\\fR, ", o->short_name);
+        fputs("\\fB\\-\\-", f);
+        roff_text(f, o->name, strlen(o->name));
+        fputs("\\fR", f);
+        if (o->arg || (o->flags & CLI_OPT_OPTVAL)) {
+            const char *meta = o->choices ? o->choices : o->arg ? o->arg : "URI";
+            bool opt = (o->flags & CLI_OPT_OPTVAL) != 0;
+            fputs(opt ? " [\\fI" : " \\fI", f);
+            roff_text(f, meta, strlen(meta));
+            fputs(opt ? "\\fR]" : "\\fR", f);
+        }
+        fputc('\n', f);
+        char first = o->help[0];
+        fputc(first >= 'a' && first <= 'z' ? first - 'a' + 'A' : first, f);
+        roff_text(f, o->help + 1, strlen(o->help + 1));
+        fputc('.', f);
+        if (o->flags & CLI_OPT_REPEAT)
+            fputs(" May be repeated.", f);
+        if (o->aliases) {
+            fputs(" Old spelling, kept as an alias:", f);
+            for (const char *p = o->aliases; *p;) {
+                const char *e = strchr(p, ' ');
+                size_t l = e ? (size_t)(e - p) : strlen(p);
+                fputs(p == o->aliases ? " \\fB\\-\\-" : ", \\fB\\-\\-", f);
+                roff_text(f, p, l);
+                fputs("\\fR", f);
+                if (!e)
+                    break;
+                p = e + 1;
+            }
+            fputc('.', f);
+        }
+        fputc('\n', f);
+    }
+}

@@ -123,6 +123,95 @@ test_man_page_covers_every_option(void **state)
     assert_int_equal(missing, 0);
 }
 
+/* The option paragraphs of @c as the tables give them, between their markers. */
+static char *
+generated_block(const cli_command *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    fprintf(f, ".\\\" options of %s: generated from its option tables (see test_cli_tables)\n",
+            c->name);
+    for (size_t t = 0; c->tables && c->tables[t]; t++)
+        cli_print_man_options(f, c->tables[t]);
+    fprintf(f, ".\\\" end of the options of %s\n", c->name);
+    fclose(f);
+    return buf;
+}
+
+/* Every command's section ends with its options exactly as the tables give them.
+ * H2K_UPDATE_MANPAGE=1 rewrites docs/hyper2kvm.1 so (the prose stays as written). */
+static void
+test_man_page_options_generated(void **state)
+{
+    (void)state;
+    char *man = read_source_file("docs/hyper2kvm.1");
+    char *want = NULL;
+    size_t want_len = 0;
+    FILE *w = open_memstream(&want, &want_len);
+    assert_non_null(w);
+    const char *rest = man;
+    int stale = 0;
+    for (size_t i = 0; cli_commands[i]; i++) {
+        const cli_command *c = cli_commands[i];
+        char head[64], begin[96], end[96];
+        snprintf(head, sizeof(head), ".SS \"%s\"\n", c->name);
+        snprintf(begin, sizeof(begin), ".\\\" options of %s:", c->name);
+        snprintf(end, sizeof(end), ".\\\" end of the options of %s\n", c->name);
+        const char *sec = strstr(rest, head);
+        if (!sec) {
+            fprintf(stderr, "docs/hyper2kvm.1: no section .SS \"%s\" (in command order)\n",
+                    c->name);
+            stale++;
+            continue;
+        }
+        const char *next = strstr(sec + strlen(head), "\n.SS ");
+        const char *next_sh = strstr(sec + strlen(head), "\n.SH ");
+        if (!next || (next_sh && next_sh < next))
+            next = next_sh;
+        next = next ? next + 1 : sec + strlen(sec);
+        const char *b = strstr(sec, begin), *e = b ? strstr(b, end) : NULL;
+        if (b && b > next)
+            b = NULL;
+        if (e && e > next)
+            e = NULL;
+        char *gen = generated_block(c);
+        if (b && e) {
+            e += strlen(end);
+            if ((size_t)(e - b) != strlen(gen) || memcmp(b, gen, strlen(gen)) != 0) {
+                fprintf(stderr, "docs/hyper2kvm.1: the options of %s differ from the tables\n",
+                        c->name);
+                stale++;
+            }
+            fwrite(rest, 1, (size_t)(b - rest), w);
+            fputs(gen, w);
+            fwrite(e, 1, (size_t)(next - e), w);
+        } else {
+            fprintf(stderr, "docs/hyper2kvm.1: the section of %s has no generated options\n",
+                    c->name);
+            stale++;
+            fwrite(rest, 1, (size_t)(next - rest), w);
+            fputs(gen, w);
+        }
+        free(gen);
+        rest = next;
+    }
+    fputs(rest, w);
+    fclose(w);
+    if (stale && getenv("H2K_UPDATE_MANPAGE")) {
+        char *path = ts_join(ts_env("H2K_SOURCE_DIR"), "docs/hyper2kvm.1");
+        ts_write_file(path, want, want_len);
+        fprintf(stderr, "rewrote %s\n", path);
+        free(path);
+    } else if (stale) {
+        fprintf(stderr, "run the test with H2K_UPDATE_MANPAGE=1 to regenerate them\n");
+    }
+    free(want);
+    free(man);
+    assert_int_equal(stale, 0);
+}
+
 static void
 test_readme_lists_every_command(void **state)
 {
@@ -387,6 +476,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_man_page_covers_every_option),
+        cmocka_unit_test(test_man_page_options_generated),
         cmocka_unit_test(test_readme_lists_every_command),
         cmocka_unit_test(test_one_meaning_per_spelling),
         cmocka_unit_test(test_parser),
