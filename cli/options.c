@@ -114,7 +114,7 @@ add_item(cli_parsed *p, const cli_option *o, const char *value, const char *spel
 static bool
 looks_like_uri(const char *s)
 {
-    return s && s[0] != '-' && strstr(s, ":/") != NULL;
+    return s && s[0] != '-' && strstr(s, "://") != NULL;
 }
 
 static int
