@@ -310,7 +310,8 @@ cli_migration_finish(const cli_command *cmd, cli_migration *m, bool need_output)
                            : m->define_uri ? m->define_uri
                                            : cli_default_connect_uri();
     if (m->ro.compress && m->ro.output_format && strcmp(m->ro.output_format, "raw") == 0)
-        return cli_usage_error(cmd, "--compress needs --output-format qcow2");
+        return cli_usage_error(cmd, "--compress needs --output-format qcow2 (as \"compress\" "
+                                    "needs \"format\": \"qcow2\" in a plan)");
     m->ro.fixes = cli_repair_selected(&m->rep);
     m->ro.keep_mac = m->rep.keep_mac;
     m->ro.dry_run = m->rep.dry_run;
@@ -326,19 +327,59 @@ cli_migration_finish(const cli_command *cmd, cli_migration *m, bool need_output)
     return 0;
 }
 
+/* One plan field as the option it stands for, so that the plan is checked by
+ * the same code as the command line. */
+static void
+plan_item(cli_item *items, size_t *n, int id, const char *value, const char *field)
+{
+    items[(*n)++] = (cli_item){cli_table_option(cli_migration_options, id)
+                                   ? cli_table_option(cli_migration_options, id)
+                                   : cli_table_option(cli_repair_options, id),
+                               value, field};
+}
+
 int
 cli_migration_check_plan(const cli_command *cmd, const char *plan_path, const h2k_plan *plan)
 {
     for (size_t i = 0; i < plan->n_vms; i++) {
         const h2k_plan_vm *vm = &plan->vms[i];
-        if (cli_check_choice(cli_migration_options, OPT_OUTPUT_FORMAT, vm->output_format) < 0)
-            return cli_usage_error(cmd,
-                                   "%s: vms[%zu] (%s): \"format\" must be qcow2 or raw, "
-                                   "not '%s' (as --output-format)",
-                                   plan_path, i, vm->name, vm->output_format);
-        if (vm->compress == 1 && vm->output_format && strcmp(vm->output_format, "raw") == 0)
-            return cli_usage_error(cmd, "%s: vms[%zu] (%s): \"compress\" needs \"format\" qcow2",
-                                   plan_path, i, vm->name);
+        char field[8][96];
+        cli_item items[8];
+        size_t n = 0;
+        int compress = vm->compress >= 0 ? vm->compress : plan->compress;
+        int dry_run = vm->dry_run >= 0 ? vm->dry_run : plan->dry_run;
+        int test_boot = vm->test_boot >= 0 ? vm->test_boot : plan->test_boot;
+        static const char *const names[] = {"format", "compress", "dry_run", "test_boot"};
+        for (size_t k = 0; k < 4; k++)
+            snprintf(field[k], sizeof(field[k]), "%s: vms[%zu].%s", plan_path, i, names[k]);
+        if (vm->output_format)
+            plan_item(items, &n, OPT_OUTPUT_FORMAT, vm->output_format, field[0]);
+        if (compress > 0)
+            plan_item(items, &n, OPT_COMPRESS, NULL, field[1]);
+        if (dry_run > 0)
+            plan_item(items, &n, OPT_DRY_RUN, NULL, field[2]);
+        if (test_boot > 0)
+            plan_item(items, &n, OPT_TEST_BOOT, NULL, field[3]);
+        cli_migration m;
+        cli_migration_init(&m);
+        int rc = 0;
+        for (size_t k = 0; k < n && rc == 0; k++) {
+            if (cli_check_choice(cli_migration_options, items[k].opt->id, items[k].value) < 0)
+                rc = cli_usage_error(cmd, "%s must be one of %s, not '%s'", items[k].spelled,
+                                     items[k].opt->choices, items[k].value);
+            else if (cli_migration_apply(cmd, &m, &items[k]) != 1)
+                rc = CLI_EXIT_USAGE;
+        }
+        /* the plan names the output folder (its own or the plan's) */
+        m.ro.output_dir = plan->output_dir;
+        if (rc == 0 && cli_migration_finish(cmd, &m, false) != 0)
+            rc = CLI_EXIT_USAGE;
+        cli_migration_free(&m);
+        if (rc) {
+            fprintf(stderr, "hyper2kvm %s: (in %s, vms[%zu], \"%s\")\n", cmd->name, plan_path, i,
+                    vm->name);
+            return rc;
+        }
     }
     return 0;
 }

@@ -424,6 +424,30 @@ test_migration_options_shared(void **state)
     assert_int_equal(got[0].boot_timeout, got[1].boot_timeout);
 }
 
+/* Plan fields go through the same checks as the options they stand for. */
+static void
+test_plan_checked_like_options(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    static const char ok[] = "{\"output_dir\": \"out\", \"defaults\": {\"compress\": true},"
+                             " \"vms\": [{\"name\": \"a\", \"inputs\": [\"a.vmdk\"]},"
+                             " {\"name\": \"b\", \"inputs\": [\"b.vmdk\"], \"format\": \"raw\","
+                             " \"compress\": false}]}";
+    static const char bad[] = "{\"output_dir\": \"out\", \"vms\": [{\"name\": \"a\","
+                              " \"inputs\": [\"a.vmdk\"], \"format\": \"raw\","
+                              " \"compress\": true}]}";
+    const cli_command *batch = cli_find_command("batch");
+    h2k_plan *plan = NULL;
+    assert_int_equal(h2k_plan_parse(ctx, ok, strlen(ok), "/tmp", "ok.json", &plan), 0);
+    assert_int_equal(cli_migration_check_plan(batch, "ok.json", plan), 0);
+    h2k_plan_free(plan);
+    assert_int_equal(h2k_plan_parse(ctx, bad, strlen(bad), "/tmp", "bad.json", &plan), 0);
+    assert_int_equal(cli_migration_check_plan(batch, "bad.json", plan), CLI_EXIT_USAGE);
+    h2k_plan_free(plan);
+    h2k_ctx_free(ctx);
+}
+
 static void
 check_escape(const char *in, bool lines, const char *want)
 {
@@ -481,6 +505,7 @@ main(void)
         cmocka_unit_test(test_one_meaning_per_spelling),
         cmocka_unit_test(test_parser),
         cmocka_unit_test(test_migration_options_shared),
+        cmocka_unit_test(test_plan_checked_like_options),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_secret_env),
     };
