@@ -329,8 +329,11 @@ print_value_cases(FILE *f, const cli_option *t, const char *indent)
 static void
 print_words(FILE *f, const cli_option *t)
 {
-    for (const cli_option *o = t; o && o->id; o++)
+    for (const cli_option *o = t; o && o->id; o++) {
         fprintf(f, " --%s", o->name);
+        if (o->short_name)
+            fprintf(f, " -%c", o->short_name);
+    }
 }
 
 void
@@ -344,11 +347,22 @@ cli_print_completion(FILE *f)
           "    local global='",
           f);
     print_words(f, cli_global_options);
-    fputs(" -v -q -h'\n    local cmd= i\n"
+    fputs("'\n    local cmd= i\n"
           "    for (( i = 1; i < COMP_CWORD; i++ )); do\n"
-          "        case ${COMP_WORDS[i]} in\n"
-          "            --allow-path) (( i++ )) ;;\n"
-          "            -*) ;;\n"
+          "        case ${COMP_WORDS[i]} in\n",
+          f);
+    /* the value of a global option before the command is not the command */
+    bool any = false;
+    for (const cli_option *o = cli_global_options; o->id; o++) {
+        if (!o->arg)
+            continue;
+        fputs(any ? "|" : "            ", f);
+        print_spellings(f, o);
+        any = true;
+    }
+    if (any)
+        fputs(") (( i++ )) ;;\n", f);
+    fputs("            -*) ;;\n"
           "            *) cmd=${COMP_WORDS[i]}; break ;;\n"
           "        esac\n"
           "    done\n"
