@@ -213,9 +213,10 @@ typedef struct cli_env {
     size_t n_strpool, cap_strpool;
 } cli_env;
 
-/* Applies the global options found in @p (json, verbose, quiet, allow-path) to @env;
- * returns 0 or an exit code. */
-int cli_apply_globals(cli_env *env, const cli_parsed *p);
+/* Applies the global options found in @p to @env: pass 0 the output flags
+ * (--json, -v, -q), pass 1 the context settings (--allow-path, reported as
+ * errors in the output the flags chose).  Returns 0 or an exit code. */
+int cli_apply_globals(cli_env *env, const cli_parsed *p, int pass);
 /* Sets up logging and progress output on env->ctx according to the flags. */
 void cli_setup_output(cli_env *env);
 /* Ends a progress bar line if one is drawn. */

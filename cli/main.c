@@ -75,9 +75,11 @@ main(int argc, char **argv)
         cli_parsed_free(&pre);
         return cli_exit_code(H2K_ERR_NO_MEMORY);
     }
-    rc = cli_apply_globals(&env, &pre);
+    cli_apply_globals(&env, &pre, 0);
+    cli_apply_globals(&env, &p, 0);
+    rc = cli_apply_globals(&env, &pre, 1);
     if (rc == 0)
-        rc = cli_apply_globals(&env, &p);
+        rc = cli_apply_globals(&env, &p, 1);
     if (rc == 0) {
         signal_ctx = env.ctx;
         struct sigaction sa;

@@ -232,29 +232,28 @@ cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned lon
 }
 
 int
-cli_apply_globals(cli_env *env, const cli_parsed *p)
+cli_apply_globals(cli_env *env, const cli_parsed *p, int pass)
 {
     for (size_t i = 0; i < p->n_items; i++) {
         const cli_item *it = &p->items[i];
-        switch (it->opt->id) {
-        case OPT_JSON:
-            env->json = true;
-            break;
-        case OPT_VERBOSE:
-            env->verbose++;
-            break;
-        case OPT_QUIET:
-            env->quiet = true;
-            break;
-        case OPT_ALLOW_PATH:
-            if (env->ctx) {
-                int rc = h2k_ctx_allow_path(env->ctx, it->value);
-                if (rc < 0)
-                    return cli_report_error(env, rc);
+        if (pass == 0) {
+            switch (it->opt->id) {
+            case OPT_JSON:
+                env->json = true;
+                break;
+            case OPT_VERBOSE:
+                env->verbose++;
+                break;
+            case OPT_QUIET:
+                env->quiet = true;
+                break;
+            default:
+                break;
             }
-            break;
-        default:
-            break;
+        } else if (it->opt->id == OPT_ALLOW_PATH && env->ctx) {
+            int rc = h2k_ctx_allow_path(env->ctx, it->value);
+            if (rc < 0)
+                return cli_report_error(env, rc);
         }
     }
     return 0;

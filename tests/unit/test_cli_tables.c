@@ -328,7 +328,7 @@ test_parser(void **state)
     assert_non_null(cli_find_command("convert"));
     assert_int_equal(p.n_pos, 2);
     cli_env env = {0};
-    assert_int_equal(cli_apply_globals(&env, &p), 0);
+    assert_int_equal(cli_apply_globals(&env, &p, 0), 0);
     assert_true(env.json && env.quiet);
     assert_int_equal(env.verbose, 1);
     cli_parsed_free(&p);
