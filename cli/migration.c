@@ -7,10 +7,6 @@
 
 #include "cli.h"
 
-#define FIX_NAMES                                                                                  \
-    "all, none, or a comma-separated list of fstab, grub, network, initramfs, "                    \
-    "vmware_tools, selinux"
-
 const cli_option cli_repair_options[] = {
     {OPT_FIXES, "fixes", 0, "only", "LIST", NULL, 0,
      "repairs to run: all (default), none, or a list of fstab, grub, network, "
@@ -149,6 +145,20 @@ cli_repair_init(cli_repair *r)
     r->keep_mac = 1;
 }
 
+/* "fstab, grub, ..." from the library's names, into @buf. */
+static const char *
+fix_names(char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (unsigned bit = 0; bit < 32; bit++) {
+        const char *n = h2k_fix_kind_name((h2k_fix_kind)(1u << bit));
+        if (n && len < size)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", n);
+    }
+    return buf;
+}
+
 int
 cli_repair_apply(const cli_command *cmd, cli_repair *r, const cli_item *it)
 {
@@ -156,9 +166,13 @@ cli_repair_apply(const cli_command *cmd, cli_repair *r, const cli_item *it)
     case OPT_FIXES:
     case OPT_SKIP: {
         unsigned bits;
-        if (cli_parse_fixes(it->value, &bits) < 0)
-            return cli_usage_error(cmd, "unknown repair in %s '%s' (%s)", it->spelled, it->value,
-                                   FIX_NAMES);
+        if (cli_parse_fixes(it->value, &bits) < 0) {
+            char names[256];
+            return cli_usage_error(cmd,
+                                   "unknown repair in %s '%s' (all, none, or a comma-separated "
+                                   "list of %s)",
+                                   it->spelled, it->value, fix_names(names, sizeof(names)));
+        }
         if (it->opt->id == OPT_FIXES)
             r->fixes = bits;
         else
