@@ -462,13 +462,12 @@ probe_descriptor_file(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *
         char *abs = NULL;
         extent_facts f = { 0 };
         if (e->file) {
-            char *joined = hk_path_join(dir, e->file);
-            abs = joined ? hk_abspath(joined) : NULL;
-            free(joined);
-            if (!abs) {
-                rc = hk_error_nomem(ctx);
+            /* the extent must lie beside the descriptor (or under an allowed root) */
+            rc = hk_resolve_reference(ctx, src->path, e->file, "extent", &abs);
+            if (rc == H2K_ERR_NOT_FOUND && abs)
+                rc = 0; /* missing: inspect_extent() says so when it must */
+            if (rc < 0)
                 goto out;
-            }
             rc = inspect_extent(ctx, src->path, src->base, e, abs, check, &f);
         }
         if (rc == 0)
