@@ -50,7 +50,8 @@ static const struct {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: hyper2kvm [--json] [-v] [-q] COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(f, "usage: hyper2kvm [--json] [-v] [-q] [--allow-path DIR]... COMMAND [ARGS]\n\n"
+               "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %s\n", commands[i].help);
     fprintf(f, "\nSee hyper2kvm(1) for options and exit codes.\n");
@@ -60,10 +61,15 @@ int
 main(int argc, char **argv)
 {
     cli_env env = { 0 };
+    const char *allow[16];
+    size_t n_allow = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--json") == 0)
             env.json = true;
+        else if (strcmp(argv[i], "--allow-path") == 0 && i + 1 < argc &&
+                 n_allow < sizeof(allow) / sizeof(allow[0]))
+            allow[n_allow++] = argv[++i];
         else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
             env.verbose++;
         else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
@@ -91,6 +97,14 @@ main(int argc, char **argv)
         if (h2k_ctx_new(&env.ctx) < 0) {
             fprintf(stderr, "hyper2kvm: out of memory\n");
             return cli_exit_code(H2K_ERR_NO_MEMORY);
+        }
+        for (size_t k = 0; k < n_allow; k++) {
+            if (h2k_ctx_allow_path(env.ctx, allow[k]) < 0) {
+                fprintf(stderr, "hyper2kvm: --allow-path: %s\n",
+                        h2k_ctx_last_error(env.ctx)->message);
+                h2k_ctx_free(env.ctx);
+                return CLI_EXIT_USAGE;
+            }
         }
         signal_ctx = env.ctx;
         struct sigaction sa;

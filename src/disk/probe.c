@@ -224,8 +224,10 @@ parent_ref_name(h2k_disk_format fmt)
 /* Probes one file into @layer. */
 static int
 probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t offset,
-          uint64_t size, h2k_disk_format forced, h2k_disk_layer *layer, uint64_t *img_size)
+          uint64_t size, h2k_disk_format forced, h2k_disk_layer *layer, uint64_t *img_size,
+          h2k_disk_format *parent_format)
 {
+    *parent_format = H2K_FORMAT_UNKNOWN;
     int rc = 0;
     uint8_t *head = NULL;
     memset(layer, 0, sizeof(*layer));
@@ -260,7 +262,7 @@ probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t o
                          (unsigned long long)fsize);
         goto out;
     }
-    hk_src src = { fd, layer->path, offset, size ? size : fsize - offset };
+    hk_src src = { fd, layer->path, offset, size ? size : fsize - offset, parent_format };
     *img_size = src.size;
 
     size_t head_len = src.size < HEAD_LEN ? (size_t)src.size : HEAD_LEN;
@@ -384,6 +386,9 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
     int rc = 0;
     const char *cur = path;
     uint64_t img_size = 0;
+    /* the format a child records for its parent (qcow2 backing format): qemu
+     * opens the parent with it, so the probe checks it as that */
+    h2k_disk_format parent_fmt = H2K_FORMAT_UNKNOWN;
     for (unsigned depth = 0;; depth++) {
         if ((rc = hk_check_cancel(ctx)) < 0)
             goto fail;
@@ -401,8 +406,9 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
         info->layers = nl;
         h2k_disk_layer *layer = &info->layers[info->n_layers];
         uint64_t sz = 0;
-        rc = probe_one(ctx, cur, o, depth ? 0 : o->offset, depth ? 0 : o->size,
-                       depth ? H2K_FORMAT_UNKNOWN : o->format, layer, &sz);
+        h2k_disk_format forced = depth ? parent_fmt : o->format;
+        rc = probe_one(ctx, cur, o, depth ? 0 : o->offset, depth ? 0 : o->size, forced, layer,
+                       &sz, &parent_fmt);
         info->n_layers++;
         if (rc < 0) {
             if (depth > 0) {

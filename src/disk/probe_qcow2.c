@@ -111,6 +111,8 @@ walk_extensions(h2k_ctx *ctx, const hk_src *src, const uint8_t *h, uint32_t star
                 return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, off + 8, "backing_format",
                                    "backing format \"%s\" is not a known format", fmt);
             hk_debug(ctx, DOM, "%s: backing format %s", src->path, fmt);
+            if (src->parent_format)
+                *src->parent_format = h2k_disk_format_from_name(fmt);
             break;
         }
         case EXT_FEATURE_TABLE:
