@@ -221,8 +221,11 @@ void hk_run_result_clear(hk_run_result *res);
 int hk_run_qemu_img(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts,
                     const char *path, const char *what);
 
-/* Creates the qcow2 @overlay backed by @backing (format @backing_fmt, a qemu
- * driver name) with qemu-img; an H2K_ERR_IO naming @backing when it fails. */
+/* Creates the qcow2 @overlay (mode 0600) backed by @backing (format
+ * @backing_fmt, a qemu driver name, required) with qemu-img; the header records
+ * @backing's absolute name and the format, so whoever opens the overlay opens
+ * exactly that file as that format.  An H2K_ERR_IO naming @backing when it
+ * fails. */
 int hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt,
                      const char *overlay);
 
