@@ -182,8 +182,8 @@ typedef struct h2k_ova_extract_options {
 #define H2K_OVA_EXTRACT_OPTIONS_INIT { H2K_OVA_EXTRACT_OPTIONS_VERSION, 1, 0, 0, 1 }
 
 /** Extracts every member into @output_dir (created if missing) safely: no
- *  path escapes, no links, each file written under a temporary name and
- *  renamed when complete.  If @spec_out is not NULL, the OVF found is parsed
+ *  path escapes, no links, each file written (mode 0600) under a temporary
+ *  name and renamed when complete.  If @spec_out is not NULL, the OVF found is parsed
  *  with disk paths in @output_dir (caller owns it). */
 H2K_EXTERN int h2k_ova_extract(h2k_ctx *ctx, h2k_ova *ova, const char *output_dir,
                                const h2k_ova_extract_options *opts, h2k_vm_spec **spec_out);

@@ -58,19 +58,26 @@ write_text(const char *dir, const char *name, const char *text)
     return p;
 }
 
-/* A monolithicFlat descriptor with one 1 MiB extent named @extent. */
+/* A monolithicFlat descriptor with one extent of @sectors named @extent. */
 static char *
-flat_descriptor(const char *dir, const char *name, const char *extent)
+flat_descriptor_n(const char *dir, const char *name, const char *extent, unsigned sectors)
 {
     char *text = hk_asprintf("# Disk DescriptorFile\nversion=1\nCID=12345678\n"
                              "parentCID=ffffffff\ncreateType=\"monolithicFlat\"\n"
-                             "RW 2048 FLAT \"%s\" 0\nddb.virtualHWVersion = \"14\"\n"
+                             "RW %u FLAT \"%s\" 0\nddb.virtualHWVersion = \"14\"\n"
                              "ddb.geometry.cylinders = \"2\"\nddb.geometry.heads = \"16\"\n"
                              "ddb.geometry.sectors = \"63\"\nddb.adapterType = \"lsilogic\"\n",
-                             extent);
+                             sectors, extent);
     char *p = write_text(dir, name, text);
     free(text);
     return p;
+}
+
+/* The same with one 1 MiB extent. */
+static char *
+flat_descriptor(const char *dir, const char *name, const char *extent)
+{
+    return flat_descriptor_n(dir, name, extent, 2048);
 }
 
 static char *
@@ -147,8 +154,9 @@ test_cli_refuses_escapes(void **state)
     fx_make(&f);
     const char *allow_hint = "--allow-path DIR";
 
-    /* the case of the report: an extent naming the host's shadow file */
-    char *d = flat_descriptor(f.vm, "shadow.vmdk", "/etc/shadow");
+    /* the case of the report: an extent naming the host's shadow file (one
+     * sector, so no size check can catch it) */
+    char *d = flat_descriptor_n(f.vm, "shadow.vmdk", "/etc/shadow", 1);
     expect_refused(&f, d, H2K_ERR_VALIDATION,
                    (const char *[]){"\\\"/etc/shadow\\\"", "shadow.vmdk", allow_hint, NULL});
     free(d);
@@ -172,7 +180,18 @@ test_cli_refuses_escapes(void **state)
     expect_refused(&f, d, H2K_ERR_FORMAT, (const char *[]){"FIFO", "fifo.vmdk", NULL});
     free(d);
 
-    /* backing names qemu would read as protocols, and a FIFO backing file */
+    /* backing names qemu would read as protocols, and a FIFO backing file;
+     * "file:/etc/hostname" exists as a local file, which a probe taking the
+     * name as a path would check while qemu reads the host's /etc/hostname */
+    char *fdir = ts_join(f.vm, "file:");
+    char *fetc = ts_join(fdir, "etc");
+    char *fhost = ts_join(fetc, "hostname");
+    assert_int_equal(mkdir(fdir, 0700), 0);
+    assert_int_equal(mkdir(fetc, 0700), 0);
+    ts_make_random_raw(fhost, "1M");
+    free(fdir);
+    free(fetc);
+    free(fhost);
     char *q = qcow2_backed_by(f.vm, "file.qcow2", "file:/etc/hostname");
     expect_refused(&f, q, H2K_ERR_UNSUPPORTED,
                    (const char *[]){"file:/etc/hostname", "file.qcow2", "protocol", NULL});
