@@ -216,6 +216,22 @@ test_cli_refuses_escapes(void **state)
     vmx = vmx_naming(f.vm, f.outside);
     expect_refused(&f, vmx, H2K_ERR_VALIDATION, (const char *[]){"refvm.vmx", allow_hint, NULL});
 
+    /* an OVF whose disk folder is a symbolic link leading out */
+    char *ovfsrc = ts_data_path("ovf/full.ovf");
+    size_t ovflen = 0;
+    char *ovftext = ts_read_file(ovfsrc, &ovflen);
+    char *ovf = ts_join(f.vm, "full.ovf");
+    ts_write_file(ovf, ovftext, ovflen);
+    char *ddir = ts_join(f.vm, "disks");
+    assert_int_equal(symlink(f.other, ddir), 0);
+    expect_refused(&f, ovf, H2K_ERR_VALIDATION,
+                   (const char *[]){"disks/a.vmdk", "full.ovf", "href", "symbolic link",
+                                    allow_hint, NULL});
+    free(ovfsrc);
+    free(ovftext);
+    free(ovf);
+    free(ddir);
+
     /* the same references migrate once their folder is allowed */
     char *text = NULL;
     int st = cli_local(f.other, vmx, f.out, &text);
