@@ -64,6 +64,11 @@ int hk_check_cancel(h2k_ctx *ctx);
 /* The roots given with h2k_ctx_allow_path() (resolved), *n of them; owned by ctx. */
 const char *const *hk_ctx_allowed_roots(const h2k_ctx *ctx, size_t *n);
 
+/* Records @path (resolved now) as a file this context wrote, an overlay whose
+ * backing file the probe has checked: hk_resolve_reference() follows what it
+ * names wherever it lies.  For the thread using @ctx only. */
+int hk_ctx_trust_file(h2k_ctx *ctx, const char *path);
+
 /* Gives @to every root allowed on @from (a worker's context); 0 or the error,
  * recorded on @from. */
 int hk_ctx_copy_allowed_roots(h2k_ctx *from, h2k_ctx *to);

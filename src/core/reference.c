@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctx_private.h"
 #include "internal.h"
 
 #define ALLOW_HINT "to read it, allow its folder (--allow-path DIR, h2k_ctx_allow_path())"
@@ -96,6 +97,37 @@ file_kind(mode_t m)
 }
 
 int
+hk_ctx_trust_file(h2k_ctx *ctx, const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (!real)
+        return hk_error_errno(ctx, errno, path, "cannot resolve");
+    char **grown = realloc(ctx->own_files, (ctx->n_own_files + 1) * sizeof(*grown));
+    if (!grown) {
+        free(real);
+        return hk_error_nomem(ctx);
+    }
+    grown[ctx->n_own_files++] = real;
+    ctx->own_files = grown;
+    return 0;
+}
+
+/* True when @referring is a file this context wrote (an overlay): what it names
+ * was written by us, after the probe checked it. */
+static bool
+referring_is_own(const h2k_ctx *ctx, const char *referring)
+{
+    if (!ctx || ctx->n_own_files == 0)
+        return false;
+    char *real = realpath(referring, NULL);
+    bool own = false;
+    for (size_t i = 0; real && !own && i < ctx->n_own_files; i++)
+        own = strcmp(real, ctx->own_files[i]) == 0;
+    free(real);
+    return own;
+}
+
+int
 hk_resolve_reference(h2k_ctx *ctx, const char *referring, const char *ref, const char *what,
                      char **resolved)
 {
@@ -152,7 +184,7 @@ hk_resolve_reference(h2k_ctx *ctx, const char *referring, const char *ref, const
                          strerror(e));
         goto out;
     }
-    bool allowed = under_allowed_root(ctx, real);
+    bool allowed = under_allowed_root(ctx, real) || referring_is_own(ctx, referring);
     if (!allowed && !hk_path_is_under(real, home)) {
         bool via_link = hk_path_is_under(lexical, home);
         rc = hk_error_at(ctx, H2K_ERR_VALIDATION, referring, -1, what,

@@ -358,5 +358,8 @@ hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt, con
     /* it exposes the source's data: private, whatever the umask */
     if (rc == 0)
         rc = hk_output_mode_path(ctx, overlay, 0600, NULL);
+    /* its backing file is ours to follow when the overlay is probed again */
+    if (rc == 0)
+        rc = hk_ctx_trust_file(ctx, overlay);
     return rc;
 }

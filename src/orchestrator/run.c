@@ -684,22 +684,15 @@ copy_thread(void *arg)
     return NULL;
 }
 
-/* A copy worker's context: the caller's allowed roots, and the folder of each
- * source, which the overlays (written by us, in the work folder) name. */
+/* A copy worker's context: the caller's allowed roots, and the overlays
+ * (written by us, in the work folder) whose backing files it may follow. */
 static int
 allow_sources(const run_state *st, h2k_ctx *ctx, h2k_ctx *wctx)
 {
     int rc = hk_ctx_copy_allowed_roots(ctx, wctx);
-    for (size_t i = 0; rc == 0 && i < st->n; i++) {
-        if (!st->sources[i])
-            continue;
-        char *real = realpath(st->sources[i], NULL);
-        char *dir = real ? hk_dirname(real) : NULL;
-        if (dir && h2k_ctx_allow_path(wctx, dir) < 0)
+    for (size_t i = 0; rc == 0 && i < st->n; i++)
+        if (st->overlays[i] && hk_ctx_trust_file(wctx, st->overlays[i]) < 0)
             rc = hk_error(ctx, H2K_ERR_IO, "%s", h2k_ctx_last_error(wctx)->message);
-        free(dir);
-        free(real);
-    }
     return rc;
 }
 

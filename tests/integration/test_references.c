@@ -372,6 +372,37 @@ test_output_modes(void **state)
     fx_free(&f);
 }
 
+/* An overlay we write may name its source wherever it lies: the context that
+ * wrote it follows it; another context refuses it like any escape. */
+static void
+test_own_overlay(void **state)
+{
+    (void)state;
+    ts_require_program("qemu-img");
+    fx f;
+    fx_make(&f);
+    char *ov = ts_join(f.other, "overlay.qcow2");
+    h2k_ctx *ctx = ts_ctx();
+    mode_t old = umask(022);
+    ts_assert_rc(ctx, hk_qcow2_overlay(ctx, f.data, "raw", ov), 0);
+    umask(old);
+    struct stat st;
+    assert_int_equal(stat(ov, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    h2k_disk_info *info = NULL;
+    ts_assert_rc(ctx, h2k_disk_probe(ctx, ov, NULL, &info), 0);
+    assert_int_equal(info->n_layers, 2);
+    assert_string_equal(info->layers[1].path, f.data);
+    h2k_disk_info_free(info);
+    h2k_ctx *other = ts_ctx();
+    ts_assert_rc(other, h2k_disk_probe(other, ov, NULL, &info), H2K_ERR_VALIDATION);
+    assert_non_null(strstr(h2k_ctx_last_error(other)->message, "--allow-path"));
+    h2k_ctx_free(other);
+    h2k_ctx_free(ctx);
+    free(ov);
+    fx_free(&f);
+}
+
 int
 main(void)
 {
@@ -379,6 +410,7 @@ main(void)
         cmocka_unit_test(test_cli_refuses_escapes),
         cmocka_unit_test(test_format_claims),
         cmocka_unit_test(test_output_modes),
+        cmocka_unit_test(test_own_overlay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
