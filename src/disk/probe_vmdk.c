@@ -464,8 +464,10 @@ probe_descriptor_file(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *
         if (e->file) {
             /* the extent must lie beside the descriptor (or under an allowed root) */
             rc = hk_resolve_reference(ctx, src->path, e->file, "extent", &abs);
-            if (rc == H2K_ERR_NOT_FOUND && abs)
+            if (rc == H2K_ERR_NOT_FOUND && abs) {
                 rc = 0; /* missing: inspect_extent() says so when it must */
+                h2k_ctx_clear_error(ctx);
+            }
             if (rc < 0)
                 goto out;
             rc = inspect_extent(ctx, src->path, src->base, e, abs, check, &f);
