@@ -25,6 +25,9 @@ const cli_option cli_migration_options[] = {
     {OPT_NAME, "name", 0, NULL, "NAME", NULL, 0, "VM name (default: the source's)"},
     {OPT_OUTPUT_FORMAT, "output-format", 'O', "format", "FMT", "qcow2|raw", 0,
      "format of the output disks (default qcow2)"},
+    {OPT_INPUT_FORMAT, "input-format", 0, NULL, "FMT", "raw|vmdk|vhd|vhdx|qcow2", 0,
+     "read every input disk as this format (default: detected; a disk whose name claims "
+     "a format its content lacks is migrated as raw only with --input-format raw)"},
     {OPT_COMPRESS, "compress", 0, NULL, NULL, NULL, 0, "compress the qcow2 output with zstd"},
     {OPT_NETWORK_MAP, "network-map", 0, NULL, "SRC=network:NAME|SRC=bridge:NAME", NULL,
      CLI_OPT_REPEAT, "attach the NICs of source network SRC (* for all) to NAME"},
@@ -250,6 +253,9 @@ cli_migration_apply(const cli_command *cmd, cli_migration *m, const cli_item *it
         break;
     case OPT_OUTPUT_FORMAT:
         m->ro.output_format = it->value;
+        break;
+    case OPT_INPUT_FORMAT:
+        m->ro.input_format = it->value;
         break;
     case OPT_COMPRESS:
         m->ro.compress = 1;

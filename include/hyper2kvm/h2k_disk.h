@@ -182,16 +182,16 @@ typedef struct h2k_ova_extract_options {
 #define H2K_OVA_EXTRACT_OPTIONS_INIT { H2K_OVA_EXTRACT_OPTIONS_VERSION, 1, 0, 0, 1 }
 
 /** Extracts every member into @output_dir (created if missing) safely: no
- *  path escapes, no links, each file written under a temporary name and
- *  renamed when complete.  If @spec_out is not NULL, the OVF found is parsed
+ *  path escapes, no links, each file written (mode 0600) under a temporary
+ *  name and renamed when complete.  If @spec_out is not NULL, the OVF found is parsed
  *  with disk paths in @output_dir (caller owns it). */
 H2K_EXTERN int h2k_ova_extract(h2k_ctx *ctx, h2k_ova *ova, const char *output_dir,
                                const h2k_ova_extract_options *opts, h2k_vm_spec **spec_out);
 
 /* -------------------------------------------------------------- convert */
 
-/** Version 2 added no_sync; version-1 structs (without it) are still accepted. */
-#define H2K_CONVERT_OPTIONS_VERSION 2
+/** Version 2 added no_sync, version 3 output_mode; older structs are still accepted. */
+#define H2K_CONVERT_OPTIONS_VERSION 3
 
 typedef struct h2k_convert_options {
     unsigned version;            /**< H2K_CONVERT_OPTIONS_VERSION */
@@ -215,10 +215,14 @@ typedef struct h2k_convert_options {
      *  "qemu-img convert" does: faster on storage slower than the conversion, but
      *  after a crash of the host the output may be incomplete under its final name. */
     int no_sync;
+    /** (version 3) permission bits of the output (e.g. 0640); 0 (default): 0600.
+     *  Never wider than the source: group and other bits the source lacks are
+     *  dropped, whatever the umask. */
+    unsigned output_mode;
 } h2k_convert_options;
 
 #define H2K_CONVERT_OPTIONS_INIT \
-    { H2K_CONVERT_OPTIONS_VERSION, H2K_FORMAT_QCOW2, 0, NULL, 8, -1, 0, H2K_FORMAT_UNKNOWN, 0, 0, 0, NULL, 0 }
+    { H2K_CONVERT_OPTIONS_VERSION, H2K_FORMAT_QCOW2, 0, NULL, 8, -1, 0, H2K_FORMAT_UNKNOWN, 0, 0, 0, NULL, 0, 0 }
 
 /** Result of a conversion.  Caller frees with h2k_convert_result_free(). */
 typedef struct h2k_convert_result {

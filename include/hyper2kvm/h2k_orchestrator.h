@@ -36,9 +36,9 @@ extern "C" {
 #endif
 
 /* Version 1 ends with "trim"; version 2 adds the vSphere source (vmware ...
- * keep_export).  h2k_orchestrator_run() accepts both and reads a version 1
- * struct only up to "trim". */
-#define H2K_RUN_OPTIONS_VERSION 2
+ * keep_export), version 3 input_format and output_mode.  h2k_orchestrator_run()
+ * accepts all three and reads an older struct only up to its last field. */
+#define H2K_RUN_OPTIONS_VERSION 3
 
 /** Options of h2k_orchestrator_run().  Initialise with H2K_RUN_OPTIONS_INIT;
  *  every pointer is borrowed for the duration of the call.  Give either
@@ -76,12 +76,20 @@ typedef struct h2k_run_options {
     const char *vmware_transport; /**< "http" (NULL), "nfc" or "vddk" */
     int keep_export;              /**< keep the staging folder OUTPUT_DIR/.<name>.export (the
                                        exported files; default: removed when the run ends) */
+    /* version 3 */
+    const char *input_format; /**< format of every input disk ("raw", "vmdk", "vhd", "vhdx",
+                                   "qcow2"), or NULL to detect it.  A disk whose name, descriptor
+                                   or container claims VMDK/VHD/VHDX/qcow2 but whose content has
+                                   no such signature is refused unless this says "raw". */
+    unsigned output_mode;     /**< permission bits of the disks, report and XML written
+                                   (e.g. 0640); 0 (default): 0600.  Never wider than the
+                                   source's, whatever the umask. */
 } h2k_run_options;
 
 #define H2K_RUN_OPTIONS_INIT                                                                       \
     {                                                                                              \
         H2K_RUN_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0x3f, 0, 1, NULL, 0, NULL, 0, 0, 0, \
-            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0                                         \
+            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0, NULL, 0                                \
     }
 
 /** One output disk. */

@@ -432,11 +432,13 @@ effective_options(h2k_ctx *ctx, const h2k_convert_options *o, h2k_convert_option
         return 0;
     if (o->version == 1) {
         memcpy(eff, o, offsetof(h2k_convert_options, no_sync));
+    } else if (o->version == 2) {
+        memcpy(eff, o, offsetof(h2k_convert_options, output_mode));
     } else if (o->version == H2K_CONVERT_OPTIONS_VERSION) {
         *eff = *o;
     } else {
         return hk_error(ctx, H2K_ERR_INVALID_ARG,
-                        "h2k_convert_options: version %u, expected 1 or %u (use "
+                        "h2k_convert_options: version %u, expected 1 to %u (use "
                         "H2K_CONVERT_OPTIONS_INIT)",
                         o->version, H2K_CONVERT_OPTIONS_VERSION);
     }
@@ -521,11 +523,11 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
         goto done;
     }
     struct stat sst;
-    mode_t mode = 0600;
-    if (stat(info->path, &sst) == 0)
-        mode |= sst.st_mode & 0666;
-    if (fchmod(out_fd, mode) != 0)
-        hk_debug(ctx, DOMAIN, "fchmod %s: %s", tmp, strerror(errno));
+    mode_t mode = hk_output_mode(o->output_mode, stat(info->path, &sst) == 0 ? &sst : NULL);
+    if (fchmod(out_fd, mode) != 0) {
+        rc = hk_error_errno(ctx, errno, tmp, "cannot set the mode of");
+        goto done;
+    }
     /* out_fd stays open: it kicks writeback during the run and fsyncs at the end */
 
     argv = hk_convert_build_argv(info, &plan, tmp);

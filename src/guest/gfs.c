@@ -339,13 +339,23 @@ hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
                 goto fail;
             fmt = h2k_disk_format_qemu_name(info->format);
         }
+        /* Pinned to what was probed: the format, and an absolute name that
+         * qemu cannot take for a protocol ("nbd:x", "json:{..}"); an overlay's
+         * backing file is pinned by the header we wrote (hk_qcow2_overlay()). */
+        char *abs = hk_abspath(disks[i]);
+        if (!abs) {
+            h2k_disk_info_free(info);
+            rc = hk_error_nomem(ctx);
+            goto fail;
+        }
         /* discard passed through, or fstrim frees nothing in the overlay */
-        int r = readonly ? guestfs_add_drive_opts(gfs->g, disks[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+        int r = readonly ? guestfs_add_drive_opts(gfs->g, abs, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                                   fmt, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1)
-                         : guestfs_add_drive_opts(gfs->g, disks[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+                         : guestfs_add_drive_opts(gfs->g, abs, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                                   fmt, GUESTFS_ADD_DRIVE_OPTS_READONLY, 0,
                                                   GUESTFS_ADD_DRIVE_OPTS_DISCARD, "besteffort",
                                                   -1);
+        free(abs);
         h2k_disk_info_free(info);
         if (r < 0) {
             rc = hk_gfs_error(gfs, H2K_ERR_IO, disks[i]);

@@ -729,6 +729,11 @@ h2k_batch_run(h2k_ctx *ctx, const h2k_plan *plan, const char *state_path, unsign
         if (h2k_ctx_new(&ws[t].ctx) < 0)
             break;
         h2k_ctx_set_tmpdir(ws[t].ctx, h2k_ctx_tmpdir(ctx));
+        if (hk_ctx_copy_allowed_roots(ctx, ws[t].ctx) < 0) {
+            h2k_ctx_free(ws[t].ctx);
+            ws[t].ctx = NULL;
+            break;
+        }
         h2k_ctx_set_log(ws[t].ctx, forward_log, &ws[t], H2K_LOG_WARNING);
         if (pthread_create(&ws[t].tid, NULL, batch_thread, &ws[t]) != 0)
             break;

@@ -162,7 +162,7 @@ hk_boot_work_cleanup(h2k_ctx *ctx, hk_boot_work *w, const char *keep_log, char *
         char *stage = hk_strdup0(saved_err.stage);
         int code = saved_err.code;
         if (rename(w->console_log, keep_log) == 0 ||
-            copy_file(ctx, w->console_log, keep_log, 0644) == 0) {
+            copy_file(ctx, w->console_log, keep_log, 0600) == 0) {
             if (kept)
                 *kept = hk_abspath(keep_log);
         } else {
