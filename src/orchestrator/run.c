@@ -407,6 +407,7 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     fo.fixes = o->fixes;
     fo.dry_run = o->dry_run;
     fo.keep_mac = o->keep_mac;
+    fo.virtio_win = o->virtio_win;
     h2k_fix_nic *nics = NULL;
     size_t n_nics = 0;
     if (spec->n_nics) {
@@ -843,12 +844,15 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         *out = NULL;
     if (!ctx)
         return H2K_ERR_INVALID_ARG;
-    if (!user_opts || (user_opts->version != 1 && user_opts->version != H2K_RUN_OPTIONS_VERSION))
+    if (!user_opts || user_opts->version < 1 || user_opts->version > H2K_RUN_OPTIONS_VERSION)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no input given");
-    /* a version 1 struct ends at "trim": the later fields keep their defaults */
+    /* a version 1 struct ends at "trim", a version 2 at "keep_export": the later
+     * fields keep their defaults */
     h2k_run_options eff = H2K_RUN_OPTIONS_INIT;
     memcpy(&eff, user_opts,
-           user_opts->version == 1 ? offsetof(h2k_run_options, vmware) : sizeof(eff));
+           user_opts->version == 1   ? offsetof(h2k_run_options, vmware)
+           : user_opts->version == 2 ? offsetof(h2k_run_options, virtio_win)
+                                     : sizeof(eff));
     eff.version = H2K_RUN_OPTIONS_VERSION;
     const h2k_run_options *opts = &eff;
     bool vsphere = opts->vmware != NULL;

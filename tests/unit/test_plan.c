@@ -259,7 +259,9 @@ test_run_options_vsphere(void **state)
     h2k_migration_result *res = NULL;
 
     h2k_run_options o = H2K_RUN_OPTIONS_INIT;
-    assert_int_equal(o.version, 2);
+    assert_int_equal(o.version, 3);
+    assert_null(o.virtio_win);
+    assert_int_equal(o.fixes, 0x7f);
     assert_null(o.vmware);
     assert_int_equal(o.keep_export, 0);
     assert_int_equal(o.trim, 1);
