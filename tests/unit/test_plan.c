@@ -301,7 +301,7 @@ test_run_options_vsphere(void **state)
     assert_string_equal(res->failed_stage, "probe");
     h2k_migration_result_free(res);
     res = NULL;
-    holder.v1.version = 3;
+    holder.v1.version = 99; /* unknown */
     ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &holder.v1, &res), H2K_ERR_INVALID_ARG);
     assert_false(ts_exists(out));
     ts_rmtree(dir);
