@@ -70,7 +70,10 @@ cli_print_migration_summary(const h2k_migration_result *res)
         printf("  fix %-13s %s%s%s\n", res->fixes[i].name, res->fixes[i].status,
                res->fixes[i].message ? ": " : "",
                res->fixes[i].message ? res->fixes[i].message : "");
-    if (res->boot) {
+    if (res->boot && res->boot->not_proven) {
+        printf("  boot: NOT PROVEN (%s)\n",
+               res->boot->error_message ? res->boot->error_message : "");
+    } else if (res->boot) {
         printf("  boot: %s in %.1f s", res->boot->success ? "ok" : "FAILED",
                res->boot->boot_seconds);
         for (size_t i = 0; i < res->boot->n_addresses; i++)

@@ -295,9 +295,13 @@ h2k_migration_result_to_markdown(const h2k_migration_result *res)
             hk_buf_printf(&b, "- %s\n", res->warnings[i]);
     }
     if (res->boot) {
-        hk_buf_printf(&b, "\n## Boot test\n\n%s after %.1f s (%s)\n",
-                      res->boot->success ? "Booted" : "Did NOT boot", res->boot->boot_seconds,
-                      res->boot->accel ? res->boot->accel : "?");
+        if (res->boot->not_proven)
+            hk_buf_printf(&b, "\n## Boot test\n\nNot proven: %s\n",
+                          res->boot->error_message ? res->boot->error_message : "");
+        else
+            hk_buf_printf(&b, "\n## Boot test\n\n%s after %.1f s (%s)\n",
+                          res->boot->success ? "Booted" : "Did NOT boot",
+                          res->boot->boot_seconds, res->boot->accel ? res->boot->accel : "?");
         for (size_t i = 0; i < res->boot->n_addresses; i++)
             hk_buf_printf(&b, "- address %s\n", res->boot->addresses[i]);
     }
