@@ -114,7 +114,8 @@ teardown(void **state)
 static void
 export_key(hk_buf *b, const char *hive, const char *hive_name, const char *key)
 {
-    const char *argv[] = { "hivexregedit", "--export", hive, key, NULL };
+    const char *argv[] = { "hivexregedit", "--export", "--unsafe-printable-strings", hive, key,
+                           NULL };
     char *out = NULL;
     int st = ts_run(argv, &out);
     hk_buf_printf(b, "### %s %s\n", hive_name, key);
@@ -453,6 +454,13 @@ test_local_win11_vmx(void **state)
     assert_non_null(strstr(r, "\"verdict\": \"not proven\""));
     assert_non_null(strstr(r, "\"type\": \"windows\""));
     free(r);
+    char *mdp = ts_join(outdir, "win11-phony.report.md");
+    char *md = ts_read_file(mdp, NULL);
+    assert_non_null(strstr(md, "## Registry changes"));
+    assert_non_null(strstr(md, "| SOFTWARE | `Microsoft\\Windows\\CurrentVersion` | DevicePath |"));
+    assert_non_null(strstr(md, "Not proven"));
+    free(md);
+    free(mdp);
     free(qcow2);
     free(xml);
     free(rj);
