@@ -94,7 +94,10 @@ int hk_hive_set_multi(hk_hive *h, const char *key, const char *value, const char
 int hk_hive_set_raw(hk_hive *h, const char *key, const char *value, int type, const void *data,
                     size_t len);
 
-/* Deletes a value / a key with all its subkeys (recorded); absent is 0. */
+/* Deletes a value / a key with all its subkeys (recorded); absent is 0.
+ * Caution: libhivex 1.3.23 aborts (assertion) in hivex_node_delete_child() on
+ * some corrupt hives (found by fuzz_win_registry); the repairs never delete a
+ * key of a guest's hive. */
 int hk_hive_delete_value(hk_hive *h, const char *key, const char *value);
 int hk_hive_delete_key(hk_hive *h, const char *key);
 
