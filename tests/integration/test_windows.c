@@ -11,7 +11,8 @@
  *    registry code);
  *  - win2k22 (amd64, driver database, control set 002, static IP, VMware Tools):
  *    the same from the ISO, with the identity checked (type windows, version,
- *    adapters) and tests/data/windows/win2k22.golden;
+ *    adapters) and tests/data/windows/win2k22.golden, then vioscsi for a
+ *    virtio-scsi target;
  *  - win10hib (hibernated): `hyperkvm fix` refuses and the image stays byte for
  *    byte (sha256);
  *  - win11 (UEFI): `hyper2kvm local --input WIN.vmx --virtio-win ISO --test-boot`
@@ -355,6 +356,16 @@ test_win2k22_driver_database(void **state)
     char *text = read_back(fx, sys_keys, sw_keys);
     compare_golden("win2k22", text);
     free(text);
+    /* a virtio-scsi target: vioscsi becomes the boot driver, bound to its own ids */
+    fx->opts.virtio_scsi = 1;
+    ts_assert_rc(ctx, h2k_offline_fixer_inject_virtio_win(fx, &r2), 0);
+    assert_int_equal(r2->status, H2K_FIX_STATUS_CHANGED);
+    assert_non_null(strstr(r2->message, "vioscsi"));
+    assert_true(has_registry(r2, "ControlSet002\\Services\\vioscsi", "Start"));
+    assert_true(has_registry(r2, "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1048", "h2k_vioscsi.inf"));
+    assert_true(has_registry(r2, "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1004", "h2k_vioscsi.inf"));
+    assert_int_equal(guestfs_is_file(fx->gfs->g, "/Windows/System32/drivers/vioscsi.sys"), 1);
+    h2k_fix_result_free(r2);
     char *rj = h2k_offline_fixer_report_json(fx);
     assert_non_null(strstr(rj, "\"registry_changes\""));
     assert_non_null(strstr(rj, "\"hive\": \"SOFTWARE\""));
