@@ -1,5 +1,5 @@
-/* Windows facts that need no guest: virtio-win short names, netmasks, and a
- * Windows identity that Linux-looking files do not turn into Linux. */
+/* Windows facts that need no guest: virtio-win short names, netmasks, a Windows
+ * identity that Linux-looking files do not turn into Linux, the domain's TPM. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,6 +73,46 @@ test_windows_stays_windows(void **state)
     free(win);
 }
 
+/* Windows 11 gets a TPM 2.0 emulator (tpm-crb on q35, tpm-tis on pc); Windows 10 none */
+static void
+test_tpm_for_windows11(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_vm_spec *s = h2k_vm_spec_new();
+    s->name = strdup("w11");
+    s->memory_bytes = 4ull << 30;
+    s->vcpus = 2;
+    h2k_guest_identity *id = calloc(1, sizeof(*id));
+    id->type = H2K_GUEST_WINDOWS;
+    id->windows = calloc(1, sizeof(*id->windows));
+    id->windows->os_short = strdup("w11");
+    const char *disks[] = { "/vms/w11-disk1.qcow2" };
+    h2k_domain_options o = H2K_DOMAIN_OPTIONS_INIT;
+    o.domain_type = "kvm";
+    o.windows_virtio = 1;
+    char *xml = NULL;
+    ts_assert_rc(ctx, h2k_domain_xml(ctx, s, id, disks, 1, &o, &xml), 0);
+    assert_non_null(strstr(xml, "<tpm model=\"tpm-crb\">"));
+    assert_non_null(strstr(xml, "<backend type=\"emulator\" version=\"2.0\"/>"));
+    assert_non_null(strstr(xml, "bus=\"virtio\""));
+    free(xml);
+    o.machine = "pc";
+    ts_assert_rc(ctx, h2k_domain_xml(ctx, s, id, disks, 1, &o, &xml), 0);
+    assert_non_null(strstr(xml, "<tpm model=\"tpm-tis\">"));
+    free(xml);
+    free(id->windows->os_short);
+    id->windows->os_short = strdup("w10");
+    o.windows_virtio = 0;
+    ts_assert_rc(ctx, h2k_domain_xml(ctx, s, id, disks, 1, &o, &xml), 0);
+    assert_null(strstr(xml, "<tpm"));
+    assert_non_null(strstr(xml, "bus=\"sata\""));
+    free(xml);
+    h2k_guest_identity_free(id);
+    h2k_vm_spec_free(s);
+    h2k_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -80,6 +120,7 @@ main(void)
         cmocka_unit_test(test_short_names),
         cmocka_unit_test(test_mask_prefix),
         cmocka_unit_test(test_windows_stays_windows),
+        cmocka_unit_test(test_tpm_for_windows11),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
