@@ -272,6 +272,7 @@ typedef struct cli_repair {
     int keep_mac;   /* 0 with --new-mac */
     int dry_run;
     const char *report;
+    const char *virtio_win; /* --virtio-win */
     bool any;
 } cli_repair;
 

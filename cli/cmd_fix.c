@@ -47,6 +47,7 @@ run_fix(cli_env *env, const cli_parsed *p)
     opts.fixes = cli_repair_selected(&rep);
     opts.keep_mac = rep.keep_mac;
     opts.dry_run = rep.dry_run;
+    opts.virtio_win = rep.virtio_win;
     const char *report = rep.report;
     /* all or nothing: the images change only when the repairs completed */
     opts.atomic = 1;

@@ -10,8 +10,11 @@
 const cli_option cli_repair_options[] = {
     {OPT_FIXES, "fixes", 0, "only", "LIST", NULL, 0,
      "repairs to run: all (default), none, or a list of fstab, grub, network, "
-     "initramfs, vmware_tools, selinux"},
+     "initramfs, vmware_tools, selinux, virtio_win"},
     {OPT_SKIP, "skip", 0, NULL, "LIST", NULL, 0, "repairs not to run (applied after --fixes)"},
+    {OPT_VIRTIO_WIN, "virtio-win", 0, NULL, "ISO|DIR", NULL, CLI_OPT_FILE,
+     "Windows guests: the virtio-win ISO or folder to take drivers from (default "
+     "/usr/share/virtio-win when present)"},
     {OPT_NEW_MAC, "new-mac", 0, NULL, NULL, NULL, 0,
      "the KVM guest gets new MACs: rename NICs and drop MAC pins"},
     {OPT_DRY_RUN, "dry-run", 0, NULL, NULL, NULL, 0, "compute and report, write nothing"},
@@ -182,6 +185,9 @@ cli_repair_apply(const cli_command *cmd, cli_repair *r, const cli_item *it)
             r->skip = bits;
         break;
     }
+    case OPT_VIRTIO_WIN:
+        r->virtio_win = it->value;
+        break;
     case OPT_NEW_MAC:
         r->keep_mac = 0;
         break;
@@ -336,6 +342,7 @@ cli_migration_finish(const cli_command *cmd, cli_migration *m, bool need_output)
     m->ro.keep_mac = m->rep.keep_mac;
     m->ro.dry_run = m->rep.dry_run;
     m->ro.report_path = m->rep.report;
+    m->ro.virtio_win = m->rep.virtio_win;
     if (need_output && !m->ro.output_dir && !(m->ro.dry_run && m->ro.report_path))
         return cli_usage_error(cmd, "--output-dir is required (or --dry-run with --report)");
     m->ro.inputs = m->inputs;

@@ -36,9 +36,10 @@ extern "C" {
 #endif
 
 /* Version 1 ends with "trim"; version 2 adds the vSphere source (vmware ...
- * keep_export), version 3 input_format and output_mode.  h2k_orchestrator_run()
- * accepts all three and reads an older struct only up to its last field. */
-#define H2K_RUN_OPTIONS_VERSION 3
+ * keep_export), version 3 input_format and output_mode, version 4 virtio_win.
+ * h2k_orchestrator_run() accepts all four and reads an older struct only up to
+ * its last field. */
+#define H2K_RUN_OPTIONS_VERSION 4
 
 /** Options of h2k_orchestrator_run().  Initialise with H2K_RUN_OPTIONS_INIT;
  *  every pointer is borrowed for the duration of the call.  Give either
@@ -84,12 +85,16 @@ typedef struct h2k_run_options {
     unsigned output_mode;     /**< permission bits of the disks, report and XML written
                                    (e.g. 0640); 0 (default): 0600.  Never wider than the
                                    source's, whatever the umask. */
+    /* version 4 */
+    const char *virtio_win;       /**< Windows guests: virtio-win ISO or folder (see
+                                       h2k_fix_options.virtio_win); NULL: /usr/share/virtio-win
+                                       when present */
 } h2k_run_options;
 
 #define H2K_RUN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        H2K_RUN_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0x3f, 0, 1, NULL, 0, NULL, 0, 0, 0, \
-            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0, NULL, 0                                \
+        H2K_RUN_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0x7f, 0, 1, NULL, 0, NULL, 0, 0, 0, \
+            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0, NULL, 0, NULL                          \
     }
 
 /** One output disk. */

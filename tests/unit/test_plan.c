@@ -259,9 +259,11 @@ test_run_options_vsphere(void **state)
     h2k_migration_result *res = NULL;
 
     h2k_run_options o = H2K_RUN_OPTIONS_INIT;
-    assert_int_equal(o.version, 3);
+    assert_int_equal(o.version, 4);
     assert_null(o.input_format);
     assert_int_equal(o.output_mode, 0);
+    assert_null(o.virtio_win);
+    assert_int_equal(o.fixes, 0x7f);
     assert_null(o.vmware);
     assert_int_equal(o.keep_export, 0);
     assert_int_equal(o.trim, 1);
@@ -312,7 +314,7 @@ test_run_options_vsphere(void **state)
     assert_non_null(res);
     h2k_migration_result_free(res);
     res = NULL;
-    holder.v1.version = 4;
+    holder.v1.version = 99; /* unknown */
     ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &holder.v1, &res), H2K_ERR_INVALID_ARG);
     /* version 3: a bad input format or mode is refused before anything is read */
     o = init;
