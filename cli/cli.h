@@ -41,6 +41,7 @@ int cmd_fix(cli_env *env, int argc, char **argv);
 int cmd_xml(cli_env *env, int argc, char **argv);
 int cmd_test(cli_env *env, int argc, char **argv);
 int cmd_vsphere(cli_env *env, int argc, char **argv);
+int cmd_azure(cli_env *env, int argc, char **argv);
 int cmd_local(cli_env *env, int argc, char **argv);
 int cmd_batch(cli_env *env, int argc, char **argv);
 /* Parses "all", "none" or a list of repair names into bits; -1 when unknown. */

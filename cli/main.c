@@ -38,6 +38,9 @@ static const struct {
      " [--output FILE]: libvirt domain XML"},
     {"vsphere", cmd_vsphere,
      "vsphere --vcenter HOST --user U --password-env VAR (--list | --vm NAME): vSphere VMs"},
+    {"azure", cmd_azure,
+     "azure --subscription ID --resource-group RG --tenant ID --client-id ID"
+     " --client-secret-env VAR (--list | --vm NAME --output-dir DIR): Azure VMs"},
     {"local", cmd_local,
      "local --input PATH... --output-dir DIR [--name N] [--compress] [--format qcow2|raw]"
      " [--test-boot] [--define URI] [--dry-run] [--backend native|virt-v2v]: migrate one VM"},

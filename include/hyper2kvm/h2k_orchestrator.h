@@ -30,15 +30,17 @@
 #include "h2k_spec.h"
 #include "h2k_test.h"
 #include "h2k_vmware.h"
+#include "h2k_azure.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Version 1 ends with "trim"; version 2 adds the vSphere source (vmware ...
- * keep_export).  h2k_orchestrator_run() accepts both and reads a version 1
- * struct only up to "trim". */
-#define H2K_RUN_OPTIONS_VERSION 2
+ * keep_export); version 3 the Azure source (azure, azure_vm).
+ * h2k_orchestrator_run() accepts all three and reads an older struct only up
+ * to its last field. */
+#define H2K_RUN_OPTIONS_VERSION 3
 
 /** Options of h2k_orchestrator_run().  Initialise with H2K_RUN_OPTIONS_INIT;
  *  every pointer is borrowed for the duration of the call.  Give either
@@ -76,12 +78,18 @@ typedef struct h2k_run_options {
     const char *vmware_transport; /**< "http" (NULL), "nfc" or "vddk" */
     int keep_export;              /**< keep the staging folder OUTPUT_DIR/.<name>.export (the
                                        exported files; default: removed when the run ends) */
+    /* version 3 */
+    h2k_azure_client *azure; /**< download the VM's managed disks with this Azure client
+                                  (h2k_azure_download_vm(), the run's context lent to it like
+                                  a vSphere client's); not with inputs or vmware */
+    const char *azure_vm;    /**< name of the VM in the client's resource group (NULL: the
+                                  client's configured VM) */
 } h2k_run_options;
 
 #define H2K_RUN_OPTIONS_INIT                                                                       \
     {                                                                                              \
         H2K_RUN_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0x3f, 0, 1, NULL, 0, NULL, 0, 0, 0, \
-            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0                                         \
+            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0, NULL, NULL                             \
     }
 
 /** One output disk. */

@@ -71,4 +71,18 @@ bool hk_plan_vsphere_same_server(const h2k_plan_vsphere *a, const h2k_plan_vsphe
 /* Reads the password (environment or file) and logs in; the password is wiped. */
 int hk_plan_vsphere_connect(h2k_ctx *ctx, const h2k_plan_vsphere *v, h2k_vmware_client **out);
 
+/* --------------------------------------------------- Azure (azure_source.c) */
+
+/* The Azure VM of a run: opts->azure_vm, else the client's configured VM (may be NULL). */
+const char *hk_orch_azure_vm_name(const h2k_run_options *opts);
+
+/* Downloads the disks of @vm with @client into @staging (h2k_azure_download_vm, the
+ * client lent @ctx), and presents them like a vSphere export: the spec with local
+ * paths, the fixed VHDs and an OVF descriptor beside them. */
+int hk_orch_azure_export(h2k_ctx *ctx, h2k_azure_client *client, const char *vm,
+                         const char *staging, h2k_vmware_export_result **out);
+
+/* "azure://SUBSCRIPTION/RESOURCE_GROUP/VM"; caller frees; NULL on allocation failure. */
+char *hk_orch_azure_source_name(const h2k_azure_client *client, const char *vm);
+
 #endif
