@@ -615,13 +615,9 @@ hk_az_build_spec(h2k_ctx *ctx, h2k_azure_vm *vm, bool secure_boot)
     }
     bool uefi = (vm->security_type && (hk_streq_nocase(vm->security_type, "TrustedLaunch") ||
                                        hk_streq_nocase(vm->security_type, "ConfidentialVM")));
-    bool gen_known = false;
-    if (vm->n_disks > 0 && vm->disks[0].hyperv_generation) {
-        gen_known = true;
-        if (hk_streq_nocase(vm->disks[0].hyperv_generation, "V2"))
-            uefi = true;
-    }
-    (void)gen_known;
+    if (vm->n_disks > 0 && vm->disks[0].hyperv_generation &&
+        hk_streq_nocase(vm->disks[0].hyperv_generation, "V2"))
+        uefi = true;
     /* generation 1 (BIOS) is Azure's default when the disk does not say */
     s->firmware = uefi ? H2K_FIRMWARE_UEFI : H2K_FIRMWARE_BIOS;
     s->secure_boot = uefi && secure_boot;
