@@ -259,7 +259,7 @@ test_run_options_vsphere(void **state)
     h2k_migration_result *res = NULL;
 
     h2k_run_options o = H2K_RUN_OPTIONS_INIT;
-    assert_int_equal(o.version, 2);
+    assert_int_equal(o.version, 3); /* version 3 added the Azure source */
     assert_null(o.vmware);
     assert_int_equal(o.keep_export, 0);
     assert_int_equal(o.trim, 1);
