@@ -118,6 +118,10 @@ def seed(args):
             block = f.read(1 << 20)
             if not block:
                 break
+            if block.count(0) == len(block):
+                flush()
+                offset += len(block)
+                continue
             for i in range(0, len(block), 512):
                 page = block[i:i + 512]
                 if page.count(0) == len(page):
