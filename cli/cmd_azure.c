@@ -24,7 +24,7 @@ static const char usage_text[] =
     "         [--dry-run] [--report FILE] [--keep-partial] [--keep-export]\n"
     "         [--backend native|virt-v2v]\n"
     "       or --export-only: download the disks (fixed VHDs) and convert them to qcow2,\n"
-    "         no repair\n";
+    "         no repair; or --download-only: only download the fixed VHDs\n";
 
 #define MAX_ITEMS 64
 
@@ -103,7 +103,8 @@ print_list(cli_env *env, h2k_azure_client *client)
 }
 
 static int
-download_and_convert(cli_env *env, h2k_azure_client *client, const char *vm, const char *outdir)
+download_and_convert(cli_env *env, h2k_azure_client *client, const char *vm, const char *outdir,
+                     bool convert)
 {
     h2k_azure_download_result *res = NULL;
     int rc = h2k_azure_download_vm(client, vm, outdir, &res);
@@ -112,6 +113,14 @@ download_and_convert(cli_env *env, h2k_azure_client *client, const char *vm, con
     json_object *disks = json_object_new_array();
     for (size_t i = 0; i < res->n_disks; i++) {
         const char *src = res->disk_paths[i];
+        if (!convert) {
+            json_object *d = json_object_new_object();
+            json_object_object_add(d, "source", json_object_new_string(src));
+            json_object_array_add(disks, d);
+            if (!env->json && !env->quiet)
+                printf("disk %zu: %s\n", i + 1, src);
+            continue;
+        }
         size_t l = strlen(src);
         char *dst = malloc(l + 8);
         if (!dst) {
@@ -179,7 +188,7 @@ cmd_azure(cli_env *env, int argc, char **argv)
            O_AUTHORITY, O_ARM, O_CA, O_INSECURE, O_LIST, O_VM, O_OUT, O_SNAP, O_STREAMS, O_JSON,
            O_HELP, O_EXPORT_ONLY, O_NAME, O_COMPRESS, O_FORMAT, O_MAP, O_MAC, O_FIXES,
            O_TEST_BOOT, O_BOOT_TIMEOUT, O_DEFINE, O_DRY_RUN, O_REPORT, O_KEEP_PARTIAL,
-           O_KEEP_EXPORT, O_BACKEND };
+           O_KEEP_EXPORT, O_BACKEND, O_DOWNLOAD_ONLY };
     static const struct option opts[] = {
         { "subscription", required_argument, NULL, O_SUB },
         { "resource-group", required_argument, NULL, O_RG },
@@ -200,6 +209,7 @@ cmd_azure(cli_env *env, int argc, char **argv)
         { "json", no_argument, NULL, O_JSON },
         { "help", no_argument, NULL, O_HELP },
         { "export-only", no_argument, NULL, O_EXPORT_ONLY },
+        { "download-only", no_argument, NULL, O_DOWNLOAD_ONLY },
         { "name", required_argument, NULL, O_NAME },
         { "compress", no_argument, NULL, O_COMPRESS },
         { "format", required_argument, NULL, O_FORMAT },
@@ -220,7 +230,7 @@ cmd_azure(cli_env *env, int argc, char **argv)
     const char *macs[MAX_ITEMS];
     h2k_network_mapping maps[MAX_ITEMS];
     size_t n_mac = 0, n_map = 0;
-    bool export_only = false, migration_opt = false, list = false;
+    bool export_only = false, download_only = false, migration_opt = false, list = false;
     h2k_azure_config cfg = H2K_AZURE_CONFIG_INIT;
     const char *secret_env = NULL, *secret_file = NULL, *vm = NULL, *outdir = NULL;
     int c;
@@ -256,6 +266,7 @@ cmd_azure(cli_env *env, int argc, char **argv)
         case O_JSON: env->json = true; break;
         case O_HELP: fputs(usage_text, stdout); return CLI_EXIT_OK;
         case O_EXPORT_ONLY: export_only = true; break;
+        case O_DOWNLOAD_ONLY: export_only = download_only = true; break;
         case O_NAME: ro.name = optarg; migration_opt = true; break;
         case O_COMPRESS: ro.compress = 1; migration_opt = true; break;
         case O_FORMAT:
@@ -349,7 +360,7 @@ cmd_azure(cli_env *env, int argc, char **argv)
     else if (migrating && !outdir && !(ro.dry_run && ro.report_path))
         bad = "--vm needs --output-dir";
     else if (export_only && !outdir)
-        bad = "--export-only needs --output-dir";
+        bad = "--export-only and --download-only need --output-dir";
     if (bad) {
         fprintf(stderr, "hyper2kvm: azure: %s\n", bad);
         fputs(usage_text, stderr);
@@ -386,7 +397,7 @@ cmd_azure(cli_env *env, int argc, char **argv)
     if (list) {
         exit_code = print_list(env, client);
     } else if (export_only) {
-        exit_code = download_and_convert(env, client, vm, outdir);
+        exit_code = download_and_convert(env, client, vm, outdir, !download_only);
     } else {
         ro.azure = client;
         ro.azure_vm = vm;

@@ -14,6 +14,7 @@ The grants are SAS URLs of page blobs in a real Azurite (Shared Key / service SA
 signed here with Azurite's public development account key).
 
   arm_standin.py seed --blob-url URL --ca CERT --file VHD   upload a page blob, allocated pages only
+  arm_standin.py sas --blob-url URL                         print a read SAS URL (benchmarks)
   arm_standin.py serve --config JSON --cert C --key K --port-file F --events F
 """
 import argparse, base64, datetime, hashlib, hmac, http.client, http.server, json, os, ssl
@@ -506,6 +507,8 @@ def main():
     s.add_argument("--blob-url", required=True)
     s.add_argument("--ca", required=True)
     s.add_argument("--file", required=True)
+    a2 = sub.add_parser("sas")
+    a2.add_argument("--blob-url", required=True)
     v = sub.add_parser("serve")
     v.add_argument("--config", required=True)
     v.add_argument("--cert", required=True)
@@ -513,7 +516,12 @@ def main():
     v.add_argument("--port-file", required=True)
     v.add_argument("--events", required=True)
     a = ap.parse_args()
-    seed(a) if a.cmd == "seed" else serve(a)
+    if a.cmd == "seed":
+        seed(a)
+    elif a.cmd == "sas":
+        print(read_sas(a.blob_url))
+    else:
+        serve(a)
 
 
 if __name__ == "__main__":
