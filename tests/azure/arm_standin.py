@@ -224,6 +224,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(200, {"token_type": "Bearer", "expires_in": 3599,
                              "ext_expires_in": 3599, "access_token": tok})
 
+    def identity_token(self):
+        """The instance metadata service's managed identity token."""
+        q = up.parse_qs(up.urlsplit(self.path).query)
+        if self.headers.get("Metadata") != "true":
+            return self.send_json(400, {"error": "invalid_request",
+                                        "error_description": "Required metadata header not specified"})
+        if (q.get("api-version") or [""])[0] != "2018-02-01" or \
+                (q.get("resource") or [""])[0] != "https://management.azure.com/":
+            return self.send_json(400, {"error": "invalid_request",
+                                        "error_description": "Invalid api-version or resource"})
+        tok = base64.urlsafe_b64encode(os.urandom(48)).decode()
+        with self.st.lock:
+            self.st.tokens.add(tok)
+        self.st.log("identity token issued")
+        now = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+        self.send_json(200, {"access_token": tok, "expires_in": "3599",
+                             "expires_on": str(now + 3599), "not_before": str(now),
+                             "resource": "https://management.azure.com/", "token_type": "Bearer"})
+
     # ------------------------------------------------------------ ARM
     def authorised(self):
         auth = self.headers.get("Authorization", "")
@@ -338,6 +357,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         c = self.st.cfg
         if method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
             return self.token(parts[0])
+        if method == "GET" and parts == ["metadata", "identity", "oauth2", "token"]:
+            return self.identity_token()
         if not self.authorised():
             return
         # /subscriptions/S/providers/Microsoft.Compute/locations/L/(vmSizes|DiskOperations/OP)

@@ -449,6 +449,37 @@ test_bad_secret(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* A managed identity (the metadata endpoint is the stand-in's own). */
+static void
+test_managed_identity(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = new_ctx();
+    h2k_azure_config cfg = H2K_AZURE_CONFIG_INIT;
+    cfg.subscription_id = "sub-1";
+    cfg.resource_group = "rg-1";
+    cfg.auth = H2K_AZURE_AUTH_MANAGED_IDENTITY;
+    char idp[128];
+    snprintf(idp, sizeof(idp), "%s/metadata/identity/oauth2/token", az.url);
+    cfg.identity_endpoint = idp;
+    cfg.resource_manager = az.url;
+    cfg.ca_file = az.ca;
+    h2k_azure_client *c = NULL;
+    assert_int_equal(h2k_azure_client_new(ctx, &cfg, &c), 0);
+    ts_azure_clear_events(&az);
+    h2k_azure_vm *vm = NULL;
+    int rc = h2k_azure_describe_vm(c, "vmrun", &vm);
+    if (rc < 0)
+        fail_msg("describe with a managed identity: %s", h2k_ctx_last_error(ctx)->message);
+    assert_int_equal(ts_azure_count(&az, "identity token issued"), 1);
+    assert_string_equal(vm->power_state, "running");
+    assert_int_equal(vm->spec->firmware, H2K_FIRMWARE_BIOS); /* generation V1 */
+    assert_int_equal(vm->vcpus, 1);
+    h2k_azure_vm_free(vm);
+    h2k_azure_client_free(c);
+    h2k_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -461,6 +492,7 @@ main(void)
         cmocka_unit_test(test_running_vm),
         cmocka_unit_test(test_unknown_vm),
         cmocka_unit_test(test_bad_secret),
+        cmocka_unit_test(test_managed_identity),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     hk_buf_free(&logs);
