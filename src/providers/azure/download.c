@@ -668,7 +668,8 @@ download_disk(h2k_azure_client *c, const h2k_azure_vm *vm, const h2k_azure_disk 
         rc = hk_error_errno(ctx, errno, final, "cannot rename the download to");
         goto done;
     }
-    unlink(state);
+    /* the progress file stays until every disk is done: a later failure puts this
+     * disk back under its partial name, and a resume then fetches nothing of it */
 done:
     if (sf)
         fclose(sf);
@@ -817,6 +818,12 @@ h2k_azure_download_vm(h2k_azure_client *c, const char *vm_name, const char *outp
         goto done;
     }
     hk_progress(ctx, "download", t.done, t.total);
+    for (size_t i = 0; i < res->n_disks; i++) {
+        char *state = hk_asprintf("%s.part.state", res->disk_paths[i]);
+        if (state)
+            unlink(state);
+        free(state);
+    }
     for (size_t i = 0; i < vm->n_disks; i++) {
         free(vm->spec->disks[i].path);
         if (!(vm->spec->disks[i].path = strdup(res->disk_paths[i]))) {
