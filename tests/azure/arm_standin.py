@@ -69,18 +69,31 @@ def read_sas(blob_url, hours=1):
                                           "sig": _sign(sts)})
 
 
+_conns = {}
+
+
 def storage_call(ctx, method, url, headers, body=b""):
+    """One signed request; the connection to each host is kept alive and reused."""
     u = up.urlsplit(url)
-    conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=60)
     headers = dict(headers)
     headers["Content-Length"] = str(len(body))
     signed = shared_key_headers(method, url, headers)
     path = u.path + ("?" + u.query if u.query else "")
-    conn.request(method, path, body=body, headers=signed)
-    resp = conn.getresponse()
-    data = resp.read()
-    conn.close()
-    return resp.status, data
+    for attempt in (0, 1):
+        conn = _conns.get(u.netloc)
+        if conn is None:
+            conn = _conns[u.netloc] = http.client.HTTPSConnection(u.hostname, u.port,
+                                                                  context=ctx, timeout=120)
+        try:
+            conn.request(method, path, body=body, headers=signed)
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, data
+        except (http.client.HTTPException, OSError):
+            conn.close()
+            del _conns[u.netloc]
+            if attempt:
+                raise
 
 
 def seed(args):
