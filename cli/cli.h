@@ -117,6 +117,17 @@ enum cli_opt_id {
     /* batch */
     OPT_JOBS,
     OPT_STATE,
+    /* azure */
+    OPT_AZ_SUBSCRIPTION,
+    OPT_AZ_RESOURCE_GROUP,
+    OPT_AZ_TENANT,
+    OPT_AZ_CLIENT_ID,
+    OPT_AZ_SECRET_ENV,
+    OPT_AZ_SECRET_FILE,
+    OPT_AZ_MANAGED_IDENTITY,
+    OPT_AZ_AUTHORITY_HOST,
+    OPT_AZ_RESOURCE_MANAGER,
+    OPT_AZ_DOWNLOAD_ONLY,
     /* command-specific ids added by later commands start here */
     OPT_EXTRA = 1000
 };
@@ -330,7 +341,7 @@ int cli_run_migration(cli_env *env, const h2k_run_options *opts);
 /* ---- commands ----------------------------------------------------------- */
 
 extern const cli_command cli_cmd_probe, cli_cmd_convert, cli_cmd_ovf, cli_cmd_inspect, cli_cmd_fix,
-    cli_cmd_test, cli_cmd_xml, cli_cmd_vsphere, cli_cmd_local, cli_cmd_batch, cli_cmd_version,
-    cli_cmd_help, cli_cmd_completion;
+    cli_cmd_test, cli_cmd_xml, cli_cmd_vsphere, cli_cmd_azure, cli_cmd_local, cli_cmd_batch,
+    cli_cmd_version, cli_cmd_help, cli_cmd_completion;
 
 #endif

@@ -30,16 +30,17 @@
 #include "h2k_spec.h"
 #include "h2k_test.h"
 #include "h2k_vmware.h"
+#include "h2k_azure.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Version 1 ends with "trim"; version 2 adds the vSphere source (vmware ...
- * keep_export), version 3 input_format and output_mode, version 4 virtio_win.
- * h2k_orchestrator_run() accepts all four and reads an older struct only up to
- * its last field. */
-#define H2K_RUN_OPTIONS_VERSION 4
+ * keep_export), version 3 input_format and output_mode, version 4 virtio_win,
+ * version 5 the Azure source (azure, azure_vm).  h2k_orchestrator_run() accepts
+ * all five and reads an older struct only up to its last field. */
+#define H2K_RUN_OPTIONS_VERSION 5
 
 /** Options of h2k_orchestrator_run().  Initialise with H2K_RUN_OPTIONS_INIT;
  *  every pointer is borrowed for the duration of the call.  Give either
@@ -89,12 +90,18 @@ typedef struct h2k_run_options {
     const char *virtio_win;       /**< Windows guests: virtio-win ISO or folder (see
                                        h2k_fix_options.virtio_win); NULL: /usr/share/virtio-win
                                        when present */
+    /* version 5 */
+    h2k_azure_client *azure; /**< download the VM's managed disks with this Azure client
+                                  (h2k_azure_download_vm(), the run's context lent to it like
+                                  a vSphere client's); not with inputs or vmware */
+    const char *azure_vm;    /**< name of the VM in the client's resource group (NULL: the
+                                  client's configured VM) */
 } h2k_run_options;
 
 #define H2K_RUN_OPTIONS_INIT                                                                       \
     {                                                                                              \
         H2K_RUN_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0x7f, 0, 1, NULL, 0, NULL, 0, 0, 0, \
-            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0, NULL, 0, NULL                          \
+            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, NULL              \
     }
 
 /** One output disk. */
@@ -186,6 +193,25 @@ typedef struct h2k_plan_vsphere {
     char *transport;     /**< "http", "nfc", "vddk", or NULL ("http") */
 } h2k_plan_vsphere;
 
+/** An Azure resource group a plan's VMs come from.  Strings owned by the plan.
+ *  The client secret is never in the plan: it is read when a worker connects,
+ *  from the environment variable @client_secret_env or the first line of
+ *  @client_secret_file (or a managed identity is used). */
+typedef struct h2k_plan_azure {
+    char *subscription_id;
+    char *resource_group;
+    char *tenant_id;
+    char *client_id;
+    char *client_secret_env;  /**< one of client_secret_env, client_secret_file, */
+    char *client_secret_file; /**< (resolved against the plan's folder) */
+    int managed_identity;     /**< or a managed identity (0 or 1) */
+    char *authority_host;     /**< or NULL (public cloud) */
+    char *resource_manager;   /**< or NULL (public cloud) */
+    char *ca_file;            /**< or NULL; resolved against the plan's folder */
+    int insecure;             /**< do not verify certificates (0 or 1) */
+    int snapshot;             /**< copy running VMs through snapshots (0 or 1) */
+} h2k_plan_azure;
+
 /** One VM of a plan.  Strings owned by the plan. */
 typedef struct h2k_plan_vm {
     char *name; /**< unique in the plan */
@@ -202,6 +228,8 @@ typedef struct h2k_plan_vm {
     char *vm;                  /**< name of the VM on vSphere, or NULL (local inputs) */
     h2k_plan_vsphere *vsphere; /**< with vm: the server (the plan's "vsphere" object
                                     completed by the VM's own), else NULL */
+    h2k_plan_azure *azure;     /**< with vm, for an Azure VM: its resource group (the plan's
+                                    "azure" object completed by the VM's own), else NULL */
 } h2k_plan_vm;
 
 /** A batch plan: {"output_dir": D, "jobs": N, "defaults": {...}, "vsphere": {...},
@@ -211,7 +239,12 @@ typedef struct h2k_plan_vm {
  *  "password_file", "datacenter", "insecure", "ca_file", "thumbprint", "transport"};
  *  a VM's own object completes or overrides the plan's, field by field.  A VM has
  *  either "inputs" or "vm" (exported from vSphere, then migrated like local
- *  inputs; each batch worker keeps one login per server). */
+ *  inputs; each batch worker keeps one login per server).  An "azure" object
+ *  {"subscription_id", "resource_group", "tenant_id", "client_id",
+ *  "client_secret_env" | "client_secret_file" | "managed_identity": true,
+ *  "authority_host", "resource_manager", "ca_file", "insecure", "snapshot"} (in the
+ *  plan and/or a VM, completed field by field like "vsphere") makes a VM's "vm" an
+ *  Azure VM: its managed disks are downloaded, then migrated like local inputs. */
 typedef struct h2k_plan {
     char *path;       /**< the plan file, or NULL */
     char *output_dir; /**< default output folder (VMs go in <output_dir>/<name>) */
@@ -223,6 +256,7 @@ typedef struct h2k_plan {
     size_t n_vms;
     h2k_plan_vm *vms;
     h2k_plan_vsphere *vsphere; /**< the plan's "vsphere" object, or NULL */
+    h2k_plan_azure *azure;     /**< the plan's "azure" object, or NULL */
 } h2k_plan;
 
 /** Parses a JSON plan from memory; @base_dir resolves relative paths (may be NULL);

@@ -439,7 +439,7 @@ h2k_offline_fixer_regenerate_initramfs(h2k_offline_fixer *fx, h2k_fix_result **o
 int
 h2k_offline_fixer_remove_vmware_tools(h2k_offline_fixer *fx, h2k_fix_result **out)
 {
-    return run_one(fx, H2K_FIX_VMWARE_TOOLS, hk_fix_vmware_tools, out);
+    return run_one(fx, H2K_FIX_VMWARE_TOOLS, hk_fix_guest_agents, out);
 }
 
 int
@@ -476,7 +476,7 @@ h2k_offline_fixer_run_all(h2k_offline_fixer *fx)
     } order[] = {
         { H2K_FIX_VIRTIO_WIN, hk_fix_virtio_win },
         { H2K_FIX_FSTAB, hk_fix_fstab },         { H2K_FIX_NETWORK, hk_fix_network },
-        { H2K_FIX_VMWARE_TOOLS, hk_fix_vmware_tools }, { H2K_FIX_INITRAMFS, hk_fix_initramfs },
+        { H2K_FIX_VMWARE_TOOLS, hk_fix_guest_agents }, { H2K_FIX_INITRAMFS, hk_fix_initramfs },
         { H2K_FIX_GRUB, hk_fix_grub },           { H2K_FIX_SELINUX, hk_fix_selinux },
     };
     size_t failed = 0;

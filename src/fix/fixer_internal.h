@@ -85,6 +85,9 @@ int hk_fix_grub(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_network(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_vmware_tools(h2k_offline_fixer *fx, h2k_fix_result *res);
+/* The "vmware_tools" repair: VMware tools, then the Azure agent and cloud-init's
+ * Azure datasource (fix_azure.c). */
+int hk_fix_guest_agents(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_selinux(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_virtio_win(h2k_offline_fixer *fx, h2k_fix_result *res);
 

@@ -334,7 +334,7 @@ stage_export(run_state *st)
 {
     h2k_ctx *ctx = st->ctx;
     const h2k_run_options *o = st->opts;
-    char *name = strdup(o->name ? o->name : o->vmware_vm);
+    char *name = strdup(o->name ? o->name : o->azure ? hk_orch_azure_vm_name(o) : o->vmware_vm);
     if (!name)
         return hk_error_nomem(ctx);
     sanitize_name(name);
@@ -369,8 +369,11 @@ stage_export(run_state *st)
         if ((rc = hk_temp_dir(ctx, "h2k-export-", "export folder", &st->staging)) < 0)
             goto done;
     }
-    rc = hk_orch_vmware_export(ctx, o->vmware, o->vmware_vm, o->vmware_transport, st->staging,
-                               &st->exp);
+    if (o->azure)
+        rc = hk_orch_azure_export(ctx, o->azure, o->azure_vm, st->staging, &st->exp);
+    else
+        rc = hk_orch_vmware_export(ctx, o->vmware, o->vmware_vm, o->vmware_transport,
+                                   st->staging, &st->exp);
 done:
     free(name);
     return rc;
@@ -971,16 +974,29 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     if (!user_opts || user_opts->version < 1 || user_opts->version > H2K_RUN_OPTIONS_VERSION)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no input given");
     /* a version 1 struct ends at "trim", a version 2 at "keep_export", a version 3
-     * at "output_mode": the later
+     * at "output_mode", a version 4 at "virtio_win": the later
      * fields keep their defaults */
     h2k_run_options eff = H2K_RUN_OPTIONS_INIT;
     memcpy(&eff, user_opts,
            user_opts->version == 1   ? offsetof(h2k_run_options, vmware)
            : user_opts->version == 2 ? offsetof(h2k_run_options, input_format)
            : user_opts->version == 3 ? offsetof(h2k_run_options, virtio_win)
+           : user_opts->version == 4 ? offsetof(h2k_run_options, azure)
                                      : sizeof(eff));
     eff.version = H2K_RUN_OPTIONS_VERSION;
     const h2k_run_options *opts = &eff;
+    if (opts->azure && (opts->vmware || opts->vmware_vm))
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "azure",
+                           "orchestrator: give a vSphere or an Azure source, not both");
+    if (opts->azure_vm && !opts->azure)
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "azure",
+                           "orchestrator: an Azure VM name but no Azure client");
+    if (opts->azure && !hk_orch_azure_vm_name(opts))
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "azure_vm",
+                           "orchestrator: no VM name given for the Azure source");
+    if (opts->azure && opts->n_inputs > 0)
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "inputs",
+                           "orchestrator: give local inputs or an Azure VM, not both");
     bool vsphere = opts->vmware != NULL;
     if (vsphere) {
         if (!opts->vmware_vm || !*opts->vmware_vm)
@@ -993,7 +1009,7 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         if (opts->vmware_vm)
             return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "vmware",
                                "orchestrator: a VM name but no vSphere client");
-        if (!opts->inputs || opts->n_inputs == 0)
+        if (!opts->azure && (!opts->inputs || opts->n_inputs == 0))
             return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no input given");
     }
     for (size_t i = 0; i < opts->n_inputs; i++)
@@ -1044,8 +1060,9 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             rc = hk_error_nomem(ctx);
             goto done;
         }
-    if (vsphere) {
-        char *src = hk_orch_vmware_source_name(opts->vmware, opts->vmware_vm);
+    if (vsphere || opts->azure) {
+        char *src = opts->azure ? hk_orch_azure_source_name(opts->azure, hk_orch_azure_vm_name(opts))
+                                : hk_orch_vmware_source_name(opts->vmware, opts->vmware_vm);
         bool ok = src && hk_orch_list_add(&res->sources, &res->n_sources, src);
         free(src);
         if (!ok) {
@@ -1055,8 +1072,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     }
     h2k_ctx_clear_error(ctx);
 
-    /* a vSphere VM: exported first, then handled like its OVF */
-    if (vsphere) {
+    /* a vSphere VM: exported first, then handled like its OVF (an Azure VM likewise) */
+    if (vsphere || opts->azure) {
         double te = hk_now();
         hk_progress(ctx, "export", 0, 1);
         if ((rc = stage_export(&st)) == 0)

@@ -259,11 +259,13 @@ test_run_options_vsphere(void **state)
     h2k_migration_result *res = NULL;
 
     h2k_run_options o = H2K_RUN_OPTIONS_INIT;
-    assert_int_equal(o.version, 4);
+    assert_int_equal(o.version, 5); /* version 5 added the Azure source */
     assert_null(o.input_format);
     assert_int_equal(o.output_mode, 0);
     assert_null(o.virtio_win);
     assert_int_equal(o.fixes, 0x7f);
+    assert_null(o.azure);
+    assert_null(o.azure_vm);
     assert_null(o.vmware);
     assert_int_equal(o.keep_export, 0);
     assert_int_equal(o.trim, 1);
