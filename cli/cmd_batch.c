@@ -1,5 +1,4 @@
 /* hyper2kvm batch: migrate the VMs of a plan file, resumable through a state file. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +7,14 @@
 
 #include "cli.h"
 
-#define BATCH_USAGE                                                                                \
-    "usage: hyper2kvm batch PLAN.json|PLAN.yaml [--jobs N] [--state FILE] [--json]\n"
+static const cli_option batch_options[] = {
+    {OPT_JOBS, "jobs", 0, NULL, "N", NULL, 0, "VMs migrated at once (1..64; default: the plan's)"},
+    {OPT_STATE, "state", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "state file (default: PLAN.state.json beside the plan)"},
+    {0},
+};
+
+static const cli_option *const batch_tables[] = {batch_options, NULL};
 
 static void
 on_vm(void *ud, const h2k_plan_vm *vm, int rc, const h2k_migration_result *res)
@@ -18,63 +23,40 @@ on_vm(void *ud, const h2k_plan_vm *vm, int rc, const h2k_migration_result *res)
     (void)res;
     if (env->json || env->quiet)
         return;
-    cli_progress_finish();
-    fprintf(stderr, "hyper2kvm batch: %s: %s\n", vm->name,
+    cli_progress_finish(env);
+    char *name = cli_escape(vm->name, false);
+    fprintf(stderr, "hyper2kvm batch: %s: %s\n", name ? name : "?",
             rc == 0                   ? "done"
             : rc == H2K_ERR_CANCELLED ? "cancelled"
                                       : h2k_code_name(rc));
+    free(name);
 }
 
-int
-cmd_batch(cli_env *env, int argc, char **argv)
+static int
+run_batch(cli_env *env, const cli_parsed *p)
 {
-    static const struct option longopts[] = {
-        {"jobs", required_argument, NULL, 'J'},
-        {"state", required_argument, NULL, 's'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     unsigned jobs = 0;
     const char *state_arg = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "J:s:jh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'J': {
-            char *end = NULL;
-            unsigned long j = strtoul(optarg, &end, 10);
-            if (!*optarg || *end || j < 1 || j > 64) {
-                fprintf(stderr, "hyper2kvm batch: --jobs must be 1 to 64\n");
-                return CLI_EXIT_USAGE;
-            }
+    for (size_t i = 0; i < p->n_items; i++) {
+        const cli_item *it = &p->items[i];
+        if (it->opt->id == OPT_JOBS) {
+            unsigned long j;
+            if (!cli_parse_uint(it->value, 1, 64, &j))
+                return cli_usage_error(p->cmd, "--jobs must be 1 to 64, not '%s'", it->value);
             jobs = (unsigned)j;
-            break;
-        }
-        case 's':
-            state_arg = optarg;
-            break;
-        case 'j':
-            env->json = true;
-            break;
-        case 'h':
-            printf(BATCH_USAGE);
-            return CLI_EXIT_OK;
-        default:
-            fprintf(stderr, BATCH_USAGE);
-            return CLI_EXIT_USAGE;
+        } else if (it->opt->id == OPT_STATE) {
+            state_arg = it->value;
         }
     }
-    if (optind + 1 != argc) {
-        fprintf(stderr, BATCH_USAGE);
-        return CLI_EXIT_USAGE;
-    }
-    const char *plan_path = argv[optind];
-    cli_setup_output(env);
+    const char *plan_path = p->pos[0];
     h2k_plan *plan = NULL;
     int rc = h2k_plan_parse_file(env->ctx, plan_path, &plan);
     if (rc < 0)
         return cli_report_error(env, rc);
+    if (cli_migration_check_plan(p->cmd, plan_path, plan) != 0) {
+        h2k_plan_free(plan);
+        return CLI_EXIT_USAGE;
+    }
     size_t len = strlen(plan_path);
     char *state_path = state_arg ? strdup(state_arg) : NULL;
     if (!state_path) {
@@ -122,9 +104,9 @@ cmd_batch(cli_env *env, int argc, char **argv)
             printf("%-24s %-8s %8s  %s\n", "VM", "STATE", "SECONDS", "MESSAGE");
             for (size_t i = 0; i < plan->n_vms; i++) {
                 h2k_batch_entry *e = h2k_batch_state_find(st, plan->vms[i].name);
-                printf("%-24s %-8s %8.1f  %s\n", plan->vms[i].name,
+                printf("%-24s %-8s %8.1f  %s\n", cli_safe(env, plan->vms[i].name),
                        h2k_vm_state_name(e ? e->state : H2K_VM_PENDING), e ? e->seconds : 0.0,
-                       e && e->message ? e->message : "");
+                       e && e->message ? cli_safe(env, e->message) : "");
             }
         }
     }
@@ -135,3 +117,13 @@ cmd_batch(cli_env *env, int argc, char **argv)
     h2k_plan_free(plan);
     return exit_code;
 }
+
+const cli_command cli_cmd_batch = {
+    "batch",
+    "PLAN.json|PLAN.yaml",
+    "migrate the VMs of a plan (local or vSphere), resumable",
+    1,
+    1,
+    batch_tables,
+    run_batch,
+};

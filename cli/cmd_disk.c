@@ -1,5 +1,4 @@
 /* hyper2kvm probe / convert / ovf: the disk layer on the command line. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +12,7 @@
 static void
 human_size(uint64_t v, char *buf, size_t n)
 {
-    const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double d = (double)v;
     size_t u = 0;
     while (d >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
@@ -24,14 +23,14 @@ human_size(uint64_t v, char *buf, size_t n)
 }
 
 static void
-print_info_text(const h2k_disk_info *info)
+print_info_text(cli_env *env, const h2k_disk_info *info)
 {
     char vs[32], as[32];
     human_size(info->virtual_size, vs, sizeof(vs));
     human_size(info->allocated_size, as, sizeof(as));
-    printf("path:           %s\n", info->path);
+    printf("path:           %s\n", cli_safe(env, info->path));
     printf("format:         %s\n", h2k_disk_format_name(info->format));
-    printf("subformat:      %s\n", info->subformat ? info->subformat : "-");
+    printf("subformat:      %s\n", cli_safe(env, info->subformat));
     printf("virtual size:   %s (%" PRIu64 " bytes)\n", vs, info->virtual_size);
     printf("allocated size: %s (%" PRIu64 " bytes)\n", as, info->allocated_size);
     if (info->offset)
@@ -39,65 +38,54 @@ print_info_text(const h2k_disk_info *info)
     printf("chain:          %zu layer%s\n", info->n_layers, info->n_layers == 1 ? "" : "s");
     for (size_t i = 0; i < info->n_layers; i++) {
         const h2k_disk_layer *l = &info->layers[i];
-        printf("  [%zu] %s (%s%s%s)%s%s\n", i, l->path, h2k_disk_format_name(l->format),
-               l->subformat ? ", " : "", l->subformat ? l->subformat : "",
-               l->id ? " id " : "", l->id ? l->id : "");
+        printf("  [%zu] %s (%s%s%s)%s%s\n", i, cli_safe(env, l->path),
+               h2k_disk_format_name(l->format), l->subformat ? ", " : "",
+               l->subformat ? cli_safe(env, l->subformat) : "", l->id ? " id " : "",
+               l->id ? cli_safe(env, l->id) : "");
         for (size_t e = 0; e < l->n_extents; e++) {
             const h2k_disk_extent *x = &l->extents[e];
-            printf("      extent %s %s %" PRIu64 " sectors %s\n", x->access ? x->access : "-",
-                   x->type ? x->type : "-", x->sectors, x->path ? x->path : "(none)");
+            printf("      extent %s %s %" PRIu64 " sectors %s\n", cli_safe(env, x->access),
+                   cli_safe(env, x->type), x->sectors, x->path ? cli_safe(env, x->path) : "(none)");
         }
     }
 }
 
-int
-cmd_probe(cli_env *env, int argc, char **argv)
+static const cli_option probe_options[] = {
+    {OPT_INPUT_FORMAT, "input-format", 0, NULL, "FMT", "raw|vmdk|vhd|vhdx|qcow2", 0,
+     "read FILE as this format instead of probing it"},
+    {OPT_OFFSET, "offset", 0, NULL, "N", NULL, 0, "the image starts N bytes into FILE"},
+    {OPT_NO_CHAIN, "no-chain", 0, NULL, NULL, NULL, 0, "do not follow the snapshot chain"},
+    {0},
+};
+
+static const cli_option *const probe_tables[] = {probe_options, NULL};
+
+static int
+run_probe(cli_env *env, const cli_parsed *p)
 {
-    static const struct option longopts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "format", required_argument, NULL, 'f' },
-        { "offset", required_argument, NULL, 'o' },
-        { "no-chain", no_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     h2k_probe_options opts = H2K_PROBE_OPTIONS_INIT;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "jf:o:nh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j': env->json = true; break;
-        case 'f':
-            opts.format = h2k_disk_format_from_name(optarg);
-            if (opts.format == H2K_FORMAT_UNKNOWN) {
-                fprintf(stderr, "hyper2kvm probe: unknown format %s\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
+    for (size_t i = 0; i < p->n_items; i++) {
+        const cli_item *it = &p->items[i];
+        switch (it->opt->id) {
+        case OPT_INPUT_FORMAT:
+            opts.format = h2k_disk_format_from_name(it->value);
             break;
-        case 'o': {
+        case OPT_OFFSET: {
             unsigned long long v;
-            if (!cli_parse_size(optarg, &v)) {
-                fprintf(stderr, "hyper2kvm probe: bad offset %s\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
+            if (!cli_parse_size(it->value, &v))
+                return cli_usage_error(p->cmd, "bad --offset '%s'", it->value);
             opts.offset = v;
             break;
         }
-        case 'n': opts.follow_chain = 0; break;
-        case 'h':
-            printf("usage: hyper2kvm probe FILE [--json] [--format FMT] [--offset N] "
-                   "[--no-chain]\n");
-            return CLI_EXIT_OK;
-        default: return CLI_EXIT_USAGE;
+        case OPT_NO_CHAIN:
+            opts.follow_chain = 0;
+            break;
+        default:
+            break;
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "usage: hyper2kvm probe FILE [--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    cli_setup_output(env);
     h2k_disk_info *info = NULL;
-    int rc = h2k_disk_probe(env->ctx, argv[optind], &opts, &info);
+    int rc = h2k_disk_probe(env->ctx, p->pos[0], &opts, &info);
     if (rc < 0)
         return cli_report_error(env, rc);
     if (env->json) {
@@ -105,77 +93,68 @@ cmd_probe(cli_env *env, int argc, char **argv)
         cli_print_json(j);
         free(j);
     } else {
-        print_info_text(info);
+        print_info_text(env, info);
     }
     h2k_disk_info_free(info);
     return CLI_EXIT_OK;
 }
 
-int
-cmd_convert(cli_env *env, int argc, char **argv)
+const cli_command cli_cmd_probe = {
+    "probe",   "FILE", "format, variant, sizes, snapshot chain and extents of a disk image",
+    1,         1,      probe_tables,
+    run_probe,
+};
+
+static const cli_option convert_options[] = {
+    {OPT_OUTPUT_FORMAT, "output-format", 'O', "format", "FMT", "qcow2|raw", 0,
+     "format of DST (default qcow2)"},
+    {OPT_INPUT_FORMAT, "input-format", 0, "source-format", "FMT", "raw|vmdk|vhd|vhdx|qcow2", 0,
+     "read SRC as this format instead of probing it"},
+    {OPT_COMPRESS, "compress", 0, NULL, NULL, NULL, 0, "compress qcow2 clusters (zstd)"},
+    {OPT_COMPRESSION, "compression", 0, NULL, "TYPE", "zstd|zlib", 0,
+     "compression type (implies --compress)"},
+    {OPT_OVERWRITE, "overwrite", 0, NULL, NULL, NULL, 0, "replace an existing DST"},
+    {OPT_NO_SYNC, "no-sync", 0, NULL, NULL, NULL, 0, "do not fsync DST (faster, not durable)"},
+    {0},
+};
+
+static const cli_option *const convert_tables[] = {convert_options, NULL};
+
+static int
+run_convert(cli_env *env, const cli_parsed *p)
 {
-    static const struct option longopts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "format", required_argument, NULL, 'f' },
-        { "compress", no_argument, NULL, 'c' },
-        { "compression", required_argument, NULL, 'C' },
-        { "overwrite", no_argument, NULL, 'O' },
-        { "no-sync", no_argument, NULL, 'S' },
-        { "source-format", required_argument, NULL, 's' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     h2k_convert_options opts = H2K_CONVERT_OPTIONS_INIT;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "jf:cC:OSs:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j': env->json = true; break;
-        case 'f':
-            opts.output_format = h2k_disk_format_from_name(optarg);
-            if (opts.output_format != H2K_FORMAT_QCOW2 && opts.output_format != H2K_FORMAT_RAW) {
-                fprintf(stderr, "hyper2kvm convert: --format must be qcow2 or raw\n");
-                return CLI_EXIT_USAGE;
-            }
+    for (size_t i = 0; i < p->n_items; i++) {
+        const cli_item *it = &p->items[i];
+        switch (it->opt->id) {
+        case OPT_OUTPUT_FORMAT:
+            opts.output_format = h2k_disk_format_from_name(it->value);
             break;
-        case 'c': opts.compress = 1; break;
-        case 'C':
-            if (strcmp(optarg, "zstd") != 0 && strcmp(optarg, "zlib") != 0) {
-                fprintf(stderr, "hyper2kvm convert: --compression must be zstd or zlib\n");
-                return CLI_EXIT_USAGE;
-            }
-            opts.compression_type = optarg;
+        case OPT_INPUT_FORMAT:
+            opts.source_format = h2k_disk_format_from_name(it->value);
+            break;
+        case OPT_COMPRESS:
             opts.compress = 1;
             break;
-        case 'O': opts.overwrite = 1; break;
-        case 'S': opts.no_sync = 1; break;
-        case 's':
-            opts.source_format = h2k_disk_format_from_name(optarg);
-            if (opts.source_format == H2K_FORMAT_UNKNOWN) {
-                fprintf(stderr, "hyper2kvm convert: unknown format %s\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
+        case OPT_COMPRESSION:
+            opts.compression_type = it->value;
+            opts.compress = 1;
             break;
-        case 'h':
-            printf("usage: hyper2kvm convert SRC DST [--format qcow2|raw] [--compress] "
-                   "[--compression zstd|zlib] [--overwrite] [--no-sync] [--source-format FMT] "
-                   "[--json]\n");
-            return CLI_EXIT_OK;
-        default: return CLI_EXIT_USAGE;
+        case OPT_OVERWRITE:
+            opts.overwrite = 1;
+            break;
+        case OPT_NO_SYNC:
+            opts.no_sync = 1;
+            break;
+        default:
+            break;
         }
     }
-    if (optind != argc - 2) {
-        fprintf(stderr, "usage: hyper2kvm convert SRC DST [--format qcow2|raw] [--compress]\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (opts.compress && opts.output_format == H2K_FORMAT_RAW) {
-        fprintf(stderr, "hyper2kvm convert: --compress needs --format qcow2\n");
-        return CLI_EXIT_USAGE;
-    }
-    cli_setup_output(env);
+    if (opts.compress && opts.output_format == H2K_FORMAT_RAW)
+        return cli_usage_error(p->cmd, "--compress needs --output-format qcow2");
     h2k_convert_result *res = NULL;
-    int rc = h2k_disk_convert(env->ctx, argv[optind], argv[optind + 1], &opts, &res);
-    cli_progress_finish();
+    int rc = h2k_disk_convert(env->ctx, p->pos[0], p->pos[1], &opts, &res);
+    cli_progress_finish(env);
     if (rc < 0)
         return cli_report_error(env, rc);
     if (env->json) {
@@ -186,47 +165,50 @@ cmd_convert(cli_env *env, int argc, char **argv)
                                json_object_new_string(h2k_disk_format_name(res->source_format)));
         json_object_object_add(o, "format",
                                json_object_new_string(h2k_disk_format_name(res->output_format)));
-        json_object_object_add(o, "virtual_size", json_object_new_int64((int64_t)res->virtual_size));
+        json_object_object_add(o, "virtual_size",
+                               json_object_new_int64((int64_t)res->virtual_size));
         json_object_object_add(o, "output_size", json_object_new_int64((int64_t)res->output_size));
-        json_object_object_add(o, "chain_length", json_object_new_int64((int64_t)res->chain_length));
-        json_object_object_add(o, "duration_seconds", json_object_new_double(res->duration_seconds));
-        cli_print_json(json_object_to_json_string_ext(
-            o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_object_add(o, "chain_length",
+                               json_object_new_int64((int64_t)res->chain_length));
+        json_object_object_add(o, "duration_seconds",
+                               json_object_new_double(res->duration_seconds));
+        cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     } else if (!env->quiet) {
         char os[32];
         human_size(res->output_size, os, sizeof(os));
-        printf("converted %s (%s, %zu layer%s) -> %s (%s, %s) in %.1f s\n", res->source_path,
-               h2k_disk_format_name(res->source_format), res->chain_length,
-               res->chain_length == 1 ? "" : "s", res->output_path,
-               h2k_disk_format_name(res->output_format), os, res->duration_seconds);
+        printf("converted %s (%s, %zu layer%s) -> %s (%s, %s) in %.1f s\n",
+               cli_safe(env, res->source_path), h2k_disk_format_name(res->source_format),
+               res->chain_length, res->chain_length == 1 ? "" : "s",
+               cli_safe(env, res->output_path), h2k_disk_format_name(res->output_format), os,
+               res->duration_seconds);
     }
     h2k_convert_result_free(res);
     return CLI_EXIT_OK;
 }
 
-int
-cmd_ovf(cli_env *env, int argc, char **argv)
+const cli_command cli_cmd_convert = {
+    "convert",   "SRC DST", "convert a disk image (snapshot chain flattened) with qemu-img",
+    2,           2,         convert_tables,
+    run_convert,
+};
+
+static const cli_option ovf_options[] = {
+    {OPT_NO_VERIFY, "no-verify", 0, NULL, NULL, NULL, 0, "do not verify an OVA's manifest"},
+    {0},
+};
+
+static const cli_option *const ovf_tables[] = {ovf_options, NULL};
+
+static int
+run_ovf(cli_env *env, const cli_parsed *p)
 {
     bool verify = true;
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            env->json = true;
-        else if (strcmp(argv[i], "--no-verify") == 0)
+    const char *path = p->pos[0];
+    for (size_t i = 0; i < p->n_items; i++)
+        if (p->items[i].opt->id == OPT_NO_VERIFY)
             verify = false;
-        else if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "usage: hyper2kvm ovf FILE.ovf|FILE.ova|FILE.vmx [--json] "
-                            "[--no-verify]\n");
-            return CLI_EXIT_USAGE;
-        } else
-            path = argv[i];
-    }
-    if (!path) {
-        fprintf(stderr, "usage: hyper2kvm ovf FILE.ovf|FILE.ova|FILE.vmx [--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    cli_setup_output(env);
     h2k_vm_spec *spec = NULL;
     int rc;
     size_t n = strlen(path);
@@ -249,26 +231,35 @@ cmd_ovf(cli_env *env, int argc, char **argv)
     if (env->json) {
         cli_print_json(j);
     } else {
-        printf("name:      %s\n", spec->name ? spec->name : "-");
+        printf("name:      %s\n", cli_safe(env, spec->name));
         printf("memory:    %" PRIu64 " bytes\n", spec->memory_bytes);
         printf("vcpus:     %u\n", spec->vcpus);
         printf("firmware:  %s%s\n", h2k_firmware_name(spec->firmware),
                spec->secure_boot ? " (secure boot)" : "");
-        printf("os type:   %s\n", spec->os_type ? spec->os_type : "-");
+        printf("os type:   %s\n", cli_safe(env, spec->os_type));
         for (size_t i = 0; i < spec->n_disks; i++)
             printf("disk %zu:    [%s] %s\n", i, h2k_bus_name(spec->disks[i].bus),
-                   spec->disks[i].path ? spec->disks[i].path : "-");
+                   cli_safe(env, spec->disks[i].path));
         for (size_t i = 0; i < spec->n_removables; i++)
-            printf("removable: %s [%s] slot %d\n", spec->removables[i].kind,
+            printf("removable: %s [%s] slot %d\n", cli_safe(env, spec->removables[i].kind),
                    h2k_bus_name(spec->removables[i].bus), spec->removables[i].slot);
         for (size_t i = 0; i < spec->n_nics; i++)
-            printf("nic %zu:     %s %s \"%s\" [%s]\n", i,
-                   spec->nics[i].mac ? spec->nics[i].mac : "-",
+            printf("nic %zu:     %s %s \"%s\" [%s]\n", i, cli_safe(env, spec->nics[i].mac),
                    spec->nics[i].is_bridge ? "bridge" : "network",
-                   spec->nics[i].network ? spec->nics[i].network : "",
-                   spec->nics[i].model ? spec->nics[i].model : "-");
+                   spec->nics[i].network ? cli_safe(env, spec->nics[i].network) : "",
+                   cli_safe(env, spec->nics[i].model));
     }
     free(j);
     h2k_vm_spec_free(spec);
     return CLI_EXIT_OK;
 }
+
+const cli_command cli_cmd_ovf = {
+    "ovf",
+    "FILE.ovf|FILE.ova|FILE.vmx",
+    "read a VM description as its descriptor states it",
+    1,
+    1,
+    ovf_tables,
+    run_ovf,
+};

@@ -1,5 +1,4 @@
 /* hyper2kvm fix: repair a converted guest offline so that it boots on KVM. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,62 +15,44 @@ write_text(const char *path, const char *text)
     return fclose(f);
 }
 
-int
-cmd_fix(cli_env *env, int argc, char **argv)
+static const cli_option fix_options[] = {
+    {OPT_FORCE_INITRAMFS, "force-initramfs", 0, NULL, NULL, NULL, 0,
+     "rebuild every initramfs, even where virtio drivers are present"},
+    {OPT_REPORT_MD, "report-md", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "write the Markdown report to FILE"},
+    {0},
+};
+
+static const cli_option *const fix_tables[] = {cli_repair_options, fix_options, NULL};
+
+static int
+run_fix(cli_env *env, const cli_parsed *p)
 {
-    static const struct option longopts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "dry-run", no_argument, NULL, 'n' },
-        { "only", required_argument, NULL, 'o' },
-        { "skip", required_argument, NULL, 's' },
-        { "new-mac", no_argument, NULL, 'm' },
-        { "force-initramfs", no_argument, NULL, 'F' },
-        { "report", required_argument, NULL, 'r' },
-        { "report-md", required_argument, NULL, 'M' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     h2k_fix_options opts = H2K_FIX_OPTIONS_INIT;
-    const char *report = NULL, *report_md = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "jno:s:mFr:M:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j': env->json = true; break;
-        case 'n': opts.dry_run = 1; break;
-        case 'o':
-        case 's': {
-            int bits = h2k_fix_kinds_parse(optarg);
-            if (bits < 0) {
-                fprintf(stderr, "hyper2kvm fix: unknown repair in '%s' (fstab, grub, network, "
-                                "initramfs, vmware_tools, selinux)\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            opts.fixes = c == 'o' ? (unsigned)bits : opts.fixes & ~(unsigned)bits;
-            break;
-        }
-        case 'm': opts.keep_mac = 0; break;
-        case 'F': opts.force_initramfs = 1; break;
-        case 'r': report = optarg; break;
-        case 'M': report_md = optarg; break;
-        case 'h':
-            printf("usage: hyper2kvm fix IMAGE [IMAGE...] [--dry-run] [--only LIST] [--skip "
-                   "LIST] [--force-initramfs] [--report FILE.json] [--report-md FILE.md] "
-                   "[--json]\n");
-            return CLI_EXIT_OK;
-        default: return CLI_EXIT_USAGE;
-        }
+    cli_repair rep;
+    cli_repair_init(&rep);
+    const char *report_md = NULL;
+    for (size_t i = 0; i < p->n_items; i++) {
+        const cli_item *it = &p->items[i];
+        int r = cli_repair_apply(p->cmd, &rep, it);
+        if (r > 1)
+            return r;
+        if (r == 1)
+            continue;
+        if (it->opt->id == OPT_FORCE_INITRAMFS)
+            opts.force_initramfs = 1;
+        else if (it->opt->id == OPT_REPORT_MD)
+            report_md = it->value;
     }
-    if (optind >= argc) {
-        fprintf(stderr, "usage: hyper2kvm fix IMAGE [IMAGE...] [--dry-run] [--only LIST]\n");
-        return CLI_EXIT_USAGE;
-    }
-    cli_setup_output(env);
+    opts.fixes = cli_repair_selected(&rep);
+    opts.keep_mac = rep.keep_mac;
+    opts.dry_run = rep.dry_run;
+    opts.virtio_win = rep.virtio_win;
+    const char *report = rep.report;
     /* all or nothing: the images change only when the repairs completed */
     opts.atomic = 1;
     h2k_offline_fixer *fx = NULL;
-    int rc = h2k_offline_fixer_open(env->ctx, (const char *const *)argv + optind, NULL,
-                                    (size_t)(argc - optind), &opts, &fx);
+    int rc = h2k_offline_fixer_open(env->ctx, p->pos, NULL, p->n_pos, &opts, &fx);
     if (rc < 0)
         return cli_report_error(env, rc);
     int run = h2k_offline_fixer_run_all(fx);
@@ -99,9 +80,12 @@ cmd_fix(cli_env *env, int argc, char **argv)
             cli_print_json(json);
         else if (!env->quiet) {
             /* the table part of the Markdown report is the summary */
-            const char *end = md ? strstr(md, "\n## ") : NULL;
-            if (md)
-                fwrite(md, 1, end ? (size_t)(end - md) + 1 : strlen(md), stdout);
+            char *end = md ? strstr(md, "\n## ") : NULL;
+            if (md) {
+                if (end)
+                    end[1] = '\0';
+                fputs(cli_safe_lines(env, md), stdout);
+            }
         }
         if (closed < 0)
             exit_code = cli_report_error(env, closed);
@@ -112,3 +96,9 @@ cmd_fix(cli_env *env, int argc, char **argv)
     free(md);
     return exit_code;
 }
+
+const cli_command cli_cmd_fix = {
+    "fix",   "IMAGE...", "repair a guest offline so that it boots on KVM (all or nothing)",
+    1,       -1,         fix_tables,
+    run_fix,
+};

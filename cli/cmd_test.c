@@ -1,146 +1,120 @@
 /* hyper2kvm test: boot an image (never modified) and prove that it comes up. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-#define TEST_USAGE                                                                             \
-    "usage: hyper2kvm test IMAGE [--uefi] [--memory MIB] [--vcpus N] [--timeout SEC]\n"        \
-    "                      [--bus virtio|sata|ide|scsi] [--machine q35|pc] [--nic MODEL|none]\n" \
-    "                      [--mac MAC] [--format FMT] [--accel auto|kvm|tcg]\n"                \
-    "                      [--proof marker|login|text] [--expect TEXT] [--libvirt URI]\n"      \
-    "                      [--console-log FILE] [--json]\n"
-
-static bool
-parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
-{
-    char *end = NULL;
-    if (!s || !*s || *s == '-')
-        return false;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end || v < min || v > max)
-        return false;
-    *out = (unsigned)v;
-    return true;
-}
-
 static void
-print_result(const h2k_boot_result *r)
+print_result(cli_env *env, const h2k_boot_result *r)
 {
     printf("booted:   %s\n", r->success ? "yes" : "no");
     printf("seconds:  %.1f\n", r->boot_seconds);
-    printf("accel:    %s\n", r->accel ? r->accel : "-");
+    printf("accel:    %s\n", cli_safe(env, r->accel));
     if (r->hostname)
-        printf("hostname: %s\n", r->hostname);
+        printf("hostname: %s\n", cli_safe(env, r->hostname));
     for (size_t i = 0; i < r->n_addresses; i++)
-        printf("address:  %s\n", r->addresses[i]);
+        printf("address:  %s\n", cli_safe(env, r->addresses[i]));
     if (r->proof_line)
-        printf("proof:    %s\n", r->proof_line);
+        printf("proof:    %s\n", cli_safe(env, r->proof_line));
     if (r->console_log_path)
-        printf("console:  %s\n", r->console_log_path);
+        printf("console:  %s\n", cli_safe(env, r->console_log_path));
 }
 
-int
-cmd_test(cli_env *env, int argc, char **argv)
+static const cli_option test_options[] = {
+    {OPT_UEFI, "uefi", 0, NULL, NULL, NULL, 0, "boot with OVMF (UEFI) instead of BIOS"},
+    {OPT_MEMORY, "memory", 0, NULL, "MIB", NULL, 0, "guest memory in MiB (64..1048576)"},
+    {OPT_VCPUS, "vcpus", 0, NULL, "N", NULL, 0, "virtual CPUs (1..288)"},
+    {OPT_TIMEOUT, "timeout", 0, NULL, "SEC", NULL, 0, "seconds the boot may take"},
+    {OPT_BUS, "bus", 0, NULL, "BUS", "virtio|sata|ide|scsi", 0, "disk bus"},
+    {OPT_MACHINE, "machine", 0, NULL, "TYPE", "q35|pc", 0, "machine type"},
+    {OPT_NIC, "nic", 0, NULL, "MODEL", NULL, 0, "NIC model, or none"},
+    {OPT_MAC, "mac", 0, NULL, "MAC", NULL, 0, "MAC of the NIC"},
+    {OPT_INPUT_FORMAT, "input-format", 0, NULL, "FMT", NULL, 0,
+     "format of IMAGE (default: probed)"},
+    {OPT_ACCEL, "accel", 0, NULL, "ACCEL", "auto|kvm|tcg", 0, "accelerator"},
+    {OPT_PROOF, "proof", 0, NULL, "KIND", "marker|login|text", 0, "what proves the boot"},
+    {OPT_EXPECT, "expect", 0, NULL, "TEXT", NULL, 0,
+     "console text that proves the boot (implies --proof text)"},
+    {OPT_CONNECT, "connect", 'c', "libvirt", "URI", NULL, 0,
+     "boot through the libvirt daemon at URI instead of qemu directly"},
+    {OPT_CONSOLE_LOG, "console-log", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "keep the serial console in FILE"},
+    {0},
+};
+
+static const cli_option *const test_tables[] = {test_options, NULL};
+
+static int
+run_test(cli_env *env, const cli_parsed *p)
 {
-    static const struct option longopts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "uefi", no_argument, NULL, 'u' },
-        { "memory", required_argument, NULL, 'm' },
-        { "vcpus", required_argument, NULL, 'c' },
-        { "timeout", required_argument, NULL, 't' },
-        { "bus", required_argument, NULL, 'b' },
-        { "machine", required_argument, NULL, 'M' },
-        { "nic", required_argument, NULL, 'n' },
-        { "mac", required_argument, NULL, 'a' },
-        { "format", required_argument, NULL, 'f' },
-        { "accel", required_argument, NULL, 'A' },
-        { "proof", required_argument, NULL, 'p' },
-        { "expect", required_argument, NULL, 'e' },
-        { "libvirt", required_argument, NULL, 'l' },
-        { "console-log", required_argument, NULL, 'o' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     h2k_boot_test_options opts = H2K_BOOT_TEST_OPTIONS_INIT;
     bool use_libvirt = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int v;
-        switch (c) {
-        case 'j': env->json = true; break;
-        case 'u': opts.uefi = 1; break;
-        case 'm':
-            if (!parse_uint(optarg, 64, 1024 * 1024, &opts.memory_mib)) {
-                fprintf(stderr, "hyper2kvm test: bad --memory %s (MiB, 64..1048576)\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
+    for (size_t i = 0; i < p->n_items; i++) {
+        const cli_item *it = &p->items[i];
+        const char *v = it->value;
+        unsigned long n;
+        switch (it->opt->id) {
+        case OPT_UEFI:
+            opts.uefi = 1;
             break;
-        case 'c':
-            if (!parse_uint(optarg, 1, 288, &opts.vcpus)) {
-                fprintf(stderr, "hyper2kvm test: bad --vcpus %s (1..288)\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
+        case OPT_MEMORY:
+            if (!cli_parse_uint(v, 64, 1024 * 1024, &n))
+                return cli_usage_error(p->cmd, "bad --memory '%s' (MiB, 64..1048576)", v);
+            opts.memory_mib = (unsigned)n;
             break;
-        case 't':
-            if (!parse_uint(optarg, 1, 7 * 24 * 3600, &opts.timeout_seconds)) {
-                fprintf(stderr, "hyper2kvm test: bad --timeout %s (seconds)\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
+        case OPT_VCPUS:
+            if (!cli_parse_uint(v, 1, 288, &n))
+                return cli_usage_error(p->cmd, "bad --vcpus '%s' (1..288)", v);
+            opts.vcpus = (unsigned)n;
             break;
-        case 'b':
-            if ((v = h2k_bus_from_name(optarg)) < 0) {
-                fprintf(stderr, "hyper2kvm test: unknown --bus %s\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            opts.bus = (h2k_bus)v;
+        case OPT_TIMEOUT:
+            if (!cli_parse_uint(v, 1, 7 * 24 * 3600, &n))
+                return cli_usage_error(p->cmd, "bad --timeout '%s' (seconds)", v);
+            opts.timeout_seconds = (unsigned)n;
             break;
-        case 'M': opts.machine = optarg; break;
-        case 'n': opts.nic_model = optarg; break;
-        case 'a': opts.mac = optarg; break;
-        case 'f': opts.format = optarg; break;
-        case 'A':
-            if (strcmp(optarg, "auto") == 0)
-                opts.accel = H2K_ACCEL_AUTO;
-            else if (strcmp(optarg, "kvm") == 0)
-                opts.accel = H2K_ACCEL_KVM;
-            else if (strcmp(optarg, "tcg") == 0)
-                opts.accel = H2K_ACCEL_TCG;
-            else {
-                fprintf(stderr, "hyper2kvm test: unknown --accel %s\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
+        case OPT_BUS:
+            opts.bus = (h2k_bus)h2k_bus_from_name(v);
             break;
-        case 'p':
-            if ((v = h2k_boot_proof_from_name(optarg)) < 0) {
-                fprintf(stderr, "hyper2kvm test: unknown --proof %s\n", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            opts.proof = (h2k_boot_proof)v;
+        case OPT_MACHINE:
+            opts.machine = v;
             break;
-        case 'e': opts.expect_text = optarg; break;
-        case 'l':
+        case OPT_NIC:
+            opts.nic_model = v;
+            break;
+        case OPT_MAC:
+            opts.mac = v;
+            break;
+        case OPT_INPUT_FORMAT:
+            opts.format = v;
+            break;
+        case OPT_ACCEL:
+            opts.accel = strcmp(v, "kvm") == 0   ? H2K_ACCEL_KVM
+                         : strcmp(v, "tcg") == 0 ? H2K_ACCEL_TCG
+                                                 : H2K_ACCEL_AUTO;
+            break;
+        case OPT_PROOF:
+            opts.proof = (h2k_boot_proof)h2k_boot_proof_from_name(v);
+            break;
+        case OPT_EXPECT:
+            opts.expect_text = v;
+            break;
+        case OPT_CONNECT:
             use_libvirt = true;
-            opts.libvirt_uri = optarg;
+            opts.libvirt_uri = v;
             break;
-        case 'o': opts.console_log = optarg; break;
-        case 'h': printf(TEST_USAGE); return CLI_EXIT_OK;
-        default: fprintf(stderr, TEST_USAGE); return CLI_EXIT_USAGE;
+        case OPT_CONSOLE_LOG:
+            opts.console_log = v;
+            break;
+        default:
+            break;
         }
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, TEST_USAGE);
-        return CLI_EXIT_USAGE;
     }
     if (opts.expect_text && opts.proof != H2K_PROOF_TEXT)
         opts.proof = H2K_PROOF_TEXT;
-    cli_setup_output(env);
     h2k_boot_result *res = NULL;
-    int rc = use_libvirt ? h2k_libvirt_test_run(env->ctx, argv[optind], &opts, &res)
-                         : h2k_qemu_test_run(env->ctx, argv[optind], &opts, &res);
+    int rc = use_libvirt ? h2k_libvirt_test_run(env->ctx, p->pos[0], &opts, &res)
+                         : h2k_qemu_test_run(env->ctx, p->pos[0], &opts, &res);
     int exit_code = CLI_EXIT_OK;
     if (rc < 0) {
         exit_code = cli_report_error(env, rc);
@@ -149,8 +123,13 @@ cmd_test(cli_env *env, int argc, char **argv)
         cli_print_json(j ? j : "{}");
         free(j);
     } else {
-        print_result(res);
+        print_result(env, res);
     }
     h2k_boot_result_free(res);
     return exit_code;
 }
+
+const cli_command cli_cmd_test = {
+    "test",      "IMAGE",  "boot an image (never modified) and prove that it comes up", 1, 1,
+    test_tables, run_test,
+};

@@ -4,20 +4,17 @@
 
 #include "cli.h"
 
-int
-cmd_version(cli_env *env, int argc, char **argv)
+static int
+run_version(cli_env *env, const cli_parsed *p)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            env->json = true;
-        else {
-            fprintf(stderr, "hyper2kvm version: unknown argument %s\n", argv[i]);
-            return CLI_EXIT_USAGE;
-        }
-    }
+    (void)p;
     if (env->json)
         printf("{\"version\": \"%s\"}\n", h2k_version());
     else
         printf("hyper2kvm %s\n", h2k_version());
     return CLI_EXIT_OK;
 }
+
+const cli_command cli_cmd_version = {
+    "version", NULL, "print the version", 0, 0, NULL, run_version,
+};

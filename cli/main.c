@@ -1,5 +1,4 @@
 /* hyper2kvm command-line tool: global options and command dispatch. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,91 +6,81 @@
 
 #include "cli.h"
 
-static h2k_ctx *signal_ctx;
+/* The one context a signal cancels: the process runs one command. */
+static h2k_ctx *volatile signal_ctx;
 
 static void
 on_signal(int sig)
 {
     (void)sig;
-    if (signal_ctx)
-        h2k_ctx_cancel(signal_ctx);
-}
-
-static const struct {
-    const char *name;
-    int (*fn)(cli_env *, int, char **);
-    const char *help;
-} commands[] = {
-    {"probe", cmd_probe, "probe FILE [--json]: format, size, snapshot chain, extents"},
-    {"convert", cmd_convert,
-     "convert SRC DST [--format qcow2|raw] [--compress]: convert a disk image"},
-    {"ovf", cmd_ovf, "ovf FILE.ovf|FILE.ova|FILE.vmx [--json]: read a VM description"},
-    {"inspect", cmd_inspect,
-     "inspect IMAGE [IMAGE...] | DIR [--json]: identify the guest operating system"},
-    {"fix", cmd_fix,
-     "fix IMAGE [IMAGE...] [--dry-run] [--only LIST]: repair a guest offline for KVM"},
-    {"test", cmd_test,
-     "test IMAGE [--uefi] [--bus BUS] [--proof marker|login|text] [--libvirt URI] [--json]: "
-     "boot an image and prove it comes up"},
-    {"xml", cmd_xml,
-     "xml --spec FILE --disk PATH... [--network-map SRC=network:N|bridge:N] [--define URI]"
-     " [--output FILE]: libvirt domain XML"},
-    {"vsphere", cmd_vsphere,
-     "vsphere --vcenter HOST --user U --password-env VAR (--list | --vm NAME): vSphere VMs"},
-    {"local", cmd_local,
-     "local --input PATH... --output-dir DIR [--name N] [--compress] [--format qcow2|raw]"
-     " [--test-boot] [--define URI] [--dry-run] [--backend native|virt-v2v]: migrate one VM"},
-    {"batch", cmd_batch,
-     "batch PLAN.json|PLAN.yaml [--jobs N] [--state FILE]: migrate the VMs of a plan, "
-     "resumable"},
-    {"version", cmd_version, "version [--json]: print the version"},
-};
-
-static void
-usage(FILE *f)
-{
-    fprintf(f, "usage: hyper2kvm [--json] [-v] [-q] COMMAND [ARGS]\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %s\n", commands[i].help);
-    fprintf(f, "\nSee hyper2kvm(1) for options and exit codes.\n");
+    h2k_ctx *ctx = signal_ctx;
+    if (ctx)
+        h2k_ctx_cancel(ctx);
 }
 
 int
 main(int argc, char **argv)
 {
-    cli_env env = { 0 };
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            env.json = true;
-        else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
-            env.verbose++;
-        else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
-            env.quiet = true;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (strcmp(argv[i], "--version") == 0) {
+    /* the global options before the command: every word up to the first that
+     * is neither an option nor the value of --allow-path */
+    int ci = 1;
+    while (ci < argc && argv[ci][0] == '-' && strcmp(argv[ci], "--") != 0) {
+        if (strcmp(argv[ci], "--version") == 0) {
             printf("hyper2kvm %s\n", h2k_version());
             return CLI_EXIT_OK;
-        } else {
-            fprintf(stderr, "hyper2kvm: unknown option %s\n", argv[i]);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
         }
+        if (strcmp(argv[ci], "--allow-path") == 0)
+            ci++;
+        ci++;
     }
-    if (i >= argc) {
-        usage(stderr);
+    if (ci > argc)
+        ci = argc;
+    cli_parsed pre;
+    if (cli_parse(NULL, ci - 1, argv + 1, &pre) != 0) {
+        cli_parsed_free(&pre);
         return CLI_EXIT_USAGE;
     }
-    const char *name = argv[i];
-    for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
-        if (strcmp(name, commands[c].name) != 0)
-            continue;
-        if (h2k_ctx_new(&env.ctx) < 0) {
-            fprintf(stderr, "hyper2kvm: out of memory\n");
-            return cli_exit_code(H2K_ERR_NO_MEMORY);
-        }
+    if (ci >= argc || strcmp(argv[ci], "--") == 0) {
+        bool help = pre.help;
+        cli_parsed_free(&pre);
+        cli_print_usage(help ? stdout : stderr);
+        return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    }
+    const cli_command *cmd = cli_find_command(argv[ci]);
+    if (!cmd) {
+        cli_parsed_free(&pre);
+        fprintf(stderr, "hyper2kvm: unknown command '%s'\n", argv[ci]);
+        cli_print_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (pre.help) {
+        /* "hyper2kvm --help CMD ...": the command's help, whatever follows */
+        cli_parsed_free(&pre);
+        cli_print_help(stdout, cmd);
+        return CLI_EXIT_OK;
+    }
+    cli_parsed p;
+    int rc = cli_parse(cmd, argc - ci - 1, argv + ci + 1, &p);
+    if (rc != 0 || p.help) {
+        if (rc == 0)
+            cli_print_help(stdout, cmd);
+        cli_parsed_free(&p);
+        cli_parsed_free(&pre);
+        return rc;
+    }
+    cli_env env = {0};
+    if (h2k_ctx_new(&env.ctx) < 0) {
+        fprintf(stderr, "hyper2kvm: out of memory\n");
+        cli_parsed_free(&p);
+        cli_parsed_free(&pre);
+        return cli_exit_code(H2K_ERR_NO_MEMORY);
+    }
+    cli_apply_globals(&env, &pre, 0);
+    cli_apply_globals(&env, &p, 0);
+    rc = cli_apply_globals(&env, &pre, 1);
+    if (rc == 0)
+        rc = cli_apply_globals(&env, &p, 1);
+    if (rc == 0) {
         signal_ctx = env.ctx;
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
@@ -102,13 +91,13 @@ main(int argc, char **argv)
         /* libvirt's errors reach the user through the context's error, not
          * through libvirt's own stderr printer */
         h2k_output_quiet_libvirt_stderr();
-        int rc = commands[c].fn(&env, argc - i, argv + i);
-        cli_progress_finish();
+        rc = cmd->run(&env, &p);
+        cli_progress_finish(&env);
         signal_ctx = NULL;
-        h2k_ctx_free(env.ctx);
-        return rc;
     }
-    fprintf(stderr, "hyper2kvm: unknown command '%s'\n", name);
-    usage(stderr);
-    return CLI_EXIT_USAGE;
+    h2k_ctx_free(env.ctx);
+    cli_env_release(&env);
+    cli_parsed_free(&p);
+    cli_parsed_free(&pre);
+    return rc;
 }

@@ -12,6 +12,7 @@
 #include "hyper2kvm/h2k_guest.h"
 #include "hyper2kvm/h2k_fix.h"
 #include "hyper2kvm/h2k_vmware.h"
+#include "hyper2kvm/h2k_azure.h"
 #include "hyper2kvm/h2k_test.h"
 #include "hyper2kvm/h2k_output.h"
 #include "hyper2kvm/h2k_orchestrator.h"

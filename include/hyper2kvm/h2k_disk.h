@@ -275,7 +275,7 @@ typedef struct h2k_ova_extract_options {
 H2K_EXTERN int h2k_ova_extract_options_init(h2k_ova_extract_options *opts, unsigned version);
 
 /** Extracts every member into @p output_dir (created if missing) safely: no
- *  path escapes, no links, each file written under a temporary name and
+ *  path escapes, no links, each file written (mode 0600) under a temporary name and
  *  renamed when complete.  If @p spec_out is not NULL, the OVF found is parsed
  *  with disk paths in @p output_dir (caller owns it).
  *  @param ctx  the context (errors, log, progress, cancellation)
@@ -289,9 +289,9 @@ H2K_EXTERN int h2k_ova_extract(h2k_ctx *ctx, const h2k_ova *ova, const char *out
 
 /* -------------------------------------------------------------- convert */
 
-/** The newest version of h2k_convert_options: 1 (up to qemu_img), 2 (no_sync).
- *  Every older version is still accepted. */
-#define H2K_CONVERT_OPTIONS_VERSION 2
+/** The newest version of h2k_convert_options: 1 (up to qemu_img), 2 (no_sync),
+ *  3 (output_mode).  Every older version is still accepted. */
+#define H2K_CONVERT_OPTIONS_VERSION 3
 
 /** Options of h2k_disk_convert() and h2k_disk_flatten().  Initialise with
  *  H2K_CONVERT_OPTIONS_INIT or h2k_convert_options_init(); fields are only ever
@@ -318,6 +318,10 @@ typedef struct h2k_convert_options {
      *  "qemu-img convert" does: faster on storage slower than the conversion, but
      *  after a crash of the host the output may be incomplete under its final name. */
     int no_sync;
+    /** (version 3) permission bits of the output (e.g. 0640); 0 (default): 0600.
+     *  Never wider than the source: group and other bits the source lacks are
+     *  dropped, whatever the umask. */
+    unsigned output_mode;
 } h2k_convert_options;
 
 /** Defaults of h2k_convert_options: qcow2, uncompressed, 8 coroutines, -W auto, durable. */
@@ -327,7 +331,7 @@ typedef struct h2k_convert_options {
         .compress = 0, .compression_type = NULL, .parallel_coroutines = 8,                  \
         .out_of_order = -1, .overwrite = 0, .source_format = H2K_FORMAT_UNKNOWN,            \
         .source_offset = 0, .source_size = 0, .timeout_seconds = 0, .qemu_img = NULL,       \
-        .no_sync = 0                                                                        \
+        .no_sync = 0, .output_mode = 0                                                                  \
     }
 
 /** Fills @p opts with the defaults of H2K_CONVERT_OPTIONS_INIT, as the struct was in

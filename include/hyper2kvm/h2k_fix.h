@@ -34,11 +34,14 @@ typedef enum h2k_fix_kind {
     H2K_FIX_INITRAMFS = 1 << 3,    /**< virtio drivers in every initramfs */
     H2K_FIX_VMWARE_TOOLS = 1 << 4, /**< remove VMware tools */
     H2K_FIX_SELINUX = 1 << 5,      /**< relabel on next boot when SELinux is on */
-    H2K_FIX_ALL = 0x3f
+    H2K_FIX_VIRTIO_WIN = 1 << 6,   /**< Windows: virtio drivers from virtio-win copied in, the
+                                        block driver made a boot-start service bound to the
+                                        virtio PCI ids, the driver folder in DevicePath */
+    H2K_FIX_ALL = 0x7f
 } h2k_fix_kind;
 
 /** Name of one repair ("fstab", "grub", "network", "initramfs", "vmware_tools",
- *  "selinux"); NULL for anything but a single bit.  Static.
+ *  "selinux", "virtio_win"); NULL for anything but a single bit.  Static.
  *  @param kind  one h2k_fix_kind bit
  *  @return a static string, never NULL */
 H2K_EXTERN const char *h2k_fix_kind_name(h2k_fix_kind kind);
@@ -80,6 +83,19 @@ typedef struct h2k_command_record {
     double duration_seconds; /**< wall time of the command */
 } h2k_command_record;
 
+/** One change to a Windows registry hive (made, or in a dry run to be made). */
+typedef struct h2k_registry_change {
+    char *hive;   /**< "SYSTEM", "SOFTWARE" */
+    char *key;    /**< key path from the hive's root, backslash-separated */
+    char *value;  /**< value name ("" for the default value), NULL for a key action */
+    char *action; /**< "key created", "key deleted", "value set", "value deleted" */
+    char *type;   /**< "REG_SZ", "REG_EXPAND_SZ", "REG_DWORD", "REG_MULTI_SZ", "REG_BINARY";
+                       NULL for a key action */
+    char *before; /**< the old data, printable (dword "0x00000001 (1)", multi-string
+                       ["a", "b"], binary "hex:01,ff"); NULL when there was none */
+    char *after;  /**< the new data, printable; NULL when deleted */
+} h2k_registry_change;
+
 /** The result of one repair. */
 typedef struct h2k_fix_result {
     h2k_fix_kind kind; /**< the repair */
@@ -91,6 +107,8 @@ typedef struct h2k_fix_result {
     size_t n_commands; /**< number of entries in commands */
     h2k_command_record *commands; /**< the commands run in the guest */
     double duration_seconds; /**< wall time of the repair */
+    size_t n_registry_changes;               /**< Windows: number of entries in registry_changes */
+    h2k_registry_change *registry_changes;   /**< Windows: registry changes, in order */
 } h2k_fix_result;
 
 /** Frees a result.  NULL is allowed.
@@ -105,8 +123,9 @@ typedef struct h2k_fix_nic {
 } h2k_fix_nic;
 
 /** The newest version of h2k_fix_options: 1 (up to command_timeout), 2 (atomic),
- *  3 (guest_identity).  Every older version is still accepted. */
-#define H2K_FIX_OPTIONS_VERSION 3
+ *  3 (guest_identity), 4 (virtio_win, virtio_scsi).  Every older version is still
+ *  accepted. */
+#define H2K_FIX_OPTIONS_VERSION 4
 
 /** Options of h2k_offline_fixer_open().  Initialise with H2K_FIX_OPTIONS_INIT or
  *  h2k_fix_options_init(); fields are only ever added at the end.  Pointers are
@@ -136,6 +155,14 @@ typedef struct h2k_fix_options {
      *  to mount the guest's file systems, but does not detect the guest again
      *  (kernels, initramfs contents, configuration files are not re-read). */
     const h2k_guest_identity *guest_identity;
+    /** (version 4) Windows: the virtio-win drivers, an ISO or a folder with its
+     *  layout (DRIVER/OS/ARCH/, e.g. viostor/2k22/amd64/viostor.sys, or
+     *  drivers/by-os/ARCH/OS/).  NULL: /usr/share/virtio-win when it exists,
+     *  else no drivers are injected (the guest keeps SATA and e1000e). */
+    const char *virtio_win;
+    /** (version 4) Windows: the KVM disks are on virtio-scsi, so vioscsi (not
+     *  viostor) is made the boot-start driver. */
+    int virtio_scsi;
 } h2k_fix_options;
 
 /** Defaults of h2k_fix_options, for declarations: all repairs, keep MACs, 1800 s. */
@@ -143,7 +170,8 @@ typedef struct h2k_fix_options {
     {                                                                                        \
         .version = H2K_FIX_OPTIONS_VERSION, .fixes = H2K_FIX_ALL, .dry_run = 0, .keep_mac = 1, \
         .nics = NULL, .n_nics = 0, .force_initramfs = 0, .readonly_check = 0,               \
-        .command_timeout = 1800, .atomic = 0, .guest_identity = NULL                         \
+        .command_timeout = 1800, .atomic = 0, .guest_identity = NULL, .virtio_win = NULL,    \
+        .virtio_scsi = 0                                                                     \
     }
 
 /** Fills @p opts with the defaults of H2K_FIX_OPTIONS_INIT, as the struct was in
@@ -232,7 +260,20 @@ H2K_EXTERN int h2k_offline_fixer_remove_vmware_tools(h2k_offline_fixer *fx, h2k_
  *          commit) or another negative h2k_code when the repair could not run */
 H2K_EXTERN int h2k_offline_fixer_fix_selinux(h2k_offline_fixer *fx, h2k_fix_result **out);
 
-/** Runs every repair selected in the options, in a safe order (fstab, network,
+/** Windows: injects the virtio drivers (see H2K_FIX_VIRTIO_WIN).  Refuses, changing
+ *  nothing (status FAILED, the disks left byte for byte as they were), a
+ *  hibernated guest (or one shut down with Fast Startup), hives that do not
+ *  parse, and a virtio-win without a block driver for the guest's version and
+ *  architecture (the message names them and the folders looked for).  Skipped
+ *  for other guests and when no virtio-win is given or found. */
+H2K_EXTERN int h2k_offline_fixer_inject_virtio_win(h2k_offline_fixer *fx, h2k_fix_result **out);
+
+/** 1 when the guest's boot disk driver for virtio is in place (injected by this
+ *  fixer, or found already there in a second run), so the KVM domain may use
+ *  virtio disks and NICs; 0 otherwise (Linux guests: always 1). */
+H2K_EXTERN int h2k_offline_fixer_virtio_ready(const h2k_offline_fixer *fx);
+
+/** Runs every repair selected in the options, in a safe order (virtio_win, fstab, network,
  *  tools, initramfs, grub, selinux) and keeps the results for the report.
  *  Returns 0 when every selected repair succeeded or was not needed, else
  *  H2K_ERR_FIXER (the others still ran).

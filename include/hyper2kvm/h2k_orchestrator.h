@@ -36,15 +36,17 @@
 #include "h2k_spec.h"
 #include "h2k_test.h"
 #include "h2k_vmware.h"
+#include "h2k_azure.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /** The newest version of h2k_run_options: 1 (up to trim), 2 (the vSphere source,
- *  vmware .. keep_export).  Every older version is still accepted (a version-1
- *  struct is read only up to trim). */
-#define H2K_RUN_OPTIONS_VERSION 2
+ *  vmware .. keep_export), 3 (input_format, output_mode), 4 (virtio_win), 5 (the
+ *  Azure source, azure and azure_vm).  Every older version is still accepted (an
+ *  older struct is read only up to its last field). */
+#define H2K_RUN_OPTIONS_VERSION 5
 
 /** Options of h2k_orchestrator_run().  Initialise with H2K_RUN_OPTIONS_INIT;
  *  every pointer is borrowed for the duration of the call.  Give either
@@ -84,18 +86,37 @@ typedef struct h2k_run_options {
     const char *vmware_transport; /**< (version 2) "http" (NULL), "nfc" or "vddk" */
     int keep_export;              /**< (version 2) keep the staging folder OUTPUT_DIR/.\<name>.export (the
                                        exported files; default: removed when the run ends) */
+    /* version 3 */
+    const char *input_format; /**< format of every input disk ("raw", "vmdk", "vhd", "vhdx",
+                                   "qcow2"), or NULL to detect it.  A disk whose name, descriptor
+                                   or container claims VMDK/VHD/VHDX/qcow2 but whose content has
+                                   no such signature is refused unless this says "raw". */
+    unsigned output_mode;     /**< permission bits of the disks, report and XML written
+                                   (e.g. 0640); 0 (default): 0600.  Never wider than the
+                                   source's, whatever the umask. */
+    /* version 4 */
+    const char *virtio_win;       /**< Windows guests: virtio-win ISO or folder (see
+                                       h2k_fix_options.virtio_win); NULL: /usr/share/virtio-win
+                                       when present */
+    /* version 5 */
+    h2k_azure_client *azure; /**< download the VM's managed disks with this Azure client
+                                  (h2k_azure_download_vm(), the run's context lent to it like
+                                  a vSphere client's); not with inputs or vmware */
+    const char *azure_vm;    /**< name of the VM in the client's resource group (NULL: the
+                                  client's configured VM) */
 } h2k_run_options;
 
 /** Defaults of h2k_run_options: qcow2, every repair, keep MACs, trim, no boot test. */
 #define H2K_RUN_OPTIONS_INIT                                                                \
     {                                                                                       \
         .version = H2K_RUN_OPTIONS_VERSION, .inputs = NULL, .n_inputs = 0, .output_dir = NULL, \
-        .name = NULL, .output_format = H2K_FORMAT_UNKNOWN, .compress = 0, .fixes = 0x3f, .dry_run = 0,     \
+        .name = NULL, .output_format = H2K_FORMAT_UNKNOWN, .compress = 0, .fixes = 0x7f, .dry_run = 0,     \
         .keep_mac = 1, .nic_macs = NULL, .n_nic_macs = 0, .network_map = NULL,              \
         .n_network_map = 0, .test_boot = 0, .boot_timeout = 0, .define_uri = NULL,          \
         .report_path = NULL, .keep_partial = 0, .backend = NULL, .copy_threads = 0,         \
         .trim = 1, .vmware = NULL, .vmware_vm = NULL, .vmware_transport = NULL,             \
-        .keep_export = 0                                                                    \
+        .keep_export = 0, .input_format = NULL, .output_mode = 0, .virtio_win = NULL,       \
+        .azure = NULL, .azure_vm = NULL                                                     \
     }
 
 /** Fills @p opts with the defaults of H2K_RUN_OPTIONS_INIT, as the struct was in
@@ -208,6 +229,25 @@ typedef struct h2k_plan_vsphere {
     char *transport;     /**< "http", "nfc", "vddk", or NULL ("http") */
 } h2k_plan_vsphere;
 
+/** An Azure resource group a plan's VMs come from.  Strings owned by the plan.
+ *  The client secret is never in the plan: it is read when a worker connects,
+ *  from the environment variable @client_secret_env or the first line of
+ *  @client_secret_file (or a managed identity is used). */
+typedef struct h2k_plan_azure {
+    char *subscription_id;
+    char *resource_group;
+    char *tenant_id;
+    char *client_id;
+    char *client_secret_env;  /**< one of client_secret_env, client_secret_file, */
+    char *client_secret_file; /**< (resolved against the plan's folder) */
+    int managed_identity;     /**< or a managed identity (0 or 1) */
+    char *authority_host;     /**< or NULL (public cloud) */
+    char *resource_manager;   /**< or NULL (public cloud) */
+    char *ca_file;            /**< or NULL; resolved against the plan's folder */
+    int insecure;             /**< do not verify certificates (0 or 1) */
+    int snapshot;             /**< copy running VMs through snapshots (0 or 1) */
+} h2k_plan_azure;
+
 /** One VM of a plan.  Strings owned by the plan. */
 typedef struct h2k_plan_vm {
     char *name; /**< unique in the plan */
@@ -224,6 +264,8 @@ typedef struct h2k_plan_vm {
     char *vm;                  /**< name of the VM on vSphere, or NULL (local inputs) */
     h2k_plan_vsphere *vsphere; /**< with vm: the server (the plan's "vsphere" object
                                     completed by the VM's own), else NULL */
+    h2k_plan_azure *azure;     /**< with vm, for an Azure VM: its resource group (the plan's
+                                    "azure" object completed by the VM's own), else NULL */
 } h2k_plan_vm;
 
 /** A batch plan: {"output_dir": D, "jobs": N, "defaults": {...}, "vsphere": {...},
@@ -233,7 +275,12 @@ typedef struct h2k_plan_vm {
  *  "password_file", "datacenter", "insecure", "ca_file", "thumbprint", "transport"};
  *  a VM's own object completes or overrides the plan's, field by field.  A VM has
  *  either "inputs" or "vm" (exported from vSphere, then migrated like local
- *  inputs; each batch worker keeps one login per server). */
+ *  inputs; each batch worker keeps one login per server).  An "azure" object
+ *  {"subscription_id", "resource_group", "tenant_id", "client_id",
+ *  "client_secret_env" | "client_secret_file" | "managed_identity": true,
+ *  "authority_host", "resource_manager", "ca_file", "insecure", "snapshot"} (in the
+ *  plan and/or a VM, completed field by field like "vsphere") makes a VM's "vm" an
+ *  Azure VM: its managed disks are downloaded, then migrated like local inputs. */
 typedef struct h2k_plan {
     char *path;       /**< the plan file, or NULL */
     char *output_dir; /**< default output folder (VMs go in \<output_dir>/\<name>) */
@@ -245,6 +292,7 @@ typedef struct h2k_plan {
     size_t n_vms; /**< number of entries in vms */
     h2k_plan_vm *vms; /**< the VMs, in the plan's order */
     h2k_plan_vsphere *vsphere; /**< the plan's "vsphere" object, or NULL */
+    h2k_plan_azure *azure;     /**< the plan's "azure" object, or NULL */
 } h2k_plan;
 
 /** Parses a JSON plan from memory; @p base_dir resolves relative paths (may be NULL);

@@ -130,7 +130,7 @@ H2K_EXTERN int h2k_domain_xml(h2k_ctx *ctx, const h2k_vm_spec *spec,
                               size_t n_disks, const h2k_domain_options *opts, char **xml_out);
 
 /** Writes @p xml to @p path atomically: a temporary file beside it, fsync, then
- *  rename over @p path (mode 0644).  Errors: H2K_ERR_INVALID_ARG, H2K_ERR_IO,
+ *  rename over @p path (mode 0600, whatever the umask).  Errors: H2K_ERR_INVALID_ARG, H2K_ERR_IO,
  *  H2K_ERR_NOT_FOUND (missing folder).
  *  @param ctx  the context (errors, log, progress, cancellation)
  *  @param path  the file

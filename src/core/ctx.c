@@ -44,6 +44,9 @@ h2k_ctx_free(h2k_ctx *ctx)
     for (size_t i = 0; i < ctx->n_allowed_roots; i++)
         free(ctx->allowed_roots[i]);
     free(ctx->allowed_roots);
+    for (size_t i = 0; i < ctx->n_own_files; i++)
+        free(ctx->own_files[i]);
+    free(ctx->own_files);
     free(ctx);
 }
 

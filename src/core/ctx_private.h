@@ -16,6 +16,8 @@ struct h2k_ctx {
     char *tmpdir;
     char **allowed_roots;   /* h2k_ctx_allow_path(): resolved directories */
     size_t n_allowed_roots;
+    char **own_files;       /* hk_ctx_trust_file(): files we wrote (overlays), resolved */
+    size_t n_own_files;
 
     /* last error: 'err' points into the owned strings below */
     h2k_error err;

@@ -93,6 +93,14 @@ int hk_opts_import(h2k_ctx *ctx, const hk_opts_layout *l, const void *in, const 
  * sets opts->version (so that the call it reaches names it) and returns
  * H2K_ERR_INVALID_ARG; NULL @opts is H2K_ERR_INVALID_ARG. */
 int hk_opts_init(const hk_opts_layout *l, void *opts, unsigned version, const void *defaults);
+/* Records @path (resolved now) as a file this context wrote, an overlay whose
+ * backing file the probe has checked: hk_resolve_reference() follows what it
+ * names wherever it lies.  For the thread using @ctx only. */
+int hk_ctx_trust_file(h2k_ctx *ctx, const char *path);
+
+/* Gives @to every root allowed on @from (a worker's context); 0 or the error,
+ * recorded on @from. */
+int hk_ctx_copy_allowed_roots(h2k_ctx *from, h2k_ctx *to);
 
 /* ------------------------------------------------------------- strings */
 
@@ -154,6 +162,41 @@ char *hk_dirname(const char *path);
 /* Joins @dir and @name; @name absolute is returned as is.  Caller frees. */
 char *hk_path_join(const char *dir, const char *name);
 
+/* True when @ref starts with a qemu protocol or JSON prefix ("file:", "json:",
+ * "nbd:": a ':' before any '/'), which qemu would not open as a local file. */
+bool hk_reference_has_protocol(const char *ref);
+
+/* True when the absolute @path is @root or lies under it (compared on path
+ * component boundaries: "/a/bc" is not under "/a/b"). */
+bool hk_path_is_under(const char *path, const char *root);
+
+/* Resolves @ref, a file named inside @referring (a VMDK extent or parent, a
+ * backing file, a parent locator, a VMX or OVF disk; @what names the kind in
+ * messages), against @referring's folder.  The target, all symbolic links
+ * resolved (realpath), must lie in that folder or under a root given with
+ * h2k_ctx_allow_path(), and be a regular file (a block device only under an
+ * allowed root).  Protocol and json: names and escapes (absolute paths, "..",
+ * symlinks leading out) are refused with H2K_ERR_VALIDATION, devices, FIFOs,
+ * sockets and folders with H2K_ERR_FORMAT; the message names the reference,
+ * @referring and how to allow it.  A target that does not exist (but would lie inside) gives
+ * H2K_ERR_NOT_FOUND with *resolved still set.  On 0, *resolved is the real
+ * absolute path (caller frees; also on NOT_FOUND), else NULL.  Never opens the
+ * target (a FIFO cannot block it).  Thread-safe. */
+int hk_resolve_reference(h2k_ctx *ctx, const char *referring, const char *ref, const char *what,
+                         char **resolved);
+
+struct stat;
+/* Permission bits for an output: @requested (the caller's output_mode; 0 =
+ * 0600) without execute bits, always owner read-write, and without the group
+ * and other bits @source (may be NULL) lacks.  Pure. */
+mode_t hk_output_mode(unsigned requested, const struct stat *source);
+/* fchmod()s @fd (the output @path, named in errors) to hk_output_mode() of
+ * @requested and the file @source (may be NULL); 0 or H2K_ERR_IO. */
+int hk_output_mode_fd(h2k_ctx *ctx, int fd, const char *path, unsigned requested,
+                      const char *source);
+/* Same for a file written by someone else (qemu-img): opened O_NOFOLLOW. */
+int hk_output_mode_path(h2k_ctx *ctx, const char *path, unsigned requested, const char *source);
+
 /* Bytes allocated on the host for an open file (st_blocks * 512). */
 uint64_t hk_fd_allocated(int fd);
 
@@ -212,8 +255,11 @@ void hk_run_result_clear(hk_run_result *res);
 int hk_run_qemu_img(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts,
                     const char *path, const char *what);
 
-/* Creates the qcow2 @overlay backed by @backing (format @backing_fmt, a qemu
- * driver name) with qemu-img; an H2K_ERR_IO naming @backing when it fails. */
+/* Creates the qcow2 @overlay (mode 0600) backed by @backing (format
+ * @backing_fmt, a qemu driver name, required) with qemu-img; the header records
+ * @backing's absolute name and the format, so whoever opens the overlay opens
+ * exactly that file as that format.  An H2K_ERR_IO naming @backing when it
+ * fails. */
 int hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt,
                      const char *overlay);
 

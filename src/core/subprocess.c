@@ -338,12 +338,28 @@ hk_run_qemu_img(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, 
 int
 hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt, const char *overlay)
 {
-    const char *argv[] = {"qemu-img", "create", "-q",    "-f",    "qcow2", "-F",
-                          backing_fmt, "-b",   backing, overlay, NULL};
+    /* The overlay's header pins its backing file: an absolute file name (qemu
+     * takes a relative one against the overlay's folder) that qemu cannot read
+     * as a protocol, and its format (-F). */
+    if (!backing_fmt || !*backing_fmt)
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, backing, -1, NULL,
+                           "an overlay needs the format of its backing file");
+    char *abs = hk_abspath(backing);
+    if (!abs)
+        return hk_error_nomem(ctx);
+    const char *argv[] = {"qemu-img", "create", "-q", "-f",    "qcow2", "-F",
+                          backing_fmt, "-b",    abs,  overlay, NULL};
     hk_run_opts ro = {0};
     ro.timeout_seconds = 120;
     char *what = hk_asprintf("create of the overlay %s", overlay);
-    int rc = hk_run_qemu_img(ctx, argv, &ro, backing, what ? what : "create of the overlay");
+    int rc = hk_run_qemu_img(ctx, argv, &ro, abs, what ? what : "create of the overlay");
     free(what);
+    free(abs);
+    /* it exposes the source's data: private, whatever the umask */
+    if (rc == 0)
+        rc = hk_output_mode_path(ctx, overlay, 0600, NULL);
+    /* its backing file is ours to follow when the overlay is probed again */
+    if (rc == 0)
+        rc = hk_ctx_trust_file(ctx, overlay);
     return rc;
 }

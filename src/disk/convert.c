@@ -422,7 +422,7 @@ validate_options(h2k_ctx *ctx, const h2k_convert_options *o, hk_convert_plan *pl
 }
 
 HK_OPTS_LAYOUT(convert_layout, h2k_convert_options, offsetof(h2k_convert_options, no_sync),
-               sizeof(h2k_convert_options));
+               offsetof(h2k_convert_options, output_mode), sizeof(h2k_convert_options));
 
 int
 h2k_convert_options_init(h2k_convert_options *opts, unsigned version)
@@ -517,11 +517,11 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
         goto done;
     }
     struct stat sst;
-    mode_t mode = 0600;
-    if (stat(info->path, &sst) == 0)
-        mode |= sst.st_mode & 0666;
-    if (fchmod(out_fd, mode) != 0)
-        hk_debug(ctx, DOMAIN, "fchmod %s: %s", tmp, strerror(errno));
+    mode_t mode = hk_output_mode(o->output_mode, stat(info->path, &sst) == 0 ? &sst : NULL);
+    if (fchmod(out_fd, mode) != 0) {
+        rc = hk_error_errno(ctx, errno, tmp, "cannot set the mode of");
+        goto done;
+    }
     /* out_fd stays open: it kicks writeback during the run and fsyncs at the end */
 
     argv = hk_convert_build_argv(info, &plan, tmp);

@@ -766,7 +766,7 @@ create_tmp(xstate *x, int pfd, const char *base, const char *rel, char **tmp_nam
         char *t = hk_asprintf("%s.part-%s", base, sfx);
         if (!t)
             return hk_error_nomem(x->ctx);
-        int fd = openat(pfd, t, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int fd = openat(pfd, t, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0) {
             *tmp_name = t;
             return fd;

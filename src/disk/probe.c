@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/json_util.h"
+#include "format_claim.h"
 #include "probe_internal.h"
 
 #define HEAD_LEN 65536u
@@ -148,11 +149,85 @@ h2k_disk_info_free(h2k_disk_info *info)
     free(info);
 }
 
+h2k_disk_format
+hk_format_claimed_by_name(const char *name)
+{
+    static const struct {
+        const char *ext;
+        h2k_disk_format fmt;
+    } exts[] = {
+        { ".vmdk", H2K_FORMAT_VMDK }, { ".vhd", H2K_FORMAT_VHD },     { ".avhd", H2K_FORMAT_VHD },
+        { ".vhdx", H2K_FORMAT_VHDX }, { ".avhdx", H2K_FORMAT_VHDX }, { ".qcow2", H2K_FORMAT_QCOW2 },
+        { ".qcow", H2K_FORMAT_QCOW2 },
+    };
+    if (!name)
+        return H2K_FORMAT_UNKNOWN;
+    for (size_t i = 0; i < HK_ARRAY_LEN(exts); i++)
+        if (hk_endswith_nocase(name, exts[i].ext))
+            return exts[i].fmt;
+    return H2K_FORMAT_UNKNOWN;
+}
+
+static const char *
+signature_of(h2k_disk_format fmt)
+{
+    switch (fmt) {
+    case H2K_FORMAT_VMDK: return "a \"KDMV\" or \"COWD\" header or a text descriptor";
+    case H2K_FORMAT_VHD: return "a \"conectix\" footer";
+    case H2K_FORMAT_VHDX: return "a \"vhdxfile\" signature";
+    case H2K_FORMAT_QCOW2: return "a \"QFI\\xfb\" header";
+    default: return "its signature";
+    }
+}
+
+int
+hk_format_claim_check(h2k_ctx *ctx, const char *path, h2k_disk_format claimed,
+                      const char *claimed_by, h2k_disk_format found, const uint8_t *head,
+                      size_t head_len)
+{
+    if (found != H2K_FORMAT_RAW || claimed == H2K_FORMAT_RAW || claimed == H2K_FORMAT_UNKNOWN)
+        return 0;
+    char seen[64] = "no bytes";
+    if (head && head_len) {
+        size_t n = head_len < 8 ? head_len : 8, o = 0;
+        bool zero = true;
+        for (size_t i = 0; i < head_len && i < 4096; i++)
+            zero = zero && head[i] == 0;
+        if (zero) {
+            snprintf(seen, sizeof(seen), "only zero bytes at the start");
+        } else {
+            o = (size_t)snprintf(seen, sizeof(seen), "first bytes");
+            for (size_t i = 0; i < n && o < sizeof(seen); i++)
+                o += (size_t)snprintf(seen + o, sizeof(seen) - o, " %02x", head[i]);
+        }
+    }
+    return hk_error_at(ctx, H2K_ERR_FORMAT, path, 0, "signature",
+                       "%s says %s, but the content has no %s signature (expected %s; found %s, "
+                       "no known disk format): refused; if it really is a raw disk, give the "
+                       "input format raw (--input-format raw)",
+                       claimed_by ? claimed_by : "its name", h2k_disk_format_name(claimed),
+                       h2k_disk_format_name(claimed), signature_of(claimed), seen);
+}
+
+/* What a layer calls its parent: the field in messages. */
+static const char *
+parent_ref_name(h2k_disk_format fmt)
+{
+    switch (fmt) {
+    case H2K_FORMAT_VMDK: return "parentFileNameHint";
+    case H2K_FORMAT_VHD: return "parent_locator";
+    case H2K_FORMAT_VHDX: return "parent_locator";
+    default: return "backing_file";
+    }
+}
+
 /* Probes one file into @layer. */
 static int
 probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t offset,
-          uint64_t size, h2k_disk_format forced, h2k_disk_layer *layer, uint64_t *img_size)
+          uint64_t size, h2k_disk_format forced, h2k_disk_layer *layer, uint64_t *img_size,
+          h2k_disk_format *parent_format)
 {
+    *parent_format = H2K_FORMAT_UNKNOWN;
     int rc = 0;
     uint8_t *head = NULL;
     memset(layer, 0, sizeof(*layer));
@@ -187,7 +262,7 @@ probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t o
                          (unsigned long long)fsize);
         goto out;
     }
-    hk_src src = { fd, layer->path, offset, size ? size : fsize - offset };
+    hk_src src = { fd, layer->path, offset, size ? size : fsize - offset, parent_format };
     *img_size = src.size;
 
     size_t head_len = src.size < HEAD_LEN ? (size_t)src.size : HEAD_LEN;
@@ -205,6 +280,12 @@ probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t o
 
     layer->format = forced != H2K_FORMAT_UNKNOWN ? forced
                                                  : hk_detect_format(head, head_len, tail, tail_len);
+    /* a name that claims a format the content lacks is refused, not taken as raw
+     * (inside a container, the caller checks the member's name) */
+    if (forced == H2K_FORMAT_UNKNOWN && offset == 0 && size == 0 &&
+        (rc = hk_format_claim_check(ctx, layer->path, hk_format_claimed_by_name(layer->path),
+                                    "its name", layer->format, head, head_len)) < 0)
+        goto out;
     switch (layer->format) {
     case H2K_FORMAT_VMDK:
         rc = hk_probe_vmdk(ctx, &src, o, layer);
@@ -232,7 +313,35 @@ probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t o
         goto out;
     if (layer->allocated_size == 0)
         layer->allocated_size = offset || size ? src.size : hk_fd_allocated(fd);
-    if (layer->parent_hint && !layer->parent_path) {
+    if (layer->parent_hint && o->follow_chain) {
+        /* the parent must lie beside the child (or under an allowed root): the
+         * recorded name, or the candidate the VHD/VHDX locators picked */
+        const char *ref = layer->parent_path ? layer->parent_path : layer->parent_hint;
+        char *resolved = NULL;
+        rc = hk_resolve_reference(ctx, layer->path, ref, parent_ref_name(layer->format),
+                                  &resolved);
+        if (rc == H2K_ERR_NOT_FOUND && resolved) {
+            rc = 0; /* h2k_disk_probe() reports the broken chain */
+            if (!layer->parent_path) {
+                layer->parent_path = hk_abspath(resolved);
+                free(resolved);
+                resolved = NULL;
+                if (!layer->parent_path) {
+                    rc = hk_error_nomem(ctx);
+                    goto out;
+                }
+            }
+        }
+        if (rc < 0) {
+            if (layer->parent_path)
+                hk_error_prefix(ctx, "parent \"%s\"", layer->parent_hint);
+            goto out;
+        }
+        if (resolved) {
+            free(layer->parent_path);
+            layer->parent_path = resolved;
+        }
+    } else if (layer->parent_hint && !layer->parent_path) {
         char *dir = hk_dirname(layer->path);
         char *joined = dir ? hk_path_join(dir, layer->parent_hint) : NULL;
         layer->parent_path = joined ? hk_abspath(joined) : NULL;
@@ -290,6 +399,9 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
     int rc = 0;
     const char *cur = path;
     uint64_t img_size = 0;
+    /* the format a child records for its parent (qcow2 backing format): qemu
+     * opens the parent with it, so the probe checks it as that */
+    h2k_disk_format parent_fmt = H2K_FORMAT_UNKNOWN;
     for (unsigned depth = 0;; depth++) {
         if ((rc = hk_check_cancel(ctx)) < 0)
             goto fail;
@@ -307,8 +419,9 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
         info->layers = nl;
         h2k_disk_layer *layer = &info->layers[info->n_layers];
         uint64_t sz = 0;
-        rc = probe_one(ctx, cur, o, depth ? 0 : o->offset, depth ? 0 : o->size,
-                       depth ? H2K_FORMAT_UNKNOWN : o->format, layer, &sz);
+        h2k_disk_format forced = depth ? parent_fmt : o->format;
+        rc = probe_one(ctx, cur, o, depth ? 0 : o->offset, depth ? 0 : o->size, forced, layer,
+                       &sz, &parent_fmt);
         info->n_layers++;
         if (rc < 0) {
             if (depth > 0) {

@@ -17,6 +17,9 @@ typedef struct hk_src {
     const char *path;  /* absolute path, for messages */
     uint64_t base;     /* image start inside the file (OVA member), else 0 */
     uint64_t size;     /* image length in bytes */
+    /* out (may be NULL): the format the image records for its parent (the qcow2
+     * backing format), which qemu uses for it; left alone when none */
+    h2k_disk_format *parent_format;
 } hk_src;
 
 /* Reads @len bytes at image offset @off; anything outside [0, size) is an

@@ -111,6 +111,8 @@ walk_extensions(h2k_ctx *ctx, const hk_src *src, const uint8_t *h, uint32_t star
                 return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, off + 8, "backing_format",
                                    "backing format \"%s\" is not a known format", fmt);
             hk_debug(ctx, DOM, "%s: backing format %s", src->path, fmt);
+            if (src->parent_format)
+                *src->parent_format = h2k_disk_format_from_name(fmt);
             break;
         }
         case EXT_FEATURE_TABLE:
@@ -323,10 +325,14 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
                              "backing file name contains a NUL byte");
             goto out;
         }
-        const char *colon = strchr(name, ':');
-        if (hk_startswith(name, "json:") || (colon && strncmp(colon, "://", 3) == 0)) {
+        /* qemu would open "file:/x", "json:{...}", "nbd://..." as protocols, not as the
+         * local file the probe checks: refuse them all */
+        if (hk_reference_has_protocol(name)) {
             rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path, (int64_t)boff, "backing_file",
-                             "backing file \"%s\" is not a local file name", name);
+                             "backing file \"%s\" is not a local file name: it names a qemu "
+                             "protocol or JSON description (refused; only plain file names "
+                             "beside the image are followed)",
+                             name);
             goto out;
         }
         if (!(layer->parent_hint = strdup(name))) {

@@ -306,7 +306,7 @@ inspect_extent(h2k_ctx *ctx, const char *desc_path, uint64_t desc_base,
     if (!check)
         goto out;
 
-    hk_src es = { fd, abs, 0, f->file_size };
+    hk_src es = { fd, abs, 0, f->file_size, NULL };
     uint64_t cap = 0;
     switch (e->type) {
     case HK_VMDK_EXTENT_FLAT:
@@ -462,13 +462,14 @@ probe_descriptor_file(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *
         char *abs = NULL;
         extent_facts f = { 0 };
         if (e->file) {
-            char *joined = hk_path_join(dir, e->file);
-            abs = joined ? hk_abspath(joined) : NULL;
-            free(joined);
-            if (!abs) {
-                rc = hk_error_nomem(ctx);
-                goto out;
+            /* the extent must lie beside the descriptor (or under an allowed root) */
+            rc = hk_resolve_reference(ctx, src->path, e->file, "extent", &abs);
+            if (rc == H2K_ERR_NOT_FOUND && abs) {
+                rc = 0; /* missing: inspect_extent() says so when it must */
+                h2k_ctx_clear_error(ctx);
             }
+            if (rc < 0)
+                goto out;
             rc = inspect_extent(ctx, src->path, src->base, e, abs, check, &f);
         }
         if (rc == 0)

@@ -16,6 +16,7 @@
 
 #include "detect_files.h"
 #include "gfs.h"
+#include "win_inspect.h"
 #include "hyper2kvm/h2k_disk.h"
 
 int
@@ -339,13 +340,23 @@ hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
                 goto fail;
             fmt = h2k_disk_format_qemu_name(info->format);
         }
+        /* Pinned to what was probed: the format, and an absolute name that
+         * qemu cannot take for a protocol ("nbd:x", "json:{..}"); an overlay's
+         * backing file is pinned by the header we wrote (hk_qcow2_overlay()). */
+        char *abs = hk_abspath(disks[i]);
+        if (!abs) {
+            h2k_disk_info_free(info);
+            rc = hk_error_nomem(ctx);
+            goto fail;
+        }
         /* discard passed through, or fstrim frees nothing in the overlay */
-        int r = readonly ? guestfs_add_drive_opts(gfs->g, disks[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+        int r = readonly ? guestfs_add_drive_opts(gfs->g, abs, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                                   fmt, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1)
-                         : guestfs_add_drive_opts(gfs->g, disks[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+                         : guestfs_add_drive_opts(gfs->g, abs, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                                   fmt, GUESTFS_ADD_DRIVE_OPTS_READONLY, 0,
                                                   GUESTFS_ADD_DRIVE_OPTS_DISCARD, "besteffort",
                                                   -1);
+        free(abs);
         h2k_disk_info_free(info);
         if (r < 0) {
             rc = hk_gfs_error(gfs, H2K_ERR_IO, disks[i]);
@@ -389,6 +400,8 @@ cmp_mp(const void *a, const void *b)
     return lx < ly ? -1 : lx > ly ? 1 : strcmp(x[0], y[0]);
 }
 
+static int mount_all(hk_gfs *gfs, bool ro);
+
 int
 hk_gfs_inspect_mount(hk_gfs *gfs)
 {
@@ -420,6 +433,30 @@ hk_gfs_inspect_mount(hk_gfs *gfs)
     if (!gfs->root)
         return hk_error_nomem(gfs->ctx);
 
+    /* Windows is mounted read-only even in a writable session until its repair
+     * decided to change it: ntfs-3g writes to a volume it mounts read-write,
+     * and a refused guest (hibernated, no drivers) must stay byte for byte. */
+    char *type = guestfs_inspect_get_type(g, gfs->root);
+    gfs->mounted_ro = !gfs->readonly && type && strcmp(type, "windows") == 0;
+    free(type);
+    return mount_all(gfs, gfs->readonly || gfs->mounted_ro);
+}
+
+int
+hk_gfs_remount_rw(hk_gfs *gfs)
+{
+    if (!gfs->mounted_ro)
+        return 0;
+    if (guestfs_umount_all(gfs->g) < 0)
+        return hk_gfs_error(gfs, H2K_ERR_IO, "unmounting the guest to remount it read-write");
+    gfs->mounted_ro = false;
+    return mount_all(gfs, false);
+}
+
+static int
+mount_all(hk_gfs *gfs, bool ro)
+{
+    guestfs_h *g = gfs->g;
     char **mps = guestfs_inspect_get_mountpoints(g, gfs->root);
     if (!mps)
         return hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "cannot list mount points");
@@ -428,7 +465,7 @@ hk_gfs_inspect_mount(hk_gfs *gfs)
     int rc = 0;
     for (size_t i = 0; i < nm; i++) {
         const char *mp = mps[2 * i], *dev = mps[2 * i + 1];
-        int r = gfs->readonly ? guestfs_mount_ro(g, dev, mp) : guestfs_mount(g, dev, mp);
+        int r = ro ? guestfs_mount_ro(g, dev, mp) : guestfs_mount(g, dev, mp);
         if (r < 0) {
             if (strcmp(mp, "/") == 0) {
                 rc = hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "cannot mount the root file system");
@@ -526,6 +563,8 @@ hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out)
     int rc = hk_guest_detect_files(gfs->ctx, &gfs->fs, id, false);
     if (rc < 0 && id->type != H2K_GUEST_UNKNOWN)
         rc = 0; /* inspection already identified the OS */
+    if (rc == 0 && id->type == H2K_GUEST_WINDOWS)
+        rc = hk_win_inspect(gfs, id);
     if (rc < 0) {
         h2k_guest_identity_free(id);
         return rc;

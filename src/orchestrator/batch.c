@@ -34,8 +34,10 @@ h2k_plan_free(h2k_plan *plan)
         free(v->output_dir);
         free(v->vm);
         hk_plan_vsphere_free(v->vsphere);
+        hk_plan_azure_free(v->azure);
     }
     hk_plan_vsphere_free(plan->vsphere);
+    hk_plan_azure_free(plan->azure);
     free(plan->vms);
     free(plan->path);
     free(plan->output_dir);
@@ -169,7 +171,7 @@ get_list(h2k_ctx *ctx, const char *doc, json_object *o, const char *key, const c
 
 static int
 parse_vm(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx, const char *base_dir,
-         const h2k_plan_vsphere *plan_vs, h2k_plan_vm *v)
+         const h2k_plan_vsphere *plan_vs, const h2k_plan_azure *plan_az, h2k_plan_vm *v)
 {
     char where[64];
     snprintf(where, sizeof(where), "vms[%zu]", idx);
@@ -187,7 +189,10 @@ parse_vm(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx, const char *
         return hk_error_nomem(ctx);
     if ((rc = get_list(ctx, doc, o, "inputs", where, base_dir, &v->inputs, &v->n_inputs)) < 0)
         return rc;
-    if ((rc = hk_plan_vm_vsphere_parse(ctx, doc, o, idx, base_dir, plan_vs, v)) < 0)
+    if ((rc = hk_plan_vm_azure_parse(ctx, doc, o, idx, base_dir, plan_az, plan_vs != NULL, v)) <
+        0)
+        return rc;
+    if (!v->azure && (rc = hk_plan_vm_vsphere_parse(ctx, doc, o, idx, base_dir, plan_vs, v)) < 0)
         return rc;
     if (v->n_inputs == 0 && !v->vm)
         return hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, where, "VM \"%s\" has no \"inputs\"",
@@ -297,6 +302,9 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
     if (json_object_object_get_ex(root, "vsphere", &v) && !json_object_is_type(v, json_type_null) &&
         (rc = hk_plan_vsphere_parse(ctx, doc, v, "vsphere", base_dir, NULL, &p->vsphere)) < 0)
         goto done;
+    if (json_object_object_get_ex(root, "azure", &v) && !json_object_is_type(v, json_type_null) &&
+        (rc = hk_plan_azure_parse(ctx, doc, v, "azure", base_dir, NULL, &p->azure)) < 0)
+        goto done;
     if (!json_object_object_get_ex(root, "vms", &vms) ||
         !json_object_is_type(vms, json_type_array)) {
         rc = hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, "vms", "a plan needs a \"vms\" array");
@@ -315,7 +323,7 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
     for (size_t i = 0; i < n; i++) {
         p->n_vms = i + 1;
         if ((rc = parse_vm(ctx, doc, json_object_array_get_idx(vms, i), i, base_dir, p->vsphere,
-                           &p->vms[i])) < 0)
+                           p->azure, &p->vms[i])) < 0)
             goto done;
         for (size_t k = 0; k < i; k++)
             if (strcmp(p->vms[k].name, p->vms[i].name) == 0) {
@@ -617,7 +625,16 @@ run_one(batch_worker *w, const h2k_plan_vm *vm)
     double t0 = hk_now();
     h2k_ctx_clear_error(w->ctx);
     int rc = out_dir ? 0 : H2K_ERR_NO_MEMORY;
-    if (rc == 0 && vm->vm) {
+    h2k_azure_client *azc = NULL;
+    if (rc == 0 && vm->azure) {
+        /* a client per VM: its token is fetched when the download starts */
+        if ((rc = hk_plan_azure_connect(w->ctx, vm->azure, &azc)) < 0)
+            hk_error_set_stage(w->ctx, "export");
+        o.inputs = NULL;
+        o.n_inputs = 0;
+        o.azure = azc;
+        o.azure_vm = vm->vm;
+    } else if (rc == 0 && vm->vm) {
         /* one login per worker and server, kept for the worker's next VMs */
         if (w->vmw && !hk_plan_vsphere_same_server(w->vmw_server, vm->vsphere)) {
             h2k_vmware_client_free(w->vmw);
@@ -634,6 +651,7 @@ run_one(batch_worker *w, const h2k_plan_vm *vm)
     }
     if (rc == 0)
         rc = h2k_orchestrator_run(w->ctx, &o, &res);
+    h2k_azure_client_free(azc);
     double secs = hk_now() - t0;
     bool cancelled = rc == H2K_ERR_CANCELLED || h2k_ctx_is_cancelled(b->ctx);
     pthread_mutex_lock(&b->lock);
@@ -728,6 +746,11 @@ h2k_batch_run(h2k_ctx *ctx, const h2k_plan *plan, const char *state_path, unsign
         if (h2k_ctx_new(&ws[t].ctx) < 0)
             break;
         h2k_ctx_set_tmpdir(ws[t].ctx, h2k_ctx_tmpdir(ctx));
+        if (hk_ctx_copy_allowed_roots(ctx, ws[t].ctx) < 0) {
+            h2k_ctx_free(ws[t].ctx);
+            ws[t].ctx = NULL;
+            break;
+        }
         h2k_ctx_set_log(ws[t].ctx, forward_log, &ws[t], H2K_LOG_WARNING);
         if (pthread_create(&ws[t].tid, NULL, batch_thread, &ws[t]) != 0)
             break;

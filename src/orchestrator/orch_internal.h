@@ -71,4 +71,34 @@ bool hk_plan_vsphere_same_server(const h2k_plan_vsphere *a, const h2k_plan_vsphe
 /* Reads the password (environment or file) and logs in; the password is wiped. */
 int hk_plan_vsphere_connect(h2k_ctx *ctx, const h2k_plan_vsphere *v, h2k_vmware_client **out);
 
+/* --------------------------------------------------- Azure (azure_source.c) */
+
+/* The Azure VM of a run: opts->azure_vm, else the client's configured VM (may be NULL). */
+const char *hk_orch_azure_vm_name(const h2k_run_options *opts);
+
+/* Downloads the disks of @vm with @client into @staging (h2k_azure_download_vm, the
+ * client lent @ctx), and presents them like a vSphere export: the spec with local
+ * paths, the fixed VHDs and an OVF descriptor beside them. */
+int hk_orch_azure_export(h2k_ctx *ctx, h2k_azure_client *client, const char *vm,
+                         const char *staging, h2k_vmware_export_result **out);
+
+/* "azure://SUBSCRIPTION/RESOURCE_GROUP/VM"; caller frees; NULL on allocation failure. */
+char *hk_orch_azure_source_name(const h2k_azure_client *client, const char *vm);
+
+/* A plan's "azure" object @o (NULL: a copy of @base) at field @where; relative
+ * files resolve against @base_dir.  Caller frees *out with hk_plan_azure_free(). */
+int hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, struct json_object *o, const char *where,
+                        const char *base_dir, const h2k_plan_azure *base, h2k_plan_azure **out);
+void hk_plan_azure_free(h2k_plan_azure *a);
+
+/* The "vm" and "azure" fields of VM @idx (object @o), before its vSphere ones: when
+ * the VM is on Azure (its own "azure" object, or the plan's without any "vsphere"),
+ * sets vm->vm and vm->azure (checked complete); else changes nothing. */
+int hk_plan_vm_azure_parse(h2k_ctx *ctx, const char *doc, struct json_object *o, size_t idx,
+                           const char *base_dir, const h2k_plan_azure *plan_az,
+                           bool plan_has_vsphere, h2k_plan_vm *vm);
+
+/* Reads the client secret (environment or file) and creates a client; the secret is wiped. */
+int hk_plan_azure_connect(h2k_ctx *ctx, const h2k_plan_azure *a, h2k_azure_client **out);
+
 #endif

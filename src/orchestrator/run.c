@@ -17,16 +17,21 @@
 #include "hyper2kvm/h2k_guest.h"
 #include "hyper2kvm/h2k_output.h"
 #include "hyper2kvm/h2k_test.h"
+#include "disk/format_claim.h"
 #include "orch_internal.h"
+#include "output/output_internal.h"
 
 #define DOM "orchestrator"
 
 /* Everything one run owns until it ends. */
 typedef struct run_state {
+    bool windows_guest; /* the fixer found Windows */
     h2k_ctx *ctx;
     const h2k_run_options *opts;
     h2k_migration_result *res;
     h2k_disk_format out_fmt;
+    h2k_disk_format in_fmt; /* the caller's input_format, else UNKNOWN (detect) */
+    unsigned out_mode;      /* permission bits of the output disks */
     char *work_dir;
     char *out_dir; /* absolute */
     int created_out_dir;
@@ -73,6 +78,60 @@ sanitize_name(char *n)
 
 /* ---------------------------------------------------------------- spec */
 
+/* The disks a VMX or OVF names must lie beside it (or under an allowed root):
+ * each becomes the resolved file; a missing one is left to the probe. */
+static int
+check_disk_references(h2k_ctx *ctx, const char *descriptor, h2k_vm_spec *spec)
+{
+    for (size_t i = 0; i < spec->n_disks; i++) {
+        h2k_vm_disk *d = &spec->disks[i];
+        if (d->container_path || !d->path)
+            continue;
+        char *resolved = NULL;
+        int rc = hk_resolve_reference(ctx, descriptor, d->file_ref ? d->file_ref : d->path,
+                                      hk_endswith_nocase(descriptor, ".vmx") ? "fileName" : "href",
+                                      &resolved);
+        if (rc == H2K_ERR_NOT_FOUND) {
+            free(resolved);
+            h2k_ctx_clear_error(ctx);
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        free(d->path);
+        d->path = resolved;
+    }
+    return 0;
+}
+
+/* The file disk @i was read from (the OVA for a member), for output modes. */
+static const char *
+disk_source_file(const h2k_vm_spec *spec, size_t i)
+{
+    if (!spec || i >= spec->n_disks)
+        return NULL;
+    const h2k_vm_disk *d = &spec->disks[i];
+    return d->container_path ? d->container_path : d->path;
+}
+
+/* The permission bits of the run's outputs: the caller's (0: 0600), never
+ * wider than any source disk's. */
+static unsigned
+run_output_mode(const run_state *st)
+{
+    unsigned mode = st->opts->output_mode & 0666;
+    if (!mode)
+        mode = 0600;
+    const h2k_vm_spec *spec = st->res ? st->res->spec : NULL;
+    for (size_t i = 0; spec && i < spec->n_disks; i++) {
+        struct stat sb;
+        const char *src = disk_source_file(spec, i);
+        if (src && stat(src, &sb) == 0)
+            mode = hk_output_mode(mode, &sb);
+    }
+    return mode;
+}
+
 static int
 build_spec(run_state *st, h2k_ova **ova_out)
 {
@@ -109,6 +168,10 @@ build_spec(run_state *st, h2k_ova **ova_out)
             h2k_vm_spec_free(spec);
             return hk_error_at(ctx, H2K_ERR_VALIDATION, first, -1, "disks",
                                "the VM description lists no hard disk");
+        }
+        if ((rc = check_disk_references(ctx, first, spec)) < 0) {
+            h2k_vm_spec_free(spec);
+            return rc;
         }
     } else {
         for (size_t i = 0; i < o->n_inputs; i++) {
@@ -271,7 +334,7 @@ stage_export(run_state *st)
 {
     h2k_ctx *ctx = st->ctx;
     const h2k_run_options *o = st->opts;
-    char *name = strdup(o->name ? o->name : o->vmware_vm);
+    char *name = strdup(o->name ? o->name : o->azure ? hk_orch_azure_vm_name(o) : o->vmware_vm);
     if (!name)
         return hk_error_nomem(ctx);
     sanitize_name(name);
@@ -306,8 +369,11 @@ stage_export(run_state *st)
         if ((rc = hk_temp_dir(ctx, "h2k-export-", "export folder", &st->staging)) < 0)
             goto done;
     }
-    rc = hk_orch_vmware_export(ctx, o->vmware, o->vmware_vm, o->vmware_transport, st->staging,
-                               &st->exp);
+    if (o->azure)
+        rc = hk_orch_azure_export(ctx, o->azure, o->azure_vm, st->staging, &st->exp);
+    else
+        rc = hk_orch_vmware_export(ctx, o->vmware, o->vmware_vm, o->vmware_transport,
+                                   st->staging, &st->exp);
 done:
     free(name);
     return rc;
@@ -347,10 +413,36 @@ stage_probe(run_state *st)
             return hk_error_at(ctx, H2K_ERR_NOT_FOUND, spec->source_path, -1, "disks",
                                "disk %zu (%s) has no local file", i,
                                d->file_ref ? d->file_ref : "?");
+        po.format = st->in_fmt;
         h2k_disk_info *info = NULL;
         int rc = h2k_disk_probe(ctx, path, &po, &info);
         if (rc < 0)
             return rc;
+        if (d->container_path && st->in_fmt == H2K_FORMAT_UNKNOWN) {
+            /* the member's name or the OVF's format URI claims a format */
+            h2k_disk_format claim = hk_format_claimed_by_name(d->file_ref);
+            const char *by = "its name in the OVA";
+            if (d->format_hint && hk_startswith(d->format_hint, "vmdk")) {
+                claim = H2K_FORMAT_VMDK;
+                by = "the OVF's disk format";
+            }
+            uint8_t head[8] = { 0 };
+            size_t hl = 0;
+            int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+            if (fd >= 0) {
+                ssize_t n = pread(fd, head, sizeof(head), (off_t)d->container_offset);
+                hl = n > 0 ? (size_t)n : 0;
+                close(fd);
+            }
+            char *what = hk_asprintf("%s (member %s)", path, d->file_ref ? d->file_ref : "?");
+            rc = hk_format_claim_check(ctx, what ? what : path, claim, by, info->format, head,
+                                       hl);
+            free(what);
+            if (rc < 0) {
+                h2k_disk_info_free(info);
+                return rc;
+            }
+        }
         st->src_fmts[i] = info->format;
         uint64_t vsize = info->virtual_size;
         h2k_disk_info_free(info);
@@ -407,6 +499,7 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     fo.fixes = o->fixes;
     fo.dry_run = o->dry_run;
     fo.keep_mac = o->keep_mac;
+    fo.virtio_win = o->virtio_win;
     h2k_fix_nic *nics = NULL;
     size_t n_nics = 0;
     if (spec->n_nics) {
@@ -469,6 +562,21 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     hk_progress(ctx, "fix", 1000, 1000);
     hk_orch_add_timing(res, "fix", hk_now() - t0);
 
+    /* Windows: virtio disks and NICs only when the boot driver is in place */
+    if (id && id->type == H2K_GUEST_WINDOWS) {
+        st->windows_guest = true;
+        dom_opts->windows_virtio = h2k_offline_fixer_virtio_ready(fx);
+        if (!dom_opts->windows_virtio) {
+            const char *why = "the virtio_win repair did not run";
+            for (size_t i = 0; i < nr; i++) {
+                const h2k_fix_result *fr = h2k_offline_fixer_result_at(fx, i);
+                if (fr->kind == H2K_FIX_VIRTIO_WIN && fr->message)
+                    why = fr->message;
+            }
+            hk_orch_warn(ctx, res, "Windows guest without virtio drivers: SATA disks and an "
+                                   "e1000e NIC (%s)", why);
+        }
+    }
     /* the XML needs the identity: make it now (written after the copy) */
     if (!o->dry_run) {
         rc = h2k_domain_xml(ctx, spec, id, (const char *const *)st->outputs, st->n, dom_opts,
@@ -576,6 +684,9 @@ copy_thread(void *arg)
         co.source_format = H2K_FORMAT_QCOW2;
         h2k_convert_result *cr = NULL;
         int rc = h2k_disk_convert(w->ctx, st->overlays[i], st->outputs[i], &co, &cr);
+        /* the overlay was the conversion's source: the mode follows the real one */
+        if (rc == 0)
+            rc = hk_output_mode_path(w->ctx, st->outputs[i], st->out_mode, NULL);
         pthread_mutex_lock(&j->lock);
         if (rc < 0) {
             if (j->rc == 0) {
@@ -591,6 +702,18 @@ copy_thread(void *arg)
         h2k_convert_result_free(cr);
     }
     return NULL;
+}
+
+/* A copy worker's context: the caller's allowed roots, and the overlays
+ * (written by us, in the work folder) whose backing files it may follow. */
+static int
+allow_sources(const run_state *st, h2k_ctx *ctx, h2k_ctx *wctx)
+{
+    int rc = hk_ctx_copy_allowed_roots(ctx, wctx);
+    for (size_t i = 0; rc == 0 && i < st->n; i++)
+        if (st->overlays[i] && hk_ctx_trust_file(wctx, st->overlays[i]) < 0)
+            rc = hk_error(ctx, H2K_ERR_IO, "%s", h2k_ctx_last_error(wctx)->message);
+    return rc;
 }
 
 static int
@@ -639,6 +762,11 @@ stage_copy(run_state *st)
             break;
         }
         h2k_ctx_set_tmpdir(workers[t].ctx, h2k_ctx_tmpdir(ctx));
+        if ((rc = allow_sources(st, ctx, workers[t].ctx)) < 0) {
+            h2k_ctx_free(workers[t].ctx);
+            workers[t].ctx = NULL;
+            break;
+        }
         h2k_ctx_set_progress(workers[t].ctx, worker_progress, &workers[t]);
         h2k_ctx_set_log(workers[t].ctx, worker_log, &workers[t], H2K_LOG_DEBUG);
         if (pthread_create(&tids[t], NULL, copy_thread, &workers[t]) != 0) {
@@ -759,9 +887,9 @@ write_reports(run_state *st)
     if (!json || !md || !mpath)
         rc = hk_error_nomem(ctx);
     if (rc == 0)
-        rc = h2k_output_write_file(ctx, jpath, json);
+        rc = hk_output_write_file_mode(ctx, jpath, json, run_output_mode(st), NULL);
     if (rc == 0)
-        rc = h2k_output_write_file(ctx, mpath, md);
+        rc = hk_output_write_file_mode(ctx, mpath, md, run_output_mode(st), NULL);
     if (rc < 0) {
         unlink(jpath);
         if (mpath)
@@ -837,7 +965,8 @@ free_state(run_state *st)
     } while (0)
 
 HK_OPTS_LAYOUT(run_layout, h2k_run_options, offsetof(h2k_run_options, vmware),
-               sizeof(h2k_run_options));
+               offsetof(h2k_run_options, input_format), offsetof(h2k_run_options, virtio_win),
+               offsetof(h2k_run_options, azure), sizeof(h2k_run_options));
 
 int
 h2k_run_options_init(h2k_run_options *opts, unsigned version)
@@ -862,6 +991,18 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     if (vrc < 0)
         return vrc;
     const h2k_run_options *opts = &eff;
+    if (opts->azure && (opts->vmware || opts->vmware_vm))
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "azure",
+                           "orchestrator: give a vSphere or an Azure source, not both");
+    if (opts->azure_vm && !opts->azure)
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "azure",
+                           "orchestrator: an Azure VM name but no Azure client");
+    if (opts->azure && !hk_orch_azure_vm_name(opts))
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "azure_vm",
+                           "orchestrator: no VM name given for the Azure source");
+    if (opts->azure && opts->n_inputs > 0)
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "inputs",
+                           "orchestrator: give local inputs or an Azure VM, not both");
     bool vsphere = opts->vmware != NULL;
     if (vsphere) {
         if (!opts->vmware_vm || !*opts->vmware_vm)
@@ -874,7 +1015,7 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         if (opts->vmware_vm)
             return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "vmware",
                                "orchestrator: a VM name but no vSphere client");
-        if (!opts->inputs || opts->n_inputs == 0)
+        if (!opts->azure && (!opts->inputs || opts->n_inputs == 0))
             return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no input given");
     }
     for (size_t i = 0; i < opts->n_inputs; i++)
@@ -888,6 +1029,17 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "output_format",
                            "output format must be qcow2 or raw, not %s (%d)",
                            h2k_disk_format_name(out_fmt), (int)out_fmt);
+    h2k_disk_format in_fmt = H2K_FORMAT_UNKNOWN;
+    if (opts->input_format && *opts->input_format) {
+        in_fmt = h2k_disk_format_from_name(opts->input_format);
+        if (in_fmt == H2K_FORMAT_UNKNOWN)
+            return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "input_format",
+                               "input format must be raw, vmdk, vhd, vhdx or qcow2, not '%s'",
+                               opts->input_format);
+    }
+    if (opts->output_mode & ~0777u)
+        return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "output_mode",
+                           "output mode %o is not a permission mode", opts->output_mode);
     bool v2v = opts->backend && strcmp(opts->backend, "native") != 0;
     if (v2v && strcmp(opts->backend, "virt-v2v") != 0)
         return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "backend",
@@ -900,6 +1052,7 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     st.opts = opts;
     st.res = res;
     st.out_fmt = out_fmt;
+    st.in_fmt = in_fmt;
     h2k_ova *ova = NULL;
     double t_start = hk_now();
     int rc = 0;
@@ -912,8 +1065,9 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             rc = hk_error_nomem(ctx);
             goto done;
         }
-    if (vsphere) {
-        char *src = hk_orch_vmware_source_name(opts->vmware, opts->vmware_vm);
+    if (vsphere || opts->azure) {
+        char *src = opts->azure ? hk_orch_azure_source_name(opts->azure, hk_orch_azure_vm_name(opts))
+                                : hk_orch_vmware_source_name(opts->vmware, opts->vmware_vm);
         bool ok = src && hk_orch_list_add(&res->sources, &res->n_sources, src);
         free(src);
         if (!ok) {
@@ -923,8 +1077,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     }
     h2k_ctx_clear_error(ctx);
 
-    /* a vSphere VM: exported first, then handled like its OVF */
-    if (vsphere) {
+    /* a vSphere VM: exported first, then handled like its OVF (an Azure VM likewise) */
+    if (vsphere || opts->azure) {
         double te = hk_now();
         hk_progress(ctx, "export", 0, 1);
         if ((rc = stage_export(&st)) == 0)
@@ -946,6 +1100,7 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         hk_error_set_stage(ctx, "probe");
         goto done;
     }
+    st.out_mode = run_output_mode(&st);
     hk_orch_add_timing(res, "probe", hk_now() - t0);
     if (opts->output_dir && !st.out_dir) {
         st.out_dir = hk_abspath(opts->output_dir);
@@ -1072,12 +1227,28 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             goto done;
         }
         hk_progress(ctx, "xml", 0, 1);
-        STAGE("xml", h2k_output_write_file(ctx, st.xml_path, st.xml));
+        STAGE("xml", hk_output_write_file_mode(ctx, st.xml_path, st.xml, run_output_mode(&st),
+                                               NULL));
         hk_progress(ctx, "xml", 1, 1);
         res->xml_path = strdup(st.xml_path);
         if (opts->define_uri)
             STAGE("define", h2k_output_define(ctx, opts->define_uri, st.xml, &res->defined_name));
-        if (opts->test_boot) {
+        if (opts->test_boot && st.windows_guest) {
+            /* The boot probe is a Linux unit; nothing placed in a Windows guest
+             * could report on the console without a real Windows to run it.
+             * Say so instead of claiming (or failing) anything. */
+            res->boot = calloc(1, sizeof(*res->boot));
+            if (!res->boot) {
+                rc = hk_error_nomem(ctx);
+                goto done;
+            }
+            res->boot->not_proven = 1;
+            res->boot->error_message = strdup(
+                "Windows guest: the boot probe is a Linux unit and no Windows boot proof (a "
+                "serial console marker) exists yet; boot the domain and check that it reaches "
+                "the logon screen");
+            hk_orch_warn(ctx, res, "boot test not proven: %s", res->boot->error_message);
+        } else if (opts->test_boot) {
             h2k_boot_test_options bo = H2K_BOOT_TEST_OPTIONS_INIT;
             bo.format = h2k_disk_format_name(out_fmt);
             bo.timeout_seconds = opts->boot_timeout ? opts->boot_timeout : 600;

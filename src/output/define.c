@@ -26,6 +26,7 @@
 #include "hyper2kvm/h2k_output.h"
 
 #include "core/internal.h"
+#include "output_internal.h"
 
 #define LV_DOMAIN "libvirt"
 
@@ -222,6 +223,13 @@ done:
 int
 h2k_output_write_file(h2k_ctx *ctx, const char *path, const char *xml)
 {
+    return hk_output_write_file_mode(ctx, path, xml, 0, NULL);
+}
+
+int
+hk_output_write_file_mode(h2k_ctx *ctx, const char *path, const char *xml, unsigned mode,
+                          const char *source)
+{
     if (!ctx)
         return H2K_ERR_INVALID_ARG;
     if (!path || !*path || !xml)
@@ -242,7 +250,9 @@ h2k_output_write_file(h2k_ctx *ctx, const char *path, const char *xml)
         }
         off += (size_t)n;
     }
-    if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+    if ((rc = hk_output_mode_fd(ctx, fd, tmp, mode, source)) < 0)
+        goto fail;
+    if (fsync(fd) < 0) {
         rc = hk_error_errno(ctx, errno, tmp, "cannot sync");
         goto fail;
     }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hyper2kvm/h2k_common.h"
+
 /* True when @s is valid UTF-8 holding only XML 1.0 characters, without
  * control characters (C0 including TAB/LF/CR, DEL, C1). */
 bool hk_xml_text_ok(const char *s);
@@ -24,5 +26,10 @@ bool hk_mac_ok(const char *s);
 
 /* libvirt target name of disk @idx: prefix + a..z, aa..az, ... ("vda", "sdab"). */
 void hk_disk_target_name(const char *prefix, size_t idx, char *out, size_t outsz);
+
+/* h2k_output_write_file() with the output's permission bits: hk_output_mode()
+ * of @mode (0: 0600) and the file @source (may be NULL), whatever the umask. */
+int hk_output_write_file_mode(h2k_ctx *ctx, const char *path, const char *text, unsigned mode,
+                              const char *source);
 
 #endif

@@ -162,7 +162,7 @@ hk_boot_work_cleanup(h2k_ctx *ctx, hk_boot_work *w, const char *keep_log, char *
         char *stage = hk_strdup0(saved_err.stage);
         int code = saved_err.code;
         if (rename(w->console_log, keep_log) == 0 ||
-            copy_file(ctx, w->console_log, keep_log, 0644) == 0) {
+            copy_file(ctx, w->console_log, keep_log, 0600) == 0) {
             if (kept)
                 *kept = hk_abspath(keep_log);
         } else {
@@ -402,6 +402,8 @@ h2k_boot_result_to_json(const h2k_boot_result *r)
     if (!o)
         return NULL;
     json_object_object_add(o, "success", json_object_new_boolean(r->success != 0));
+    hk_json_add_str(o, "verdict",
+                    r->success ? "proven" : r->not_proven ? "not proven" : "failed");
     json_object_object_add(o, "timed_out", json_object_new_boolean(r->timed_out != 0));
     json_object_object_add(o, "boot_seconds", json_object_new_double(r->boot_seconds));
     hk_json_add_str(o, "accel", r->accel);

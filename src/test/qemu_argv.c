@@ -242,11 +242,14 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
         free(code);
         free(vars);
     }
-    /* The overlay is already throw-away; snapshot=on keeps even it unwritten. */
+    /* The overlay is already throw-away; snapshot=on keeps even it unwritten.
+     * The image is pinned: its format, and a local file (driver "file"), so a
+     * name like "nbd:..." or "json:..." is never read as a protocol. */
     char *disk = hk_qemu_opt_escape(p->disk);
     add2(&a, "-drive",
-         disk ? hk_asprintf("file=%s,format=%s,if=none,id=disk0,snapshot=on,cache=unsafe", disk,
-                            p->disk_format)
+         disk ? hk_asprintf("driver=%s,file.driver=file,file.filename=%s,if=none,id=disk0,"
+                            "snapshot=on,cache=unsafe",
+                            p->disk_format, disk)
               : NULL);
     free(disk);
     switch (p->bus) {

@@ -146,11 +146,13 @@ test_define(void **state)
     fx *f = *state;
     char *out = NULL;
     assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "--type", "qemu",
-                         "--name", "h2k-cli-testdrv", "--define", "test:///default", NULL),
+                         "--name", "h2k-cli-testdrv", "--define", "-c", "test:///default",
+                         NULL),
                      0);
     assert_non_null(strstr(out, "defined domain h2k-cli-testdrv"));
     free(out);
-    /* the test driver's own domain "test" exists: EXISTS = 10 + 17 */
+    /* the test driver's own domain "test" exists: EXISTS = 10 + 17 (the old
+     * spelling "--define URI" still works) */
     assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "--type", "qemu",
                          "--name", "test", "--define", "test:///default", NULL),
                      27);
@@ -191,10 +193,21 @@ test_usage(void **state)
 {
     fx *f = *state;
     char *out = NULL;
-    assert_int_equal(cli(&out, "xml", "--disk", f->disk, NULL), 2);
-    assert_non_null(strstr(out, "--spec is required"));
+    /* without --spec the disks alone describe the VM: one that does not exist
+     * is NOT_FOUND (20); no disk at all is a usage error */
+    assert_int_equal(cli(&out, "xml", "--disk", f->disk, NULL), 20);
     free(out);
     assert_int_equal(cli(&out, "xml", "--spec", f->vmx, NULL), 2);
+    assert_non_null(strstr(out, "give at least one disk"));
+    free(out);
+    /* --connect without --define, or naming another URI than --define's */
+    assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "-c",
+                         "test:///default", NULL),
+                     2);
+    free(out);
+    assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "--define",
+                         "test:///default", "--connect", "qemu:///system", NULL),
+                     2);
     free(out);
     assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "--network-map",
                          "VM Network=vlan:7", NULL),

@@ -394,8 +394,9 @@ test_vhdx_differencing(void **state)
 
     make_vhdx_child(parent, child, ".\\parent.vhdx", 1);
     expect_err(child, H2K_ERR_FORMAT, "parent_linkage");
+    /* a parent outside the child's folder is refused, whether it exists or not */
     make_vhdx_child(parent, child, "..\\elsewhere\\parent.vhdx", 0);
-    expect_err(child, H2K_ERR_FORMAT, "parent_linkage");
+    expect_err(child, H2K_ERR_VALIDATION, "parent_locator");
     free(parent);
     free(child);
 }

@@ -259,7 +259,13 @@ test_run_options_vsphere(void **state)
     h2k_migration_result *res = NULL;
 
     h2k_run_options o = H2K_RUN_OPTIONS_INIT;
-    assert_int_equal(o.version, 2);
+    assert_int_equal(o.version, 5); /* version 5 added the Azure source */
+    assert_null(o.input_format);
+    assert_int_equal(o.output_mode, 0);
+    assert_null(o.virtio_win);
+    assert_int_equal(o.fixes, 0x7f);
+    assert_null(o.azure);
+    assert_null(o.azure_vm);
     assert_null(o.vmware);
     assert_int_equal(o.keep_export, 0);
     assert_int_equal(o.trim, 1);
@@ -299,8 +305,32 @@ test_run_options_vsphere(void **state)
     assert_string_equal(res->failed_stage, "probe");
     h2k_migration_result_free(res);
     res = NULL;
-    holder.v1.version = 3;
+    /* version 2: read up to "keep_export"; input_format and output_mode are garbage */
+    memset(&holder, 0xff, sizeof(holder));
+    memcpy(&holder.v1, &init, offsetof(h2k_run_options, input_format));
+    holder.v1.version = 2;
+    holder.v1.inputs = inputs;
+    holder.v1.n_inputs = 1;
+    holder.v1.output_dir = out;
+    ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &holder.v1, &res), H2K_ERR_NOT_FOUND);
+    assert_non_null(res);
+    h2k_migration_result_free(res);
+    res = NULL;
+    holder.v1.version = 99; /* unknown */
     ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &holder.v1, &res), H2K_ERR_INVALID_ARG);
+    /* version 3: a bad input format or mode is refused before anything is read */
+    o = init;
+    o.inputs = inputs;
+    o.n_inputs = 1;
+    o.output_dir = out;
+    o.input_format = "floppy";
+    ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &o, &res), H2K_ERR_INVALID_ARG);
+    assert_string_equal(h2k_ctx_last_error(ctx)->field, "input_format");
+    o.input_format = "raw";
+    o.output_mode = 01777;
+    ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &o, &res), H2K_ERR_INVALID_ARG);
+    assert_string_equal(h2k_ctx_last_error(ctx)->field, "output_mode");
+    assert_null(res);
     assert_false(ts_exists(out));
     ts_rmtree(dir);
     free(out);

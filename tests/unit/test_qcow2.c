@@ -163,11 +163,33 @@ test_chain(void **state)
     assert_non_null(strstr(e->message, "base.qcow2"));
     h2k_ctx_free(ctx);
 
+    /* a backing file outside the image's folder is refused (it exists) */
+    q_opts oe = {.version = 3, .size = 1u << 20, .backing = "/etc/hostname", .backing_fmt = "raw"};
+    free(b);
+    b = qcow2_build(&oe, &len);
+    char *esc = ts_tmp_write("escape.qcow2", b, len);
+    ctx = ts_ctx();
+    ts_assert_rc(ctx, h2k_disk_probe(ctx, esc, NULL, &info), H2K_ERR_VALIDATION);
+    e = h2k_ctx_last_error(ctx);
+    assert_string_equal(e->field, "backing_file");
+    assert_non_null(strstr(e->message, "\"/etc/hostname\""));
+    assert_non_null(strstr(e->message, esc));
+    assert_non_null(strstr(e->message, "--allow-path"));
+    h2k_ctx_free(ctx);
+    free(esc);
+
     /* protocol backing files are refused */
     q_opts on = {.version = 3, .size = 1u << 20, .backing = "nbd://host/export"};
     free(b);
     b = qcow2_build(&on, &len);
     EXPECT(b, len, H2K_ERR_UNSUPPORTED, "backing_file", BACKING_AT);
+    free(b);
+    /* "file:" would be opened by qemu as the host's file, not the one checked */
+    q_opts of = {.version = 3, .size = 1u << 20, .backing = "file:/etc/hostname"};
+    b = qcow2_build(&of, &len);
+    char *msg = expect_err(b, len, H2K_ERR_UNSUPPORTED, "backing_file", BACKING_AT);
+    assert_non_null(strstr(msg, "\"file:/etc/hostname\""));
+    free(msg);
     free(b);
     q_opts oj = {.version = 3, .size = 1u << 20, .backing = "json:{}"};
     b = qcow2_build(&oj, &len);

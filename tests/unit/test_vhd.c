@@ -461,6 +461,41 @@ test_differencing_chain(void **state)
     free(cb);
 }
 
+/* A parent locator leading out of the child's folder is refused. */
+static void
+test_differencing_escape(void **state)
+{
+    (void)state;
+    static const loc_spec cases[][1] = {
+        {{W2RU, "..\\..\\..\\..\\..\\..\\etc\\hostname"}},
+        {{MACX, "file:///etc/hostname"}},
+    };
+    for (size_t i = 0; i < HK_ARRAY_LEN(cases); i++) {
+        size_t len;
+        uint8_t *b = vhd_dynamic(4, 1024 * 1024, 64 * 1024, 0, UID_CHILD, UID_PARENT, "hostname",
+                                 cases[i], 1, &len);
+        char *p = ts_tmp_write("escape.vhd", b, len);
+        h2k_ctx *ctx = ts_ctx();
+        h2k_disk_info *info = NULL;
+        ts_assert_rc(ctx, h2k_disk_probe(ctx, p, NULL, &info), H2K_ERR_VALIDATION);
+        const h2k_error *e = h2k_ctx_last_error(ctx);
+        assert_string_equal(e->field, "parent_locator");
+        assert_non_null(strstr(e->message, "/etc/hostname"));
+        assert_non_null(strstr(e->message, p));
+        assert_non_null(strstr(e->message, "--allow-path"));
+        /* allowed: the chain is followed (and then fails on the parent's contents) */
+        h2k_ctx *allowed = ts_ctx();
+        assert_int_equal(h2k_ctx_allow_path(allowed, "/etc"), 0);
+        int rc = h2k_disk_probe(allowed, p, NULL, &info);
+        assert_int_not_equal(rc, H2K_ERR_VALIDATION);
+        h2k_disk_info_free(info);
+        h2k_ctx_free(allowed);
+        h2k_ctx_free(ctx);
+        free(p);
+        free(b);
+    }
+}
+
 static void
 test_differencing_broken(void **state)
 {
@@ -536,6 +571,7 @@ main(void)
         cmocka_unit_test(test_dynamic_broken),
         cmocka_unit_test(test_differencing_chain),
         cmocka_unit_test(test_differencing_broken),
+        cmocka_unit_test(test_differencing_escape),
     };
     return cmocka_run_group_tests(tests, ts_setup_tmpdir, ts_teardown_tmpdir);
 }

@@ -358,7 +358,7 @@ xfer_prepare(dl_run *r, xfer *x)
     if (can_resume && stat(x->part, &st) == 0 && S_ISREG(st.st_mode) &&
         (uint64_t)st.st_size <= dl->size && meta_matches(x->meta, dl->size, lm))
         have = (uint64_t)st.st_size;
-    x->fd = open(x->part, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    x->fd = open(x->part, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (x->fd < 0)
         return hk_error_errno(c->ctx, errno, x->part, "create");
     if (have == 0 && ftruncate(x->fd, 0) < 0)

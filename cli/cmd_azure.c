@@ -1,0 +1,321 @@
+/* hyper2kvm azure: list the VMs of an Azure resource group, migrate one (download its
+ * managed disks, repair, copy, libvirt XML, optional boot test), or only download it and
+ * convert its disks.  The client secret comes from an environment variable (unset once
+ * read) or a file, never from the command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+
+static int
+print_list(cli_env *env, h2k_azure_client *client)
+{
+    h2k_azure_vm *vms = NULL;
+    size_t n = 0;
+    int rc = h2k_azure_list_vms(client, &vms, &n);
+    if (rc < 0)
+        return cli_report_error(env, rc);
+    if (env->json) {
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "name", json_object_new_string(vms[i].name));
+            json_object_object_add(o, "power_state",
+                                   vms[i].power_state ? json_object_new_string(vms[i].power_state)
+                                                      : NULL);
+            json_object_object_add(o, "vm_size",
+                                   vms[i].vm_size ? json_object_new_string(vms[i].vm_size) : NULL);
+            json_object_object_add(o, "os_type",
+                                   vms[i].os_type ? json_object_new_string(vms[i].os_type) : NULL);
+            json_object_object_add(
+                o, "location", vms[i].location ? json_object_new_string(vms[i].location) : NULL);
+            json_object_object_add(o, "id", vms[i].id ? json_object_new_string(vms[i].id) : NULL);
+            json_object_array_add(arr, o);
+        }
+        cli_print_json(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+        json_object_put(arr);
+    } else {
+        printf("%-32s %-12s %-20s %-8s %s\n", "NAME", "POWER", "SIZE", "OS", "LOCATION");
+        for (size_t i = 0; i < n; i++)
+            printf("%-32s %-12s %-20s %-8s %s\n", cli_safe(env, vms[i].name),
+                   cli_safe(env, vms[i].power_state), cli_safe(env, vms[i].vm_size),
+                   cli_safe(env, vms[i].os_type), cli_safe(env, vms[i].location));
+    }
+    h2k_azure_vm_list_free(vms, n);
+    return CLI_EXIT_OK;
+}
+
+static int
+download_and_convert(cli_env *env, h2k_azure_client *client, const char *vm, const char *outdir,
+                     bool convert)
+{
+    h2k_azure_download_result *res = NULL;
+    int rc = h2k_azure_download_vm(client, vm, outdir, &res);
+    if (rc < 0)
+        return cli_report_error(env, rc);
+    json_object *disks = json_object_new_array();
+    for (size_t i = 0; i < res->n_disks; i++) {
+        const char *src = res->disk_paths[i];
+        if (!convert) {
+            json_object *d = json_object_new_object();
+            json_object_object_add(d, "source", json_object_new_string(src));
+            json_object_array_add(disks, d);
+            if (!env->json && !env->quiet)
+                printf("disk %zu: %s\n", i + 1, cli_safe(env, src));
+            continue;
+        }
+        size_t l = strlen(src);
+        char *dst = malloc(l + 8);
+        if (!dst) {
+            rc = H2K_ERR_NO_MEMORY;
+            break;
+        }
+        memcpy(dst, src, l + 1);
+        if (l > 4 && strcmp(dst + l - 4, ".vhd") == 0)
+            dst[l - 4] = '\0';
+        strcat(dst, ".qcow2");
+        h2k_convert_options co = H2K_CONVERT_OPTIONS_INIT;
+        h2k_convert_result *cr = NULL;
+        rc = h2k_disk_convert(env->ctx, src, dst, &co, &cr);
+        if (rc == 0) {
+            json_object *d = json_object_new_object();
+            json_object_object_add(d, "source", json_object_new_string(src));
+            json_object_object_add(d, "output", json_object_new_string(dst));
+            json_object_object_add(d, "virtual_size",
+                                   json_object_new_int64((int64_t)cr->virtual_size));
+            json_object_array_add(disks, d);
+            if (!env->json && !env->quiet)
+                printf("disk %zu: %s -> %s\n", i + 1, cli_safe(env, src), cli_safe(env, dst));
+        }
+        h2k_convert_result_free(cr);
+        free(dst);
+        if (rc < 0)
+            break;
+    }
+    if (rc < 0) {
+        json_object_put(disks);
+        h2k_azure_download_result_free(res);
+        return cli_report_error(env, rc);
+    }
+    if (env->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "vm", json_object_new_string(res->vm_name));
+        json_object_object_add(o, "output_dir", json_object_new_string(res->output_dir));
+        json_object_object_add(o, "snapshot", json_object_new_boolean(res->used_snapshot));
+        json_object_object_add(o, "disk_bytes", json_object_new_int64((int64_t)res->disk_bytes));
+        json_object_object_add(o, "allocated_bytes",
+                               json_object_new_int64((int64_t)res->allocated_bytes));
+        json_object_object_add(o, "bytes_downloaded",
+                               json_object_new_int64((int64_t)res->bytes_downloaded));
+        json_object_object_add(o, "bytes_resumed",
+                               json_object_new_int64((int64_t)res->bytes_resumed));
+        json_object_object_add(o, "disks", disks);
+        cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+        json_object_put(o);
+    } else {
+        json_object_put(disks);
+        if (!env->quiet)
+            printf("downloaded %s to %s: %llu bytes fetched of %llu allocated (disks: %llu "
+                   "bytes)\n",
+                   cli_safe(env, res->vm_name), cli_safe(env, res->output_dir),
+                   (unsigned long long)res->bytes_downloaded,
+                   (unsigned long long)res->allocated_bytes, (unsigned long long)res->disk_bytes);
+    }
+    h2k_azure_download_result_free(res);
+    return CLI_EXIT_OK;
+}
+
+static const cli_option azure_options[] = {
+    {OPT_AZ_SUBSCRIPTION, "subscription", 0, NULL, "ID", NULL, 0, "subscription id"},
+    {OPT_AZ_RESOURCE_GROUP, "resource-group", 0, NULL, "RG", NULL, 0, "resource group"},
+    {OPT_AZ_TENANT, "tenant", 0, NULL, "ID", NULL, 0, "tenant (directory) id"},
+    {OPT_AZ_CLIENT_ID, "client-id", 0, NULL, "ID", NULL, 0,
+     "application (client) id, or the managed identity's"},
+    {OPT_AZ_SECRET_ENV, "client-secret-env", 0, NULL, "VAR", NULL, 0,
+     "read the client secret from environment variable VAR (then removed from the "
+     "environment)"},
+    {OPT_AZ_SECRET_FILE, "client-secret-file", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
+     "read the client secret from the first line of FILE"},
+    {OPT_AZ_MANAGED_IDENTITY, "managed-identity", 0, NULL, NULL, NULL, 0,
+     "authenticate as the host's managed identity"},
+    {OPT_AZ_AUTHORITY_HOST, "authority-host", 0, NULL, "URL", NULL, 0,
+     "token authority (sovereign clouds, tests)"},
+    {OPT_AZ_RESOURCE_MANAGER, "resource-manager", 0, NULL, "URL", NULL, 0,
+     "Azure Resource Manager endpoint (sovereign clouds, tests)"},
+    {OPT_AZ_DOWNLOAD_ONLY, "download-only", 0, NULL, NULL, NULL, 0,
+     "only download the disks (fixed VHDs) into --output-dir (with --vm)"},
+    {0},
+};
+
+static const cli_option *const azure_tables[] = {
+    azure_options, cli_source_options, cli_migration_options, cli_repair_options, NULL,
+};
+
+static int
+run_azure(cli_env *env, const cli_parsed *p)
+{
+    cli_migration m;
+    cli_migration_init(&m);
+    bool export_only = false, download_only = false, migration_opt = false, list = false;
+    h2k_azure_config cfg = H2K_AZURE_CONFIG_INIT;
+    const char *secret_env = NULL, *secret_file = NULL, *vm = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < p->n_items && rc == 0; i++) {
+        const cli_item *it = &p->items[i];
+        const char *v = it->value;
+        unsigned long n;
+        switch (it->opt->id) {
+        case OPT_AZ_SUBSCRIPTION:
+            cfg.subscription_id = v;
+            break;
+        case OPT_AZ_RESOURCE_GROUP:
+            cfg.resource_group = v;
+            break;
+        case OPT_AZ_TENANT:
+            cfg.tenant_id = v;
+            break;
+        case OPT_AZ_CLIENT_ID:
+            cfg.client_id = v;
+            break;
+        case OPT_AZ_SECRET_ENV:
+            secret_env = v;
+            break;
+        case OPT_AZ_SECRET_FILE:
+            secret_file = v;
+            break;
+        case OPT_AZ_MANAGED_IDENTITY:
+            cfg.auth = H2K_AZURE_AUTH_MANAGED_IDENTITY;
+            break;
+        case OPT_AZ_AUTHORITY_HOST:
+            cfg.authority_host = v;
+            break;
+        case OPT_AZ_RESOURCE_MANAGER:
+            cfg.resource_manager = v;
+            break;
+        case OPT_CA_FILE:
+            cfg.ca_file = v;
+            break;
+        case OPT_INSECURE:
+            cfg.insecure = 1;
+            break;
+        case OPT_LIST:
+            list = true;
+            break;
+        case OPT_VM:
+            vm = v;
+            break;
+        case OPT_SNAPSHOT:
+            cfg.running = H2K_AZURE_RUNNING_SNAPSHOT;
+            break;
+        case OPT_STREAMS:
+            if (!cli_parse_uint(v, 1, 16, &n))
+                rc = cli_usage_error(p->cmd, "--streams takes 1..16, not '%s'", v);
+            cfg.parallel_streams = (unsigned)n;
+            break;
+        case OPT_EXPORT_ONLY:
+            export_only = true;
+            break;
+        case OPT_AZ_DOWNLOAD_ONLY:
+            export_only = download_only = true;
+            break;
+        case OPT_KEEP_EXPORT:
+            m.ro.keep_export = 1;
+            migration_opt = true;
+            break;
+        default: {
+            int r = cli_migration_apply(p->cmd, &m, it);
+            if (r > 1 || r < 0)
+                rc = r < 0 ? CLI_EXIT_USAGE : r;
+            else if (r == 1 && it->opt->id != OPT_OUTPUT_DIR)
+                migration_opt = true;
+            break;
+        }
+        }
+    }
+    if (rc) {
+        cli_migration_free(&m);
+        return rc;
+    }
+    bool mi = cfg.auth == H2K_AZURE_AUTH_MANAGED_IDENTITY;
+    bool migrating = vm && !export_only;
+    const char *bad = NULL;
+    if (!cfg.subscription_id || !cfg.resource_group)
+        bad = "--subscription and --resource-group are required";
+    else if (mi && (secret_env || secret_file || cfg.tenant_id))
+        bad = "--managed-identity takes no --tenant nor client secret";
+    else if (!mi && (!cfg.tenant_id || !cfg.client_id))
+        bad = "--tenant and --client-id are required (or --managed-identity)";
+    else if (!mi && !secret_env == !secret_file)
+        bad = "give exactly one of --client-secret-env or --client-secret-file";
+    else if (list == (vm != NULL))
+        bad = "give exactly one of --list or --vm";
+    else if (export_only && migration_opt)
+        bad = "--export-only takes no migration option";
+    else if (!vm && migration_opt)
+        bad = "migration options need --vm";
+    else if (export_only && !m.ro.output_dir)
+        bad = "--export-only and --download-only need --output-dir";
+    if (bad) {
+        cli_migration_free(&m);
+        return cli_usage_error(p->cmd, "%s", bad);
+    }
+    if (migrating && (rc = cli_migration_finish(p->cmd, &m, true)) != 0) {
+        cli_migration_free(&m);
+        return rc;
+    }
+    char *secret = NULL;
+    if (secret_env) {
+        /* no child process (qemu-img, qemu, virt-v2v) inherits it */
+        int r = cli_take_secret_env(secret_env, &secret);
+        if (r == -1 || (secret && !*secret)) {
+            cli_secret_free(secret);
+            cli_migration_free(&m);
+            return cli_usage_error(
+                p->cmd, "the environment variable %s (the client secret) is not set", secret_env);
+        }
+        if (!secret) {
+            cli_migration_free(&m);
+            return cli_exit_code(H2K_ERR_NO_MEMORY);
+        }
+    } else if (secret_file) {
+        secret = cli_read_secret_file(secret_file, "secret");
+        if (!secret) {
+            cli_migration_free(&m);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    cfg.client_secret = secret;
+    h2k_azure_client *client = NULL;
+    rc = h2k_azure_client_new(env->ctx, &cfg, &client);
+    cli_secret_free(secret);
+    if (rc < 0) {
+        cli_migration_free(&m);
+        return cli_report_error(env, rc);
+    }
+    int exit_code;
+    if (list) {
+        exit_code = print_list(env, client);
+    } else if (export_only) {
+        exit_code = download_and_convert(env, client, vm, m.ro.output_dir, !download_only);
+    } else {
+        m.ro.azure = client;
+        m.ro.azure_vm = vm;
+        exit_code = cli_run_migration(env, &m.ro);
+    }
+    h2k_azure_client_free(client);
+    cli_migration_free(&m);
+    return exit_code;
+}
+
+const cli_command cli_cmd_azure = {
+    "azure",
+    NULL,
+    "list the VMs of an Azure resource group, migrate one, or download it (--export-only)",
+    0,
+    0,
+    azure_tables,
+    run_azure,
+};
