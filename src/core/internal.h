@@ -64,6 +64,12 @@ int hk_check_cancel(h2k_ctx *ctx);
 /* The roots given with h2k_ctx_allow_path() (resolved), *n of them; owned by ctx. */
 const char *const *hk_ctx_allowed_roots(const h2k_ctx *ctx, size_t *n);
 
+/* Whether KVM runs guests here, as found by this context's first check
+   (src/test/accel.c): 0 not checked yet, 1 usable, 2 not usable.  Kept per
+   context so that no process-wide state is shared between threads. */
+int hk_ctx_kvm_state(const h2k_ctx *ctx);
+void hk_ctx_set_kvm_state(h2k_ctx *ctx, int state);
+
 /* ------------------------------------------------------------- strings */
 
 /* Growable NUL-terminated buffer.  Zero-initialise ({0}) before use. */

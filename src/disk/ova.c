@@ -756,8 +756,11 @@ create_tmp(xstate *x, int pfd, const char *base, const char *rel, char **tmp_nam
     for (int tries = 0; tries < 100; tries++) {
         unsigned char r[6];
         if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-            for (size_t k = 0; k < sizeof(r); k++)
-                r[k] = (unsigned char)(rand() ^ (int)getpid() ^ tries);
+            /* no rand(): its hidden state is shared by every thread */
+            uint64_t t = (uint64_t)(hk_now() * 1e9) ^ ((uint64_t)getpid() << 20) ^
+                         (uint64_t)(uintptr_t)tmp_name ^ (uint64_t)tries;
+            for (size_t k = 0; k < sizeof(r); k++, t >>= 7)
+                r[k] = (unsigned char)t;
         }
         char sfx[7];
         for (size_t k = 0; k < 6; k++)

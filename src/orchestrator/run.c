@@ -240,12 +240,19 @@ extract_member(h2k_ctx *ctx, const char *ova, uint64_t offset, uint64_t size, co
         return rc;
     }
     int rc = 0;
-    static char buf[1 << 20];
+    /* one buffer per call: runs of a batch extract members on several threads */
+    enum { CHUNK = 1 << 20 };
+    char *buf = malloc(CHUNK);
+    if (!buf) {
+        close(in);
+        close(out);
+        return hk_error_nomem(ctx);
+    }
     uint64_t done = 0;
     while (done < size) {
         if ((rc = hk_check_cancel(ctx)) < 0)
             break;
-        size_t want = size - done > sizeof(buf) ? sizeof(buf) : (size_t)(size - done);
+        size_t want = size - done > CHUNK ? CHUNK : (size_t)(size - done);
         if ((rc = hk_pread_exact(ctx, in, ova, buf, want, offset + done, "OVA member")) < 0)
             break;
         ssize_t w = write(out, buf, want);
@@ -255,6 +262,7 @@ extract_member(h2k_ctx *ctx, const char *ova, uint64_t offset, uint64_t size, co
         }
         done += want;
     }
+    free(buf);
     close(in);
     if (close(out) < 0 && rc == 0)
         rc = hk_error_errno(ctx, errno, dst, "cannot write");
