@@ -637,6 +637,7 @@ copy_thread(void *arg)
         } else {
             st->finalised[i] = 1;
             j->done[i] = j->vsize[i];
+            hk_orch_owner_add_done(st->work_dir, st->outputs[i]);
         }
         pthread_mutex_unlock(&j->lock);
         h2k_convert_result_free(cr);
@@ -1016,6 +1017,9 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             rc = hk_error_nomem(ctx);
             goto done;
         }
+        /* what an earlier run of this output left when it was killed */
+        if (!opts->dry_run)
+            hk_orch_clean_leftovers(ctx, st.xml_path, (const char *const *)st.outputs, st.n);
         struct stat sb;
         if (!opts->dry_run && stat(st.xml_path, &sb) == 0) {
             rc = hk_error_at(ctx, H2K_ERR_EXISTS, st.xml_path, -1, NULL,
@@ -1027,7 +1031,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             goto done;
         }
     }
-    if ((rc = make_work_dir(&st)) < 0) {
+    if ((rc = make_work_dir(&st)) < 0 ||
+        (rc = hk_orch_owner_write(ctx, st.work_dir, st.xml_path)) < 0) {
         hk_error_set_stage(ctx, "probe");
         goto done;
     }

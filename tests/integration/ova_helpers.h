@@ -7,6 +7,7 @@
 #define H2K_TEST_OVA_HELPERS_H
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,29 +61,41 @@ enum oh_mf { OH_MF_NONE, OH_MF_GOOD, OH_MF_BAD_DISK, OH_MF_SHA1_GOOD };
 /* Makes DIR/NAME.ova holding NAME.ovf, disk.vmdk (streamOptimized, @mib MiB of
  * data from @seed) and, per @mf, NAME.mf.  The raw original is kept as
  * DIR/NAME.raw (for qemu-img compare).  Returns the OVA's path (caller frees). */
+static inline char *oh_make_ova_fmt(const char *dir, const char *name, unsigned mib,
+                                    uint64_t seed, enum oh_mf mf, bool raw_member);
+
 static inline char *
 oh_make_ova(const char *dir, const char *name, unsigned mib, uint64_t seed, enum oh_mf mf)
+{
+    return oh_make_ova_fmt(dir, name, mib, seed, mf, false);
+}
+
+/* Same; with @raw_member the disk is the raw image itself, member "disk.img"
+ * (quick to make and to copy: for tests that must catch a copy). */
+static inline char *
+oh_make_ova_fmt(const char *dir, const char *name, unsigned mib, uint64_t seed, enum oh_mf mf,
+                bool raw_member)
 {
     char *pkg = hk_asprintf("%s/%s.pkg", dir, name);
     assert_int_equal(mkdir(pkg, 0755), 0);
     char *raw = hk_asprintf("%s/%s.raw", dir, name);
     oh_write_random(raw, mib, seed);
-    char *vmdk = ts_join(pkg, "disk.vmdk");
+    const char *member = raw_member ? "disk.img" : "disk.vmdk";
+    char *vmdk = ts_join(pkg, member);
     const char *conv[] = {"qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o",
                           "subformat=streamOptimized", raw, vmdk, NULL};
-    ts_run_ok(conv);
+    const char *cp[] = {"cp", raw, vmdk, NULL};
+    ts_run_ok(raw_member ? cp : conv);
     char *ovf = hk_asprintf(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
         "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
         "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
         "CIM_ResourceAllocationSettingData\">\n"
-        "  <References><File ovf:href=\"disk.vmdk\" ovf:id=\"f1\"/></References>\n"
+        "  <References><File ovf:href=\"%s\" ovf:id=\"f1\"/></References>\n"
         "  <DiskSection><Info>disks</Info>\n"
         "    <Disk ovf:capacity=\"%u\" ovf:capacityAllocationUnits=\"byte * 2^20\" "
-        "ovf:diskId=\"d1\" ovf:fileRef=\"f1\" "
-        "ovf:format=\"http://www.vmware.com/interfaces/specifications/"
-        "vmdk.html#streamOptimized\"/>\n"
+        "ovf:diskId=\"d1\" ovf:fileRef=\"f1\"%s/>\n"
         "  </DiskSection>\n"
         "  <VirtualSystem ovf:id=\"%s\"><Info>A VM</Info><Name>%s</Name>\n"
         "    <VirtualHardwareSection><Info>hw</Info>\n"
@@ -95,7 +108,11 @@ oh_make_ova(const char *dir, const char *name, unsigned mib, uint64_t seed, enum
         "    </VirtualHardwareSection>\n"
         "  </VirtualSystem>\n"
         "</Envelope>\n",
-        mib, name, name);
+        member, mib,
+        raw_member ? ""
+                   : " ovf:format=\"http://www.vmware.com/interfaces/specifications/"
+                     "vmdk.html#streamOptimized\"",
+        name, name);
     char *ovf_name = hk_asprintf("%s.ovf", name);
     char *ovf_path = ts_join(pkg, ovf_name);
     ts_write_file(ovf_path, ovf, strlen(ovf));
@@ -106,8 +123,8 @@ oh_make_ova(const char *dir, const char *name, unsigned mib, uint64_t seed, enum
         char *d_disk = oh_file_digest(algo, vmdk);
         if (mf == OH_MF_BAD_DISK)
             d_disk[0] = d_disk[0] == '0' ? '1' : '0';
-        char *text = hk_asprintf("%s(%s)= %s\n%s(disk.vmdk)= %s\n", algo, ovf_name, d_ovf, algo,
-                                 d_disk);
+        char *text = hk_asprintf("%s(%s)= %s\n%s(%s)= %s\n", algo, ovf_name, d_ovf, algo,
+                                 member, d_disk);
         char *mf_path = ts_join(pkg, mf_name);
         ts_write_file(mf_path, text, strlen(text));
         free(mf_path);
@@ -116,7 +133,7 @@ oh_make_ova(const char *dir, const char *name, unsigned mib, uint64_t seed, enum
         free(d_disk);
     }
     char *ova = hk_asprintf("%s/%s.ova", dir, name);
-    const char *tar[] = {"tar", "--format=ustar", "-C", pkg, "-cf", ova, ovf_name, "disk.vmdk",
+    const char *tar[] = {"tar", "--format=ustar", "-C", pkg, "-cf", ova, ovf_name, member,
                          mf != OH_MF_NONE ? mf_name : NULL, NULL};
     ts_run_ok(tar);
     ts_rmtree(pkg);
