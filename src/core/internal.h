@@ -119,6 +119,18 @@ bool hk_parse_u64(const char *s, uint64_t *out, bool allow_hex);
 int hk_pread_exact(h2k_ctx *ctx, int fd, const char *path, void *buf, size_t len, uint64_t off,
                    const char *what);
 
+/* Opens an input file for reading: the one way inputs (disk images, backing
+ * files, OVA, OVF, VMX) are opened.  The open never blocks (O_NONBLOCK, so a
+ * FIFO cannot hang it; cleared once the file is known to be regular), and
+ * anything but a regular file (or a block device with HK_OPEN_ALLOW_BLOCK)
+ * is refused with H2K_ERR_FORMAT naming @path, @what ("disk image", "OVA",
+ * ...) and what the file is.  Returns the fd (O_CLOEXEC; caller closes), *st
+ * filled when @st is not NULL, or a negative h2k_code recorded on @ctx. */
+#define HK_OPEN_ALLOW_BLOCK 1u
+struct stat;
+int hk_open_input(h2k_ctx *ctx, const char *path, const char *what, unsigned flags,
+                  struct stat *st);
+
 /* Reads a whole (small) file into a NUL-terminated buffer; refuses files over
  * @max_size with H2K_ERR_FORMAT.  Caller frees *out. */
 int hk_read_file(h2k_ctx *ctx, const char *path, size_t max_size, char **out, size_t *len_out);

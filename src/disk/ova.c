@@ -80,9 +80,9 @@ h2k_ova_open(h2k_ctx *ctx, const char *path, h2k_ova **out)
         rc = hk_error_nomem(ctx);
         goto fail;
     }
-    ova->fd = open(ova->path, O_RDONLY | O_CLOEXEC);
+    ova->fd = hk_open_input(ctx, ova->path, "OVA", 0, NULL);
     if (ova->fd < 0) {
-        rc = hk_error_errno(ctx, errno, ova->path, "cannot open OVA");
+        rc = ova->fd;
         goto fail;
     }
     struct stat st;

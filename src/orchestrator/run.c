@@ -238,9 +238,9 @@ static int
 extract_member(h2k_ctx *ctx, const char *ova, uint64_t offset, uint64_t size, const char *dst,
                hk_ova_hasher *h)
 {
-    int in = open(ova, O_RDONLY | O_CLOEXEC);
+    int in = hk_open_input(ctx, ova, "OVA", 0, NULL);
     if (in < 0)
-        return hk_error_errno(ctx, errno, ova, "cannot open");
+        return in;
     int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0) {
         int rc = hk_error_errno(ctx, errno, dst, "cannot create");
