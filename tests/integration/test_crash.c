@@ -11,6 +11,11 @@
  *    its work folder and its ".part" file while another output is migrated;
  *    a work folder whose owner file names a live process and the same output
  *    is never removed, one naming a dead process is.
+ *  - SIGTERM stops `local` while it hashes the member (manifest check) and
+ *    while qemu-img copies, and `batch` while it copies: exit code 23
+ *    (cancelled) within a few seconds, nothing left behind.
+ *  - A FIFO given as an input (disk, OVA, OVF, VMX) or as a qcow2 backing
+ *    file never blocks a command: it is refused at once, naming the file.
  * The disks are raw members of a few dozen MiB: quick to make, slow enough to
  * be caught in the middle of a copy.
  */
@@ -346,6 +351,130 @@ test_live_runs_untouched(void **state)
     free(big);
 }
 
+/* ---------------------------------------------------------- signals */
+
+#define STOP_LIMIT 5.0
+
+/* Waits up to @limit seconds for @pid; its exit status, or -1 (then it is
+ * killed). */
+static int
+wait_exit_within(pid_t pid, double limit, double *secs)
+{
+    double t0 = hk_now();
+    while (hk_now() - t0 < limit) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            *secs = hk_now() - t0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    *secs = hk_now() - t0;
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    return -1;
+}
+
+static void
+term_at(env *e, const char *const *argv, const char *watch_dir, const char *needle,
+        const char *stage)
+{
+    char *log = ts_join(e->dir, "term.log");
+    pid_t pid = spawn(argv, log);
+    char *seen = wait_for(pid, watch_dir, needle, 1);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    double secs = 0;
+    int st = wait_exit_within(pid, STOP_LIMIT, &secs);
+    char *text = ts_read_file(log, NULL);
+    print_message("SIGTERM during %s (%s present): exit %d after %.2f s\n", stage, seen, st, secs);
+    if (st != 23)
+        print_error("%s\n", text);
+    assert_int_equal(st, 23);
+    assert_clean(e->tmp, e->out);
+    free(text);
+    free(seen);
+    free(log);
+}
+
+static void
+test_sigterm(void **state)
+{
+    env *e = *state;
+    ts_require_program("qemu-img");
+    char *ova = oh_make_ova_fmt(e->dir, "src", DISK_MIB, 5, OH_MF_GOOD, true);
+    const char *local[] = {ts_env("H2K_CLI"), "local", "--input", ova, "--output-dir", e->out,
+                           "--name", "vm", "--fixes", "none", NULL};
+    term_at(e, local, e->tmp, "source0", "the member's copy and manifest hashing");
+    term_at(e, local, e->out, ".part-", "the copy by qemu-img");
+    free(oh_make_ova_fmt(e->dir, "b", DISK_MIB / 2, 7, OH_MF_GOOD, true));
+    const char *plan = "{\"output_dir\": \"out\", \"jobs\": 2,\n"
+                       " \"defaults\": {\"fixes\": \"none\"},\n"
+                       " \"vms\": [{\"name\": \"a\", \"inputs\": [\"src.ova\"]},\n"
+                       "         {\"name\": \"b\", \"inputs\": [\"b.ova\"]}]}\n";
+    char *plan_path = ts_join(e->dir, "plan.json");
+    ts_write_file(plan_path, plan, strlen(plan));
+    const char *batch[] = {ts_env("H2K_CLI"), "batch", plan_path, NULL};
+    term_at(e, batch, e->out, ".part-", "a batch's copy");
+    free(plan_path);
+    free(ova);
+}
+
+/* Runs @argv, which must end within STOP_LIMIT seconds with an error that
+ * names @fifo. */
+static void
+refused_at_once(const char *const *argv, const char *fifo, const char *what)
+{
+    char *log = ts_join(getenv("TMPDIR"), "fifo.log");
+    pid_t pid = spawn(argv, log);
+    double secs = 0;
+    int st = wait_exit_within(pid, STOP_LIMIT, &secs);
+    char *text = ts_read_file(log, NULL);
+    print_message("%s: exit %d after %.2f s: %s", what, st, secs, text);
+    assert_true(st > 0 && st != 23); /* ended by itself, with an error */
+    assert_non_null(strstr(text, fifo));
+    assert_non_null(strstr(text, "FIFO"));
+    free(text);
+    unlink(log);
+    free(log);
+}
+
+static void
+test_fifo_inputs(void **state)
+{
+    env *e = *state;
+    ts_require_program("qemu-img");
+    const char *names[] = {"disk.vmdk", "vm.ova", "vm.ovf", "vm.vmx", "base.raw"};
+    char *fifos[5];
+    for (int i = 0; i < 5; i++) {
+        fifos[i] = ts_join(e->dir, names[i]);
+        assert_int_equal(mkfifo(fifos[i], 0600), 0);
+    }
+    const char *local[] = {ts_env("H2K_CLI"), "local", "--input", fifos[0], "--output-dir",
+                           e->out, "--fixes", "none", NULL};
+    refused_at_once(local, fifos[0], "local, a FIFO as the disk");
+    const char *ova[] = {ts_env("H2K_CLI"), "ovf", fifos[1], NULL};
+    refused_at_once(ova, fifos[1], "ovf, a FIFO as the OVA");
+    const char *ovf[] = {ts_env("H2K_CLI"), "ovf", fifos[2], NULL};
+    refused_at_once(ovf, fifos[2], "ovf, a FIFO as the OVF");
+    const char *vmx[] = {ts_env("H2K_CLI"), "ovf", fifos[3], NULL};
+    refused_at_once(vmx, fifos[3], "ovf, a FIFO as the VMX");
+    /* a qcow2 whose backing file is a FIFO (-u: qemu-img does not open it) */
+    char *child = ts_join(e->dir, "child.qcow2");
+    const char *mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", fifos[4],
+                        "-F", "raw", child, "64M", NULL};
+    ts_run_ok(mk);
+    const char *probe[] = {ts_env("H2K_CLI"), "probe", child, NULL};
+    refused_at_once(probe, fifos[4], "probe, a FIFO as the backing file");
+    const char *local2[] = {ts_env("H2K_CLI"), "local", "--input", child, "--output-dir",
+                            e->out, "--fixes", "none", NULL};
+    refused_at_once(local2, fifos[4], "local, a FIFO as the backing file");
+    assert_clean(e->tmp, e->out);
+    free(child);
+    for (int i = 0; i < 5; i++)
+        free(fifos[i]);
+}
+
 int
 main(void)
 {
@@ -353,6 +482,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_kill_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_runs_untouched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_inputs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
