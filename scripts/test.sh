@@ -3,10 +3,12 @@
 #   1. installs every Debian package the project needs (scripts/install-deps.sh)
 #   2. builds with -Werror under ASan+UBSan and runs every unit and integration
 #      test with CTest (a missing tool fails a test; nothing is skipped)
-#   3. runs the unit tests under valgrind on a build without sanitizers
-#   4. builds the libFuzzer targets with clang and runs each over its corpus
+#   3. builds with ThreadSanitizer and runs the tests labelled "threads"
+#      (batches, parallel copies, cancellation, kills and signals)
+#   4. runs the unit tests under valgrind on a build without sanitizers
+#   5. builds the libFuzzer targets with clang and runs each over its corpus
 #      for a bounded time
-#   5. builds the release library and the API reference (Doxygen, warnings
+#   6. builds the release library and the API reference (Doxygen, warnings
 #      are errors), checks the exported ABI against abi/libhyper2kvm.abi
 #      (abidiff), installs both into a staging prefix and compiles examples/
 #      against it through pkg-config
@@ -31,6 +33,11 @@ cmake --build "$out/asan" -j"$jobs"
 (cd "$out/asan" && ctest --output-on-failure -j"$jobs" --timeout 2400)
 
 [ "$quick" = 1 ] && exit 0
+
+step "ThreadSanitizer build: the tests that run several threads"
+cmake -S . -B "$out/tsan" -DCMAKE_BUILD_TYPE=Debug -DH2K_WERROR=ON -DH2K_TSAN=ON >/dev/null
+cmake --build "$out/tsan" -j"$jobs"
+(cd "$out/tsan" && ctest --output-on-failure -j"$jobs" -L threads --timeout 1200)
 
 step "unit tests under valgrind"
 cmake -S . -B "$out/valgrind" -DCMAKE_BUILD_TYPE=Debug -DH2K_WERROR=ON \

@@ -205,3 +205,16 @@ hk_check_cancel(h2k_ctx *ctx)
         return hk_error(ctx, H2K_ERR_CANCELLED, "operation cancelled");
     return 0;
 }
+
+int
+hk_ctx_kvm_state(const h2k_ctx *ctx)
+{
+    return ctx ? atomic_load(&((h2k_ctx *)ctx)->kvm_state) : 0;
+}
+
+void
+hk_ctx_set_kvm_state(h2k_ctx *ctx, int state)
+{
+    if (ctx)
+        atomic_store(&ctx->kvm_state, state);
+}

@@ -27,6 +27,8 @@ struct h2k_ctx {
     char *field;
     char *stage;
     char *console_tail;
+
+    atomic_int kvm_state; /* hk_ctx_kvm_state(): 0 unknown, 1 usable, 2 not usable */
 };
 
 /* Frees every error string and resets the error to "no error". */

@@ -41,23 +41,67 @@ hk_pread_exact(h2k_ctx *ctx, int fd, const char *path, void *buf, size_t len, ui
     return 0;
 }
 
-int
-hk_read_file(h2k_ctx *ctx, const char *path, size_t max_size, char **out, size_t *len_out)
+static const char *
+file_kind(mode_t m)
 {
-    *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return hk_error_errno(ctx, errno, path, "cannot open");
+    if (S_ISFIFO(m))
+        return "a FIFO (named pipe)";
+    if (S_ISSOCK(m))
+        return "a socket";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISDIR(m))
+        return "a folder";
+    return "not a regular file";
+}
+
+int
+hk_open_input(h2k_ctx *ctx, const char *path, const char *what, unsigned flags,
+              struct stat *st_out)
+{
+    const char *w = what ? what : "input";
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        char *msg = hk_asprintf("cannot open %s", w);
+        int rc = hk_error_errno(ctx, errno, path, msg ? msg : "cannot open");
+        free(msg);
+        return rc;
+    }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
         return hk_error_errno(ctx, e, path, "cannot stat");
     }
-    if (!S_ISREG(st.st_mode)) {
+    bool ok = S_ISREG(st.st_mode) || ((flags & HK_OPEN_ALLOW_BLOCK) && S_ISBLK(st.st_mode));
+    if (!ok) {
         close(fd);
-        return hk_error_at(ctx, H2K_ERR_FORMAT, path, -1, NULL, "not a regular file");
+        return hk_error_at(ctx, H2K_ERR_FORMAT, path, -1, NULL,
+                           "the %s is %s; only regular files%s are read", w, file_kind(st.st_mode),
+                           (flags & HK_OPEN_ALLOW_BLOCK) ? " and block devices" : "");
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return hk_error_errno(ctx, e, path, "cannot set up");
+    }
+    if (st_out)
+        *st_out = st;
+    return fd;
+}
+
+int
+hk_read_file(h2k_ctx *ctx, const char *path, size_t max_size, char **out, size_t *len_out)
+{
+    *out = NULL;
+    struct stat st;
+    int fd = hk_open_input(ctx, path, "file", 0, &st);
+    if (fd < 0)
+        return fd;
     if ((uint64_t)st.st_size > max_size) {
         close(fd);
         return hk_error_at(ctx, H2K_ERR_FORMAT, path, -1, NULL,

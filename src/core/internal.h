@@ -102,6 +102,12 @@ int hk_ctx_trust_file(h2k_ctx *ctx, const char *path);
  * recorded on @from. */
 int hk_ctx_copy_allowed_roots(h2k_ctx *from, h2k_ctx *to);
 
+/* Whether KVM runs guests here, as found by this context's first check
+   (src/test/accel.c): 0 not checked yet, 1 usable, 2 not usable.  Kept per
+   context so that no process-wide state is shared between threads. */
+int hk_ctx_kvm_state(const h2k_ctx *ctx);
+void hk_ctx_set_kvm_state(h2k_ctx *ctx, int state);
+
 /* ------------------------------------------------------------- strings */
 
 /* Growable NUL-terminated buffer.  Zero-initialise ({0}) before use. */
@@ -150,6 +156,18 @@ bool hk_parse_u64(const char *s, uint64_t *out, bool allow_hex);
  * H2K_ERR_FORMAT (short read) or H2K_ERR_IO. */
 int hk_pread_exact(h2k_ctx *ctx, int fd, const char *path, void *buf, size_t len, uint64_t off,
                    const char *what);
+
+/* Opens an input file for reading: the one way inputs (disk images, backing
+ * files, OVA, OVF, VMX) are opened.  The open never blocks (O_NONBLOCK, so a
+ * FIFO cannot hang it; cleared once the file is known to be regular), and
+ * anything but a regular file (or a block device with HK_OPEN_ALLOW_BLOCK)
+ * is refused with H2K_ERR_FORMAT naming @path, @what ("disk image", "OVA",
+ * ...) and what the file is.  Returns the fd (O_CLOEXEC; caller closes), *st
+ * filled when @st is not NULL, or a negative h2k_code recorded on @ctx. */
+#define HK_OPEN_ALLOW_BLOCK 1u
+struct stat;
+int hk_open_input(h2k_ctx *ctx, const char *path, const char *what, unsigned flags,
+                  struct stat *st);
 
 /* Reads a whole (small) file into a NUL-terminated buffer; refuses files over
  * @max_size with H2K_ERR_FORMAT.  Caller frees *out. */

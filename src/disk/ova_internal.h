@@ -100,4 +100,48 @@ int hk_mf_parse(h2k_ctx *ctx, const char *text, size_t len, const char *ova_path
 
 void hk_mf_entries_free(hk_mf_entry *e, size_t n);
 
+/* ------------------------------------ manifest checks while a member is read */
+
+/* One digest the OVA's manifests give for one of its members. */
+typedef struct hk_ova_digest {
+    size_t member;    /* index in the OVA (h2k_ova_member_at) */
+    hk_mf_algo algo;
+    char hex[129];    /* lower-case */
+    char *manifest;   /* the .mf member that gives it (owned) */
+    unsigned line;
+} hk_ova_digest;
+
+/* Parses every manifest (.mf) of @ova: one entry per member and algorithm,
+ * however often a line repeats it (a repeat with another digest is
+ * H2K_ERR_VALIDATION naming both lines).  A manifest that is malformed or
+ * lists a file the OVA does not hold is an error.  No manifest: *n_out = 0.
+ * Caller frees *out with hk_ova_digests_free().  Reads only the manifests. */
+int hk_ova_manifest_digests(h2k_ctx *ctx, const h2k_ova *ova, hk_ova_digest **out,
+                            size_t *n_out);
+void hk_ova_digests_free(hk_ova_digest *d, size_t n);
+
+/* Index of the member whose data starts at @offset, or SIZE_MAX. */
+size_t hk_ova_member_by_offset(const h2k_ova *ova, uint64_t offset);
+/* The OVA's absolute path (owned by @ova). */
+const char *hk_ova_path(const h2k_ova *ova);
+
+/* Hashes member @member as its bytes go by, with each algorithm @d lists for
+ * it; *out is NULL when no manifest lists the member (update and check then
+ * do nothing).  Feed every byte of the member, in order, to
+ * hk_ova_hasher_update(); hk_ova_hasher_check() then gives
+ * H2K_ERR_VALIDATION naming the member, the manifest, its line and both
+ * digests on a mismatch.  @d and @ova must outlive the hasher.  One hasher
+ * per thread. */
+typedef struct hk_ova_hasher hk_ova_hasher;
+int hk_ova_hasher_new(h2k_ctx *ctx, const h2k_ova *ova, const hk_ova_digest *d, size_t n,
+                      size_t member, hk_ova_hasher **out);
+int hk_ova_hasher_update(h2k_ctx *ctx, hk_ova_hasher *h, const void *buf, size_t len);
+int hk_ova_hasher_check(h2k_ctx *ctx, hk_ova_hasher *h);
+void hk_ova_hasher_free(hk_ova_hasher *h);
+
+/* Reads member @member and checks it against @d (for small members such as
+ * the .ovf, which are not copied anywhere); 0 when no manifest lists it. */
+int hk_ova_verify_member(h2k_ctx *ctx, const h2k_ova *ova, const hk_ova_digest *d, size_t n,
+                         size_t member);
+
 #endif

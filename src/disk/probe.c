@@ -235,9 +235,9 @@ probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t o
     if (!layer->path)
         return hk_error_nomem(ctx);
 
-    int fd = open(layer->path, O_RDONLY | O_CLOEXEC);
+    int fd = hk_open_input(ctx, layer->path, "disk image", HK_OPEN_ALLOW_BLOCK, NULL);
     if (fd < 0)
-        return hk_error_errno(ctx, errno, layer->path, "cannot open disk image");
+        return fd;
     struct stat st;
     if (fstat(fd, &st) < 0) {
         rc = hk_error_errno(ctx, errno, layer->path, "cannot stat disk image");

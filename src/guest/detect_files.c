@@ -3,6 +3,7 @@
  * init system, the package manager, kernels and modules, VMware tools, SELinux
  * and the network stack.
  */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +97,9 @@ family_of(const char *id, const char *like)
     if (like) {
         char *copy = strdup(like);
         const char *fam = NULL;
-        for (char *tok = copy ? strtok(copy, " ") : NULL; tok && !fam; tok = strtok(NULL, " "))
+        char *save = NULL; /* strtok_r: strtok keeps its position in static state */
+        for (char *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok && !fam;
+             tok = strtok_r(NULL, " ", &save))
             for (size_t i = 0; i < HK_ARRAY_LEN(map) && !fam; i++)
                 if (strcmp(tok, map[i].name) == 0)
                     fam = map[i].family;

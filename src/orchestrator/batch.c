@@ -256,7 +256,7 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
         return hk_error_nomem(ctx);
     p->fixes = H2K_FIX_ALL;
     p->jobs = 1;
-    json_object *vms = NULL, *v = NULL, *defs = NULL;
+    json_object *vms = NULL, *v = NULL, *defs = NULL, *names = NULL;
     const char *s;
     if (!json_object_is_type(root, json_type_object)) {
         rc =
@@ -320,19 +320,31 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
         rc = hk_error_nomem(ctx);
         goto done;
     }
+    /* the names seen so far, in a hash table (a json-c object): a plan of
+       100,000 VMs is checked in linear time */
+    names = json_object_new_object();
+    if (!names) {
+        rc = hk_error_nomem(ctx);
+        goto done;
+    }
     for (size_t i = 0; i < n; i++) {
         p->n_vms = i + 1;
+        if ((i & 1023) == 0 && (rc = hk_check_cancel(ctx)) < 0)
+            goto done;
         if ((rc = parse_vm(ctx, doc, json_object_array_get_idx(vms, i), i, base_dir, p->vsphere,
                            p->azure, &p->vms[i])) < 0)
             goto done;
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(p->vms[k].name, p->vms[i].name) == 0) {
-                char where[64];
-                snprintf(where, sizeof(where), "vms[%zu].name", i);
-                rc = hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, where,
-                                 "VM name \"%s\" is used twice", p->vms[i].name);
-                goto done;
-            }
+        if (json_object_object_get_ex(names, p->vms[i].name, NULL)) {
+            char where[64];
+            snprintf(where, sizeof(where), "vms[%zu].name", i);
+            rc = hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, where,
+                             "VM name \"%s\" is used twice", p->vms[i].name);
+            goto done;
+        }
+        if (json_object_object_add(names, p->vms[i].name, NULL) != 0) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
         if (!p->vms[i].output_dir && !p->output_dir) {
             char where[64];
             snprintf(where, sizeof(where), "vms[%zu].output_dir", i);
@@ -342,6 +354,7 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
         }
     }
 done:
+    json_object_put(names);
     if (rc < 0) {
         h2k_plan_free(p);
         return rc;

@@ -20,6 +20,24 @@ void hk_orch_warn(h2k_ctx *ctx, h2k_migration_result *res, const char *fmt, ...)
 /* sha256 of a file in hex; 0 or a negative h2k_code recorded on @ctx. */
 int hk_orch_sha256_file(h2k_ctx *ctx, const char *path, char out[65]);
 
+/* ------------------------------------------- interrupted runs (leftovers.c) */
+
+/* Writes WORK_DIR/owner (O_EXCL, O_NOFOLLOW, 0600): this process (pid, start
+ * time, boot id) and the run's @target (its XML path), so that a later run can
+ * tell whether the folder's run is still alive. */
+int hk_orch_owner_write(h2k_ctx *ctx, const char *work_dir, const char *target);
+
+/* Appends "done=@output" to WORK_DIR/owner once the run has completed @output
+ * (best effort).  Several threads may call it for one folder: one write() each. */
+void hk_orch_owner_add_done(const char *work_dir, const char *output);
+
+/* Removes what runs of @target killed outright left: their work folders in the
+ * context's temporary folder (only those whose owner is dead), the outputs they
+ * completed (when @target does not exist), and, unless a live run of @target
+ * exists, the "<path>.part*" files of @outputs and @target.  Never fails. */
+void hk_orch_clean_leftovers(h2k_ctx *ctx, const char *target, const char *const *outputs,
+                             size_t n);
+
 /* Creates @dir and its missing parents (mode 0755). */
 int hk_orch_mkdir_p(h2k_ctx *ctx, const char *dir);
 

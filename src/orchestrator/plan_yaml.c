@@ -51,8 +51,14 @@ typedef struct yconv {
     ymark *marks;
     size_t n_marks, cap_marks;
     yanchor *anchors;
-    size_t n_anchors;
+    size_t n_anchors, cap_anchors;
+    /* anchor name -> index in anchors of its latest definition (open
+       addressing, SIZE_MAX = empty; at most half full): aliases are looked up
+       in constant time, however many anchors a plan defines */
+    size_t *anchor_slots;
+    size_t n_slots;
     size_t nodes;
+    size_t events; /* cancellation is checked every few thousand */
 } yconv;
 
 static int yerr(yconv *c, yaml_mark_t m, const char *field, const char *fmt, ...) HK_PRINTF(4, 5);
@@ -93,6 +99,14 @@ parse_error(yconv *c)
 static int
 next_event(yconv *c, yaml_event_t *ev)
 {
+    /* a signal stops a long parse within a few thousand events */
+    if ((++c->events & 4095) == 0) {
+        int rc = hk_check_cancel(c->ctx);
+        if (rc < 0) {
+            memset(ev, 0, sizeof(*ev));
+            return rc;
+        }
+    }
     if (!yaml_parser_parse(&c->parser, ev))
         return parse_error(c);
     return 0;
@@ -273,17 +287,68 @@ scalar_to_json(yconv *c, const yaml_event_t *ev, const char *path, json_object *
 static int convert_node(yconv *c, const yaml_event_t *ev, int depth, const char *path,
                         json_object **out);
 
+static size_t
+anchor_hash(const char *name)
+{
+    size_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of @name in the anchor table: its entry, or the empty slot where it
+ * goes.  The table is never full (at most half). */
+static size_t
+anchor_slot(const yconv *c, const char *name)
+{
+    size_t mask = c->n_slots - 1;
+    for (size_t i = anchor_hash(name) & mask;; i = (i + 1) & mask) {
+        size_t a = c->anchor_slots[i];
+        if (a == SIZE_MAX || !strcmp(c->anchors[a].name, name))
+            return i;
+    }
+}
+
+static int
+grow_slots(yconv *c)
+{
+    size_t n = c->n_slots ? c->n_slots * 2 : 64;
+    size_t *old = c->anchor_slots;
+    size_t old_n = c->n_slots;
+    if (!(c->anchor_slots = malloc(n * sizeof(*c->anchor_slots)))) {
+        c->anchor_slots = old;
+        return hk_error_nomem(c->ctx);
+    }
+    for (size_t i = 0; i < n; i++)
+        c->anchor_slots[i] = SIZE_MAX;
+    c->n_slots = n;
+    for (size_t i = 0; i < old_n; i++)
+        if (old[i] != SIZE_MAX)
+            c->anchor_slots[anchor_slot(c, c->anchors[old[i]].name)] = old[i];
+    free(old);
+    return 0;
+}
+
 static int
 add_anchor(yconv *c, const char *name, json_object *obj, size_t nodes)
 {
-    yanchor *na = realloc(c->anchors, (c->n_anchors + 1) * sizeof(*na));
-    if (!na)
-        return hk_error_nomem(c->ctx);
-    c->anchors = na;
+    if (c->n_anchors == c->cap_anchors) {
+        size_t cap = c->cap_anchors ? c->cap_anchors * 2 : 16;
+        yanchor *na = realloc(c->anchors, cap * sizeof(*na));
+        if (!na)
+            return hk_error_nomem(c->ctx);
+        c->anchors = na;
+        c->cap_anchors = cap;
+    }
+    if (2 * (c->n_anchors + 1) > c->n_slots && grow_slots(c) < 0)
+        return H2K_ERR_NO_MEMORY;
     char *dup = strdup(name);
     if (!dup)
         return hk_error_nomem(c->ctx);
-    na[c->n_anchors++] = (yanchor){dup, obj, nodes};
+    /* a redefinition takes the slot: the latest definition wins */
+    size_t slot = anchor_slot(c, name);
+    c->anchors[c->n_anchors] = (yanchor){dup, obj, nodes};
+    c->anchor_slots[slot] = c->n_anchors++;
     return 0;
 }
 
@@ -292,15 +357,18 @@ expand_alias(yconv *c, const yaml_event_t *ev, const char *path, json_object **o
 {
     const char *name = (const char *)ev->data.alias.anchor;
     const yanchor *a = NULL;
-    for (size_t i = c->n_anchors; i-- > 0 && !a;) /* the latest definition wins */
-        if (!strcmp(c->anchors[i].name, name))
-            a = &c->anchors[i];
+    if (c->n_slots) {
+        size_t idx = c->anchor_slots[anchor_slot(c, name)];
+        if (idx != SIZE_MAX)
+            a = &c->anchors[idx];
+    }
     if (!a)
         return yerr(c, ev->start_mark, path, "unknown alias *%.64s", name);
     /* an alias costs what it expands to: nested aliases cannot multiply past the bound */
     if (a->nodes > YAML_MAX_NODES - c->nodes + 1)
-        return yerr(c, ev->start_mark, path, "alias *%.64s expands the plan past %u values", name,
-                    YAML_MAX_NODES);
+        return yerr(c, ev->start_mark, path,
+                    "alias *%.64s expands the plan past %u values (nested aliases, "
+                    "\"billion laughs\"): refused", name, YAML_MAX_NODES);
     c->nodes += a->nodes - 1; /* the caller counted one */
     if (!a->obj)
         return 0;
@@ -616,6 +684,7 @@ h2k_plan_parse_yaml(h2k_ctx *ctx, const char *text, size_t len, const char *base
     for (size_t i = 0; i < c.n_anchors; i++)
         free(c.anchors[i].name);
     free(c.anchors);
+    free(c.anchor_slots);
     free(c.marks);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include "hyper2kvm/h2k_output.h"
 #include "hyper2kvm/h2k_test.h"
 #include "disk/format_claim.h"
+#include "disk/ova_internal.h"
 #include "orch_internal.h"
 #include "output/output_internal.h"
 
@@ -46,6 +47,10 @@ typedef struct run_state {
     /* a vSphere source */
     h2k_vmware_export_result *exp;
     char *staging; /* the export's folder */
+    /* an OVA source: its manifests' digests, checked as members are copied */
+    h2k_ova *ova;
+    hk_ova_digest *digests;
+    size_t n_digests;
 } run_state;
 
 static const char *
@@ -289,27 +294,39 @@ remove_work_dir(run_state *st)
     st->work_dir = NULL;
 }
 
-/* Copies @size bytes at @offset of @ova into @dst (an OVA member read in place). */
+/* Copies @size bytes at @offset of @ova into @dst (an OVA member read in
+ * place), hashing them on the way with @h (may be NULL) and checking the
+ * digests once the last byte is read: a mismatch fails the copy. */
 static int
-extract_member(h2k_ctx *ctx, const char *ova, uint64_t offset, uint64_t size, const char *dst)
+extract_member(h2k_ctx *ctx, const char *ova, uint64_t offset, uint64_t size, const char *dst,
+               hk_ova_hasher *h)
 {
-    int in = open(ova, O_RDONLY | O_CLOEXEC);
+    int in = hk_open_input(ctx, ova, "OVA", 0, NULL);
     if (in < 0)
-        return hk_error_errno(ctx, errno, ova, "cannot open");
-    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        return in;
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0) {
         int rc = hk_error_errno(ctx, errno, dst, "cannot create");
         close(in);
         return rc;
     }
     int rc = 0;
-    static char buf[1 << 20];
+    /* one buffer per call: runs of a batch extract members on several threads */
+    enum { CHUNK = 1 << 20 };
+    char *buf = malloc(CHUNK);
+    if (!buf) {
+        close(in);
+        close(out);
+        return hk_error_nomem(ctx);
+    }
     uint64_t done = 0;
     while (done < size) {
         if ((rc = hk_check_cancel(ctx)) < 0)
             break;
-        size_t want = size - done > sizeof(buf) ? sizeof(buf) : (size_t)(size - done);
+        size_t want = size - done > CHUNK ? CHUNK : (size_t)(size - done);
         if ((rc = hk_pread_exact(ctx, in, ova, buf, want, offset + done, "OVA member")) < 0)
+            break;
+        if ((rc = hk_ova_hasher_update(ctx, h, buf, want)) < 0)
             break;
         ssize_t w = write(out, buf, want);
         if (w != (ssize_t)want) {
@@ -318,10 +335,36 @@ extract_member(h2k_ctx *ctx, const char *ova, uint64_t offset, uint64_t size, co
         }
         done += want;
     }
+    free(buf);
     close(in);
     if (close(out) < 0 && rc == 0)
         rc = hk_error_errno(ctx, errno, dst, "cannot write");
+    if (rc == 0)
+        rc = hk_ova_hasher_check(ctx, h);
     return rc;
+}
+
+/* An OVA source: reads its manifests and checks the small members that are
+ * read but not copied (the .ovf); the disks are checked as they are copied. */
+static int
+load_manifest(run_state *st)
+{
+    h2k_ctx *ctx = st->ctx;
+    int rc = hk_ova_manifest_digests(ctx, st->ova, &st->digests, &st->n_digests);
+    if (rc < 0)
+        return rc;
+    if (st->n_digests == 0) {
+        hk_info(ctx, DOM, "%s: no manifest (.mf): digests not verified", hk_ova_path(st->ova));
+        return 0;
+    }
+    for (size_t i = 0; i < st->n_digests; i++) {
+        const h2k_ova_member *m = h2k_ova_member_at(st->ova, st->digests[i].member);
+        if (m && hk_endswith_nocase(m->name, ".ovf") &&
+            (rc = hk_ova_verify_member(ctx, st->ova, st->digests, st->n_digests,
+                                       st->digests[i].member)) < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------- export */
@@ -471,8 +514,16 @@ make_overlays(run_state *st)
                                          h2k_disk_format_name(st->src_fmts[i]));
             if (!st->sources[i])
                 return hk_error_nomem(ctx);
+            hk_ova_hasher *h = NULL;
+            if (st->ova && st->n_digests) {
+                size_t mi = hk_ova_member_by_offset(st->ova, d->container_offset);
+                if (mi != SIZE_MAX &&
+                    (rc = hk_ova_hasher_new(ctx, st->ova, st->digests, st->n_digests, mi, &h)) < 0)
+                    return rc;
+            }
             rc = extract_member(ctx, d->container_path, d->container_offset, d->container_size,
-                                st->sources[i]);
+                                st->sources[i], h);
+            hk_ova_hasher_free(h);
             if (rc < 0)
                 return rc;
         }
@@ -697,6 +748,7 @@ copy_thread(void *arg)
         } else {
             st->finalised[i] = 1;
             j->done[i] = j->vsize[i];
+            hk_orch_owner_add_done(st->work_dir, st->outputs[i]);
         }
         pthread_mutex_unlock(&j->lock);
         h2k_convert_result_free(cr);
@@ -949,6 +1001,7 @@ free_state(run_state *st)
     free(st->out_dir);
     free(st->staging);
     h2k_vmware_export_result_free(st->exp);
+    hk_ova_digests_free(st->digests, st->n_digests);
 }
 
 #define STAGE(name, call)                                                                          \
@@ -1096,7 +1149,13 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     /* the description, then every disk probed before any work */
     double t0 = hk_now();
     hk_progress(ctx, "probe", 0, 1);
-    if ((rc = build_spec(&st, &ova)) < 0 || (rc = stage_probe(&st)) < 0) {
+    rc = build_spec(&st, &ova);
+    st.ova = ova;
+    if (rc == 0 && ova)
+        rc = load_manifest(&st);
+    if (rc == 0)
+        rc = stage_probe(&st);
+    if (rc < 0) {
         hk_error_set_stage(ctx, "probe");
         goto done;
     }
@@ -1123,6 +1182,9 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             rc = hk_error_nomem(ctx);
             goto done;
         }
+        /* what an earlier run of this output left when it was killed */
+        if (!opts->dry_run)
+            hk_orch_clean_leftovers(ctx, st.xml_path, (const char *const *)st.outputs, st.n);
         struct stat sb;
         if (!opts->dry_run && stat(st.xml_path, &sb) == 0) {
             rc = hk_error_at(ctx, H2K_ERR_EXISTS, st.xml_path, -1, NULL,
@@ -1134,7 +1196,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             goto done;
         }
     }
-    if ((rc = make_work_dir(&st)) < 0) {
+    if ((rc = make_work_dir(&st)) < 0 ||
+        (rc = hk_orch_owner_write(ctx, st.work_dir, st.xml_path)) < 0) {
         hk_error_set_stage(ctx, "probe");
         goto done;
     }

@@ -10,7 +10,6 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +19,6 @@
 
 #define KERNEL_PROBE_SECONDS 12.0
 #define SECTOR_PROBE_SECONDS 5.0
-
-static atomic_int kvm_state; /* 0 unknown, 1 usable, 2 not usable */
 
 /* mov dx,0x3f8; mov al,'K'; out dx,al; mov al,10; out dx,al; cli; hlt; jmp $-1 */
 static const unsigned char boot_code[] = { 0xba, 0xf8, 0x03, 0xb0, 'K',  0xee, 0xb0,
@@ -56,16 +53,25 @@ log_has(const char *log, const char *needle)
     int fd = open(log, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    static char buf[256 * 1024 + 1];
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
+    enum { LOG_MAX = 256 * 1024 };
+    char *buf = malloc(LOG_MAX + 1); /* not static: boot tests run on several threads */
+    if (!buf) {
+        close(fd);
         return false;
+    }
+    ssize_t n = read(fd, buf, LOG_MAX);
+    close(fd);
+    if (n <= 0) {
+        free(buf);
+        return false;
+    }
     buf[n] = '\0';
     for (ssize_t i = 0; i < n; i++)
         if (buf[i] == '\0')
             buf[i] = ' ';
-    return strstr(buf, needle) != NULL;
+    bool found = strstr(buf, needle) != NULL;
+    free(buf);
+    return found;
 }
 
 static bool
@@ -174,10 +180,12 @@ done:
 bool
 hk_kvm_usable(h2k_ctx *ctx)
 {
-    int s = atomic_load(&kvm_state);
+    /* the answer is kept in the context (no process-wide state): a context
+       probes at most once */
+    int s = hk_ctx_kvm_state(ctx);
     if (s == 0) {
         s = run_probe(ctx) ? 1 : 2;
-        atomic_store(&kvm_state, s);
+        hk_ctx_set_kvm_state(ctx, s);
     }
     return s == 1;
 }

@@ -27,6 +27,11 @@
 
 #include "providers/vmware/vmw_internal.h"
 
+/* Process-wide library set-up, written once by global_init() under
+ * pthread_once(&global_once) before any client exists, and only read after that
+ * (pthread_once orders those writes before every later read on any thread):
+ * curl and libxml2 need their global initialisation exactly once, and the SSL
+ * ex-data index is a process-wide OpenSSL slot. */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static int ssl_ex_index = -1;
 static bool curl_is_openssl;

@@ -503,11 +503,14 @@ file_sha1(h2k_ctx *ctx, const char *path, char hex[41], uint64_t *size)
         close(fd);
         return hk_error_nomem(ctx);
     }
-    static __thread unsigned char buf[1 << 16];
-    int rc = 0;
+    enum { CHUNK = 1 << 16 };
+    unsigned char *buf = malloc(CHUNK);
+    int rc = buf ? 0 : hk_error_nomem(ctx);
     *size = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
+    while (rc == 0) {
+        if ((rc = hk_check_cancel(ctx)) < 0)
+            break;
+        ssize_t n = read(fd, buf, CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -519,6 +522,7 @@ file_sha1(h2k_ctx *ctx, const char *path, char hex[41], uint64_t *size)
         EVP_DigestUpdate(md, buf, (size_t)n);
         *size += (uint64_t)n;
     }
+    free(buf);
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
     EVP_DigestFinal_ex(md, d, &dl);

@@ -314,7 +314,11 @@ xfer_info(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 static bool
 meta_matches(const char *meta, uint64_t size, const char *lm)
 {
-    FILE *f = fopen(meta, "re");
+    /* never through a symlink planted in the staging folder */
+    int fd = open(meta, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
     if (!f)
         return false;
     char buf[META_MAX + 1];
@@ -329,9 +333,15 @@ meta_matches(const char *meta, uint64_t size, const char *lm)
 static int
 write_meta(h2k_vmware_client *c, const char *meta, uint64_t size, const char *lm)
 {
-    FILE *f = fopen(meta, "we");
-    if (!f)
-        return hk_error_errno(c->ctx, errno, meta, "create");
+    /* O_NOFOLLOW: a symlink planted in the staging folder is not followed */
+    int fd = open(meta, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return hk_error_errno(c->ctx, e, meta, "create");
+    }
     fprintf(f, "size=%" PRIu64 "\nmodified=%s\n", size, lm);
     if (fclose(f) != 0)
         return hk_error_errno(c->ctx, errno, meta, "write");
