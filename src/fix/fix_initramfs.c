@@ -197,9 +197,12 @@ add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, const h2k_guest_
                 (int)strcspn(said, "\n"), said, hk_now() - t0);
         r = 2;
     } else {
+        /* the guest's own output: rendered safely */
+        char *so = hk_str_safe(out ? hk_strtrim(out) : "");
         hk_info(fx->ctx, "fix", "initramfs of %s: drivers cannot be added in place (exit %d: "
                                 "%s); rebuilding it",
-                k->version, st, out ? hk_strtrim(out) : "");
+                k->version, st, so ? so : "");
+        free(so);
     }
     free(out);
     return r;
