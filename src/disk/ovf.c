@@ -233,8 +233,8 @@ warn_controls(ovf_state *st, const xmlNode *n, const char *what, const char *val
 {
     if (!value || !hk_str_needs_escape(value))
         return;
-    ovf_warn(st, "%s: line %ld: %s holds control characters: \"%s\"", st->name, line_of(n),
-             what, value);
+    ovf_warn(st, "%s: line %ld: %s holds control characters: \"%s\"", st->name, line_of(n), what,
+             value);
 }
 
 /* Parses a whole unsigned decimal number (surrounding blanks already trimmed). */
@@ -458,8 +458,7 @@ item_controller(ovf_state *st, const xmlNode *item, h2k_bus *bus, char **model, 
         return oom ? ovf_nomem(st) : 0;
     const ovf_ref *ref = find_ref(st->items, st->n_items, parent);
     if (!ref) {
-        ovf_warn(st, "%s: line %ld: rasd:Parent %s names no item", st->name,
-                line_of(item), parent);
+        ovf_warn(st, "%s: line %ld: rasd:Parent %s names no item", st->name, line_of(item), parent);
         free(parent);
         return 0;
     }
@@ -483,8 +482,7 @@ item_controller(ovf_state *st, const xmlNode *item, h2k_bus *bus, char **model, 
         else if (sub && (strstr(sub, "sata") || strstr(sub, "ahci")))
             *bus = H2K_BUS_SATA;
         else
-            ovf_warn(st, "%s: line %ld: unknown controller type %d",
-                    st->name, line_of(ctrl), type);
+            ovf_warn(st, "%s: line %ld: unknown controller type %d", st->name, line_of(ctrl), type);
         break;
     }
     if (addr)
@@ -690,8 +688,8 @@ read_disk(ovf_state *st, const xmlNode *item, h2k_vm_disk *d)
             }
         }
         if (pop && *pop && !parse_u64(pop, &d->populated_size))
-            ovf_warn(st, "%s: line %ld: ovf:populatedSize \"%s\" ignored",
-                    st->name, line_of(disk), pop);
+            ovf_warn(st, "%s: line %ld: ovf:populatedSize \"%s\" ignored", st->name, line_of(disk),
+                     pop);
         if (fmt && *fmt) {
             d->format_hint = format_hint(fmt, &oom);
             if (oom) {
@@ -773,8 +771,7 @@ read_nic(ovf_state *st, const xmlNode *item, h2k_vm_nic *nic)
     if (addr && *addr) {
         nic->mac = hk_descriptor_mac(addr);
         if (!nic->mac)
-            ovf_warn(st, "%s: line %ld: MAC address \"%s\" ignored", st->name,
-                    line_of(item), addr);
+            ovf_warn(st, "%s: line %ld: MAC address \"%s\" ignored", st->name, line_of(item), addr);
     }
     free(conn);
     free(sub);
@@ -791,10 +788,10 @@ quantity(ovf_state *st, const xmlNode *item, const char *what, uint64_t *out)
     if (oom)
         return ovf_nomem(st);
     bool ok = parse_u64(q, out);
-    int rc = ok ? 0
-                : ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity",
-                            "%s item: rasd:VirtualQuantity \"%s\" %s", what, q ? q : "",
-                            num_why(q));
+    int rc =
+        ok ? 0
+           : ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity",
+                       "%s item: rasd:VirtualQuantity \"%s\" %s", what, q ? q : "", num_why(q));
     free(q);
     return rc;
 }
@@ -808,8 +805,8 @@ read_cpu(ovf_state *st, const xmlNode *item)
         return rc;
     if (v == 0 || v > OVF_MAX_VCPUS)
         return ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity",
-                         "%llu vCPUs is out of range (VMware allows 1-%u)",
-                         (unsigned long long)v, OVF_MAX_VCPUS);
+                         "%llu vCPUs is out of range (VMware allows 1-%u)", (unsigned long long)v,
+                         OVF_MAX_VCPUS);
     st->spec->vcpus = (unsigned)v;
     bool oom = false;
     char *cps = child_text(item, "CoresPerSocket", &oom);
@@ -819,8 +816,8 @@ read_cpu(ovf_state *st, const xmlNode *item)
         if (parse_u64(cps, &v) && v > 0 && v <= st->spec->vcpus)
             st->spec->cores_per_socket = (unsigned)v;
         else
-            ovf_warn(st, "%s: line %ld: CoresPerSocket \"%s\" ignored",
-                    st->name, line_of(item), cps);
+            ovf_warn(st, "%s: line %ld: CoresPerSocket \"%s\" ignored", st->name, line_of(item),
+                     cps);
         free(cps);
     }
     return 0;
@@ -875,8 +872,7 @@ read_configs(ovf_state *st, const xmlNode *hw)
             else if (hk_streq_nocase(val, "bios"))
                 st->spec->firmware = H2K_FIRMWARE_BIOS;
             else
-                ovf_warn(st, "%s: line %ld: unknown firmware \"%s\"",
-                        st->name, line_of(c), val);
+                ovf_warn(st, "%s: line %ld: unknown firmware \"%s\"", st->name, line_of(c), val);
         } else if (key && val && (hk_streq_nocase(key, "uefi.secureBoot.enabled") ||
                                   hk_streq_nocase(key, "bootOptions.efiSecureBootEnabled"))) {
             st->spec->secure_boot = hk_streq_nocase(val, "true") || strcmp(val, "1") == 0;
@@ -981,8 +977,7 @@ read_system(ovf_state *st, const xmlNode *vs)
     if (oom)
         return ovf_nomem(st);
     if (!s->name || !*s->name)
-        ovf_warn(st, "%s: the VirtualSystem has neither Name nor ovf:id",
-                st->name);
+        ovf_warn(st, "%s: the VirtualSystem has neither Name nor ovf:id", st->name);
     warn_controls(st, vs, "the VM name", s->name);
     xmlNodePtr os = first_child(vs, "OperatingSystemSection");
     if (os) {

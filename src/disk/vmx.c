@@ -778,8 +778,8 @@ static void
 warn_value(h2k_ctx *ctx, const vmx_doc *d, const vmx_entry *e, const char *tail)
 {
     char *sv = hk_str_safe(e->value);
-    hk_warn(ctx, VMX_DOMAIN, "%s: line %zu: %s \"%s\" %s", d->name, e->line, e->name,
-            sv ? sv : "?", tail);
+    hk_warn(ctx, VMX_DOMAIN, "%s: line %zu: %s \"%s\" %s", d->name, e->line, e->name, sv ? sv : "?",
+            tail);
     free(sv);
 }
 
@@ -841,8 +841,8 @@ vmx_build(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, const char *file
     e = vmx_find(d, "numvcpus");
     if (v == 0 || v > VMX_MAX_VCPUS)
         return hk_error_at(ctx, H2K_ERR_FORMAT, d->name, e->offset, e->name,
-                           "line %zu: numvcpus %llu is out of range (VMware allows 1-%u)",
-                           e->line, (unsigned long long)v, VMX_MAX_VCPUS);
+                           "line %zu: numvcpus %llu is out of range (VMware allows 1-%u)", e->line,
+                           (unsigned long long)v, VMX_MAX_VCPUS);
     spec->vcpus = (unsigned)v;
 
     e = vmx_find(d, "cpuid.corespersocket");

@@ -37,8 +37,7 @@ hk_fix_cmd_list_initrd(hk_initrd_tool tool, const char *initrd)
         return NULL;
     char *qi = hk_sh_quote(initrd);
     char *cmd = qi ? hk_asprintf("%s %s | grep -c 'virtio_blk' || true",
-                                 tool == HK_INITRD_INITRAMFS_TOOLS ? "lsinitramfs" : "lsinitrd",
-                                 qi)
+                                 tool == HK_INITRD_INITRAMFS_TOOLS ? "lsinitramfs" : "lsinitrd", qi)
                    : NULL;
     free(qi);
     return cmd;

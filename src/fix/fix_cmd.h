@@ -14,7 +14,7 @@
 
 /* Characters a kernel version may hold (besides it being non-empty, at most
  * HK_KERNEL_VERSION_MAX bytes and not starting with '-' or '.'). */
-#define HK_KERNEL_VERSION_CHARS                                                                \
+#define HK_KERNEL_VERSION_CHARS                                                                    \
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+~-"
 #define HK_KERNEL_VERSION_MAX 128
 

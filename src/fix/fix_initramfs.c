@@ -178,8 +178,8 @@ ensure_config(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool)
 static int
 add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, const h2k_guest_kernel *k)
 {
-    char *cmd = hk_fix_cmd_initramfs_add(k->version, k->initrd_path, storage_modules,
-                                         initramfs_add_script);
+    char *cmd =
+        hk_fix_cmd_initramfs_add(k->version, k->initrd_path, storage_modules, initramfs_add_script);
     if (!cmd)
         return 0;
     double t0 = hk_now();
@@ -199,8 +199,9 @@ add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, const h2k_guest_
     } else {
         /* the guest's own output: rendered safely */
         char *so = hk_str_safe(out ? hk_strtrim(out) : "");
-        hk_info(fx->ctx, "fix", "initramfs of %s: drivers cannot be added in place (exit %d: "
-                                "%s); rebuilding it",
+        hk_info(fx->ctx, "fix",
+                "initramfs of %s: drivers cannot be added in place (exit %d: "
+                "%s); rebuilding it",
                 k->version, st, so ? so : "");
         free(so);
     }
@@ -231,11 +232,15 @@ hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res)
             /* the version comes from a file name in /boot: never let it near a
              * shell, not even quoted */
             char *sv = hk_str_safe(k->version);
-            hk_warn(fx->ctx, "fix", "kernel version \"%s\" (from /boot) is not a kernel version: "
-                                    "refused", sv ? sv : "?");
-            hk_fix_fail(res, "kernel version \"%s\" from a file name in /boot has characters "
-                             "outside [A-Za-z0-9._+~-] (or an unusable path): its initramfs "
-                             "was not touched", sv ? sv : "?");
+            hk_warn(fx->ctx, "fix",
+                    "kernel version \"%s\" (from /boot) is not a kernel version: "
+                    "refused",
+                    sv ? sv : "?");
+            hk_fix_fail(res,
+                        "kernel version \"%s\" from a file name in /boot has characters "
+                        "outside [A-Za-z0-9._+~-] (or an unusable path): its initramfs "
+                        "was not touched",
+                        sv ? sv : "?");
             free(sv);
             continue;
         }
@@ -280,8 +285,9 @@ hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res)
         }
         char *cmd = hk_fix_cmd_rebuild_initrd(tool, k->version, k->initrd_path, k->kernel_path);
         if (!cmd)
-            return hk_fix_fail(res, "cannot build the command that rebuilds the initramfs of "
-                                    "%s (out of memory?)",
+            return hk_fix_fail(res,
+                               "cannot build the command that rebuilds the initramfs of "
+                               "%s (out of memory?)",
                                k->version);
         double t0 = hk_now();
         int st = hk_fix_sh(fx, res, cmd, NULL);

@@ -11,15 +11,15 @@
 #include "testsupport.h"
 #include "fix/fix_cmd.h"
 
-static const char *const pkgs[] = { "open-vm-tools", "open-vm-tools-desktop", "vmware-tools" };
+static const char *const pkgs[] = {"open-vm-tools", "open-vm-tools-desktop", "vmware-tools"};
 #define N_PKGS (sizeof(pkgs) / sizeof(pkgs[0]))
 
 /* Hostile strings; "@" stands for the marker file a successful injection
  * would create. */
 static const char *const hostile[] = {
-    "$(touch @)", "`touch @`", "; touch @", "x'; touch @; '", "\"; touch @; \"",
-    "x\ntouch @", "x\rtouch @", "&& touch @ #", "| touch @", "$IFS;touch${IFS}@",
-    "'\\''; touch @ '", "x\x1b]0;title\x07",
+    "$(touch @)",      "`touch @`",         "; touch @",        "x'; touch @; '",
+    "\"; touch @; \"", "x\ntouch @",        "x\rtouch @",       "&& touch @ #",
+    "| touch @",       "$IFS;touch${IFS}@", "'\\''; touch @ '", "x\x1b]0;title\x07",
 };
 
 typedef struct {
@@ -48,8 +48,9 @@ setup(void **state)
     e->args = ts_join(e->dir, "args");
     e->marker = ts_join(e->dir, "pwned");
     assert_int_equal(mkdir(e->bin, 0755), 0);
-    static const char *const progs[] = { "lsinitramfs", "lsinitrd", "update-initramfs",
-                                         "dracut", "mkinitrd", "dpkg", "rpm", "dpkg-query" };
+    static const char *const progs[] = {"lsinitramfs", "lsinitrd",  "update-initramfs",
+                                        "dracut",      "mkinitrd",  "dpkg",
+                                        "rpm",         "dpkg-query"};
     for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
         stub(e, progs[i]);
     *state = e;
@@ -106,14 +107,14 @@ static void
 test_kernel_version(void **state)
 {
     (void)state;
-    static const char *const good[] = { "6.1.0-50-amd64", "3.10.0-1160.el7.x86_64",
-                                        "5.14.21-150400.24.18-default", "4.18.0+debug",
-                                        "2.6.32-754.el6.i686", "6.5.0_rc1~exp" };
+    static const char *const good[] = {
+        "6.1.0-50-amd64", "3.10.0-1160.el7.x86_64", "5.14.21-150400.24.18-default",
+        "4.18.0+debug",   "2.6.32-754.el6.i686",    "6.5.0_rc1~exp"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         assert_true(hk_kernel_version_ok(good[i]));
-    static const char *const bad[] = { "", "-rf", ".hidden", "6.1 0", "6.1/../../x", "a\nb",
-                                       "a;b", "a$b", "a'b", "a\"b", "a`b", "a|b", "a\\b",
-                                       "a*b", "6.1\xc2\x9b" };
+    static const char *const bad[] = {"",     "-rf", ".hidden", "6.1 0", "6.1/../../x",
+                                      "a\nb", "a;b", "a$b",     "a'b",   "a\"b",
+                                      "a`b",  "a|b", "a\\b",    "a*b",   "6.1\xc2\x9b"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_false(hk_kernel_version_ok(bad[i]));
     char long_v[HK_KERNEL_VERSION_MAX + 2];
@@ -221,8 +222,7 @@ static void
 test_rebuild_plain(void **state)
 {
     shenv *e = *state;
-    char *cmd = hk_fix_cmd_rebuild_initrd(HK_INITRD_INITRAMFS_TOOLS, "6.1.0-50-amd64", NULL,
-                                          NULL);
+    char *cmd = hk_fix_cmd_rebuild_initrd(HK_INITRD_INITRAMFS_TOOLS, "6.1.0-50-amd64", NULL, NULL);
     assert_string_equal(cmd, "update-initramfs -u -k '6.1.0-50-amd64'");
     char *got = run(e, cmd);
     assert_string_equal(got, "[-u][-k][6.1.0-50-amd64]\n");

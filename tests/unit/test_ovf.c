@@ -347,7 +347,6 @@ test_many_items(void **state)
     h2k_ctx_free(ctx);
 }
 
-
 /* A one-disk envelope with the given values (each may be any text; XML
  * character references like &#27; are how a document carries controls). */
 static char *
@@ -388,8 +387,8 @@ test_limits(void **state)
     (void)state;
     h2k_ctx *ctx = ts_ctx();
     h2k_vm_spec *s = NULL;
-    char *xml = small_ovf("vm", "otherGuest", "768", "24", "byte * 2^40", "62",
-                          "byte * 2^40", "VM Network");
+    char *xml = small_ovf("vm", "otherGuest", "768", "24", "byte * 2^40", "62", "byte * 2^40",
+                          "VM Network");
     ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "l.ovf", &s), 0);
     assert_int_equal(s->vcpus, 768);
     assert_int_equal(s->memory_bytes, UINT64_C(24) << 40);
@@ -400,20 +399,19 @@ test_limits(void **state)
     static const struct {
         const char *cpus, *mem, *mem_units, *cap, *cap_units, *field, *says;
     } bad[] = {
-        { "769", "1024", "byte * 2^20", "1", "byte", "VirtualQuantity", "VMware allows 1-768" },
-        { "-1", "1024", "byte * 2^20", "1", "byte", "VirtualQuantity", "negative" },
-        { "4", "25165825", "byte * 2^20", "1", "byte", "VirtualQuantity", "24 TiB" },
-        { "4", "1", "byte * 2^60", "1", "byte", "VirtualQuantity", "24 TiB" },
-        { "4", "-512", "byte * 2^20", "1", "byte", "VirtualQuantity", "negative" },
-        { "4", "99999999999999999999", "byte * 2^20", "1", "byte", "VirtualQuantity",
-          "too large" },
-        { "4", "1024", "byte * 2^20", "63", "byte * 2^40", "capacity", "62 TiB" },
-        { "4", "1024", "byte * 2^20", "-10", "byte", "capacity", "negative" },
-        { "4", "1024", "byte * 2^20", "18446744073709551616", "byte", "capacity", "too large" },
+        {"769", "1024", "byte * 2^20", "1", "byte", "VirtualQuantity", "VMware allows 1-768"},
+        {"-1", "1024", "byte * 2^20", "1", "byte", "VirtualQuantity", "negative"},
+        {"4", "25165825", "byte * 2^20", "1", "byte", "VirtualQuantity", "24 TiB"},
+        {"4", "1", "byte * 2^60", "1", "byte", "VirtualQuantity", "24 TiB"},
+        {"4", "-512", "byte * 2^20", "1", "byte", "VirtualQuantity", "negative"},
+        {"4", "99999999999999999999", "byte * 2^20", "1", "byte", "VirtualQuantity", "too large"},
+        {"4", "1024", "byte * 2^20", "63", "byte * 2^40", "capacity", "62 TiB"},
+        {"4", "1024", "byte * 2^20", "-10", "byte", "capacity", "negative"},
+        {"4", "1024", "byte * 2^20", "18446744073709551616", "byte", "capacity", "too large"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        xml = small_ovf("vm", "otherGuest", bad[i].cpus, bad[i].mem, bad[i].mem_units,
-                        bad[i].cap, bad[i].cap_units, "VM Network");
+        xml = small_ovf("vm", "otherGuest", bad[i].cpus, bad[i].mem, bad[i].mem_units, bad[i].cap,
+                        bad[i].cap_units, "VM Network");
         s = NULL;
         ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "l.ovf", &s),
                      H2K_ERR_FORMAT);
@@ -455,10 +453,11 @@ test_controls_rendered_safely(void **state)
     logbuf lb = { "" };
     h2k_ctx_set_log(ctx, capture, &lb, H2K_LOG_WARNING);
     h2k_vm_spec *s = NULL;
-    char *xml = small_ovf("evil&#155;2J&#10;name", "os&#8238;t&#9;x", "2", "1024",
-                          "byte * 2^20", "1", "byte", "net&#155;x");
+    char *xml = small_ovf("evil&#155;2J&#10;name", "os&#8238;t&#9;x", "2", "1024", "byte * 2^20",
+                          "1", "byte", "net&#155;x");
     ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "c.ovf", &s), 0);
-    assert_string_equal(s->name, "evil\xc2\x9b" "2J\nname");
+    assert_string_equal(s->name, "evil\xc2\x9b"
+                                 "2J\nname");
     assert_string_equal(s->os_type, "os\xe2\x80\xaet\tx");
     assert_string_equal(s->nics[0].network, "net\xc2\x9bx");
     h2k_vm_spec_free(s);

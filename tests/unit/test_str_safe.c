@@ -12,21 +12,28 @@ test_str_safe(void **state)
     static const struct {
         const char *in, *out;
     } cases[] = {
-        { "plain name", "plain name" },
-        { "", "" },
-        { "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80" },
-        { "a\nb\tc\rd", "a\\x0ab\\x09c\\x0dd" },
-        { "\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m" },
-        { "\x1b]0;title\x07", "\\x1b]0;title\\x07" },
-        { "del\x7f", "del\\x7f" },
-        { "c1 \xc2\x9b" "2J", "c1 \\xc2\\x9b2J" },   /* U+009B in UTF-8 */
-        { "raw \x9b" "2J", "raw \\x9b2J" },          /* a raw 8-bit CSI */
-        { "bad \xc3", "bad \\xc3" },                 /* truncated sequence */
-        { "overlong \xc0\xaf", "overlong \\xc0\\xaf" },
-        { "surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80" },
-        { "bidi \xe2\x80\xae" "txt", "bidi \\xe2\\x80\\xaetxt" },
-        { "nbsp \xc2\xa0 ok", "nbsp \xc2\xa0 ok" },
-        { "back\\slash", "back\\slash" },
+        {"plain name", "plain name"},
+        {"", ""},
+        {"caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80",
+         "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80"},
+        {"a\nb\tc\rd", "a\\x0ab\\x09c\\x0dd"},
+        {"\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"},
+        {"\x1b]0;title\x07", "\\x1b]0;title\\x07"},
+        {"del\x7f", "del\\x7f"},
+        {"c1 \xc2\x9b"
+         "2J",
+         "c1 \\xc2\\x9b2J"}, /* U+009B in UTF-8 */
+        {"raw \x9b"
+         "2J",
+         "raw \\x9b2J"},           /* a raw 8-bit CSI */
+        {"bad \xc3", "bad \\xc3"}, /* truncated sequence */
+        {"overlong \xc0\xaf", "overlong \\xc0\\xaf"},
+        {"surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80"},
+        {"bidi \xe2\x80\xae"
+         "txt",
+         "bidi \\xe2\\x80\\xaetxt"},
+        {"nbsp \xc2\xa0 ok", "nbsp \xc2\xa0 ok"},
+        {"back\\slash", "back\\slash"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *s = hk_str_safe(cases[i].in);

@@ -274,7 +274,6 @@ test_errors(void **state)
     h2k_ctx_free(ctx);
 }
 
-
 /* Log lines captured at warning level. */
 typedef struct {
     char text[8192];
@@ -313,15 +312,15 @@ test_limits(void **state)
     static const struct {
         const char *text, *field, *says;
     } bad[] = {
-        { "memsize = \"25165825\"\n", "memsize", "more than VMware allows" },
-        { "memSize = \"1099511627776\"\n", "memSize", "more than VMware allows" },
-        { "memsize = \"18446744073709551616\"\n", "memsize", "too large" },
-        { "memsize = \"-1024\"\n", "memsize", "negative" },
-        { "memsize = \"0x1000\"\n", "memsize", "not a number" },
-        { "memsize = \"4096 \"\nnumvcpus = \"769\"\n", "numvcpus", "VMware allows 1-768" },
-        { "numvcpus = \"4294967297\"\n", "numvcpus", "out of range" },
-        { "numvcpus = \"-1\"\n", "numvcpus", "negative" },
-        { "numvcpus = \"99999999999999999999999\"\n", "numvcpus", "too large" },
+        {"memsize = \"25165825\"\n", "memsize", "more than VMware allows"},
+        {"memSize = \"1099511627776\"\n", "memSize", "more than VMware allows"},
+        {"memsize = \"18446744073709551616\"\n", "memsize", "too large"},
+        {"memsize = \"-1024\"\n", "memsize", "negative"},
+        {"memsize = \"0x1000\"\n", "memsize", "not a number"},
+        {"memsize = \"4096 \"\nnumvcpus = \"769\"\n", "numvcpus", "VMware allows 1-768"},
+        {"numvcpus = \"4294967297\"\n", "numvcpus", "out of range"},
+        {"numvcpus = \"-1\"\n", "numvcpus", "negative"},
+        {"numvcpus = \"99999999999999999999999\"\n", "numvcpus", "too large"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         s = NULL;
