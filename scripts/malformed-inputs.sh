@@ -172,7 +172,7 @@ def mutations(cname, sname, data, magic, route):
     for i, (rx, rep, must) in enumerate(NUMBER_FIELDS):
         if not structured:
             break
-        m2 = re.sub(rx, rep, data, count=1)
+        m2 = re.sub(rx, rep, data)
         if m2 != data:
             yield f"oversize-{i}", m2, must
     if not binary:

@@ -5,8 +5,10 @@
  * (they agree with what virt-v2v reads, see tests/unit/test_vmx.c):
  *
  *  - one `key = "value"` per line; blank lines and '#' comments ignored;
- *    lines we cannot read are logged and skipped; unquoted values are taken
- *    up to the end of the line (or a '#');
+ *    lines we cannot read are logged and skipped, but a file where no line
+ *    is a key = value line (and some line is not blank) is refused; an empty
+ *    file gives VMware's defaults; unquoted values are taken up to the end of
+ *    the line (or a '#');
  *  - keys compare case-insensitively; a repeated key: the last one wins;
  *  - "|XX" in a value is the byte 0xXX (VMware's escape, "|22" is '"',
  *    "|7C" is '|', "|0A" a newline, "|1B" ESC); "|" not followed by two hex
@@ -241,6 +243,10 @@ vmx_tokenize(h2k_ctx *ctx, vmx_doc *d, const char *text, size_t len)
         e->offset = (int64_t)start;
         d->n++;
     }
+    if (d->n == 0 && warnings > 0)
+        return hk_error_at(ctx, H2K_ERR_FORMAT, d->name, 0, NULL,
+                           "none of its %zu lines is a key = value line: not a VMX file",
+                           warnings);
     if (d->n == 0)
         return 0;
     qsort(d->e, d->n, sizeof(*d->e), cmp_entry);

@@ -388,6 +388,16 @@ test_escapes_decoded_and_safe(void **state)
     assert_null(strchr(e->message, '\x1b'));
     assert_non_null(strstr(e->message, "1\\x1b[2J"));
 
+    /* a file with lines but not one key = value line is not a VMX file */
+    s = NULL;
+    ts_assert_rc(ctx, parse_text(ctx, "\x8f\x13garbage\n\x01\x02 no equals\n# c\n", &s),
+                 H2K_ERR_FORMAT);
+    assert_null(s);
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "not a VMX file"));
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "m.vmx"));
+    ts_assert_rc(ctx, parse_text(ctx, "# only a comment\n\n", &s), 0);
+    h2k_vm_spec_free(s);
+
     /* escapes at the end of a value, lower-case hex, '|' without hex */
     ts_assert_rc(ctx, parse_text(ctx, "displayName = \"x|7c|2|g1|41\"\n", &s), 0);
     assert_string_equal(s->name, "x||2|g1A");
