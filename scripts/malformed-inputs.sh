@@ -11,6 +11,7 @@
 #   --fuzz-build  a build with -DH2K_FUZZ=ON (adds the library-only classes)
 #   --out DIR     write table.md, cases.tsv and the inputs of every crash,
 #                 hang or wrong accept there (default: print the table only)
+#   --classes RE  only the input classes whose name matches RE (Python regex)
 #
 # Inputs are made from the seed corpora of tests/fuzz/corpus (hand-written
 # seeds only): truncations, bit flips, overwritten byte runs, damaged magic,
@@ -28,7 +29,7 @@
 # crashed, hung or was wrongly accepted.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-fuzz="" out="" timeout=30 seed=1
+fuzz="" out="" timeout=30 seed=1 only=""
 args=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -36,7 +37,8 @@ while [ $# -gt 0 ]; do
         --out) out=$2; shift 2 ;;
         --timeout) timeout=$2; shift 2 ;;
         --seed) seed=$2; shift 2 ;;
-        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+        --classes) only=$2; shift 2 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         -*) echo "malformed-inputs: unknown option $1" >&2; exit 2 ;;
         *) args+=("$1"); shift ;;
     esac
@@ -55,10 +57,10 @@ if [ -n "$out" ]; then
     mkdir -p "$out"
     out=$(cd "$out" && pwd)
 fi
-exec python3 - "$top" "$cli" "$fuzz" "$out" "$timeout" "$seed" <<'PY'
+exec python3 - "$top" "$cli" "$fuzz" "$out" "$timeout" "$seed" "$only" <<'PY'
 import io, os, random, re, shutil, subprocess, sys, tarfile, tempfile
 
-top, cli, fuzz, out, timeout, seed = sys.argv[1:7]
+top, cli, fuzz, out, timeout, seed, only = sys.argv[1:8]
 timeout = float(timeout)
 corpus = os.path.join(top, "tests", "fuzz", "corpus")
 merged_name = re.compile(r"^[0-9a-f]{40}$")
@@ -114,6 +116,9 @@ if fuzz:
         ("grub config / BLS / device.map", seeds("grub"), "", "fuzz:grub", []),
         ("network config (ifcfg, ifupdown, netplan, ...)", seeds("net"), "", "fuzz:net", []),
     ]
+
+if only:
+    classes = [c for c in classes if re.search(only, c[0])]
 
 NUMBER_FIELDS = [
     # (regex on the text, replacement, must refuse)

@@ -245,7 +245,7 @@ vmx_tokenize(h2k_ctx *ctx, vmx_doc *d, const char *text, size_t len)
     }
     if (d->n == 0 && warnings > 0)
         return hk_error_at(ctx, H2K_ERR_FORMAT, d->name, 0, NULL,
-                           "none of its %zu lines is a key = value line: not a VMX file",
+                           "no key = value line, %zu unreadable lines: not a VMX file",
                            warnings);
     if (d->n == 0)
         return 0;
