@@ -21,7 +21,9 @@
 #   accepted      exit 0 (expected for some mutations, e.g. a flipped bit in
 #                 a comment)
 #   wrong accept  exit 0 on a case that must be refused (garbage, damaged
-#                 magic, a header cut short, a number beyond VMware's limits)
+#                 magic, a header cut short, a number beyond VMware's limits),
+#                 or any disk file of the class probed as raw (its name
+#                 claims a format its content does not have)
 #   crash         a signal, or a sanitizer report
 #   hang          no exit within the timeout (default 30 s)
 # The batch cases run in a scratch folder as user nobody when started as root,
@@ -58,7 +60,7 @@ if [ -n "$out" ]; then
     out=$(cd "$out" && pwd)
 fi
 exec python3 - "$top" "$cli" "$fuzz" "$out" "$timeout" "$seed" "$only" <<'PY'
-import io, os, random, re, shutil, subprocess, sys, tarfile, tempfile
+import io, json, os, random, re, shutil, subprocess, sys, tarfile, tempfile
 
 top, cli, fuzz, out, timeout, seed, only = sys.argv[1:8]
 timeout = float(timeout)
@@ -193,7 +195,7 @@ def run_case(route, path, workdir):
         argv = [os.path.join(fuzz, "tests", "fuzz", "fuzz_" + route[5:]), "-runs=1",
                 "-rss_limit_mb=2048", "-timeout=%d" % int(timeout), path]
     elif route == "probe":
-        argv = [cli, "probe", path]
+        argv = [cli, "--json", "probe", path]
     elif route == "ovf":
         argv = [cli, "ovf", path]
     else:
@@ -203,7 +205,7 @@ def run_case(route, path, workdir):
             pre = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
     try:
         p = subprocess.run(pre + argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "hang", ""
     err = p.stderr.decode("utf-8", "replace")
@@ -213,6 +215,16 @@ def run_case(route, path, workdir):
         return "crash", err[-2000:]
     if route.startswith("fuzz:"):
         return ("handled" if p.returncode == 0 else "crash"), err[-2000:]
+    if p.returncode == 0 and route == "probe":
+        # a file named .vmdk/.vhd/.vhdx/.qcow2 read as raw: its claim was ignored
+        outp = p.stdout.decode("utf-8", "replace")
+        try:
+            fmt = json.loads(outp).get("format")
+        except ValueError:
+            m = re.search(r"(?m)^format:\s*(\S+)", outp)
+            fmt = m.group(1) if m else None
+        if fmt == "raw":
+            return "accepted as raw", err[-500:]
     if p.returncode == 0:
         return "accepted", err[-500:]
     return ("clean error" if err.strip() else "silent error"), err[-500:]
@@ -239,7 +251,7 @@ try:
                     counts["crash"] += 1; bad = "crash"
                 elif res == "hang":
                     counts["hang"] += 1; bad = "hang"
-                elif res == "accepted" and must:
+                elif (res == "accepted" and must) or res == "accepted as raw":
                     counts["wrong"] += 1; bad = "wrong accept"
                 elif res in ("accepted", "handled"):
                     counts["accepted"] += 1
