@@ -142,6 +142,17 @@ char *hk_sh_quote(const char *s);
 /* @s as a value of qemu's "key=value,key=value" option syntax (-drive,
  * --image-opts): each ',' doubled.  Caller frees; NULL on allocation failure. */
 char *hk_qemu_opt_escape(const char *s);
+/* @s rendered safely for a line of text (logs, error messages, reports): C0
+ * controls (newline and tab included), DEL, ESC, C1 controls (raw bytes
+ * 0x80-0x9f and their UTF-8 forms U+0080-U+009F), bytes that are not valid
+ * UTF-8 and the Unicode bidirectional overrides are written as \xNN (each
+ * byte of the sequence); everything else is copied.  NULL gives "(null)".
+ * Caller frees; NULL on allocation failure. */
+char *hk_str_safe(const char *s);
+/* The same for @len bytes of @s (NUL bytes are escaped too). */
+char *hk_str_safe_n(const char *s, size_t len);
+/* True when hk_str_safe(@s) would change @s (it holds something to escape). */
+bool hk_str_needs_escape(const char *s);
 /* Trims ASCII whitespace in place; returns @s. */
 char *hk_strtrim(char *s);
 

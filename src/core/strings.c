@@ -177,6 +177,107 @@ hk_qemu_opt_escape(const char *s)
     return escape_char(s, ',', ",,", "");
 }
 
+/* Length of the byte sequence at @p (of @n left) to copy as is, or 0 when
+ * its first byte must be escaped. */
+static size_t
+safe_seq_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    if (c < 0x20 || c == 0x7f)
+        return 0;
+    if (c < 0x80)
+        return 1;
+    size_t l;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        l = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        l = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        l = 4;
+        cp = c & 0x07;
+    } else {
+        return 0; /* a raw C1 byte, a continuation byte, or never valid */
+    }
+    if (n < l)
+        return 0;
+    for (size_t i = 1; i < l; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((l == 3 && cp < 0x800) || (l == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0; /* overlong, out of range or a surrogate */
+    if (cp >= 0x80 && cp <= 0x9f)
+        return 0; /* C1 control */
+    if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+        cp == 0x2029)
+        return 0; /* bidirectional overrides, line and paragraph separators */
+    return l;
+}
+
+/* Escapes the whole sequence starting at @p when it is a well-formed but
+ * unwanted UTF-8 character (C1, bidi), else just its first byte. */
+static size_t
+escape_len(const unsigned char *p, size_t n)
+{
+    size_t l = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 : 1;
+    if (l > n)
+        return 1;
+    for (size_t i = 1; i < l; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 1;
+    return l;
+}
+
+char *
+hk_str_safe_n(const char *s, size_t len)
+{
+    if (!s)
+        return strdup("(null)");
+    const unsigned char *p = (const unsigned char *)s;
+    hk_buf b = { 0 };
+    size_t i = 0;
+    while (i < len) {
+        size_t l = safe_seq_len(p + i, len - i);
+        if (l) {
+            hk_buf_append(&b, s + i, l);
+            i += l;
+            continue;
+        }
+        l = escape_len(p + i, len - i);
+        for (size_t k = 0; k < l; k++)
+            hk_buf_printf(&b, "\\x%02x", p[i + k]);
+        i += l;
+    }
+    return hk_buf_steal(&b);
+}
+
+char *
+hk_str_safe(const char *s)
+{
+    return hk_str_safe_n(s, s ? strlen(s) : 0);
+}
+
+bool
+hk_str_needs_escape(const char *s)
+{
+    if (!s)
+        return false;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t l = safe_seq_len(p + i, n - i);
+        if (!l)
+            return true;
+        i += l;
+    }
+    return false;
+}
+
 char *
 hk_strtrim(char *s)
 {

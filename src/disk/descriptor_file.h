@@ -3,9 +3,16 @@
 #define HK_DISK_DESCRIPTOR_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/internal.h"
 #include "hyper2kvm/h2k_spec.h"
+
+/* What VMware itself allows one VM (vSphere 8 configuration maximums); a
+ * descriptor asking for more is refused, not clamped. */
+#define HK_VM_MAX_MEMORY_MIB (UINT64_C(24) << 20) /* 24 TiB */
+#define HK_VM_MAX_VCPUS 768u
+#define HK_VM_MAX_DISK_BYTES (UINT64_C(62) << 40) /* 62 TiB, the largest VMDK */
 
 /* A reader of descriptor text (h2k_ovf_parse_memory, h2k_vmx_parse_memory). */
 typedef int (*hk_descriptor_parse_fn)(h2k_ctx *ctx, const char *text, size_t len,

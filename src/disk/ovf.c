@@ -55,7 +55,7 @@
 
 #define OVF_MAX_SIZE (16u << 20)
 #define OVF_MAX_ITEMS 4096u
-#define OVF_MAX_VCPUS 4096u
+#define OVF_MAX_VCPUS HK_VM_MAX_VCPUS
 #define OVF_DOMAIN "ovf"
 
 static const char *const ovf_envelope_ns[] = {
@@ -187,7 +187,10 @@ ovf_error(ovf_state *st, int code, const xmlNode *n, const char *field, const ch
     hk_buf b = { 0 };
     hk_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    char *msg = hk_buf_steal(&b);
+    char *raw = hk_buf_steal(&b);
+    /* values quoted from the document may hold control characters */
+    char *msg = raw ? hk_str_safe(raw) : NULL;
+    free(raw);
     long line = line_of(n);
     if (line > 0)
         hk_error_at(st->ctx, code, st->name, -1, field, "line %ld: %s", line,
@@ -204,11 +207,52 @@ ovf_nomem(ovf_state *st)
     return hk_error_nomem(st->ctx);
 }
 
+static void ovf_warn(ovf_state *st, const char *fmt, ...) HK_PRINTF(2, 3);
+
+/* hk_warn with the whole message rendered by hk_str_safe (it quotes document
+ * values). */
+static void
+ovf_warn(ovf_state *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hk_buf b = { 0 };
+    hk_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    char *raw = hk_buf_steal(&b);
+    char *msg = raw ? hk_str_safe(raw) : NULL;
+    free(raw);
+    hk_warn(st->ctx, OVF_DOMAIN, "%s", msg ? msg : "(out of memory)");
+    free(msg);
+}
+
+/* Warns when @value (a string the spec returns: name, OS type, network) holds
+ * control characters; it is kept as written. */
+static void
+warn_controls(ovf_state *st, const xmlNode *n, const char *what, const char *value)
+{
+    if (!value || !hk_str_needs_escape(value))
+        return;
+    ovf_warn(st, "%s: line %ld: %s holds control characters: \"%s\"", st->name, line_of(n), what,
+             value);
+}
+
 /* Parses a whole unsigned decimal number (surrounding blanks already trimmed). */
 static bool
 parse_u64(const char *s, uint64_t *out)
 {
     return s && hk_parse_u64(s, out, false);
+}
+
+/* Why parse_u64 refused @s: "is negative", "is too large" or "is not a number". */
+static const char *
+num_why(const char *s)
+{
+    if (s && s[0] == '-' && s[1] && strspn(s + 1, "0123456789") == strlen(s + 1))
+        return "is negative";
+    if (s && *s && strspn(s, "0123456789") == strlen(s))
+        return "is too large";
+    return "is not a number";
 }
 
 static bool
@@ -414,8 +458,7 @@ item_controller(ovf_state *st, const xmlNode *item, h2k_bus *bus, char **model, 
         return oom ? ovf_nomem(st) : 0;
     const ovf_ref *ref = find_ref(st->items, st->n_items, parent);
     if (!ref) {
-        hk_warn(st->ctx, OVF_DOMAIN, "%s: line %ld: rasd:Parent %s names no item", st->name,
-                line_of(item), parent);
+        ovf_warn(st, "%s: line %ld: rasd:Parent %s names no item", st->name, line_of(item), parent);
         free(parent);
         return 0;
     }
@@ -439,8 +482,7 @@ item_controller(ovf_state *st, const xmlNode *item, h2k_bus *bus, char **model, 
         else if (sub && (strstr(sub, "sata") || strstr(sub, "ahci")))
             *bus = H2K_BUS_SATA;
         else
-            hk_warn(st->ctx, OVF_DOMAIN, "%s: line %ld: unknown controller type %d",
-                    st->name, line_of(ctrl), type);
+            ovf_warn(st, "%s: line %ld: unknown controller type %d", st->name, line_of(ctrl), type);
         break;
     }
     if (addr)
@@ -623,7 +665,7 @@ read_disk(ovf_state *st, const xmlNode *item, h2k_vm_disk *d)
             uint64_t v, m = 1;
             if (!parse_u64(cap, &v)) {
                 rc = ovf_error(st, H2K_ERR_FORMAT, disk, "capacity",
-                               "Disk \"%s\": ovf:capacity \"%s\" is not a number", id, cap);
+                               "Disk \"%s\": ovf:capacity \"%s\" %s", id, cap, num_why(cap));
                 goto out;
             }
             if (units && *units && !parse_units(units, &m)) {
@@ -637,10 +679,17 @@ read_disk(ovf_state *st, const xmlNode *item, h2k_vm_disk *d)
                                units ? units : "byte");
                 goto out;
             }
+            if (d->capacity > HK_VM_MAX_DISK_BYTES) {
+                rc = ovf_error(st, H2K_ERR_FORMAT, disk, "capacity",
+                               "Disk \"%s\": capacity %s x %s is more than VMware allows a "
+                               "virtual disk (62 TiB)",
+                               id, cap, units ? units : "byte");
+                goto out;
+            }
         }
         if (pop && *pop && !parse_u64(pop, &d->populated_size))
-            hk_warn(st->ctx, OVF_DOMAIN, "%s: line %ld: ovf:populatedSize \"%s\" ignored",
-                    st->name, line_of(disk), pop);
+            ovf_warn(st, "%s: line %ld: ovf:populatedSize \"%s\" ignored", st->name, line_of(disk),
+                     pop);
         if (fmt && *fmt) {
             d->format_hint = format_hint(fmt, &oom);
             if (oom) {
@@ -712,6 +761,7 @@ read_nic(ovf_state *st, const xmlNode *item, h2k_vm_nic *nic)
     char *sub = child_text(item, "ResourceSubType", &oom);
     char *addr = child_text(item, "Address", &oom);
     if (conn && *conn) {
+        warn_controls(st, item, "the network name", conn);
         nic->network = conn;
         nic->is_bridge = 1;
         conn = NULL;
@@ -721,8 +771,7 @@ read_nic(ovf_state *st, const xmlNode *item, h2k_vm_nic *nic)
     if (addr && *addr) {
         nic->mac = hk_descriptor_mac(addr);
         if (!nic->mac)
-            hk_warn(st->ctx, OVF_DOMAIN, "%s: line %ld: MAC address \"%s\" ignored", st->name,
-                    line_of(item), addr);
+            ovf_warn(st, "%s: line %ld: MAC address \"%s\" ignored", st->name, line_of(item), addr);
     }
     free(conn);
     free(sub);
@@ -739,10 +788,10 @@ quantity(ovf_state *st, const xmlNode *item, const char *what, uint64_t *out)
     if (oom)
         return ovf_nomem(st);
     bool ok = parse_u64(q, out);
-    int rc = ok ? 0
-                : ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity",
-                            "%s item: rasd:VirtualQuantity \"%s\" is not a number", what,
-                            q ? q : "");
+    int rc =
+        ok ? 0
+           : ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity",
+                       "%s item: rasd:VirtualQuantity \"%s\" %s", what, q ? q : "", num_why(q));
     free(q);
     return rc;
 }
@@ -756,7 +805,7 @@ read_cpu(ovf_state *st, const xmlNode *item)
         return rc;
     if (v == 0 || v > OVF_MAX_VCPUS)
         return ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity",
-                         "%llu vCPUs is out of range (1-%u)", (unsigned long long)v,
+                         "%llu vCPUs is out of range (VMware allows 1-%u)", (unsigned long long)v,
                          OVF_MAX_VCPUS);
     st->spec->vcpus = (unsigned)v;
     bool oom = false;
@@ -767,8 +816,8 @@ read_cpu(ovf_state *st, const xmlNode *item)
         if (parse_u64(cps, &v) && v > 0 && v <= st->spec->vcpus)
             st->spec->cores_per_socket = (unsigned)v;
         else
-            hk_warn(st->ctx, OVF_DOMAIN, "%s: line %ld: CoresPerSocket \"%s\" ignored",
-                    st->name, line_of(item), cps);
+            ovf_warn(st, "%s: line %ld: CoresPerSocket \"%s\" ignored", st->name, line_of(item),
+                     cps);
         free(cps);
     }
     return 0;
@@ -794,6 +843,10 @@ read_memory(ovf_state *st, const xmlNode *item)
                        units ? units : "byte * 2^20");
     else if (st->spec->memory_bytes == 0)
         rc = ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity", "memory size is 0");
+    else if (st->spec->memory_bytes > (HK_VM_MAX_MEMORY_MIB << 20))
+        rc = ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity",
+                       "memory size %llu x %s is more than VMware allows a VM (24 TiB)",
+                       (unsigned long long)v, units && *units ? units : "byte * 2^20");
     free(units);
     return rc;
 }
@@ -819,8 +872,7 @@ read_configs(ovf_state *st, const xmlNode *hw)
             else if (hk_streq_nocase(val, "bios"))
                 st->spec->firmware = H2K_FIRMWARE_BIOS;
             else
-                hk_warn(st->ctx, OVF_DOMAIN, "%s: line %ld: unknown firmware \"%s\"",
-                        st->name, line_of(c), val);
+                ovf_warn(st, "%s: line %ld: unknown firmware \"%s\"", st->name, line_of(c), val);
         } else if (key && val && (hk_streq_nocase(key, "uefi.secureBoot.enabled") ||
                                   hk_streq_nocase(key, "bootOptions.efiSecureBootEnabled"))) {
             st->spec->secure_boot = hk_streq_nocase(val, "true") || strcmp(val, "1") == 0;
@@ -925,8 +977,8 @@ read_system(ovf_state *st, const xmlNode *vs)
     if (oom)
         return ovf_nomem(st);
     if (!s->name || !*s->name)
-        hk_warn(st->ctx, OVF_DOMAIN, "%s: the VirtualSystem has neither Name nor ovf:id",
-                st->name);
+        ovf_warn(st, "%s: the VirtualSystem has neither Name nor ovf:id", st->name);
+    warn_controls(st, vs, "the VM name", s->name);
     xmlNodePtr os = first_child(vs, "OperatingSystemSection");
     if (os) {
         s->os_type = get_attr(os, "osType", &oom);
@@ -934,6 +986,7 @@ read_system(ovf_state *st, const xmlNode *vs)
             s->os_type = get_attr(os, "id", &oom);
         if (oom)
             return ovf_nomem(st);
+        warn_controls(st, os, "the OS type", s->os_type);
     }
     xmlNodePtr hw = first_child(vs, "VirtualHardwareSection");
     if (!hw)
@@ -1027,9 +1080,9 @@ parse_xml(h2k_ctx *ctx, const char *name, const char *xml, size_t len, xmlDocPtr
         const xmlChar *en = pc->node && pc->node->name ? pc->node->name : pc->name;
         if (en)
             snprintf(elem, sizeof(elem), "%s", (const char *)en);
-        char *msg = err && err->message ? strdup(err->message) : NULL;
-        if (msg)
-            hk_strtrim(msg);
+        char *raw = err && err->message ? strdup(err->message) : NULL;
+        char *msg = raw ? hk_str_safe(hk_strtrim(raw)) : NULL;
+        free(raw);
         rc = hk_error_at(ctx, H2K_ERR_FORMAT, name, -1, elem[0] ? elem : NULL,
                          "malformed XML at line %d: %s", err ? err->line : 0,
                          msg ? msg : "parse error");

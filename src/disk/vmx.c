@@ -5,11 +5,20 @@
  * (they agree with what virt-v2v reads, see tests/unit/test_vmx.c):
  *
  *  - one `key = "value"` per line; blank lines and '#' comments ignored;
- *    lines we cannot read are logged and skipped; unquoted values are taken
- *    up to the end of the line (or a '#');
+ *    lines we cannot read are logged and skipped, but a file where no line
+ *    is a key = value line (and some line is not blank) is refused; an empty
+ *    file gives VMware's defaults; unquoted values are taken up to the end of
+ *    the line (or a '#');
  *  - keys compare case-insensitively; a repeated key: the last one wins;
- *  - "|XX" in a value is the byte 0xXX (VMware's escape, "|22" is '"');
- *    "|00" and NUL bytes in the file are refused;
+ *  - "|XX" in a value is the byte 0xXX (VMware's escape, "|22" is '"',
+ *    "|7C" is '|', "|0A" a newline, "|1B" ESC); "|" not followed by two hex
+ *    digits stays as written; "|00" and NUL bytes in the file are refused.
+ *    Decoded values are kept as they are (a name may hold any byte); every
+ *    message quoting one renders it with hk_str_safe(), and names, guest OS
+ *    and networks holding control characters are reported with a warning;
+ *  - numbers: memSize at most 24 TiB (25165824 MiB) and numvcpus at most 768,
+ *    VMware's own limits; larger, negative or overflowing values are refused
+ *    with an error naming the file, line and key;
  *  - name: displayName (else the file name without extension); memory:
  *    memSize MiB (VMware's default 32 when absent); vCPUs: numvcpus (default
  *    1); cpuid.coresPerSocket; firmware = "efi" gives UEFI (anything else
@@ -45,7 +54,7 @@
 #define VMX_DOMAIN "vmx"
 #define VMX_MAX_WARNINGS 10
 #define VMX_MAX_INDEX 9999u /* controller, unit and port numbers */
-#define VMX_MAX_VCPUS 4096u
+#define VMX_MAX_VCPUS HK_VM_MAX_VCPUS
 
 typedef struct vmx_entry {
     char *key;      /* lower case */
@@ -234,6 +243,10 @@ vmx_tokenize(h2k_ctx *ctx, vmx_doc *d, const char *text, size_t len)
         e->offset = (int64_t)start;
         d->n++;
     }
+    if (d->n == 0 && warnings > 0)
+        return hk_error_at(ctx, H2K_ERR_FORMAT, d->name, 0, NULL,
+                           "no key = value line, %zu unreadable lines: not a VMX file",
+                           warnings);
     if (d->n == 0)
         return 0;
     qsort(d->e, d->n, sizeof(*d->e), cmp_entry);
@@ -252,6 +265,9 @@ vmx_tokenize(h2k_ctx *ctx, vmx_doc *d, const char *text, size_t len)
     d->n = w;
     return 0;
 }
+
+static const vmx_entry *vmx_find_ns(const vmx_doc *d, const char *ns, const char *name);
+static void warn_controls(h2k_ctx *ctx, const vmx_doc *d, const vmx_entry *e, const char *what);
 
 static const vmx_entry *
 vmx_find(const vmx_doc *d, const char *key_lower)
@@ -690,10 +706,15 @@ collect_nics(h2k_ctx *ctx, const vmx_doc *d, h2k_vm_spec *spec)
         }
         if (mac && *mac) {
             nic->mac = hk_descriptor_mac(mac);
-            if (!nic->mac)
+            if (!nic->mac) {
+                char *sm = hk_str_safe(mac);
                 hk_warn(ctx, VMX_DOMAIN, "%s: %s: MAC address \"%s\" is malformed, ignored",
-                        d->name, ns, mac);
+                        d->name, ns, sm ? sm : "?");
+                free(sm);
+            }
         }
+        if (net)
+            warn_controls(ctx, d, vmx_find_ns(d, ns, "networkname"), "network name");
         if (!nic->network) {
             rc = hk_error_nomem(ctx);
             goto out;
@@ -704,7 +725,8 @@ out:
     return rc;
 }
 
-/* Parses an unsigned number value of @key; *present says whether it exists. */
+/* Parses an unsigned number value of @key; *present says whether it exists.
+ * Negative, overflowing and non-numeric values are FORMAT errors. */
 static int
 get_number(h2k_ctx *ctx, const vmx_doc *d, const char *key, uint64_t *out, bool *present)
 {
@@ -715,12 +737,56 @@ get_number(h2k_ctx *ctx, const vmx_doc *d, const char *key, uint64_t *out, bool 
     char *v = strdup(e->value);
     if (!v)
         return hk_error_nomem(ctx);
-    bool ok = hk_parse_u64(hk_strtrim(v), out, false);
+    hk_strtrim(v);
+    bool ok = hk_parse_u64(v, out, false);
+    const char *why = "is not a number";
+    if (!ok && v[0] == '-' && v[1] && strspn(v + 1, "0123456789") == strlen(v + 1))
+        why = "is negative";
+    else if (!ok && *v && strspn(v, "0123456789") == strlen(v))
+        why = "is too large";
     free(v);
-    if (!ok)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, d->name, e->offset, e->name,
-                           "line %zu: \"%s\" is not a number", e->line, e->value);
+    if (!ok) {
+        char *sv = hk_str_safe(e->value);
+        int rc = hk_error_at(ctx, H2K_ERR_FORMAT, d->name, e->offset, e->name,
+                             "line %zu: %s \"%s\" %s", e->line, e->name, sv ? sv : "?", why);
+        free(sv);
+        return rc;
+    }
     return 0;
+}
+
+/* Entry "<ns>.<name>" (both lower case), or NULL. */
+static const vmx_entry *
+vmx_find_ns(const vmx_doc *d, const char *ns, const char *name)
+{
+    char key[128];
+    int n = snprintf(key, sizeof(key), "%s.%s", ns, name);
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return NULL;
+    return vmx_find(d, key);
+}
+
+/* Warns when the value of @e (a string the spec returns) holds control
+ * characters: it is kept as decoded, but nobody should meet it unnoticed. */
+static void
+warn_controls(h2k_ctx *ctx, const vmx_doc *d, const vmx_entry *e, const char *what)
+{
+    if (!e || !hk_str_needs_escape(e->value))
+        return;
+    char *sv = hk_str_safe(e->value);
+    hk_warn(ctx, VMX_DOMAIN, "%s: line %zu: %s %s holds control characters: \"%s\"", d->name,
+            e->line, what, e->name, sv ? sv : "?");
+    free(sv);
+}
+
+/* hk_warn with the value of @e rendered safely: "<file>: line N: <key> "<value>" <tail>". */
+static void
+warn_value(h2k_ctx *ctx, const vmx_doc *d, const vmx_entry *e, const char *tail)
+{
+    char *sv = hk_str_safe(e->value);
+    hk_warn(ctx, VMX_DOMAIN, "%s: line %zu: %s \"%s\" %s", d->name, e->line, e->name, sv ? sv : "?",
+            tail);
+    free(sv);
 }
 
 static char *
@@ -750,6 +816,7 @@ vmx_build(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, const char *file
     e = vmx_find(d, "displayname");
     if (e && *e->value) {
         spec->name = strdup(e->value);
+        warn_controls(ctx, d, e, "VM name");
     } else {
         hk_warn(ctx, VMX_DOMAIN, "%s: no displayName, using the file name", d->name);
         spec->name = name_from_file(file_name);
@@ -765,10 +832,12 @@ vmx_build(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, const char *file
     if (has && v == 0)
         return hk_error_at(ctx, H2K_ERR_FORMAT, d->name, e->offset, e->name,
                            "line %zu: memory size is 0", e->line);
-    if (v > (UINT64_MAX >> 20))
+    if (v > HK_VM_MAX_MEMORY_MIB)
         return hk_error_at(ctx, H2K_ERR_FORMAT, d->name, e->offset, e->name,
-                           "line %zu: memory size %llu MiB is too large", e->line,
-                           (unsigned long long)v);
+                           "line %zu: memSize %llu MiB is more than VMware allows a VM "
+                           "(24 TiB = %llu MiB)",
+                           e->line, (unsigned long long)v,
+                           (unsigned long long)HK_VM_MAX_MEMORY_MIB);
     spec->memory_bytes = v << 20;
 
     if ((rc = get_number(ctx, d, "numvcpus", &v, &has)) < 0)
@@ -778,7 +847,7 @@ vmx_build(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, const char *file
     e = vmx_find(d, "numvcpus");
     if (v == 0 || v > VMX_MAX_VCPUS)
         return hk_error_at(ctx, H2K_ERR_FORMAT, d->name, e->offset, e->name,
-                           "line %zu: %llu vCPUs is out of range (1-%u)", e->line,
+                           "line %zu: numvcpus %llu is out of range (VMware allows 1-%u)", e->line,
                            (unsigned long long)v, VMX_MAX_VCPUS);
     spec->vcpus = (unsigned)v;
 
@@ -787,8 +856,7 @@ vmx_build(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, const char *file
         if (hk_parse_u64(e->value, &v, false) && v > 0 && v <= spec->vcpus)
             spec->cores_per_socket = (unsigned)v;
         else
-            hk_warn(ctx, VMX_DOMAIN, "%s: line %zu: cpuid.coresPerSocket \"%s\" ignored",
-                    d->name, e->line, e->value);
+            warn_value(ctx, d, e, "ignored");
     }
 
     e = vmx_find(d, "firmware");
@@ -796,20 +864,19 @@ vmx_build(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, const char *file
     if (e && hk_streq_nocase(e->value, "efi"))
         spec->firmware = H2K_FIRMWARE_UEFI;
     else if (e && !hk_streq_nocase(e->value, "bios"))
-        hk_warn(ctx, VMX_DOMAIN, "%s: line %zu: unknown firmware \"%s\", assuming BIOS",
-                d->name, e->line, e->value);
+        warn_value(ctx, d, e, "is an unknown firmware, assuming BIOS");
     e = vmx_find(d, "uefi.secureboot.enabled");
     spec->secure_boot = e && vmx_bool(e->value) == 1;
 
     e = vmx_find(d, "guestos");
     if (e && *e->value && !(spec->os_type = strdup(e->value)))
         return hk_error_nomem(ctx);
+    warn_controls(ctx, d, e, "guest OS");
     e = vmx_find(d, "uuid.bios");
     if (e) {
         spec->uuid = format_uuid(e->value);
         if (!spec->uuid)
-            hk_warn(ctx, VMX_DOMAIN, "%s: line %zu: uuid.bios \"%s\" is malformed, ignored",
-                    d->name, e->line, e->value);
+            warn_value(ctx, d, e, "is malformed, ignored");
     }
 
     if ((rc = collect_disks(ctx, d, base_dir, spec)) < 0)

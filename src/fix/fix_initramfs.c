@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fix_cmd.h"
 #include "fixer_internal.h"
 
 static const char *const virtio_modules[] = { "virtio_pci", "virtio_blk", "virtio_scsi",
@@ -83,7 +84,11 @@ static const char initramfs_add_script[] =
     "mv -f \"$new\" \"$img\"\n"
     "echo hyper2kvm-initramfs: added$added\n";
 
-typedef enum { TOOL_NONE, TOOL_INITRAMFS_TOOLS, TOOL_DRACUT, TOOL_MKINITRD } initrd_tool;
+typedef hk_initrd_tool initrd_tool;
+#define TOOL_NONE HK_INITRD_NONE
+#define TOOL_INITRAMFS_TOOLS HK_INITRD_INITRAMFS_TOOLS
+#define TOOL_DRACUT HK_INITRD_DRACUT
+#define TOOL_MKINITRD HK_INITRD_MKINITRD
 
 static initrd_tool
 detect_tool(h2k_offline_fixer *fx)
@@ -103,8 +108,7 @@ static int
 initrd_has_virtio(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool,
                   const h2k_guest_kernel *k)
 {
-    const char *lister = tool == TOOL_INITRAMFS_TOOLS ? "lsinitramfs" : "lsinitrd";
-    char *cmd = hk_asprintf("%s %s | grep -c 'virtio_blk' || true", lister, k->initrd_path);
+    char *cmd = hk_fix_cmd_list_initrd(tool, k->initrd_path);
     if (!cmd)
         return -1;
     /* listing is read-only: run it even in a dry run */
@@ -174,13 +178,8 @@ ensure_config(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool)
 static int
 add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, const h2k_guest_kernel *k)
 {
-    char *qk = hk_sh_quote(k->version);
-    char *qi = hk_sh_quote(k->initrd_path);
-    char *cmd = qk && qi ? hk_asprintf("set -- %s %s %s\n%s", qk, qi, storage_modules,
-                                       initramfs_add_script)
-                         : NULL;
-    free(qk);
-    free(qi);
+    char *cmd =
+        hk_fix_cmd_initramfs_add(k->version, k->initrd_path, storage_modules, initramfs_add_script);
     if (!cmd)
         return 0;
     double t0 = hk_now();
@@ -198,9 +197,13 @@ add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, const h2k_guest_
                 (int)strcspn(said, "\n"), said, hk_now() - t0);
         r = 2;
     } else {
-        hk_info(fx->ctx, "fix", "initramfs of %s: drivers cannot be added in place (exit %d: "
-                                "%s); rebuilding it",
-                k->version, st, out ? hk_strtrim(out) : "");
+        /* the guest's own output: rendered safely */
+        char *so = hk_str_safe(out ? hk_strtrim(out) : "");
+        hk_info(fx->ctx, "fix",
+                "initramfs of %s: drivers cannot be added in place (exit %d: "
+                "%s); rebuilding it",
+                k->version, st, so ? so : "");
+        free(so);
     }
     free(out);
     return r;
@@ -223,6 +226,24 @@ hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res)
     bool configured = false;
     for (size_t i = 0; i < id->n_kernels; i++) {
         h2k_guest_kernel *k = &id->kernels[i];
+        if (!hk_kernel_version_ok(k->version) ||
+            (k->initrd_path && !hk_guest_path_ok(k->initrd_path)) ||
+            (k->kernel_path && !hk_guest_path_ok(k->kernel_path))) {
+            /* the version comes from a file name in /boot: never let it near a
+             * shell, not even quoted */
+            char *sv = hk_str_safe(k->version);
+            hk_warn(fx->ctx, "fix",
+                    "kernel version \"%s\" (from /boot) is not a kernel version: "
+                    "refused",
+                    sv ? sv : "?");
+            hk_fix_fail(res,
+                        "kernel version \"%s\" from a file name in /boot has characters "
+                        "outside [A-Za-z0-9._+~-] (or an unusable path): its initramfs "
+                        "was not touched",
+                        sv ? sv : "?");
+            free(sv);
+            continue;
+        }
         if (!k->has_virtio_blk) {
             hk_warn(fx->ctx, "fix", "kernel %s has no virtio_blk driver: it cannot boot on "
                                     "virtio", k->version);
@@ -262,19 +283,12 @@ hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res)
                 return 0;
             configured = true;
         }
-        char *cmd = NULL;
-        if (tool == TOOL_INITRAMFS_TOOLS)
-            cmd = hk_asprintf("update-initramfs -u -k %s", k->version);
-        else if (tool == TOOL_DRACUT)
-            cmd = hk_asprintf("dracut -f --add-drivers 'virtio_pci virtio_blk virtio_scsi "
-                              "virtio_net' %s %s",
-                              k->initrd_path, k->version);
-        else
-            cmd = hk_asprintf("mkinitrd -f 'virtio_pci virtio_blk virtio_scsi virtio_net' -k "
-                              "%s -i %s",
-                              k->kernel_path, k->initrd_path);
+        char *cmd = hk_fix_cmd_rebuild_initrd(tool, k->version, k->initrd_path, k->kernel_path);
         if (!cmd)
-            return hk_fix_fail(res, "out of memory");
+            return hk_fix_fail(res,
+                               "cannot build the command that rebuilds the initramfs of "
+                               "%s (out of memory?)",
+                               k->version);
         double t0 = hk_now();
         int st = hk_fix_sh(fx, res, cmd, NULL);
         free(cmd);

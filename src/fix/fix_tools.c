@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fix_cmd.h"
 #include "fixer_internal.h"
 
 static const char *const packages[] = { "open-vm-tools", "open-vm-tools-desktop",
@@ -19,20 +20,14 @@ static const char *const leftovers[] = {
     "/etc/init.d/vmware-tools", NULL,
 };
 
-/* Installed tool packages as a space-separated list ("" when none). */
+#define N_PACKAGES (HK_ARRAY_LEN(packages) - 1)
+
+/* Installed tool packages as a space-separated list ("" when none): only names
+ * of our list, whatever the guest's package database prints. */
 static char *
 installed(h2k_offline_fixer *fx, h2k_fix_result *res, bool dpkg)
 {
-    hk_buf b = { 0 };
-    for (size_t i = 0; packages[i]; i++)
-        hk_buf_printf(&b, " %s", packages[i]);
-    char *cmd = dpkg ? hk_asprintf("for p in%s; do dpkg-query -W -f='${Status} ${Package}\\n' "
-                                   "$p 2>/dev/null; done | awk '/install ok installed/ {print $4}'",
-                                   b.data)
-                     : hk_asprintf("rpm -q --qf '%%{NAME}\\n'%s 2>/dev/null | grep -v 'not "
-                                   "installed' || true",
-                                   b.data);
-    hk_buf_free(&b);
+    char *cmd = hk_fix_cmd_pkg_query(dpkg, packages, N_PACKAGES);
     int saved = fx->opts.dry_run;
     fx->opts.dry_run = 0; /* a query changes nothing */
     char *out = NULL;
@@ -43,10 +38,9 @@ installed(h2k_offline_fixer *fx, h2k_fix_result *res, bool dpkg)
         free(out);
         return NULL;
     }
-    for (char *p = out; p && *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-    return out ? hk_strtrim(out) : NULL;
+    char *names = hk_fix_pkg_filter(out, packages, N_PACKAGES);
+    free(out);
+    return names;
 }
 
 int
@@ -61,8 +55,7 @@ hk_fix_vmware_tools(h2k_offline_fixer *fx, h2k_fix_result *res)
     bool rpm = !dpkg && (hk_fix_exists(fx, "/usr/bin/rpm") || hk_fix_exists(fx, "/bin/rpm"));
     char *pkgs = (dpkg || rpm) ? installed(fx, res, dpkg) : NULL;
     if (pkgs && *pkgs) {
-        char *cmd = dpkg ? hk_asprintf("DEBIAN_FRONTEND=noninteractive dpkg --purge %s", pkgs)
-                         : hk_asprintf("rpm -e --nodeps %s", pkgs);
+        char *cmd = hk_fix_cmd_pkg_remove(dpkg, pkgs, packages, N_PACKAGES);
         int st = cmd ? hk_fix_sh(fx, res, cmd, NULL) : -1;
         free(cmd);
         if (st != 0) {

@@ -347,6 +347,141 @@ test_many_items(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* A one-disk envelope with the given values (each may be any text; XML
+ * character references like &#27; are how a document carries controls). */
+static char *
+small_ovf(const char *name, const char *os, const char *cpus, const char *mem,
+          const char *mem_units, const char *cap, const char *cap_units, const char *net)
+{
+    char *xml = hk_asprintf(
+        "<?xml version=\"1.0\"?><Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+        "CIM_ResourceAllocationSettingData\"><References><File ovf:href=\"d.vmdk\" "
+        "ovf:id=\"f\"/></References><DiskSection><Disk ovf:capacity=\"%s\" "
+        "ovf:capacityAllocationUnits=\"%s\" ovf:diskId=\"d\" ovf:fileRef=\"f\"/></DiskSection>"
+        "<VirtualSystem ovf:id=\"vm\"><Name>%s</Name><OperatingSystemSection ovf:id=\"1\" "
+        "ovf:osType=\"%s\"/><VirtualHardwareSection>"
+        "<Item><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType>"
+        "<rasd:VirtualQuantity>%s</rasd:VirtualQuantity></Item>"
+        "<Item><rasd:AllocationUnits>%s</rasd:AllocationUnits><rasd:InstanceID>2"
+        "</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>%s"
+        "</rasd:VirtualQuantity></Item>"
+        "<Item><rasd:InstanceID>c</rasd:InstanceID><rasd:ResourceType>6</rasd:ResourceType>"
+        "</Item><Item><rasd:HostResource>ovf:/disk/d</rasd:HostResource><rasd:InstanceID>4"
+        "</rasd:InstanceID><rasd:Parent>c</rasd:Parent><rasd:ResourceType>17"
+        "</rasd:ResourceType></Item><Item><rasd:Connection>%s</rasd:Connection>"
+        "<rasd:InstanceID>5</rasd:InstanceID><rasd:ResourceSubType>E1000</rasd:ResourceSubType>"
+        "<rasd:ResourceType>10</rasd:ResourceType></Item>"
+        "</VirtualHardwareSection></VirtualSystem></Envelope>",
+        cap, cap_units, name, os, cpus, mem_units, mem, net);
+    assert_non_null(xml);
+    return xml;
+}
+
+/* Values beyond what VMware allows a VM are refused naming file and field;
+ * negative and overflowing numbers too.  The limits themselves pass. */
+static void
+test_limits(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_vm_spec *s = NULL;
+    char *xml = small_ovf("vm", "otherGuest", "768", "24", "byte * 2^40", "62", "byte * 2^40",
+                          "VM Network");
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "l.ovf", &s), 0);
+    assert_int_equal(s->vcpus, 768);
+    assert_int_equal(s->memory_bytes, UINT64_C(24) << 40);
+    assert_int_equal(s->disks[0].capacity, UINT64_C(62) << 40);
+    h2k_vm_spec_free(s);
+    free(xml);
+
+    static const struct {
+        const char *cpus, *mem, *mem_units, *cap, *cap_units, *field, *says;
+    } bad[] = {
+        {"769", "1024", "byte * 2^20", "1", "byte", "VirtualQuantity", "VMware allows 1-768"},
+        {"-1", "1024", "byte * 2^20", "1", "byte", "VirtualQuantity", "negative"},
+        {"4", "25165825", "byte * 2^20", "1", "byte", "VirtualQuantity", "24 TiB"},
+        {"4", "1", "byte * 2^60", "1", "byte", "VirtualQuantity", "24 TiB"},
+        {"4", "-512", "byte * 2^20", "1", "byte", "VirtualQuantity", "negative"},
+        {"4", "99999999999999999999", "byte * 2^20", "1", "byte", "VirtualQuantity", "too large"},
+        {"4", "1024", "byte * 2^20", "63", "byte * 2^40", "capacity", "62 TiB"},
+        {"4", "1024", "byte * 2^20", "-10", "byte", "capacity", "negative"},
+        {"4", "1024", "byte * 2^20", "18446744073709551616", "byte", "capacity", "too large"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        xml = small_ovf("vm", "otherGuest", bad[i].cpus, bad[i].mem, bad[i].mem_units, bad[i].cap,
+                        bad[i].cap_units, "VM Network");
+        s = NULL;
+        ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "l.ovf", &s),
+                     H2K_ERR_FORMAT);
+        assert_null(s);
+        const h2k_error *e = h2k_ctx_last_error(ctx);
+        if (!strstr(e->message, bad[i].says) || strcmp(e->field, bad[i].field) != 0)
+            print_error("case %zu: %s (field %s)\n", i, e->message, e->field);
+        assert_string_equal(e->field, bad[i].field);
+        assert_non_null(strstr(e->message, "l.ovf"));
+        assert_non_null(strstr(e->message, bad[i].says));
+        free(xml);
+    }
+    h2k_ctx_free(ctx);
+}
+
+typedef struct {
+    char text[8192];
+} logbuf;
+
+static void
+capture(void *userdata, h2k_log_level level, const char *domain, const char *message)
+{
+    (void)level;
+    (void)domain;
+    logbuf *b = userdata;
+    size_t l = strlen(b->text);
+    snprintf(b->text + l, sizeof(b->text) - l, "%s\n", message);
+}
+
+/* Names with control characters are kept, and warned about escaped;
+ * messages quoting document values never carry a raw control character.
+ * XML 1.0 allows no C0 control but tab, newline and CR (&#27; is malformed
+ * XML), but C1 controls such as U+009B (CSI) and bidi overrides pass. */
+static void
+test_controls_rendered_safely(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    logbuf lb = { "" };
+    h2k_ctx_set_log(ctx, capture, &lb, H2K_LOG_WARNING);
+    h2k_vm_spec *s = NULL;
+    char *xml = small_ovf("evil&#155;2J&#10;name", "os&#8238;t&#9;x", "2", "1024", "byte * 2^20",
+                          "1", "byte", "net&#155;x");
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "c.ovf", &s), 0);
+    assert_string_equal(s->name, "evil\xc2\x9b"
+                                 "2J\nname");
+    assert_string_equal(s->os_type, "os\xe2\x80\xaet\tx");
+    assert_string_equal(s->nics[0].network, "net\xc2\x9bx");
+    h2k_vm_spec_free(s);
+    free(xml);
+    for (const char *p = lb.text; *p; p++)
+        if (*p != '\n')
+            assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7f);
+    assert_null(strstr(lb.text, "\xc2\x9b"));
+    assert_non_null(strstr(lb.text, "evil\\xc2\\x9b2J\\x0aname"));
+    assert_non_null(strstr(lb.text, "os\\xe2\\x80\\xaet\\x09x"));
+    assert_non_null(strstr(lb.text, "net\\xc2\\x9bx"));
+
+    /* an error quoting a value */
+    xml = small_ovf("vm", "o", "2&#155;[31m&#10;x", "1024", "byte * 2^20", "1", "byte", "n");
+    ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "c.ovf", &s),
+                 H2K_ERR_FORMAT);
+    const h2k_error *e = h2k_ctx_last_error(ctx);
+    assert_null(strstr(e->message, "\xc2\x9b"));
+    assert_null(strchr(e->message, '\n'));
+    assert_non_null(strstr(e->message, "2\\xc2\\x9b[31m\\x0ax"));
+    free(xml);
+    h2k_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -358,6 +493,8 @@ main(void)
         cmocka_unit_test(test_no_disks),
         cmocka_unit_test(test_secure_boot),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_controls_rendered_safely),
         cmocka_unit_test(test_many_items),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -441,6 +441,33 @@ test_describe(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* A VM whose name and guest OS hold control characters: kept as sent, and
+ * the warning shows them escaped. */
+static void
+test_vm_name_controls(void **state)
+{
+    (void)state;
+    static const char xml[] =
+        "<objects xmlns=\"urn:vim25\"><obj type=\"VirtualMachine\">vm-9</obj>"
+        "<propSet><name>name</name><val>evil&#155;[2J&#8238;x</val></propSet>"
+        "<propSet><name>config.guestId</name><val>os&#10;x</val></propSet></objects>";
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "vm.xml", NULL, XML_PARSE_NONET);
+    assert_non_null(doc);
+    h2k_ctx *ctx = ctx_capturing();
+    hk_vmw_vm vm;
+    ts_assert_rc(ctx, hk_vmw_parse_vm(ctx, "vc", xmlDocGetRootElement(doc), &vm), 0);
+    assert_string_equal(vm.spec->name, "evil\xc2\x9b[2J\xe2\x80\xaex");
+    assert_string_equal(vm.spec->os_type, "os\nx");
+    assert_non_null(logs.data);
+    assert_non_null(strstr(logs.data, "name \"evil\\xc2\\x9b[2J\\xe2\\x80\\xaex\" holds control"));
+    assert_non_null(strstr(logs.data, "guest OS \"os\\x0ax\" holds control"));
+    assert_null(strstr(logs.data, "\xc2\x9b"));
+    hk_vmw_vm_clear(&vm);
+    xmlFreeDoc(doc);
+    hk_buf_free(&logs);
+    h2k_ctx_free(ctx);
+}
+
 static void
 test_ovf_roundtrip(void **state)
 {
@@ -511,6 +538,7 @@ main(void)
         cmocka_unit_test(test_list_paging),
         cmocka_unit_test(test_login_refused),
         cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_vm_name_controls),
         cmocka_unit_test(test_ovf_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,9 +253,11 @@ test_errors(void **state)
 
     e = ve_parse_data_fail(&reader, ctx, "huge-memory.vmx", H2K_ERR_FORMAT, NULL);
     assert_string_equal(e->field, "memsize");
-    assert_non_null(strstr(e->message, "too large"));
+    assert_non_null(strstr(e->message, "more than VMware allows"));
+    assert_non_null(strstr(e->message, "huge-memory.vmx"));
     e = ve_parse_data_fail(&reader, ctx, "overflow-memory.vmx", H2K_ERR_FORMAT, NULL);
     assert_string_equal(e->field, "memsize");
+    assert_non_null(strstr(e->message, "too large"));
     e = ve_parse_data_fail(&reader, ctx, "bad-memory.vmx", H2K_ERR_FORMAT, NULL);
     assert_string_equal(e->field, "memsize");
     assert_non_null(strstr(e->message, "line 2"));
@@ -272,6 +274,137 @@ test_errors(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* Log lines captured at warning level. */
+typedef struct {
+    char text[8192];
+} logbuf;
+
+static void
+capture(void *userdata, h2k_log_level level, const char *domain, const char *message)
+{
+    (void)level;
+    (void)domain;
+    logbuf *b = userdata;
+    size_t l = strlen(b->text);
+    snprintf(b->text + l, sizeof(b->text) - l, "%s\n", message);
+}
+
+/* Parses @text as "m.vmx"; returns rc; *out set on success. */
+static int
+parse_text(h2k_ctx *ctx, const char *text, h2k_vm_spec **out)
+{
+    return h2k_vmx_parse_memory(ctx, text, strlen(text), "/base", "m.vmx", out);
+}
+
+/* Numbers beyond what VMware allows a VM are refused, naming file and key;
+ * negative and overflowing ones too.  The limits themselves are accepted. */
+static void
+test_limits(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_vm_spec *s = NULL;
+    ts_assert_rc(ctx, parse_text(ctx, "memsize = \"25165824\"\nnumvcpus = \"768\"\n", &s), 0);
+    assert_int_equal(s->memory_bytes, UINT64_C(24) << 40);
+    assert_int_equal(s->vcpus, 768);
+    h2k_vm_spec_free(s);
+
+    static const struct {
+        const char *text, *field, *says;
+    } bad[] = {
+        {"memsize = \"25165825\"\n", "memsize", "more than VMware allows"},
+        {"memSize = \"1099511627776\"\n", "memSize", "more than VMware allows"},
+        {"memsize = \"18446744073709551616\"\n", "memsize", "too large"},
+        {"memsize = \"-1024\"\n", "memsize", "negative"},
+        {"memsize = \"0x1000\"\n", "memsize", "not a number"},
+        {"memsize = \"4096 \"\nnumvcpus = \"769\"\n", "numvcpus", "VMware allows 1-768"},
+        {"numvcpus = \"4294967297\"\n", "numvcpus", "out of range"},
+        {"numvcpus = \"-1\"\n", "numvcpus", "negative"},
+        {"numvcpus = \"99999999999999999999999\"\n", "numvcpus", "too large"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        s = NULL;
+        ts_assert_rc(ctx, parse_text(ctx, bad[i].text, &s), H2K_ERR_FORMAT);
+        assert_null(s);
+        const h2k_error *e = h2k_ctx_last_error(ctx);
+        assert_string_equal(e->field, bad[i].field);
+        assert_non_null(strstr(e->message, "m.vmx"));
+        if (!strstr(e->message, bad[i].says))
+            print_error("case %zu: %s\n", i, e->message);
+        assert_non_null(strstr(e->message, bad[i].says));
+    }
+    h2k_ctx_free(ctx);
+}
+
+/* VMware's |XX escapes are decoded; the spec keeps the decoded strings, and
+ * warnings quoting them carry no raw control character. */
+static void
+test_escapes_decoded_and_safe(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    logbuf lb = { "" };
+    h2k_ctx_set_log(ctx, capture, &lb, H2K_LOG_WARNING);
+    h2k_vm_spec *s = NULL;
+    const char *text = "displayName = \"a|0Ab|1B[31mred|22q|7Cp|7c|09t|0d|9B\"\n"
+                       "guestOS = \"other|1B]0;pwned|07\"\n"
+                       "firmware = \"e|1B[2Jfi\"\n"
+                       "uuid.bios = \"|1B[1m\"\n"
+                       "ethernet0.present = \"TRUE\"\n"
+                       "ethernet0.networkName = \"VM |0ANetwork\"\n"
+                       "ethernet0.address = \"00:50|1B\"\n"
+                       "ethernet0.addressType = \"static\"\n"
+                       "cpuid.coresPerSocket = \"|1B[5m\"\n";
+    ts_assert_rc(ctx, parse_text(ctx, text, &s), 0);
+    assert_string_equal(s->name, "a\nb\x1b[31mred\"q|p|\tt\r\x9b");
+    assert_string_equal(s->os_type, "other\x1b]0;pwned\x07");
+    assert_string_equal(s->nics[0].network, "VM \nNetwork");
+    assert_null(s->uuid);
+    /* JSON escapes them too */
+    char *j = h2k_vm_spec_to_json(s);
+    assert_non_null(j);
+    assert_null(strchr(j, '\x1b'));
+    free(j);
+    h2k_vm_spec_free(s);
+    /* every warning was written; none holds a control character but the
+     * newlines between messages */
+    for (const char *p = lb.text; *p; p++)
+        if (*p != '\n')
+            assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7f &&
+                        (unsigned char)*p != 0x9b);
+    assert_non_null(strstr(lb.text, "a\\x0ab\\x1b[31mred\"q|p|\\x09t\\x0d\\x9b"));
+    assert_non_null(strstr(lb.text, "other\\x1b]0;pwned\\x07"));
+    assert_non_null(strstr(lb.text, "VM \\x0aNetwork"));
+    assert_non_null(strstr(lb.text, "e\\x1b[2Jfi"));
+    assert_non_null(strstr(lb.text, "00:50\\x1b"));
+    assert_non_null(strstr(lb.text, "\\x1b[1m"));
+    assert_non_null(strstr(lb.text, "\\x1b[5m"));
+
+    /* an error quoting a value */
+    lb.text[0] = '\0';
+    s = NULL;
+    ts_assert_rc(ctx, parse_text(ctx, "memsize = \"1|1B[2J\"\n", &s), H2K_ERR_FORMAT);
+    const h2k_error *e = h2k_ctx_last_error(ctx);
+    assert_null(strchr(e->message, '\x1b'));
+    assert_non_null(strstr(e->message, "1\\x1b[2J"));
+
+    /* a file with lines but not one key = value line is not a VMX file */
+    s = NULL;
+    ts_assert_rc(ctx, parse_text(ctx, "\x8f\x13garbage\n\x01\x02 no equals\n# c\n", &s),
+                 H2K_ERR_FORMAT);
+    assert_null(s);
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "not a VMX file"));
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "m.vmx"));
+    ts_assert_rc(ctx, parse_text(ctx, "# only a comment\n\n", &s), 0);
+    h2k_vm_spec_free(s);
+
+    /* escapes at the end of a value, lower-case hex, '|' without hex */
+    ts_assert_rc(ctx, parse_text(ctx, "displayName = \"x|7c|2|g1|41\"\n", &s), 0);
+    assert_string_equal(s->name, "x||2|g1A");
+    h2k_vm_spec_free(s);
+    h2k_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -283,6 +416,8 @@ main(void)
         cmocka_unit_test(test_no_disks_and_defaults),
         cmocka_unit_test(test_memory_and_paths),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_escapes_decoded_and_safe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -403,10 +403,12 @@ export_http(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char **pat
             local_dir = strdup(out_dir);
         if (!dir || !local_dir)
             rc = hk_error_nomem(ctx);
-        else if (!plain_name(name))
-            rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: disk file name \"%s\" is not usable",
-                          c->host, ref);
-        else if ((rc = mkdir_p(ctx, local_dir)) == 0)
+        else if (!plain_name(name)) {
+            char *sr = hk_str_safe(ref);
+            rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: disk file name \"%s\" is not usable", c->host,
+                          sr ? sr : "?");
+            free(sr);
+        } else if ((rc = mkdir_p(ctx, local_dir)) == 0)
             rc = http_descriptor(c, dc, ds, strcmp(dir, ".") == 0 ? "" : dir, name, local_dir,
                                  &l, 0, &paths[i]);
         free(local_dir);

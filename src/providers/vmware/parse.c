@@ -239,8 +239,10 @@ add_disk(h2k_ctx *ctx, const char *host, const xmlNode *d, const ctrl *ctrls, si
             if (!(disk->controller_model = strdup(c->model)))
                 return nomem(ctx);
         } else {
+            char *sf = hk_str_safe(file ? file : "?");
             hk_warn(ctx, HK_VMW_DOMAIN, "%s: disk %s: controller %lld not found", host,
-                    file ? file : "?", (long long)v);
+                    sf ? sf : "?", (long long)v);
+            free(sf);
         }
     }
     if (!file)
@@ -475,6 +477,17 @@ hk_vmw_parse_vm(h2k_ctx *ctx, const char *host, const xmlNode *obj, hk_vmw_vm *v
         hk_vmw_vm_clear(vm);
         return hk_error(ctx, H2K_ERR_FORMAT, "%s: a VirtualMachine object has no %s", host,
                         vm->moref ? "name" : "reference");
+    }
+    /* the server's strings are kept as sent; control characters in them are
+     * reported, rendered safely */
+    const char *const shown[] = { s->name, s->os_type };
+    for (size_t i = 0; i < 2; i++) {
+        if (shown[i] && hk_str_needs_escape(shown[i])) {
+            char *sv = hk_str_safe(shown[i]);
+            hk_warn(ctx, HK_VMW_DOMAIN, "%s: VM %s \"%s\" holds control characters", host,
+                    i == 0 ? "name" : "guest OS", sv ? sv : "?");
+            free(sv);
+        }
     }
     xmlNodePtr hw = hk_vmw_obj_prop(obj, "config.hardware");
     if (hw) {
