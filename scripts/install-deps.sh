@@ -14,6 +14,7 @@ libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libxml2-utils d
 debootstrap fdisk e2fsprogs dosfstools libhivex-bin ntfs-3g sqlite3 xz-utils zstd
 nbdkit libnbd-bin virt-v2v
 valgrind python3 curl ca-certificates iproute2 procps
+nodejs npm openssl
 "
 
 sudo_cmd=""
