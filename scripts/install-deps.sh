@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs every Debian package hyper2kvm needs to build, test, fuzz and benchmark.
 # This file is the only place the list lives.  Safe to run again: apt-get skips what is there.
+# (npm, for Azurite, comes with the peers script ../shared/peers/azure/setup.sh when the
+# nodejs installed lacks it: a nodejs from other sources bundles its own npm.)
 # usage: scripts/install-deps.sh            (as root, or through sudo)
 set -eu
 
@@ -15,6 +17,7 @@ debootstrap fdisk e2fsprogs dosfstools libhivex-bin ntfs-3g genisoimage sqlite3 
 nbdkit libnbd-bin virt-v2v
 valgrind python3 curl ca-certificates iproute2 procps
 doxygen abigail-tools
+nodejs openssl
 "
 
 sudo_cmd=""

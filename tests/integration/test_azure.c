@@ -23,8 +23,8 @@
 #define MIB (1024u * 1024u)
 
 static ts_azure az;
-static char *os_vhd, *data_vhd;
-static uint64_t os_alloc, data_alloc;
+static char *os_vhd, *data_vhd, *frag_vhd;
+static uint64_t os_alloc, data_alloc, frag_alloc;
 
 static const char config[] =
     "{\"tenant\":\"tenant-1\",\"client_id\":\"app-1\",\"client_secret\":\"" SECRET "\","
@@ -35,11 +35,14 @@ static const char config[] =
     "   \"security_type\":\"TrustedLaunch\",\"secure_boot\":true,"
     "   \"data_disks\":[{\"lun\":0,\"disk\":\"vm1-data\"}],\"nics\":[\"vm1-nic\"]},"
     " \"vmrun\":{\"size\":\"Standard_B1s\",\"power\":\"running\",\"os_disk\":\"vmrun-os\","
+    "   \"nics\":[]},"
+    " \"vmfrag\":{\"size\":\"Standard_B1s\",\"power\":\"deallocated\",\"os_disk\":\"frag\","
     "   \"nics\":[]}},"
     "\"disks\":{"
     " \"vm1-os\":{\"blob\":\"disks/os.vhd\",\"size\":67108864,\"gen\":\"V2\",\"os\":\"Linux\"},"
     " \"vm1-data\":{\"blob\":\"disks/data.vhd\",\"size\":16777216},"
-    " \"vmrun-os\":{\"blob\":\"disks/os.vhd\",\"size\":67108864,\"gen\":\"V1\",\"os\":\"Linux\"}},"
+    " \"vmrun-os\":{\"blob\":\"disks/os.vhd\",\"size\":67108864,\"gen\":\"V1\",\"os\":\"Linux\"},"
+    " \"frag\":{\"blob\":\"disks/frag.vhd\",\"size\":8388608}},"
     "\"nics\":{\"vm1-nic\":{\"mac\":\"00-0D-3A-1B-2C-3D\",\"ip\":\"10.0.0.4\"}},"
     "\"throttle\":[\"vm1\"]}";
 
@@ -77,6 +80,20 @@ group_setup(void **state)
     static const int data_offs[] = {5, 9, -1};
     os_vhd = make_vhd("os.vhd", 64, os_offs);
     data_vhd = make_vhd("data.vhd", 16, data_offs);
+    /* a fragmented disk, like a file system's extents: in its first 4 MiB, 4 KiB of
+     * data every 16 KiB; in the next 4 MiB, 4 KiB every 256 KiB */
+    frag_vhd = make_vhd("frag.vhd", 8, (const int[]){-1});
+    int fd = open(frag_vhd, O_WRONLY);
+    assert_true(fd >= 0);
+    char blk[4096];
+    for (unsigned i = 0; i < 256 + 16; i++) {
+        memset(blk, (int)(0x41 + i % 50), sizeof(blk));
+        off_t at = i < 256 ? (off_t)i * 16384 : (off_t)(4 * MIB + (i - 256) * 262144u);
+        assert_int_equal(pwrite(fd, blk, sizeof(blk), at), (ssize_t)sizeof(blk));
+    }
+    close(fd);
+    frag_alloc = ts_azure_seed(&az, "disks/frag.vhd", frag_vhd);
+    assert_int_equal(frag_alloc, (256 + 16) * 4096 + 512);
     os_alloc = ts_azure_seed(&az, "disks/os.vhd", os_vhd);
     data_alloc = ts_azure_seed(&az, "disks/data.vhd", data_vhd);
     /* six MiB of data and the footer: a tenth of the disk */
@@ -92,6 +109,7 @@ group_teardown(void **state)
     ts_azure_stop(&az);
     free(os_vhd);
     free(data_vhd);
+    free(frag_vhd);
     return ts_teardown_tmpdir(state);
 }
 
@@ -182,12 +200,13 @@ test_list(void **state)
     h2k_azure_vm *vms = NULL;
     size_t n = 0;
     assert_int_equal(h2k_azure_list_vms(c, &vms, &n), 0);
-    assert_int_equal(n, 2); /* two pages of one VM each */
+    assert_int_equal(n, 3); /* three pages of one VM each */
     assert_string_equal(vms[0].name, "vm1");
     assert_string_equal(vms[0].power_state, "deallocated");
     assert_string_equal(vms[0].vm_size, "Standard_B2s");
-    assert_string_equal(vms[1].name, "vmrun");
-    assert_string_equal(vms[1].power_state, "running");
+    assert_string_equal(vms[1].name, "vmfrag");
+    assert_string_equal(vms[2].name, "vmrun");
+    assert_string_equal(vms[2].power_state, "running");
     h2k_azure_vm_list_free(vms, n);
     assert_no_secret(ctx);
     h2k_azure_client_free(c);
@@ -280,6 +299,37 @@ test_download(void **state)
     assert_null(r);
     assert_int_equal(ts_azure_count(&az, "beginGetAccess vm1-os"), 0);
     assert_no_secret(ctx);
+    ts_rmtree(out);
+    free(out);
+    h2k_azure_client_free(c);
+    h2k_ctx_free(ctx);
+}
+
+/* Small ranges close together are fetched together (gaps read as zeros) and the
+ * copy stays as sparse as the blob. */
+static void
+test_download_fragmented(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = new_ctx();
+    h2k_azure_client *c = new_client(ctx, SECRET, az.ca, H2K_AZURE_RUNNING_REFUSE);
+    char *out = ts_tmp_path("frag");
+    h2k_azure_download_result *r = NULL;
+    int rc = h2k_azure_download_vm(c, "vmfrag", out, &r);
+    if (rc < 0)
+        fail_msg("download: %s", h2k_ctx_last_error(ctx)->message);
+    assert_same_file(r->disk_paths[0], frag_vhd);
+    assert_int_equal(r->allocated_bytes, frag_alloc);
+    /* the 12 KiB gaps of the first 4 MiB (and the one after them) come along: a
+     * request of 4 MiB instead of 257; the 252 KiB gaps that follow do not */
+    assert_int_equal(r->bytes_downloaded, 4 * MIB + 16 * 4096 + 512);
+    struct stat sb;
+    assert_int_equal(stat(r->disk_paths[0], &sb), 0);
+    assert_true((uint64_t)sb.st_blocks * 512 <= frag_alloc + 64 * 1024);
+    print_message("fragmented disk: %llu allocated, %llu fetched, %llu bytes on disk\n",
+                  (unsigned long long)frag_alloc, (unsigned long long)r->bytes_downloaded,
+                  (unsigned long long)sb.st_blocks * 512);
+    h2k_azure_download_result_free(r);
     ts_rmtree(out);
     free(out);
     h2k_azure_client_free(c);
@@ -487,6 +537,7 @@ main(void)
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_download),
+        cmocka_unit_test(test_download_fragmented),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_untrusted_certificate),
         cmocka_unit_test(test_running_vm),

@@ -26,6 +26,8 @@
 #include "providers/azure/az_internal.h"
 
 #define PIECE (4u << 20)
+#define GAP_MERGE (32u << 10)
+#define ZERO_BLOCK 4096u
 #define STATE_MAGIC "h2k-azure-download 1"
 
 static void
@@ -204,17 +206,40 @@ on_data(char *data, size_t sz, size_t nm, void *ud)
         x->overflow = true;
         return 0;
     }
+    /* blocks of zeros (gaps between merged ranges, unused pages) are not written:
+     * the file was created at its full size, so they read as zeros and stay holes */
+    static const char zeros[ZERO_BLOCK];
+    uint64_t base = x->pc->start + x->pc->got;
     size_t off = 0;
     while (off < n) {
-        ssize_t w = pwrite(x->fd, data + off, n - off, (off_t)(x->pc->start + x->pc->got + off));
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            x->io_error = true;
-            x->err = errno;
-            return 0;
+        size_t span = ZERO_BLOCK - (size_t)((base + off) % ZERO_BLOCK);
+        if (span > n - off)
+            span = n - off;
+        if (memcmp(data + off, zeros, span) == 0) {
+            off += span;
+            continue;
         }
-        off += (size_t)w;
+        /* a run of blocks that are not all zero */
+        size_t run = span;
+        while (off + run < n) {
+            size_t next = n - off - run < ZERO_BLOCK ? n - off - run : ZERO_BLOCK;
+            if (memcmp(data + off + run, zeros, next) == 0)
+                break;
+            run += next;
+        }
+        size_t done = 0;
+        while (done < run) {
+            ssize_t w = pwrite(x->fd, data + off + done, run - done, (off_t)(base + off + done));
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                x->io_error = true;
+                x->err = errno;
+                return 0;
+            }
+            done += (size_t)w;
+        }
+        off += run;
     }
     x->pc->got += n;
     return n;
@@ -596,11 +621,23 @@ download_disk(h2k_azure_client *c, const h2k_azure_vm *vm, const h2k_azure_disk 
         goto done;
     }
     np = 0;
-    for (size_t i = 0; i < n_ranges; i++)
-        for (uint64_t s = ranges[i].start; s <= ranges[i].end; s += PIECE) {
-            uint64_t l = ranges[i].end - s + 1;
+    /* ranges closer than GAP_MERGE share a request (the gap reads as zeros and is
+     * not written): a file system's many small extents cost few round trips */
+    for (size_t i = 0; i < n_ranges; i++) {
+        uint64_t s = ranges[i].start, end = ranges[i].end + 1;
+        while (s < end) {
+            piece *last = np ? &pcs[np - 1] : NULL;
+            if (last && s - (last->start + last->len) <= GAP_MERGE && last->len < PIECE) {
+                uint64_t e = end < last->start + PIECE ? end : last->start + PIECE;
+                last->len = e - last->start;
+                s = e;
+                continue;
+            }
+            uint64_t l = end - s;
             pcs[np++] = (piece){.start = s, .len = l < PIECE ? l : PIECE};
+            s += pcs[np - 1].len;
         }
+    }
     part = hk_asprintf("%s.part", final);
     state = hk_asprintf("%s.part.state", final);
     head = hk_asprintf(STATE_MAGIC " %llu %s\n", (unsigned long long)size, etag);
