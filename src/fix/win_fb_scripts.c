@@ -47,8 +47,9 @@ static int
 refuse(h2k_ctx *ctx, const char *field, const char *value, const char *expected)
 {
     char *v = shown(value);
-    int rc = hk_error(ctx, H2K_ERR_VALIDATION, "Windows first boot: %s: %s is not %s; refused",
-                      field, v ? v : "(value)", expected);
+    int rc = hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, field,
+                         "Windows first boot: %s is not %s; refused", v ? v : "(value)",
+                         expected);
     free(v);
     return rc;
 }
@@ -386,10 +387,10 @@ parse_nic(h2k_ctx *ctx, size_t idx, const hk_win_nic *nic, nic_plan *p)
             return rc;
         unsigned max = p->addr_v6[i] ? 128 : 32;
         if (nic->addresses[i].prefix > max || nic->addresses[i].prefix == 0)
-            return hk_error(ctx, H2K_ERR_VALIDATION,
-                            "Windows first boot: %s: prefix length %u is not within 1..%u; "
-                            "refused",
-                            field, nic->addresses[i].prefix, max);
+            return hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, field,
+                               "Windows first boot: prefix length %u is not within 1..%u; "
+                               "refused",
+                               nic->addresses[i].prefix, max);
         p->prefix[i] = nic->addresses[i].prefix;
         if (p->addr_v6[i])
             p->n6++;
