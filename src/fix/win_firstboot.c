@@ -133,6 +133,36 @@ control_set(h2k_ctx *ctx, hk_hive *system, const char *given, char out[16])
     return 0;
 }
 
+/* The helper's folder as the guest spells it (NTFS is case-insensitive):
+ * each existing component as found, the missing ones as we name them.
+ * Caller frees; NULL on allocation failure. */
+static char *
+guest_dir(guestfs_h *g)
+{
+    char rel[] = HK_WIN_FB_DIR;
+    char *save = NULL;
+    char *dir = strdup("");
+    bool exists = true;
+    for (char *comp = strtok_r(rel, "\\", &save); comp && dir;
+         comp = strtok_r(NULL, "\\", &save)) {
+        char *next = hk_asprintf("%s/%s", dir, comp);
+        free(dir);
+        dir = next;
+        if (!dir || !exists)
+            continue;
+        /* resolves the existing elements; fails when this one is missing */
+        char *found = guestfs_case_sensitive_path(g, dir);
+        exists = found && guestfs_is_dir(g, found) > 0;
+        if (exists) {
+            free(dir);
+            dir = found;
+        } else {
+            free(found);
+        }
+    }
+    return dir;
+}
+
 int
 hk_win_firstboot_install(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *system,
                          const char *cset, const hk_win_firstboot *fb)
@@ -168,15 +198,8 @@ hk_win_firstboot_install(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *sy
         goto done;
     }
 
-    /* the folder as the guest spells it (NTFS is case-insensitive) */
-    char unix_dir[sizeof(HK_WIN_FB_DIR) + 2] = "/";
-    strcat(unix_dir, HK_WIN_FB_DIR);
-    for (char *p = unix_dir; *p; p++)
-        if (*p == '\\')
-            *p = '/';
-    dir = guestfs_case_sensitive_path(g, unix_dir);
-    if (!dir) {
-        rc = hk_gfs_error(fx->gfs, H2K_ERR_FIXER, "Windows first boot: the helper's folder");
+    if (!(dir = guest_dir(g))) {
+        rc = hk_error_nomem(ctx);
         goto done;
     }
     exe_path = hk_asprintf("%s/%s", dir, HK_WIN_FB_EXE);

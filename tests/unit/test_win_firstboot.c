@@ -139,6 +139,9 @@ test_disks(void **state)
     assert_int_equal(hk_win_fb_script_disks_online(ctx, 40, &W11, 0, &s), 0);
     golden("disks-win11", &s, "0040-disks-online.ps1");
     hk_win_fb_step_clear(&s);
+    assert_int_equal(hk_win_fb_script_disks_online(ctx, 40, &W10, 0, &s), 0);
+    golden("disks-win2019", &s, "0040-disks-online.ps1");
+    hk_win_fb_step_clear(&s);
     assert_int_equal(hk_win_fb_script_disks_online(ctx, 40, &W7, 3, &s), 0);
     golden("disks-win7", &s, "0040-disks-online.cmd");
     assert_non_null(strstr(s.text, "for /l %%n in (0,1,2) do call :disk %%n"));
