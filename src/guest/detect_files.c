@@ -215,7 +215,10 @@ detect_os(const hk_fsread *fs, h2k_guest_identity *id)
     }
     if (!id->os_id && fs->exists(fs, "/etc/arch-release"))
         id->os_id = strdup("arch");
-    if (id->os_id) {
+    if (id->type == H2K_GUEST_WINDOWS) {
+        /* inspection (libguestfs) found Windows: stray Linux-looking files on
+         * its file systems do not overrule it */
+    } else if (id->os_id) {
         id->type = H2K_GUEST_LINUX;
         const char *fam = family_of(id->os_id, like);
         if (fam)

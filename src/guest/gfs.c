@@ -16,6 +16,7 @@
 
 #include "detect_files.h"
 #include "gfs.h"
+#include "win_inspect.h"
 #include "hyper2kvm/h2k_disk.h"
 
 int
@@ -526,6 +527,8 @@ hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out)
     int rc = hk_guest_detect_files(gfs->ctx, &gfs->fs, id, false);
     if (rc < 0 && id->type != H2K_GUEST_UNKNOWN)
         rc = 0; /* inspection already identified the OS */
+    if (rc == 0 && id->type == H2K_GUEST_WINDOWS)
+        rc = hk_win_inspect(gfs, id);
     if (rc < 0) {
         h2k_guest_identity_free(id);
         return rc;

@@ -19,11 +19,106 @@ h2k_guest_type_name(h2k_guest_type type)
     return "unknown";
 }
 
+static void
+windows_info_free(h2k_windows_info *w)
+{
+    if (!w)
+        return;
+    free(w->product_name);
+    free(w->installation_type);
+    free(w->edition);
+    free(w->os_short);
+    free(w->arch);
+    free(w->system_root);
+    free(w->current_control_set);
+    for (size_t i = 0; i < w->n_drives; i++) {
+        free(w->drive_letters[i]);
+        free(w->drive_devices[i]);
+    }
+    free(w->drive_letters);
+    free(w->drive_devices);
+    free(w->vmware_tools_product_code);
+    for (size_t i = 0; i < w->n_adapters; i++) {
+        h2k_win_adapter *a = &w->adapters[i];
+        free(a->guid);
+        free(a->description);
+        for (size_t k = 0; k < a->n_addresses; k++)
+            free(a->addresses[k]);
+        free(a->addresses);
+        free(a->prefixes);
+        free(a->gateway);
+        for (size_t k = 0; k < a->n_dns; k++)
+            free(a->dns[k]);
+        free(a->dns);
+    }
+    free(w->adapters);
+    free(w);
+}
+
+static json_object *
+strv_json(char *const *v, size_t n)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_string(v[i] ? v[i] : ""));
+    return a;
+}
+
+static json_object *
+windows_info_json(const h2k_windows_info *w)
+{
+    json_object *o = json_object_new_object();
+    hk_json_add_str(o, "product_name", w->product_name);
+    json_object_object_add(o, "major_version", json_object_new_int(w->major_version));
+    json_object_object_add(o, "minor_version", json_object_new_int(w->minor_version));
+    json_object_object_add(o, "build", json_object_new_int(w->build));
+    json_object_object_add(o, "server", json_object_new_boolean(w->server));
+    hk_json_add_str(o, "installation_type", w->installation_type);
+    hk_json_add_str(o, "edition", w->edition);
+    hk_json_add_str(o, "os_short", w->os_short);
+    hk_json_add_str(o, "arch", w->arch);
+    hk_json_add_str(o, "system_root", w->system_root);
+    hk_json_add_str(o, "current_control_set", w->current_control_set);
+    json_object *d = json_object_new_array();
+    for (size_t i = 0; i < w->n_drives; i++) {
+        json_object *jd = json_object_new_object();
+        hk_json_add_str(jd, "letter", w->drive_letters[i]);
+        hk_json_add_str(jd, "device", w->drive_devices[i]);
+        json_object_array_add(d, jd);
+    }
+    json_object_object_add(o, "drives", d);
+    json_object_object_add(o, "hibernated", json_object_new_boolean(w->hibernated));
+    json_object_object_add(o, "fast_startup", json_object_new_boolean(w->fast_startup));
+    json_object_object_add(o, "vmware_tools", json_object_new_boolean(w->vmware_tools));
+    hk_json_add_str(o, "vmware_tools_product_code", w->vmware_tools_product_code);
+    json_object *ad = json_object_new_array();
+    for (size_t i = 0; i < w->n_adapters; i++) {
+        const h2k_win_adapter *a = &w->adapters[i];
+        json_object *ja = json_object_new_object();
+        hk_json_add_str(ja, "guid", a->guid);
+        hk_json_add_str(ja, "description", a->description);
+        json_object_object_add(ja, "dhcp", json_object_new_boolean(a->dhcp));
+        json_object *addrs = json_object_new_array();
+        for (size_t k = 0; k < a->n_addresses; k++) {
+            char *cidr = hk_asprintf("%s/%d", a->addresses[k], a->prefixes[k]);
+            json_object_array_add(addrs, json_object_new_string(cidr ? cidr : ""));
+            free(cidr);
+        }
+        json_object_object_add(ja, "addresses", addrs);
+        hk_json_add_str(ja, "gateway", a->gateway);
+        json_object_object_add(ja, "dns", strv_json(a->dns, a->n_dns));
+        json_object_array_add(ad, ja);
+    }
+    json_object_object_add(o, "adapters", ad);
+    return o;
+}
+
 void
 h2k_guest_identity_free(h2k_guest_identity *id)
 {
     if (!id)
         return;
+    windows_info_free(id->windows);
     free(id->os_id);
     free(id->os_version);
     free(id->os_pretty);
@@ -100,5 +195,7 @@ h2k_guest_identity_to_json(const h2k_guest_identity *id)
     json_object_object_add(o, "vmware_tools", json_object_new_boolean(id->vmware_tools));
     hk_json_add_str(o, "selinux", id->selinux);
     hk_json_add_str(o, "network_config", id->network_config);
+    if (id->windows)
+        json_object_object_add(o, "windows", windows_info_json(id->windows));
     return hk_json_steal_string(o);
 }
