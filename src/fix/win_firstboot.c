@@ -109,6 +109,51 @@ hk_win_firstboot_steps(h2k_ctx *ctx, const hk_win_firstboot *fb, hk_win_fb_step 
     return 0;
 }
 
+int
+hk_win_firstboot_from_info(h2k_ctx *ctx, const h2k_windows_info *wi, hk_win_firstboot *fb)
+{
+    if (!wi || !fb)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "Windows first boot: no Windows information");
+    hk_win_arch arch;
+    if (wi->arch && hk_streq_nocase(wi->arch, "amd64"))
+        arch = HK_WIN_ARCH_X64;
+    else if (wi->arch && (hk_streq_nocase(wi->arch, "x86") || hk_streq_nocase(wi->arch, "i386")))
+        arch = HK_WIN_ARCH_X86;
+    else
+        return hk_error(ctx, H2K_ERR_UNSUPPORTED,
+                        "Windows first boot: no helper for the architecture \"%.32s\" "
+                        "(amd64 and x86 only)",
+                        wi->arch ? wi->arch : "(unknown)");
+    fb->os.major = wi->major_version > 0 ? (unsigned)wi->major_version : 0;
+    fb->os.minor = wi->minor_version > 0 ? (unsigned)wi->minor_version : 0;
+    fb->os.build = wi->build > 0 ? (unsigned)wi->build : 0;
+    fb->os.server = wi->server != 0;
+    fb->os.arch = arch;
+    fb->vmware_tools_code = wi->vmware_tools ? wi->vmware_tools_product_code : NULL;
+    return 0;
+}
+
+void
+hk_win_nic_from_adapter(const h2k_win_adapter *a, const char *mac, hk_win_ip *ips,
+                        hk_win_nic *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->mac = mac;
+    out->dhcp = a->dhcp != 0;
+    if (out->dhcp)
+        return;
+    for (size_t i = 0; i < a->n_addresses; i++) {
+        ips[i].address = a->addresses[i];
+        ips[i].prefix = a->prefixes && a->prefixes[i] > 0 ? (unsigned)a->prefixes[i] : 0;
+    }
+    out->addresses = ips;
+    out->n_addresses = a->n_addresses;
+    out->gateways = a->gateway ? (const char *const *)&a->gateway : NULL;
+    out->n_gateways = a->gateway ? 1 : 0;
+    out->dns = (const char *const *)a->dns;
+    out->n_dns = a->n_dns;
+}
+
 /* "ControlSetNNN" from @given (checked) or from Select\Current. */
 static int
 control_set(h2k_ctx *ctx, hk_hive *system, const char *given, char out[16])

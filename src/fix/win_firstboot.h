@@ -30,6 +30,7 @@
 #include "core/internal.h"
 #include "guest/win_registry.h"
 #include "hyper2kvm/h2k_fix.h"
+#include "hyper2kvm/h2k_guest.h"
 
 /* ------------------------------------------------------------ inputs */
 
@@ -176,6 +177,19 @@ int hk_win_firstboot_steps(h2k_ctx *ctx, const hk_win_firstboot *fb, hk_win_fb_s
 /* The ImagePath of the service (REG_EXPAND_SZ text): the quoted helper path
  * and its options.  Caller frees; NULL on allocation failure. */
 char *hk_win_firstboot_image_path(const hk_win_firstboot *fb);
+
+/* Fills @fb->os (version, server, architecture "amd64"/"x86") and
+ * @fb->vmware_tools_code (borrowed from @wi) from the guest's inspection;
+ * nothing else is touched.  Returns 0, or H2K_ERR_UNSUPPORTED naming an
+ * architecture we have no helper for. */
+int hk_win_firstboot_from_info(h2k_ctx *ctx, const h2k_windows_info *wi, hk_win_firstboot *fb);
+
+/* One first-boot NIC from an inspected adapter @a and the MAC @mac the VM
+ * description gives that NIC: DHCP or its static addresses (into @ips, which
+ * must hold a->n_addresses entries), gateway and DNS servers.  Every pointer
+ * in *out is borrowed from @a, @mac and @ips. */
+void hk_win_nic_from_adapter(const h2k_win_adapter *a, const char *mac, hk_win_ip *ips,
+                             hk_win_nic *out);
 
 /* Installs the first boot @fb describes into the guest of @fx:
  *   - validates everything first (hk_win_firstboot_steps()): a refused value

@@ -14,7 +14,13 @@
  *     tests/data/windows-firstboot/install/service.txt, the folder listing
  *     against install/files.txt, each step against its golden file, the
  *     helper byte for byte.
- * One appliance launch in all.
+ * And on the phony Windows Server 2022 guest of
+ * scripts/images/build-windows-phony.sh (an overlay of it): the inspection's
+ * facts (version, arch, VMware Tools product code, the static adapter in
+ * ControlSet002) fill the configuration, the service lands in the current
+ * control set, read back with libhivex against install/win2k22-service.txt
+ * and the network step against install/win2k22-network.ps1.
+ * One appliance launch per case.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,12 +129,12 @@ install(ts_fixture *tf, hk_gfs *gfs, bool dry_run, const hk_win_firstboot *fb,
 
 /* The service key as "Name TYPE data" lines sorted by name, read with libhivex. */
 static char *
-dump_service(const char *hive_path)
+dump_service_in(const char *hive_path, const char *cset)
 {
     hive_h *h = hivex_open(hive_path, 0);
     assert_non_null(h);
     hive_node_h node = hivex_root(h);
-    const char *path[] = { "ControlSet001", "Services", "hyper2kvm-firstboot" };
+    const char *path[] = { cset, "Services", "hyper2kvm-firstboot" };
     for (size_t i = 0; i < 3 && node; i++)
         node = hivex_node_get_child(h, node, path[i]);
     assert_true(node != 0);
@@ -277,7 +283,7 @@ test_install(void **state)
     /* 6. read back from the closed image, on the host */
     char *back = ts_join(tf->dir, "SYSTEM.back");
     ntfscat(disk, SYSTEM_PATH, back);
-    char *dump = dump_service(back);
+    char *dump = dump_service_in(back, "ControlSet001");
     compare_golden("windows-firstboot/install/service.txt", dump);
     free(dump);
 
@@ -322,11 +328,116 @@ test_install(void **state)
     free(disk);
 }
 
+/* The cached phony guest NAME (built when missing or stale). */
+static char *
+phony_windows(const char *name)
+{
+    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-windows-phony.sh");
+    const char *argv[] = { "bash", script, name, NULL };
+    char *out = NULL;
+    if (ts_run(argv, &out) != 0)
+        fail_msg("build-windows-phony.sh %s failed:\n%s", name, out ? out : "");
+    char *prefix = hk_asprintf("%s ", name);
+    char *line = strstr(out, prefix);
+    assert_non_null(line);
+    char *path = strdup(line + strlen(prefix));
+    path[strcspn(path, "\n")] = '\0';
+    free(prefix);
+    free(out);
+    free(script);
+    return path;
+}
+
+static void
+test_phony_win2k22(void **state)
+{
+    ts_fixture *tf = *state;
+    char *base = phony_windows("win2k22");
+    char *overlay = ts_join(tf->dir, "win2k22.qcow2");
+    assert_int_equal(hk_qcow2_overlay(tf->ctx, base, "qcow2", overlay), 0);
+    const char *disks[] = { overlay };
+    const char *formats[] = { "qcow2" };
+    hk_gfs *gfs = NULL;
+    assert_int_equal(hk_gfs_open(tf->ctx, disks, formats, 1, false, &gfs), 0);
+    assert_int_equal(hk_gfs_inspect_mount(gfs), 0);
+    h2k_guest_identity *id = NULL;
+    assert_int_equal(hk_gfs_identity(gfs, &id), 0);
+    assert_non_null(id->windows);
+    const h2k_windows_info *wi = id->windows;
+    assert_int_equal(wi->n_adapters, 1);
+
+    /* what the conversion fills in: the facts of the guest, the MAC of the VM */
+    hk_win_firstboot fb = { 0 };
+    assert_int_equal(hk_win_firstboot_from_info(tf->ctx, wi, &fb), 0);
+    assert_int_equal(fb.os.major, 10);
+    assert_true(fb.os.server);
+    assert_int_equal(fb.os.arch, HK_WIN_ARCH_X64);
+    assert_string_equal(fb.vmware_tools_code, "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}");
+    hk_win_ip ips[4];
+    hk_win_nic nic;
+    assert_true(wi->adapters[0].n_addresses <= 4);
+    hk_win_nic_from_adapter(&wi->adapters[0], "00:50:56:8a:20:10", ips, &nic);
+    assert_false(nic.dhcp);
+    fb.nics = &nic;
+    fb.n_nics = 1;
+    fb.driver_dir = "C:\\Windows\\Drivers\\VirtIO";
+    fb.disks_online = true;
+
+    h2k_fix_result *res = NULL;
+    size_t n_reg = 0;
+    h2k_offline_fixer fx;
+    memset(&fx, 0, sizeof(fx));
+    fx.ctx = tf->ctx;
+    fx.gfs = gfs;
+    res = hk_fix_begin(&fx, H2K_FIX_VMWARE_TOOLS);
+    hk_hive *h = NULL;
+    assert_int_equal(hk_hive_open_guest(tf->ctx, gfs->g, SYSTEM_PATH, "SYSTEM", tf->dir, true,
+                                        false, &h),
+                     0);
+    int rc = hk_win_firstboot_install(&fx, res, h, NULL, &fb);
+    if (rc < 0)
+        fail_msg("install: %s", h2k_ctx_last_error(tf->ctx)->message);
+    hk_hive_changes(h, &n_reg);
+    assert_int_equal(n_reg, 9);
+    assert_string_equal(hk_hive_changes(h, &n_reg)[0].key,
+                        "ControlSet002\\Services\\hyper2kvm-firstboot");
+    assert_int_equal(hk_hive_commit(h), 0);
+    hk_hive_close(h);
+    assert_int_equal(res->n_changes, 5);
+    h2k_fix_result_free(res);
+
+    /* read back: the hive as the guest now holds it */
+    char *back = ts_join(tf->dir, "SYSTEM.win2k22");
+    char *sys = guestfs_case_sensitive_path(gfs->g, SYSTEM_PATH);
+    gfs_ok(gfs, guestfs_download(gfs->g, sys, back), "download SYSTEM");
+    char *dump = dump_service_in(back, "ControlSet002");
+    compare_golden("windows-firstboot/install/win2k22-service.txt", dump);
+    free(dump);
+    char *dir = guestfs_case_sensitive_path(gfs->g, "/Program Files/hyper2kvm/firstboot/scripts");
+    assert_non_null(dir);
+    char *net = hk_asprintf("%s/0030-network.ps1", dir);
+    size_t len = 0;
+    char *text = guestfs_read_file(gfs->g, net, &len);
+    assert_non_null(text);
+    compare_golden("windows-firstboot/install/win2k22-network.ps1", text);
+    free(text);
+    free(net);
+    free(dir);
+    free(sys);
+    free(back);
+    assert_int_equal(hk_gfs_close(gfs), 0);
+    h2k_guest_identity_free(id);
+    free(overlay);
+    free(base);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_install, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_phony_win2k22, ts_fixture_setup,
+                                        ts_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
