@@ -28,6 +28,7 @@ cmd_fix(cli_env *env, int argc, char **argv)
         { "force-initramfs", no_argument, NULL, 'F' },
         { "report", required_argument, NULL, 'r' },
         { "report-md", required_argument, NULL, 'M' },
+        { "virtio-win", required_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -35,7 +36,7 @@ cmd_fix(cli_env *env, int argc, char **argv)
     const char *report = NULL, *report_md = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jno:s:mFr:M:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jno:s:mFr:M:V:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'j': env->json = true; break;
         case 'n': opts.dry_run = 1; break;
@@ -44,7 +45,7 @@ cmd_fix(cli_env *env, int argc, char **argv)
             int bits = h2k_fix_kinds_parse(optarg);
             if (bits < 0) {
                 fprintf(stderr, "hyper2kvm fix: unknown repair in '%s' (fstab, grub, network, "
-                                "initramfs, vmware_tools, selinux)\n", optarg);
+                                "initramfs, vmware_tools, selinux, virtio_win)\n", optarg);
                 return CLI_EXIT_USAGE;
             }
             opts.fixes = c == 'o' ? (unsigned)bits : opts.fixes & ~(unsigned)bits;
@@ -54,10 +55,11 @@ cmd_fix(cli_env *env, int argc, char **argv)
         case 'F': opts.force_initramfs = 1; break;
         case 'r': report = optarg; break;
         case 'M': report_md = optarg; break;
+        case 'V': opts.virtio_win = optarg; break;
         case 'h':
             printf("usage: hyper2kvm fix IMAGE [IMAGE...] [--dry-run] [--only LIST] [--skip "
-                   "LIST] [--force-initramfs] [--report FILE.json] [--report-md FILE.md] "
-                   "[--json]\n");
+                   "LIST] [--force-initramfs] [--virtio-win ISO|DIR] [--report FILE.json] "
+                   "[--report-md FILE.md] [--json]\n");
             return CLI_EXIT_OK;
         default: return CLI_EXIT_USAGE;
         }

@@ -11,7 +11,7 @@
     "         [--compress] [--format qcow2|raw] [--network-map SRC=network:NAME|bridge:NAME]\n"    \
     "         [--mac MAC...] [--fixes LIST|all|none] [--test-boot] [--boot-timeout SEC]\n"         \
     "         [--define URI] [--dry-run] [--report FILE] [--keep-partial] [--json]\n"              \
-    "         [--backend native|virt-v2v]\n"
+    "         [--backend native|virt-v2v] [--virtio-win ISO|DIR]\n"
 
 #define MAX_ITEMS 64
 
@@ -70,7 +70,10 @@ cli_print_migration_summary(const h2k_migration_result *res)
         printf("  fix %-13s %s%s%s\n", res->fixes[i].name, res->fixes[i].status,
                res->fixes[i].message ? ": " : "",
                res->fixes[i].message ? res->fixes[i].message : "");
-    if (res->boot) {
+    if (res->boot && res->boot->not_proven) {
+        printf("  boot: NOT PROVEN (%s)\n",
+               res->boot->error_message ? res->boot->error_message : "");
+    } else if (res->boot) {
         printf("  boot: %s in %.1f s", res->boot->success ? "ok" : "FAILED",
                res->boot->boot_seconds);
         for (size_t i = 0; i < res->boot->n_addresses; i++)
@@ -118,6 +121,7 @@ cmd_local(cli_env *env, int argc, char **argv)
         {"define", required_argument, NULL, 'd'},  {"dry-run", no_argument, NULL, 'n'},
         {"report", required_argument, NULL, 'r'},  {"keep-partial", no_argument, NULL, 'k'},
         {"backend", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'},
+        {"virtio-win", required_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     h2k_run_options opts = H2K_RUN_OPTIONS_INIT;
@@ -126,7 +130,7 @@ cmd_local(cli_env *env, int argc, char **argv)
     size_t n_in = 0, n_mac = 0, n_map = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "i:o:N:cf:m:M:x:tT:d:nr:kb:jh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:o:N:cf:m:M:x:tT:d:nr:kb:jV:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (n_in == MAX_ITEMS)
@@ -170,13 +174,16 @@ cmd_local(cli_env *env, int argc, char **argv)
             if (cli_parse_fixes(optarg, &opts.fixes) < 0) {
                 fprintf(stderr,
                         "hyper2kvm local: unknown repair in '%s' (all, none, fstab, "
-                        "grub, network, initramfs, vmware_tools, selinux)\n",
+                        "grub, network, initramfs, vmware_tools, selinux, virtio_win)\n",
                         optarg);
                 return CLI_EXIT_USAGE;
             }
             break;
         case 't':
             opts.test_boot = 1;
+            break;
+        case 'V':
+            opts.virtio_win = optarg;
             break;
         case 'T':
             opts.boot_timeout = (unsigned)strtoul(optarg, NULL, 10);

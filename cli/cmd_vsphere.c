@@ -20,7 +20,7 @@ static const char usage_text[] =
     "         [--network-map SRC=network:NAME|bridge:NAME] [--mac MAC...]\n"
     "         [--fixes LIST|all|none] [--test-boot] [--boot-timeout SEC] [--define URI]\n"
     "         [--dry-run] [--report FILE] [--keep-partial] [--keep-export]\n"
-    "         [--backend native|virt-v2v]\n"
+    "         [--backend native|virt-v2v] [--virtio-win ISO|DIR]\n"
     "       or --export-only: export and convert the disks to qcow2, no repair\n";
 
 #define MAX_ITEMS 64
@@ -168,7 +168,7 @@ cmd_vsphere(cli_env *env, int argc, char **argv)
     enum { O_VC = 1000, O_USER, O_PWENV, O_PWFILE, O_DC, O_LIST, O_VM, O_OUT, O_TRANSPORT,
            O_INSECURE, O_CA, O_TP, O_SNAP, O_JSON, O_VDDK, O_STREAMS, O_HELP, O_EXPORT_ONLY,
            O_NAME, O_COMPRESS, O_FORMAT, O_MAP, O_MAC, O_FIXES, O_TEST_BOOT, O_BOOT_TIMEOUT,
-           O_DEFINE, O_DRY_RUN, O_REPORT, O_KEEP_PARTIAL, O_KEEP_EXPORT, O_BACKEND };
+           O_DEFINE, O_DRY_RUN, O_REPORT, O_KEEP_PARTIAL, O_KEEP_EXPORT, O_BACKEND, O_VIRTIO_WIN };
     static const struct option opts[] = {
         { "vcenter", required_argument, NULL, O_VC },
         { "user", required_argument, NULL, O_USER },
@@ -201,6 +201,7 @@ cmd_vsphere(cli_env *env, int argc, char **argv)
         { "report", required_argument, NULL, O_REPORT },
         { "keep-partial", no_argument, NULL, O_KEEP_PARTIAL },
         { "keep-export", no_argument, NULL, O_KEEP_EXPORT },
+        { "virtio-win", required_argument, NULL, O_VIRTIO_WIN },
         { "backend", required_argument, NULL, O_BACKEND },
         { NULL, 0, NULL, 0 },
     };
@@ -300,6 +301,7 @@ cmd_vsphere(cli_env *env, int argc, char **argv)
         case O_REPORT: ro.report_path = optarg; migration_opt = true; break;
         case O_KEEP_PARTIAL: ro.keep_partial = 1; migration_opt = true; break;
         case O_KEEP_EXPORT: ro.keep_export = 1; migration_opt = true; break;
+        case O_VIRTIO_WIN: ro.virtio_win = optarg; migration_opt = true; break;
         case O_BACKEND:
             if (strcmp(optarg, "native") != 0 && strcmp(optarg, "virt-v2v") != 0) {
                 fprintf(stderr, "hyper2kvm vsphere: --backend must be native or virt-v2v\n");

@@ -29,7 +29,8 @@ static const struct {
     {"inspect", cmd_inspect,
      "inspect IMAGE [IMAGE...] | DIR [--json]: identify the guest operating system"},
     {"fix", cmd_fix,
-     "fix IMAGE [IMAGE...] [--dry-run] [--only LIST]: repair a guest offline for KVM"},
+     "fix IMAGE [IMAGE...] [--dry-run] [--only LIST] [--virtio-win ISO|DIR]: repair a guest "
+     "offline for KVM"},
     {"test", cmd_test,
      "test IMAGE [--uefi] [--bus BUS] [--proof marker|login|text] [--libvirt URI] [--json]: "
      "boot an image and prove it comes up"},
@@ -40,7 +41,8 @@ static const struct {
      "vsphere --vcenter HOST --user U --password-env VAR (--list | --vm NAME): vSphere VMs"},
     {"local", cmd_local,
      "local --input PATH... --output-dir DIR [--name N] [--compress] [--format qcow2|raw]"
-     " [--test-boot] [--define URI] [--dry-run] [--backend native|virt-v2v]: migrate one VM"},
+     " [--test-boot] [--define URI] [--dry-run] [--backend native|virt-v2v] [--virtio-win ISO|DIR]"
+     ": migrate one VM"},
     {"batch", cmd_batch,
      "batch PLAN.json|PLAN.yaml [--jobs N] [--state FILE]: migrate the VMs of a plan, "
      "resumable"},

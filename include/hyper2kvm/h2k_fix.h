@@ -28,11 +28,14 @@ typedef enum h2k_fix_kind {
     H2K_FIX_INITRAMFS = 1 << 3,    /**< virtio drivers in every initramfs */
     H2K_FIX_VMWARE_TOOLS = 1 << 4, /**< remove VMware tools */
     H2K_FIX_SELINUX = 1 << 5,      /**< relabel on next boot when SELinux is on */
-    H2K_FIX_ALL = 0x3f
+    H2K_FIX_VIRTIO_WIN = 1 << 6,   /**< Windows: virtio drivers from virtio-win copied in, the
+                                        block driver made a boot-start service bound to the
+                                        virtio PCI ids, the driver folder in DevicePath */
+    H2K_FIX_ALL = 0x7f
 } h2k_fix_kind;
 
 /** Name of one repair ("fstab", "grub", "network", "initramfs", "vmware_tools",
- *  "selinux"); NULL for anything but a single bit.  Static. */
+ *  "selinux", "virtio_win"); NULL for anything but a single bit.  Static. */
 H2K_EXTERN const char *h2k_fix_kind_name(h2k_fix_kind kind);
 
 /** Parses a comma-separated list of repair names into bits; -1 on an unknown name. */
@@ -66,6 +69,19 @@ typedef struct h2k_command_record {
     double duration_seconds;
 } h2k_command_record;
 
+/** One change to a Windows registry hive (made, or in a dry run to be made). */
+typedef struct h2k_registry_change {
+    char *hive;   /**< "SYSTEM", "SOFTWARE" */
+    char *key;    /**< key path from the hive's root, backslash-separated */
+    char *value;  /**< value name ("" for the default value), NULL for a key action */
+    char *action; /**< "key created", "key deleted", "value set", "value deleted" */
+    char *type;   /**< "REG_SZ", "REG_EXPAND_SZ", "REG_DWORD", "REG_MULTI_SZ", "REG_BINARY";
+                       NULL for a key action */
+    char *before; /**< the old data, printable (dword "0x00000001 (1)", multi-string
+                       ["a", "b"], binary "hex:01,ff"); NULL when there was none */
+    char *after;  /**< the new data, printable; NULL when deleted */
+} h2k_registry_change;
+
 /** The result of one repair. */
 typedef struct h2k_fix_result {
     h2k_fix_kind kind;
@@ -77,6 +93,8 @@ typedef struct h2k_fix_result {
     size_t n_commands;
     h2k_command_record *commands;
     double duration_seconds;
+    size_t n_registry_changes;               /**< Windows: registry changes, in order */
+    h2k_registry_change *registry_changes;
 } h2k_fix_result;
 
 /** Frees a result.  NULL is allowed. */
@@ -89,8 +107,9 @@ typedef struct h2k_fix_nic {
     const char *new_name;  /**< name to use, or NULL to keep the old one */
 } h2k_fix_nic;
 
-/** Version 2 added atomic; version-1 structs (without it) are still accepted. */
-#define H2K_FIX_OPTIONS_VERSION 2
+/** Version 2 added atomic, version 3 virtio_win and virtio_scsi; older structs
+ *  (without them) are still accepted. */
+#define H2K_FIX_OPTIONS_VERSION 3
 
 typedef struct h2k_fix_options {
     unsigned version;        /**< H2K_FIX_OPTIONS_VERSION */
@@ -111,9 +130,18 @@ typedef struct h2k_fix_options {
      *  streamOptimized VMDK is refused at open).  Ignored in a dry run.
      *  0 (default): the disks are written directly. */
     int atomic;
+    /** (version 3) Windows: the virtio-win drivers, an ISO or a folder with its
+     *  layout (DRIVER/OS/ARCH/, e.g. viostor/2k22/amd64/viostor.sys, or
+     *  drivers/by-os/ARCH/OS/).  NULL: /usr/share/virtio-win when it exists,
+     *  else no drivers are injected (the guest keeps SATA and e1000e). */
+    const char *virtio_win;
+    /** (version 3) Windows: the KVM disks are on virtio-scsi, so vioscsi (not
+     *  viostor) is made the boot-start driver. */
+    int virtio_scsi;
 } h2k_fix_options;
 
-#define H2K_FIX_OPTIONS_INIT { H2K_FIX_OPTIONS_VERSION, H2K_FIX_ALL, 0, 1, NULL, 0, 0, 0, 1800, 0 }
+#define H2K_FIX_OPTIONS_INIT                                                                \
+    { H2K_FIX_OPTIONS_VERSION, H2K_FIX_ALL, 0, 1, NULL, 0, 0, 0, 1800, 0, NULL, 0 }
 
 typedef struct h2k_offline_fixer h2k_offline_fixer;
 
@@ -143,7 +171,20 @@ H2K_EXTERN int h2k_offline_fixer_remove_vmware_tools(h2k_offline_fixer *fx,
                                                      h2k_fix_result **out);
 H2K_EXTERN int h2k_offline_fixer_fix_selinux(h2k_offline_fixer *fx, h2k_fix_result **out);
 
-/** Runs every repair selected in the options, in a safe order (fstab, network,
+/** Windows: injects the virtio drivers (see H2K_FIX_VIRTIO_WIN).  Refuses, changing
+ *  nothing (status FAILED, the disks left byte for byte as they were), a
+ *  hibernated guest (or one shut down with Fast Startup), hives that do not
+ *  parse, and a virtio-win without a block driver for the guest's version and
+ *  architecture (the message names them and the folders looked for).  Skipped
+ *  for other guests and when no virtio-win is given or found. */
+H2K_EXTERN int h2k_offline_fixer_inject_virtio_win(h2k_offline_fixer *fx, h2k_fix_result **out);
+
+/** 1 when the guest's boot disk driver for virtio is in place (injected by this
+ *  fixer, or found already there in a second run), so the KVM domain may use
+ *  virtio disks and NICs; 0 otherwise (Linux guests: always 1). */
+H2K_EXTERN int h2k_offline_fixer_virtio_ready(const h2k_offline_fixer *fx);
+
+/** Runs every repair selected in the options, in a safe order (virtio_win, fstab, network,
  *  tools, initramfs, grub, selinux) and keeps the results for the report.
  *  Returns 0 when every selected repair succeeded or was not needed, else
  *  H2K_ERR_FIXER (the others still ran). */

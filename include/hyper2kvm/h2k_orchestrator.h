@@ -38,7 +38,7 @@ extern "C" {
 /* Version 1 ends with "trim"; version 2 adds the vSphere source (vmware ...
  * keep_export).  h2k_orchestrator_run() accepts both and reads a version 1
  * struct only up to "trim". */
-#define H2K_RUN_OPTIONS_VERSION 2
+#define H2K_RUN_OPTIONS_VERSION 3
 
 /** Options of h2k_orchestrator_run().  Initialise with H2K_RUN_OPTIONS_INIT;
  *  every pointer is borrowed for the duration of the call.  Give either
@@ -76,12 +76,16 @@ typedef struct h2k_run_options {
     const char *vmware_transport; /**< "http" (NULL), "nfc" or "vddk" */
     int keep_export;              /**< keep the staging folder OUTPUT_DIR/.<name>.export (the
                                        exported files; default: removed when the run ends) */
+    /* version 3 */
+    const char *virtio_win;       /**< Windows guests: virtio-win ISO or folder (see
+                                       h2k_fix_options.virtio_win); NULL: /usr/share/virtio-win
+                                       when present */
 } h2k_run_options;
 
 #define H2K_RUN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        H2K_RUN_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0x3f, 0, 1, NULL, 0, NULL, 0, 0, 0, \
-            NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0                                         \
+        H2K_RUN_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0x7f, 0, 1, NULL, 0, NULL,          \
+            0, 0, 0, NULL, NULL, 0, NULL, 0, 1, NULL, NULL, NULL, 0, NULL                          \
     }
 
 /** One output disk. */

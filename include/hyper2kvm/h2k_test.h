@@ -101,6 +101,9 @@ typedef struct h2k_boot_result {
     char **addresses;        /**< addresses from the marker (IPv4 and IPv6) */
     size_t n_addresses;
     char *error_message;     /**< why the test failed, or NULL */
+    int not_proven;          /**< 1: no test could prove (or disprove) the boot -- a guest
+                                  with no boot probe (Windows); error_message says why.
+                                  success is 0, and this is not a failed migration */
 } h2k_boot_result;
 
 /** Boots @image under qemu-system-x86_64 and waits for the proof.

@@ -4,14 +4,15 @@
 # the shared .reg files and ours merged by hivexregedit), a placeholder cmd.exe whose
 # PE header gives the architecture, and for UEFI an ESP with a BCD hive and the boot
 # loader paths.  Nothing in them executes: they are for inspection and the offline
-# repairs.  One guestfish session per guest.
+# repairs.
 #
 #   scripts/images/build-windows-phony.sh [--force] [NAME...]
 #
 # Prints one line per guest: NAME PATH.  Images are cached as
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images/phony-NAME.qcow2
 # with a stamp of this script's SHA-256 (a changed script rebuilds them), under a
-# lock (parallel callers wait for one build).  GUIDs and addresses are fixed so that
+# lock (parallel callers wait for one build).  All the guests to build share one
+# guestfish session.  GUIDs and addresses are fixed so that
 # golden tests can name them.
 #
 # Guests:
@@ -285,23 +286,42 @@ tar-in $work/win11/esp.tar /
 GF
 }
 
+# Every guest that needs building in ONE guestfish session (one appliance launch:
+# most of the time is the launch, not the guest).
+todo=()
 for name in "${names[@]}"; do
     declare -F "guest_$name" >/dev/null || { echo "build-windows-phony: unknown guest $name" >&2; exit 2; }
     img="$cache/phony-$name.qcow2"
     if [ "$force" = 0 ] && [ -f "$img" ] && [ "$(cat "$img.stamp" 2>/dev/null)" = "$stamp" ]; then
-        echo "$name $img"
         continue
     fi
-    root="$work/$name/root"
-    mkdir -p "$root"
-    "guest_$name"
-    (cd "$root" && tar --numeric-owner --owner=0 --group=0 -cf "$work/$name/root.tar" .)
-    qemu-img create -q -f qcow2 "$work/$name/disk.qcow2" 1G
+    todo+=("$name")
+done
+if [ ${#todo[@]} -gt 0 ]; then
     t0=$(date +%s)
-    { echo run; "disk_$name"; echo "umount-all"; } |
-        guestfish --format=qcow2 -a "$work/$name/disk.qcow2" >&2
-    mv "$work/$name/disk.qcow2" "$img"
-    echo "$stamp" > "$img.stamp"
-    echo "build-windows-phony: $name built in $(( $(date +%s) - t0 )) s" >&2
-    echo "$name $img"
+    adds=()
+    letters=(a b c d e f g h)
+    script="$work/session.gf"
+    echo run > "$script"
+    i=0
+    for name in "${todo[@]}"; do
+        root="$work/$name/root"
+        mkdir -p "$root"
+        "guest_$name"
+        (cd "$root" && tar --numeric-owner --owner=0 --group=0 -cf "$work/$name/root.tar" .)
+        qemu-img create -q -f qcow2 "$work/$name/disk.qcow2" 1G
+        adds+=(-a "$work/$name/disk.qcow2")
+        "disk_$name" | sed "s,/dev/sda,/dev/sd${letters[$i]},g" >> "$script"
+        echo "umount-all" >> "$script"
+        i=$((i + 1))
+    done
+    guestfish --format=qcow2 "${adds[@]}" -f "$script" >&2
+    for name in "${todo[@]}"; do
+        mv "$work/$name/disk.qcow2" "$cache/phony-$name.qcow2"
+        echo "$stamp" > "$cache/phony-$name.qcow2.stamp"
+    done
+    echo "build-windows-phony: ${todo[*]} built in $(( $(date +%s) - t0 )) s" >&2
+fi
+for name in "${names[@]}"; do
+    echo "$name $cache/phony-$name.qcow2"
 done

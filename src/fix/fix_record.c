@@ -114,6 +114,23 @@ result_dup(const h2k_fix_result *r)
         c->commands[i].command = hk_strdup0(r->commands[i].command);
         c->commands[i].output_tail = hk_strdup0(r->commands[i].output_tail);
     }
+    c->registry_changes = NULL;
+    c->n_registry_changes = 0;
+    if (r->n_registry_changes) {
+        c->registry_changes = calloc(r->n_registry_changes, sizeof(*c->registry_changes));
+        for (size_t i = 0; c->registry_changes && i < r->n_registry_changes; i++) {
+            const h2k_registry_change *s = &r->registry_changes[i];
+            h2k_registry_change *d = &c->registry_changes[i];
+            d->hive = hk_strdup0(s->hive);
+            d->key = hk_strdup0(s->key);
+            d->value = hk_strdup0(s->value);
+            d->action = hk_strdup0(s->action);
+            d->type = hk_strdup0(s->type);
+            d->before = hk_strdup0(s->before);
+            d->after = hk_strdup0(s->after);
+            c->n_registry_changes++;
+        }
+    }
     return c;
 }
 
@@ -266,6 +283,72 @@ hk_fix_write_new(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
     }
     free(before);
     return rc;
+}
+
+int
+hk_fix_write_binary(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
+                    const void *data, size_t len, const char *note)
+{
+    guestfs_h *g = fx->gfs->g;
+    bool existed = guestfs_is_file(g, path) > 0;
+    if (existed) {
+        int64_t sz = guestfs_filesize(g, path);
+        if (sz == (int64_t)len) {
+            size_t got = 0;
+            char *cur = len ? guestfs_pread(g, path, (int)len, 0, &got) : NULL;
+            bool same = (len == 0) || (cur && got == len && memcmp(cur, data, len) == 0);
+            free(cur);
+            if (same)
+                return 0; /* idempotent: already there */
+        }
+    }
+    if (!fx->opts.dry_run) {
+        char *dir = hk_dirname(path);
+        if (dir && guestfs_is_dir(g, dir) <= 0 && guestfs_mkdir_p(g, dir) < 0) {
+            hk_fix_fail(res, "cannot create %s: %s", dir, guestfs_last_error(g));
+            free(dir);
+            return -1;
+        }
+        free(dir);
+        if (guestfs_write(g, path, data, len) < 0) {
+            hk_fix_fail(res, "cannot write %s: %s", path, guestfs_last_error(g));
+            return -1;
+        }
+    }
+    h2k_file_change *c = add_change(res, path, existed ? "modified" : "created", NULL, NULL);
+    if (c && note) {
+        c->notes = calloc(2, sizeof(char *));
+        if (c->notes) {
+            c->notes[0] = strdup(note);
+            c->n_notes = 1;
+        }
+    }
+    if (res->status == H2K_FIX_STATUS_UNCHANGED)
+        res->status = H2K_FIX_STATUS_CHANGED;
+    return 0;
+}
+
+void
+hk_fix_take_registry(h2k_fix_result *res, h2k_registry_change *c, size_t n)
+{
+    if (!n) {
+        free(c);
+        return;
+    }
+    h2k_registry_change *nr =
+        realloc(res->registry_changes, (res->n_registry_changes + n) * sizeof(*nr));
+    if (!nr) {
+        for (size_t i = 0; i < n; i++)
+            hk_reg_change_clear(&c[i]);
+        free(c);
+        return;
+    }
+    memcpy(nr + res->n_registry_changes, c, n * sizeof(*c));
+    res->registry_changes = nr;
+    res->n_registry_changes += n;
+    free(c);
+    if (res->status == H2K_FIX_STATUS_UNCHANGED)
+        res->status = H2K_FIX_STATUS_CHANGED;
 }
 
 int

@@ -19,6 +19,7 @@ static const struct {
     { H2K_FIX_FSTAB, "fstab" },         { H2K_FIX_GRUB, "grub" },
     { H2K_FIX_NETWORK, "network" },     { H2K_FIX_INITRAMFS, "initramfs" },
     { H2K_FIX_VMWARE_TOOLS, "vmware_tools" }, { H2K_FIX_SELINUX, "selinux" },
+    { H2K_FIX_VIRTIO_WIN, "virtio_win" },
 };
 
 const char *
@@ -95,6 +96,9 @@ h2k_fix_result_free(h2k_fix_result *r)
         free(r->commands[i].output_tail);
     }
     free(r->commands);
+    for (size_t i = 0; i < r->n_registry_changes; i++)
+        hk_reg_change_clear(&r->registry_changes[i]);
+    free(r->registry_changes);
     free(r->message);
     free(r);
 }
@@ -269,12 +273,14 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
     fx->opts = defaults;
     if (opts && opts->version == 1) {
         memcpy(&fx->opts, opts, offsetof(h2k_fix_options, atomic));
+    } else if (opts && opts->version == 2) {
+        memcpy(&fx->opts, opts, offsetof(h2k_fix_options, virtio_win));
     } else if (opts && opts->version == H2K_FIX_OPTIONS_VERSION) {
         fx->opts = *opts;
     } else if (opts) {
         free(fx);
         return hk_error(ctx, H2K_ERR_INVALID_ARG,
-                        "h2k_fix_options: version %u, expected 1 or %u (use H2K_FIX_OPTIONS_INIT)",
+                        "h2k_fix_options: version %u, expected 1 to %u (use H2K_FIX_OPTIONS_INIT)",
                         opts->version, H2K_FIX_OPTIONS_VERSION);
     }
     fx->opts.version = H2K_FIX_OPTIONS_VERSION;
@@ -298,6 +304,14 @@ h2k_offline_fixer_open(h2k_ctx *ctx, const char *const *disks, const char *const
     }
     fx->opts.nics = NULL;
     fx->opts.n_nics = 0;
+    if (fx->opts.virtio_win) {
+        fx->virtio_win = strdup(fx->opts.virtio_win);
+        if (!fx->virtio_win) {
+            rc = hk_error_nomem(ctx);
+            goto fail;
+        }
+    }
+    fx->opts.virtio_win = fx->virtio_win;
     /* a dry run opens the disks read-only: not even a superblock is written;
      * atomic opens overlays of them, committed by h2k_offline_fixer_commit() */
     if (fx->opts.dry_run)
@@ -375,7 +389,12 @@ run_one(h2k_offline_fixer *fx, h2k_fix_kind kind, fix_fn fn, h2k_fix_result **ou
     if (!res)
         return hk_error_nomem(fx->ctx);
     hk_info(fx->ctx, "fix", "%s%s", h2k_fix_kind_name(kind), fx->opts.dry_run ? " (dry run)" : "");
-    if (fx->id->type != H2K_GUEST_LINUX && kind != H2K_FIX_SELINUX) {
+    if (kind == H2K_FIX_VIRTIO_WIN && fx->id->type != H2K_GUEST_WINDOWS) {
+        res->status = H2K_FIX_STATUS_SKIPPED;
+        return hk_fix_end(fx, res, out, "not a Windows guest (%s)",
+                          h2k_guest_type_name(fx->id->type));
+    }
+    if (fx->id->type != H2K_GUEST_LINUX && kind != H2K_FIX_SELINUX && kind != H2K_FIX_VIRTIO_WIN) {
         res->status = H2K_FIX_STATUS_SKIPPED;
         return hk_fix_end(fx, res, out, "not a Linux guest (%s)", h2k_guest_type_name(fx->id->type));
     }
@@ -430,6 +449,20 @@ h2k_offline_fixer_fix_selinux(h2k_offline_fixer *fx, h2k_fix_result **out)
 }
 
 int
+h2k_offline_fixer_inject_virtio_win(h2k_offline_fixer *fx, h2k_fix_result **out)
+{
+    return run_one(fx, H2K_FIX_VIRTIO_WIN, hk_fix_virtio_win, out);
+}
+
+int
+h2k_offline_fixer_virtio_ready(const h2k_offline_fixer *fx)
+{
+    if (!fx || !fx->id)
+        return 0;
+    return fx->id->type == H2K_GUEST_WINDOWS ? fx->virtio_ready : 1;
+}
+
+int
 h2k_offline_fixer_run_all(h2k_offline_fixer *fx)
 {
     if (!fx)
@@ -441,6 +474,7 @@ h2k_offline_fixer_run_all(h2k_offline_fixer *fx)
         h2k_fix_kind kind;
         fix_fn fn;
     } order[] = {
+        { H2K_FIX_VIRTIO_WIN, hk_fix_virtio_win },
         { H2K_FIX_FSTAB, hk_fix_fstab },         { H2K_FIX_NETWORK, hk_fix_network },
         { H2K_FIX_VMWARE_TOOLS, hk_fix_vmware_tools }, { H2K_FIX_INITRAMFS, hk_fix_initramfs },
         { H2K_FIX_GRUB, hk_fix_grub },           { H2K_FIX_SELINUX, hk_fix_selinux },
@@ -569,6 +603,7 @@ h2k_offline_fixer_close(h2k_offline_fixer *fx)
         free((char *)fx->nics[i].new_name);
     }
     free(fx->nics);
+    free(fx->virtio_win);
     h2k_guest_identity_free(fx->id);
     free(fx);
     return rc;

@@ -10,6 +10,7 @@
 
 #include "core/internal.h"
 #include "guest/gfs.h"
+#include "guest/win_registry.h"
 #include "hyper2kvm/h2k_fix.h"
 #include "xform.h"
 
@@ -29,6 +30,10 @@ struct h2k_offline_fixer {
     char **overlays;
     char **targets;
     size_t n_overlays;
+    /* Windows */
+    char *virtio_win;       /* opts.virtio_win, owned */
+    int virtio_ready;       /* the virtio boot driver is in place */
+    bool windows_rw;        /* the Windows volumes were remounted read-write */
 };
 
 /* Starts a result for @kind (status UNCHANGED); NULL on allocation failure. */
@@ -67,6 +72,15 @@ int hk_fix_sh(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd, char 
 void hk_fix_note_warning(h2k_fix_result *res, const char *fmt, ...) HK_PRINTF(2, 3);
 /* Records a file rename (from -> to). */
 void hk_fix_record_rename(h2k_fix_result *res, const char *from, const char *to);
+/* Writes a binary guest file (mode 0644) unless it already holds @data;
+ * records it with @note (contents not copied into the report). */
+int hk_fix_write_binary(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
+                        const void *data, size_t len, const char *note);
+/* Moves a hive's recorded changes into @res (status CHANGED when any). */
+void hk_fix_take_registry(h2k_fix_result *res, h2k_registry_change *c, size_t n);
+/* Windows guests are mounted read-only at open so that a refusal changes
+ * nothing; this remounts them read-write (no-op in a dry run or when done). */
+int hk_fix_windows_writable(h2k_offline_fixer *fx);
 /* True when a guest file or directory exists. */
 bool hk_fix_exists(h2k_offline_fixer *fx, const char *path);
 
@@ -77,5 +91,6 @@ int hk_fix_network(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_vmware_tools(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_selinux(h2k_offline_fixer *fx, h2k_fix_result *res);
+int hk_fix_virtio_win(h2k_offline_fixer *fx, h2k_fix_result *res);
 
 #endif

@@ -46,6 +46,20 @@ result_json(const h2k_fix_result *r)
         json_object_array_add(cmds, jc);
     }
     json_object_object_add(o, "commands", cmds);
+    json_object *reg = json_object_new_array();
+    for (size_t i = 0; i < r->n_registry_changes; i++) {
+        const h2k_registry_change *c = &r->registry_changes[i];
+        json_object *jc = json_object_new_object();
+        hk_json_add_str(jc, "hive", c->hive);
+        hk_json_add_str(jc, "key", c->key);
+        hk_json_add_str(jc, "value", c->value);
+        hk_json_add_str(jc, "action", c->action);
+        hk_json_add_str(jc, "type", c->type);
+        hk_json_add_str(jc, "before", c->before);
+        hk_json_add_str(jc, "after", c->after);
+        json_object_array_add(reg, jc);
+    }
+    json_object_object_add(o, "registry_changes", reg);
     return o;
 }
 
@@ -146,7 +160,7 @@ h2k_offline_fixer_report_markdown(const h2k_offline_fixer *fx)
     }
     for (size_t i = 0; i < fx->n_results; i++) {
         const h2k_fix_result *r = fx->results[i];
-        if (!r->n_changes && !r->n_commands)
+        if (!r->n_changes && !r->n_commands && !r->n_registry_changes)
             continue;
         hk_buf_printf(&b, "\n## %s\n", h2k_fix_kind_name(r->kind));
         for (size_t k = 0; k < r->n_changes; k++) {
@@ -158,6 +172,17 @@ h2k_offline_fixer_report_markdown(const h2k_offline_fixer *fx)
                 hk_buf_puts(&b, "\n");
                 md_diff(&b, c->before, c->after);
             }
+        }
+        if (r->n_registry_changes)
+            hk_buf_printf(&b, "\n### Registry%s\n\n| hive | key | value | type | before | after |\n"
+                              "| --- | --- | --- | --- | --- | --- |\n",
+                          r->dry_run ? " (would change)" : "");
+        for (size_t k = 0; k < r->n_registry_changes; k++) {
+            const h2k_registry_change *c = &r->registry_changes[k];
+            hk_buf_printf(&b, "| %s | `%s` | %s | %s | %s | %s |\n", c->hive, c->key,
+                          c->value ? (*c->value ? c->value : "(default)") : c->action,
+                          c->type ? c->type : "key", c->before ? c->before : "-",
+                          c->after ? c->after : (c->value ? "(deleted)" : "-"));
         }
         for (size_t k = 0; k < r->n_commands; k++) {
             const h2k_command_record *c = &r->commands[k];

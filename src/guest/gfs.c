@@ -390,6 +390,8 @@ cmp_mp(const void *a, const void *b)
     return lx < ly ? -1 : lx > ly ? 1 : strcmp(x[0], y[0]);
 }
 
+static int mount_all(hk_gfs *gfs, bool ro);
+
 int
 hk_gfs_inspect_mount(hk_gfs *gfs)
 {
@@ -421,6 +423,30 @@ hk_gfs_inspect_mount(hk_gfs *gfs)
     if (!gfs->root)
         return hk_error_nomem(gfs->ctx);
 
+    /* Windows is mounted read-only even in a writable session until its repair
+     * decided to change it: ntfs-3g writes to a volume it mounts read-write,
+     * and a refused guest (hibernated, no drivers) must stay byte for byte. */
+    char *type = guestfs_inspect_get_type(g, gfs->root);
+    gfs->mounted_ro = !gfs->readonly && type && strcmp(type, "windows") == 0;
+    free(type);
+    return mount_all(gfs, gfs->readonly || gfs->mounted_ro);
+}
+
+int
+hk_gfs_remount_rw(hk_gfs *gfs)
+{
+    if (!gfs->mounted_ro)
+        return 0;
+    if (guestfs_umount_all(gfs->g) < 0)
+        return hk_gfs_error(gfs, H2K_ERR_IO, "unmounting the guest to remount it read-write");
+    gfs->mounted_ro = false;
+    return mount_all(gfs, false);
+}
+
+static int
+mount_all(hk_gfs *gfs, bool ro)
+{
+    guestfs_h *g = gfs->g;
     char **mps = guestfs_inspect_get_mountpoints(g, gfs->root);
     if (!mps)
         return hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "cannot list mount points");
@@ -429,7 +455,7 @@ hk_gfs_inspect_mount(hk_gfs *gfs)
     int rc = 0;
     for (size_t i = 0; i < nm; i++) {
         const char *mp = mps[2 * i], *dev = mps[2 * i + 1];
-        int r = gfs->readonly ? guestfs_mount_ro(g, dev, mp) : guestfs_mount(g, dev, mp);
+        int r = ro ? guestfs_mount_ro(g, dev, mp) : guestfs_mount(g, dev, mp);
         if (r < 0) {
             if (strcmp(mp, "/") == 0) {
                 rc = hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "cannot mount the root file system");

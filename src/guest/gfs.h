@@ -26,6 +26,8 @@ typedef struct hk_gfs {
     char *root;        /* the inspected root device, once hk_gfs_inspect_mount() ran */
     hk_fsread fs;      /* a view of the mounted guest */
     hk_gfs_watch *watch; /* the cancel watcher (gfs.c) */
+    bool mounted_ro;   /* a writable Windows guest, mounted read-only until
+                          hk_gfs_remount_rw() (so that a refusal writes nothing) */
 } hk_gfs;
 
 /* Creates a handle with @disks (formats given or probed; never guessed by
@@ -47,6 +49,10 @@ int hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *forma
 /* Inspects the guest (exactly one OS, else H2K_ERR_GUEST_DETECTION) and mounts
  * its file systems at their mount points. */
 int hk_gfs_inspect_mount(hk_gfs *gfs);
+
+/* Remounts the file systems of a guest mounted read-only by
+ * hk_gfs_inspect_mount() (Windows) read-write; 0 when already so. */
+int hk_gfs_remount_rw(hk_gfs *gfs);
 
 /* Fills an identity from libguestfs inspection and the guest's files. */
 int hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out);

@@ -258,8 +258,12 @@ hk_hive_subkeys(hk_hive *h, const char *key)
     while (kids[n])
         n++;
     char **v = calloc(n + 1, sizeof(char *));
-    for (size_t i = 0; v && i < n; i++)
-        v[i] = hivex_node_name(h->hx, kids[i]);
+    size_t k = 0;
+    for (size_t i = 0; v && i < n; i++) {
+        char *name = hivex_node_name(h->hx, kids[i]);
+        if (name) /* a name that does not decode is left out: no hole in the vector */
+            v[k++] = name;
+    }
     free(kids);
     return v;
 }

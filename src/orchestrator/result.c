@@ -9,8 +9,53 @@
 
 #include <openssl/evp.h>
 
+#include <json-c/json.h>
+
 #include "core/json_util.h"
 #include "orch_internal.h"
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* Windows: every registry change of the repairs, as a table. */
+static void
+md_registry(hk_buf *b, const char *fix_report_json)
+{
+    json_object *root = fix_report_json ? json_tokener_parse(fix_report_json) : NULL;
+    json_object *fixes = NULL;
+    if (!root || !json_object_object_get_ex(root, "fixes", &fixes)) {
+        json_object_put(root);
+        return;
+    }
+    bool head = false;
+    for (size_t i = 0; i < json_object_array_length(fixes); i++) {
+        json_object *f = json_object_array_get_idx(fixes, i), *reg = NULL;
+        if (!json_object_object_get_ex(f, "registry_changes", &reg))
+            continue;
+        for (size_t k = 0; k < json_object_array_length(reg); k++) {
+            json_object *c = json_object_array_get_idx(reg, k);
+            if (!head) {
+                hk_buf_puts(b, "\n## Registry changes\n\n| Hive | Key | Value | Type | Before | "
+                               "After |\n|---|---|---|---|---|---|\n");
+                head = true;
+            }
+            const char *value = jstr(c, "value"), *before = jstr(c, "before"),
+                       *after = jstr(c, "after"), *type = jstr(c, "type");
+            const char *hive = jstr(c, "hive"), *key = jstr(c, "key"), *act = jstr(c, "action");
+            hk_buf_printf(b, "| %s | `%s` | %s | %s | %s | %s |\n", hive ? hive : "?",
+                          key ? key : "?", value ? (*value ? value : "(default)") : act ? act : "?",
+                          type ? type : "key", before ? before : "-",
+                          after ? after : (value ? "(deleted)" : "-"));
+        }
+    }
+    json_object_put(root);
+}
 
 bool
 hk_orch_list_add(char ***list, size_t *n, const char *s)
@@ -289,15 +334,20 @@ h2k_migration_result_to_markdown(const h2k_migration_result *res)
             hk_buf_printf(&b, "| %s | %s | %s |\n", res->fixes[i].name, res->fixes[i].status,
                           res->fixes[i].message ? res->fixes[i].message : "");
     }
+    md_registry(&b, res->fix_report_json);
     if (res->n_warnings) {
         hk_buf_puts(&b, "\n## Warnings\n\n");
         for (size_t i = 0; i < res->n_warnings; i++)
             hk_buf_printf(&b, "- %s\n", res->warnings[i]);
     }
     if (res->boot) {
-        hk_buf_printf(&b, "\n## Boot test\n\n%s after %.1f s (%s)\n",
-                      res->boot->success ? "Booted" : "Did NOT boot", res->boot->boot_seconds,
-                      res->boot->accel ? res->boot->accel : "?");
+        if (res->boot->not_proven)
+            hk_buf_printf(&b, "\n## Boot test\n\nNot proven: %s\n",
+                          res->boot->error_message ? res->boot->error_message : "");
+        else
+            hk_buf_printf(&b, "\n## Boot test\n\n%s after %.1f s (%s)\n",
+                          res->boot->success ? "Booted" : "Did NOT boot",
+                          res->boot->boot_seconds, res->boot->accel ? res->boot->accel : "?");
         for (size_t i = 0; i < res->boot->n_addresses; i++)
             hk_buf_printf(&b, "- address %s\n", res->boot->addresses[i]);
     }

@@ -23,6 +23,7 @@
 
 /* Everything one run owns until it ends. */
 typedef struct run_state {
+    bool windows_guest; /* the fixer found Windows */
     h2k_ctx *ctx;
     const h2k_run_options *opts;
     h2k_migration_result *res;
@@ -407,6 +408,7 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     fo.fixes = o->fixes;
     fo.dry_run = o->dry_run;
     fo.keep_mac = o->keep_mac;
+    fo.virtio_win = o->virtio_win;
     h2k_fix_nic *nics = NULL;
     size_t n_nics = 0;
     if (spec->n_nics) {
@@ -469,6 +471,21 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     hk_progress(ctx, "fix", 1000, 1000);
     hk_orch_add_timing(res, "fix", hk_now() - t0);
 
+    /* Windows: virtio disks and NICs only when the boot driver is in place */
+    if (id && id->type == H2K_GUEST_WINDOWS) {
+        st->windows_guest = true;
+        dom_opts->windows_virtio = h2k_offline_fixer_virtio_ready(fx);
+        if (!dom_opts->windows_virtio) {
+            const char *why = "the virtio_win repair did not run";
+            for (size_t i = 0; i < nr; i++) {
+                const h2k_fix_result *fr = h2k_offline_fixer_result_at(fx, i);
+                if (fr->kind == H2K_FIX_VIRTIO_WIN && fr->message)
+                    why = fr->message;
+            }
+            hk_orch_warn(ctx, res, "Windows guest without virtio drivers: SATA disks and an "
+                                   "e1000e NIC (%s)", why);
+        }
+    }
     /* the XML needs the identity: make it now (written after the copy) */
     if (!o->dry_run) {
         rc = h2k_domain_xml(ctx, spec, id, (const char *const *)st->outputs, st->n, dom_opts,
@@ -843,12 +860,15 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         *out = NULL;
     if (!ctx)
         return H2K_ERR_INVALID_ARG;
-    if (!user_opts || (user_opts->version != 1 && user_opts->version != H2K_RUN_OPTIONS_VERSION))
+    if (!user_opts || user_opts->version < 1 || user_opts->version > H2K_RUN_OPTIONS_VERSION)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no input given");
-    /* a version 1 struct ends at "trim": the later fields keep their defaults */
+    /* a version 1 struct ends at "trim", a version 2 at "keep_export": the later
+     * fields keep their defaults */
     h2k_run_options eff = H2K_RUN_OPTIONS_INIT;
     memcpy(&eff, user_opts,
-           user_opts->version == 1 ? offsetof(h2k_run_options, vmware) : sizeof(eff));
+           user_opts->version == 1   ? offsetof(h2k_run_options, vmware)
+           : user_opts->version == 2 ? offsetof(h2k_run_options, virtio_win)
+                                     : sizeof(eff));
     eff.version = H2K_RUN_OPTIONS_VERSION;
     const h2k_run_options *opts = &eff;
     bool vsphere = opts->vmware != NULL;
@@ -1067,7 +1087,22 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         res->xml_path = strdup(st.xml_path);
         if (opts->define_uri)
             STAGE("define", h2k_output_define(ctx, opts->define_uri, st.xml, &res->defined_name));
-        if (opts->test_boot) {
+        if (opts->test_boot && st.windows_guest) {
+            /* The boot probe is a Linux unit; nothing placed in a Windows guest
+             * could report on the console without a real Windows to run it.
+             * Say so instead of claiming (or failing) anything. */
+            res->boot = calloc(1, sizeof(*res->boot));
+            if (!res->boot) {
+                rc = hk_error_nomem(ctx);
+                goto done;
+            }
+            res->boot->not_proven = 1;
+            res->boot->error_message = strdup(
+                "Windows guest: the boot probe is a Linux unit and no Windows boot proof (a "
+                "serial console marker) exists yet; boot the domain and check that it reaches "
+                "the logon screen");
+            hk_orch_warn(ctx, res, "boot test not proven: %s", res->boot->error_message);
+        } else if (opts->test_boot) {
             h2k_boot_test_options bo = H2K_BOOT_TEST_OPTIONS_INIT;
             bo.format = h2k_disk_format_name(out_fmt);
             bo.timeout_seconds = opts->boot_timeout ? opts->boot_timeout : 600;

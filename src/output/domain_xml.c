@@ -50,6 +50,7 @@ typedef struct dom_plan {
     const char *nic_model;
     const char *cache;
     const char *forced_format;
+    const char *tpm_model;   /* Windows 11: "tpm-crb" (q35) / "tpm-tis"; NULL: no TPM */
 } dom_plan;
 
 /* ------------------------------------------------------------ helpers */
@@ -391,6 +392,10 @@ plan_domain(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
     }
     /* guest kind */
     guess_kind(spec, id, &p->windows, &p->linux_guest);
+    /* Windows 11 does not boot without a TPM 2.0: a software one (swtpm) */
+    if (p->windows && id && id->windows && id->windows->os_short &&
+        strcmp(id->windows->os_short, "w11") == 0)
+        p->tpm_model = o->machine && strcmp(o->machine, "pc") == 0 ? "tpm-tis" : "tpm-crb";
     /* firmware */
     h2k_firmware fw = o->firmware;
     if (fw == H2K_FIRMWARE_UNKNOWN)
@@ -758,6 +763,15 @@ write_devices(h2k_ctx *ctx, xmlTextWriterPtr w, const dom_plan *p, const h2k_vm_
     W(xmlTextWriterWriteString(w, X("/dev/urandom")));
     W(xmlTextWriterEndElement(w));
     W(xmlTextWriterEndElement(w));
+    if (p->tpm_model) {
+        W(xmlTextWriterStartElement(w, X("tpm")));
+        W(xmlTextWriterWriteAttribute(w, X("model"), X(p->tpm_model)));
+        W(xmlTextWriterStartElement(w, X("backend")));
+        W(xmlTextWriterWriteAttribute(w, X("type"), X("emulator")));
+        W(xmlTextWriterWriteAttribute(w, X("version"), X("2.0")));
+        W(xmlTextWriterEndElement(w));
+        W(xmlTextWriterEndElement(w));
+    }
     W(xmlTextWriterEndElement(w)); /* devices */
     return ok;
 }

@@ -402,6 +402,8 @@ h2k_boot_result_to_json(const h2k_boot_result *r)
     if (!o)
         return NULL;
     json_object_object_add(o, "success", json_object_new_boolean(r->success != 0));
+    hk_json_add_str(o, "verdict",
+                    r->success ? "proven" : r->not_proven ? "not proven" : "failed");
     json_object_object_add(o, "timed_out", json_object_new_boolean(r->timed_out != 0));
     json_object_object_add(o, "boot_seconds", json_object_new_double(r->boot_seconds));
     hk_json_add_str(o, "accel", r->accel);

@@ -259,7 +259,9 @@ test_run_options_vsphere(void **state)
     h2k_migration_result *res = NULL;
 
     h2k_run_options o = H2K_RUN_OPTIONS_INIT;
-    assert_int_equal(o.version, 2);
+    assert_int_equal(o.version, 3);
+    assert_null(o.virtio_win);
+    assert_int_equal(o.fixes, 0x7f);
     assert_null(o.vmware);
     assert_int_equal(o.keep_export, 0);
     assert_int_equal(o.trim, 1);
@@ -299,7 +301,7 @@ test_run_options_vsphere(void **state)
     assert_string_equal(res->failed_stage, "probe");
     h2k_migration_result_free(res);
     res = NULL;
-    holder.v1.version = 3;
+    holder.v1.version = 99; /* unknown */
     ts_assert_rc(ctx, h2k_orchestrator_run(ctx, &holder.v1, &res), H2K_ERR_INVALID_ARG);
     assert_false(ts_exists(out));
     ts_rmtree(dir);

@@ -1,0 +1,484 @@
+/*
+ * Windows guests on the phony Windows disks (scripts/images/build-windows-phony.sh)
+ * with a fake virtio-win (scripts/images/make-fake-virtio-win.sh), four appliance
+ * launches in all:
+ *
+ *  - win7 (x86, CriticalDeviceDatabase), one fixer session: the refusal when
+ *    virtio-win has no driver for Windows 7 (nothing written), a dry run (changes
+ *    listed, nothing written), the injection from a folder, a second run that
+ *    changes nothing, then the hives and files read back and compared with
+ *    tests/data/windows/win7.golden (hives exported by hivexregedit, not by our
+ *    registry code);
+ *  - win2k22 (amd64, driver database, control set 002, static IP, VMware Tools):
+ *    the same from the ISO, with the identity checked (type windows, version,
+ *    adapters) and tests/data/windows/win2k22.golden;
+ *  - win10hib (hibernated): `hyperkvm fix` refuses and the image stays byte for
+ *    byte (sha256);
+ *  - win11 (UEFI): `hyper2kvm local --input WIN.vmx --virtio-win ISO --test-boot`
+ *    gives a qcow2, a domain XML that virt-xml-validate accepts (virtio, Hyper-V,
+ *    localtime, OVMF with NVRAM, TPM 2.0), a report listing the registry changes
+ *    and a boot test that says "not proven".
+ *
+ * H2K_UPDATE_GOLDEN=1 rewrites the golden files.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fix/fixer_internal.h"
+#include "testsupport.h"
+
+static char *workdir;
+static char *vw_tree;  /* the fake virtio-win folder */
+static char *vw_iso;   /* and its ISO */
+static char *vw_no_w7; /* a folder without any w7 driver */
+
+static char *
+image_of(const char *out, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%s /", name);
+    char *line = strstr(out, key);
+    if (!line)
+        fail_msg("build-windows-phony.sh did not build %s:\n%s", name, out);
+    line += strlen(name) + 1;
+    return hk_strndup(line, strcspn(line, "\n"));
+}
+
+static char *images[4]; /* overlays of win7, win2k22, win10hib; win11 as is */
+
+static int
+setup(void **state)
+{
+    (void)state;
+    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-windows-phony.sh");
+    const char *argv[] = { "bash", script, NULL };
+    char *out = NULL;
+    if (ts_run(argv, &out) != 0)
+        fail_msg("building the phony Windows guests failed:\n%s", out);
+    workdir = ts_mkdtemp();
+    static const char *const names[] = { "win7", "win2k22", "win10hib", "win11" };
+    for (size_t i = 0; i < 4; i++) {
+        char *base = image_of(out, names[i]);
+        if (i == 3) {
+            images[i] = base;
+            continue;
+        }
+        /* the fixer writes: work on overlays, the cached images stay pristine */
+        images[i] = hk_asprintf("%s/%s.qcow2", workdir, names[i]);
+        const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F",
+                             "qcow2", images[i], NULL };
+        ts_run_ok(mk);
+        free(base);
+    }
+    free(out);
+    free(script);
+    char *mkvw = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/make-fake-virtio-win.sh");
+    vw_tree = ts_join(workdir, "virtio-win");
+    vw_iso = ts_join(workdir, "virtio-win.iso");
+    vw_no_w7 = ts_join(workdir, "virtio-win-no-w7");
+    const char *a1[] = { "bash", mkvw, vw_tree, vw_iso, NULL };
+    ts_run_ok(a1);
+    const char *a2[] = { "bash", mkvw, vw_no_w7, NULL };
+    ts_run_ok(a2);
+    const char *drivers[] = { "viostor", "vioscsi", "netkvm", "balloon", "vioserial", "viorng",
+                              "pvpanic" };
+    for (size_t i = 0; i < HK_ARRAY_LEN(drivers); i++) {
+        char *d = hk_asprintf("%s/%s/w7", vw_no_w7, drivers[i]);
+        ts_rmtree(d);
+        free(d);
+    }
+    free(mkvw);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 4; i++)
+        free(images[i]);
+    ts_rmtree(workdir);
+    free(workdir);
+    free(vw_tree);
+    free(vw_iso);
+    free(vw_no_w7);
+    return 0;
+}
+
+/* ------------------------------------------------------------- read back */
+
+/* hivexregedit's export of @key of @hive (downloaded from the guest) */
+static void
+export_key(hk_buf *b, const char *hive, const char *hive_name, const char *key)
+{
+    const char *argv[] = { "hivexregedit", "--export", "--unsafe-printable-strings", hive, key,
+                           NULL };
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    hk_buf_printf(b, "### %s %s\n", hive_name, key);
+    if (st != 0)
+        hk_buf_puts(b, "(absent)\n");
+    else {
+        /* drop the CR of the .reg format and the header line */
+        for (char *p = out; *p; p++)
+            if (*p == '\r')
+                *p = ' ';
+        char *body = strstr(out, "\n");
+        hk_buf_puts(b, body ? body + 1 : out);
+    }
+    free(out);
+}
+
+/* The state of the guest after the repair, as text: registry subtrees exported
+ * by hivexregedit, then every file of the driver folder with its size. */
+static char *
+read_back(h2k_offline_fixer *fx, const char *const *sys_keys, const char *const *sw_keys)
+{
+    guestfs_h *g = fx->gfs->g;
+    char *sys = ts_join(workdir, "SYSTEM.readback");
+    char *sw = ts_join(workdir, "SOFTWARE.readback");
+    assert_int_equal(guestfs_download(g, "/Windows/System32/config/SYSTEM", sys), 0);
+    assert_int_equal(guestfs_download(g, "/Windows/System32/config/SOFTWARE", sw), 0);
+    hk_buf b = { 0 };
+    for (size_t i = 0; sys_keys[i]; i++)
+        export_key(&b, sys, "SYSTEM", sys_keys[i]);
+    for (size_t i = 0; sw_keys[i]; i++)
+        export_key(&b, sw, "SOFTWARE", sw_keys[i]);
+    hk_buf_puts(&b, "### files\n");
+    static const char *const dirs[] = { "/Windows/Drivers/VirtIO", "/Windows/System32/drivers" };
+    for (size_t d = 0; d < 2; d++) {
+        char **ls = guestfs_ls(g, dirs[d]);
+        assert_non_null(ls);
+        for (size_t i = 0; ls[i]; i++) {
+            char *p = hk_asprintf("%s/%s", dirs[d], ls[i]);
+            size_t len = 0;
+            char *data = guestfs_read_file(g, p, &len);
+            assert_non_null(data);
+            /* the placeholders are one line of text naming their folder */
+            hk_buf_printf(&b, "%s %zu %.*s", p, len, (int)strcspn(data, "\n"), data);
+            hk_buf_puts(&b, "\n");
+            free(data);
+            free(p);
+        }
+        hk_strv_free(ls);
+    }
+    unlink(sys);
+    unlink(sw);
+    free(sys);
+    free(sw);
+    return hk_buf_steal(&b);
+}
+
+static void
+compare_golden(const char *name, const char *text)
+{
+    char *rel = hk_asprintf("windows/%s.golden", name);
+    char *path = ts_data_path(rel);
+    const char *upd = getenv("H2K_UPDATE_GOLDEN");
+    if (upd && *upd == '1') {
+        ts_write_file(path, text, strlen(text));
+    } else {
+        char *golden = ts_read_file(path, NULL);
+        if (strcmp(golden, text) != 0)
+            fail_msg("%s differs from the guest:\n%s", path, text);
+        free(golden);
+    }
+    free(rel);
+    free(path);
+}
+
+static const h2k_fix_result *
+last_result(h2k_offline_fixer *fx)
+{
+    size_t n = h2k_offline_fixer_result_count(fx);
+    assert_true(n > 0);
+    return h2k_offline_fixer_result_at(fx, n - 1);
+}
+
+static bool
+has_registry(const h2k_fix_result *r, const char *key_part, const char *value)
+{
+    for (size_t i = 0; i < r->n_registry_changes; i++) {
+        const h2k_registry_change *c = &r->registry_changes[i];
+        if (strstr(c->key, key_part) && c->value && strcmp(c->value, value) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------- win7 */
+
+static void
+test_win7_cdb(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_fix_options o = H2K_FIX_OPTIONS_INIT;
+    o.atomic = 1;
+    o.virtio_win = vw_no_w7;
+    h2k_offline_fixer *fx = NULL;
+    const char *disks[] = { images[0] };
+    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, NULL, 1, &o, &fx), 0);
+    const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
+    assert_int_equal(id->type, H2K_GUEST_WINDOWS);
+    assert_non_null(id->windows);
+    assert_string_equal(id->windows->os_short, "w7");
+    assert_string_equal(id->windows->arch, "x86");
+    assert_false(id->windows->server);
+
+    /* 1. no driver for Windows 7 x86: refused, the guest not even mounted read-write */
+    h2k_fix_result *r = NULL;
+    ts_assert_rc(ctx, h2k_offline_fixer_inject_virtio_win(fx, &r), 0);
+    assert_int_equal(r->status, H2K_FIX_STATUS_FAILED);
+    assert_non_null(strstr(r->message, "refused, nothing changed"));
+    assert_non_null(strstr(r->message, "viostor/w7/x86"));
+    assert_non_null(strstr(r->message, "x86"));
+    assert_int_equal(r->n_changes, 0);
+    assert_int_equal(r->n_registry_changes, 0);
+    assert_false(fx->windows_rw);
+    assert_int_equal(h2k_offline_fixer_virtio_ready(fx), 0);
+    h2k_fix_result_free(r);
+
+    /* 2. a dry run lists the changes and writes nothing */
+    fx->opts.dry_run = 1;
+    free(fx->virtio_win);
+    fx->virtio_win = strdup(vw_tree);
+    ts_assert_rc(ctx, h2k_offline_fixer_inject_virtio_win(fx, &r), 0);
+    assert_int_equal(r->status, H2K_FIX_STATUS_CHANGED);
+    assert_true(r->dry_run);
+    assert_true(has_registry(r, "CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1001", "Service"));
+    assert_true(has_registry(r, "CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1042", "ClassGUID"));
+    assert_false(fx->windows_rw);
+    assert_int_equal(guestfs_exists(fx->gfs->g, "/Windows/Drivers/VirtIO"), 0);
+    size_t dry_changes = r->n_registry_changes, dry_files = r->n_changes;
+    h2k_fix_result_free(r);
+
+    /* 3. the injection, from the folder */
+    fx->opts.dry_run = 0;
+    ts_assert_rc(ctx, h2k_offline_fixer_inject_virtio_win(fx, &r), 0);
+    assert_int_equal(r->status, H2K_FIX_STATUS_CHANGED);
+    assert_int_equal(r->n_registry_changes, dry_changes);
+    assert_int_equal(r->n_changes, dry_files);
+    assert_non_null(strstr(r->message, "CriticalDeviceDatabase"));
+    assert_true(has_registry(r, "ControlSet001\\Services\\viostor", "Start"));
+    assert_true(has_registry(r, "Microsoft\\Windows\\CurrentVersion", "DevicePath"));
+    assert_int_equal(h2k_offline_fixer_virtio_ready(fx), 1);
+    h2k_fix_result_free(r);
+
+    /* 4. a second run changes nothing */
+    ts_assert_rc(ctx, h2k_offline_fixer_inject_virtio_win(fx, &r), 0);
+    assert_int_equal(r->status, H2K_FIX_STATUS_UNCHANGED);
+    assert_int_equal(r->n_registry_changes, 0);
+    assert_int_equal(r->n_changes, 0);
+    h2k_fix_result_free(r);
+
+    /* 5. what the guest now holds */
+    static const char *const sys_keys[] = {
+        "\\ControlSet001\\Services\\viostor",
+        "\\ControlSet001\\Control\\CriticalDeviceDatabase", "\\DriverDatabase", NULL };
+    static const char *const sw_keys[] = { "\\Microsoft\\Windows\\CurrentVersion", NULL };
+    char *text = read_back(fx, sys_keys, sw_keys);
+    compare_golden("win7", text);
+    free(text);
+    /* the report has every registry change */
+    char *md = h2k_offline_fixer_report_markdown(fx);
+    assert_non_null(strstr(md, "### Registry"));
+    assert_non_null(strstr(md, "CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00"));
+    free(md);
+    ts_assert_rc(ctx, h2k_offline_fixer_commit(fx), 0);
+    ts_assert_rc(ctx, h2k_offline_fixer_close(fx), 0);
+    h2k_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------- win2k22 */
+
+static void
+test_win2k22_driver_database(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    h2k_fix_options o = H2K_FIX_OPTIONS_INIT;
+    o.atomic = 1;
+    o.virtio_win = vw_iso;
+    h2k_offline_fixer *fx = NULL;
+    const char *disks[] = { images[1] };
+    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, NULL, 1, &o, &fx), 0);
+    const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
+    char *json = h2k_guest_identity_to_json(id);
+    assert_non_null(strstr(json, "\"type\": \"windows\""));
+    free(json);
+    const h2k_windows_info *w = id->windows;
+    assert_non_null(w);
+    assert_string_equal(w->product_name, "Windows Server 2022 Phony Edition");
+    assert_int_equal(w->major_version, 10);
+    assert_int_equal(w->build, 20348);
+    assert_true(w->server);
+    assert_string_equal(w->edition, "ServerStandard");
+    assert_string_equal(w->os_short, "2k22");
+    assert_string_equal(w->arch, "amd64");
+    assert_string_equal(w->current_control_set, "ControlSet002");
+    assert_string_equal(w->system_root, "/Windows");
+    assert_false(w->hibernated);
+    assert_true(w->vmware_tools);
+    assert_string_equal(w->vmware_tools_product_code, "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}");
+    assert_int_equal(w->n_adapters, 1);
+    assert_false(w->adapters[0].dhcp);
+    assert_string_equal(w->adapters[0].description, "vmxnet3 Ethernet Adapter");
+    assert_int_equal(w->adapters[0].n_addresses, 1);
+    assert_string_equal(w->adapters[0].addresses[0], "192.168.20.10");
+    assert_int_equal(w->adapters[0].prefixes[0], 24);
+    assert_string_equal(w->adapters[0].gateway, "192.168.20.1");
+    assert_int_equal(w->adapters[0].n_dns, 2);
+    assert_string_equal(w->adapters[0].dns[1], "192.168.20.3");
+
+    /* run_all: virtio_win changes, the Linux repairs are skipped */
+    ts_assert_rc(ctx, h2k_offline_fixer_run_all(fx), 0);
+    const h2k_fix_result *r = h2k_offline_fixer_result_at(fx, 0);
+    assert_int_equal(r->kind, H2K_FIX_VIRTIO_WIN);
+    assert_int_equal(r->status, H2K_FIX_STATUS_CHANGED);
+    assert_non_null(strstr(r->message, "driver database"));
+    assert_true(has_registry(r, "ControlSet002\\Services\\viostor", "ImagePath"));
+    assert_true(has_registry(r, "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1042", "h2k_viostor.inf"));
+    h2k_fix_result *r2 = NULL;
+    ts_assert_rc(ctx, h2k_offline_fixer_inject_virtio_win(fx, &r2), 0);
+    assert_int_equal(r2->status, H2K_FIX_STATUS_UNCHANGED);
+    h2k_fix_result_free(r2);
+    assert_int_equal(last_result(fx)->status, H2K_FIX_STATUS_UNCHANGED);
+    static const char *const sys_keys[] = {
+        "\\ControlSet002\\Services\\viostor", "\\DriverDatabase\\DriverInfFiles",
+        "\\DriverDatabase\\DeviceIds", "\\DriverDatabase\\DriverPackages",
+        "\\ControlSet002\\Control\\CriticalDeviceDatabase", NULL };
+    static const char *const sw_keys[] = { "\\Microsoft\\Windows\\CurrentVersion", NULL };
+    char *text = read_back(fx, sys_keys, sw_keys);
+    compare_golden("win2k22", text);
+    free(text);
+    char *rj = h2k_offline_fixer_report_json(fx);
+    assert_non_null(strstr(rj, "\"registry_changes\""));
+    assert_non_null(strstr(rj, "\"hive\": \"SOFTWARE\""));
+    free(rj);
+    ts_assert_rc(ctx, h2k_offline_fixer_commit(fx), 0);
+    ts_assert_rc(ctx, h2k_offline_fixer_close(fx), 0);
+    h2k_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------- refusal */
+
+static void
+test_hibernated_refused_cli(void **state)
+{
+    (void)state;
+    char before[65], after[65];
+    ts_sha256_file(images[2], before);
+    char *report = ts_join(workdir, "hib.json");
+    const char *argv[] = { ts_env("H2K_CLI"), "fix", images[2], "--virtio-win", vw_iso,
+                           "--report", report, NULL };
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    assert_int_not_equal(st, 0);
+    assert_non_null(strstr(out, "hibernat"));
+    ts_sha256_file(images[2], after);
+    assert_string_equal(before, after);
+    char *rep = ts_read_file(report, NULL);
+    assert_non_null(strstr(rep, "refused, nothing changed"));
+    assert_non_null(strstr(rep, "\"hibernated\": true"));
+    assert_non_null(strstr(rep, "\"fast_startup\": true"));
+    free(rep);
+    free(report);
+    free(out);
+}
+
+/* ------------------------------------------------------------- local */
+
+static const char win11_vmx[] =
+    ".encoding = \"UTF-8\"\n"
+    "displayName = \"win11-phony\"\n"
+    "guestOS = \"windows11-64\"\n"
+    "memsize = \"4096\"\n"
+    "numvcpus = \"2\"\n"
+    "firmware = \"efi\"\n"
+    "scsi0.present = \"TRUE\"\n"
+    "scsi0.virtualDev = \"lsisas1068\"\n"
+    "scsi0:0.present = \"TRUE\"\n"
+    "scsi0:0.fileName = \"win11.vmdk\"\n"
+    "ethernet0.present = \"TRUE\"\n"
+    "ethernet0.virtualDev = \"vmxnet3\"\n"
+    "ethernet0.networkName = \"VM Network\"\n"
+    "ethernet0.addressType = \"static\"\n"
+    "ethernet0.address = \"00:50:56:11:22:33\"\n";
+
+static void
+test_local_win11_vmx(void **state)
+{
+    (void)state;
+    char *vm = ts_join(workdir, "vm");
+    mkdir(vm, 0755);
+    char *vmx = ts_join(vm, "win11.vmx");
+    char *vmdk = ts_join(vm, "win11.vmdk");
+    ts_write_file(vmx, win11_vmx, strlen(win11_vmx));
+    const char *cv[] = { "qemu-img", "convert", "-O", "vmdk", images[3], vmdk, NULL };
+    ts_run_ok(cv);
+    char src_sha[65], src_sha2[65];
+    ts_sha256_file(vmdk, src_sha);
+    char *outdir = ts_join(workdir, "out");
+    const char *argv[] = { ts_env("H2K_CLI"), "local", "--input", vmx, "--virtio-win", vw_iso,
+                           "--output-dir", outdir, "--test-boot", NULL };
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    if (st != 0)
+        fail_msg("hyper2kvm local failed:\n%s", out);
+    assert_non_null(strstr(out, "NOT PROVEN"));
+    ts_sha256_file(vmdk, src_sha2);
+    assert_string_equal(src_sha, src_sha2); /* the source is never touched */
+    char *qcow2 = ts_join(outdir, "win11-phony-disk1.qcow2");
+    char *xml = ts_join(outdir, "win11-phony.xml");
+    char *rj = ts_join(outdir, "win11-phony.report.json");
+    assert_true(ts_exists(qcow2));
+    const char *val[] = { "virt-xml-validate", xml, "domain", NULL };
+    ts_run_ok(val);
+    char *x = ts_read_file(xml, NULL);
+    assert_non_null(strstr(x, "bus=\"virtio\""));
+    assert_non_null(strstr(x, "<model type=\"virtio\"/>"));
+    assert_non_null(strstr(x, "<hyperv"));
+    assert_non_null(strstr(x, "offset=\"localtime\""));
+    assert_non_null(strstr(x, "OVMF_CODE"));
+    assert_non_null(strstr(x, "<nvram"));
+    assert_non_null(strstr(x, "<tpm model=\"tpm-crb\""));
+    assert_non_null(strstr(x, "version=\"2.0\""));
+    free(x);
+    char *r = ts_read_file(rj, NULL);
+    assert_non_null(strstr(r, "\"registry_changes\""));
+    assert_non_null(strstr(r, "DriverDatabase\\\\DeviceIds\\\\PCI\\\\VEN_1AF4&DEV_1001"));
+    assert_non_null(strstr(r, "\"verdict\": \"not proven\""));
+    assert_non_null(strstr(r, "\"type\": \"windows\""));
+    free(r);
+    char *mdp = ts_join(outdir, "win11-phony.report.md");
+    char *md = ts_read_file(mdp, NULL);
+    assert_non_null(strstr(md, "## Registry changes"));
+    assert_non_null(strstr(md, "| SOFTWARE | `Microsoft\\Windows\\CurrentVersion` | DevicePath |"));
+    assert_non_null(strstr(md, "Not proven"));
+    free(md);
+    free(mdp);
+    free(qcow2);
+    free(xml);
+    free(rj);
+    free(out);
+    free(outdir);
+    free(vmx);
+    free(vmdk);
+    free(vm);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_win7_cdb),
+        cmocka_unit_test(test_win2k22_driver_database),
+        cmocka_unit_test(test_hibernated_refused_cli),
+        cmocka_unit_test(test_local_win11_vmx),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
