@@ -451,8 +451,11 @@ hk_fix_write_bytes(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
     free(old);
     if (!fx->opts.dry_run) {
         char *dir = hk_dirname(path);
-        if (dir && guestfs_is_dir(g, dir) <= 0)
-            guestfs_mkdir_p(g, dir);
+        if (dir && guestfs_is_dir(g, dir) <= 0 && guestfs_mkdir_p(g, dir) < 0) {
+            hk_fix_fail(res, "cannot create %s: %s", dir, guestfs_last_error(g));
+            free(dir);
+            return -1;
+        }
         free(dir);
         if (guestfs_write(g, path, data, len) < 0) {
             hk_fix_fail(res, "cannot write %s: %s", path, guestfs_last_error(g));

@@ -243,6 +243,9 @@ hk_win_firstboot_install(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *sy
         goto done;
     }
 
+    /* Windows is mounted read-only until a repair decides to write */
+    if (!fx->opts.dry_run && (rc = hk_gfs_remount_rw(fx->gfs)) < 0)
+        goto done;
     if (!(dir = guest_dir(g))) {
         rc = hk_error_nomem(ctx);
         goto done;

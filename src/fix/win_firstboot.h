@@ -209,7 +209,8 @@ void hk_win_nic_from_adapter(const h2k_win_adapter *a, const char *mac, hk_win_i
  *     records every change.  The caller commits the hive (hk_hive_commit())
  *     with its own changes.
  * @fx's dry run writes no file (the hive's own dry-run flag governs the
- * registry).  Nothing is installed when @fb asks for no step.  The guest's
+ * registry); otherwise the guest is remounted read-write first
+ * (hk_gfs_remount_rw()).  Nothing is installed when @fb asks for no step.  The guest's
  * system volume must be mounted at "/" (libguestfs inspection does).
  * Returns 0, or a negative h2k_code: H2K_ERR_VALIDATION (a refused value,
  * named), H2K_ERR_UNSUPPORTED (library built without mingw-w64),
