@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "fixer_internal.h"
 
 #define MAX_GUEST_FILE (16u << 20)
@@ -429,4 +431,55 @@ hk_fix_sh(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd, char **ou
     else
         free(out);
     return status;
+}
+
+int
+hk_fix_write_bytes(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
+                   const void *data, size_t len, const char *note)
+{
+    guestfs_h *g = fx->gfs->g;
+    size_t old_len = 0;
+    char *old = NULL;
+    if (guestfs_is_file(g, path) > 0) {
+        old = guestfs_read_file(g, path, &old_len);
+        if (old && old_len == len && memcmp(old, data, len) == 0) {
+            free(old);
+            return 0; /* idempotent: already there */
+        }
+    }
+    bool existed = old != NULL;
+    free(old);
+    if (!fx->opts.dry_run) {
+        char *dir = hk_dirname(path);
+        if (dir && guestfs_is_dir(g, dir) <= 0 && guestfs_mkdir_p(g, dir) < 0) {
+            hk_fix_fail(res, "cannot create %s: %s", dir, guestfs_last_error(g));
+            free(dir);
+            return -1;
+        }
+        free(dir);
+        if (guestfs_write(g, path, data, len) < 0) {
+            hk_fix_fail(res, "cannot write %s: %s", path, guestfs_last_error(g));
+            return -1;
+        }
+        if (!existed)
+            guestfs_chmod(g, 0644, path);
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned md_len = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+    if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) == 1)
+        for (unsigned i = 0; i < md_len; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    h2k_file_change *c = add_change(res, path, existed ? "modified" : "created", NULL, NULL);
+    if (c) {
+        c->notes = calloc(2, sizeof(char *));
+        if (c->notes) {
+            c->notes[0] = hk_asprintf("%s%s%zu bytes, SHA-256 %s", note ? note : "",
+                                      note ? ": " : "", len, hex);
+            c->n_notes = c->notes[0] ? 1 : 0;
+        }
+    }
+    if (res->status == H2K_FIX_STATUS_UNCHANGED)
+        res->status = H2K_FIX_STATUS_CHANGED;
+    return 0;
 }

@@ -55,6 +55,11 @@ int hk_fix_apply(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
 /* Writes a new or replaced file (mode 0644), recording it. */
 int hk_fix_write_new(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
                      const char *content, const char *note);
+/* Writes a new or replaced binary file (mode 0644, parents created), recording
+ * it with @note and its size and SHA-256 (not its bytes); nothing when the
+ * file already holds exactly @data.  Returns 0, or -1 after marking @res failed. */
+int hk_fix_write_bytes(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
+                       const void *data, size_t len, const char *note);
 /* Deletes a guest file, recording its contents. */
 int hk_fix_delete(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
                   const char *note);
