@@ -15,8 +15,8 @@
 # time into the guest's disk (an overlay) before booting it.  sshd is configured
 # for key authentication only.
 #
-# Packages come from the machine's apt sources (apt-get download), with the
-# dependencies the guest lacks; they are installed with dpkg inside the image
+# Packages come from the machine's apt sources (apt-get --download-only, resolved
+# against the guest's own dpkg status: only what the guest lacks); they are installed with dpkg inside the image
 # through guestfish (libguestfs; LIBGUESTFS_BACKEND defaults to direct).
 set -euo pipefail
 
@@ -54,7 +54,7 @@ exec 9>"$cache_dir/.$name.lock"
 flock 9
 if [ "$force" = 0 ] && valid; then printf '%s\n' "$img"; exit 0; fi
 
-for tool in guestfish qemu-img apt-get apt-cache dpkg-deb; do
+for tool in guestfish qemu-img apt-get; do
     command -v "$tool" >/dev/null || die "$tool is required"
 done
 
@@ -64,30 +64,22 @@ trap 'rm -rf "$work"' EXIT
 log "copying $base"
 qemu-img convert -O qcow2 "$base" "$work/disk.qcow2"
 
-log "listing the guest's packages"
-guestfish --ro -a "$work/disk.qcow2" -i sh "dpkg-query -W -f '\${Package}\n'" \
-    >"$work/installed" 2>"$work/gf.log" || { cat "$work/gf.log" >&2; die "cannot list packages"; }
-[ -s "$work/installed" ] || die "empty package list from the guest"
-
-wanted="openssh-server sudo"
-apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-    --no-replaces --no-enhances --no-pre-depends $wanted 2>/dev/null |
-    grep -E '^[a-z0-9]' | sort -u >"$work/closure"
-apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-    --no-replaces --no-enhances $wanted 2>/dev/null |
-    grep -E '^[a-z0-9]' | sort -u >>"$work/closure"
-sort -u -o "$work/closure" "$work/closure"
-need=()
-while read -r p; do
-    p=${p%%:*}
-    grep -qx "$p" "$work/installed" && continue
-    # only real packages (a virtual one has no candidate)
-    apt-cache show --no-all-versions "$p" >/dev/null 2>&1 || continue
-    need+=("$p")
-done <"$work/closure"
-log "downloading: ${need[*]}"
-mkdir -p "$work/debs"
-(cd "$work/debs" && apt-get download -q "${need[@]}" >&2) || die "apt-get download failed"
+log "resolving the packages against the guest's dpkg status"
+guestfish --ro -a "$work/disk.qcow2" -i download /var/lib/dpkg/status "$work/status" \
+    2>"$work/gf.log" || { cat "$work/gf.log" >&2; die "cannot read the guest's dpkg status"; }
+[ -s "$work/status" ] || die "empty dpkg status in the guest"
+# apt resolves the dependencies against the GUEST's installed packages (its status
+# file) and only downloads; the machine's own dpkg state is neither read nor touched.
+mkdir -p "$work/debs/partial" "$work/apt-state/lists"
+apt-get -q -y -d --no-install-recommends \
+    -o Dir::State::status="$work/status" \
+    -o Dir::Cache::archives="$work/debs" \
+    -o Debug::NoLocking=1 \
+    -o APT::Sandbox::User=root \
+    install openssh-server sudo >"$work/apt.log" 2>&1 ||
+    { cat "$work/apt.log" >&2; die "apt-get could not download openssh-server and sudo"; }
+ls "$work"/debs/*.deb >/dev/null 2>&1 || { cat "$work/apt.log" >&2; die "nothing downloaded"; }
+log "downloaded: $(cd "$work/debs" && ls -- *.deb | tr '\n' ' ')"
 
 cat >"$work/sshd-h2k.conf" <<'CONF'
 # hyper2kvm test guest: keys only
