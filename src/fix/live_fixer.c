@@ -579,7 +579,8 @@ probe(h2k_live_fixer *lf)
     }
     bool root = false;
     size_t cap_macs = 0;
-    for (char *line = strtok(o, "\n"); line; line = strtok(NULL, "\n")) {
+    char *sv = NULL;
+    for (char *line = strtok_r(o, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv)) {
         char *eq = strchr(line, '=');
         if (!eq)
             continue;
@@ -698,7 +699,8 @@ load_devices(h2k_live_fixer *lf, h2k_fix_result *r, devlist *dl)
         return st < 0 ? st : -1;
     }
     int disks = 0;
-    for (char *line = strtok(o, "\n"); line; line = strtok(NULL, "\n")) {
+    char *sv = NULL;
+    for (char *line = strtok_r(o, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv)) {
         char *name = pval(line, "NAME"), *type = pval(line, "TYPE");
         if (!name || !type) {
             free(name);
