@@ -329,6 +329,112 @@ H2K_EXTERN int h2k_offline_fixer_commit(h2k_offline_fixer *fx);
  *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_offline_fixer_close(h2k_offline_fixer *fx);
 
+/* ------------------------------------------------------------ live fixer */
+
+/** The newest version of h2k_live_fix_options: 1. */
+#define H2K_LIVE_FIX_OPTIONS_VERSION 1
+
+/** The repairs a live fixer runs by default: fstab, boot loader, network, initramfs. */
+#define H2K_LIVE_FIX_DEFAULT                                                                 \
+    (H2K_FIX_FSTAB | H2K_FIX_GRUB | H2K_FIX_NETWORK | H2K_FIX_INITRAMFS)
+
+/** Options of h2k_live_fixer_new().  Initialise with H2K_LIVE_FIX_OPTIONS_INIT or
+ *  h2k_live_fix_options_init(); fields are only ever added at the end.  The
+ *  strings are copied by h2k_live_fixer_new(). */
+typedef struct h2k_live_fix_options {
+    unsigned version;             /**< H2K_LIVE_FIX_OPTIONS_VERSION */
+    const char *host;             /**< host name or address of the running source VM */
+    unsigned port;                /**< SSH port, default 22 */
+    const char *user;             /**< remote user (root, or a user with sudo) */
+    const char *key_file;         /**< private key file (key authentication only) */
+    const char *known_hosts_file; /**< known_hosts to verify the host key against;
+                                       NULL: ~/.ssh/known_hosts */
+    int accept_new_host_key;      /**< 1: a host missing from known_hosts is added
+                                       (a changed key is still refused); default 0 */
+    int sudo;                     /**< 1: run every command through "sudo -n" */
+    int dry_run;                  /**< 1: read and compute, list the writes and commands,
+                                       run none of them */
+    unsigned fixes;               /**< h2k_fix_kind bits; default H2K_LIVE_FIX_DEFAULT
+                                       (H2K_FIX_SELINUX is reported as skipped) */
+    unsigned command_timeout;     /**< seconds per remote command, default 1800 */
+    unsigned connect_timeout;     /**< seconds to wait for the host to answer, default 15 */
+} h2k_live_fix_options;
+
+/** Defaults of h2k_live_fix_options, for declarations. */
+#define H2K_LIVE_FIX_OPTIONS_INIT                                                            \
+    {                                                                                        \
+        .version = H2K_LIVE_FIX_OPTIONS_VERSION, .host = NULL, .port = 22, .user = NULL,     \
+        .key_file = NULL, .known_hosts_file = NULL, .accept_new_host_key = 0, .sudo = 0,     \
+        .dry_run = 0, .fixes = H2K_LIVE_FIX_DEFAULT, .command_timeout = 1800,               \
+        .connect_timeout = 15                                                                \
+    }
+
+/** Fills @p opts with the defaults of H2K_LIVE_FIX_OPTIONS_INIT as the struct was
+ *  in @p version.
+ *  @param opts     the struct to fill
+ *  @param version  1..H2K_LIVE_FIX_OPTIONS_VERSION
+ *  @return 0, or H2K_ERR_INVALID_ARG (NULL @p opts, unknown @p version) */
+H2K_EXTERN int h2k_live_fix_options_init(h2k_live_fix_options *opts, unsigned version);
+
+/** A running Linux source VM reached over SSH (the OpenSSH client, ssh(1), run
+ *  as a subprocess with BatchMode, key authentication only and the host key
+ *  verified), prepared for KVM before the cutover with the offline fixer's
+ *  transforms: fstab and boot loader on stable names, NIC names pinned to their
+ *  MACs, virtio drivers in the initramfs of every installed kernel, VMware tools
+ *  removed on request.  Each file is read over SSH, transformed, and written back
+ *  atomically (a temporary file renamed over it) after a backup
+ *  (PATH.hyper2kvm-orig, kept from the first change).  Used by one thread at a
+ *  time; different fixers may run in parallel threads. */
+typedef struct h2k_live_fixer h2k_live_fixer;
+
+/** Checks the options and creates a fixer; nothing is contacted yet.
+ *  @param ctx   the context (errors, log, cancellation)
+ *  @param opts  the options (host, user and key_file are required)
+ *  @param out   receives the fixer; the caller frees it with h2k_live_fixer_free()
+ *  @return 0, H2K_ERR_INVALID_ARG (a missing or unsafe value, named in the
+ *          message) or H2K_ERR_NO_MEMORY */
+H2K_EXTERN int h2k_live_fixer_new(h2k_ctx *ctx, const h2k_live_fix_options *opts,
+                                  h2k_live_fixer **out);
+
+/** Frees a fixer and its results.  NULL is allowed.
+ *  @param lf  the fixer */
+H2K_EXTERN void h2k_live_fixer_free(h2k_live_fixer *lf);
+
+/** Connects (checking the host key, the key and, with sudo, that sudo -n works)
+ *  and runs the selected repairs in order (fstab, network, VMware tools,
+ *  initramfs, boot loader), keeping their results.  When the host cannot be
+ *  reached, the key or host key is refused, or sudo needs a password, nothing is
+ *  changed and the error names the host, the port and the cause.
+ *  @param lf  the fixer
+ *  @return 0 when every repair succeeded or had nothing to do;
+ *          H2K_ERR_CONNECTION (host does not answer, host key unknown or
+ *          changed), H2K_ERR_AUTHENTICATION (key refused, sudo refused),
+ *          H2K_ERR_FIXER (a repair failed; the others still ran),
+ *          H2K_ERR_CANCELLED or another negative h2k_code */
+H2K_EXTERN int h2k_live_fixer_run(h2k_live_fixer *lf);
+
+/** The number of results of the last h2k_live_fixer_run().
+ *  @param lf  the fixer
+ *  @return the number of results */
+H2K_EXTERN size_t h2k_live_fixer_result_count(const h2k_live_fixer *lf);
+
+/** Result @p i of the last run.
+ *  @param lf  the fixer
+ *  @param i   0-based index
+ *  @return the result, owned by the fixer, or NULL when out of range */
+H2K_EXTERN const h2k_fix_result *h2k_live_fixer_result_at(const h2k_live_fixer *lf, size_t i);
+
+/** The report of the last run as JSON: host, port, user, dry run, and each
+ *  repair with its changed files (before/after) and commands (output tails).
+ *  @param lf  the fixer
+ *  @return the text (the caller frees it with free()), or NULL on allocation failure */
+H2K_EXTERN char *h2k_live_fixer_report_json(const h2k_live_fixer *lf);
+
+/** The same report in Markdown.
+ *  @param lf  the fixer
+ *  @return the text (the caller frees it with free()), or NULL on allocation failure */
+H2K_EXTERN char *h2k_live_fixer_report_markdown(const h2k_live_fixer *lf);
+
 #ifdef __cplusplus
 }
 #endif

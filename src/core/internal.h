@@ -261,6 +261,9 @@ typedef struct hk_run_opts {
     /* Runs to the end even when the context is cancelled (a write that must
      * not be left half done); the timeout still applies. */
     bool ignore_cancel;
+    /* File the child reads as its stdin (opened read-only), or NULL for
+     * /dev/null. */
+    const char *stdin_file;
 } hk_run_opts;
 
 typedef struct hk_run_result {
@@ -271,7 +274,8 @@ typedef struct hk_run_result {
     char *stdout_tail;  /* last ~4 KiB of stdout (caller frees) */
 } hk_run_result;
 
-/* Runs argv[0] (searched in PATH) with no shell, stdin from /dev/null.
+/* Runs argv[0] (searched in PATH) with no shell, stdin from /dev/null (or
+ * opts->stdin_file).
  * Honours cancellation (SIGTERM then SIGKILL).  Returns 0 when the program
  * ran (check res->exit_status), or a negative code if it could not be
  * started; never leaves the child behind. */

@@ -190,7 +190,9 @@ hk_run(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, hk_run_re
         goto out;
     }
     fa_init = true;
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 0,
+                                     opts && opts->stdin_file ? opts->stdin_file : "/dev/null",
+                                     O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
     if (opts && opts->cwd)

@@ -84,6 +84,10 @@ int hk_fix_windows_writable(h2k_offline_fixer *fx);
 /* True when a guest file or directory exists. */
 bool hk_fix_exists(h2k_offline_fixer *fx, const char *path);
 
+/* One result as JSON (report.c); the caller owns the object. */
+struct json_object;
+struct json_object *hk_fix_result_json(const h2k_fix_result *r);
+
 /* The repairs (each in its own file). */
 int hk_fix_fstab(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_grub(h2k_offline_fixer *fx, h2k_fix_result *res);

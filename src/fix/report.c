@@ -10,8 +10,8 @@
 #include "core/json_util.h"
 #include "fixer_internal.h"
 
-static json_object *
-result_json(const h2k_fix_result *r)
+json_object *
+hk_fix_result_json(const h2k_fix_result *r)
 {
     json_object *o = json_object_new_object();
     hk_json_add_str(o, "name", h2k_fix_kind_name(r->kind));
@@ -75,7 +75,7 @@ h2k_offline_fixer_report_json(const h2k_offline_fixer *fx)
     json_object_object_add(o, "dry_run", json_object_new_boolean(fx->opts.dry_run));
     json_object *fixes = json_object_new_array();
     for (size_t i = 0; i < fx->n_results; i++)
-        json_object_array_add(fixes, result_json(fx->results[i]));
+        json_object_array_add(fixes, hk_fix_result_json(fx->results[i]));
     json_object_object_add(o, "fixes", fixes);
     return hk_json_steal_string(o);
 }
