@@ -342,6 +342,6 @@ int cli_run_migration(cli_env *env, const h2k_run_options *opts);
 
 extern const cli_command cli_cmd_probe, cli_cmd_convert, cli_cmd_ovf, cli_cmd_inspect, cli_cmd_fix,
     cli_cmd_test, cli_cmd_xml, cli_cmd_vsphere, cli_cmd_azure, cli_cmd_local, cli_cmd_batch,
-    cli_cmd_version, cli_cmd_help, cli_cmd_completion;
+    cli_cmd_live_fix, cli_cmd_version, cli_cmd_help, cli_cmd_completion;
 
 #endif

@@ -396,7 +396,7 @@ test_migration_options_shared(void **state)
             assert_int_equal(cli_migration_apply(p.cmd, &m, &p.items[i]), 1);
         assert_int_equal(cli_migration_finish(p.cmd, &m, true), 0);
         got[c] = m.ro;
-        assert_string_equal(m.ro.output_format, "raw");
+        assert_int_equal(m.ro.output_format, H2K_FORMAT_RAW);
         assert_int_equal(m.ro.fixes, (unsigned)h2k_fix_kinds_parse("fstab"));
         assert_int_equal(m.ro.boot_timeout, 30);
         assert_string_equal(m.ro.define_uri, "test:///default");
