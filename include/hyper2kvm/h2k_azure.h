@@ -90,10 +90,12 @@ typedef struct h2k_azure_config {
 H2K_EXTERN int h2k_azure_client_new(h2k_ctx *ctx, const h2k_azure_config *cfg,
                                     h2k_azure_client **out);
 
-/** Wipes the secret and the token and frees the client.  NULL is allowed. */
+/** Wipes the secret and the token and frees the client.  NULL is allowed.
+ *  @param client  the client, or NULL */
 H2K_EXTERN void h2k_azure_client_free(h2k_azure_client *client);
 
 /** Gets a token now (also a way to check the credentials).
+ *  @param client  the client
  *  @return 0, H2K_ERR_AUTHENTICATION (the message carries the directory's
  *          AADSTS code and text), H2K_ERR_CONNECTION (network, TLS) */
 H2K_EXTERN int h2k_azure_authenticate(h2k_azure_client *client);
@@ -120,7 +122,7 @@ typedef struct h2k_azure_nic {
 
 /** A VM as Azure describes it. */
 typedef struct h2k_azure_vm {
-    char *name;
+    char *name;           /**< VM resource name */
     char *id;             /**< full resource id */
     char *location;       /**< region, e.g. "westeurope" */
     char *vm_size;        /**< e.g. "Standard_D2s_v5" */
@@ -129,15 +131,16 @@ typedef struct h2k_azure_vm {
     char *power_state;    /**< "running", "deallocated", "stopped", ... or NULL when unknown */
     unsigned vcpus;       /**< of the size, 0 when unknown */
     uint64_t memory_bytes;/**< of the size, 0 when unknown */
-    size_t n_disks;
+    size_t n_disks;       /**< number of entries in disks */
     h2k_azure_disk *disks;/**< the OS disk first, then data disks by LUN */
-    size_t n_nics;
-    h2k_azure_nic *nics;
+    size_t n_nics;        /**< number of entries in nics */
+    h2k_azure_nic *nics;  /**< the network interfaces (array of n_nics) */
     h2k_vm_spec *spec;    /**< the same as a spec (source_type "azure"; disk paths NULL,
                                file_ref the disk name, unit the LUN); owned */
 } h2k_azure_vm;
 
-/** Frees a VM description.  NULL is allowed. */
+/** Frees a VM description.  NULL is allowed.
+ *  @param vm  the description, or NULL */
 H2K_EXTERN void h2k_azure_vm_free(h2k_azure_vm *vm);
 
 /** Lists the VMs of the resource group (every page), with their size,
@@ -148,25 +151,30 @@ H2K_EXTERN void h2k_azure_vm_free(h2k_azure_vm *vm);
  *  @return 0 or a negative h2k_code */
 H2K_EXTERN int h2k_azure_list_vms(h2k_azure_client *client, h2k_azure_vm **vms, size_t *n);
 
-/** Frees a list returned by h2k_azure_list_vms().  NULL is allowed. */
+/** Frees a list returned by h2k_azure_list_vms().  NULL is allowed.
+ *  @param vms  the list, or NULL
+ *  @param n    number of VMs in it */
 H2K_EXTERN void h2k_azure_vm_list_free(h2k_azure_vm *vms, size_t n);
 
-/** Describes the VM @vm_name (NULL: the configured VM): size (vCPUs and
+/** Describes the VM @p vm_name (NULL: the configured VM): size (vCPUs and
  *  memory from the region's size list), OS type, firmware (UEFI for a
  *  hyperVGeneration V2 OS disk or a TrustedLaunch / ConfidentialVM security
  *  type, with secure boot when the VM's UEFI settings enable it), every
  *  managed disk, every NIC with its MAC, the power state.
  *  Errors: H2K_ERR_NOT_FOUND (no such VM: the message names it and the group).
+ *  @param client   the client
+ *  @param vm_name  name of the VM, or NULL for the configured one
+ *  @param out      receives the description
  *  @return 0 or a negative h2k_code; the caller owns *out (h2k_azure_vm_free()) */
 H2K_EXTERN int h2k_azure_describe_vm(h2k_azure_client *client, const char *vm_name,
                                      h2k_azure_vm **out);
 
 /** Result of a download.  Free with h2k_azure_download_result_free(). */
 typedef struct h2k_azure_download_result {
-    char *vm_name;
+    char *vm_name;             /**< name of the VM downloaded */
     char *output_dir;          /**< absolute path of the folder written */
-    size_t n_disks;
-    char **disk_paths;         /**< OUTPUT_DIR/<disk name>.vhd, fixed VHDs, OS disk first */
+    size_t n_disks;            /**< number of entries in disk_paths */
+    char **disk_paths;         /**< OUTPUT_DIR/\<disk name>.vhd, fixed VHDs, OS disk first */
     h2k_azure_vm *vm;          /**< the description; spec disks carry the local paths */
     uint64_t disk_bytes;       /**< sum of the blobs' sizes */
     uint64_t allocated_bytes;  /**< sum of their allocated page ranges */
@@ -175,8 +183,8 @@ typedef struct h2k_azure_download_result {
     int used_snapshot;         /**< 1 when snapshots were copied instead of the disks */
 } h2k_azure_download_result;
 
-/** Downloads every managed disk of @vm_name (NULL: the configured VM) into
- *  @output_dir (created if missing).  For each disk: beginGetAccess (or, for a
+/** Downloads every managed disk of @p vm_name (NULL: the configured VM) into
+ *  @p output_dir (created if missing).  For each disk: beginGetAccess (or, for a
  *  running VM with policy H2K_AZURE_RUNNING_SNAPSHOT, an incremental snapshot
  *  and its grant), HEAD for the size, Get Page Ranges, the allocated ranges
  *  fetched with parallel ranged GETs into "NAME.vhd.part" (sparse), checked
@@ -189,11 +197,16 @@ typedef struct h2k_azure_download_result {
  *  that allows a snapshot copy), H2K_ERR_EXISTS when NAME.vhd exists,
  *  H2K_ERR_FORMAT for a blob that is not a fixed VHD, H2K_ERR_CANCELLED.
  *  Progress: the context's callback, stage "download" (bytes).
+ *  @param client      the client
+ *  @param vm_name     name of the VM, or NULL for the configured one
+ *  @param output_dir  folder the disks are written to
+ *  @param out         receives the result (h2k_azure_download_result_free()), or NULL
  *  @return 0 or a negative h2k_code; the caller owns *out (may be NULL) */
 H2K_EXTERN int h2k_azure_download_vm(h2k_azure_client *client, const char *vm_name,
                                      const char *output_dir, h2k_azure_download_result **out);
 
-/** Frees a download result.  NULL is allowed. */
+/** Frees a download result.  NULL is allowed.
+ *  @param res  the result, or NULL */
 H2K_EXTERN void h2k_azure_download_result_free(h2k_azure_download_result *res);
 
 #ifdef __cplusplus

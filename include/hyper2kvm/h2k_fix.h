@@ -265,12 +265,18 @@ H2K_EXTERN int h2k_offline_fixer_fix_selinux(h2k_offline_fixer *fx, h2k_fix_resu
  *  hibernated guest (or one shut down with Fast Startup), hives that do not
  *  parse, and a virtio-win without a block driver for the guest's version and
  *  architecture (the message names them and the folders looked for).  Skipped
- *  for other guests and when no virtio-win is given or found. */
+ *  for other guests and when no virtio-win is given or found.
+ *  @param fx   the fixer (not committed)
+ *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
+ *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
+ *          commit) or another negative h2k_code when the repair could not run */
 H2K_EXTERN int h2k_offline_fixer_inject_virtio_win(h2k_offline_fixer *fx, h2k_fix_result **out);
 
 /** 1 when the guest's boot disk driver for virtio is in place (injected by this
  *  fixer, or found already there in a second run), so the KVM domain may use
- *  virtio disks and NICs; 0 otherwise (Linux guests: always 1). */
+ *  virtio disks and NICs; 0 otherwise (Linux guests: always 1).
+ *  @param fx  the fixer
+ *  @return 1 when ready, 0 otherwise (also for a NULL fixer) */
 H2K_EXTERN int h2k_offline_fixer_virtio_ready(const h2k_offline_fixer *fx);
 
 /** Runs every repair selected in the options, in a safe order (virtio_win, fstab, network,

@@ -52,17 +52,17 @@ typedef struct h2k_guest_mount {
 } h2k_guest_mount;
 
 /** A network adapter of a Windows guest, from the current control set's
- *  Services\Tcpip\Parameters\Interfaces\{GUID} and the network class entry
- *  (Control\Class\{4D36E972-...}\NNNN) naming the same GUID. */
+ *  `Services\\Tcpip\\Parameters\\Interfaces\\{GUID}` and the network class entry
+ *  (`Control\\Class\\{4D36E972-...}\\NNNN`) naming the same GUID. */
 typedef struct h2k_win_adapter {
     char *guid;           /**< interface GUID, "{6C6F...}" (NetCfgInstanceId) */
     char *description;    /**< the adapter's DriverDesc ("vmxnet3 Ethernet Adapter"), or NULL */
     int dhcp;             /**< 1: DHCP (EnableDHCP=1), 0: static */
-    size_t n_addresses;
+    size_t n_addresses;   /**< number of entries in addresses and prefixes */
     char **addresses;     /**< static IPv4 addresses (IPAddress), none for DHCP */
     int *prefixes;        /**< prefix length of each address (from SubnetMask) */
     char *gateway;        /**< first DefaultGateway, or NULL */
-    size_t n_dns;
+    size_t n_dns;         /**< number of entries in dns */
     char **dns;           /**< NameServer entries (static DNS servers) */
 } h2k_win_adapter;
 
@@ -70,7 +70,7 @@ typedef struct h2k_win_adapter {
 typedef struct h2k_windows_info {
     char *product_name;   /**< ProductName, "Windows Server 2022 Standard" */
     int major_version;    /**< 6 for Windows 7/8/8.1, 10 for 10/11/2016-2025 */
-    int minor_version;
+    int minor_version;    /**< 1 for Windows 7, 2 for 8, 3 for 8.1, 0 for 10 and later */
     int build;            /**< CurrentBuild, 0 when absent (Windows 7 registries may lack it) */
     int server;           /**< 1: server (InstallationType "Server"/"Server Core"), 0: client */
     char *installation_type; /**< "Client", "Server", "Server Core", or NULL */
@@ -78,17 +78,17 @@ typedef struct h2k_windows_info {
     char *os_short;       /**< virtio-win's short name: "w7", "w10", "w11", "2k19", "2k22"... */
     char *arch;           /**< virtio-win's architecture folder: "amd64" or "x86" */
     char *system_root;    /**< guest path of %SystemRoot% ("/Windows") */
-    char *current_control_set; /**< "ControlSet001" (from Select\Current) */
-    size_t n_drives;
+    char *current_control_set; /**< "ControlSet001" (from `Select\\Current`) */
+    size_t n_drives;      /**< number of entries in drive_letters and drive_devices */
     char **drive_letters; /**< "C", "D"... (from MountedDevices) */
     char **drive_devices; /**< the device of each letter ("/dev/sda2") */
     int hibernated;       /**< 1 when hiberfil.sys holds a hibernation image (hibernated, or
                                shut down with Fast Startup): the guest cannot be changed */
-    int fast_startup;     /**< 1 when Fast Startup is on (Power\HiberbootEnabled=1) */
+    int fast_startup;     /**< 1 when Fast Startup is on (`Power\\HiberbootEnabled`=1) */
     int vmware_tools;     /**< 1 when VMware Tools is in the Uninstall key */
     char *vmware_tools_product_code; /**< its MSI product code "{GUID}", or NULL */
-    size_t n_adapters;
-    h2k_win_adapter *adapters;
+    size_t n_adapters;    /**< number of entries in adapters */
+    h2k_win_adapter *adapters; /**< the network adapters (array of n_adapters), owned */
 } h2k_windows_info;
 
 /** What a guest is.  Every string is owned by the identity. */

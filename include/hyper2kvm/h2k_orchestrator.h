@@ -231,13 +231,13 @@ typedef struct h2k_plan_vsphere {
 
 /** An Azure resource group a plan's VMs come from.  Strings owned by the plan.
  *  The client secret is never in the plan: it is read when a worker connects,
- *  from the environment variable @client_secret_env or the first line of
- *  @client_secret_file (or a managed identity is used). */
+ *  from the environment variable @c client_secret_env or the first line of
+ *  @c client_secret_file (or a managed identity is used). */
 typedef struct h2k_plan_azure {
-    char *subscription_id;
-    char *resource_group;
-    char *tenant_id;
-    char *client_id;
+    char *subscription_id;    /**< subscription id (required) */
+    char *resource_group;     /**< resource group of the VMs (required) */
+    char *tenant_id;          /**< tenant (directory) id; required unless managed_identity */
+    char *client_id;          /**< service principal's application id; required unless managed_identity */
     char *client_secret_env;  /**< one of client_secret_env, client_secret_file, */
     char *client_secret_file; /**< (resolved against the plan's folder) */
     int managed_identity;     /**< or a managed identity (0 or 1) */
