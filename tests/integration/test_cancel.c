@@ -189,6 +189,7 @@ test_fixer_cancel_during_initramfs(void **state)
     h2k_ctx *ctx = w.ctx;
     h2k_ctx_set_log(ctx, on_log, &w, H2K_LOG_INFO);
     assert_int_equal(h2k_ctx_set_tmpdir(ctx, tmp), 0);
+    ts_allow_dir_of(ctx, vmdk); /* the overlay's backing file lies in the image cache */
     pthread_t tid;
     assert_int_equal(pthread_create(&tid, NULL, canceller, &w), 0);
 
@@ -384,7 +385,9 @@ test_cli_fix_sigint_leaves_image(void **state)
     char before[65], after[65];
     ts_sha256_file(image, before);
 
-    const char *args[] = {"-v", "fix", image, "--only", "initramfs", "--force-initramfs", NULL};
+    char *cache = ts_dir_of(vmdk); /* the overlay's backing file lies there */
+    const char *args[] = {"-v", "--allow-path", cache, "fix", image, "--only", "initramfs",
+                          "--force-initramfs", NULL};
     cli_run r;
     sigint_cli(args, "running in the guest: update-initramfs", 1.5, &r);
     if (!strstr(r.out.data, "CANCELLED"))
@@ -404,6 +407,7 @@ test_cli_fix_sigint_leaves_image(void **state)
     free(tmp);
     free(dir);
     free(vmdk);
+    free(cache);
 }
 
 int

@@ -266,6 +266,7 @@ test_live_fix(void **state)
     double tt = hk_now();
     char *out = ts_join(dir, "out");
     h2k_ctx *ctx = ts_ctx();
+    ts_allow_dir_of(ctx, base); /* the overlay's backing file lies in the image cache */
     const char *inputs[] = { disk };
     const char *macs[] = { GUEST_MAC };
     h2k_run_options o = H2K_RUN_OPTIONS_INIT;

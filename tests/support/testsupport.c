@@ -460,6 +460,23 @@ ts_ctx(void)
     return ctx;
 }
 
+char *
+ts_dir_of(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    char *dir = slash ? hk_strndup(file, slash == file ? 1 : (size_t)(slash - file)) : strdup(".");
+    assert_non_null(dir);
+    return dir;
+}
+
+void
+ts_allow_dir_of(h2k_ctx *ctx, const char *file)
+{
+    char *dir = ts_dir_of(file);
+    ts_assert_rc(ctx, h2k_ctx_allow_path(ctx, dir), 0);
+    free(dir);
+}
+
 void
 ts_put_be32(uint8_t *p, uint32_t v)
 {

@@ -125,6 +125,15 @@ char *ts_debian_guest(void);
 /* A context with logging to stderr at warning level (debug when H2K_TEST_DEBUG is set). */
 h2k_ctx *ts_ctx(void);
 
+/* The folder of @file (a cached test image that an overlay elsewhere is backed by),
+ * newly allocated.  Overlays name files outside their own folder, which the library
+ * refuses unless that folder is allowed: ts_allow_dir_of() for a context, or
+ * "--allow-path" with this folder for the command line. */
+char *ts_dir_of(const char *file);
+
+/* h2k_ctx_allow_path(ctx, the folder of @file); fails the test when refused. */
+void ts_allow_dir_of(h2k_ctx *ctx, const char *file);
+
 /* Asserts rc == expected and prints the context's error when not. */
 #define ts_assert_rc(ctx, rc, expected)                                                        \
     do {                                                                                       \
