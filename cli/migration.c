@@ -428,7 +428,10 @@ cli_print_migration_summary(cli_env *env, const h2k_migration_result *res)
         printf("  fix %-13s %s%s%s\n", cli_safe(env, res->fixes[i].name),
                cli_safe(env, res->fixes[i].status), res->fixes[i].message ? ": " : "",
                res->fixes[i].message ? cli_safe(env, res->fixes[i].message) : "");
-    if (res->boot) {
+    if (res->boot && res->boot->not_proven) {
+        printf("  boot: NOT PROVEN (%s)\n",
+               res->boot->error_message ? cli_safe(env, res->boot->error_message) : "");
+    } else if (res->boot) {
         printf("  boot: %s in %.1f s", res->boot->success ? "ok" : "FAILED",
                res->boot->boot_seconds);
         for (size_t i = 0; i < res->boot->n_addresses; i++)

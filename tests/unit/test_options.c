@@ -50,7 +50,7 @@ test_macro_defaults(void **state)
 {
     (void)state;
     h2k_fix_options fo = H2K_FIX_OPTIONS_INIT;
-    assert_int_equal(fo.version, 3);
+    assert_int_equal(fo.version, 4); /* version 4 added virtio_win and virtio_scsi */
     assert_int_equal(fo.fixes, H2K_FIX_ALL);
     assert_int_equal(fo.keep_mac, 1);
     assert_int_equal(fo.command_timeout, 1800);
@@ -118,7 +118,7 @@ test_unknown_version_message(void **state)
     assert_int_equal(h2k_offline_fixer_open(ctx, disks, NULL, 1, &fo, &fx), H2K_ERR_INVALID_ARG);
     assert_null(fx);
     assert_string_equal(h2k_ctx_last_error(ctx)->message,
-                        "h2k_fix_options: version 7 is not known (1..3 are)");
+                        "h2k_fix_options: version 7 is not known (1..4 are)");
 
     /* an init with an unknown version makes the call name it */
     h2k_domain_options dop;
@@ -140,10 +140,10 @@ test_unknown_version_message(void **state)
                         "h2k_probe_options: version 0 is not known (only 1 is)");
 
     h2k_run_options ro = H2K_RUN_OPTIONS_INIT;
-    ro.version = 3;
+    ro.version = 6;
     assert_int_equal(h2k_orchestrator_run(ctx, &ro, NULL), H2K_ERR_INVALID_ARG);
     assert_string_equal(h2k_ctx_last_error(ctx)->message,
-                        "h2k_run_options: version 3 is not known (1..2 are)");
+                        "h2k_run_options: version 6 is not known (1..5 are)");
 
     h2k_disk_processor *proc = NULL;
     assert_int_equal(h2k_disk_processor_new(ctx, &proc), 0);
