@@ -275,12 +275,12 @@ typedef struct h2k_plan_vm {
  *  "vms": [{"name": N, "inputs": [...] | "vm": NAME, "vsphere": {...}, "output_dir",
  *  "format", "compress", "fixes": "all"|"none"|"a,b", "dry_run", "test_boot",
  *  "macs": [...], "virtio_win": ISO|DIR}]}; "defaults" takes "compress", "fixes",
- *  "dry_run", "test_boot" and "virtio_win".  A "vsphere" object: {"host" | "url", "user", "password_env" |
- *  "password_file", "datacenter", "insecure", "ca_file", "thumbprint", "transport"};
- *  a VM's own object completes or overrides the plan's, field by field.  A VM has
- *  either "inputs" or "vm" (exported from vSphere, then migrated like local
- *  inputs; each batch worker keeps one login per server).  An "azure" object
- *  {"subscription_id", "resource_group", "tenant_id", "client_id",
+ *  "dry_run", "test_boot" and "virtio_win".  A "vsphere" object: {"host" | "url",
+ *  "user", "password_env" | "password_file", "datacenter", "insecure", "ca_file",
+ *  "thumbprint", "transport"}; a VM's own object completes or overrides the plan's,
+ *  field by field.  A VM has either "inputs" or "vm" (exported from vSphere, then
+ *  migrated like local inputs; each batch worker keeps one login per server).  An
+ *  "azure" object {"subscription_id", "resource_group", "tenant_id", "client_id",
  *  "client_secret_env" | "client_secret_file" | "managed_identity": true,
  *  "authority_host", "resource_manager", "ca_file", "insecure", "snapshot"} (in the
  *  plan and/or a VM, completed field by field like "vsphere") makes a VM's "vm" an

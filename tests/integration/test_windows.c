@@ -259,6 +259,15 @@ has_registry(const h2k_fix_result *r, const char *key_part, const char *value)
     return false;
 }
 
+static bool
+has_file(const h2k_fix_result *r, const char *path_part)
+{
+    for (size_t i = 0; i < r->n_changes; i++)
+        if (r->changes[i].path && strstr(r->changes[i].path, path_part))
+            return true;
+    return false;
+}
+
 /* ------------------------------------------------------------- win7 */
 
 static void
@@ -303,6 +312,11 @@ test_win7_cdb(void **state)
     assert_true(has_registry(r, "CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1042", "ClassGUID"));
     assert_false(fx->windows_rw);
     assert_int_equal(guestfs_exists(fx->gfs->g, "/Windows/Drivers/VirtIO"), 0);
+    /* the first boot is listed too, and not written either */
+    assert_true(has_file(r, "firstboot/" HK_WIN_FB_EXE));
+    assert_true(has_file(r, "firstboot/scripts/0010-virtio-drivers.cmd"));
+    assert_true(has_registry(r, "ControlSet001\\Services\\" HK_WIN_FB_SERVICE, "ImagePath"));
+    assert_int_equal(guestfs_exists(fx->gfs->g, "/Program Files/hyper2kvm"), 0);
     size_t dry_changes = r->n_registry_changes, dry_files = r->n_changes;
     h2k_fix_result_free(r);
 
@@ -316,6 +330,12 @@ test_win7_cdb(void **state)
     assert_true(has_registry(r, "ControlSet001\\Services\\viostor", "Start"));
     assert_true(has_registry(r, "Microsoft\\Windows\\CurrentVersion", "DevicePath"));
     assert_int_equal(h2k_offline_fixer_virtio_ready(fx), 1);
+    /* Windows 7 x86: the x86 helper; no VMware Tools, no static adapter */
+    assert_non_null(strstr(r->message, "first boot (" HK_WIN_FB_SERVICE "): pnputil, 0 static"));
+    assert_int_equal(
+        guestfs_is_file(fx->gfs->g, "/Program Files/hyper2kvm/firstboot/" HK_WIN_FB_EXE), 1);
+    assert_int_equal(guestfs_exists(fx->gfs->g, "/Program Files/hyper2kvm/firstboot/scripts/"
+                                                "0020-vmware-tools-uninstall.cmd"), 0);
     h2k_fix_result_free(r);
 
     /* 4. a second run changes nothing */
@@ -433,6 +453,8 @@ test_win2k22_driver_database(void **state)
     char *rj = h2k_offline_fixer_report_json(fx);
     assert_non_null(strstr(rj, "\"registry_changes\""));
     assert_non_null(strstr(rj, "\"hive\": \"SOFTWARE\""));
+    assert_non_null(strstr(rj, "firstboot/scripts/0030-network.ps1"));
+    assert_non_null(strstr(rj, "Services\\\\" HK_WIN_FB_SERVICE));
     free(rj);
     ts_assert_rc(ctx, h2k_offline_fixer_commit(fx), 0);
     ts_assert_rc(ctx, h2k_offline_fixer_close(fx), 0);
