@@ -11,6 +11,9 @@ static const cli_option batch_options[] = {
     {OPT_JOBS, "jobs", 0, NULL, "N", NULL, 0, "VMs migrated at once (1..64; default: the plan's)"},
     {OPT_STATE, "state", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
      "state file (default: PLAN.state.json beside the plan)"},
+    {OPT_VIRTIO_WIN, "virtio-win", 0, NULL, "ISO|DIR", NULL, CLI_OPT_FILE,
+     "Windows guests: the virtio-win ISO or folder for every VM without its own "
+     "\"virtio_win\" (instead of the plan's default)"},
     {0},
 };
 
@@ -37,6 +40,7 @@ run_batch(cli_env *env, const cli_parsed *p)
 {
     unsigned jobs = 0;
     const char *state_arg = NULL;
+    const char *virtio_win = NULL;
     for (size_t i = 0; i < p->n_items; i++) {
         const cli_item *it = &p->items[i];
         if (it->opt->id == OPT_JOBS) {
@@ -46,6 +50,8 @@ run_batch(cli_env *env, const cli_parsed *p)
             jobs = (unsigned)j;
         } else if (it->opt->id == OPT_STATE) {
             state_arg = it->value;
+        } else if (it->opt->id == OPT_VIRTIO_WIN) {
+            virtio_win = it->value;
         }
     }
     const char *plan_path = p->pos[0];
@@ -53,6 +59,16 @@ run_batch(cli_env *env, const cli_parsed *p)
     int rc = h2k_plan_parse_file(env->ctx, plan_path, &plan);
     if (rc < 0)
         return cli_report_error(env, rc);
+    if (virtio_win) {
+        /* the command line's default wins over the plan's, a VM's own over both */
+        char *vw = strdup(virtio_win);
+        if (!vw) {
+            h2k_plan_free(plan);
+            return cli_exit_code(H2K_ERR_NO_MEMORY);
+        }
+        free(plan->virtio_win);
+        plan->virtio_win = vw;
+    }
     if (cli_migration_check_plan(p->cmd, plan_path, plan) != 0) {
         h2k_plan_free(plan);
         return CLI_EXIT_USAGE;

@@ -266,17 +266,21 @@ typedef struct h2k_plan_vm {
                                     completed by the VM's own), else NULL */
     h2k_plan_azure *azure;     /**< with vm, for an Azure VM: its resource group (the plan's
                                     "azure" object completed by the VM's own), else NULL */
+    char *virtio_win; /**< Windows guests: the VM's "virtio_win" ISO or folder (resolved
+                           against the plan's folder), or NULL: the plan's
+                           h2k_plan.virtio_win (see h2k_run_options.virtio_win) */
 } h2k_plan_vm;
 
 /** A batch plan: {"output_dir": D, "jobs": N, "defaults": {...}, "vsphere": {...},
  *  "vms": [{"name": N, "inputs": [...] | "vm": NAME, "vsphere": {...}, "output_dir",
  *  "format", "compress", "fixes": "all"|"none"|"a,b", "dry_run", "test_boot",
- *  "macs": [...]}]}.  A "vsphere" object: {"host" | "url", "user", "password_env" |
- *  "password_file", "datacenter", "insecure", "ca_file", "thumbprint", "transport"};
- *  a VM's own object completes or overrides the plan's, field by field.  A VM has
- *  either "inputs" or "vm" (exported from vSphere, then migrated like local
- *  inputs; each batch worker keeps one login per server).  An "azure" object
- *  {"subscription_id", "resource_group", "tenant_id", "client_id",
+ *  "macs": [...], "virtio_win": ISO|DIR}]}; "defaults" takes "compress", "fixes",
+ *  "dry_run", "test_boot" and "virtio_win".  A "vsphere" object: {"host" | "url",
+ *  "user", "password_env" | "password_file", "datacenter", "insecure", "ca_file",
+ *  "thumbprint", "transport"}; a VM's own object completes or overrides the plan's,
+ *  field by field.  A VM has either "inputs" or "vm" (exported from vSphere, then
+ *  migrated like local inputs; each batch worker keeps one login per server).  An
+ *  "azure" object {"subscription_id", "resource_group", "tenant_id", "client_id",
  *  "client_secret_env" | "client_secret_file" | "managed_identity": true,
  *  "authority_host", "resource_manager", "ca_file", "insecure", "snapshot"} (in the
  *  plan and/or a VM, completed field by field like "vsphere") makes a VM's "vm" an
@@ -293,6 +297,9 @@ typedef struct h2k_plan {
     h2k_plan_vm *vms; /**< the VMs, in the plan's order */
     h2k_plan_vsphere *vsphere; /**< the plan's "vsphere" object, or NULL */
     h2k_plan_azure *azure;     /**< the plan's "azure" object, or NULL */
+    char *virtio_win; /**< default virtio-win ISO or folder for Windows guests
+                           ("defaults": {"virtio_win": P}, resolved against the plan's
+                           folder), or NULL: /usr/share/virtio-win when present */
 } h2k_plan;
 
 /** Parses a JSON plan from memory; @p base_dir resolves relative paths (may be NULL);

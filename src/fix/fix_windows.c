@@ -24,6 +24,7 @@
 
 #include "fixer_internal.h"
 #include "guest/win_inspect.h"
+#include "win_firstboot.h"
 
 #define VIRTIO_DIR "Drivers\\VirtIO"
 #define STORAGE_CLASS "{4D36E97B-E325-11CE-BFC1-08002BE10318}"
@@ -463,6 +464,127 @@ check_esp(h2k_offline_fixer *fx, h2k_fix_result *res, const char *mnt)
         hk_fix_note_warning(res, "UEFI guest without an EFI system partition holding EFI/");
 }
 
+/* ------------------------------------------------------------- first boot */
+
+/* The system volume's drive letter (MountedDevices), 'C' when not found. */
+static char
+system_drive(h2k_offline_fixer *fx, const h2k_windows_info *w)
+{
+    for (size_t i = 0; fx->gfs->root && i < w->n_drives; i++)
+        if (w->drive_devices[i] && w->drive_letters[i] && w->drive_letters[i][0] &&
+            strcmp(w->drive_devices[i], fx->gfs->root) == 0)
+            return w->drive_letters[i][0];
+    return 'C';
+}
+
+/* The MAC of the KVM NIC that takes over source adapter @i: the VM's NIC in
+ * the same place (h2k_fix_options.nics), or NULL when none is known
+ * (inspection reads no MAC from the Windows registry). */
+static const char *
+adapter_mac(h2k_offline_fixer *fx, size_t i)
+{
+    return i < fx->n_nics && fx->nics[i].mac && fx->nics[i].mac[0] ? fx->nics[i].mac : NULL;
+}
+
+/* Installs the first-boot service after the drivers went in: pnputil for the
+ * drivers in @win_dir (a Windows path), the VMware Tools uninstall, the
+ * static IPs per adapter, data disks online.  Adds to @summary. */
+static void
+install_firstboot(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *sys,
+                  const h2k_windows_info *w, const char *win_dir, hk_buf *summary)
+{
+    h2k_ctx *ctx = fx->ctx;
+    hk_win_firstboot fb = { 0 };
+    if (hk_win_firstboot_from_info(ctx, w, &fb) < 0) {
+        hk_fix_note_warning(res, "first boot not installed: %s", h2k_ctx_last_error(ctx)->message);
+        hk_buf_printf(summary, "; first boot not installed (%s)", w->arch);
+        return;
+    }
+    size_t exe_len = 0;
+    if (!hk_win_firstboot_helper(fb.os.arch, &exe_len)) {
+        hk_fix_note_warning(res, "first boot not installed: this libhyper2kvm was built without "
+                                 "the Windows helper (no mingw-w64 cross compiler); the drivers "
+                                 "are in place, but pnputil, the VMware Tools uninstall, the "
+                                 "static IPs and the data disks must be done by hand");
+        hk_buf_printf(summary, "; first boot NOT installed (no Windows helper in this build)");
+        return;
+    }
+    char code[39];
+    if (fb.vmware_tools_code &&
+        hk_win_parse_guid(ctx, "vmware_tools_product_code", fb.vmware_tools_code, code) < 0) {
+        hk_fix_note_warning(res, "VMware Tools not uninstalled at the first boot: %s",
+                            h2k_ctx_last_error(ctx)->message);
+        fb.vmware_tools_code = NULL;
+    }
+    fb.system_drive = system_drive(fx, w);
+    fb.driver_dir = win_dir;
+    if (!hk_win_path_ok(win_dir)) {
+        hk_fix_note_warning(res, "the drivers are not installed by pnputil at the first boot: "
+                                 "\"%.200s\" is not a folder name a script may hold",
+                            win_dir);
+        fb.driver_dir = NULL;
+    }
+    fb.disks_online = fx->map.n_disks > 1;
+    fb.n_disks = fx->map.n_disks > 0 ? (unsigned)fx->map.n_disks : 1;
+    fb.reboot_if_needed = true;
+    fb.remove_helper = true;
+
+    /* one NIC per static adapter with a known MAC; each checked alone, so one
+     * adapter with values that do not parse is reported and left out */
+    hk_win_nic *nics = calloc(w->n_adapters ? w->n_adapters : 1, sizeof(*nics));
+    hk_win_ip **ips = calloc(w->n_adapters ? w->n_adapters : 1, sizeof(*ips));
+    size_t n_nics = 0;
+    for (size_t i = 0; nics && ips && i < w->n_adapters; i++) {
+        const h2k_win_adapter *a = &w->adapters[i];
+        const char *name = a->description ? a->description : (a->guid ? a->guid : "?");
+        if (a->dhcp)
+            continue;
+        const char *mac = adapter_mac(fx, i);
+        if (!mac) {
+            hk_fix_note_warning(res, "adapter %zu (%s) has a static IP configuration but the VM "
+                                     "description gives no MAC for it: not re-applied at the "
+                                     "first boot",
+                                i, name);
+            continue;
+        }
+        ips[i] = calloc(a->n_addresses ? a->n_addresses : 1, sizeof(hk_win_ip));
+        if (!ips[i])
+            break;
+        hk_win_nic one;
+        hk_win_nic_from_adapter(a, mac, ips[i], &one);
+        hk_win_firstboot probe = { .os = fb.os, .nics = &one, .n_nics = 1 };
+        hk_win_fb_step *st = NULL;
+        size_t nst = 0;
+        if (hk_win_firstboot_steps(ctx, &probe, &st, &nst) < 0) {
+            hk_fix_note_warning(res, "adapter %zu (%s, MAC %s): static IP not re-applied, its "
+                                     "values are refused: %s",
+                                i, name, mac, h2k_ctx_last_error(ctx)->message);
+            continue;
+        }
+        for (size_t j = 0; j < nst; j++)
+            hk_win_fb_step_clear(&st[j]);
+        free(st);
+        nics[n_nics++] = one;
+    }
+    fb.nics = nics;
+    fb.n_nics = n_nics;
+    int rc = (nics && ips) ? hk_win_firstboot_install(fx, res, sys, w->current_control_set, &fb)
+                           : hk_error_nomem(ctx);
+    if (rc < 0) {
+        if (res->status != H2K_FIX_STATUS_FAILED)
+            hk_fix_fail(res, "first boot: %s", h2k_ctx_last_error(ctx)->message);
+    } else {
+        hk_buf_printf(summary, "; first boot (%s): pnputil%s%s%s, %zu static adapter%s",
+                      HK_WIN_FB_SERVICE, fb.vmware_tools_code ? ", VMware Tools uninstall" : "",
+                      n_nics ? ", static IPs" : "", fb.disks_online ? ", data disks online" : "",
+                      n_nics, n_nics == 1 ? "" : "s");
+    }
+    for (size_t i = 0; ips && i < w->n_adapters; i++)
+        free(ips[i]);
+    free(ips);
+    free(nics);
+}
+
 /* ------------------------------------------------------------- the repair */
 
 /* @base (existing) + "/" + @rel, each existing component in the case the guest
@@ -639,15 +761,33 @@ hk_fix_virtio_win(h2k_offline_fixer *fx, h2k_fix_result *res)
             free(n2);
         }
     }
+    /* the first boot: same SYSTEM hive, same result */
+    hk_buf fbsum = { 0 };
+    char *win_dir = NULL;
+    if (res->status != H2K_FIX_STATUS_FAILED) {
+        char d = system_drive(fx, w);
+        hk_buf wd = { 0 };
+        hk_buf_printf(&wd, "%c:", d);
+        for (const char *p = w->system_root; *p; p++)
+            hk_buf_printf(&wd, "%c", *p == '/' ? '\\' : *p);
+        hk_buf_printf(&wd, "\\" VIRTIO_DIR);
+        win_dir = wd.data;
+        if (win_dir)
+            install_firstboot(fx, res, sys, w, win_dir, &fbsum);
+    }
     if (res->status == H2K_FIX_STATUS_FAILED) {
         free(vdir_r);
         free(drv_dir_r);
+        free(win_dir);
+        hk_buf_free(&fbsum);
         goto out;
     }
     if ((rc = hk_hive_commit(sys)) < 0 || (rc = hk_hive_commit(sw)) < 0) {
         hk_fix_fail(res, "%s", h2k_ctx_last_error(ctx)->message);
         free(vdir_r);
         free(drv_dir_r);
+        free(win_dir);
+        hk_buf_free(&fbsum);
         goto out;
     }
     size_t n = 0;
@@ -659,10 +799,13 @@ hk_fix_virtio_win(h2k_offline_fixer *fx, h2k_fix_result *res)
     free(res->message);
     res->message = hk_asprintf(
         "%s: %s made a boot-start service (%s) from virtio-win %s/%s; %zu driver file%s in "
-        "%%SystemRoot%%\\" VIRTIO_DIR " (DevicePath)%s; %zu registry change%s",
+        "%%SystemRoot%%\\" VIRTIO_DIR " (DevicePath)%s%s; %zu registry change%s",
         sn, blk, ddb ? "driver database" : "CriticalDeviceDatabase", sn, w->arch, copied,
         copied == 1 ? "" : "s", res->status == H2K_FIX_STATUS_UNCHANGED ? ", already in place" : "",
-        res->n_registry_changes, res->n_registry_changes == 1 ? "" : "s");
+        fbsum.data ? fbsum.data : "", res->n_registry_changes,
+        res->n_registry_changes == 1 ? "" : "s");
+    free(win_dir);
+    hk_buf_free(&fbsum);
     if (fx->id->firmware == H2K_FIRMWARE_UEFI)
         check_esp(fx, res, w->system_root);
     free(vdir_r);

@@ -33,11 +33,13 @@ h2k_plan_free(h2k_plan *plan)
         free(v->nic_macs);
         free(v->output_dir);
         free(v->vm);
+        free(v->virtio_win);
         hk_plan_vsphere_free(v->vsphere);
         hk_plan_azure_free(v->azure);
     }
     hk_plan_vsphere_free(plan->vsphere);
     hk_plan_azure_free(plan->azure);
+    free(plan->virtio_win);
     free(plan->vms);
     free(plan->path);
     free(plan->output_dir);
@@ -203,6 +205,10 @@ parse_vm(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx, const char *
         return rc;
     if (s && !(v->output_dir = resolve(base_dir, s)))
         return hk_error_nomem(ctx);
+    if ((rc = get_string(ctx, doc, o, "virtio_win", where, &s)) < 0)
+        return rc;
+    if (s && !(v->virtio_win = resolve(base_dir, s)))
+        return hk_error_nomem(ctx);
     if ((rc = get_string(ctx, doc, o, "format", where, &s)) < 0)
         return rc;
     if (s && strcmp(s, "qcow2") != 0 && strcmp(s, "raw") != 0)
@@ -296,6 +302,13 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
         p->test_boot = b > 0;
         if ((rc = get_fixes(ctx, doc, defs, "defaults", &b)) < 0)
             goto done;
+        const char *vw = NULL;
+        if ((rc = get_string(ctx, doc, defs, "virtio_win", "defaults", &vw)) < 0)
+            goto done;
+        if (vw && !(p->virtio_win = resolve(base_dir, vw))) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
         if (b >= 0)
             p->fixes = (unsigned)b;
     }
@@ -634,6 +647,7 @@ run_one(batch_worker *w, const h2k_plan_vm *vm)
     o.test_boot = vm->test_boot >= 0 ? vm->test_boot : p->test_boot;
     o.nic_macs = (const char *const *)vm->nic_macs;
     o.n_nic_macs = vm->n_nic_macs;
+    o.virtio_win = vm->virtio_win ? vm->virtio_win : p->virtio_win;
     h2k_migration_result *res = NULL;
     double t0 = hk_now();
     h2k_ctx_clear_error(w->ctx);

@@ -11,8 +11,10 @@
  *    registry code);
  *  - win2k22 (amd64, driver database, control set 002, static IP, VMware Tools):
  *    the same from the ISO, with the identity checked (type windows, version,
- *    adapters) and tests/data/windows/win2k22.golden, then vioscsi for a
- *    virtio-scsi target;
+ *    adapters) and tests/data/windows/win2k22.golden, the first boot (service
+ *    key, helper, the pnputil, VMware Tools and static-IP steps for the VM's
+ *    NIC MAC) read back and compared with win2k22-firstboot.golden, then
+ *    vioscsi for a virtio-scsi target;
  *  - win10hib (hibernated): `hyperkvm fix` refuses and the image stays byte for
  *    byte (sha256);
  *  - win11 (UEFI): `hyper2kvm local --input WIN.vmx --virtio-win ISO --test-boot`
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include "fix/fixer_internal.h"
+#include "fix/win_firstboot.h"
 #include "testsupport.h"
 
 static char *workdir;
@@ -174,6 +177,51 @@ read_back(h2k_offline_fixer *fx, const char *const *sys_keys, const char *const 
     return hk_buf_steal(&b);
 }
 
+/* The first boot as the guest holds it: the service key (hivexregedit), the
+ * helper (its size and bytes against the embedded one; its bytes depend on
+ * the cross compiler, so they are not in the golden file) and every step
+ * script in full (CR dropped). */
+static char *
+read_back_firstboot(h2k_offline_fixer *fx, const char *service_key)
+{
+    guestfs_h *g = fx->gfs->g;
+    char *sys = ts_join(workdir, "SYSTEM.readback");
+    assert_int_equal(guestfs_download(g, "/Windows/System32/config/SYSTEM", sys), 0);
+    hk_buf b = { 0 };
+    export_key(&b, sys, "SYSTEM", service_key);
+    unlink(sys);
+    free(sys);
+    const char *dir = "/Program Files/hyper2kvm/firstboot";
+    char *exe = hk_asprintf("%s/%s", dir, HK_WIN_FB_EXE);
+    size_t want = 0, len = 0;
+    const unsigned char *helper = hk_win_firstboot_helper(HK_WIN_ARCH_X64, &want);
+    assert_non_null(helper);
+    char *data = guestfs_read_file(g, exe, &len);
+    assert_non_null(data);
+    assert_int_equal(len, want);
+    assert_memory_equal(data, helper, want);
+    free(data);
+    hk_buf_printf(&b, "### files\n%s (the embedded x64 helper)\n", exe);
+    free(exe);
+    char *sdir = hk_asprintf("%s/scripts", dir);
+    char **ls = guestfs_ls(g, sdir);
+    assert_non_null(ls);
+    for (size_t i = 0; ls[i]; i++) {
+        char *p = hk_asprintf("%s/%s", sdir, ls[i]);
+        char *t = guestfs_read_file(g, p, &len);
+        assert_non_null(t);
+        hk_buf_printf(&b, "### %s (%zu bytes)\n", p, len);
+        for (size_t k = 0; k < len; k++)
+            if (t[k] != '\r')
+                hk_buf_printf(&b, "%c", t[k]);
+        free(t);
+        free(p);
+    }
+    hk_strv_free(ls);
+    free(sdir);
+    return hk_buf_steal(&b);
+}
+
 static void
 compare_golden(const char *name, const char *text)
 {
@@ -208,6 +256,15 @@ has_registry(const h2k_fix_result *r, const char *key_part, const char *value)
         if (strstr(c->key, key_part) && c->value && strcmp(c->value, value) == 0)
             return true;
     }
+    return false;
+}
+
+static bool
+has_file(const h2k_fix_result *r, const char *path_part)
+{
+    for (size_t i = 0; i < r->n_changes; i++)
+        if (r->changes[i].path && strstr(r->changes[i].path, path_part))
+            return true;
     return false;
 }
 
@@ -255,6 +312,11 @@ test_win7_cdb(void **state)
     assert_true(has_registry(r, "CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1042", "ClassGUID"));
     assert_false(fx->windows_rw);
     assert_int_equal(guestfs_exists(fx->gfs->g, "/Windows/Drivers/VirtIO"), 0);
+    /* the first boot is listed too, and not written either */
+    assert_true(has_file(r, "firstboot/" HK_WIN_FB_EXE));
+    assert_true(has_file(r, "firstboot/scripts/0010-virtio-drivers.cmd"));
+    assert_true(has_registry(r, "ControlSet001\\Services\\" HK_WIN_FB_SERVICE, "ImagePath"));
+    assert_int_equal(guestfs_exists(fx->gfs->g, "/Program Files/hyper2kvm"), 0);
     size_t dry_changes = r->n_registry_changes, dry_files = r->n_changes;
     h2k_fix_result_free(r);
 
@@ -268,6 +330,12 @@ test_win7_cdb(void **state)
     assert_true(has_registry(r, "ControlSet001\\Services\\viostor", "Start"));
     assert_true(has_registry(r, "Microsoft\\Windows\\CurrentVersion", "DevicePath"));
     assert_int_equal(h2k_offline_fixer_virtio_ready(fx), 1);
+    /* Windows 7 x86: the x86 helper; no VMware Tools, no static adapter */
+    assert_non_null(strstr(r->message, "first boot (" HK_WIN_FB_SERVICE "): pnputil, 0 static"));
+    assert_int_equal(
+        guestfs_is_file(fx->gfs->g, "/Program Files/hyper2kvm/firstboot/" HK_WIN_FB_EXE), 1);
+    assert_int_equal(guestfs_exists(fx->gfs->g, "/Program Files/hyper2kvm/firstboot/scripts/"
+                                                "0020-vmware-tools-uninstall.cmd"), 0);
     h2k_fix_result_free(r);
 
     /* 4. a second run changes nothing */
@@ -305,6 +373,10 @@ test_win2k22_driver_database(void **state)
     h2k_fix_options o = H2K_FIX_OPTIONS_INIT;
     o.atomic = 1;
     o.virtio_win = vw_iso;
+    /* the KVM NIC that takes over the source's vmxnet3 adapter */
+    const h2k_fix_nic nics[] = { { .mac = "52:54:00:20:00:10" } };
+    o.nics = nics;
+    o.n_nics = 1;
     h2k_offline_fixer *fx = NULL;
     const char *disks[] = { images[1] };
     ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, NULL, 1, &o, &fx), 0);
@@ -357,6 +429,17 @@ test_win2k22_driver_database(void **state)
     char *text = read_back(fx, sys_keys, sw_keys);
     compare_golden("win2k22", text);
     free(text);
+    /* the first boot, in the same repair: the report names it */
+    assert_non_null(strstr(r->message, "first boot (" HK_WIN_FB_SERVICE ")"));
+    assert_true(has_registry(r, "ControlSet002\\Services\\" HK_WIN_FB_SERVICE, "ImagePath"));
+    text = read_back_firstboot(fx, "\\ControlSet002\\Services\\" HK_WIN_FB_SERVICE);
+    compare_golden("win2k22-firstboot", text);
+    assert_non_null(strstr(text, "pnputil /add-driver"));
+    assert_non_null(strstr(text, "C:\\Windows\\Drivers\\VirtIO"));
+    assert_non_null(strstr(text, "msiexec.exe\" /x {FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}"));
+    assert_non_null(strstr(text, "52-54-00-20-00-10"));
+    assert_non_null(strstr(text, "192.168.20.10"));
+    free(text);
     /* a virtio-scsi target: vioscsi becomes the boot driver, bound to its own ids */
     fx->opts.virtio_scsi = 1;
     ts_assert_rc(ctx, h2k_offline_fixer_inject_virtio_win(fx, &r2), 0);
@@ -370,6 +453,8 @@ test_win2k22_driver_database(void **state)
     char *rj = h2k_offline_fixer_report_json(fx);
     assert_non_null(strstr(rj, "\"registry_changes\""));
     assert_non_null(strstr(rj, "\"hive\": \"SOFTWARE\""));
+    assert_non_null(strstr(rj, "firstboot/scripts/0030-network.ps1"));
+    assert_non_null(strstr(rj, "Services\\\\" HK_WIN_FB_SERVICE));
     free(rj);
     ts_assert_rc(ctx, h2k_offline_fixer_commit(fx), 0);
     ts_assert_rc(ctx, h2k_offline_fixer_close(fx), 0);

@@ -50,7 +50,7 @@ test_macro_defaults(void **state)
 {
     (void)state;
     h2k_fix_options fo = H2K_FIX_OPTIONS_INIT;
-    assert_int_equal(fo.version, 4);
+    assert_int_equal(fo.version, 4); /* version 4 added virtio_win and virtio_scsi */
     assert_int_equal(fo.fixes, H2K_FIX_ALL);
     assert_int_equal(fo.keep_mac, 1);
     assert_int_equal(fo.command_timeout, 1800);

@@ -54,6 +54,44 @@ test_plan_file(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* "virtio_win" in "defaults" and per VM: resolved against the plan's folder,
+ * a VM's own wins; a non-string is refused naming the field. */
+static void
+test_plan_virtio_win(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    static const char json[] =
+        "{\"output_dir\": \"o\", \"defaults\": {\"virtio_win\": \"virtio-win.iso\"},"
+        " \"vms\": [{\"name\": \"a\", \"inputs\": \"x\"},"
+        " {\"name\": \"b\", \"inputs\": \"y\", \"virtio_win\": \"/srv/virtio-win\"}]}";
+    h2k_plan *p = NULL;
+    ts_assert_rc(ctx, h2k_plan_parse(ctx, json, strlen(json), "/base", "p.json", &p), 0);
+    assert_string_equal(p->virtio_win, "/base/virtio-win.iso");
+    assert_null(p->vms[0].virtio_win);
+    assert_string_equal(p->vms[1].virtio_win, "/srv/virtio-win");
+    h2k_plan_free(p);
+    static const char none[] = "{\"output_dir\": \"o\", \"vms\": [{\"name\": \"a\", "
+                               "\"inputs\": \"x\"}]}";
+    ts_assert_rc(ctx, h2k_plan_parse(ctx, none, strlen(none), "/base", "p.json", &p), 0);
+    assert_null(p->virtio_win);
+    assert_null(p->vms[0].virtio_win);
+    h2k_plan_free(p);
+    static const char bad_vm[] = "{\"output_dir\": \"o\", \"vms\": [{\"name\": \"a\", "
+                                 "\"inputs\": \"x\", \"virtio_win\": 3}]}";
+    assert_int_equal(h2k_plan_parse(ctx, bad_vm, strlen(bad_vm), NULL, "p.json", &p),
+                     H2K_ERR_FORMAT);
+    assert_null(p);
+    assert_string_equal(h2k_ctx_last_error(ctx)->field, "vms[0]");
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "virtio_win"));
+    static const char bad_def[] = "{\"output_dir\": \"o\", \"defaults\": {\"virtio_win\": \"\"},"
+                                  " \"vms\": [{\"name\": \"a\", \"inputs\": \"x\"}]}";
+    assert_int_equal(h2k_plan_parse(ctx, bad_def, strlen(bad_def), NULL, "p.json", &p),
+                     H2K_ERR_FORMAT);
+    assert_string_equal(h2k_ctx_last_error(ctx)->field, "defaults");
+    h2k_ctx_free(ctx);
+}
+
 static void
 test_plan_errors(void **state)
 {
@@ -454,6 +492,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_file),
         cmocka_unit_test(test_plan_errors),
+        cmocka_unit_test(test_plan_virtio_win),
         cmocka_unit_test(test_plan_vsphere),
         cmocka_unit_test(test_plan_vsphere_errors),
         cmocka_unit_test(test_run_options_vsphere),

@@ -49,7 +49,9 @@ assert_plans_equal(const h2k_plan *a, const h2k_plan *b)
         assert_int_equal(x->fixes, y->fixes);
         assert_int_equal(x->dry_run, y->dry_run);
         assert_int_equal(x->test_boot, y->test_boot);
+        assert_str_eq0(x->virtio_win, y->virtio_win);
     }
+    assert_str_eq0(a->virtio_win, b->virtio_win);
 }
 
 static void
@@ -285,11 +287,32 @@ test_yaml_hostile(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* "virtio_win" in YAML, as in JSON: the plan's default and a VM's own. */
+static void
+test_yaml_virtio_win(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    static const char yaml[] = "output_dir: o\n"
+                               "defaults:\n  virtio_win: drivers/virtio-win.iso\n"
+                               "vms:\n"
+                               "  - name: a\n    inputs: [x]\n"
+                               "  - name: b\n    inputs: [y]\n    virtio_win: /srv/vw\n";
+    h2k_plan *p = NULL;
+    ts_assert_rc(ctx, h2k_plan_parse_yaml(ctx, yaml, strlen(yaml), "/base", "plan.yaml", &p), 0);
+    assert_string_equal(p->virtio_win, "/base/drivers/virtio-win.iso");
+    assert_null(p->vms[0].virtio_win);
+    assert_string_equal(p->vms[1].virtio_win, "/srv/vw");
+    h2k_plan_free(p);
+    h2k_ctx_free(ctx);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_yaml_same_plan_as_json),
+        cmocka_unit_test(test_yaml_virtio_win),
         cmocka_unit_test(test_yaml_by_content),
         cmocka_unit_test(test_yaml_scalars_and_aliases),
         cmocka_unit_test(test_yaml_errors),
