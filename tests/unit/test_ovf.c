@@ -329,7 +329,7 @@ test_many_items(void **state)
     char *xml = many_disks(2000, 0);
     double t0 = hk_now();
     ts_assert_rc(ctx, h2k_ovf_parse_memory(ctx, xml, strlen(xml), NULL, "many.ovf", &s), 0);
-    assert_true(hk_now() - t0 < 10.0);
+    assert_true(hk_now() - t0 < 60.0); /* a bound against quadratic blow-up, not a speed test */
     assert_int_equal(s->n_disks, 2000);
     assert_string_equal(s->disks[0].file_ref, "d1999.vmdk"); /* item order */
     assert_int_equal(s->disks[0].capacity, 1999);
