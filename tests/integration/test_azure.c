@@ -530,6 +530,65 @@ test_managed_identity(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* An Azure VM in a batch plan: the plan's "azure" section (the secret from an
+ * environment variable), the worker's client, the disks converted; no repair. */
+static int batch_rc = 1;
+
+static void
+on_batch_vm(void *ud, const h2k_plan_vm *vm, int rc, const h2k_migration_result *res)
+{
+    (void)ud;
+    (void)vm;
+    batch_rc = rc;
+    if (rc == 0)
+        assert_int_equal(res->n_outputs, 2);
+}
+
+static void
+test_batch_plan(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = new_ctx();
+    setenv("H2K_TEST_AZURE_SECRET", SECRET, 1);
+    char *out = ts_tmp_path("batch");
+    char *doc = hk_asprintf(
+        "{\"output_dir\": \"%s\", \"defaults\": {\"fixes\": \"none\"},"
+        " \"azure\": {\"subscription_id\": \"sub-1\", \"resource_group\": \"rg-1\","
+        " \"tenant_id\": \"tenant-1\", \"client_id\": \"app-1\","
+        " \"client_secret_env\": \"H2K_TEST_AZURE_SECRET\", \"authority_host\": \"%s\","
+        " \"resource_manager\": \"%s\", \"ca_file\": \"%s\"},"
+        " \"vms\": [{\"name\": \"vm1\", \"vm\": \"vm1\"}]}",
+        out, az.url, az.url, az.ca);
+    h2k_plan *plan = NULL;
+    ts_assert_rc(ctx, h2k_plan_parse(ctx, doc, strlen(doc), NULL, "azure-plan.json", &plan), 0);
+    char *st = hk_asprintf("%s.state.json", out);
+    ts_azure_clear_events(&az);
+    batch_rc = 1;
+    ts_assert_rc(ctx, h2k_batch_run(ctx, plan, st, 1, on_batch_vm, NULL), 0);
+    assert_int_equal(batch_rc, 0);
+    assert_int_equal(ts_azure_count(&az, "endGetAccess vm1-os"), 1);
+    assert_int_equal(ts_azure_count(&az, "endGetAccess vm1-data"), 1);
+    /* the copies hold what the blobs hold */
+    char *q0 = hk_asprintf("%s/vm1/vm1-disk1.qcow2", out);
+    struct stat sb;
+    if (stat(q0, &sb) != 0) {
+        char *names = list_dir(out);
+        fail_msg("no %s (output folder: %s)", q0, names);
+    }
+    const char *cmp[] = {"qemu-img", "compare", "-q", "-f", "vpc", "-F", "qcow2", os_vhd, q0, NULL};
+    ts_run_ok(cmp);
+    assert_no_secret(ctx);
+    unsetenv("H2K_TEST_AZURE_SECRET");
+    h2k_plan_free(plan);
+    ts_rmtree(out);
+    unlink(st);
+    free(q0);
+    free(st);
+    free(doc);
+    free(out);
+    h2k_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -544,6 +603,7 @@ main(void)
         cmocka_unit_test(test_unknown_vm),
         cmocka_unit_test(test_bad_secret),
         cmocka_unit_test(test_managed_identity),
+        cmocka_unit_test(test_batch_plan),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     hk_buf_free(&logs);
