@@ -106,18 +106,6 @@ hk_plan_azure_free(h2k_plan_azure *a)
     free(a);
 }
 
-/* A FORMAT error naming the field WHERE.KEY. */
-static int HK_PRINTF(5, 6) field_error(h2k_ctx *ctx, const char *doc, const char *where,
-                                       const char *key, const char *fmt, ...)
-{
-    char field[96], msg[512];
-    snprintf(field, sizeof(field), "%s.%s", where, key);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, field, "%s", msg);
-}
 
 static bool
 has(json_object *o, const char *key)
@@ -135,7 +123,7 @@ take_string(h2k_ctx *ctx, const char *doc, json_object *o, const char *key, cons
     if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
         return 0;
     if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
-        return field_error(ctx, doc, where, key, "\"%s\" must be a non-empty string", key);
+        return hk_plan_field_error(ctx, doc, where, key, "\"%s\" must be a non-empty string", key);
     const char *s = json_object_get_string(v);
     char *copy = base_dir && s[0] != '/' ? hk_path_join(base_dir, s) : strdup(s);
     if (!copy)
@@ -153,7 +141,7 @@ take_bool(h2k_ctx *ctx, const char *doc, json_object *o, const char *key, const 
     if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
         return 0;
     if (!json_object_is_type(v, json_type_boolean))
-        return field_error(ctx, doc, where, key, "\"%s\" must be true or false", key);
+        return hk_plan_field_error(ctx, doc, where, key, "\"%s\" must be true or false", key);
     *dst = json_object_get_boolean(v) ? 1 : 0;
     return 0;
 }
@@ -186,10 +174,10 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
             while (known[k] && strcmp(known[k], key) != 0)
                 k++;
             if (!known[k])
-                return field_error(ctx, doc, where, key, "unknown field \"%s\"", key);
+                return hk_plan_field_error(ctx, doc, where, key, "unknown field \"%s\"", key);
         }
         if (has(o, "client_secret"))
-            return field_error(ctx, doc, where, "client_secret",
+            return hk_plan_field_error(ctx, doc, where, "client_secret",
                                "\"client_secret\" is not allowed in a plan: use "
                                "client_secret_env or client_secret_file");
     }
@@ -222,7 +210,7 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
     int n_cred = has(o, "client_secret_env") + has(o, "client_secret_file") +
                  has(o, "managed_identity");
     if (n_cred > 1) {
-        rc = field_error(ctx, doc, where, "client_secret_env",
+        rc = hk_plan_field_error(ctx, doc, where, "client_secret_env",
                          "give one of \"client_secret_env\", \"client_secret_file\" and "
                          "\"managed_identity\"");
         goto done;
@@ -263,17 +251,17 @@ static int
 plan_azure_check(h2k_ctx *ctx, const char *doc, const char *where, const h2k_plan_azure *a)
 {
     if (!a->subscription_id)
-        return field_error(ctx, doc, where, "subscription_id", "no \"subscription_id\"");
+        return hk_plan_field_error(ctx, doc, where, "subscription_id", "no \"subscription_id\"");
     if (!a->resource_group)
-        return field_error(ctx, doc, where, "resource_group", "no \"resource_group\"");
+        return hk_plan_field_error(ctx, doc, where, "resource_group", "no \"resource_group\"");
     if (a->managed_identity)
         return 0;
     if (!a->tenant_id)
-        return field_error(ctx, doc, where, "tenant_id", "no \"tenant_id\"");
+        return hk_plan_field_error(ctx, doc, where, "tenant_id", "no \"tenant_id\"");
     if (!a->client_id)
-        return field_error(ctx, doc, where, "client_id", "no \"client_id\"");
+        return hk_plan_field_error(ctx, doc, where, "client_id", "no \"client_id\"");
     if (!a->client_secret_env && !a->client_secret_file)
-        return field_error(ctx, doc, where, "client_secret_env",
+        return hk_plan_field_error(ctx, doc, where, "client_secret_env",
                            "no \"client_secret_env\", \"client_secret_file\" nor "
                            "\"managed_identity\"");
     return 0;
@@ -291,24 +279,24 @@ hk_plan_vm_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx
     bool has_az = has(o, "azure");
     bool has_vs = has(o, "vsphere");
     if (has_az && has_vs)
-        return field_error(ctx, doc, where, "azure",
+        return hk_plan_field_error(ctx, doc, where, "azure",
                            "VM \"%s\" has both \"azure\" and \"vsphere\": give one source",
                            vm->name);
     /* an Azure VM: its own "azure", or only the plan's (no "vsphere" anywhere) */
     bool azure = has_az || (has_vm && plan_az && !has_vs && !plan_has_vsphere);
     if (has_vm && plan_az && plan_has_vsphere && !has_az && !has_vs)
-        return field_error(ctx, doc, where, "vm",
+        return hk_plan_field_error(ctx, doc, where, "vm",
                            "the plan has \"vsphere\" and \"azure\": say which VM \"%s\" is on",
                            vm->name);
     if (!azure)
         return 0;
     if (!has_vm)
-        return field_error(ctx, doc, where, "azure",
+        return hk_plan_field_error(ctx, doc, where, "azure",
                            "\"azure\" is given but not the \"vm\" to download");
     if (!json_object_is_type(name, json_type_string) || json_object_get_string_len(name) == 0)
-        return field_error(ctx, doc, where, "vm", "\"vm\" must be the non-empty name of a VM");
+        return hk_plan_field_error(ctx, doc, where, "vm", "\"vm\" must be the non-empty name of a VM");
     if (vm->n_inputs > 0)
-        return field_error(ctx, doc, where, "vm",
+        return hk_plan_field_error(ctx, doc, where, "vm",
                            "VM \"%s\" has both \"inputs\" and \"vm\": give one source", vm->name);
     if (!(vm->vm = strdup(json_object_get_string(name))))
         return hk_error_nomem(ctx);

@@ -119,4 +119,9 @@ int hk_plan_vm_azure_parse(h2k_ctx *ctx, const char *doc, struct json_object *o,
 /* Reads the client secret (environment or file) and creates a client; the secret is wiped. */
 int hk_plan_azure_connect(h2k_ctx *ctx, const h2k_plan_azure *a, h2k_azure_client **out);
 
+/* A FORMAT error of plan text @doc naming the field WHERE.KEY; returns
+ * H2K_ERR_FORMAT (src/orchestrator/vsphere_source.c). */
+int hk_plan_field_error(h2k_ctx *ctx, const char *doc, const char *where, const char *key,
+                        const char *fmt, ...) HK_PRINTF(5, 6);
+
 #endif

@@ -56,9 +56,10 @@ hk_plan_vsphere_free(h2k_plan_vsphere *v)
     free(v);
 }
 
-/* A FORMAT error naming the field WHERE.KEY. */
-static int HK_PRINTF(5, 6) field_error(h2k_ctx *ctx, const char *doc, const char *where,
-                                       const char *key, const char *fmt, ...)
+/* A FORMAT error naming the field WHERE.KEY (plan "vsphere" and "azure" sections). */
+int
+hk_plan_field_error(h2k_ctx *ctx, const char *doc, const char *where, const char *key,
+                    const char *fmt, ...)
 {
     char field[96], msg[512];
     snprintf(field, sizeof(field), "%s.%s", where, key);
@@ -78,7 +79,7 @@ take_string(h2k_ctx *ctx, const char *doc, json_object *o, const char *key, cons
     if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
         return 0;
     if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
-        return field_error(ctx, doc, where, key, "\"%s\" must be a non-empty string", key);
+        return hk_plan_field_error(ctx, doc, where, key, "\"%s\" must be a non-empty string", key);
     const char *s = json_object_get_string(v);
     char *copy = base_dir && s[0] != '/' ? hk_path_join(base_dir, s) : strdup(s);
     if (!copy)
@@ -137,11 +138,11 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
         while (known[k] && strcmp(known[k], key) != 0)
             k++;
         if (!known[k])
-            return field_error(ctx, doc, where, key, "unknown field \"%s\"", key);
+            return hk_plan_field_error(ctx, doc, where, key, "unknown field \"%s\"", key);
     }
     json_object *v;
     if (json_object_object_get_ex(o, "password", &v))
-        return field_error(ctx, doc, where, "password",
+        return hk_plan_field_error(ctx, doc, where, "password",
                            "\"password\" is not allowed in a plan: use password_env or "
                            "password_file");
     h2k_plan_vsphere *p = calloc(1, sizeof(*p));
@@ -174,12 +175,12 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
         goto done;
     if (url) {
         if (json_object_object_get_ex(o, "host", &v)) {
-            rc = field_error(ctx, doc, where, "url", "give \"host\" or \"url\", not both");
+            rc = hk_plan_field_error(ctx, doc, where, "url", "give \"host\" or \"url\", not both");
             goto done;
         }
         char *h = host_from_url(url);
         if (!h) {
-            rc = field_error(ctx, doc, where, "url",
+            rc = hk_plan_field_error(ctx, doc, where, "url",
                              "\"url\" must look like https://HOST[:PORT]/sdk, not \"%s\"", url);
             goto done;
         }
@@ -192,7 +193,7 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
     bool has_file = json_object_object_get_ex(o, "password_file", &v) &&
                     !json_object_is_type(v, json_type_null);
     if (has_env && has_file) {
-        rc = field_error(ctx, doc, where, "password_env",
+        rc = hk_plan_field_error(ctx, doc, where, "password_env",
                          "give \"password_env\" or \"password_file\", not both");
         goto done;
     }
@@ -211,14 +212,14 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
     }
     if (json_object_object_get_ex(o, "insecure", &v) && !json_object_is_type(v, json_type_null)) {
         if (!json_object_is_type(v, json_type_boolean)) {
-            rc = field_error(ctx, doc, where, "insecure", "\"insecure\" must be true or false");
+            rc = hk_plan_field_error(ctx, doc, where, "insecure", "\"insecure\" must be true or false");
             goto done;
         }
         p->insecure = json_object_get_boolean(v) ? 1 : 0;
     }
     if (p->transport && strcmp(p->transport, "http") != 0 && strcmp(p->transport, "nfc") != 0 &&
         strcmp(p->transport, "vddk") != 0) {
-        rc = field_error(ctx, doc, where, "transport",
+        rc = hk_plan_field_error(ctx, doc, where, "transport",
                          "\"transport\" must be http, nfc or vddk, not \"%s\"", p->transport);
         goto done;
     }
@@ -238,11 +239,11 @@ int
 hk_plan_vsphere_check(h2k_ctx *ctx, const char *doc, const char *where, const h2k_plan_vsphere *v)
 {
     if (!v->host)
-        return field_error(ctx, doc, where, "host", "no \"host\" (or \"url\") for the server");
+        return hk_plan_field_error(ctx, doc, where, "host", "no \"host\" (or \"url\") for the server");
     if (!v->user)
-        return field_error(ctx, doc, where, "user", "no \"user\" for the server");
+        return hk_plan_field_error(ctx, doc, where, "user", "no \"user\" for the server");
     if (!v->password_env && !v->password_file)
-        return field_error(ctx, doc, where, "password_env",
+        return hk_plan_field_error(ctx, doc, where, "password_env",
                            "no \"password_env\" nor \"password_file\" for the server");
     return 0;
 }
@@ -259,14 +260,14 @@ hk_plan_vm_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t i
         json_object_object_get_ex(o, "vsphere", &vs) && !json_object_is_type(vs, json_type_null);
     if (!has_vm) {
         if (has_vs)
-            return field_error(ctx, doc, where, "vsphere",
+            return hk_plan_field_error(ctx, doc, where, "vsphere",
                                "\"vsphere\" is given but not the \"vm\" to export");
         return 0;
     }
     if (!json_object_is_type(name, json_type_string) || json_object_get_string_len(name) == 0)
-        return field_error(ctx, doc, where, "vm", "\"vm\" must be the non-empty name of a VM");
+        return hk_plan_field_error(ctx, doc, where, "vm", "\"vm\" must be the non-empty name of a VM");
     if (vm->n_inputs > 0)
-        return field_error(ctx, doc, where, "vm",
+        return hk_plan_field_error(ctx, doc, where, "vm",
                            "VM \"%s\" has both \"inputs\" and \"vm\": give one source", vm->name);
     if (!(vm->vm = strdup(json_object_get_string(name))))
         return hk_error_nomem(ctx);
@@ -282,7 +283,7 @@ hk_plan_vm_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t i
                                         &vm->vsphere)) < 0)
             return rc;
     } else {
-        return field_error(ctx, doc, where, "vsphere",
+        return hk_plan_field_error(ctx, doc, where, "vsphere",
                            "VM \"%s\" is on vSphere but neither it nor the plan has a "
                            "\"vsphere\" object",
                            vm->name);
