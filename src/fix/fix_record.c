@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "core/util.h"
 
 #include "fixer_internal.h"
 
@@ -464,12 +464,8 @@ hk_fix_write_bytes(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
         if (!existed)
             guestfs_chmod(g, 0644, path);
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned md_len = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
-    if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) == 1)
-        for (unsigned i = 0; i < md_len; i++)
-            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    char hex[HK_DIGEST_HEX_MAX];
+    hk_digest_mem(data, len, HK_DIGEST_SHA256, hex);
     h2k_file_change *c = add_change(res, path, existed ? "modified" : "created", NULL, NULL);
     if (c) {
         c->notes = calloc(2, sizeof(char *));

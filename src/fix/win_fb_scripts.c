@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "fb_runner.h"
 #include "win_firstboot.h"
 
@@ -95,17 +96,8 @@ int
 hk_win_parse_mac(h2k_ctx *ctx, const char *field, const char *s, unsigned char mac[6])
 {
     static const char *const expected = "a MAC address (six hex pairs separated by ':' or '-')";
-    if (!s || strlen(s) != 17)
+    if (!s || !hk_mac_parse(s, strlen(s), 0, mac))
         return refuse(ctx, field, s, expected);
-    char sep = s[2];
-    if (sep != ':' && sep != '-')
-        return refuse(ctx, field, s, expected);
-    for (int i = 0; i < 6; i++) {
-        int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
-        if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != sep))
-            return refuse(ctx, field, s, expected);
-        mac[i] = (unsigned char)(hi << 4 | lo);
-    }
     return 0;
 }
 

@@ -5,20 +5,16 @@
 #include <stdbool.h>
 
 #include "core/internal.h"
+#include "core/util.h"
 #include "hyper2kvm/h2k_disk.h"
 #include "hyper2kvm/h2k_orchestrator.h"
 
-/* Appends a copy of @s to a (char **, size_t) list; false on allocation failure. */
-bool hk_orch_list_add(char ***list, size_t *n, const char *s);
 
 /* Records the time of a stage in @res. */
 void hk_orch_add_timing(h2k_migration_result *res, const char *stage, double seconds);
 
 /* Adds a warning to @res (and logs it). */
 void hk_orch_warn(h2k_ctx *ctx, h2k_migration_result *res, const char *fmt, ...) HK_PRINTF(3, 4);
-
-/* sha256 of a file in hex; 0 or a negative h2k_code recorded on @ctx. */
-int hk_orch_sha256_file(h2k_ctx *ctx, const char *path, char out[65]);
 
 /* ------------------------------------------- interrupted runs (leftovers.c) */
 

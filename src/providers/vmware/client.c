@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "core/curl_util.h"
 #include "providers/vmware/vmw_internal.h"
 
 /* Process-wide library set-up, written once by global_init() under
@@ -114,18 +115,8 @@ hk_vmw_setup_easy(h2k_vmware_client *c, CURL *e)
     curl_easy_setopt(e, CURLOPT_USERAGENT, "hyper2kvm");
     if (c->share)
         curl_easy_setopt(e, CURLOPT_SHARE, c->share);
-    if (c->pin_len) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    } else if (c->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    } else {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (c->ca_file)
-            curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-    }
+    /* a pinned certificate is checked by verify_cb instead */
+    hk_curl_tls(e, !c->pin_len && !c->insecure, c->ca_file);
     if (curl_is_openssl) {
         curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
         curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, c);
@@ -178,25 +169,6 @@ hk_vmw_curl_error(h2k_vmware_client *c, CURLcode cc, const char *what, const cha
 
 /* ------------------------------------------------------------ SOAP */
 
-typedef struct recv_buf {
-    hk_buf b;
-    size_t max;
-    bool too_big;
-} recv_buf;
-
-static size_t
-recv_cb(char *data, size_t size, size_t nmemb, void *ud)
-{
-    recv_buf *r = ud;
-    size_t n = size * nmemb;
-    if (r->b.len + n > r->max) {
-        r->too_big = true;
-        return 0;
-    }
-    hk_buf_append(&r->b, data, n);
-    return r->b.oom ? 0 : n;
-}
-
 /* POSTs @request; returns 0 with the body and status, or a negative code. */
 static int
 soap_post(h2k_vmware_client *c, const char *method, const char *request, char **resp,
@@ -208,7 +180,7 @@ soap_post(h2k_vmware_client *c, const char *method, const char *request, char **
     if (c->hook)
         return c->hook(c->hook_ud, method, request, resp, len, status);
     CURL *e = c->soap;
-    recv_buf r = { .max = HK_VMW_MAX_RESPONSE };
+    hk_curl_sink r = { .max = HK_VMW_MAX_RESPONSE };
     char *url = hk_asprintf("%s/sdk", c->base_url);
     if (!url)
         return hk_error_nomem(c->ctx);
@@ -216,7 +188,7 @@ soap_post(h2k_vmware_client *c, const char *method, const char *request, char **
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, request);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(request));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, recv_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hk_curl_sink_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->soap_headers);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->timeout);

@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "disk/vmdk_descriptor.h"
+#include "core/util.h"
 #include "providers/vmware/vmw_internal.h"
 
 extern char **environ;
@@ -89,36 +90,6 @@ base_name(const char *p)
 {
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
-}
-
-static int
-write_whole(h2k_ctx *ctx, const char *path, const char *data, size_t len)
-{
-    char *tmp = NULL;
-    int fd = hk_tmpfile_beside(ctx, path, &tmp);
-    if (fd < 0)
-        return fd;
-    int rc = 0;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            rc = hk_error_errno(ctx, errno, tmp, "write");
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (rc == 0 && fsync(fd) < 0)
-        rc = hk_error_errno(ctx, errno, tmp, "fsync");
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = hk_error_errno(ctx, errno, path, "rename");
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
 }
 
 /* ------------------------------------------------------------ snapshots */
@@ -315,7 +286,7 @@ http_descriptor(h2k_vmware_client *c, const char *dc, const char *ds, const char
     if (rc < 0)
         goto out;
     if (len >= 4 && (memcmp(text, "KDMV", 4) == 0 || memcmp(text, "COWD", 4) == 0)) {
-        rc = write_whole(ctx, local, text, len); /* a small sparse disk */
+        rc = hk_write_file_atomic(ctx, local, text, len, 0, NULL); /* a small sparse disk */
         goto done;
     }
     if (len == 0) {
@@ -358,7 +329,7 @@ http_descriptor(h2k_vmware_client *c, const char *dc, const char *ds, const char
                                   NULL)) < 0)
             goto out;
     }
-    rc = write_whole(ctx, local, text, len);
+    rc = hk_write_file_atomic(ctx, local, text, len, 0, NULL);
 done:
     if (rc == 0 && local_out && !(*local_out = strdup(local)))
         rc = hk_error_nomem(ctx);
@@ -494,48 +465,6 @@ nfc_progress(void *ud, uint64_t done, uint64_t total)
 }
 
 static int
-file_sha1(h2k_ctx *ctx, const char *path, char hex[41], uint64_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return hk_error_errno(ctx, errno, path, "open");
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
-        close(fd);
-        return hk_error_nomem(ctx);
-    }
-    enum { CHUNK = 1 << 16 };
-    unsigned char *buf = malloc(CHUNK);
-    int rc = buf ? 0 : hk_error_nomem(ctx);
-    *size = 0;
-    while (rc == 0) {
-        if ((rc = hk_check_cancel(ctx)) < 0)
-            break;
-        ssize_t n = read(fd, buf, CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = hk_error_errno(ctx, errno, path, "read");
-            break;
-        }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(md, buf, (size_t)n);
-        *size += (uint64_t)n;
-    }
-    free(buf);
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dl = 0;
-    EVP_DigestFinal_ex(md, d, &dl);
-    EVP_MD_CTX_free(md);
-    close(fd);
-    for (unsigned i = 0; i < dl && i < 20; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    return rc;
-}
-
-static int
 nfc_verify(h2k_vmware_client *c, const char *lease, hk_vmw_device_url **disks, char **paths,
            size_t n)
 {
@@ -560,7 +489,7 @@ nfc_verify(h2k_vmware_client *c, const char *lease, hk_vmw_device_url **disks, c
         }
         char hex[41] = "";
         uint64_t size = 0;
-        if ((rc = file_sha1(c->ctx, paths[i], hex, &size)) < 0)
+        if ((rc = hk_digest_file(c->ctx, paths[i], HK_DIGEST_SHA1, hex, &size)) < 0)
             break;
         if (e->size >= 0 && (uint64_t)e->size != size)
             rc = hk_error(c->ctx, H2K_ERR_VALIDATION,
