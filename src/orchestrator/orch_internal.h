@@ -42,6 +42,9 @@ int hk_orch_mkdir_p(h2k_ctx *ctx, const char *dir);
 int hk_orch_run_virt_v2v(h2k_ctx *ctx, const h2k_run_options *opts, const char *work_dir,
                          h2k_migration_result *res);
 
+/* Largest plan file read (JSON or YAML). */
+#define HK_PLAN_MAX_SIZE (16u << 20)
+
 /* The plan described by the JSON tree @root (from a JSON or a YAML plan; borrowed):
  * every check of h2k_plan_parse(), errors naming @doc and the field.  Caller frees
  * *out with h2k_plan_free(). */
