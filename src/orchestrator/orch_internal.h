@@ -118,9 +118,23 @@ int hk_plan_vm_azure_parse(h2k_ctx *ctx, const char *doc, struct json_object *o,
 /* Reads the client secret (environment or file) and creates a client; the secret is wiped. */
 int hk_plan_azure_connect(h2k_ctx *ctx, const h2k_plan_azure *a, h2k_azure_client **out);
 
-/* A FORMAT error of plan text @doc naming the field WHERE.KEY; returns
- * H2K_ERR_FORMAT (src/orchestrator/vsphere_source.c). */
+/* Field readers of the plan sections (plan_fields.c).  A FORMAT error of plan
+ * text @doc naming the field WHERE.KEY; returns H2K_ERR_FORMAT. */
 int hk_plan_field_error(h2k_ctx *ctx, const char *doc, const char *where, const char *key,
                         const char *fmt, ...) HK_PRINTF(5, 6);
+/* True when @o has @key with a value other than null. */
+bool hk_plan_has(struct json_object *o, const char *key);
+/* Replaces *dst with a copy of the non-empty string @key of @o (relative to
+ * @base_dir when that is not NULL and the value not absolute); 1 when set, 0
+ * when absent or null, or the error. */
+int hk_plan_str(h2k_ctx *ctx, const char *doc, struct json_object *o, const char *key,
+                const char *where, const char *base_dir, char **dst);
+/* Sets *dst to the boolean @key of @o (1/0) when present; 0 or the error. */
+int hk_plan_bool(h2k_ctx *ctx, const char *doc, struct json_object *o, const char *key,
+                 const char *where, int *dst);
+/* *dst = strdup(src) when @src is not NULL; 0, or -1 when out of memory. */
+int hk_plan_dup(char **dst, const char *src);
+/* Wipes and frees the secret @s (NULL is fine). */
+void hk_plan_wipe_free(char *s);
 
 #endif
