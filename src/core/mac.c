@@ -1,12 +1,13 @@
 /*
- * MAC addresses: one parser and one canonical form ("52:54:00:ab:cd:ef").
+ * MAC addresses: one parser and one canonical form ("52:54:00:ab:cd:ef");
+ * the value of a hex digit.
  */
 #include <string.h>
 
 #include "util.h"
 
-static int
-hexval(char c)
+int
+hk_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -32,7 +33,7 @@ hk_mac_parse(const char *s, size_t len, unsigned flags, unsigned char mac[6])
         return false;
     for (size_t i = 0; i < 6; i++) {
         const char *p = s + i * step;
-        int hi = hexval(p[0]), lo = hexval(p[1]);
+        int hi = hk_hexval(p[0]), lo = hk_hexval(p[1]);
         if (hi < 0 || lo < 0 || (step == 3 && i < 5 && p[2] != s[2]))
             return false;
         b[i] = (unsigned char)(hi << 4 | lo);

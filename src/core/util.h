@@ -52,6 +52,9 @@ bool hk_digest_mem(const void *data, size_t len, hk_digest_alg alg, char *hex);
 
 /* ----------------------------------------------------------- MAC addresses */
 
+/* The value of the hex digit @c (0-9, a-f, A-F), or -1. */
+int hk_hexval(char c);
+
 /* Parses the @len bytes at @s as a MAC address: six pairs of hex digits
  * separated by one kind of separator, ':' or '-' ("52:54:00:AB:cd:ef",
  * "52-54-00-ab-cd-ef"); with HK_MAC_BARE also twelve hex digits without

@@ -55,18 +55,6 @@ refuse(h2k_ctx *ctx, const char *field, const char *value, const char *expected)
     return rc;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int
 hk_win_parse_guid(h2k_ctx *ctx, const char *field, const char *s, char out[39])
 {
@@ -83,9 +71,9 @@ hk_win_parse_guid(h2k_ctx *ctx, const char *field, const char *s, char out[39])
     *o++ = '{';
     for (size_t i = 0; i < 36; i++) {
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? p[i] != '-' : hexval(p[i]) < 0)
+        if (dash ? p[i] != '-' : hk_hexval(p[i]) < 0)
             return refuse(ctx, field, s, expected);
-        *o++ = dash ? '-' : "0123456789ABCDEF"[hexval(p[i])];
+        *o++ = dash ? '-' : "0123456789ABCDEF"[hk_hexval(p[i])];
     }
     *o++ = '}';
     *o = '\0';

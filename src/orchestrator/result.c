@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "core/json_util.h"
+#include "fix/report_md.h"
 #include "orch_internal.h"
 
 static const char *
@@ -47,10 +48,7 @@ md_registry(hk_buf *b, const char *fix_report_json)
             const char *value = jstr(c, "value"), *before = jstr(c, "before"),
                        *after = jstr(c, "after"), *type = jstr(c, "type");
             const char *hive = jstr(c, "hive"), *key = jstr(c, "key"), *act = jstr(c, "action");
-            hk_buf_printf(b, "| %s | `%s` | %s | %s | %s | %s |\n", hive ? hive : "?",
-                          key ? key : "?", value ? (*value ? value : "(default)") : act ? act : "?",
-                          type ? type : "key", before ? before : "-",
-                          after ? after : (value ? "(deleted)" : "-"));
+            hk_md_registry_row(b, hive, key, value, act, type, before, after);
         }
     }
     json_object_put(root);

@@ -129,6 +129,11 @@ test_mac(void **state)
     assert_false(hk_mac_canon(t));
     assert_string_equal(t, "not a mac");
     assert_false(hk_mac_canon(NULL));
+    assert_int_equal(hk_hexval('0'), 0);
+    assert_int_equal(hk_hexval('a'), 10);
+    assert_int_equal(hk_hexval('F'), 15);
+    assert_int_equal(hk_hexval('g'), -1);
+    assert_int_equal(hk_hexval('\0'), -1);
 }
 
 static void
