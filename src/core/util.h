@@ -23,8 +23,8 @@
 int hk_write_file_atomic(h2k_ctx *ctx, const char *path, const void *data, size_t len,
                          unsigned mode, const char *source);
 
-/* Writes all @len bytes to @fd (retrying short writes and EINTR); on error
- * records it naming @path and returns H2K_ERR_IO (or NO_MEMORY...). */
+/* Writes all @len bytes to @fd (retrying short writes and EINTR); 0, or the
+ * code hk_error_errno() gives (H2K_ERR_IO for most), recorded naming @path. */
 int hk_write_all(h2k_ctx *ctx, int fd, const char *path, const void *data, size_t len);
 
 /* ---------------------------------------------------------------- digests */
