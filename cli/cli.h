@@ -338,6 +338,29 @@ void cli_print_migration_summary(cli_env *env, const h2k_migration_result *res);
  * returns the exit code (shared by "local" and "vsphere --vm"). */
 int cli_run_migration(cli_env *env, const h2k_run_options *opts);
 
+/* ---- remote sources (vsphere, azure; cli/source.c) ---------------------- */
+
+/* Applies an option of a source command that is not in its own table:
+ * --keep-export, or a migration or repair option (*migration_opt set for
+ * every one but --output-dir).  0, or the exit code (message printed). */
+int cli_source_apply(const cli_command *cmd, cli_migration *m, const cli_item *it,
+                     bool *migration_opt);
+/* The checks every source command makes of --list, --vm, --export-only and
+ * the migration options: NULL when fine, else the usage message. */
+const char *cli_source_check(bool list, const char *vm, bool export_only, bool migration_opt);
+/* Reads the secret (@what: "password", "client secret") from environment
+ * variable @var (then removed; unset or empty is a usage error) or, when @var
+ * is NULL, from the first line of @file.  0 with *out set (free it with
+ * cli_secret_free()), or the exit code after printing why. */
+int cli_source_secret(const cli_command *cmd, const char *var, const char *file, const char *what,
+                      char **out);
+struct json_object;
+/* --export-only: converts the fetched disk @src (number @idx from 0) to the
+ * qcow2 @dst, adds {source, output, virtual_size} to the JSON array @disks and
+ * prints "disk N: SRC -> DST" for people.  0 or the h2k code (recorded). */
+int cli_convert_fetched(cli_env *env, const char *src, const char *dst, int overwrite, size_t idx,
+                        struct json_object *disks);
+
 /* ---- commands ----------------------------------------------------------- */
 
 extern const cli_command cli_cmd_probe, cli_cmd_convert, cli_cmd_ovf, cli_cmd_inspect, cli_cmd_fix,

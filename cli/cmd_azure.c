@@ -77,20 +77,7 @@ download_and_convert(cli_env *env, h2k_azure_client *client, const char *vm, con
         if (l > 4 && strcmp(dst + l - 4, ".vhd") == 0)
             dst[l - 4] = '\0';
         strcat(dst, ".qcow2");
-        h2k_convert_options co = H2K_CONVERT_OPTIONS_INIT;
-        h2k_convert_result *cr = NULL;
-        rc = h2k_disk_convert(env->ctx, src, dst, &co, &cr);
-        if (rc == 0) {
-            json_object *d = json_object_new_object();
-            json_object_object_add(d, "source", json_object_new_string(src));
-            json_object_object_add(d, "output", json_object_new_string(dst));
-            json_object_object_add(d, "virtual_size",
-                                   json_object_new_int64((int64_t)cr->virtual_size));
-            json_object_array_add(disks, d);
-            if (!env->json && !env->quiet)
-                printf("disk %zu: %s -> %s\n", i + 1, cli_safe(env, src), cli_safe(env, dst));
-        }
-        h2k_convert_result_free(cr);
+        rc = cli_convert_fetched(env, src, dst, 0, i, disks);
         free(dst);
         if (rc < 0)
             break;
@@ -221,18 +208,9 @@ run_azure(cli_env *env, const cli_parsed *p)
         case OPT_AZ_DOWNLOAD_ONLY:
             export_only = download_only = true;
             break;
-        case OPT_KEEP_EXPORT:
-            m.ro.keep_export = 1;
-            migration_opt = true;
+        default:
+            rc = cli_source_apply(p->cmd, &m, it, &migration_opt);
             break;
-        default: {
-            int r = cli_migration_apply(p->cmd, &m, it);
-            if (r > 1 || r < 0)
-                rc = r < 0 ? CLI_EXIT_USAGE : r;
-            else if (r == 1 && it->opt->id != OPT_OUTPUT_DIR)
-                migration_opt = true;
-            break;
-        }
         }
     }
     if (rc) {
@@ -250,13 +228,9 @@ run_azure(cli_env *env, const cli_parsed *p)
         bad = "--tenant and --client-id are required (or --managed-identity)";
     else if (!mi && !secret_env == !secret_file)
         bad = "give exactly one of --client-secret-env or --client-secret-file";
-    else if (list == (vm != NULL))
-        bad = "give exactly one of --list or --vm";
-    else if (export_only && migration_opt)
-        bad = "--export-only takes no migration option";
-    else if (!vm && migration_opt)
-        bad = "migration options need --vm";
-    else if (export_only && !m.ro.output_dir)
+    else
+        bad = cli_source_check(list, vm, export_only, migration_opt);
+    if (!bad && export_only && !m.ro.output_dir)
         bad = "--export-only and --download-only need --output-dir";
     if (bad) {
         cli_migration_free(&m);
@@ -267,25 +241,10 @@ run_azure(cli_env *env, const cli_parsed *p)
         return rc;
     }
     char *secret = NULL;
-    if (secret_env) {
-        /* no child process (qemu-img, qemu, virt-v2v) inherits it */
-        int r = cli_take_secret_env(secret_env, &secret);
-        if (r == -1 || (secret && !*secret)) {
-            cli_secret_free(secret);
-            cli_migration_free(&m);
-            return cli_usage_error(
-                p->cmd, "the environment variable %s (the client secret) is not set", secret_env);
-        }
-        if (!secret) {
-            cli_migration_free(&m);
-            return cli_exit_code(H2K_ERR_NO_MEMORY);
-        }
-    } else if (secret_file) {
-        secret = cli_read_secret_file(secret_file, "secret");
-        if (!secret) {
-            cli_migration_free(&m);
-            return CLI_EXIT_USAGE;
-        }
+    if ((secret_env || secret_file) &&
+        (rc = cli_source_secret(p->cmd, secret_env, secret_file, "client secret", &secret)) != 0) {
+        cli_migration_free(&m);
+        return rc;
     }
     cfg.client_secret = secret;
     h2k_azure_client *client = NULL;

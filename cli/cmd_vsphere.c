@@ -65,22 +65,7 @@ export_and_convert(cli_env *env, h2k_vmware_client *client, const char *vm, cons
         for (char *p = dst + strlen(res->output_dir) + 1; *p; p++)
             if (*p == '/')
                 *p = '_';
-        h2k_convert_options co = H2K_CONVERT_OPTIONS_INIT;
-        co.overwrite = 1;
-        h2k_convert_result *cr = NULL;
-        rc = h2k_disk_convert(env->ctx, res->disk_paths[i], dst, &co, &cr);
-        if (rc == 0) {
-            json_object *d = json_object_new_object();
-            json_object_object_add(d, "source", json_object_new_string(res->disk_paths[i]));
-            json_object_object_add(d, "output", json_object_new_string(dst));
-            json_object_object_add(d, "virtual_size",
-                                   json_object_new_int64((int64_t)cr->virtual_size));
-            json_object_array_add(disks, d);
-            if (!env->json && !env->quiet)
-                printf("disk %zu: %s -> %s\n", i + 1, cli_safe(env, res->disk_paths[i]),
-                       cli_safe(env, dst));
-        }
-        h2k_convert_result_free(cr);
+        rc = cli_convert_fetched(env, res->disk_paths[i], dst, 1, i, disks);
         free(dst);
         if (rc < 0)
             break;
@@ -196,18 +181,9 @@ run_vsphere(cli_env *env, const cli_parsed *p)
         case OPT_EXPORT_ONLY:
             export_only = true;
             break;
-        case OPT_KEEP_EXPORT:
-            m.ro.keep_export = 1;
-            migration_opt = true;
+        default:
+            rc = cli_source_apply(p->cmd, &m, it, &migration_opt);
             break;
-        default: {
-            int r = cli_migration_apply(p->cmd, &m, it);
-            if (r > 1 || r < 0)
-                rc = r < 0 ? CLI_EXIT_USAGE : r;
-            else if (r == 1 && it->opt->id != OPT_OUTPUT_DIR)
-                migration_opt = true;
-            break;
-        }
         }
     }
     if (rc) {
@@ -220,12 +196,8 @@ run_vsphere(cli_env *env, const cli_parsed *p)
         bad = "--vcenter and --user are required";
     else if (!pw_env == !pw_file)
         bad = "give exactly one of --password-env or --password-file";
-    else if (list == (vm != NULL))
-        bad = "give exactly one of --list or --vm";
-    else if (export_only && migration_opt)
-        bad = "--export-only takes no migration option";
-    else if (!vm && migration_opt)
-        bad = "migration options need --vm";
+    else
+        bad = cli_source_check(list, vm, export_only, migration_opt);
     if (bad) {
         cli_migration_free(&m);
         return cli_usage_error(p->cmd, "%s", bad);
@@ -235,22 +207,9 @@ run_vsphere(cli_env *env, const cli_parsed *p)
         return rc;
     }
     char *password = NULL;
-    if (pw_env) {
-        int r = cli_take_secret_env(pw_env, &password);
-        if (r == -1) {
-            cli_migration_free(&m);
-            return cli_usage_error(p->cmd, "the environment variable %s is not set", pw_env);
-        }
-    } else {
-        password = cli_read_secret_file(pw_file, "password");
-        if (!password) {
-            cli_migration_free(&m);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (!password) {
+    if ((rc = cli_source_secret(p->cmd, pw_env, pw_file, "password", &password)) != 0) {
         cli_migration_free(&m);
-        return cli_exit_code(H2K_ERR_NO_MEMORY);
+        return rc;
     }
     o.password = password;
     h2k_vmware_client *client = NULL;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "core/util.h"
 #include "vhd_util.h"
 
 /* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), one entry per byte value */
@@ -187,18 +188,6 @@ hk_vhd_path_basename(const char *s)
     return b;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *
 hk_vhd_file_url_to_path(const char *url)
 {
@@ -215,8 +204,8 @@ hk_vhd_file_url_to_path(const char *url)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-            int v = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
+        if (p[i] == '%' && i + 2 < n && hk_hexval(p[i + 1]) >= 0 && hk_hexval(p[i + 2]) >= 0) {
+            int v = hk_hexval(p[i + 1]) * 16 + hk_hexval(p[i + 2]);
             if (v == 0) {
                 free(r);
                 return NULL;

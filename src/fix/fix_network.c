@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "fixer_internal.h"
 #include "net_xform.h"
 
@@ -129,21 +130,13 @@ name_used(net_state *st, const char *name)
     return false;
 }
 
-static void
-lower_mac(char *m)
-{
-    for (; m && *m; m++)
-        if (*m >= 'A' && *m <= 'F')
-            *m = (char)(*m - 'A' + 'a');
-}
-
 /* Builds the policy's NIC list from the options and what the configs say. */
 static void
 build_nics(h2k_offline_fixer *fx, net_state *st, h2k_fix_result *res)
 {
     for (size_t i = 0; i < fx->n_nics; i++) {
         char *mac = hk_strdup0(fx->nics[i].mac);
-        lower_mac(mac);
+        hk_mac_canon(mac);
         add_nic(st, fx->nics[i].old_name, fx->nics[i].new_name, mac);
         free(mac);
     }
@@ -156,7 +149,7 @@ build_nics(h2k_offline_fixer *fx, net_state *st, h2k_fix_result *res)
         if (hk_net_scan(st->files[f].fmt, st->files[f].text, &refs, &n) < 0)
             continue;
         for (size_t r = 0; r < n; r++) {
-            lower_mac(refs[r].mac);
+            hk_mac_canon(refs[r].mac);
             if (refs[r].name && refs[r].mac) {
                 hk_nic_rename *nic = nic_by_mac(st, refs[r].mac);
                 if (nic && !nic->old_name)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "core/util.h"
 
 #include "fixer_internal.h"
 
@@ -285,6 +285,47 @@ hk_fix_write_new(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
     return rc;
 }
 
+/* Writes @data to @path (its folder created; a new file chmod'ed to @new_mode
+ * unless 0) unless this is a dry run, then records the change with the note
+ * @note (taken; may be NULL) and marks @res changed.  0, or -1 after
+ * hk_fix_fail(). */
+static int
+write_and_record(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, const void *data,
+                 size_t len, bool existed, int new_mode, char *note)
+{
+    guestfs_h *g = fx->gfs->g;
+    if (!fx->opts.dry_run) {
+        char *dir = hk_dirname(path);
+        if (dir && guestfs_is_dir(g, dir) <= 0 && guestfs_mkdir_p(g, dir) < 0) {
+            hk_fix_fail(res, "cannot create %s: %s", dir, guestfs_last_error(g));
+            free(dir);
+            free(note);
+            return -1;
+        }
+        free(dir);
+        if (guestfs_write(g, path, data, len) < 0) {
+            hk_fix_fail(res, "cannot write %s: %s", path, guestfs_last_error(g));
+            free(note);
+            return -1;
+        }
+        if (!existed && new_mode)
+            guestfs_chmod(g, new_mode, path);
+    }
+    h2k_file_change *c = add_change(res, path, existed ? "modified" : "created", NULL, NULL);
+    if (c && note) {
+        c->notes = calloc(2, sizeof(char *));
+        if (c->notes) {
+            c->notes[0] = note;
+            c->n_notes = 1;
+            note = NULL;
+        }
+    }
+    free(note);
+    if (res->status == H2K_FIX_STATUS_UNCHANGED)
+        res->status = H2K_FIX_STATUS_CHANGED;
+    return 0;
+}
+
 int
 hk_fix_write_binary(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
                     const void *data, size_t len, const char *note)
@@ -302,30 +343,7 @@ hk_fix_write_binary(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path
                 return 0; /* idempotent: already there */
         }
     }
-    if (!fx->opts.dry_run) {
-        char *dir = hk_dirname(path);
-        if (dir && guestfs_is_dir(g, dir) <= 0 && guestfs_mkdir_p(g, dir) < 0) {
-            hk_fix_fail(res, "cannot create %s: %s", dir, guestfs_last_error(g));
-            free(dir);
-            return -1;
-        }
-        free(dir);
-        if (guestfs_write(g, path, data, len) < 0) {
-            hk_fix_fail(res, "cannot write %s: %s", path, guestfs_last_error(g));
-            return -1;
-        }
-    }
-    h2k_file_change *c = add_change(res, path, existed ? "modified" : "created", NULL, NULL);
-    if (c && note) {
-        c->notes = calloc(2, sizeof(char *));
-        if (c->notes) {
-            c->notes[0] = strdup(note);
-            c->n_notes = 1;
-        }
-    }
-    if (res->status == H2K_FIX_STATUS_UNCHANGED)
-        res->status = H2K_FIX_STATUS_CHANGED;
-    return 0;
+    return write_and_record(fx, res, path, data, len, existed, 0, note ? strdup(note) : NULL);
 }
 
 void
@@ -449,37 +467,9 @@ hk_fix_write_bytes(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
     }
     bool existed = old != NULL;
     free(old);
-    if (!fx->opts.dry_run) {
-        char *dir = hk_dirname(path);
-        if (dir && guestfs_is_dir(g, dir) <= 0 && guestfs_mkdir_p(g, dir) < 0) {
-            hk_fix_fail(res, "cannot create %s: %s", dir, guestfs_last_error(g));
-            free(dir);
-            return -1;
-        }
-        free(dir);
-        if (guestfs_write(g, path, data, len) < 0) {
-            hk_fix_fail(res, "cannot write %s: %s", path, guestfs_last_error(g));
-            return -1;
-        }
-        if (!existed)
-            guestfs_chmod(g, 0644, path);
-    }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned md_len = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
-    if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) == 1)
-        for (unsigned i = 0; i < md_len; i++)
-            snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    h2k_file_change *c = add_change(res, path, existed ? "modified" : "created", NULL, NULL);
-    if (c) {
-        c->notes = calloc(2, sizeof(char *));
-        if (c->notes) {
-            c->notes[0] = hk_asprintf("%s%s%zu bytes, SHA-256 %s", note ? note : "",
-                                      note ? ": " : "", len, hex);
-            c->n_notes = c->notes[0] ? 1 : 0;
-        }
-    }
-    if (res->status == H2K_FIX_STATUS_UNCHANGED)
-        res->status = H2K_FIX_STATUS_CHANGED;
-    return 0;
+    char hex[HK_DIGEST_HEX_MAX];
+    hk_digest_mem(data, len, HK_DIGEST_SHA256, hex);
+    return write_and_record(fx, res, path, data, len, existed, 0644,
+                            hk_asprintf("%s%s%zu bytes, SHA-256 %s", note ? note : "",
+                                        note ? ": " : "", len, hex));
 }

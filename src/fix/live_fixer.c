@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "core/json_util.h"
+#include "core/util.h"
 #include "fixer_internal.h"
 #include "fstab_xform.h"
 #include "grub_xform.h"
@@ -69,32 +70,9 @@ h2k_live_fix_options_init(h2k_live_fix_options *opts, unsigned version)
 }
 
 static void
-strv_add(char ***v, size_t *n, const char *s)
-{
-    char *d = strdup(s);
-    char **nv = d ? realloc(*v, (*n + 1) * sizeof(char *)) : NULL;
-    if (!nv) {
-        free(d);
-        return;
-    }
-    *v = nv;
-    nv[(*n)++] = d;
-}
-
-static void
-strv_clear(char ***v, size_t *n)
-{
-    for (size_t i = 0; i < *n; i++)
-        free((*v)[i]);
-    free(*v);
-    *v = NULL;
-    *n = 0;
-}
-
-static void
 clear_facts(h2k_live_fixer *lf)
 {
-    strv_clear(&lf->nic_names, &lf->n_nics);
+    hk_strv_clear(&lf->nic_names, &lf->n_nics);
     size_t n = 0;
     for (size_t i = 0; lf->nic_macs && lf->nic_macs[i]; i++)
         n++;
@@ -102,8 +80,8 @@ clear_facts(h2k_live_fixer *lf)
         free(lf->nic_macs[i]);
     free(lf->nic_macs);
     lf->nic_macs = NULL;
-    strv_clear(&lf->kernels, &lf->n_kernels);
-    strv_clear(&lf->netcfgs, &lf->n_netcfgs);
+    hk_strv_clear(&lf->kernels, &lf->n_kernels);
+    hk_strv_clear(&lf->netcfgs, &lf->n_netcfgs);
     free(lf->grub_mkconfig);
     free(lf->grub_cfg);
     free(lf->pkg);
@@ -595,7 +573,7 @@ probe(h2k_live_fixer *lf)
             char *name = hk_strndup(v, (size_t)(sp - v));
             if (name && strlen(sp + 1) == 17) {
                 size_t before = lf->n_nics;
-                strv_add(&lf->nic_names, &lf->n_nics, name);
+                hk_strv_add(&lf->nic_names, &lf->n_nics, name);
                 if (lf->n_nics > before) {
                     char **nm = realloc(lf->nic_macs, (lf->n_nics + 1) * sizeof(char *));
                     if (nm) {
@@ -616,7 +594,7 @@ probe(h2k_live_fixer *lf)
         } else if (strcmp(k, "systemd") == 0) {
             lf->systemd = true;
         } else if (strcmp(k, "kernel") == 0) {
-            strv_add(&lf->kernels, &lf->n_kernels, v);
+            hk_strv_add(&lf->kernels, &lf->n_kernels, v);
         } else if (strcmp(k, "mkconfig") == 0) {
             lf->grub_mkconfig = strdup(v);
         } else if (strcmp(k, "grubcfg") == 0) {
@@ -624,7 +602,7 @@ probe(h2k_live_fixer *lf)
         } else if (strcmp(k, "pkg") == 0) {
             lf->pkg = strdup(v);
         } else if (strcmp(k, "netcfg") == 0) {
-            strv_add(&lf->netcfgs, &lf->n_netcfgs, v);
+            hk_strv_add(&lf->netcfgs, &lf->n_netcfgs, v);
         }
     }
     (void)cap_macs;

@@ -31,12 +31,8 @@ valid_ifname(const char *s)
 static bool
 valid_mac(const char *s)
 {
-    if (strlen(s) != 17 || !hk_net_is_mac(s, 17))
-        return false;
-    for (size_t i = 0; i < 17; i++)
-        if (s[i] == '-' || isupper((unsigned char)s[i]))
-            return false;
-    return true;
+    char n[18];
+    return hk_mac_norm(s, strlen(s), 0, n) && strcmp(n, s) == 0; /* canonical only */
 }
 
 int
@@ -143,33 +139,6 @@ hk_net_unquote(const char **s, size_t *len)
         (*s)++;
         *len -= 2;
     }
-}
-
-bool
-hk_net_is_mac(const char *s, size_t len)
-{
-    if (len != 17)
-        return false;
-    char sep = s[2];
-    if (sep != ':' && sep != '-')
-        return false;
-    for (size_t i = 0; i < 17; i++) {
-        if (i % 3 == 2) {
-            if (s[i] != sep)
-                return false;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-void
-hk_net_mac_norm(const char *s, char out[18])
-{
-    for (size_t i = 0; i < 17; i++)
-        out[i] = (i % 3 == 2) ? ':' : (char)tolower((unsigned char)s[i]);
-    out[17] = '\0';
 }
 
 bool
@@ -417,9 +386,7 @@ hk_net_refs_add(net_refs *r, const char *name, size_t name_len, const char *mac,
     if (name && (name_len > HK_NET_MAX_IFNAME || hk_net_eq(name, name_len, "lo")))
         name = NULL;
     char m[18];
-    if (mac && hk_net_is_mac(mac, mac_len))
-        hk_net_mac_norm(mac, m);
-    else
+    if (!mac || !hk_mac_norm(mac, mac_len, 0, m))
         mac = NULL;
     if (!name && !mac)
         return;
@@ -625,10 +592,9 @@ hk_net_file_rename(const char *basename, const hk_net_policy *p)
 bool
 hk_net_mac_is_new(const hk_net_policy *p, const char *s, size_t len)
 {
-    if (!hk_net_is_mac(s, len))
-        return false;
     char m[18];
-    hk_net_mac_norm(s, m);
+    if (!hk_mac_norm(s, len, 0, m))
+        return false;
     for (size_t i = 0; i < p->n; i++)
         if (p->nics[i].mac && strcmp(p->nics[i].mac, m) == 0)
             return true;
@@ -638,7 +604,7 @@ hk_net_mac_is_new(const hk_net_policy *p, const char *s, size_t len)
 bool
 hk_net_mac_stale(const hk_net_policy *p, const char *s, size_t len)
 {
-    return !p->keep_mac && hk_net_is_mac(s, len) && !hk_net_mac_is_new(p, s, len);
+    return !p->keep_mac && hk_mac_parse(s, len, 0, NULL) && !hk_net_mac_is_new(p, s, len);
 }
 
 const hk_nic_rename *

@@ -123,7 +123,7 @@ hk_net_scan_ifcfg(const net_run *t, net_refs *refs)
             dev = v;
             dev_len = vlen;
         } else if ((hk_net_eq_nocase(k, klen, "HWADDR") || hk_net_eq_nocase(k, klen, "LLADDR")) &&
-                   !mac && hk_net_is_mac(v, vlen)) {
+                   !mac && hk_mac_parse(v, vlen, 0, NULL)) {
             mac = v;
             mac_len = vlen;
         } else if (hk_net_eq(k, klen, "PHYSDEV") || hk_net_eq(k, klen, "ETHERDEVICE") ||

@@ -141,7 +141,7 @@ hk_net_scan_ifupdown(const net_run *t, net_refs *refs)
                 last = a;
                 last_len = alen;
             }
-            if (last && hk_net_is_mac(last, last_len))
+            if (last && hk_mac_parse(last, last_len, 0, NULL))
                 hk_net_refs_add(refs, cur, cur ? cur_len : 0, last, last_len);
         } else if (names_option(w, wlen)) {
             while (next_word(l->s, l->len, &pos, &a, &alen))

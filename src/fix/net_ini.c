@@ -379,7 +379,7 @@ hk_net_scan_ini(const net_run *t, net_refs *refs, bool nm)
                     name_len = tlen;
                 }
                 hk_net_refs_add(&tmp, tok, tlen, NULL, 0);
-            } else if (is_mac && hk_net_is_mac(tok, tlen)) {
+            } else if (is_mac && hk_mac_parse(tok, tlen, 0, NULL)) {
                 if (!macs++) {
                     mac = tok;
                     mac_len = tlen;

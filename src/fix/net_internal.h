@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "core/internal.h"
+#include "core/util.h"
 #include "fix/net_xform.h"
 
 /* One physical line: content [s, s+len) without its end, then eol ("", "\n" or "\r\n"). */
@@ -84,10 +85,6 @@ size_t hk_net_rename_words(const hk_net_policy *p, const char *s, size_t len, hk
 /* Same on a line, writing it (changed or not) and noting "line N: @what: old -> new". */
 void hk_net_rename_line(net_run *r, size_t i, const char *what);
 
-/* True when [s, s+len) is a MAC "xx:xx:xx:xx:xx:xx" (either case, ':' or '-'). */
-bool hk_net_is_mac(const char *s, size_t len);
-/* Writes the lower-case ':' form of a MAC accepted by hk_net_is_mac(). */
-void hk_net_mac_norm(const char *s, char out[18]);
 /* True when [s, s+len) is a MAC equal to one of the policy's (new) MACs. */
 bool hk_net_mac_is_new(const hk_net_policy *p, const char *s, size_t len);
 /* True when the policy gives new MACs and [s, s+len) is a MAC none of them:

@@ -479,7 +479,7 @@ hk_net_scan_netplan(const net_run *t, net_refs *refs)
                 name_len = n;
                 set_name = true;
             } else if (key_is(&v[j], "macaddress") && v[j].parent != SIZE_MAX &&
-                       key_is(&v[v[j].parent], "match") && hk_net_is_mac(s, n)) {
+                       key_is(&v[v[j].parent], "match") && hk_mac_parse(s, n, 0, NULL)) {
                 mac = s;
                 mac_len = n;
             } else if (key_is(&v[j], "name") && v[j].parent != SIZE_MAX &&
@@ -492,7 +492,7 @@ hk_net_scan_netplan(const net_run *t, net_refs *refs)
             } else if (key_is(&v[j], "match") && v[j].val_len > 0) {
                 /* flow match: look for the MAC inside */
                 for (size_t k = 0; k + 17 <= v[j].val_len; k++)
-                    if (hk_net_is_mac(v[j].val + k, 17)) {
+                    if (hk_mac_parse(v[j].val + k, 17, 0, NULL)) {
                         mac = v[j].val + k;
                         mac_len = 17;
                         break;

@@ -121,7 +121,7 @@ hk_net_scan_wicked(const net_run *t, net_refs *refs)
         static const char *const tags[] = {"permanent-address", "address", "lladdr", "link-addr"};
         for (size_t k = 0; k < HK_ARRAY_LEN(tags) && !mac; k++) {
             mac = find_text(b, e, tags[k], &mlen);
-            if (mac && !hk_net_is_mac(mac, mlen))
+            if (mac && !hk_mac_parse(mac, mlen, 0, NULL))
                 mac = NULL;
         }
         hk_net_refs_add(refs, name, name ? nlen : 0, mac, mac ? mlen : 0);

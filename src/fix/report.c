@@ -9,6 +9,17 @@
 
 #include "core/json_util.h"
 #include "fixer_internal.h"
+#include "report_md.h"
+
+void
+hk_md_registry_row(hk_buf *b, const char *hive, const char *key, const char *value,
+                   const char *action, const char *type, const char *before, const char *after)
+{
+    hk_buf_printf(b, "| %s | `%s` | %s | %s | %s | %s |\n", hive ? hive : "?", key ? key : "?",
+                  value ? (*value ? value : "(default)") : action ? action : "?",
+                  type ? type : "key", before ? before : "-",
+                  after ? after : (value ? "(deleted)" : "-"));
+}
 
 json_object *
 hk_fix_result_json(const h2k_fix_result *r)
@@ -179,10 +190,8 @@ h2k_offline_fixer_report_markdown(const h2k_offline_fixer *fx)
                           r->dry_run ? " (would change)" : "");
         for (size_t k = 0; k < r->n_registry_changes; k++) {
             const h2k_registry_change *c = &r->registry_changes[k];
-            hk_buf_printf(&b, "| %s | `%s` | %s | %s | %s | %s |\n", c->hive, c->key,
-                          c->value ? (*c->value ? c->value : "(default)") : c->action,
-                          c->type ? c->type : "key", c->before ? c->before : "-",
-                          c->after ? c->after : (c->value ? "(deleted)" : "-"));
+            hk_md_registry_row(&b, c->hive, c->key, c->value, c->action, c->type, c->before,
+                               c->after);
         }
         for (size_t k = 0; k < r->n_commands; k++) {
             const h2k_command_record *c = &r->commands[k];

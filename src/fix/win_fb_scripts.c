@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "fb_runner.h"
 #include "win_firstboot.h"
 
@@ -54,18 +55,6 @@ refuse(h2k_ctx *ctx, const char *field, const char *value, const char *expected)
     return rc;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int
 hk_win_parse_guid(h2k_ctx *ctx, const char *field, const char *s, char out[39])
 {
@@ -82,9 +71,9 @@ hk_win_parse_guid(h2k_ctx *ctx, const char *field, const char *s, char out[39])
     *o++ = '{';
     for (size_t i = 0; i < 36; i++) {
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? p[i] != '-' : hexval(p[i]) < 0)
+        if (dash ? p[i] != '-' : hk_hexval(p[i]) < 0)
             return refuse(ctx, field, s, expected);
-        *o++ = dash ? '-' : "0123456789ABCDEF"[hexval(p[i])];
+        *o++ = dash ? '-' : "0123456789ABCDEF"[hk_hexval(p[i])];
     }
     *o++ = '}';
     *o = '\0';
@@ -95,17 +84,8 @@ int
 hk_win_parse_mac(h2k_ctx *ctx, const char *field, const char *s, unsigned char mac[6])
 {
     static const char *const expected = "a MAC address (six hex pairs separated by ':' or '-')";
-    if (!s || strlen(s) != 17)
+    if (!s || !hk_mac_parse(s, strlen(s), 0, mac))
         return refuse(ctx, field, s, expected);
-    char sep = s[2];
-    if (sep != ':' && sep != '-')
-        return refuse(ctx, field, s, expected);
-    for (int i = 0; i < 6; i++) {
-        int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
-        if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != sep))
-            return refuse(ctx, field, s, expected);
-        mac[i] = (unsigned char)(hi << 4 | lo);
-    }
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "core/internal.h"
+#include "core/util.h"
 
 typedef struct hk_fsread hk_fsread;
 
@@ -31,10 +32,5 @@ struct hk_fsread {
 /* A view of the directory @root (the guest's /).  Caller frees with hk_fsread_dir_free. */
 hk_fsread *hk_fsread_dir_new(const char *root);
 void hk_fsread_dir_free(hk_fsread *fs);
-
-/* Frees a NULL-terminated string vector. */
-void hk_strv_free(char **v);
-/* Number of entries of a NULL-terminated string vector. */
-size_t hk_strv_len(char *const *v);
 
 #endif

@@ -20,25 +20,6 @@ typedef struct dir_fs {
     char *root;
 } dir_fs;
 
-void
-hk_strv_free(char **v)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; v[i]; i++)
-        free(v[i]);
-    free(v);
-}
-
-size_t
-hk_strv_len(char *const *v)
-{
-    size_t n = 0;
-    while (v && v[n])
-        n++;
-    return n;
-}
-
 /* Resolves @gpath inside the guest; returns the host path (caller frees) or NULL. */
 static char *
 resolve(const dir_fs *d, const char *gpath)

@@ -107,53 +107,6 @@ hk_plan_azure_free(h2k_plan_azure *a)
 }
 
 
-static bool
-has(json_object *o, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(o, key, &v) && !json_object_is_type(v, json_type_null);
-}
-
-/* Replaces *dst with the string @key of @o when present. */
-static int
-take_string(h2k_ctx *ctx, const char *doc, json_object *o, const char *key, const char *where,
-            const char *base_dir, char **dst)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return 0;
-    if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
-        return hk_plan_field_error(ctx, doc, where, key, "\"%s\" must be a non-empty string", key);
-    const char *s = json_object_get_string(v);
-    char *copy = base_dir && s[0] != '/' ? hk_path_join(base_dir, s) : strdup(s);
-    if (!copy)
-        return hk_error_nomem(ctx);
-    free(*dst);
-    *dst = copy;
-    return 0;
-}
-
-static int
-take_bool(h2k_ctx *ctx, const char *doc, json_object *o, const char *key, const char *where,
-          int *dst)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return 0;
-    if (!json_object_is_type(v, json_type_boolean))
-        return hk_plan_field_error(ctx, doc, where, key, "\"%s\" must be true or false", key);
-    *dst = json_object_get_boolean(v) ? 1 : 0;
-    return 0;
-}
-
-static int
-dup_field(char **dst, const char *src)
-{
-    if (!src)
-        return 0;
-    return (*dst = strdup(src)) ? 0 : -1;
-}
-
 int
 hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *where,
                     const char *base_dir, const h2k_plan_azure *base, h2k_plan_azure **out)
@@ -176,7 +129,7 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
             if (!known[k])
                 return hk_plan_field_error(ctx, doc, where, key, "unknown field \"%s\"", key);
         }
-        if (has(o, "client_secret"))
+        if (hk_plan_has(o, "client_secret"))
             return hk_plan_field_error(ctx, doc, where, "client_secret",
                                "\"client_secret\" is not allowed in a plan: use "
                                "client_secret_env or client_secret_file");
@@ -185,15 +138,15 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
     if (!p)
         return hk_error_nomem(ctx);
     int rc = 0;
-    if (base && (dup_field(&p->subscription_id, base->subscription_id) < 0 ||
-                 dup_field(&p->resource_group, base->resource_group) < 0 ||
-                 dup_field(&p->tenant_id, base->tenant_id) < 0 ||
-                 dup_field(&p->client_id, base->client_id) < 0 ||
-                 dup_field(&p->client_secret_env, base->client_secret_env) < 0 ||
-                 dup_field(&p->client_secret_file, base->client_secret_file) < 0 ||
-                 dup_field(&p->authority_host, base->authority_host) < 0 ||
-                 dup_field(&p->resource_manager, base->resource_manager) < 0 ||
-                 dup_field(&p->ca_file, base->ca_file) < 0)) {
+    if (base && (hk_plan_dup(&p->subscription_id, base->subscription_id) < 0 ||
+                 hk_plan_dup(&p->resource_group, base->resource_group) < 0 ||
+                 hk_plan_dup(&p->tenant_id, base->tenant_id) < 0 ||
+                 hk_plan_dup(&p->client_id, base->client_id) < 0 ||
+                 hk_plan_dup(&p->client_secret_env, base->client_secret_env) < 0 ||
+                 hk_plan_dup(&p->client_secret_file, base->client_secret_file) < 0 ||
+                 hk_plan_dup(&p->authority_host, base->authority_host) < 0 ||
+                 hk_plan_dup(&p->resource_manager, base->resource_manager) < 0 ||
+                 hk_plan_dup(&p->ca_file, base->ca_file) < 0)) {
         hk_plan_azure_free(p);
         return hk_error_nomem(ctx);
     }
@@ -207,8 +160,8 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
         return 0;
     }
     /* a credential given here replaces the inherited one */
-    int n_cred = has(o, "client_secret_env") + has(o, "client_secret_file") +
-                 has(o, "managed_identity");
+    int n_cred = hk_plan_has(o, "client_secret_env") + hk_plan_has(o, "client_secret_file") +
+                 hk_plan_has(o, "managed_identity");
     if (n_cred > 1) {
         rc = hk_plan_field_error(ctx, doc, where, "client_secret_env",
                          "give one of \"client_secret_env\", \"client_secret_file\" and "
@@ -221,22 +174,21 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
         p->client_secret_env = p->client_secret_file = NULL;
         p->managed_identity = 0;
     }
-    if ((rc = take_string(ctx, doc, o, "subscription_id", where, NULL, &p->subscription_id)) <
-            0 ||
-        (rc = take_string(ctx, doc, o, "resource_group", where, NULL, &p->resource_group)) < 0 ||
-        (rc = take_string(ctx, doc, o, "tenant_id", where, NULL, &p->tenant_id)) < 0 ||
-        (rc = take_string(ctx, doc, o, "client_id", where, NULL, &p->client_id)) < 0 ||
-        (rc = take_string(ctx, doc, o, "client_secret_env", where, NULL,
+    if ((rc = hk_plan_str(ctx, doc, o, "subscription_id", where, NULL, &p->subscription_id)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "resource_group", where, NULL, &p->resource_group)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "tenant_id", where, NULL, &p->tenant_id)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "client_id", where, NULL, &p->client_id)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "client_secret_env", where, NULL,
                           &p->client_secret_env)) < 0 ||
-        (rc = take_string(ctx, doc, o, "client_secret_file", where, base_dir,
+        (rc = hk_plan_str(ctx, doc, o, "client_secret_file", where, base_dir,
                           &p->client_secret_file)) < 0 ||
-        (rc = take_string(ctx, doc, o, "authority_host", where, NULL, &p->authority_host)) < 0 ||
-        (rc = take_string(ctx, doc, o, "resource_manager", where, NULL, &p->resource_manager)) <
-            0 ||
-        (rc = take_string(ctx, doc, o, "ca_file", where, base_dir, &p->ca_file)) < 0 ||
-        (rc = take_bool(ctx, doc, o, "managed_identity", where, &p->managed_identity)) < 0 ||
-        (rc = take_bool(ctx, doc, o, "insecure", where, &p->insecure)) < 0 ||
-        (rc = take_bool(ctx, doc, o, "snapshot", where, &p->snapshot)) < 0)
+        (rc = hk_plan_str(ctx, doc, o, "authority_host", where, NULL, &p->authority_host)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "resource_manager", where, NULL,
+                          &p->resource_manager)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "ca_file", where, base_dir, &p->ca_file)) < 0 ||
+        (rc = hk_plan_bool(ctx, doc, o, "managed_identity", where, &p->managed_identity)) < 0 ||
+        (rc = hk_plan_bool(ctx, doc, o, "insecure", where, &p->insecure)) < 0 ||
+        (rc = hk_plan_bool(ctx, doc, o, "snapshot", where, &p->snapshot)) < 0)
         goto done;
 done:
     if (rc < 0) {
@@ -276,8 +228,8 @@ hk_plan_vm_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx
     snprintf(where, sizeof(where), "vms[%zu]", idx);
     json_object *name = NULL, *az = NULL;
     bool has_vm = json_object_object_get_ex(o, "vm", &name);
-    bool has_az = has(o, "azure");
-    bool has_vs = has(o, "vsphere");
+    bool has_az = hk_plan_has(o, "azure");
+    bool has_vs = hk_plan_has(o, "vsphere");
     if (has_az && has_vs)
         return hk_plan_field_error(ctx, doc, where, "azure",
                            "VM \"%s\" has both \"azure\" and \"vsphere\": give one source",
@@ -310,15 +262,6 @@ hk_plan_vm_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx
     return plan_azure_check(ctx, doc, az_where, vm->azure);
 }
 
-static void
-wipe_free(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 int
 hk_plan_azure_connect(h2k_ctx *ctx, const h2k_plan_azure *a, h2k_azure_client **out)
 {
@@ -342,7 +285,7 @@ hk_plan_azure_connect(h2k_ctx *ctx, const h2k_plan_azure *a, h2k_azure_client **
         }
         secret[strcspn(secret, "\r\n")] = '\0';
         if (!*secret) {
-            wipe_free(secret);
+            hk_plan_wipe_free(secret);
             return hk_error_at(ctx, H2K_ERR_VALIDATION, a->client_secret_file, -1,
                                "client_secret_file", "the client secret file is empty");
         }
@@ -360,6 +303,6 @@ hk_plan_azure_connect(h2k_ctx *ctx, const h2k_plan_azure *a, h2k_azure_client **
     cfg.insecure = a->insecure;
     cfg.running = a->snapshot ? H2K_AZURE_RUNNING_SNAPSHOT : H2K_AZURE_RUNNING_REFUSE;
     int rc = h2k_azure_client_new(ctx, &cfg, out);
-    wipe_free(secret);
+    hk_plan_wipe_free(secret);
     return rc;
 }

@@ -190,30 +190,6 @@ owner_alive(const char *owner)
     return proc_start(pid) == start;
 }
 
-/* Removes the folder @name in @parent and everything in it (no symlink
- * followed: they are removed as links). */
-static void
-remove_tree_at(int parent, const char *name)
-{
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0) {
-        DIR *d = fdopendir(fd);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                    continue;
-                if (unlinkat(fd, e->d_name, 0) < 0 && (errno == EISDIR || errno == EPERM))
-                    remove_tree_at(fd, e->d_name);
-            }
-            closedir(d);
-        } else {
-            close(fd);
-        }
-    }
-    unlinkat(parent, name, AT_REMOVEDIR);
-}
-
 /* Removes "<base>.part*" files in @dir (the temporary names a run writes
  * @path under). */
 static void
@@ -288,7 +264,7 @@ hk_orch_clean_leftovers(h2k_ctx *ctx, const char *target, const char *const *out
             }
         }
         free(owner);
-        remove_tree_at(dirfd(d), e->d_name);
+        hk_remove_tree_at(dirfd(d), e->d_name);
     }
     closedir(d);
     if (live) {

@@ -5,20 +5,16 @@
 #include <stdbool.h>
 
 #include "core/internal.h"
+#include "core/util.h"
 #include "hyper2kvm/h2k_disk.h"
 #include "hyper2kvm/h2k_orchestrator.h"
 
-/* Appends a copy of @s to a (char **, size_t) list; false on allocation failure. */
-bool hk_orch_list_add(char ***list, size_t *n, const char *s);
 
 /* Records the time of a stage in @res. */
 void hk_orch_add_timing(h2k_migration_result *res, const char *stage, double seconds);
 
 /* Adds a warning to @res (and logs it). */
 void hk_orch_warn(h2k_ctx *ctx, h2k_migration_result *res, const char *fmt, ...) HK_PRINTF(3, 4);
-
-/* sha256 of a file in hex; 0 or a negative h2k_code recorded on @ctx. */
-int hk_orch_sha256_file(h2k_ctx *ctx, const char *path, char out[65]);
 
 /* ------------------------------------------- interrupted runs (leftovers.c) */
 
@@ -45,6 +41,9 @@ int hk_orch_mkdir_p(h2k_ctx *ctx, const char *dir);
  * Fills res->outputs; returns 0 or a negative h2k_code with the stage set. */
 int hk_orch_run_virt_v2v(h2k_ctx *ctx, const h2k_run_options *opts, const char *work_dir,
                          h2k_migration_result *res);
+
+/* Largest plan file read (JSON or YAML). */
+#define HK_PLAN_MAX_SIZE (16u << 20)
 
 /* The plan described by the JSON tree @root (from a JSON or a YAML plan; borrowed):
  * every check of h2k_plan_parse(), errors naming @doc and the field.  Caller frees
@@ -119,9 +118,23 @@ int hk_plan_vm_azure_parse(h2k_ctx *ctx, const char *doc, struct json_object *o,
 /* Reads the client secret (environment or file) and creates a client; the secret is wiped. */
 int hk_plan_azure_connect(h2k_ctx *ctx, const h2k_plan_azure *a, h2k_azure_client **out);
 
-/* A FORMAT error of plan text @doc naming the field WHERE.KEY; returns
- * H2K_ERR_FORMAT (src/orchestrator/vsphere_source.c). */
+/* Field readers of the plan sections (plan_fields.c).  A FORMAT error of plan
+ * text @doc naming the field WHERE.KEY; returns H2K_ERR_FORMAT. */
 int hk_plan_field_error(h2k_ctx *ctx, const char *doc, const char *where, const char *key,
                         const char *fmt, ...) HK_PRINTF(5, 6);
+/* True when @o has @key with a value other than null. */
+bool hk_plan_has(struct json_object *o, const char *key);
+/* Replaces *dst with a copy of the non-empty string @key of @o (relative to
+ * @base_dir when that is not NULL and the value not absolute); 1 when set, 0
+ * when absent or null, or the error. */
+int hk_plan_str(h2k_ctx *ctx, const char *doc, struct json_object *o, const char *key,
+                const char *where, const char *base_dir, char **dst);
+/* Sets *dst to the boolean @key of @o (1/0) when present; 0 or the error. */
+int hk_plan_bool(h2k_ctx *ctx, const char *doc, struct json_object *o, const char *key,
+                 const char *where, int *dst);
+/* *dst = strdup(src) when @src is not NULL; 0, or -1 when out of memory. */
+int hk_plan_dup(char **dst, const char *src);
+/* Wipes and frees the secret @s (NULL is fine). */
+void hk_plan_wipe_free(char *s);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Batch plans written in YAML.  The document is read with libyaml's event
  * API and turned into the json-c tree a JSON plan gives, so that the same
- * checks (batch.c, hk_plan_from_json) run on both.
+ * checks (plan.c, hk_plan_from_json) run on both.
  *
  * Scalars follow the YAML 1.2 core schema, restricted: quoted and block
  * scalars are strings; plain ones are null (empty, ~, null), booleans
@@ -26,7 +26,7 @@
 
 #include "orch_internal.h"
 
-#define YAML_MAX_SIZE (16u << 20) /* as for JSON plans */
+#define YAML_MAX_SIZE HK_PLAN_MAX_SIZE /* as for JSON plans */
 #define YAML_MAX_DEPTH 64
 #define YAML_MAX_NODES 1000000u
 #define YAML_PATH_MAX 256

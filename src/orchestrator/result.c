@@ -7,11 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include <json-c/json.h>
 
 #include "core/json_util.h"
+#include "fix/report_md.h"
 #include "orch_internal.h"
 
 static const char *
@@ -48,27 +48,10 @@ md_registry(hk_buf *b, const char *fix_report_json)
             const char *value = jstr(c, "value"), *before = jstr(c, "before"),
                        *after = jstr(c, "after"), *type = jstr(c, "type");
             const char *hive = jstr(c, "hive"), *key = jstr(c, "key"), *act = jstr(c, "action");
-            hk_buf_printf(b, "| %s | `%s` | %s | %s | %s | %s |\n", hive ? hive : "?",
-                          key ? key : "?", value ? (*value ? value : "(default)") : act ? act : "?",
-                          type ? type : "key", before ? before : "-",
-                          after ? after : (value ? "(deleted)" : "-"));
+            hk_md_registry_row(b, hive, key, value, act, type, before, after);
         }
     }
     json_object_put(root);
-}
-
-bool
-hk_orch_list_add(char ***list, size_t *n, const char *s)
-{
-    char *c = strdup(s ? s : "");
-    char **nl = c ? realloc(*list, (*n + 1) * sizeof(char *)) : NULL;
-    if (!nl) {
-        free(c);
-        return false;
-    }
-    nl[(*n)++] = c;
-    *list = nl;
-    return true;
 }
 
 void
@@ -96,56 +79,10 @@ hk_orch_warn(h2k_ctx *ctx, h2k_migration_result *res, const char *fmt, ...)
     if (!msg)
         return;
     hk_warn(ctx, "orchestrator", "%s", msg);
-    hk_orch_list_add(&res->warnings, &res->n_warnings, msg);
+    hk_strv_add(&res->warnings, &res->n_warnings, msg);
     free(msg);
 }
 
-int
-hk_orch_sha256_file(h2k_ctx *ctx, const char *path, char out[65])
-{
-    out[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return hk_error_errno(ctx, errno, path, "cannot open");
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
-        close(fd);
-        return hk_error_nomem(ctx);
-    }
-    int rc = 0;
-    size_t bufsz = 1 << 20;
-    unsigned char *buf = malloc(bufsz);
-    if (!buf)
-        rc = hk_error_nomem(ctx);
-    while (rc == 0) {
-        ssize_t r = read(fd, buf, bufsz);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = hk_error_errno(ctx, errno, path, "cannot read");
-            break;
-        }
-        if (r == 0)
-            break;
-        EVP_DigestUpdate(md, buf, (size_t)r);
-        rc = hk_check_cancel(ctx);
-    }
-    unsigned char dig[32];
-    unsigned int len = 0;
-    if (rc == 0 && EVP_DigestFinal_ex(md, dig, &len) == 1 && len == 32) {
-        static const char hex[] = "0123456789abcdef";
-        for (unsigned i = 0; i < 32; i++) {
-            out[2 * i] = hex[dig[i] >> 4];
-            out[2 * i + 1] = hex[dig[i] & 15];
-        }
-        out[64] = '\0';
-    }
-    free(buf);
-    EVP_MD_CTX_free(md);
-    close(fd);
-    return rc;
-}
 
 int
 hk_orch_mkdir_p(h2k_ctx *ctx, const char *dir)

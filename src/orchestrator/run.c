@@ -257,26 +257,6 @@ make_work_dir(run_state *st)
     return hk_temp_dir(st->ctx, "h2k-run-", "work folder", &st->work_dir);
 }
 
-/* Removes a folder and everything in it. */
-static void
-remove_tree(const char *dir)
-{
-    const char *rm[] = {"rm", "-rf", "--", dir, NULL};
-    hk_run_result rr;
-    memset(&rr, 0, sizeof(rr));
-    if (rmdir(dir) < 0 && errno != ENOENT) {
-        hk_run_opts ro = {0};
-        ro.timeout_seconds = 120;
-        /* a cancelled context must not stop the clean-up */
-        h2k_ctx *tmp = NULL;
-        if (h2k_ctx_new(&tmp) == 0) {
-            hk_run(tmp, rm, &ro, &rr);
-            hk_run_result_clear(&rr);
-            h2k_ctx_free(tmp);
-        }
-    }
-}
-
 static void
 remove_work_dir(run_state *st)
 {
@@ -289,7 +269,7 @@ remove_work_dir(run_state *st)
             unlink(st->sources[i]);
     }
     /* anything else a backend left behind (one level deep) */
-    remove_tree(st->work_dir);
+    hk_remove_tree(st->work_dir);
     free(st->work_dir);
     st->work_dir = NULL;
 }
@@ -907,7 +887,7 @@ fill_outputs(run_state *st)
         struct stat sb;
         if (stat(mo->path, &sb) == 0)
             mo->size = (uint64_t)sb.st_blocks * 512u;
-        int rc = hk_orch_sha256_file(ctx, mo->path, mo->sha256);
+        int rc = hk_digest_file(ctx, mo->path, HK_DIGEST_SHA256, mo->sha256, NULL);
         if (rc < 0)
             return rc;
     }
@@ -1114,14 +1094,14 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     res->dry_run = opts->dry_run;
     res->backend = strdup(v2v ? "virt-v2v" : "native");
     for (size_t i = 0; i < opts->n_inputs; i++)
-        if (!hk_orch_list_add(&res->sources, &res->n_sources, opts->inputs[i])) {
+        if (!hk_strv_add(&res->sources, &res->n_sources, opts->inputs[i])) {
             rc = hk_error_nomem(ctx);
             goto done;
         }
     if (vsphere || opts->azure) {
         char *src = opts->azure ? hk_orch_azure_source_name(opts->azure, hk_orch_azure_vm_name(opts))
                                 : hk_orch_vmware_source_name(opts->vmware, opts->vmware_vm);
-        bool ok = src && hk_orch_list_add(&res->sources, &res->n_sources, src);
+        bool ok = src && hk_strv_add(&res->sources, &res->n_sources, src);
         free(src);
         if (!ok) {
             rc = hk_error_nomem(ctx);
@@ -1331,7 +1311,7 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
 
 done:
     if (st.staging && !opts->keep_export)
-        remove_tree(st.staging);
+        hk_remove_tree(st.staging);
     if (rc < 0) {
         record_failure(&st, rc);
         res->total_seconds = hk_now() - t_start;

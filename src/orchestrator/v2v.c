@@ -193,23 +193,6 @@ stderr_summary(const char *tail)
     return out;
 }
 
-/* Removes a folder and the files in it (virt-v2v's -os folder is flat). */
-static void
-remove_flat_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            unlinkat(dirfd(d), de->d_name, 0);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 static int
 fsync_path(h2k_ctx *ctx, const char *path, int flags)
 {
@@ -406,7 +389,7 @@ done:
         hk_orch_add_timing(res, r.stage, hk_now() - r.stage_t0);
     }
     if (os_made)
-        remove_flat_dir(os);
+        hk_remove_tree(os);
     free(r.error);
     free(os);
     free(out_dir);

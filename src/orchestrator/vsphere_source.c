@@ -56,48 +56,6 @@ hk_plan_vsphere_free(h2k_plan_vsphere *v)
     free(v);
 }
 
-/* A FORMAT error naming the field WHERE.KEY (plan "vsphere" and "azure" sections). */
-int
-hk_plan_field_error(h2k_ctx *ctx, const char *doc, const char *where, const char *key,
-                    const char *fmt, ...)
-{
-    char field[96], msg[512];
-    snprintf(field, sizeof(field), "%s.%s", where, key);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, field, "%s", msg);
-}
-
-/* Replaces *dst with the string @key of @o when present. */
-static int
-take_string(h2k_ctx *ctx, const char *doc, json_object *o, const char *key, const char *where,
-            const char *base_dir, char **dst)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return 0;
-    if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
-        return hk_plan_field_error(ctx, doc, where, key, "\"%s\" must be a non-empty string", key);
-    const char *s = json_object_get_string(v);
-    char *copy = base_dir && s[0] != '/' ? hk_path_join(base_dir, s) : strdup(s);
-    if (!copy)
-        return hk_error_nomem(ctx);
-    free(*dst);
-    *dst = copy;
-    return 1;
-}
-
-static int
-copy_string(char **dst, const char *src)
-{
-    if (!src)
-        return 0;
-    *dst = strdup(src);
-    return *dst ? 0 : -1;
-}
-
 /* "https://host[:port][/sdk]" -> "host[:port]". */
 static char *
 host_from_url(const char *url)
@@ -150,13 +108,13 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
         json_object_put(empty);
         return hk_error_nomem(ctx);
     }
-    if (base && (copy_string(&p->host, base->host) < 0 || copy_string(&p->user, base->user) < 0 ||
-                 copy_string(&p->password_env, base->password_env) < 0 ||
-                 copy_string(&p->password_file, base->password_file) < 0 ||
-                 copy_string(&p->datacenter, base->datacenter) < 0 ||
-                 copy_string(&p->ca_file, base->ca_file) < 0 ||
-                 copy_string(&p->thumbprint, base->thumbprint) < 0 ||
-                 copy_string(&p->transport, base->transport) < 0)) {
+    if (base && (hk_plan_dup(&p->host, base->host) < 0 || hk_plan_dup(&p->user, base->user) < 0 ||
+                 hk_plan_dup(&p->password_env, base->password_env) < 0 ||
+                 hk_plan_dup(&p->password_file, base->password_file) < 0 ||
+                 hk_plan_dup(&p->datacenter, base->datacenter) < 0 ||
+                 hk_plan_dup(&p->ca_file, base->ca_file) < 0 ||
+                 hk_plan_dup(&p->thumbprint, base->thumbprint) < 0 ||
+                 hk_plan_dup(&p->transport, base->transport) < 0)) {
         hk_plan_vsphere_free(p);
         json_object_put(empty);
         return hk_error_nomem(ctx);
@@ -165,13 +123,13 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
         p->insecure = base->insecure;
     int rc = 0;
     char *url = NULL;
-    if ((rc = take_string(ctx, doc, o, "host", where, NULL, &p->host)) < 0 ||
-        (rc = take_string(ctx, doc, o, "url", where, NULL, &url)) < 0 ||
-        (rc = take_string(ctx, doc, o, "user", where, NULL, &p->user)) < 0 ||
-        (rc = take_string(ctx, doc, o, "datacenter", where, NULL, &p->datacenter)) < 0 ||
-        (rc = take_string(ctx, doc, o, "thumbprint", where, NULL, &p->thumbprint)) < 0 ||
-        (rc = take_string(ctx, doc, o, "transport", where, NULL, &p->transport)) < 0 ||
-        (rc = take_string(ctx, doc, o, "ca_file", where, base_dir, &p->ca_file)) < 0)
+    if ((rc = hk_plan_str(ctx, doc, o, "host", where, NULL, &p->host)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "url", where, NULL, &url)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "user", where, NULL, &p->user)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "datacenter", where, NULL, &p->datacenter)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "thumbprint", where, NULL, &p->thumbprint)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "transport", where, NULL, &p->transport)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "ca_file", where, base_dir, &p->ca_file)) < 0)
         goto done;
     if (url) {
         if (json_object_object_get_ex(o, "host", &v)) {
@@ -200,23 +158,18 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
     if (has_env) {
         free(p->password_file);
         p->password_file = NULL;
-        if ((rc = take_string(ctx, doc, o, "password_env", where, NULL, &p->password_env)) < 0)
+        if ((rc = hk_plan_str(ctx, doc, o, "password_env", where, NULL, &p->password_env)) < 0)
             goto done;
     }
     if (has_file) {
         free(p->password_env);
         p->password_env = NULL;
-        if ((rc = take_string(ctx, doc, o, "password_file", where, base_dir, &p->password_file)) <
-            0)
+        if ((rc = hk_plan_str(ctx, doc, o, "password_file", where, base_dir,
+                              &p->password_file)) < 0)
             goto done;
     }
-    if (json_object_object_get_ex(o, "insecure", &v) && !json_object_is_type(v, json_type_null)) {
-        if (!json_object_is_type(v, json_type_boolean)) {
-            rc = hk_plan_field_error(ctx, doc, where, "insecure", "\"insecure\" must be true or false");
-            goto done;
-        }
-        p->insecure = json_object_get_boolean(v) ? 1 : 0;
-    }
+    if ((rc = hk_plan_bool(ctx, doc, o, "insecure", where, &p->insecure)) < 0)
+        goto done;
     if (p->transport && strcmp(p->transport, "http") != 0 && strcmp(p->transport, "nfc") != 0 &&
         strcmp(p->transport, "vddk") != 0) {
         rc = hk_plan_field_error(ctx, doc, where, "transport",
@@ -309,17 +262,6 @@ hk_plan_vsphere_same_server(const h2k_plan_vsphere *a, const h2k_plan_vsphere *b
            same_str(a->thumbprint, b->thumbprint);
 }
 
-static void
-wipe_free(char *s)
-{
-    if (s) {
-        volatile char *p = s;
-        while (*p)
-            *p++ = '\0';
-        free(s);
-    }
-}
-
 int
 hk_plan_vsphere_connect(h2k_ctx *ctx, const h2k_plan_vsphere *v, h2k_vmware_client **out)
 {
@@ -344,7 +286,7 @@ hk_plan_vsphere_connect(h2k_ctx *ctx, const h2k_plan_vsphere *v, h2k_vmware_clie
         }
         text[strcspn(text, "\r\n")] = '\0';
         if (!*text) {
-            wipe_free(text);
+            hk_plan_wipe_free(text);
             return hk_error_at(ctx, H2K_ERR_VALIDATION, v->password_file, -1, "password_file",
                                "the password file is empty");
         }
@@ -359,6 +301,6 @@ hk_plan_vsphere_connect(h2k_ctx *ctx, const h2k_plan_vsphere *v, h2k_vmware_clie
     o.ca_file = v->ca_file;
     o.thumbprint = v->thumbprint;
     int rc = h2k_vmware_client_new(ctx, &o, out);
-    wipe_free(password);
+    hk_plan_wipe_free(password);
     return rc;
 }

@@ -26,6 +26,7 @@
 #include "hyper2kvm/h2k_output.h"
 
 #include "core/internal.h"
+#include "core/util.h"
 #include "output_internal.h"
 
 #define LV_DOMAIN "libvirt"
@@ -234,56 +235,10 @@ hk_output_write_file_mode(h2k_ctx *ctx, const char *path, const char *xml, unsig
         return H2K_ERR_INVALID_ARG;
     if (!path || !*path || !xml)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_output_write_file: NULL argument");
-    char *tmp = NULL;
-    int fd = hk_tmpfile_beside(ctx, path, &tmp);
-    if (fd < 0)
-        return fd;
-    int rc = 0;
-    size_t len = strlen(xml), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, xml + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = hk_error_errno(ctx, n < 0 ? errno : EIO, tmp, "cannot write");
-            goto fail;
-        }
-        off += (size_t)n;
-    }
-    if ((rc = hk_output_mode_fd(ctx, fd, tmp, mode, source)) < 0)
-        goto fail;
-    if (fsync(fd) < 0) {
-        rc = hk_error_errno(ctx, errno, tmp, "cannot sync");
-        goto fail;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        rc = hk_error_errno(ctx, errno, tmp, "cannot close");
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        rc = hk_error_errno(ctx, errno, path, "cannot rename into place");
-        goto fail;
-    }
-    free(tmp);
-    /* Make the rename durable. */
-    char *dir = hk_dirname(path);
-    if (dir) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
-    }
+    size_t len = strlen(xml);
+    int rc = hk_write_file_atomic(ctx, path, xml, len, mode, source);
+    if (rc < 0)
+        return rc;
     hk_debug(ctx, "output", "wrote %s (%zu bytes)", path, len);
     return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    hk_error_set_output(ctx, path);
-    free(tmp);
-    return rc;
 }

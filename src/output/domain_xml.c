@@ -19,6 +19,7 @@
 #include "hyper2kvm/h2k_output.h"
 
 #include "core/internal.h"
+#include "core/util.h"
 #include "output/output_internal.h"
 
 #define OUT_DOMAIN "output"
@@ -169,25 +170,11 @@ hk_uuid_canonical(const char *s, char out[37])
 bool
 hk_mac_ok(const char *s)
 {
-    if (!s || strlen(s) != 17)
+    unsigned char b[6];
+    if (!s || strlen(s) != 17 || s[2] != ':' || !hk_mac_parse(s, 17, 0, b))
         return false;
-    for (size_t i = 0; i < 17; i++) {
-        char c = s[i];
-        if (i % 3 == 2) {
-            if (c != ':')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-                     (c >= 'A' && c <= 'F'))) {
-            return false;
-        }
-    }
     /* libvirt refuses multicast addresses (low bit of the first octet). */
-    unsigned first = 0;
-    for (size_t i = 0; i < 2; i++) {
-        char c = s[i];
-        first = first * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
-    return (first & 1u) == 0;
+    return (b[0] & 1u) == 0;
 }
 
 void

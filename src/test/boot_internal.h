@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "core/internal.h"
+#include "core/util.h"
 #include "hyper2kvm/h2k_test.h"
 
 #define HK_BOOT_DEFAULT_MEMORY 2048u
@@ -74,12 +75,11 @@ typedef struct hk_qemu_plan {
     const char *console_log; /* serial output file */
 } hk_qemu_plan;
 
-/* Builds the NULL-terminated argv (caller frees with hk_boot_strv_free).
+/* Builds the NULL-terminated argv (caller frees with hk_strv_free).
  * Returns 0, H2K_ERR_INVALID_ARG (incomplete plan, bus/machine mismatch) or
  * H2K_ERR_NO_MEMORY. */
 int hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *plan, char ***out);
 
-void hk_boot_strv_free(char **v);
 
 /* ------------------------------------------------------- console */
 

@@ -127,14 +127,6 @@ cmp_mp(const void *a, const void *b)
 }
 
 static void
-free_strv(char **v)
-{
-    for (size_t i = 0; v && v[i]; i++)
-        free(v[i]);
-    free(v);
-}
-
-static void
 selinux_label(guestfs_h *g, bool selinux, const char *path, const char *type, bool link)
 {
     if (!selinux)
@@ -339,7 +331,7 @@ done:
     if (guestfs_shutdown(g) < 0 && rc == 0)
         rc = gerr(ctx, g, H2K_ERR_IO, "shutting the appliance down");
     guestfs_close(g);
-    free_strv(roots);
-    free_strv(mps);
+    hk_strv_free(roots);
+    hk_strv_free(mps);
     return rc;
 }

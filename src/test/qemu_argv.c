@@ -155,16 +155,6 @@ hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *user, hk_boot_op
     return 0;
 }
 
-void
-hk_boot_strv_free(char **v)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; v[i]; i++)
-        free(v[i]);
-    free(v);
-}
-
 typedef struct argv_b {
     char **v;
     size_t n, cap;
@@ -276,7 +266,7 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
                     : hk_asprintf("%s,netdev=net0", p->nic_model));
     }
     if (a.oom) {
-        hk_boot_strv_free(a.v);
+        hk_strv_free(a.v);
         return hk_error_nomem(ctx);
     }
     *out = a.v;

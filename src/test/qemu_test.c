@@ -128,7 +128,7 @@ done:
         hk_boot_work_cleanup(ctx, &w, r ? o.console_log : NULL, r ? &r->console_log_path : NULL);
     if (con_init)
         hk_console_free(&con);
-    hk_boot_strv_free(argv);
+    hk_strv_free(argv);
     free(abs);
     hk_boot_result_give(r, proc.pid == -1, rc, out);
     return rc;

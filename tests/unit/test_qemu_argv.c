@@ -118,7 +118,7 @@ test_golden_cases(void **state)
             hk_buf_printf(&b, "%s\n", argv[i]);
         compare_golden(dir, "expected.argv", b.data);
         hk_buf_free(&b);
-        hk_boot_strv_free(argv);
+        hk_strv_free(argv);
 
         char *xml = NULL;
         ts_assert_rc(ctx, hk_libvirt_xml(ctx, &pf.l, &xml), 0);
@@ -162,7 +162,7 @@ test_argv_refusals(void **state)
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
     p.bus = H2K_BUS_VIRTIO;
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), 0);
-    hk_boot_strv_free(argv);
+    hk_strv_free(argv);
 
     char *esc = hk_qemu_opt_escape("a,b,,c");
     assert_string_equal(esc, "a,,b,,,,c");

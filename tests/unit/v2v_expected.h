@@ -1,8 +1,10 @@
 /*
  * Reader of virt-v2v's "--print-source" text (the .expected files beside the
  * shared v2v inputs) and a field-by-field comparison with an h2k_vm_spec.
- * Included by test_vmx.c and test_ovf.c only, which share the parse helpers
- * at the end (ve_reader: which reader, and its tests/data folder).
+ * Included by tests/unit/test_{vmx,ovf}.c (the parse helpers of tests/data at
+ * the end; ve_reader: which reader, and its folder) and by
+ * tests/conformance/test_{vmx,ovf}_v2v.c (the shared inputs): each uses a part
+ * of the helpers, hence HK_UNUSED.
  *
  * The text looks like:
  *         source name: Fedora 20
@@ -300,7 +302,7 @@ typedef struct ve_reader {
 
 /* Parses testdata/v2v-inputs/@file of the shared folder, asserting success, the
  * source type and path, and that the spec converts to JSON.  Caller frees. */
-static h2k_vm_spec *
+HK_UNUSED static h2k_vm_spec *
 ve_parse_shared(const ve_reader *r, h2k_ctx *ctx, const char *file)
 {
     char rel[128];
@@ -320,7 +322,7 @@ ve_parse_shared(const ve_reader *r, h2k_ctx *ctx, const char *file)
 
 /* Golden case: parses the shared @base.<type> and compares it with
  * @base.expected (see ve_compare for @skip_sata_removables).  Caller frees. */
-static h2k_vm_spec *
+HK_UNUSED static h2k_vm_spec *
 ve_golden(const ve_reader *r, h2k_ctx *ctx, const char *base, int skip_sata_removables)
 {
     char rel[128], file[128];
@@ -336,7 +338,7 @@ ve_golden(const ve_reader *r, h2k_ctx *ctx, const char *base, int skip_sata_remo
 }
 
 /* Parses tests/data/<type>/@name, asserting success.  Caller frees. */
-static h2k_vm_spec *
+HK_UNUSED static h2k_vm_spec *
 ve_parse_data(const ve_reader *r, h2k_ctx *ctx, const char *name)
 {
     char rel[128];
@@ -350,7 +352,7 @@ ve_parse_data(const ve_reader *r, h2k_ctx *ctx, const char *name)
 
 /* Parses tests/data/<type>/@name expecting @code, an error on that file naming
  * it, and (unless NULL) error field @field; returns the error (owned by @ctx). */
-static const h2k_error *
+HK_UNUSED static const h2k_error *
 ve_parse_data_fail(const ve_reader *r, h2k_ctx *ctx, const char *name, int code, const char *field)
 {
     char rel[128];

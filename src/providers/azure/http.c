@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/curl_util.h"
 #include "providers/azure/az_internal.h"
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -70,14 +71,8 @@ hk_az_setup_easy(h2k_azure_client *c, CURL *e)
                     "can read the disks and the credentials");
             c->warned_insecure = true;
         }
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    } else {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (c->ca_file)
-            curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
     }
+    hk_curl_tls(e, !c->insecure, c->ca_file);
 }
 
 int
@@ -131,25 +126,10 @@ hk_az_sleep(h2k_azure_client *c, double seconds, bool no_cancel)
 
 typedef struct req_state {
     hk_az_resp *r;
-    hk_buf body;
-    size_t max;
-    bool too_big;
+    hk_curl_sink body;
     h2k_ctx *ctx;
     bool no_cancel;
 } req_state;
-
-static size_t
-on_body(char *data, size_t sz, size_t nm, void *ud)
-{
-    req_state *s = ud;
-    size_t n = sz * nm;
-    if (s->body.len + n > s->max) {
-        s->too_big = true;
-        return 0;
-    }
-    hk_buf_append(&s->body, data, n);
-    return s->body.oom ? 0 : n;
-}
 
 /* Header value (trimmed copy) when the line is "NAME: value". */
 static char *
@@ -275,7 +255,7 @@ hk_az_http(h2k_azure_client *c, const hk_az_req *q, hk_az_resp *out)
         if (!q->no_cancel && (rc = hk_check_cancel(c->ctx)) < 0)
             goto done;
         hk_az_resp_clear(out);
-        req_state st = {.r = out, .max = HK_AZ_MAX_RESPONSE, .ctx = c->ctx,
+        req_state st = {.r = out, .body = {.max = HK_AZ_MAX_RESPONSE}, .ctx = c->ctx,
                         .no_cancel = q->no_cancel};
         char errbuf[CURL_ERROR_SIZE] = "";
         curl_easy_reset(e);
@@ -286,8 +266,8 @@ hk_az_http(h2k_azure_client *c, const hk_az_req *q, hk_az_resp *out)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->timeout * 4);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, &st);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hk_curl_sink_write);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, &st.body);
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(e, CURLOPT_HEADERDATA, &st);
         curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
@@ -302,15 +282,15 @@ hk_az_http(h2k_azure_client *c, const hk_az_req *q, hk_az_resp *out)
         }
         CURLcode cc = curl_easy_perform(e);
         /* the request body may hold the secret: curl keeps only a pointer to it */
-        bool body_oom = st.body.oom;
-        size_t blen = st.body.len;
-        out->body = hk_buf_steal(&st.body);
+        bool body_oom = st.body.b.oom;
+        size_t blen = st.body.b.len;
+        out->body = hk_buf_steal(&st.body.b);
         out->len = out->body ? blen : 0;
         if (body_oom) {
             rc = hk_error_nomem(c->ctx);
             goto done;
         }
-        if (cc == CURLE_WRITE_ERROR && st.too_big) {
+        if (cc == CURLE_WRITE_ERROR && st.body.too_big) {
             rc = hk_error(c->ctx, H2K_ERR_FORMAT, "%s: the response is larger than %u bytes",
                           q->what, HK_AZ_MAX_RESPONSE);
             goto done;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "providers/azure/az_internal.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -226,28 +227,8 @@ hk_az_id_name(const char *id)
 char *
 hk_az_normalize_mac(const char *s)
 {
-    char hex[12];
-    size_t n = 0;
-    for (const char *p = s; *p; p++) {
-        if (isxdigit((unsigned char)*p)) {
-            if (n == 12)
-                return NULL;
-            hex[n++] = (char)tolower((unsigned char)*p);
-        } else if (*p != '-' && *p != ':') {
-            return NULL;
-        }
-    }
-    if (n != 12)
-        return NULL;
-    char *out = malloc(18);
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < 6; i++) {
-        out[i * 3] = hex[i * 2];
-        out[i * 3 + 1] = hex[i * 2 + 1];
-        out[i * 3 + 2] = i == 5 ? '\0' : ':';
-    }
-    return out;
+    char n[18];
+    return hk_mac_norm(s, strlen(s), HK_MAC_BARE, n) ? strdup(n) : NULL;
 }
 
 /* ------------------------------------------------------------ clear */

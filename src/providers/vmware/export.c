@@ -1,7 +1,9 @@
 /*
  * Exports of a vSphere VM's disks: "http" (datastore file service), "nfc"
  * (ExportVm / HttpNfcLease) and "vddk" (nbdkit's vddk plugin), each followed
- * by an OVF descriptor of what was written.
+ * by an OVF descriptor of what was written.  This file holds the entry point,
+ * the snapshot and what the transports share; each transport has its file
+ * (export_http.c, export_nfc.c, export_vddk.c).
  *
  * References: vSphere Web Services API: VirtualMachine.ExportVm,
  * HttpNfcLease (state, info, HttpNfcLeaseProgress, HttpNfcLeaseGetManifest,
@@ -25,12 +27,10 @@
 #include <openssl/evp.h>
 
 #include "disk/vmdk_descriptor.h"
+#include "core/util.h"
+#include "providers/vmware/export_internal.h"
 #include "providers/vmware/vmw_internal.h"
 
-extern char **environ;
-
-#define DESCRIPTOR_MAX (64u * 1024u)
-#define MAX_PARENTS 32
 
 void
 h2k_vmware_export_result_free(h2k_vmware_export_result *r)
@@ -48,8 +48,8 @@ h2k_vmware_export_result_free(h2k_vmware_export_result *r)
     free(r);
 }
 
-static int
-mkdir_p(h2k_ctx *ctx, const char *dir)
+int
+hk_vmw_mkdir_p(h2k_ctx *ctx, const char *dir)
 {
     char *p = strdup(dir);
     if (!p)
@@ -73,8 +73,8 @@ mkdir_p(h2k_ctx *ctx, const char *dir)
 }
 
 /* A file name from the server is used as a local name only when it is plain. */
-static bool
-plain_name(const char *n)
+bool
+hk_vmw_plain_name(const char *n)
 {
     if (!n || !*n || strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strlen(n) > 255)
         return false;
@@ -84,41 +84,11 @@ plain_name(const char *n)
     return true;
 }
 
-static const char *
-base_name(const char *p)
+const char *
+hk_vmw_base_name(const char *p)
 {
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
-}
-
-static int
-write_whole(h2k_ctx *ctx, const char *path, const char *data, size_t len)
-{
-    char *tmp = NULL;
-    int fd = hk_tmpfile_beside(ctx, path, &tmp);
-    if (fd < 0)
-        return fd;
-    int rc = 0;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            rc = hk_error_errno(ctx, errno, tmp, "write");
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (rc == 0 && fsync(fd) < 0)
-        rc = hk_error_errno(ctx, errno, tmp, "fsync");
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = hk_error_errno(ctx, errno, path, "rename");
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
 }
 
 /* ------------------------------------------------------------ snapshots */
@@ -234,16 +204,10 @@ remove_snapshot(h2k_vmware_client *c, const char *snap)
     free(saved_msg);
 }
 
-/* ------------------------------------------------------------ http */
+/* ------------------------------------------------------------ download lists */
 
-typedef struct dl_list {
-    hk_vmw_dl *v;
-    char **owned; /* url and path strings */
-    size_t n, cap, n_owned;
-} dl_list;
-
-static int
-dl_add(h2k_ctx *ctx, dl_list *l, char *url, char *path, bool resume)
+int
+hk_vmw_dl_add(h2k_ctx *ctx, hk_vmw_dl_list *l, char *url, char *path, bool resume)
 {
     if (!url || !path) {
         free(url);
@@ -274,640 +238,13 @@ dl_add(h2k_ctx *ctx, dl_list *l, char *url, char *path, bool resume)
     return 0;
 }
 
-static void
-dl_free(dl_list *l)
+void
+hk_vmw_dl_free(hk_vmw_dl_list *l)
 {
     for (size_t i = 0; i < l->n_owned; i++)
         free(l->owned[i]);
     free(l->owned);
     free(l->v);
-}
-
-/* Fetches descriptor @name in datastore folder @dir and queues its extents and
- * parents; the descriptor is written to @local_dir. */
-static int
-http_descriptor(h2k_vmware_client *c, const char *dc, const char *ds, const char *dir,
-                const char *name, const char *local_dir, dl_list *l, int depth,
-                char **local_out)
-{
-    h2k_ctx *ctx = c->ctx;
-    char *rel = *dir ? hk_asprintf("%s/%s", dir, name) : strdup(name);
-    char *url = rel ? hk_vmw_folder_url(c, dc, ds, rel) : NULL;
-    char *local = hk_path_join(local_dir, name);
-    char *text = NULL;
-    size_t len = 0;
-    int rc = 0;
-    hk_vmdk_descriptor d = { 0 };
-    if (!rel || !url || !local) {
-        rc = hk_error_nomem(ctx);
-        goto out;
-    }
-    rc = hk_vmw_fetch_small(c, url, DESCRIPTOR_MAX, &text, &len);
-    if (rc == H2K_ERR_FORMAT) {
-        /* too large for a descriptor: a self-contained (sparse) disk */
-        h2k_ctx_clear_error(ctx);
-        rc = dl_add(ctx, l, url, local, true);
-        url = local = NULL;
-        if (rc == 0 && local_out)
-            *local_out = strdup(l->v[l->n - 1].path);
-        goto out;
-    }
-    if (rc < 0)
-        goto out;
-    if (len >= 4 && (memcmp(text, "KDMV", 4) == 0 || memcmp(text, "COWD", 4) == 0)) {
-        rc = write_whole(ctx, local, text, len); /* a small sparse disk */
-        goto done;
-    }
-    if (len == 0) {
-        rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: [%s] %s: the disk descriptor is empty", c->host,
-                      ds, rel);
-        goto out;
-    }
-    char label[512];
-    snprintf(label, sizeof(label), "%s: [%s] %s", c->host, ds, rel);
-    if ((rc = hk_vmdk_descriptor_parse(ctx, text, len, label, 0, &d)) < 0 ||
-        (rc = hk_vmdk_descriptor_validate(ctx, &d, label, 0, false)) < 0)
-        goto out;
-    for (size_t i = 0; i < d.n_extents; i++) {
-        const char *f = d.extents[i].file;
-        if (!f)
-            continue; /* ZERO extent */
-        if (!plain_name(f)) {
-            rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, label, (int64_t)d.extents[i].text_offset,
-                             "extent", "extent file \"%s\" is not in the descriptor's folder", f);
-            goto out;
-        }
-        char *erel = *dir ? hk_asprintf("%s/%s", dir, f) : strdup(f);
-        char *eurl = erel ? hk_vmw_folder_url(c, dc, ds, erel) : NULL;
-        free(erel);
-        if ((rc = dl_add(ctx, l, eurl, hk_path_join(local_dir, f), true)) < 0)
-            goto out;
-    }
-    if (d.parent_hint) {
-        if (!plain_name(d.parent_hint)) {
-            rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, label, -1, "parentFileNameHint",
-                             "parent disk \"%s\" is not in the same folder", d.parent_hint);
-            goto out;
-        }
-        if (depth >= MAX_PARENTS) {
-            rc = hk_error_at(ctx, H2K_ERR_FORMAT, label, -1, "parentFileNameHint",
-                             "snapshot chain longer than %d disks", MAX_PARENTS);
-            goto out;
-        }
-        if ((rc = http_descriptor(c, dc, ds, dir, d.parent_hint, local_dir, l, depth + 1,
-                                  NULL)) < 0)
-            goto out;
-    }
-    rc = write_whole(ctx, local, text, len);
-done:
-    if (rc == 0 && local_out && !(*local_out = strdup(local)))
-        rc = hk_error_nomem(ctx);
-out:
-    hk_vmdk_descriptor_clear(&d);
-    free(text);
-    free(rel);
-    free(url);
-    free(local);
-    return rc;
-}
-
-static int
-export_http(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char **paths,
-            h2k_vmware_export_result *res)
-{
-    h2k_ctx *ctx = c->ctx;
-    h2k_vm_spec *s = vm->spec;
-    char *dc = NULL;
-    int rc = hk_vmw_datacenter_of(c, vm->moref, &dc);
-    if (rc < 0)
-        return rc;
-    dl_list l = { 0 };
-    for (size_t i = 0; rc == 0 && i < s->n_disks; i++) {
-        const char *ref = s->disks[i].file_ref;
-        char *ds = NULL, *p = NULL;
-        if (!ref || hk_vmw_split_ds_path(ref, &ds, &p) < 0) {
-            rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: disk %zu of %s has no datastore path (%s)",
-                          c->host, i + 1, s->name, ref ? ref : "none");
-            break;
-        }
-        char *dir = hk_dirname(p);
-        const char *name = base_name(p);
-        /* two disks with the same file name go into their own sub-folders */
-        bool clash = false;
-        for (size_t j = 0; j < i; j++)
-            clash |= strcmp(base_name(paths[j]), name) == 0;
-        char *local_dir = NULL;
-        if (clash)
-            local_dir = hk_asprintf("%s/disk%zu", out_dir, i + 1);
-        else
-            local_dir = strdup(out_dir);
-        if (!dir || !local_dir)
-            rc = hk_error_nomem(ctx);
-        else if (!plain_name(name)) {
-            char *sr = hk_str_safe(ref);
-            rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: disk file name \"%s\" is not usable", c->host,
-                          sr ? sr : "?");
-            free(sr);
-        } else if ((rc = mkdir_p(ctx, local_dir)) == 0)
-            rc = http_descriptor(c, dc, ds, strcmp(dir, ".") == 0 ? "" : dir, name, local_dir,
-                                 &l, 0, &paths[i]);
-        free(local_dir);
-        free(dir);
-        free(ds);
-        free(p);
-    }
-    if (rc == 0)
-        rc = hk_vmw_download(c, l.v, l.n, NULL, NULL);
-    for (size_t i = 0; i < l.n; i++) {
-        res->bytes_downloaded += l.v[i].received;
-        res->bytes_resumed += l.v[i].resumed;
-    }
-    dl_free(&l);
-    free(dc);
-    return rc;
-}
-
-/* ------------------------------------------------------------ nfc */
-
-typedef struct lease_state {
-    h2k_vmware_client *c;
-    char *state;
-    char *err;
-    hk_vmw_device_url *urls;
-    size_t n_urls;
-    bool want_info;
-    int rc;
-} lease_state;
-
-static int
-lease_cb(void *ud, const xmlNode *obj)
-{
-    lease_state *l = ud;
-    bool oom = false;
-    free(l->state);
-    l->state = hk_vmw_text(hk_vmw_obj_prop(obj, "state"), &oom);
-    xmlNodePtr err = hk_vmw_obj_prop(obj, "error");
-    if (err) {
-        free(l->err);
-        l->err = hk_vmw_child_text(err, "localizedMessage", &oom);
-    }
-    if (oom)
-        return hk_error_nomem(l->c->ctx);
-    xmlNodePtr info = hk_vmw_obj_prop(obj, "info");
-    if (l->want_info && info && !l->urls)
-        return hk_vmw_parse_lease_info(l->c->ctx, l->c->host, info, &l->urls, &l->n_urls);
-    return 0;
-}
-
-static int
-lease_call(h2k_vmware_client *c, const char *method, const char *lease, const char *args,
-           hk_vmw_response *keep)
-{
-    hk_vmw_response r = { 0 };
-    int rc = hk_vmw_call(c, method, "HttpNfcLease", lease, args, &r);
-    if (rc == 0 && keep)
-        *keep = r;
-    else
-        hk_vmw_response_clear(&r);
-    return rc;
-}
-
-typedef struct nfc_tick {
-    h2k_vmware_client *c;
-    const char *lease;
-    double last;
-} nfc_tick;
-
-static int
-nfc_progress(void *ud, uint64_t done, uint64_t total)
-{
-    nfc_tick *t = ud;
-    if (hk_now() - t->last < 2.0)
-        return 0;
-    t->last = hk_now();
-    int pct = total ? (int)(done * 100 / total) : 0;
-    if (pct > 99)
-        pct = 99;
-    char args[64];
-    snprintf(args, sizeof(args), "<percent>%d</percent>", pct);
-    return lease_call(t->c, "HttpNfcLeaseProgress", t->lease, args, NULL);
-}
-
-static int
-file_sha1(h2k_ctx *ctx, const char *path, char hex[41], uint64_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return hk_error_errno(ctx, errno, path, "open");
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
-        close(fd);
-        return hk_error_nomem(ctx);
-    }
-    enum { CHUNK = 1 << 16 };
-    unsigned char *buf = malloc(CHUNK);
-    int rc = buf ? 0 : hk_error_nomem(ctx);
-    *size = 0;
-    while (rc == 0) {
-        if ((rc = hk_check_cancel(ctx)) < 0)
-            break;
-        ssize_t n = read(fd, buf, CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = hk_error_errno(ctx, errno, path, "read");
-            break;
-        }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(md, buf, (size_t)n);
-        *size += (uint64_t)n;
-    }
-    free(buf);
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dl = 0;
-    EVP_DigestFinal_ex(md, d, &dl);
-    EVP_MD_CTX_free(md);
-    close(fd);
-    for (unsigned i = 0; i < dl && i < 20; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    return rc;
-}
-
-static int
-nfc_verify(h2k_vmware_client *c, const char *lease, hk_vmw_device_url **disks, char **paths,
-           size_t n)
-{
-    hk_vmw_response r = { 0 };
-    int rc = lease_call(c, "HttpNfcLeaseGetManifest", lease, "", &r);
-    if (rc < 0)
-        return rc;
-    hk_vmw_manifest_entry *m = NULL;
-    size_t nm = 0;
-    rc = hk_vmw_parse_manifest(c->ctx, c->host, r.result, &m, &nm);
-    hk_vmw_response_clear(&r);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const hk_vmw_manifest_entry *e = NULL;
-        for (size_t j = 0; j < nm; j++)
-            if (m[j].key && disks[i]->key && strcmp(m[j].key, disks[i]->key) == 0)
-                e = &m[j];
-        if (!e || !e->sha1) {
-            rc = hk_error(c->ctx, H2K_ERR_VALIDATION,
-                          "%s: HttpNfcLeaseGetManifest: no SHA-1 for %s (key %s)", c->host,
-                          paths[i], disks[i]->key ? disks[i]->key : "none");
-            break;
-        }
-        char hex[41] = "";
-        uint64_t size = 0;
-        if ((rc = file_sha1(c->ctx, paths[i], hex, &size)) < 0)
-            break;
-        if (e->size >= 0 && (uint64_t)e->size != size)
-            rc = hk_error(c->ctx, H2K_ERR_VALIDATION,
-                          "%s: %s has %" PRIu64 " bytes, the lease manifest says %" PRId64,
-                          c->host, paths[i], size, e->size);
-        else if (strcmp(hex, e->sha1) != 0)
-            rc = hk_error(c->ctx, H2K_ERR_VALIDATION,
-                          "%s: %s: SHA-1 %s does not match the lease manifest (%s)", c->host,
-                          paths[i], hex, e->sha1);
-        else
-            hk_debug(c->ctx, HK_VMW_DOMAIN, "%s: %s: SHA-1 %s verified", c->host, paths[i], hex);
-        if (rc < 0)
-            unlink(paths[i]);
-    }
-    hk_vmw_manifest_free(m, nm);
-    return rc;
-}
-
-/* Replaces the "*" host of a lease URL with ours. */
-static char *
-lease_url(h2k_vmware_client *c, const char *u)
-{
-    if (strncmp(u, "https://*/", 10) == 0)
-        return hk_asprintf("%s/%s", c->base_url, u + 10);
-    if (strncmp(u, "https://", 8) == 0)
-        return strdup(u);
-    return NULL;
-}
-
-static int
-export_nfc(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char ***paths_out,
-           size_t *n_paths, h2k_vmware_export_result *res)
-{
-    h2k_ctx *ctx = c->ctx;
-    hk_vmw_response r = { 0 };
-    int rc = hk_vmw_call(c, "ExportVm", "VirtualMachine", vm->moref, "", &r);
-    if (rc < 0)
-        return rc;
-    bool oom = false;
-    char *lease = hk_vmw_child_text(r.result, "returnval", &oom);
-    hk_vmw_response_clear(&r);
-    if (!lease)
-        return oom ? hk_error_nomem(ctx)
-                   : hk_error(ctx, H2K_ERR_FORMAT, "%s: ExportVm returned no lease", c->host);
-    hk_info(ctx, HK_VMW_DOMAIN, "%s: export lease %s for %s", c->host, lease, vm->spec->name);
-    static const char *const lp[] = { "state", "error", NULL };
-    static const char *const ip[] = { "state", "info", NULL };
-    lease_state ls = { c, NULL, NULL, NULL, 0, false, 0 };
-    hk_vmw_device_url **disks = NULL;
-    char **paths = NULL;
-    size_t nd = 0;
-    dl_list l = { 0 };
-    double start = hk_now();
-    unsigned delay = 50;
-    for (;;) {
-        if ((rc = hk_vmw_retrieve(c, "HttpNfcLease", lp, "HttpNfcLease", lease, false, lease_cb,
-                                  &ls)) < 0)
-            goto fail;
-        if (ls.state && strcmp(ls.state, "ready") == 0)
-            break;
-        if (ls.state && strcmp(ls.state, "error") == 0) {
-            rc = hk_error(ctx, H2K_ERR_GENERIC, "%s: HttpNfcLease %s: %s", c->host, lease,
-                          ls.err ? ls.err : "the lease failed");
-            goto fail;
-        }
-        if (ls.state && strcmp(ls.state, "done") == 0) {
-            rc = hk_error(ctx, H2K_ERR_GENERIC, "%s: HttpNfcLease %s ended before the transfer",
-                          c->host, lease);
-            goto fail;
-        }
-        if ((rc = hk_check_cancel(ctx)) < 0)
-            goto fail;
-        if (hk_now() - start > (double)c->timeout * 10) {
-            rc = hk_error(ctx, H2K_ERR_TIMEOUT, "%s: HttpNfcLease %s: not ready after %u s",
-                          c->host, lease, c->timeout * 10);
-            goto fail;
-        }
-        struct timespec ts = { 0, (long)delay * 1000000L };
-        nanosleep(&ts, NULL);
-        if (delay < 800)
-            delay *= 2;
-    }
-    ls.want_info = true;
-    if ((rc = hk_vmw_retrieve(c, "HttpNfcLease", ip, "HttpNfcLease", lease, false, lease_cb,
-                              &ls)) < 0)
-        goto fail;
-    disks = calloc(ls.n_urls ? ls.n_urls : 1, sizeof(*disks));
-    paths = calloc(ls.n_urls ? ls.n_urls : 1, sizeof(*paths));
-    if (!disks || !paths) {
-        rc = hk_error_nomem(ctx);
-        goto fail;
-    }
-    for (size_t i = 0; i < ls.n_urls; i++) {
-        hk_vmw_device_url *u = &ls.urls[i];
-        if (!u->disk)
-            continue;
-        char *url = lease_url(c, u->url);
-        if (!url) {
-            rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: HttpNfcLease %s: unusable device URL \"%.100s\"",
-                          c->host, lease, u->url);
-            goto fail;
-        }
-        char fallback[32];
-        snprintf(fallback, sizeof(fallback), "disk-%zu.vmdk", nd);
-        const char *name = plain_name(u->target_id) && u->target_id[0] != '.' ? u->target_id
-                                                                               : fallback;
-        for (size_t j = 0; j < nd; j++)
-            if (strcmp(base_name(paths[j]), name) == 0)
-                name = fallback;
-        char *local = hk_path_join(out_dir, name);
-        if ((rc = dl_add(ctx, &l, url, local, false)) < 0)
-            goto fail;
-        l.v[l.n - 1].size = u->file_size > 0 ? (uint64_t)u->file_size : 0;
-        disks[nd] = u;
-        paths[nd] = strdup(l.v[l.n - 1].path);
-        if (!paths[nd]) {
-            rc = hk_error_nomem(ctx);
-            goto fail;
-        }
-        nd++;
-    }
-    if (nd != vm->spec->n_disks)
-        hk_warn(ctx, HK_VMW_DOMAIN, "%s: HttpNfcLease %s offers %zu disks, the VM has %zu",
-                c->host, lease, nd, vm->spec->n_disks);
-    nfc_tick tick = { c, lease, hk_now() };
-    rc = hk_vmw_download(c, l.v, l.n, nfc_progress, &tick);
-    for (size_t i = 0; i < l.n; i++)
-        res->bytes_downloaded += l.v[i].received;
-    if (rc < 0)
-        goto fail;
-    if ((rc = lease_call(c, "HttpNfcLeaseProgress", lease, "<percent>100</percent>", NULL)) < 0)
-        goto fail;
-    if ((rc = nfc_verify(c, lease, disks, paths, nd)) < 0)
-        goto fail;
-    if ((rc = lease_call(c, "HttpNfcLeaseComplete", lease, "", NULL)) < 0)
-        goto fail;
-    hk_info(ctx, HK_VMW_DOMAIN, "%s: lease %s complete", c->host, lease);
-    *paths_out = paths;
-    *n_paths = nd;
-    paths = NULL;
-    goto out;
-fail: {
-    /* abort the lease, keeping the first error */
-    int code = h2k_ctx_last_error(ctx)->code;
-    char *msg = strdup(h2k_ctx_last_error(ctx)->message);
-    hk_buf b = { 0 };
-    hk_buf_puts(&b, "<fault xsi:type=\"LocalizedMethodFault\"><fault xsi:type=\"SystemError\">"
-                    "<reason>hyper2kvm export failed</reason></fault><localizedMessage>");
-    hk_vmw_buf_escape(&b, msg ? msg : "export failed");
-    hk_buf_puts(&b, "</localizedMessage></fault>");
-    bool cancelled = h2k_ctx_is_cancelled(ctx);
-    if (cancelled)
-        h2k_ctx_reset_cancel(ctx);
-    if (b.data && lease_call(c, "HttpNfcLeaseAbort", lease, b.data, NULL) < 0)
-        hk_warn(ctx, HK_VMW_DOMAIN, "%s: HttpNfcLeaseAbort failed", c->host);
-    else
-        hk_info(ctx, HK_VMW_DOMAIN, "%s: lease %s aborted", c->host, lease);
-    if (cancelled)
-        h2k_ctx_cancel(ctx);
-    hk_buf_free(&b);
-    if (code && msg)
-        hk_error(ctx, code, "%s", msg);
-    free(msg);
-    if (rc == 0)
-        rc = code ? code : H2K_ERR_GENERIC;
-}
-out:
-    if (paths) {
-        for (size_t i = 0; i < nd; i++)
-            free(paths[i]);
-        free(paths);
-    }
-    free(disks);
-    dl_free(&l);
-    hk_vmw_device_urls_free(ls.urls, ls.n_urls);
-    free(ls.state);
-    free(ls.err);
-    free(lease);
-    return rc;
-}
-
-/* ------------------------------------------------------------ vddk */
-
-/* The folder where nbdkit keeps its plugins ("plugindir=" of --dump-config). */
-static char *
-nbdkit_plugindir(h2k_vmware_client *c)
-{
-    const char *argv[] = { "nbdkit", "--dump-config", NULL };
-    hk_run_opts o = { 0 };
-    o.timeout_seconds = 30;
-    hk_run_result r = { 0 };
-    char *dir = NULL;
-    if (hk_run(c->ctx, argv, &o, &r) == 0 && r.exit_status == 0 && r.stdout_tail) {
-        const char *p = strstr(r.stdout_tail, "plugindir=");
-        if (p) {
-            p += 10;
-            dir = hk_strndup(p, strcspn(p, "\n"));
-        }
-    }
-    hk_run_result_clear(&r);
-    h2k_ctx_clear_error(c->ctx);
-    return dir;
-}
-
-static int
-wait_socket(const char *path, pid_t pid, double timeout)
-{
-    double start = hk_now();
-    struct stat st;
-    while (hk_now() - start < timeout) {
-        if (stat(path, &st) == 0)
-            return 0;
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return -1;
-        struct timespec ts = { 0, 50000000L };
-        nanosleep(&ts, NULL);
-    }
-    return -1;
-}
-
-static int
-export_vddk(h2k_vmware_client *c, hk_vmw_vm *vm, const char *snap, const char *out_dir,
-            char **paths)
-{
-    h2k_ctx *ctx = c->ctx;
-    if (!c->vddk_libdir)
-        return hk_error(ctx, H2K_ERR_UNSUPPORTED,
-                        "%s: the vddk transport needs VMware's VDDK library: pass its folder "
-                        "with --vddk-libdir (vddk_libdir)",
-                        c->host);
-    struct stat st;
-    char *lib = hk_path_join(c->vddk_libdir, "lib64/libvixDiskLib.so");
-    bool have_lib = lib && stat(lib, &st) == 0;
-    free(lib);
-    if (!have_lib)
-        return hk_error(ctx, H2K_ERR_UNSUPPORTED,
-                        "%s: the vddk transport needs VMware's VDDK library: %s has no "
-                        "lib64/libvixDiskLib.so",
-                        c->host, c->vddk_libdir);
-    char *nbdkit = hk_find_program("nbdkit");
-    char *pdir = nbdkit ? nbdkit_plugindir(c) : NULL;
-    char *plugin = pdir ? hk_path_join(pdir, "nbdkit-vddk-plugin.so") : NULL;
-    bool have_plugin = plugin && stat(plugin, &st) == 0;
-    free(pdir);
-    free(plugin);
-    if (!have_plugin) {
-        int rc = hk_error(ctx, H2K_ERR_UNSUPPORTED,
-                          "%s: the vddk transport needs %s (package nbdkit-plugin-vddk)", c->host,
-                          nbdkit ? "nbdkit's vddk plugin" : "nbdkit and its vddk plugin");
-        free(nbdkit);
-        return rc;
-    }
-    if (!c->seen_sha1[0]) {
-        free(nbdkit);
-        return hk_error(ctx, H2K_ERR_UNSUPPORTED,
-                        "%s: the vddk transport needs the server's certificate thumbprint", c->host);
-    }
-    /* the password goes to nbdkit through a private file, never argv */
-    char *tmpdir = NULL;
-    int trc = hk_temp_dir(ctx, "h2k-vddk-", "vddk folder", &tmpdir);
-    if (trc < 0) {
-        free(nbdkit);
-        return trc;
-    }
-    char *pwfile = hk_path_join(tmpdir, "pw");
-    char *sock = hk_path_join(tmpdir, "nbd.sock");
-    int rc = 0;
-    int fd = pwfile ? open(pwfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
-    if (fd < 0 || write(fd, c->password, c->password_len) != (ssize_t)c->password_len)
-        rc = hk_error_errno(ctx, errno, pwfile ? pwfile : tmpdir, "write");
-    if (fd >= 0)
-        close(fd);
-    for (size_t i = 0; rc == 0 && i < vm->spec->n_disks; i++) {
-        const char *ref = vm->spec->disks[i].file_ref;
-        char *name = hk_asprintf("%s-disk%zu.raw", vm->spec->name, i + 1);
-        for (char *p = name; p && *p; p++)
-            if (*p == '/')
-                *p = '_';
-        char *a_lib = hk_asprintf("libdir=%s", c->vddk_libdir);
-        char *a_srv = hk_asprintf("server=%s", c->host);
-        char *a_usr = hk_asprintf("user=%s", c->user);
-        char *a_pw = hk_asprintf("password=+%s", pwfile);
-        char *a_tp = hk_asprintf("thumbprint=%s", c->seen_sha1);
-        char *a_vm = hk_asprintf("vm=moref=%s", vm->moref);
-        char *a_file = hk_asprintf("file=%s", ref ? ref : "");
-        char *a_snap = snap ? hk_asprintf("snapshot=%s", snap) : NULL;
-        char *out = name ? hk_path_join(out_dir, name) : NULL;
-        char *nbd = hk_asprintf("nbd+unix:///?socket=%s", sock);
-        if (!name || !a_lib || !a_srv || !a_usr || !a_pw || !a_tp || !a_vm || !a_file ||
-            (snap && !a_snap) || !out || !nbd) {
-            rc = hk_error_nomem(ctx);
-        } else {
-            char *argv[] = { nbdkit, "-r", "-f", "-U", sock, "vddk", a_lib, a_srv, a_usr, a_pw,
-                             a_tp, a_vm, a_file, a_snap, NULL };
-            pid_t pid;
-            unlink(sock);
-            if (posix_spawn(&pid, nbdkit, NULL, NULL, argv, environ) != 0) {
-                rc = hk_error_errno(ctx, errno, nbdkit, "start");
-            } else {
-                if (wait_socket(sock, pid, c->timeout) < 0) {
-                    rc = hk_error(ctx, H2K_ERR_CONNECTION, "%s: nbdkit vddk did not start for %s",
-                                  c->host, ref ? ref : "?");
-                } else {
-                    const char *qargv[] = { "qemu-img", "convert", "-p", "-f", "raw", "-O", "raw",
-                                            nbd, out, NULL };
-                    hk_run_opts o = { 0 };
-                    hk_run_result r = { 0 };
-                    rc = hk_run(ctx, qargv, &o, &r);
-                    if (rc == 0 && r.exit_status != 0)
-                        rc = hk_error(ctx, H2K_ERR_CONNECTION, "%s: vddk copy of %s failed: %s",
-                                      c->host, ref ? ref : "?",
-                                      r.stderr_tail ? r.stderr_tail : "qemu-img failed");
-                    hk_run_result_clear(&r);
-                }
-                kill(pid, SIGTERM);
-                waitpid(pid, NULL, 0);
-            }
-        }
-        if (rc == 0) {
-            paths[i] = out;
-            out = NULL;
-        }
-        free(name);
-        free(a_lib);
-        free(a_srv);
-        free(a_usr);
-        free(a_pw);
-        free(a_tp);
-        free(a_vm);
-        free(a_file);
-        free(a_snap);
-        free(out);
-        free(nbd);
-    }
-    if (pwfile) {
-        unlink(pwfile);
-        free(pwfile);
-    }
-    if (sock) {
-        unlink(sock);
-        free(sock);
-    }
-    rmdir(tmpdir);
-    free(tmpdir);
-    free(nbdkit);
-    return rc;
 }
 
 /* ------------------------------------------------------------ entry */
@@ -918,7 +255,7 @@ relative_to(const char *dir, const char *path)
     size_t l = strlen(dir);
     if (strncmp(path, dir, l) == 0 && path[l] == '/')
         return strdup(path + l + 1);
-    return strdup(base_name(path));
+    return strdup(hk_vmw_base_name(path));
 }
 
 int
@@ -972,22 +309,22 @@ h2k_vmware_export_vm(h2k_vmware_client *c, const char *vm_name, const char *outp
                       c->host, vm_name, vm.power_state);
         goto out;
     }
-    if ((rc = mkdir_p(ctx, dir)) < 0)
+    if ((rc = hk_vmw_mkdir_p(ctx, dir)) < 0)
         goto out;
     if (on && (rc = take_snapshot(c, &vm, &snap)) < 0)
         goto out;
     res->used_snapshot = snap != NULL;
     if (strcmp(transport, "nfc") == 0) {
-        rc = export_nfc(c, &vm, dir, &paths, &n_paths, res);
+        rc = hk_vmw_export_nfc(c, &vm, dir, &paths, &n_paths, res);
     } else {
         n_paths = vm.spec->n_disks;
         paths = calloc(n_paths ? n_paths : 1, sizeof(*paths));
         if (!paths)
             rc = hk_error_nomem(ctx);
         else if (strcmp(transport, "http") == 0)
-            rc = export_http(c, &vm, dir, paths, res);
+            rc = hk_vmw_export_http(c, &vm, dir, paths, res);
         else
-            rc = export_vddk(c, &vm, snap, dir, paths);
+            rc = hk_vmw_export_vddk(c, &vm, snap, dir, paths);
     }
     if (snap && !c->keep_snapshot)
         remove_snapshot(c, snap);

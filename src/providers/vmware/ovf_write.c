@@ -13,6 +13,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
 
+#include "core/util.h"
 #include "providers/vmware/vmw_internal.h"
 
 #define NS_OVF "http://schemas.dmtf.org/ovf/envelope/1"
@@ -285,40 +286,12 @@ hk_vmw_write_ovf(h2k_ctx *ctx, const h2k_vm_spec *s, const char *const *hrefs,
         xmlFreeDoc(w.doc);
         return hk_error_nomem(ctx);
     }
-    char *tmp = NULL;
-    int fd = hk_tmpfile_beside(ctx, path, &tmp);
-    if (fd < 0) {
-        xmlFreeDoc(w.doc);
-        return fd;
-    }
     xmlChar *mem = NULL;
     int len = 0;
     xmlDocDumpFormatMemoryEnc(w.doc, &mem, &len, "UTF-8", 1);
     xmlFreeDoc(w.doc);
-    int rc = 0;
-    if (!mem || len <= 0) {
-        rc = hk_error_nomem(ctx);
-    } else {
-        size_t off = 0;
-        while (off < (size_t)len) {
-            ssize_t wr = write(fd, mem + off, (size_t)len - off);
-            if (wr < 0 && errno == EINTR)
-                continue;
-            if (wr < 0) {
-                rc = hk_error_errno(ctx, errno, tmp, "write");
-                break;
-            }
-            off += (size_t)wr;
-        }
-    }
+    int rc = !mem || len <= 0 ? hk_error_nomem(ctx)
+                              : hk_write_file_atomic(ctx, path, mem, (size_t)len, 0, NULL);
     xmlFree(mem);
-    if (rc == 0 && fsync(fd) < 0)
-        rc = hk_error_errno(ctx, errno, tmp, "fsync");
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = hk_error_errno(ctx, errno, path, "rename");
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
     return rc;
 }

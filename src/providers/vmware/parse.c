@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "providers/vmware/vmw_internal.h"
 
 static int
@@ -198,15 +199,6 @@ find_ctrl(const ctrl *c, size_t n, int64_t key)
     return NULL;
 }
 
-static char *
-lower_mac(char *mac)
-{
-    if (mac)
-        for (char *p = mac; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-    return mac;
-}
-
 static int
 add_disk(h2k_ctx *ctx, const char *host, const xmlNode *d, const ctrl *ctrls, size_t n_ctrls,
          h2k_vm_spec *s)
@@ -296,7 +288,8 @@ add_nic(h2k_ctx *ctx, const xmlNode *d, const char *model, hk_vmw_vm *vm)
     bool oom = false;
     h2k_vm_spec *s = vm->spec;
     xmlNodePtr backing = hk_vmw_child(d, "backing");
-    char *mac = lower_mac(hk_vmw_child_text(d, "macAddress", &oom));
+    char *mac = hk_vmw_child_text(d, "macAddress", &oom);
+    hk_mac_canon(mac);
     char *net = hk_vmw_child_text(backing, "deviceName", &oom);
     char *pg = hk_vmw_child_text(hk_vmw_child(backing, "port"), "portgroupKey", &oom);
     if (!oom && !net)

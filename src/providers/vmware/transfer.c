@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/curl_util.h"
 #include "providers/vmware/vmw_internal.h"
 
 #define META_MAX 512
@@ -71,25 +72,6 @@ http_error(h2k_vmware_client *c, long status, const char *method, const char *ur
 
 /* ------------------------------------------------------------ small GET */
 
-typedef struct mem_sink {
-    hk_buf b;
-    size_t max;
-    bool too_big;
-} mem_sink;
-
-static size_t
-mem_cb(char *d, size_t size, size_t nmemb, void *ud)
-{
-    mem_sink *m = ud;
-    size_t n = size * nmemb;
-    if (m->b.len + n > m->max) {
-        m->too_big = true;
-        return 0;
-    }
-    hk_buf_append(&m->b, d, n);
-    return m->b.oom ? 0 : n;
-}
-
 int
 hk_vmw_fetch_small(h2k_vmware_client *c, const char *url, size_t max, char **out, size_t *len)
 {
@@ -99,10 +81,10 @@ hk_vmw_fetch_small(h2k_vmware_client *c, const char *url, size_t max, char **out
     if (!e)
         return hk_error_nomem(c->ctx);
     char err[CURL_ERROR_SIZE] = "";
-    mem_sink m = { .max = max };
+    hk_curl_sink m = { .max = max };
     hk_vmw_setup_easy(c, e);
     curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mem_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hk_curl_sink_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &m);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->timeout);
