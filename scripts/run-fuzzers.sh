@@ -21,6 +21,10 @@
 #                      --max-corpus-bytes, default 4096)
 #     --out DIR        keep logs, crash artifacts and summary.tsv here
 #                      (default: a temporary folder, removed at the end)
+#     --timeout SECS   an input running longer is a finding (libFuzzer -timeout,
+#                      wall-clock; default 10).  On a loaded machine a process
+#                      under nice -n 19 can wait that long for a CPU: raise it
+#                      there (e.g. 120) so that starvation is not taken for a hang
 #   Keeps going after a finding (the artifact is kept in --out) and exits 1
 #   at the end if any target found a crash, leak, timeout or OOM.
 #   summary.tsv: target, status, executions, seconds, exec/s, cov, ft,
@@ -29,7 +33,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-runs="" secs="" until_hm="" only="" fastest=0 merge=0 out="" maxbytes=4096 long=0
+runs="" secs="" until_hm="" only="" fastest=0 merge=0 out="" maxbytes=4096 long=0 tmo=10
 args=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -41,7 +45,8 @@ while [ $# -gt 0 ]; do
         --merge) merge=1; long=1; shift ;;
         --max-corpus-bytes) maxbytes=$2; shift 2 ;;
         --out) out=$2; long=1; shift 2 ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        --timeout) tmo=$2; shift 2 ;;
+        -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
         -*) echo "run-fuzzers: unknown option $1" >&2; exit 2 ;;
         *) args+=("$1"); shift ;;
     esac
@@ -112,7 +117,7 @@ if [ $fastest -eq 1 ]; then
         name=$(basename "$t")
         seeds=$(seed_dir "$name")
         rm -rf "$work/cal" && mkdir -p "$work/cal" && cp -r "$seeds"/. "$work/cal/"
-        (cd "$work" && "$t" -max_total_time=5 -timeout=10 -rss_limit_mb=2048 \
+        (cd "$work" && "$t" -max_total_time=5 -timeout="$tmo" -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="$out/$name-cal-" "$work/cal" \
             >"$out/$name.cal.log" 2>&1) || true
         eps=$(grep -a 'stat::average_exec_per_sec' "$out/$name.cal.log" | awk '{print $2}')
@@ -152,7 +157,7 @@ for t in "${targets[@]}"; do
     echo "fuzzing $name (${budget[*]})"
     start=$(date +%s)
     status=clean
-    (cd "$work" && "$t" "${budget[@]}" -timeout=10 -rss_limit_mb=2048 \
+    (cd "$work" && "$t" "${budget[@]}" -timeout="$tmo" -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$out/$name-" "$work/$name" \
         >"$out/$name.log" 2>&1) || status=finding
     took=$(( $(date +%s) - start ))
@@ -176,7 +181,7 @@ for t in "${targets[@]}"; do
         rm -rf "$work/merged" && mkdir -p "$work/merged"
         cp -r "$seeds"/. "$work/merged/"
         (cd "$work/merged" && ls -A) | sort >"$work/before"
-        (cd "$work" && "$t" -merge=1 -use_counters=0 -timeout=10 -rss_limit_mb=2048 \
+        (cd "$work" && "$t" -merge=1 -use_counters=0 -timeout="$tmo" -rss_limit_mb=2048 \
             "$work/merged" "$work/$name" >"$out/$name.merge.log" 2>&1) || {
             echo "run-fuzzers: merge of $name failed (see $out/$name.merge.log)" >&2
             failed=1

@@ -27,6 +27,10 @@ hk_src_read(h2k_ctx *ctx, const hk_src *src, uint64_t off, void *buf, size_t len
                            "%zu bytes at offset %llu lie beyond the end of the image "
                            "(%llu bytes): the file is truncated or the header lies",
                            len, (unsigned long long)off, (unsigned long long)src->size);
+    if (src->mem) {
+        memcpy(buf, src->mem + src->base + off, len);
+        return 0;
+    }
     return hk_pread_exact(ctx, src->fd, src->path, buf, len, src->base + off, field);
 }
 
@@ -34,7 +38,7 @@ uint64_t
 hk_src_file_size(const hk_src *src)
 {
     struct stat st;
-    if (fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode))
+    if (!src->mem && fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode))
         return (uint64_t)st.st_size;
     return src->base + src->size;
 }
@@ -262,7 +266,7 @@ probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t o
                          (unsigned long long)fsize);
         goto out;
     }
-    hk_src src = { fd, layer->path, offset, size ? size : fsize - offset, parent_format };
+    hk_src src = { fd, layer->path, offset, size ? size : fsize - offset, parent_format, NULL };
     *img_size = src.size;
 
     size_t head_len = src.size < HEAD_LEN ? (size_t)src.size : HEAD_LEN;

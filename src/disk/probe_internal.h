@@ -20,6 +20,9 @@ typedef struct hk_src {
     /* out (may be NULL): the format the image records for its parent (the qcow2
      * backing format), which qemu uses for it; left alone when none */
     h2k_disk_format *parent_format;
+    /* when set, the image's bytes [base, base + size) are read from this buffer
+     * instead of fd (the fuzz targets: the probers run without a file) */
+    const uint8_t *mem;
 } hk_src;
 
 /* Reads @len bytes at image offset @off; anything outside [0, size) is an

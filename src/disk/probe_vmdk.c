@@ -306,7 +306,7 @@ inspect_extent(h2k_ctx *ctx, const char *desc_path, uint64_t desc_base,
     if (!check)
         goto out;
 
-    hk_src es = { fd, abs, 0, f->file_size, NULL };
+    hk_src es = { fd, abs, 0, f->file_size, NULL, NULL };
     uint64_t cap = 0;
     switch (e->type) {
     case HK_VMDK_EXTENT_FLAT:

@@ -61,6 +61,7 @@ typedef struct parse_state {
     uint64_t base;      /* file offset of the text */
     uint64_t line_off;  /* offset of the current line in the text */
     unsigned line;
+    unsigned blank_from; /* first of the blank lines right before this one, 0: none */
     hk_vmdk_descriptor *d;
     bool seen_version, seen_encoding, seen_cid, seen_parent_cid, seen_create_type,
         seen_parent_hint;
@@ -355,13 +356,32 @@ static int
 parse_line(parse_state *st, char *line)
 {
     char *s = hk_strtrim(line);
-    if (*s == '\0' || *s == '#')
+    unsigned blank_from = st->blank_from;
+    if (*s == '\0') {
+        if (!st->blank_from)
+            st->blank_from = st->line;
+        return 0;
+    }
+    st->blank_from = 0;
+    if (*s == '#')
         return 0;
     static const char *const access_words[] = { "RW", "RDONLY", "NOACCESS" };
     for (size_t i = 0; i < HK_ARRAY_LEN(access_words); i++) {
         size_t n = strlen(access_words[i]);
-        if (strncmp(s, access_words[i], n) == 0 && (s[n] == '\0' || is_space(s[n])))
-            return parse_extent(st, s, access_words[i]);
+        if (strncmp(s, access_words[i], n) != 0 || (s[n] != '\0' && !is_space(s[n])))
+            continue;
+        /* qemu (7.2) scans each line with sscanf("%s ..."), which skips newlines:
+         * a blank line reads the extent line after it, so that extent is counted
+         * once more per blank line before it (a disk of twice the size, the same
+         * data twice).  Such a descriptor means two different disks: refused. */
+        if (blank_from)
+            return PERR(st, "extent",
+                        "line %u: the extent line follows blank line %u; qemu-img reads "
+                        "an extent once more for each blank line right before it (the "
+                        "disk would not be the one VMware describes): remove the blank "
+                        "line%s",
+                        st->line, blank_from, blank_from + 1 < st->line ? "s" : "");
+        return parse_extent(st, s, access_words[i]);
     }
     char *eq = strchr(s, '=');
     if (eq)

@@ -14,8 +14,10 @@
  * at the same time (so a reused pid is not mistaken for it).  A run removes,
  * before it starts work, the work folders of dead owners with the same
  * target, the "<output>.part*" files of its outputs when no live run of that
- * target exists, and the outputs a dead run completed when its XML (the last
- * file a run writes before its reports) does not exist.
+ * target exists, and the outputs a dead run completed (disks, the XML, the
+ * reports: a run lists each one as it completes it) when its XML does not
+ * exist or is one of them: a run whose work folder is left did not finish,
+ * and an XML present before it started would have stopped it.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -214,6 +216,22 @@ remove_parts(h2k_ctx *ctx, const char *path)
     free(dir);
 }
 
+/* True when the owner file text @owner lists @path as done. */
+static bool
+owner_lists_done(const char *owner, const char *path)
+{
+    size_t pl = strlen(path);
+    for (const char *p = owner; p && *p;) {
+        size_t len = strcspn(p, "\n");
+        if (len == pl + 5 && strncmp(p, "done=", 5) == 0 && strncmp(p + 5, path, pl) == 0)
+            return true;
+        p += len;
+        if (*p == '\n')
+            p++;
+    }
+    return false;
+}
+
 void
 hk_orch_clean_leftovers(h2k_ctx *ctx, const char *target, const char *const *outputs, size_t n)
 {
@@ -245,17 +263,19 @@ hk_orch_clean_leftovers(h2k_ctx *ctx, const char *target, const char *const *out
         }
         hk_info(ctx, DOM, "removing %s/%s, the work folder of an interrupted run of %s", tmp,
                 e->d_name, target);
-        /* the outputs it completed, unless the VM itself was completed */
-        if (access(target, F_OK) != 0) {
+        /* the outputs it completed, unless a VM it did not write is there */
+        if (access(target, F_OK) != 0 || owner_lists_done(owner, target)) {
             for (const char *p = owner; p && *p;) {
                 size_t len = strcspn(p, "\n");
                 if (len > 5 && strncmp(p, "done=", 5) == 0) {
                     char *out = hk_strndup(p + 5, len - 5);
-                    for (size_t i = 0; out && i < n; i++)
-                        if (outputs[i] && strcmp(out, outputs[i]) == 0) {
-                            hk_info(ctx, DOM, "removing %s, written by an interrupted run", out);
-                            unlink(out);
-                        }
+                    bool ours = out && strcmp(out, target) == 0;
+                    for (size_t i = 0; out && !ours && i < n; i++)
+                        ours = outputs[i] && strcmp(out, outputs[i]) == 0;
+                    if (ours) {
+                        hk_info(ctx, DOM, "removing %s, written by an interrupted run", out);
+                        unlink(out);
+                    }
                     free(out);
                 }
                 p += len;

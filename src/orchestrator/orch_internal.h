@@ -29,8 +29,10 @@ void hk_orch_owner_add_done(const char *work_dir, const char *output);
 
 /* Removes what runs of @target killed outright left: their work folders in the
  * context's temporary folder (only those whose owner is dead), the outputs they
- * completed (when @target does not exist), and, unless a live run of @target
- * exists, the "<path>.part*" files of @outputs and @target.  Never fails. */
+ * completed among @target and @outputs (when @target does not exist or the dead
+ * run lists it as done), and, unless a live run of @target exists, the
+ * "<path>.part*" files of @outputs and @target.  @outputs may hold NULLs.
+ * Never fails. */
 void hk_orch_clean_leftovers(h2k_ctx *ctx, const char *target, const char *const *outputs,
                              size_t n);
 

@@ -896,21 +896,32 @@ fill_outputs(run_state *st)
 
 /* ------------------------------------------------------------- report */
 
+/* The JSON and Markdown report paths of the run (caller frees both; NULL when
+ * out of memory). */
+static void
+report_paths(const run_state *st, char **jpath_out, char **mpath_out)
+{
+    const h2k_run_options *o = st->opts;
+    char *jpath = o->report_path ? strdup(o->report_path)
+                                 : hk_asprintf("%s/%s.report.json", st->out_dir, st->res->name);
+    char *mpath = NULL;
+    if (jpath && hk_endswith_nocase(jpath, ".json"))
+        mpath = hk_asprintf("%.*s.md", (int)(strlen(jpath) - 5), jpath);
+    else if (jpath)
+        mpath = hk_asprintf("%s.md", jpath);
+    *jpath_out = jpath;
+    *mpath_out = mpath;
+}
+
 static int
 write_reports(run_state *st)
 {
     h2k_ctx *ctx = st->ctx;
     h2k_migration_result *res = st->res;
-    const h2k_run_options *o = st->opts;
-    char *jpath = o->report_path ? strdup(o->report_path)
-                                 : hk_asprintf("%s/%s.report.json", st->out_dir, res->name);
+    char *jpath = NULL, *mpath = NULL;
+    report_paths(st, &jpath, &mpath);
     if (!jpath)
         return hk_error_nomem(ctx);
-    char *mpath = NULL;
-    if (hk_endswith_nocase(jpath, ".json"))
-        mpath = hk_asprintf("%.*s.md", (int)(strlen(jpath) - 5), jpath);
-    else
-        mpath = hk_asprintf("%s.md", jpath);
     res->report_json_path = jpath;
     res->report_md_path = mpath;
     char *json = h2k_migration_result_to_json(res);
@@ -918,10 +929,12 @@ write_reports(run_state *st)
     int rc = 0;
     if (!json || !md || !mpath)
         rc = hk_error_nomem(ctx);
-    if (rc == 0)
-        rc = hk_output_write_file_mode(ctx, jpath, json, run_output_mode(st), NULL);
-    if (rc == 0)
-        rc = hk_output_write_file_mode(ctx, mpath, md, run_output_mode(st), NULL);
+    if (rc == 0 && (rc = hk_output_write_file_mode(ctx, jpath, json, run_output_mode(st),
+                                                   NULL)) == 0 && st->work_dir)
+        hk_orch_owner_add_done(st->work_dir, jpath);
+    if (rc == 0 && (rc = hk_output_write_file_mode(ctx, mpath, md, run_output_mode(st),
+                                                   NULL)) == 0 && st->work_dir)
+        hk_orch_owner_add_done(st->work_dir, mpath);
     if (rc < 0) {
         unlink(jpath);
         if (mpath)
@@ -1163,8 +1176,25 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             goto done;
         }
         /* what an earlier run of this output left when it was killed */
-        if (!opts->dry_run)
-            hk_orch_clean_leftovers(ctx, st.xml_path, (const char *const *)st.outputs, st.n);
+        if (!opts->dry_run) {
+            const char **all = calloc(st.n + 2, sizeof(*all));
+            char *rj = NULL, *rm = NULL;
+            report_paths(&st, &rj, &rm);
+            if (!all) {
+                rc = hk_error_nomem(ctx);
+                free(rj);
+                free(rm);
+                goto done;
+            }
+            for (size_t i = 0; i < st.n; i++)
+                all[i] = st.outputs[i];
+            all[st.n] = rj;
+            all[st.n + 1] = rm;
+            hk_orch_clean_leftovers(ctx, st.xml_path, all, st.n + 2);
+            free(all);
+            free(rj);
+            free(rm);
+        }
         struct stat sb;
         if (!opts->dry_run && stat(st.xml_path, &sb) == 0) {
             rc = hk_error_at(ctx, H2K_ERR_EXISTS, st.xml_path, -1, NULL,
@@ -1272,10 +1302,15 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         hk_progress(ctx, "xml", 0, 1);
         STAGE("xml", hk_output_write_file_mode(ctx, st.xml_path, st.xml, run_output_mode(&st),
                                                NULL));
+        /* a rerun after a kill from here on removes the XML too (see leftovers.c) */
+        hk_orch_owner_add_done(st.work_dir, st.xml_path);
         hk_progress(ctx, "xml", 1, 1);
         res->xml_path = strdup(st.xml_path);
-        if (opts->define_uri)
+        if (opts->define_uri) {
+            hk_progress(ctx, "define", 0, 1);
             STAGE("define", h2k_output_define(ctx, opts->define_uri, st.xml, &res->defined_name));
+            hk_progress(ctx, "define", 1, 1);
+        }
         if (opts->test_boot && st.windows_guest) {
             /* The boot probe is a Linux unit; nothing placed in a Windows guest
              * could report on the console without a real Windows to run it.
@@ -1305,8 +1340,10 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     res->success = 1;
     res->total_seconds = hk_now() - t_start;
     if (st.out_dir || opts->report_path) {
+        hk_progress(ctx, "report", 0, 1);
         if ((rc = write_reports(&st)) < 0)
             goto done;
+        hk_progress(ctx, "report", 1, 1);
     }
 
 done:

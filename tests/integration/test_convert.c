@@ -478,7 +478,7 @@ test_broken_sources(void **state)
     /* a VMDK descriptor whose extent is missing */
     char *desc = path_in(f, "noextent.vmdk");
     const char *text = "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n"
-                       "createType=\"monolithicFlat\"\n\nRW 32768 FLAT \"noextent-flat.vmdk\" 0\n"
+                       "createType=\"monolithicFlat\"\nRW 32768 FLAT \"noextent-flat.vmdk\" 0\n"
                        "\nddb.virtualHWVersion = \"4\"\nddb.geometry.cylinders = \"32\"\n"
                        "ddb.geometry.heads = \"16\"\nddb.geometry.sectors = \"63\"\n"
                        "ddb.adapterType = \"ide\"\n";

@@ -5,6 +5,9 @@
  *    into its work folder, and again while qemu-img writes the output; each
  *    time a rerun of the same command succeeds and leaves no work folder and
  *    no ".part" file, and its output is identical to the source.
+ *  - `local` is also killed at the probe, at the XML, at the define and at the
+ *    report stage (exactly there: see run_killed_at()); each time the rerun
+ *    succeeds and leaves nothing behind, and the source is unchanged.
  *  - `hyper2kvm batch` (two VMs, two jobs) is killed while it writes; the
  *    rerun finishes both VMs, nothing is left over.
  *  - A run that is alive (stopped with SIGSTOP in the middle of its copy) keeps
@@ -205,6 +208,128 @@ test_kill_local(void **state)
     kill_local_at(e, ova, e->tmp, "source0", "the member's extraction");
     /* 2. while qemu-img writes the output under its temporary name */
     kill_local_at(e, ova, e->out, ".part-", "the copy");
+    free(ova);
+}
+
+/* ------------------------------------------- local, at a given stage */
+
+/*
+ * The probe, XML, define and report stages are short: a signal sent from
+ * outside when a progress event is seen would land in whichever stage runs
+ * by then.  To kill exactly there, the run is `local`'s own call
+ * (h2k_orchestrator_run with the options the command passes) in a child
+ * process whose progress callback sends itself SIGKILL at the Nth event of
+ * the stage; the rerun is the command itself.
+ */
+typedef struct kill_point {
+    const char *stage;
+    int nth; /* kill at this occurrence of the stage's events (1 = first) */
+    int seen;
+} kill_point;
+
+static void
+kill_on_progress(void *ud, const char *stage, uint64_t done, uint64_t total)
+{
+    (void)done;
+    (void)total;
+    kill_point *k = ud;
+    if (stage && strcmp(stage, k->stage) == 0 && ++k->seen == k->nth)
+        raise(SIGKILL);
+}
+
+/* Runs `local` of @ova into @out (defining at @define_uri when not NULL) in a
+ * child killed at @k; returns when it is dead. */
+static void
+run_killed_at(env *e, const char *ova, const char *define_uri, kill_point *k)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        h2k_ctx *ctx = NULL;
+        if (h2k_ctx_new(&ctx) < 0)
+            _exit(120);
+        h2k_ctx_set_progress(ctx, kill_on_progress, k);
+        const char *inputs[] = {ova};
+        h2k_run_options o = H2K_RUN_OPTIONS_INIT;
+        o.inputs = inputs;
+        o.n_inputs = 1;
+        o.output_dir = e->out;
+        o.name = "vm";
+        o.fixes = 0;
+        o.define_uri = define_uri;
+        h2k_migration_result *res = NULL;
+        int rc = h2k_orchestrator_run(ctx, &o, &res);
+        /* not killed: the stage never came */
+        fprintf(stderr, "run ended (rc %d) without reaching %s #%d\n", rc, k->stage, k->nth);
+        _exit(121);
+    }
+    int st = wait_exit(pid);
+    if (st != 128 + SIGKILL)
+        fail_msg("the run was to be killed at %s #%d; it exited with %d", k->stage, k->nth, st);
+}
+
+static void
+test_kill_local_stages(void **state)
+{
+    env *e = *state;
+    ts_require_program("qemu-img");
+    char *ova = oh_make_ova_fmt(e->dir, "src", 8, 11, OH_MF_GOOD, true);
+    char sum_before[65], sum_after[65];
+    ts_sha256_file(ova, sum_before);
+    char *disk = ts_join(e->out, "vm-disk1.qcow2");
+    char *xml = ts_join(e->out, "vm.xml");
+    char *report = ts_join(e->out, "vm.report.json");
+    char *report_md = ts_join(e->out, "vm.report.md");
+    static const struct {
+        const char *what, *stage, *define;
+        int nth;
+        bool work_left, disk_left, xml_left;
+    } cases[] = {
+        /* the second "probe" event: the OVA and its manifest read, the disk probed */
+        {"the probe", "probe", NULL, 2, false, false, false},
+        /* the disks are complete, the XML is about to be written */
+        {"the XML", "xml", NULL, 1, true, true, false},
+        /* the XML is written, the domain about to be defined */
+        {"the define", "define", "test:///default", 1, true, true, true},
+        /* the XML is written, the reports about to be */
+        {"the report", "report", NULL, 1, true, true, true},
+    };
+    for (size_t i = 0; i < HK_ARRAY_LEN(cases); i++) {
+        kill_point k = {cases[i].stage, cases[i].nth, 0};
+        run_killed_at(e, ova, cases[i].define, &k);
+        /* what the dead run left shows where it died */
+        char *w = find_entry(e->tmp, "h2k-run-", 0, 0);
+        print_message("killed `local` at %s: work folder %s, disk %s, XML %s\n", cases[i].what,
+                      w ? "left" : "none", ts_exists(disk) ? "present" : "absent",
+                      ts_exists(xml) ? "present" : "absent");
+        assert_int_equal(w != NULL, cases[i].work_left);
+        free(w);
+        assert_int_equal(ts_exists(disk) != 0, cases[i].disk_left);
+        assert_int_equal(ts_exists(xml) != 0, cases[i].xml_left);
+        assert_false(ts_exists(report));
+        /* the rerun (the command, same options) cleans up and migrates */
+        const char *argv[] = {ts_env("H2K_CLI"), "local", "--input", ova, "--output-dir", e->out,
+                              "--name", "vm", "--fixes", "none",
+                              cases[i].define ? "--define" : NULL, cases[i].define, NULL};
+        char *text = NULL;
+        int st = ts_run(argv, &text);
+        if (st != 0)
+            print_error("rerun after a kill at %s: exit %d\n%s\n", cases[i].what, st, text);
+        assert_int_equal(st, 0);
+        free(text);
+        assert_clean(e->tmp, e->out);
+        assert_true(ts_exists(xml));
+        assert_true(ts_exists(report));
+        assert_true(ts_exists(report_md));
+        oh_compare(e->dir, "src", disk, "qcow2");
+        ts_sha256_file(ova, sum_after);
+        assert_string_equal(sum_before, sum_after);
+        ts_rmtree(e->out);
+    }
+    free(report_md);
+    free(report);
+    free(xml);
+    free(disk);
     free(ova);
 }
 
@@ -480,6 +605,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kill_local, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_local_stages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_runs_untouched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm, setup, teardown),

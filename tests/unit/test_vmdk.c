@@ -178,6 +178,57 @@ test_descriptor_nul_and_limits(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* qemu 7.2 reads an extent line once more for each blank line right before it
+ * (its sscanf skips newlines): such descriptors are refused, naming the lines. */
+static void
+test_descriptor_blank_line_before_extent(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    hk_vmdk_descriptor d;
+    static const struct {
+        const char *text;
+        unsigned extent_line, blank_line;
+    } bad[] = {
+        {"version=1\ncreateType=\"monolithicFlat\"\n\nRW 2048 FLAT \"d-flat.vmdk\" 0\n", 4, 3},
+        {"version=1\n# Extent description\n \t\nRW 2048 FLAT \"d-flat.vmdk\" 0\n", 4, 3},
+        {"version=1\r\n\r\nRW 2048 FLAT \"d-flat.vmdk\" 0\r\n", 3, 2},
+        {"version=1\n\n\n\nRDONLY 8 SPARSE \"s.vmdk\"\n", 5, 2},
+        {"RW 8 FLAT \"a\" 0\n\n  RW 8 FLAT \"b\" 0\n", 3, 2},
+        {"\nRW 8 FLAT \"a\" 0\n", 2, 1},
+    };
+    for (size_t i = 0; i < HK_ARRAY_LEN(bad); i++) {
+        size_t len = strlen(bad[i].text);
+        ts_assert_rc(ctx, hk_vmdk_descriptor_parse(ctx, bad[i].text, len, "/x/d.vmdk", 0, &d),
+                     H2K_ERR_FORMAT);
+        const h2k_error *e = h2k_ctx_last_error(ctx);
+        assert_string_equal(e->source_path, "/x/d.vmdk");
+        assert_string_equal(e->field, "extent");
+        char want[64];
+        snprintf(want, sizeof(want), "line %u: the extent line follows blank line %u",
+                 bad[i].extent_line, bad[i].blank_line);
+        if (!strstr(e->message, want))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e->message, want);
+        assert_non_null(strstr(e->message, "remove the blank line"));
+        /* the offset is the extent line's */
+        const char *at = bad[i].text + e->offset;
+        assert_true(strncmp(at, "RW", 2) == 0 || strncmp(at, "RDONLY", 6) == 0 ||
+                    strncmp(at, "  RW", 4) == 0);
+        assert_int_equal(d.n_extents, 0);
+    }
+    /* blank lines elsewhere (before comments, keys, the DDB, at the end) are fine */
+    static const char good[] = "# Disk DescriptorFile\n\nversion=1\n\nCID=fffffffe\n"
+                               "createType=\"monolithicFlat\"\n\n# Extent description\n"
+                               "RW 2048 FLAT \"d-flat.vmdk\" 0\n# a comment\n"
+                               "RW 2048 FLAT \"e-flat.vmdk\" 0\n\n# The Disk Data Base\n"
+                               "#DDB\n\nddb.virtualHWVersion = \"4\"\n\n\n";
+    assert_int_equal(hk_vmdk_descriptor_parse(ctx, good, sizeof(good) - 1, "mem", 0, &d), 0);
+    assert_int_equal(d.n_extents, 2);
+    assert_int_equal(d.total_sectors, 4096);
+    hk_vmdk_descriptor_clear(&d);
+    h2k_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------- sparse headers */
 
 static void
@@ -634,6 +685,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_descriptor_golden),
         cmocka_unit_test(test_descriptor_nul_and_limits),
+        cmocka_unit_test(test_descriptor_blank_line_before_extent),
         cmocka_unit_test(test_sparse_header),
         cmocka_unit_test(test_cowd_and_sesparse_headers),
         cmocka_unit_test(test_probe_crafted),
