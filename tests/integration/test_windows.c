@@ -17,6 +17,9 @@
  *    vioscsi for a virtio-scsi target;
  *  - win10hib (hibernated): `hyperkvm fix` refuses and the image stays byte for
  *    byte (sha256);
+ *  - drive letters: MountedDevices resolved to partitions (win7 and win2k22 by
+ *    MBR signature + offset, win11 by GPT partition GUID, a letter on a disk
+ *    outside the VM without a device);
  *  - win11 (UEFI): `hyper2kvm local --input WIN.vmx --virtio-win ISO --test-boot`
  *    gives a qcow2, a domain XML that virt-xml-validate accepts (virtio, Hyper-V,
  *    localtime, OVMF with NVRAM, TPM 2.0), a report listing the registry changes
@@ -287,6 +290,10 @@ test_win7_cdb(void **state)
     assert_string_equal(id->windows->os_short, "w7");
     assert_string_equal(id->windows->arch, "x86");
     assert_false(id->windows->server);
+    /* MountedDevices' C: (disk signature + 1 MiB offset) is the MBR's first partition */
+    assert_int_equal(id->windows->n_drives, 1);
+    assert_string_equal(id->windows->drive_letters[0], "C");
+    assert_string_equal(id->windows->drive_devices[0], "/dev/sda1");
 
     /* 1. no driver for Windows 7 x86: refused, the guest not even mounted read-write */
     h2k_fix_result *r = NULL;
@@ -357,6 +364,7 @@ test_win7_cdb(void **state)
     char *md = h2k_offline_fixer_report_markdown(fx);
     assert_non_null(strstr(md, "### Registry"));
     assert_non_null(strstr(md, "CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00"));
+    assert_non_null(strstr(md, "Drive letters: C: /dev/sda1\n"));
     free(md);
     ts_assert_rc(ctx, h2k_offline_fixer_commit(fx), 0);
     ts_assert_rc(ctx, h2k_offline_fixer_close(fx), 0);
@@ -396,6 +404,12 @@ test_win2k22_driver_database(void **state)
     assert_string_equal(w->current_control_set, "ControlSet002");
     assert_string_equal(w->system_root, "/Windows");
     assert_false(w->hibernated);
+    /* C: resolved; D: names a disk that is not part of this VM */
+    assert_int_equal(w->n_drives, 2);
+    assert_string_equal(w->drive_letters[0], "C");
+    assert_string_equal(w->drive_devices[0], "/dev/sda1");
+    assert_string_equal(w->drive_letters[1], "D");
+    assert_null(w->drive_devices[1]);
     assert_true(w->vmware_tools);
     assert_string_equal(w->vmware_tools_product_code, "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}");
     assert_int_equal(w->n_adapters, 1);
@@ -550,12 +564,19 @@ test_local_win11_vmx(void **state)
     assert_non_null(strstr(r, "DriverDatabase\\\\DeviceIds\\\\PCI\\\\VEN_1AF4&DEV_1001"));
     assert_non_null(strstr(r, "\"verdict\": \"not proven\""));
     assert_non_null(strstr(r, "\"type\": \"windows\""));
+    /* C: by its GPT partition GUID ("DMIO:ID:"), the NTFS partition after ESP and MSR */
+    const char *drives = strstr(r, "\"drives\"");
+    assert_non_null(drives);
+    assert_non_null(strstr(drives, "\"letter\": \"C\""));
+    assert_non_null(strstr(drives, "\"device\": \"/dev/sda3\""));
     free(r);
     char *mdp = ts_join(outdir, "win11-phony.report.md");
     char *md = ts_read_file(mdp, NULL);
     assert_non_null(strstr(md, "## Registry changes"));
     assert_non_null(strstr(md, "| SOFTWARE | `Microsoft\\Windows\\CurrentVersion` | DevicePath |"));
     assert_non_null(strstr(md, "Not proven"));
+    assert_non_null(strstr(md, "## Windows drive letters"));
+    assert_non_null(strstr(md, "| C: | /dev/sda3 |"));
     free(md);
     free(mdp);
     free(qcow2);
