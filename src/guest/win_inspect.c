@@ -226,6 +226,57 @@ read_drives(h2k_ctx *ctx, guestfs_h *g, hk_hive *sys, h2k_windows_info *w)
 }
 
 int
+hk_win_diagnose_hives(hk_gfs *gfs)
+{
+    guestfs_h *g = gfs->g;
+    h2k_ctx *ctx = gfs->ctx;
+    static const char *const hives[] = { "SYSTEM", "SOFTWARE" };
+    char **fss = guestfs_list_filesystems(g);
+    char *tmp = NULL;
+    int rc = 0;
+    if (!fss || hk_temp_dir(ctx, "h2k-reg-", "registry copies", &tmp) < 0) {
+        hk_strv_free(fss);
+        return 0;
+    }
+    for (size_t i = 0; rc == 0 && fss[i] && fss[i + 1]; i += 2) {
+        if (strcmp(fss[i + 1], "ntfs") != 0)
+            continue;
+        /* an inspection that threw may have left a file system mounted */
+        guestfs_umount_all(g);
+        if (guestfs_mount_ro(g, fss[i], "/") < 0) {
+            hk_debug(ctx, "guest", "%s: not mounted to look for hives: %s", fss[i],
+                     guestfs_last_error(g) ? guestfs_last_error(g) : "?");
+            continue;
+        }
+        for (size_t k = 0; rc == 0 && k < HK_ARRAY_LEN(hives); k++) {
+            char *want = hk_asprintf("/Windows/System32/config/%s", hives[k]);
+            char *path = want ? guestfs_case_sensitive_path(g, want) : NULL;
+            if (path && guestfs_is_file(g, path) > 0) {
+                hk_hive *h = NULL;
+                if (hk_hive_open_guest(ctx, g, path, hives[k], tmp, false, true, &h) < 0) {
+                    const h2k_error *e = h2k_ctx_last_error(ctx);
+                    char *msg = strdup(e && e->message ? e->message : path);
+                    rc = hk_error(ctx, H2K_ERR_GUEST_DETECTION,
+                                  "inspection failed: %s on %s; a Windows guest whose "
+                                  "registry does not parse is neither inspected nor repaired "
+                                  "(nothing was changed)",
+                                  msg ? msg : path, fss[i]);
+                    free(msg);
+                }
+                hk_hive_close(h);
+            }
+            free(path);
+            free(want);
+        }
+        guestfs_umount_all(g);
+    }
+    hk_strv_free(fss);
+    rmdir(tmp);
+    free(tmp);
+    return rc;
+}
+
+int
 hk_win_inspect(hk_gfs *gfs, h2k_guest_identity *id)
 {
     guestfs_h *g = gfs->g;
