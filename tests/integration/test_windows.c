@@ -23,7 +23,9 @@
  *  - win11 (UEFI): `hyper2kvm local --input WIN.vmx --virtio-win ISO --test-boot`
  *    gives a qcow2, a domain XML that virt-xml-validate accepts (virtio, Hyper-V,
  *    localtime, OVMF with NVRAM, TPM 2.0), a report listing the registry changes
- *    and a boot test that says "not proven".
+ *    and a boot test that says "not proven";
+ *  - win11 again with a virtio-win without w11 and w10 drivers: `local` succeeds with a
+ *    warning naming the refusal, SATA + e1000e, nothing of the repair written.
  *
  * H2K_UPDATE_GOLDEN=1 rewrites the golden files.
  */
@@ -41,6 +43,7 @@ static char *workdir;
 static char *vw_tree;  /* the fake virtio-win folder */
 static char *vw_iso;   /* and its ISO */
 static char *vw_no_w7; /* a folder without any w7 driver */
+static char *vw_no_w11; /* a folder without any w11 driver, nor w10 (w11's fallback) */
 
 static char *
 image_of(const char *out, const char *name)
@@ -91,10 +94,19 @@ setup(void **state)
     ts_run_ok(a1);
     const char *a2[] = { "bash", mkvw, vw_no_w7, NULL };
     ts_run_ok(a2);
+    vw_no_w11 = ts_join(workdir, "virtio-win-no-w11");
+    const char *a3[] = { "bash", mkvw, vw_no_w11, NULL };
+    ts_run_ok(a3);
     const char *drivers[] = { "viostor", "vioscsi", "netkvm", "balloon", "vioserial", "viorng",
                               "pvpanic" };
     for (size_t i = 0; i < HK_ARRAY_LEN(drivers); i++) {
         char *d = hk_asprintf("%s/%s/w7", vw_no_w7, drivers[i]);
+        ts_rmtree(d);
+        free(d);
+        d = hk_asprintf("%s/%s/w11", vw_no_w11, drivers[i]);
+        ts_rmtree(d);
+        free(d);
+        d = hk_asprintf("%s/%s/w10", vw_no_w11, drivers[i]);
         ts_rmtree(d);
         free(d);
     }
@@ -113,6 +125,7 @@ teardown(void **state)
     free(vw_tree);
     free(vw_iso);
     free(vw_no_w7);
+    free(vw_no_w11);
     return 0;
 }
 
@@ -589,6 +602,64 @@ test_local_win11_vmx(void **state)
     free(vm);
 }
 
+/* `local` on a Windows 11 VM whose virtio repair refuses (the given virtio-win has
+ * no w11 driver, nor the w10 one w11 falls back to): the migration succeeds, with a warning that names the refusal,
+ * SATA disks and an e1000e NIC in the domain, no registry change in the report,
+ * and the source untouched. */
+static void
+test_local_win11_refused_warns(void **state)
+{
+    (void)state;
+    char *vm = ts_join(workdir, "vm-refused");
+    mkdir(vm, 0755);
+    char *vmx = ts_join(vm, "win11.vmx");
+    char *vmdk = ts_join(vm, "win11.vmdk");
+    ts_write_file(vmx, win11_vmx, strlen(win11_vmx));
+    const char *cv[] = { "qemu-img", "convert", "-O", "vmdk", images[3], vmdk, NULL };
+    ts_run_ok(cv);
+    char src_sha[65], src_sha2[65];
+    ts_sha256_file(vmdk, src_sha);
+    char *outdir = ts_join(vm, "out");
+    const char *argv[] = { ts_env("H2K_CLI"), "local", "--input", vmx, "--virtio-win", vw_no_w11,
+                           "--output-dir", outdir, NULL };
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    if (st != 0)
+        fail_msg("hyper2kvm local must succeed (with a warning) when the Windows repair "
+                 "refuses; status %d:\n%s", st, out);
+    assert_non_null(strstr(out, "win11-phony: migrated"));
+    const char *w = strstr(out, "warning: Windows guest without virtio drivers: SATA disks and an "
+                                "e1000e NIC (");
+    if (!w)
+        fail_msg("no warning naming the refusal:\n%s", out);
+    /* the warning carries the refusal: version, architecture, folders looked for */
+    assert_non_null(strstr(w, "refused, nothing changed"));
+    assert_non_null(strstr(w, "w11"));
+    assert_non_null(strstr(w, "amd64"));
+    ts_sha256_file(vmdk, src_sha2);
+    assert_string_equal(src_sha, src_sha2);
+    char *xml = ts_join(outdir, "win11-phony.xml");
+    const char *val[] = { "virt-xml-validate", xml, "domain", NULL };
+    ts_run_ok(val);
+    char *x = ts_read_file(xml, NULL);
+    assert_non_null(strstr(x, "bus=\"sata\""));
+    assert_null(strstr(x, "bus=\"virtio\""));
+    assert_non_null(strstr(x, "<model type=\"e1000e\"/>"));
+    free(x);
+    char *rj = ts_join(outdir, "win11-phony.report.json");
+    char *r = ts_read_file(rj, NULL);
+    assert_non_null(strstr(r, "Windows guest without virtio drivers"));
+    assert_null(strstr(r, "DriverDatabase\\\\DeviceIds")); /* no registry change made */
+    free(r);
+    free(rj);
+    free(xml);
+    free(out);
+    free(outdir);
+    free(vmx);
+    free(vmdk);
+    free(vm);
+}
+
 int
 main(void)
 {
@@ -597,6 +668,7 @@ main(void)
         cmocka_unit_test(test_win2k22_driver_database),
         cmocka_unit_test(test_hibernated_refused_cli),
         cmocka_unit_test(test_local_win11_vmx),
+        cmocka_unit_test(test_local_win11_refused_warns),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
