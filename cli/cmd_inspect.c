@@ -33,6 +33,10 @@ print_identity(cli_env *env, const h2k_guest_identity *id)
                : k->initrd_has_virtio   ? ", with virtio"
                                         : ", WITHOUT virtio");
     }
+    for (size_t i = 0; id->windows && i < id->windows->n_drives; i++)
+        printf("drive:           %s: %s\n", cli_safe(env, id->windows->drive_letters[i]),
+               id->windows->drive_devices[i] ? cli_safe(env, id->windows->drive_devices[i])
+                                             : "(on no disk of this VM)");
     printf("vmware tools:    %s\n", id->vmware_tools ? "installed" : "no");
     printf("selinux:         %s\n", cli_safe(env, id->selinux));
     printf("network config:  %s\n", cli_safe(env, id->network_config));

@@ -81,7 +81,9 @@ typedef struct h2k_windows_info {
     char *current_control_set; /**< "ControlSet001" (from `Select\\Current`) */
     size_t n_drives;      /**< number of entries in drive_letters and drive_devices */
     char **drive_letters; /**< "C", "D"... (from MountedDevices) */
-    char **drive_devices; /**< the device of each letter ("/dev/sda2") */
+    char **drive_devices; /**< the partition of each letter ("/dev/sda2"), resolved from the
+                               MBR disk signature and offset or the GPT partition GUID;
+                               NULL when it is on no disk of this VM */
     int hibernated;       /**< 1 when hiberfil.sys holds a hibernation image (hibernated, or
                                shut down with Fast Startup): the guest cannot be changed */
     int fast_startup;     /**< 1 when Fast Startup is on (`Power\\HiberbootEnabled`=1) */

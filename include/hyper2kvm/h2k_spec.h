@@ -115,6 +115,8 @@ typedef struct h2k_vm_spec {
     h2k_vm_removable *removables; /**< CD-ROM and floppy drives (grow with h2k_vm_spec_add_removable()) */
     size_t n_nics; /**< number of entries in nics */
     h2k_vm_nic *nics; /**< network interfaces (grow with h2k_vm_spec_add_nic()) */
+    int vtpm;         /**< 1 when the source VM has a virtual TPM (VMX vtpm.present,
+                           vSphere VirtualTPM device); its contents are not carried */
 } h2k_vm_spec;
 
 /** Allocates an empty spec (all counts 0, unknown values).  Caller frees with

@@ -26,6 +26,9 @@
 #            NTFS; Fast Startup enabled but no active hibernation file (clean shutdown)
 #   win10hib MBR/BIOS, Windows 10 (amd64) hibernated: hiberfil.sys starts with the
 #            hibernation signature and Fast Startup (HiberbootEnabled) is on
+# MountedDevices: C: names the system partition (MBR: disk signature 0x34333231 written
+# at byte 440 + offset 1 MiB; win11: "DMIO:ID:" + the NTFS partition's GPT GUID);
+# win2k22 also has a D: on a disk (signature 0xaabbccdd) that is not in the image.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -146,6 +149,26 @@ dhcp() {
 REG
 }
 
+# mounted_mbr LETTER SIG OFFSET: a MountedDevices value naming an MBR partition
+# (SIG: the disk signature's 4 bytes as at byte 440; OFFSET: the partition's start in
+# bytes), overriding the shared hive's C: (whose offset is no partition of ours)
+mounted_mbr() {
+    local o
+    o=$(printf '%016x' "$3" | sed 's/../&\n/g' | tac | paste -sd, -)
+    printf '[HKEY_LOCAL_MACHINE\\SYSTEM\\MountedDevices]\n"\\\\DosDevices\\\\%s:"=hex(3):%s,%s\n\n' \
+        "$1" "$2" "$o"
+}
+
+# mounted_gpt LETTER GUID: a MountedDevices value naming a GPT partition by its GUID
+mounted_gpt() {
+    local g=${2//-/} b
+    g=${g,,}
+    b=$(printf '%s' "${g:6:2},${g:4:2},${g:2:2},${g:0:2},${g:10:2},${g:8:2},${g:14:2},${g:12:2}")
+    b="$b,$(printf '%s' "${g:16}" | sed 's/../&,/g; s/,$//')"
+    printf '[HKEY_LOCAL_MACHINE\\SYSTEM\\MountedDevices]\n"\\\\DosDevices\\\\%s:"=hex(3):44,4d,49,4f,3a,49,44,3a,%s\n\n' \
+        "$1" "$b"
+}
+
 driver_database() {
     cat <<'REG'
 [HKEY_LOCAL_MACHINE\SYSTEM\DriverDatabase]
@@ -197,7 +220,8 @@ stage_windows() {
 
 guest_win7() {
     { system_extra 001; nic 001 0007 '{3F1D8E0A-7A7A-4B7B-8C8C-000000000007}' 'Intel(R) PRO/1000 MT Network Connection'
-      dhcp 001 '{3F1D8E0A-7A7A-4B7B-8C8C-000000000007}'; } > "$work/win7/system.reg"
+      dhcp 001 '{3F1D8E0A-7A7A-4B7B-8C8C-000000000007}'
+      mounted_mbr C 31,32,33,34 1048576; } > "$work/win7/system.reg"
     software_extra > "$work/win7/software.reg"
     stage_windows win7 x86 win7-32-software.reg
 }
@@ -217,6 +241,8 @@ guest_win2k22() {
     local g='{6C6F6B69-5354-4154-4943-000000000001}'
     { system_extra 001; system_extra 002; driver_database
       nic 002 0001 "$g" 'vmxnet3 Ethernet Adapter'
+      # C: on the system partition; D: on a data disk that is not part of the image
+      mounted_mbr C 31,32,33,34 1048576; mounted_mbr D dd,cc,bb,aa 1048576
       cat <<REG
 [HKEY_LOCAL_MACHINE\\SYSTEM\\Select]
 "Current"=dword:00000002
@@ -243,7 +269,8 @@ REG
 disk_win2k22() { disk_win7 | sed "s,$work/win7/,$work/win2k22/,"; }
 
 guest_win10hib() {
-    { system_extra 001 1; driver_database; } > "$work/win10hib/system.reg"
+    { system_extra 001 1; driver_database; mounted_mbr C 31,32,33,34 1048576; } \
+        > "$work/win10hib/system.reg"
     software_extra > "$work/win10hib/software.reg"
     stage_windows win10hib amd64 win10-software.reg
     # a hibernation file in use: its header starts with the signature
@@ -254,7 +281,8 @@ disk_win10hib() { disk_win7 | sed "s,$work/win7/,$work/win10hib/,"; }
 guest_win11() {
     local g='{3F1D8E0A-7A7A-4B7B-8C8C-000000000011}'
     { system_extra 001 1; driver_database; nic 001 0001 "$g" 'vmxnet3 Ethernet Adapter'
-      dhcp 001 "$g"; } > "$work/win11/system.reg"
+      dhcp 001 "$g"; mounted_gpt C 6B1E0C2A-0011-4E11-9A11-000000000011; } \
+        > "$work/win11/system.reg"
     software_extra > "$work/win11/software.reg"
     stage_windows win11 amd64 win11-software.reg
     local esp="$work/win11/esp"

@@ -191,6 +191,8 @@ h2k_vm_spec_to_json(const h2k_vm_spec *s)
     hk_json_add_u64(o, "cores_per_socket", s->cores_per_socket);
     hk_json_add_str(o, "firmware", h2k_firmware_name(s->firmware));
     json_object_object_add(o, "secure_boot", json_object_new_boolean(s->secure_boot));
+    if (s->vtpm) /* only when present: descriptions without one stay as they were */
+        json_object_object_add(o, "vtpm", json_object_new_boolean(1));
     hk_json_add_str(o, "os_type", s->os_type);
 
     json_object *disks = json_object_new_array();

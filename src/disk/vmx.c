@@ -867,6 +867,8 @@ vmx_build(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, const char *file
         warn_value(ctx, d, e, "is an unknown firmware, assuming BIOS");
     e = vmx_find(d, "uefi.secureboot.enabled");
     spec->secure_boot = e && vmx_bool(e->value) == 1;
+    e = vmx_find(d, "vtpm.present");
+    spec->vtpm = e && vmx_bool(e->value) == 1;
 
     e = vmx_find(d, "guestos");
     if (e && *e->value && !(spec->os_type = strdup(e->value)))

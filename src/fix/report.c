@@ -162,6 +162,14 @@ h2k_offline_fixer_report_markdown(const h2k_offline_fixer *fx)
                   id->os_version ? id->os_version : "?",
                   id->architecture ? id->architecture : "?", h2k_firmware_name(id->firmware),
                   id->hostname ? id->hostname : "-");
+    if (id->windows && id->windows->n_drives) {
+        hk_buf_puts(&b, "Drive letters:");
+        for (size_t i = 0; i < id->windows->n_drives; i++)
+            hk_buf_printf(&b, "%s %s: %s", i ? "," : "", id->windows->drive_letters[i],
+                          id->windows->drive_devices[i] ? id->windows->drive_devices[i]
+                                                        : "(on no disk of this VM)");
+        hk_buf_puts(&b, "\n\n");
+    }
     hk_buf_puts(&b, "| repair | status | detail | time |\n| --- | --- | --- | --- |\n");
     for (size_t i = 0; i < fx->n_results; i++) {
         const h2k_fix_result *r = fx->results[i];

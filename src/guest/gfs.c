@@ -407,8 +407,15 @@ hk_gfs_inspect_mount(hk_gfs *gfs)
 {
     guestfs_h *g = gfs->g;
     char **roots = guestfs_inspect_os(g);
-    if (!roots)
-        return hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "inspection failed");
+    if (!roots) {
+        /* libguestfs' registry reader failing names no file: find the hive */
+        const char *le = guestfs_last_error(g);
+        bool hivex = le && strstr(le, "Hivex") != NULL;
+        int rc = hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "inspection failed");
+        if (hivex && !hk_gfs_killed(gfs) && hk_win_diagnose_hives(gfs) < 0)
+            return H2K_ERR_GUEST_DETECTION;
+        return rc;
+    }
     size_t n = hk_strv_len(roots);
     if (n == 0) {
         hk_strv_free(roots);

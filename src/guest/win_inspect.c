@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "win_drives.h"
 #include "win_inspect.h"
 #include "win_registry.h"
 
@@ -174,6 +175,107 @@ read_hibernation(guestfs_h *g, h2k_windows_info *w)
     free(p);
 }
 
+static int
+cmp_mount(const void *a, const void *b)
+{
+    return ((const hk_win_mount *)a)->letter - ((const hk_win_mount *)b)->letter;
+}
+
+/* The drive letters of MountedDevices, each with the partition it names (NULL
+ * when that volume is on no disk of this VM), in letter order. */
+static int
+read_drives(h2k_ctx *ctx, guestfs_h *g, hk_hive *sys, h2k_windows_info *w)
+{
+    char **names = hk_hive_value_names(sys, "MountedDevices");
+    size_t nn = hk_strv_len(names);
+    hk_win_mount *m = calloc(nn + 1, sizeof(*m));
+    if (!m) {
+        hk_strv_free(names);
+        return hk_error_nomem(ctx);
+    }
+    size_t nm = 0;
+    for (size_t i = 0; i < nn; i++) {
+        int type = 0;
+        size_t len = 0;
+        char *data = hk_hive_get_raw(sys, "MountedDevices", names[i], &type, &len);
+        if (data && type == HK_REG_BINARY && hk_win_mount_parse(names[i], data, len, &m[nm]) == 1)
+            nm++;
+        free(data);
+    }
+    hk_strv_free(names);
+    hk_win_part *parts = NULL;
+    size_t np = 0;
+    int rc = nm ? hk_win_drive_parts(ctx, g, &parts, &np) : 0;
+    qsort(m, nm, sizeof(*m), cmp_mount);
+    w->drive_letters = calloc(nm + 1, sizeof(char *));
+    w->drive_devices = calloc(nm + 1, sizeof(char *));
+    if (!w->drive_letters || !w->drive_devices)
+        rc = hk_error_nomem(ctx);
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        if (i && m[i].letter == m[i - 1].letter)
+            continue; /* the same name twice cannot be in one key; be safe */
+        char l[2] = { m[i].letter, '\0' };
+        const char *dev = hk_win_mount_resolve(&m[i], parts, np);
+        w->drive_letters[w->n_drives] = strdup(l);
+        w->drive_devices[w->n_drives] = dev ? strdup(dev) : NULL;
+        w->n_drives++;
+    }
+    hk_win_parts_free(parts, np);
+    free(m);
+    return rc;
+}
+
+int
+hk_win_diagnose_hives(hk_gfs *gfs)
+{
+    guestfs_h *g = gfs->g;
+    h2k_ctx *ctx = gfs->ctx;
+    static const char *const hives[] = { "SYSTEM", "SOFTWARE" };
+    char **fss = guestfs_list_filesystems(g);
+    char *tmp = NULL;
+    int rc = 0;
+    if (!fss || hk_temp_dir(ctx, "h2k-reg-", "registry copies", &tmp) < 0) {
+        hk_strv_free(fss);
+        return 0;
+    }
+    for (size_t i = 0; rc == 0 && fss[i] && fss[i + 1]; i += 2) {
+        if (strcmp(fss[i + 1], "ntfs") != 0)
+            continue;
+        /* an inspection that threw may have left a file system mounted */
+        guestfs_umount_all(g);
+        if (guestfs_mount_ro(g, fss[i], "/") < 0) {
+            hk_debug(ctx, "guest", "%s: not mounted to look for hives: %s", fss[i],
+                     guestfs_last_error(g) ? guestfs_last_error(g) : "?");
+            continue;
+        }
+        for (size_t k = 0; rc == 0 && k < HK_ARRAY_LEN(hives); k++) {
+            char *want = hk_asprintf("/Windows/System32/config/%s", hives[k]);
+            char *path = want ? guestfs_case_sensitive_path(g, want) : NULL;
+            if (path && guestfs_is_file(g, path) > 0) {
+                hk_hive *h = NULL;
+                if (hk_hive_open_guest(ctx, g, path, hives[k], tmp, false, true, &h) < 0) {
+                    const h2k_error *e = h2k_ctx_last_error(ctx);
+                    char *msg = strdup(e && e->message ? e->message : path);
+                    rc = hk_error(ctx, H2K_ERR_GUEST_DETECTION,
+                                  "inspection failed: %s on %s; a Windows guest whose "
+                                  "registry does not parse is neither inspected nor repaired "
+                                  "(nothing was changed)",
+                                  msg ? msg : path, fss[i]);
+                    free(msg);
+                }
+                hk_hive_close(h);
+            }
+            free(path);
+            free(want);
+        }
+        guestfs_umount_all(g);
+    }
+    hk_strv_free(fss);
+    rmdir(tmp);
+    free(tmp);
+    return rc;
+}
+
 int
 hk_win_inspect(hk_gfs *gfs, h2k_guest_identity *id)
 {
@@ -187,16 +289,6 @@ hk_win_inspect(hk_gfs *gfs, h2k_guest_identity *id)
     w->minor_version = id->minor_version;
     w->system_root = guestfs_inspect_get_windows_systemroot(g, gfs->root);
     w->current_control_set = guestfs_inspect_get_windows_current_control_set(g, gfs->root);
-    char **dm = guestfs_inspect_get_drive_mappings(g, gfs->root);
-    size_t nd = hk_strv_len(dm) / 2;
-    w->drive_letters = calloc(nd + 1, sizeof(char *));
-    w->drive_devices = calloc(nd + 1, sizeof(char *));
-    for (size_t i = 0; w->drive_letters && w->drive_devices && i < nd; i++) {
-        w->drive_letters[i] = strdup(dm[2 * i]);
-        w->drive_devices[i] = strdup(dm[2 * i + 1]);
-        w->n_drives++;
-    }
-    hk_strv_free(dm);
     if (id->architecture)
         w->arch = strdup(strcmp(id->architecture, "i386") == 0 ? "x86" : "amd64");
     read_hibernation(g, w);
@@ -236,6 +328,8 @@ hk_win_inspect(hk_gfs *gfs, h2k_guest_identity *id)
         free(pw);
         read_adapters(sys, w->current_control_set, w);
     }
+    if (rc == 0 && sys)
+        rc = read_drives(ctx, g, sys, w);
     const char *sn = hk_win_short_name(w->major_version, w->minor_version, w->build, w->server);
     w->os_short = sn ? strdup(sn) : NULL;
     hk_hive_close(sw);

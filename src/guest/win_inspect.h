@@ -15,6 +15,13 @@
  * naming it. */
 int hk_win_inspect(hk_gfs *gfs, h2k_guest_identity *id);
 
+/* After libguestfs inspection failed in its registry reader (inspect_os names
+ * no file): looks for the Windows hive that does not parse, mounting each NTFS
+ * file system read-only in turn.  H2K_ERR_GUEST_DETECTION naming the hive's
+ * path and its device when one is found (nothing in the guest changes), 0
+ * when none is (the caller keeps its own error).  Leaves nothing mounted. */
+int hk_win_diagnose_hives(hk_gfs *gfs);
+
 /* virtio-win's short name for a Windows version ("w7", "2k8r2", "w10", "w11",
  * "2k19", "2k22", "2k25"...); NULL when unknown.  Static. */
 const char *hk_win_short_name(int major, int minor, int build, bool server);

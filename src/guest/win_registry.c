@@ -268,6 +268,30 @@ hk_hive_subkeys(hk_hive *h, const char *key)
     return v;
 }
 
+char **
+hk_hive_value_names(hk_hive *h, const char *key)
+{
+    int err = 0;
+    hive_node_h node = walk(h, key, false, &err);
+    if (!node)
+        return NULL;
+    hive_value_h *vals = hivex_node_values(h->hx, node);
+    if (!vals)
+        return NULL;
+    size_t n = 0;
+    while (vals[n])
+        n++;
+    char **v = calloc(n + 1, sizeof(char *));
+    size_t k = 0;
+    for (size_t i = 0; v && i < n; i++) {
+        char *name = hivex_value_key(h->hx, vals[i]);
+        if (name) /* as for subkeys: an undecodable name is left out */
+            v[k++] = name;
+    }
+    free(vals);
+    return v;
+}
+
 static hive_value_h
 find_value(hk_hive *h, const char *key, const char *value, hive_node_h *node_out)
 {

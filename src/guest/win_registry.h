@@ -69,6 +69,10 @@ bool hk_hive_has_key(hk_hive *h, const char *key);
  * hk_strv_free()); NULL when the key is absent. */
 char **hk_hive_subkeys(hk_hive *h, const char *key);
 
+/* The names of @key's values (NULL-terminated, caller frees with
+ * hk_strv_free(); "" is the default value); NULL when the key is absent. */
+char **hk_hive_value_names(hk_hive *h, const char *key);
+
 /* A string value (REG_SZ, REG_EXPAND_SZ, or the first string of a REG_MULTI_SZ)
  * as UTF-8; NULL when absent or of another type.  Caller frees. */
 char *hk_hive_get_str(hk_hive *h, const char *key, const char *value);

@@ -23,6 +23,26 @@ jstr(json_object *o, const char *key)
                : NULL;
 }
 
+/* Windows: the drive letters of the guest (MountedDevices) and their partitions. */
+static void
+md_drives(hk_buf *b, const char *identity_json)
+{
+    json_object *root = identity_json ? json_tokener_parse(identity_json) : NULL;
+    json_object *win = NULL, *drives = NULL;
+    if (root && json_object_object_get_ex(root, "windows", &win) &&
+        json_object_object_get_ex(win, "drives", &drives) &&
+        json_object_is_type(drives, json_type_array) && json_object_array_length(drives)) {
+        hk_buf_puts(b, "\n## Windows drive letters\n\n| Letter | Partition |\n|---|---|\n");
+        for (size_t i = 0; i < json_object_array_length(drives); i++) {
+            json_object *d = json_object_array_get_idx(drives, i);
+            const char *l = jstr(d, "letter"), *dev = jstr(d, "device");
+            hk_buf_printf(b, "| %s: | %s |\n", l ? l : "?",
+                          dev ? dev : "(on no disk of this VM)");
+        }
+    }
+    json_object_put(root);
+}
+
 /* Windows: every registry change of the repairs, as a table. */
 static void
 md_registry(hk_buf *b, const char *fix_report_json)
@@ -265,6 +285,7 @@ h2k_migration_result_to_markdown(const h2k_migration_result *res)
         hk_buf_printf(&b, "\nDomain XML: `%s`\n", res->xml_path);
     if (res->defined_name)
         hk_buf_printf(&b, "Defined in libvirt as `%s`\n", res->defined_name);
+    md_drives(&b, res->identity_json);
     if (res->n_fixes) {
         hk_buf_puts(&b, "\n## Repairs\n\n| Repair | Status | Message |\n|---|---|---|\n");
         for (size_t i = 0; i < res->n_fixes; i++)

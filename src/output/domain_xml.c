@@ -383,6 +383,25 @@ plan_domain(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
     if (p->windows && id && id->windows && id->windows->os_short &&
         strcmp(id->windows->os_short, "w11") == 0)
         p->tpm_model = o->machine && strcmp(o->machine, "pc") == 0 ? "tpm-tis" : "tpm-crb";
+    /* a source vTPM: the same kind of device (its contents cannot follow) */
+    if (spec->vtpm) {
+        if (!p->tpm_model)
+            p->tpm_model = o->machine && strcmp(o->machine, "pc") == 0 ? "tpm-tis" : "tpm-crb";
+        hk_warn(ctx, OUT_DOMAIN,
+                "the source VM has a virtual TPM: the domain gets a new, empty emulated TPM 2.0 "
+                "(%s); nothing sealed in the source's vTPM (BitLocker keys, Windows Hello, "
+                "credentials) is carried: suspend BitLocker before the migration or keep its "
+                "recovery key at hand", p->tpm_model);
+    }
+    if (p->tpm_model) {
+        char *swtpm = hk_find_program("swtpm");
+        if (!swtpm)
+            hk_warn(ctx, OUT_DOMAIN,
+                    "the domain has a TPM (%s) but swtpm is not installed on this host: "
+                    "libvirt here cannot start the domain until it is (Debian: swtpm)",
+                    p->tpm_model);
+        free(swtpm);
+    }
     /* firmware */
     h2k_firmware fw = o->firmware;
     if (fw == H2K_FIRMWARE_UNKNOWN)

@@ -1,5 +1,6 @@
 /* Fuzz target: a Windows registry hive from a guest, through the registry layer
- * (libhivex underneath) and what inspection and the virtio repair read of it. */
+ * (libhivex underneath) and what inspection and the virtio repair read of it,
+ * MountedDevices' drive-letter values included. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "fuzz_common.h"
 
 #include "guest/fsread.h"
+#include "guest/win_drives.h"
 #include "guest/win_registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,6 +31,16 @@ walk(hk_hive *h, const char *key, int depth, int *budget)
     size_t len = 0;
     char *raw = hk_hive_get_raw(h, key, "Version", &type, &len);
     free(raw);
+    /* every value's data, through the MountedDevices parser (drive letters) */
+    char **vn = hk_hive_value_names(h, key);
+    for (size_t i = 0; vn && vn[i] && i < 32; i++) {
+        raw = hk_hive_get_raw(h, key, vn[i], &type, &len);
+        hk_win_mount m;
+        if (raw)
+            (void)hk_win_mount_parse(vn[i], raw, len, &m);
+        free(raw);
+    }
+    hk_strv_free(vn);
     char **sub = hk_hive_subkeys(h, key);
     for (size_t i = 0; sub && sub[i] && i < 16; i++) {
         char *child = *key ? hk_asprintf("%s\\%s", key, sub[i]) : strdup(sub[i]);

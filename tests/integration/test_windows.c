@@ -17,10 +17,15 @@
  *    vioscsi for a virtio-scsi target;
  *  - win10hib (hibernated): `hyperkvm fix` refuses and the image stays byte for
  *    byte (sha256);
+ *  - drive letters: MountedDevices resolved to partitions (win7 and win2k22 by
+ *    MBR signature + offset, win11 by GPT partition GUID, a letter on a disk
+ *    outside the VM without a device);
  *  - win11 (UEFI): `hyper2kvm local --input WIN.vmx --virtio-win ISO --test-boot`
  *    gives a qcow2, a domain XML that virt-xml-validate accepts (virtio, Hyper-V,
  *    localtime, OVMF with NVRAM, TPM 2.0), a report listing the registry changes
- *    and a boot test that says "not proven".
+ *    and a boot test that says "not proven";
+ *  - win11 again with a virtio-win without w11 and w10 drivers: `local` succeeds with a
+ *    warning naming the refusal, SATA + e1000e, nothing of the repair written.
  *
  * H2K_UPDATE_GOLDEN=1 rewrites the golden files.
  */
@@ -38,6 +43,7 @@ static char *workdir;
 static char *vw_tree;  /* the fake virtio-win folder */
 static char *vw_iso;   /* and its ISO */
 static char *vw_no_w7; /* a folder without any w7 driver */
+static char *vw_no_w11; /* a folder without any w11 driver, nor w10 (w11's fallback) */
 
 static char *
 image_of(const char *out, const char *name)
@@ -88,10 +94,19 @@ setup(void **state)
     ts_run_ok(a1);
     const char *a2[] = { "bash", mkvw, vw_no_w7, NULL };
     ts_run_ok(a2);
+    vw_no_w11 = ts_join(workdir, "virtio-win-no-w11");
+    const char *a3[] = { "bash", mkvw, vw_no_w11, NULL };
+    ts_run_ok(a3);
     const char *drivers[] = { "viostor", "vioscsi", "netkvm", "balloon", "vioserial", "viorng",
                               "pvpanic" };
     for (size_t i = 0; i < HK_ARRAY_LEN(drivers); i++) {
         char *d = hk_asprintf("%s/%s/w7", vw_no_w7, drivers[i]);
+        ts_rmtree(d);
+        free(d);
+        d = hk_asprintf("%s/%s/w11", vw_no_w11, drivers[i]);
+        ts_rmtree(d);
+        free(d);
+        d = hk_asprintf("%s/%s/w10", vw_no_w11, drivers[i]);
         ts_rmtree(d);
         free(d);
     }
@@ -110,6 +125,7 @@ teardown(void **state)
     free(vw_tree);
     free(vw_iso);
     free(vw_no_w7);
+    free(vw_no_w11);
     return 0;
 }
 
@@ -287,6 +303,10 @@ test_win7_cdb(void **state)
     assert_string_equal(id->windows->os_short, "w7");
     assert_string_equal(id->windows->arch, "x86");
     assert_false(id->windows->server);
+    /* MountedDevices' C: (disk signature + 1 MiB offset) is the MBR's first partition */
+    assert_int_equal(id->windows->n_drives, 1);
+    assert_string_equal(id->windows->drive_letters[0], "C");
+    assert_string_equal(id->windows->drive_devices[0], "/dev/sda1");
 
     /* 1. no driver for Windows 7 x86: refused, the guest not even mounted read-write */
     h2k_fix_result *r = NULL;
@@ -357,6 +377,7 @@ test_win7_cdb(void **state)
     char *md = h2k_offline_fixer_report_markdown(fx);
     assert_non_null(strstr(md, "### Registry"));
     assert_non_null(strstr(md, "CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00"));
+    assert_non_null(strstr(md, "Drive letters: C: /dev/sda1\n"));
     free(md);
     ts_assert_rc(ctx, h2k_offline_fixer_commit(fx), 0);
     ts_assert_rc(ctx, h2k_offline_fixer_close(fx), 0);
@@ -396,6 +417,12 @@ test_win2k22_driver_database(void **state)
     assert_string_equal(w->current_control_set, "ControlSet002");
     assert_string_equal(w->system_root, "/Windows");
     assert_false(w->hibernated);
+    /* C: resolved; D: names a disk that is not part of this VM */
+    assert_int_equal(w->n_drives, 2);
+    assert_string_equal(w->drive_letters[0], "C");
+    assert_string_equal(w->drive_devices[0], "/dev/sda1");
+    assert_string_equal(w->drive_letters[1], "D");
+    assert_null(w->drive_devices[1]);
     assert_true(w->vmware_tools);
     assert_string_equal(w->vmware_tools_product_code, "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}");
     assert_int_equal(w->n_adapters, 1);
@@ -550,17 +577,82 @@ test_local_win11_vmx(void **state)
     assert_non_null(strstr(r, "DriverDatabase\\\\DeviceIds\\\\PCI\\\\VEN_1AF4&DEV_1001"));
     assert_non_null(strstr(r, "\"verdict\": \"not proven\""));
     assert_non_null(strstr(r, "\"type\": \"windows\""));
+    /* C: by its GPT partition GUID ("DMIO:ID:"), the NTFS partition after ESP and MSR */
+    const char *drives = strstr(r, "\"drives\"");
+    assert_non_null(drives);
+    assert_non_null(strstr(drives, "\"letter\": \"C\""));
+    assert_non_null(strstr(drives, "\"device\": \"/dev/sda3\""));
     free(r);
     char *mdp = ts_join(outdir, "win11-phony.report.md");
     char *md = ts_read_file(mdp, NULL);
     assert_non_null(strstr(md, "## Registry changes"));
     assert_non_null(strstr(md, "| SOFTWARE | `Microsoft\\Windows\\CurrentVersion` | DevicePath |"));
     assert_non_null(strstr(md, "Not proven"));
+    assert_non_null(strstr(md, "## Windows drive letters"));
+    assert_non_null(strstr(md, "| C: | /dev/sda3 |"));
     free(md);
     free(mdp);
     free(qcow2);
     free(xml);
     free(rj);
+    free(out);
+    free(outdir);
+    free(vmx);
+    free(vmdk);
+    free(vm);
+}
+
+/* `local` on a Windows 11 VM whose virtio repair refuses (the given virtio-win has
+ * no w11 driver, nor the w10 one w11 falls back to): the migration succeeds, with a warning that names the refusal,
+ * SATA disks and an e1000e NIC in the domain, no registry change in the report,
+ * and the source untouched. */
+static void
+test_local_win11_refused_warns(void **state)
+{
+    (void)state;
+    char *vm = ts_join(workdir, "vm-refused");
+    mkdir(vm, 0755);
+    char *vmx = ts_join(vm, "win11.vmx");
+    char *vmdk = ts_join(vm, "win11.vmdk");
+    ts_write_file(vmx, win11_vmx, strlen(win11_vmx));
+    const char *cv[] = { "qemu-img", "convert", "-O", "vmdk", images[3], vmdk, NULL };
+    ts_run_ok(cv);
+    char src_sha[65], src_sha2[65];
+    ts_sha256_file(vmdk, src_sha);
+    char *outdir = ts_join(vm, "out");
+    const char *argv[] = { ts_env("H2K_CLI"), "local", "--input", vmx, "--virtio-win", vw_no_w11,
+                           "--output-dir", outdir, NULL };
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    if (st != 0)
+        fail_msg("hyper2kvm local must succeed (with a warning) when the Windows repair "
+                 "refuses; status %d:\n%s", st, out);
+    assert_non_null(strstr(out, "win11-phony: migrated"));
+    const char *w = strstr(out, "warning: Windows guest without virtio drivers: SATA disks and an "
+                                "e1000e NIC (");
+    if (!w)
+        fail_msg("no warning naming the refusal:\n%s", out);
+    /* the warning carries the refusal: version, architecture, folders looked for */
+    assert_non_null(strstr(w, "refused, nothing changed"));
+    assert_non_null(strstr(w, "w11"));
+    assert_non_null(strstr(w, "amd64"));
+    ts_sha256_file(vmdk, src_sha2);
+    assert_string_equal(src_sha, src_sha2);
+    char *xml = ts_join(outdir, "win11-phony.xml");
+    const char *val[] = { "virt-xml-validate", xml, "domain", NULL };
+    ts_run_ok(val);
+    char *x = ts_read_file(xml, NULL);
+    assert_non_null(strstr(x, "bus=\"sata\""));
+    assert_null(strstr(x, "bus=\"virtio\""));
+    assert_non_null(strstr(x, "<model type=\"e1000e\"/>"));
+    free(x);
+    char *rj = ts_join(outdir, "win11-phony.report.json");
+    char *r = ts_read_file(rj, NULL);
+    assert_non_null(strstr(r, "Windows guest without virtio drivers"));
+    assert_null(strstr(r, "DriverDatabase\\\\DeviceIds")); /* no registry change made */
+    free(r);
+    free(rj);
+    free(xml);
     free(out);
     free(outdir);
     free(vmx);
@@ -576,6 +668,7 @@ main(void)
         cmocka_unit_test(test_win2k22_driver_database),
         cmocka_unit_test(test_hibernated_refused_cli),
         cmocka_unit_test(test_local_win11_vmx),
+        cmocka_unit_test(test_local_win11_refused_warns),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

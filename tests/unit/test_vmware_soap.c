@@ -395,6 +395,7 @@ test_describe(void **state)
     assert_int_equal(s->memory_bytes, UINT64_C(8192) << 20);
     assert_int_equal(s->firmware, H2K_FIRMWARE_UEFI);
     assert_int_equal(s->secure_boot, 1);
+    assert_int_equal(s->vtpm, 1); /* the VirtualTPM device */
     assert_int_equal(s->n_disks, 6);
     static const struct {
         const char *ref;

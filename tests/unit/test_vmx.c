@@ -24,6 +24,7 @@ test_escapes_and_duplicates(void **state)
     assert_string_equal(s->uuid, "421b4b87-e6b7-d881-07a0-c9d221cd3c6b");
     assert_int_equal(s->firmware, H2K_FIRMWARE_UEFI);
     assert_int_equal(s->secure_boot, 0);
+    assert_int_equal(s->vtpm, 0); /* no vtpm.present */
     assert_int_equal(s->n_disks, 0);
     assert_int_equal(s->n_nics, 1);
     assert_string_equal(s->nics[0].mac, "00:50:56:aa:bb:cc"); /* addressType static */

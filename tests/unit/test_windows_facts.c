@@ -113,6 +113,81 @@ test_tpm_for_windows11(void **state)
     h2k_ctx_free(ctx);
 }
 
+static void
+capture_warning(void *userdata, h2k_log_level level, const char *domain, const char *message)
+{
+    (void)domain;
+    char *buf = userdata;
+    if (level == H2K_LOG_WARNING && strlen(buf) + strlen(message) + 2 < 4096) {
+        strcat(buf, message);
+        strcat(buf, "\n");
+    }
+}
+
+/* A source vTPM (VMX vtpm.present, tests/data/vmx/vtpm.vmx) becomes an emulated
+ * TPM 2.0 for a UEFI Windows 11 and for any other guest (tpm-tis on pc), with a
+ * warning that its contents stay behind; without one a Windows 10 gets none. */
+static void
+test_tpm_from_source_vtpm(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    char warnings[4096] = "";
+    h2k_ctx_set_log(ctx, capture_warning, warnings, H2K_LOG_WARNING);
+    char *vmx = ts_data_path("vmx/vtpm.vmx");
+    h2k_vm_spec *s = NULL;
+    ts_assert_rc(ctx, h2k_vmx_parse_file(ctx, vmx, &s), 0);
+    assert_int_equal(s->vtpm, 1);
+    assert_int_equal(s->firmware, H2K_FIRMWARE_UEFI);
+    char *sj = h2k_vm_spec_to_json(s);
+    assert_non_null(strstr(sj, "\"vtpm\": true"));
+    free(sj);
+    h2k_guest_identity *id = calloc(1, sizeof(*id));
+    id->type = H2K_GUEST_WINDOWS;
+    id->firmware = H2K_FIRMWARE_UEFI;
+    id->windows = calloc(1, sizeof(*id->windows));
+    id->windows->os_short = strdup("w11");
+    const char *disks[] = { "/vms/w11-disk1.qcow2" };
+    h2k_domain_options o = H2K_DOMAIN_OPTIONS_INIT;
+    o.domain_type = "kvm";
+    o.windows_virtio = 1;
+    char *xml = NULL;
+    ts_assert_rc(ctx, h2k_domain_xml(ctx, s, id, disks, 1, &o, &xml), 0);
+    assert_non_null(strstr(xml, "<tpm model=\"tpm-crb\">"));
+    assert_non_null(strstr(xml, "<backend type=\"emulator\" version=\"2.0\"/>"));
+    assert_non_null(strstr(xml, "<loader"));
+    /* exactly one TPM */
+    assert_null(strstr(strstr(xml, "<tpm") + 1, "<tpm"));
+    free(xml);
+    assert_non_null(strstr(warnings, "the source VM has a virtual TPM"));
+    assert_non_null(strstr(warnings, "BitLocker"));
+    /* a Windows 10 from the same VM (not a case where Windows asks for one) still gets it */
+    free(id->windows->os_short);
+    id->windows->os_short = strdup("w10");
+    ts_assert_rc(ctx, h2k_domain_xml(ctx, s, id, disks, 1, &o, &xml), 0);
+    assert_non_null(strstr(xml, "<tpm model=\"tpm-crb\">"));
+    free(xml);
+    /* ... on the pc machine type the TIS interface (CRB needs q35); BIOS allowed */
+    o.machine = "pc";
+    s->firmware = H2K_FIRMWARE_BIOS;
+    s->secure_boot = 0;
+    id->firmware = H2K_FIRMWARE_BIOS;
+    ts_assert_rc(ctx, h2k_domain_xml(ctx, s, id, disks, 1, &o, &xml), 0);
+    assert_non_null(strstr(xml, "<tpm model=\"tpm-tis\">"));
+    free(xml);
+    /* without a vTPM in the source, Windows 10 gets none and no warning about it */
+    s->vtpm = 0;
+    warnings[0] = '\0';
+    ts_assert_rc(ctx, h2k_domain_xml(ctx, s, id, disks, 1, &o, &xml), 0);
+    assert_null(strstr(xml, "<tpm"));
+    assert_null(strstr(warnings, "virtual TPM"));
+    free(xml);
+    h2k_guest_identity_free(id);
+    h2k_vm_spec_free(s);
+    free(vmx);
+    h2k_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -121,6 +196,7 @@ main(void)
         cmocka_unit_test(test_mask_prefix),
         cmocka_unit_test(test_windows_stays_windows),
         cmocka_unit_test(test_tpm_for_windows11),
+        cmocka_unit_test(test_tpm_from_source_vtpm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

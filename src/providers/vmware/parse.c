@@ -402,6 +402,8 @@ hk_vmw_parse_hardware(h2k_ctx *ctx, const char *host, const xmlNode *hw, hk_vmw_
             rc = add_removable(ctx, d, "cdrom", ctrls, n_ctrls, s);
         } else if (strcmp(t, "VirtualFloppy") == 0) {
             rc = add_removable(ctx, d, "floppy", ctrls, n_ctrls, s);
+        } else if (strcmp(t, "VirtualTPM") == 0) {
+            s->vtpm = 1;
         } else {
             const char *model = NULL;
             bool is_nic = false;
