@@ -42,17 +42,15 @@ setup(void **state)
     e->outside = ts_join(e->dir, "outside");
     assert_int_equal(mkdir(e->bin, 0755), 0);
     /* the guest's own module tree, where modprobe finds the drivers */
-    char *mk = hk_asprintf("mkdir -p '%s/lib/modules/" KVER "/kernel/drivers/virtio' "
-                           "'%s/lib/modules/" KVER "/kernel/drivers/block' "
-                           "'%s/lib/modules/" KVER "/kernel/drivers/scsi' '%s/usr/lib/modules/"
-                           KVER "' && for m in virtio virtio_ring virtio_pci; do "
-                           "echo $m > '%s/lib/modules/" KVER "/kernel/drivers/virtio/'$m.ko; done"
-                           " && echo virtio_blk > '%s/lib/modules/" KVER
-                           "/kernel/drivers/block/virtio_blk.ko'"
-                           " && echo sd_mod > '%s/lib/modules/" KVER
-                           "/kernel/drivers/scsi/sd_mod.ko'",
-                           e->guest, e->guest, e->guest, e->outside, e->guest, e->guest,
-                           e->guest);
+    char *mk = hk_asprintf(
+        "mkdir -p '%s/lib/modules/" KVER "/kernel/drivers/virtio' "
+        "'%s/lib/modules/" KVER "/kernel/drivers/block' "
+        "'%s/lib/modules/" KVER "/kernel/drivers/scsi' '%s/usr/lib/modules/" KVER
+        "' && for m in virtio virtio_ring virtio_pci; do "
+        "echo $m > '%s/lib/modules/" KVER "/kernel/drivers/virtio/'$m.ko; done"
+        " && echo virtio_blk > '%s/lib/modules/" KVER "/kernel/drivers/block/virtio_blk.ko'"
+        " && echo sd_mod > '%s/lib/modules/" KVER "/kernel/drivers/scsi/sd_mod.ko'",
+        e->guest, e->guest, e->guest, e->outside, e->guest, e->guest, e->guest);
     assert_int_equal(system(mk), 0);
     free(mk);
 
@@ -85,35 +83,37 @@ setup(void **state)
         "-n) printf 'GZ:'; cat ;; *) exit 9 ;; esac\n");
     /* cpio -idm: unpacks the tree named in the layout file; cpio -o: lists
      * the files (and the content of the cmdline.d files) */
-    s = hk_asprintf(
-        "#!/bin/sh\n"
-        "case $1 in\n"
-        "-idm)\n"
-        "  cat >/dev/null\n"
-        "  k=" KVER "\n"
-        "  case $(cat '%s') in\n"
-        "  merged|present)\n"
-        "    mkdir -p usr/lib/modules/$k/kernel/drivers/scsi usr/bin etc\n"
-        "    ln -s usr/lib lib; ln -s usr/bin bin\n"
-        "    echo sd > usr/lib/modules/$k/kernel/drivers/scsi/sd_mod.ko\n"
-        "    if [ \"$(cat '%s')\" = present ]; then\n"
-        "      mkdir -p usr/lib/modules/$k/kernel/drivers/virtio usr/lib/modules/$k/kernel/drivers/block\n"
-        "      for m in virtio virtio_ring virtio_pci; do : > usr/lib/modules/$k/kernel/drivers/virtio/$m.ko; done\n"
-        "      : > usr/lib/modules/$k/kernel/drivers/block/virtio_blk.ko\n"
-        "    fi ;;\n"
-        "  split)\n"
-        "    mkdir -p lib/modules/$k/kernel/drivers/scsi etc\n"
-        "    echo sd > lib/modules/$k/kernel/drivers/scsi/sd_mod.ko ;;\n"
-        "  escape)\n"
-        "    ln -s '%s/usr' usr; ln -s usr/lib lib ;;\n"
-        "  etc-escape)\n"
-        "    mkdir -p usr/lib/modules/$k; ln -s '%s' etc ;;\n"
-        "  esac ;;\n"
-        "--quiet)\n"
-        "  while read -r f; do echo \"$f\"; case $f in *cmdline.d/*.conf) cat \"$f\" ;; esac; done ;;\n"
-        "*) exit 9 ;;\n"
-        "esac\n",
-        e->layout, e->layout, e->outside, e->outside);
+    s = hk_asprintf("#!/bin/sh\n"
+                    "case $1 in\n"
+                    "-idm)\n"
+                    "  cat >/dev/null\n"
+                    "  k=" KVER "\n"
+                    "  case $(cat '%s') in\n"
+                    "  merged|present)\n"
+                    "    mkdir -p usr/lib/modules/$k/kernel/drivers/scsi usr/bin etc\n"
+                    "    ln -s usr/lib lib; ln -s usr/bin bin\n"
+                    "    echo sd > usr/lib/modules/$k/kernel/drivers/scsi/sd_mod.ko\n"
+                    "    if [ \"$(cat '%s')\" = present ]; then\n"
+                    "      mkdir -p usr/lib/modules/$k/kernel/drivers/virtio "
+                    "usr/lib/modules/$k/kernel/drivers/block\n"
+                    "      for m in virtio virtio_ring virtio_pci; do : > "
+                    "usr/lib/modules/$k/kernel/drivers/virtio/$m.ko; done\n"
+                    "      : > usr/lib/modules/$k/kernel/drivers/block/virtio_blk.ko\n"
+                    "    fi ;;\n"
+                    "  split)\n"
+                    "    mkdir -p lib/modules/$k/kernel/drivers/scsi etc\n"
+                    "    echo sd > lib/modules/$k/kernel/drivers/scsi/sd_mod.ko ;;\n"
+                    "  escape)\n"
+                    "    ln -s '%s/usr' usr; ln -s usr/lib lib ;;\n"
+                    "  etc-escape)\n"
+                    "    mkdir -p usr/lib/modules/$k; ln -s '%s' etc ;;\n"
+                    "  esac ;;\n"
+                    "--quiet)\n"
+                    "  while read -r f; do echo \"$f\"; case $f in *cmdline.d/*.conf) cat \"$f\" "
+                    ";; esac; done ;;\n"
+                    "*) exit 9 ;;\n"
+                    "esac\n",
+                    e->layout, e->layout, e->outside, e->outside);
     put(e->bin, "cpio", s);
     free(s);
     *state = e;
@@ -149,7 +149,7 @@ run_script(env *e, const char *layout, const char *image, const char *modules, c
     char *full = hk_asprintf("PATH='%s':\"$PATH\"; export PATH\n(\n%s\n) 2>&1\n", e->bin, cmd);
     FILE *f = popen(full, "r");
     assert_non_null(f);
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     char chunk[512];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -178,7 +178,8 @@ test_adds_to_merged_usr(void **state)
     const char *said = NULL;
     assert_int_equal(hk_initrd_add_result(st, out, &said), HK_INITRD_ADD_ADDED);
     assert_non_null(said);
-    assert_true(hk_startswith(said, "added virtio.ko virtio_ring.ko virtio_pci.ko virtio_blk.ko\n"));
+    assert_true(
+        hk_startswith(said, "added virtio.ko virtio_ring.ko virtio_pci.ko virtio_blk.ko\n"));
     char *img = ts_read_file(e->img, NULL);
     assert_true(hk_startswith(img, "GZ:"));
     static const char *const want[] = {
@@ -250,10 +251,10 @@ test_refusals(void **state)
     static const struct {
         const char *layout, *image, *modules, *why;
     } cases[] = {
-        { "merged", "not an initramfs", "virtio_blk", "unknown compression" },
-        { "escape", gz_image, "virtio_blk", "has no modules for" },
-        { "etc-escape", gz_image, "virtio_blk", "etc leaves the image" },
-        { "merged", gz_image, "virtio_nonexistent", "no module virtio_nonexistent" },
+        {"merged", "not an initramfs", "virtio_blk", "unknown compression"},
+        {"escape", gz_image, "virtio_blk", "has no modules for"},
+        {"etc-escape", gz_image, "virtio_blk", "etc leaves the image"},
+        {"merged", gz_image, "virtio_nonexistent", "no module virtio_nonexistent"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *out = NULL;
