@@ -1,9 +1,9 @@
 #!/bin/bash
 # Builds corpus guest 2: a Debian 12 VMware VM with a btrfs root on subvolumes, a
 # dracut initramfs, NetworkManager and /var on a second disk.  Derived from the cached
-# Debian test guest (build-debian-guest.sh, which this script calls; its image is
-# never modified): its files are copied out, changed in a chroot and written onto two
-# new disks.
+# Debian test guest (build-debian-guest.sh, which this script calls; its image is never
+# modified): its files are copied out with debugfs, changed in a chroot and written
+# onto two new disks.
 #
 #   scripts/images/build-debian-btrfs-guest.sh [--force]
 #
@@ -27,7 +27,7 @@
 #   - serial console, root password and boot marker as in the base guest
 #
 # Needs root (chroot), guestfish (LIBGUESTFS_BACKEND defaults to direct), qemu-img,
-# sfdisk, mkfs.btrfs, mkfs.ext4, and the Debian mirror the base guest's apt sources
+# debugfs, sfdisk, mkfs.btrfs, mkfs.ext4, and the Debian mirror the base guest's apt sources
 # name (override with H2K_DEBIAN_MIRROR=URL).
 set -euo pipefail
 
@@ -87,7 +87,7 @@ flock 9
 if [ "$force" = 0 ] && valid; then printf '%s\n' "$vmx"; exit 0; fi
 
 [ "$(id -u)" = 0 ] || die "building the guest needs root (chroot)"
-for tool in guestfish qemu-img sfdisk mkfs.btrfs mkfs.ext4 uuidgen chroot tar; do
+for tool in guestfish qemu-img debugfs sfdisk mkfs.btrfs mkfs.ext4 uuidgen chroot tar; do
     command -v "$tool" >/dev/null 2>&1 || die "missing program: $tool"
 done
 
@@ -126,13 +126,30 @@ phase() {
 rm -f "$facts_json" "$facts_env"
 
 # ---- 1. the base guest's files ---------------------------------------------------------
+# Read straight from its ext4 root with debugfs (no appliance, no loop device): rdump
+# keeps owners, modes and times but drops the set-id and sticky bits, which are put back
+# from a listing of every directory (one more debugfs run).  Extended attributes are not
+# kept (the test guest needs none).
 log "copying the files of $base"
-guestfish --ro --format=vmdk -a "$base" -i \
-    tar-out / "$work/root.tar" numericowner:true xattrs:true >"$work/gf-out.log" 2>&1 ||
-    { tail -n 30 "$work/gf-out.log" >&2; die "cannot copy the base guest's files"; }
+# shellcheck disable=SC1090
+base_root_dev=$(. "$base_facts"; echo "$H2K_GUEST_ROOT_DEVICE")
+[ "$base_root_dev" = /dev/sda1 ] || die "the base guest's root is not /dev/sda1"
+base_fs="$work/base.raw?offset=$((2048 * 512))"
+qemu-img convert -f vmdk -O raw "$base" "$work/base.raw"
 mkdir -p "$root"
-tar -xpf "$work/root.tar" --numeric-owner --xattrs -C "$root"
-rm -f "$work/root.tar"
+debugfs -R "rdump / $root" "$base_fs" >"$work/rdump.log" 2>&1 ||
+    { tail -n 30 "$work/rdump.log" >&2; die "cannot copy the base guest's files"; }
+(cd "$root" && find . -type d -printf 'ls -p /%P\n') >"$work/ls.cmds"
+debugfs -f "$work/ls.cmds" "$base_fs" 2>/dev/null |
+    awk -F/ '/^debugfs: ls -p / { dir = substr($0, 16); if (dir != "/") dir = dir "/"; next }
+             NF >= 7 && $6 != "." && $6 != ".." {
+                 perm = substr($3, length($3) - 3)
+                 if (substr(perm, 1, 1) != "0") print perm, dir $6 }' >"$work/modes"
+while read -r mode path; do
+    if [ -e "$root$path" ] && [ ! -L "$root$path" ]; then chmod "$mode" "$root$path"; fi
+done <"$work/modes"
+grep -q ' /usr/bin/passwd$' "$work/modes" || die "no set-id bits found in the base guest"
+rm -f "$work/base.raw"
 kver=$(ls "$root/lib/modules")
 [ "$(printf '%s\n' "$kver" | wc -l)" = 1 ] || die "expected one kernel, found: $kver"
 phase "copy of the base guest" copy_s
@@ -151,6 +168,7 @@ chroot_up() {
     mkdir -p "$root/dev/pts" "$root/dev/shm"
     mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
     ln -s pts/ptmx "$root/dev/ptmx"
+    ln -s /proc/self/fd "$root/dev/fd"
 }
 in_root() {
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
@@ -164,23 +182,33 @@ chmod 755 "$root/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 chroot_up
 in_root apt-get -q update >"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log" >&2; die "apt-get update failed"; }
-# dracut replaces initramfs-tools; its own kernel hook builds an initramfs now, which
-# step 3 replaces with the VMware-shaped one.
+# The initramfs a VMware host-only build would have: the storage drivers VMware, IDE and
+# SATA need, no virtio.  dracut's kernel hook builds it when the package is installed,
+# with this configuration, removed afterwards (later rebuilds use Debian's defaults).
+# "drivers" is the exact list of storage drivers; the dracut modules that add virtio
+# drivers (qemu, virtiofs, nvdimm) are left out.
+mkdir -p "$root/etc/dracut.conf.d"
+# shellcheck disable=SC2086
+cat >"$root/etc/dracut.conf.d/10-h2k-vmware.conf" <<DRACUTCONF
+hostonly="no"
+drivers=" $(echo $initramfs_drivers) "
+omit_dracutmodules+=" qemu qemu-net virtiofs nvdimm "
+omit_drivers+=" virtio virtio_ring virtio_pci virtio_blk virtio_scsi virtio_net virtiofs virtio_pmem nd_virtio "
+DRACUTCONF
+# dracut replaces initramfs-tools
 in_root apt-get -q -y --no-install-recommends install dracut network-manager btrfs-progs \
     >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get install failed"; }
 in_root apt-get -q -y purge ifupdown initramfs-tools initramfs-tools-core \
     >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get purge failed"; }
+# built before btrfs-progs was unpacked, the image may lack dracut's btrfs module
+if ! in_root lsinitrd "/boot/initrd.img-$kver" | grep -q 'sbin/btrfs'; then
+    log "rebuilding the initramfs with the btrfs module"
+    in_root dracut --force --kver "$kver" "/boot/initrd.img-$kver" >"$work/dracut.log" 2>&1 ||
+        { tail -n 40 "$work/dracut.log" >&2; die "dracut failed"; }
+fi
+rm -f "$root/etc/dracut.conf.d/10-h2k-vmware.conf"
 phase "dracut, network-manager, btrfs-progs" packages_s
 
-# ---- 3. the initramfs a VMware host-only build would have: no virtio ------------------
-# One-off options (no file in /etc/dracut.conf.d): a later rebuild by the guest uses
-# Debian's defaults.  --drivers is the exact list of storage drivers; the qemu modules
-# (which add virtio) are left out.
-# shellcheck disable=SC2086
-in_root dracut --force --no-hostonly --omit "qemu qemu-net" --drivers "$(echo $initramfs_drivers)" \
-    --omit-drivers "virtio_blk virtio_scsi virtio_pci virtio_net virtio_console" \
-    --kver "$kver" "/boot/initrd.img-$kver" >"$work/dracut.log" 2>&1 ||
-    { tail -n 40 "$work/dracut.log" >&2; die "dracut failed"; }
 initrd_list=$(in_root lsinitrd "/boot/initrd.img-$kver")
 if printf '%s\n' "$initrd_list" | grep -q 'virtio'; then
     printf '%s\n' "$initrd_list" | grep virtio >&2
