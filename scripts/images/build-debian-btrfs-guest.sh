@@ -87,7 +87,7 @@ flock 9
 if [ "$force" = 0 ] && valid; then printf '%s\n' "$vmx"; exit 0; fi
 
 [ "$(id -u)" = 0 ] || die "building the guest needs root (chroot)"
-for tool in guestfish qemu-img debugfs sfdisk mkfs.btrfs mkfs.ext4 uuidgen chroot tar; do
+for tool in guestfish qemu-img debugfs sfdisk mkfs.btrfs mkfs.ext4 uuidgen chroot; do
     command -v "$tool" >/dev/null 2>&1 || die "missing program: $tool"
 done
 
@@ -195,12 +195,15 @@ drivers=" $(echo $initramfs_drivers) "
 omit_dracutmodules+=" qemu qemu-net virtiofs nvdimm "
 omit_drivers+=" virtio virtio_ring virtio_pci virtio_blk virtio_scsi virtio_net virtiofs virtio_pmem nd_virtio "
 DRACUTCONF
+# btrfs-progs first, so that the image dracut's hook builds has the btrfs module;
 # dracut replaces initramfs-tools
-in_root apt-get -q -y --no-install-recommends install dracut network-manager btrfs-progs \
+in_root apt-get -q -y --no-install-recommends install btrfs-progs \
+    >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get install failed"; }
+in_root apt-get -q -y --no-install-recommends install dracut network-manager \
     >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get install failed"; }
 in_root apt-get -q -y purge ifupdown initramfs-tools initramfs-tools-core \
     >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get purge failed"; }
-# built before btrfs-progs was unpacked, the image may lack dracut's btrfs module
+# the btrfs module must be in the image
 if ! in_root lsinitrd "/boot/initrd.img-$kver" | grep -q 'sbin/btrfs'; then
     log "rebuilding the initramfs with the btrfs module"
     in_root dracut --force --kver "$kver" "/boot/initrd.img-$kver" >"$work/dracut.log" 2>&1 ||
@@ -275,16 +278,20 @@ truncate -s "$disk1_bytes" "$raw1"
 truncate -s "$disk2_bytes" "$raw2"
 printf 'label: dos\nunit: sectors\n\nstart=%s, type=83, bootable\n' "$p_start" | sfdisk -q "$raw1"
 printf 'label: dos\nunit: sectors\n\nstart=%s, type=83\n' "$p_start" | sfdisk -q "$raw2"
+# The root file system is made from the directory here (no appliance I/O): its top level
+# holds the tree, which the appliance snapshots into @ (copy-on-write, instant) and then
+# removes from the top level.  /var goes to the second disk.
+mv "$root/var" "$work/var"
+mkdir -m 755 "$root/var"
 p1_bytes=$((disk1_bytes - p_start * sector))
 truncate -s "$p1_bytes" "$work/p1"
-mkfs.btrfs -q -f -U "$btrfs_uuid" -L h2k-root "$work/p1" >/dev/null
+mkfs.btrfs -q -f -U "$btrfs_uuid" -L h2k-root --rootdir "$root" "$work/p1" >"$work/mkfs.log" 2>&1 ||
+    { cat "$work/mkfs.log" >&2; die "mkfs.btrfs failed"; }
 dd if="$work/p1" of="$raw1" bs=1M seek=1 conv=notrunc,sparse status=none
 rm -f "$work/p1"
-# /var straight from the directory; the rest goes through the appliance (subvolumes).
-mkfs.ext4 -q -F -U "$var_uuid" -E "offset=$((p_start * sector))" -d "$root/var" \
+mkfs.ext4 -q -F -U "$var_uuid" -E "offset=$((p_start * sector))" -d "$work/var" \
     "$raw2" "$(((disk2_bytes - p_start * sector) / 1024))k"
-(cd "$root" && tar --numeric-owner --xattrs --exclude=./var -cf "$work/root.tar" .)
-rm -rf --one-file-system "$root"
+rm -rf --one-file-system "$root" "$work/var"
 cat >"$work/grub-setup.sh" <<'EOF'
 #!/bin/sh
 set -e
@@ -296,14 +303,12 @@ EOF
 guestfish --rw --format=raw -a "$raw1" -a "$raw2" >"$work/guestfish.log" 2>&1 <<EOF ||
 run
 mount /dev/sda1 /
-btrfs-subvolume-create /@
+btrfs-subvolume-snapshot / /@
 btrfs-subvolume-create /@home
+glob rm-rf /[!@]*
 umount /
 mount-options subvol=@ /dev/sda1 /
-mkdir /home
-mkdir /var
 mount-options subvol=@home /dev/sda1 /home
-tar-in $work/root.tar / xattrs:true
 upload $work/grub-setup.sh /root/h2k-grub-setup.sh
 sh "/bin/sh /root/h2k-grub-setup.sh"
 rm /root/h2k-grub-setup.sh
@@ -312,7 +317,6 @@ btrfs-subvolume-list /
 umount-all
 EOF
     { tail -n 40 "$work/guestfish.log" >&2; die "filling the disks through guestfish failed"; }
-rm -f "$work/root.tar"
 grep -q "root=UUID=$btrfs_uuid .*rootflags=subvol=@" "$work/guestfish.log" ||
     { grep -n 'linux' "$work/guestfish.log" >&2; die "grub.cfg does not boot the @ subvolume"; }
 dd if="$raw1" bs=512 count=1 status=none | grep -aq GRUB || die "no GRUB boot code in the MBR"
