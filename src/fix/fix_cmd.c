@@ -95,6 +95,29 @@ hk_fix_cmd_initramfs_add(const char *version, const char *initrd, const char *mo
     return cmd;
 }
 
+hk_initrd_add_outcome
+hk_initrd_add_result(int status, const char *out, const char **said)
+{
+    static const char mark[] = "hyper2kvm-initramfs: ";
+    const char *p = NULL;
+    /* the verdict is a line of its own */
+    for (const char *q = out; q && (q = strstr(q, mark)); q++)
+        if (q == out || q[-1] == '\n') {
+            p = q + sizeof(mark) - 1;
+            break;
+        }
+    if (said)
+        *said = p;
+    if (status != 0 || !p)
+        return HK_INITRD_ADD_NOT_APPLIED;
+    size_t n = strcspn(p, "\n");
+    if (n == strlen("present") && hk_startswith(p, "present"))
+        return HK_INITRD_ADD_PRESENT;
+    if (hk_startswith(p, "added") && (p[5] == ' ' || p[5] == '\n' || p[5] == '\0'))
+        return HK_INITRD_ADD_ADDED;
+    return HK_INITRD_ADD_NOT_APPLIED;
+}
+
 char *
 hk_fix_cmd_pkg_query(bool dpkg, const char *const *pkgs, size_t n)
 {

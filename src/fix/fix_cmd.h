@@ -63,4 +63,26 @@ char *hk_fix_pkg_filter(const char *output, const char *const *pkgs, size_t n);
  * Caller frees. */
 char *hk_fix_cmd_pkg_remove(bool dpkg, const char *names, const char *const *pkgs, size_t n);
 
+/* The in-place script for dracut images (initrd_dracut.c), to be given to
+ * hk_fix_cmd_initramfs_add(): early cpio archives kept, the main archive
+ * unpacked by its magic (gzip, zstd, xz, lz4 or none), the modules and their
+ * dependencies copied into usr/lib/modules/<kver> (or lib/modules/<kver>), the
+ * indexes regenerated with depmod, "rd.driver.pre=" written to the image's
+ * /etc/cmdline.d, and the archive packed with the same compressor.  Static
+ * text; never NULL. */
+const char *hk_initrd_dracut_add_script(void);
+
+/* What an in-place initramfs script (exit status @status, output @out, from the
+ * guest) reported. */
+typedef enum {
+    HK_INITRD_ADD_NOT_APPLIED, /* failed or did not apply: rebuild instead */
+    HK_INITRD_ADD_PRESENT,     /* the image already had every module */
+    HK_INITRD_ADD_ADDED,       /* modules were added */
+} hk_initrd_add_outcome;
+
+/* Reads the script's verdict: its "hyper2kvm-initramfs: present|added ..." line
+ * with exit status 0.  When @said is not NULL it receives a pointer into @out
+ * to the text after "hyper2kvm-initramfs: " (or NULL). */
+hk_initrd_add_outcome hk_initrd_add_result(int status, const char *out, const char **said);
+
 #endif

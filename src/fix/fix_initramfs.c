@@ -2,14 +2,16 @@
  * Virtio drivers in every initramfs.  An initramfs that already holds
  * virtio_blk (or a kernel with it built in) is left alone.
  *
- * initramfs-tools guests take a fast path: the image is unpacked in the guest,
- * the virtio storage drivers and their dependencies are copied in from the
+ * initramfs-tools and dracut guests take a fast path: the image is unpacked in
+ * the guest, the virtio storage drivers and their dependencies are copied in from the
  * guest's own /lib/modules, depmod re-indexes the tree and it is packed again
  * with the compressor the guest configured.  That is what update-initramfs
  * would produce for these modules, without its hooks (which re-copy every
  * binary and library): seconds instead of minutes under emulation.  When the
  * fast path cannot run (a tool missing, an unexpected layout) the generator
- * rebuilds the image as before.
+ * rebuilds the image as before.  dracut images have their own script
+ * (initrd_dracut.c): their layout (usr/lib/modules, early microcode archives)
+ * and the way dracut loads drivers differ.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -173,13 +175,16 @@ ensure_config(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool)
     return 0;
 }
 
-/* The fast path for initramfs-tools: 1 when the image already had the drivers,
- * 2 when they were added, 0 when it does not apply (the caller rebuilds). */
+/* The fast path (initramfs-tools, dracut): 1 when the image already had the
+ * drivers, 2 when they were added, 0 when it does not apply (the caller
+ * rebuilds). */
 static int
-add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, const h2k_guest_kernel *k)
+add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool,
+                    const h2k_guest_kernel *k)
 {
-    char *cmd =
-        hk_fix_cmd_initramfs_add(k->version, k->initrd_path, storage_modules, initramfs_add_script);
+    const char *script =
+        tool == TOOL_DRACUT ? hk_initrd_dracut_add_script() : initramfs_add_script;
+    char *cmd = hk_fix_cmd_initramfs_add(k->version, k->initrd_path, storage_modules, script);
     if (!cmd)
         return 0;
     double t0 = hk_now();
@@ -187,14 +192,14 @@ add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, const h2k_guest_
     int st = hk_fix_sh(fx, res, cmd, &out);
     free(cmd);
     int r = 0;
-    static const char mark[] = "hyper2kvm-initramfs: ";
-    const char *said = out ? strstr(out, mark) : NULL;
-    said = said ? said + sizeof(mark) - 1 : NULL;
-    if (st == 0 && said && hk_startswith(said, "present")) {
+    const char *said = NULL;
+    hk_initrd_add_outcome oc = hk_initrd_add_result(st, out, &said);
+    if (oc == HK_INITRD_ADD_PRESENT) {
         r = 1;
-    } else if (st == 0 && said && hk_startswith(said, "added")) {
-        hk_info(fx->ctx, "fix", "initramfs of %s: %.*s in %.0f s", k->version,
-                (int)strcspn(said, "\n"), said, hk_now() - t0);
+    } else if (oc == HK_INITRD_ADD_ADDED) {
+        hk_info(fx->ctx, "fix", "initramfs of %s (%s): %.*s in %.0f s", k->version,
+                tool == TOOL_DRACUT ? "dracut" : "initramfs-tools", (int)strcspn(said, "\n"),
+                said, hk_now() - t0);
         r = 2;
     } else {
         /* the guest's own output: rendered safely */
@@ -252,8 +257,9 @@ hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res)
         }
         if (!k->initrd_path)
             continue; /* no initramfs: everything needed is built in */
-        if (!fx->opts.force_initramfs && !fx->opts.dry_run && tool == TOOL_INITRAMFS_TOOLS) {
-            int fast = add_storage_drivers(fx, res, k);
+        if (!fx->opts.force_initramfs && !fx->opts.dry_run &&
+            (tool == TOOL_INITRAMFS_TOOLS || tool == TOOL_DRACUT)) {
+            int fast = add_storage_drivers(fx, res, tool, k);
             if (fast == 1) {
                 k->initrd_has_virtio = 1;
                 ok++;

@@ -21,6 +21,7 @@
 #include "disk/ova_internal.h"
 #include "orch_internal.h"
 #include "output/output_internal.h"
+#include "test/boot_disks.h"
 
 #define DOM "orchestrator"
 
@@ -1333,7 +1334,10 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             if (res->spec->n_nics && res->spec->nics[0].mac)
                 bo.mac = res->spec->nics[0].mac;
             hk_progress(ctx, "boot", 0, 1);
-            STAGE("boot", h2k_qemu_test_run(ctx, st.outputs[0], &bo, &res->boot));
+            /* every disk: the guest may mount its other disks at boot */
+            STAGE("boot", hk_qemu_test_run_disks(ctx, st.outputs[0],
+                                                 (const char *const *)st.outputs + 1, st.n - 1,
+                                                 &bo, &res->boot));
             hk_progress(ctx, "boot", 1, 1);
         }
     }

@@ -73,6 +73,11 @@ typedef struct hk_qemu_plan {
     const char *ovmf_code;   /* NULL: BIOS */
     const char *ovmf_vars;   /* the private copy, with ovmf_code */
     const char *console_log; /* serial output file */
+    /* the VM's other disks (absolute paths, format extra_format), attached after
+     * the boot disk on the same bus, each with snapshot=on: never written */
+    const char *const *extra_disks;
+    size_t n_extra_disks;
+    const char *extra_format;
 } hk_qemu_plan;
 
 /* Builds the NULL-terminated argv (caller frees with hk_strv_free).

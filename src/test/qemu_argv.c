@@ -196,7 +196,8 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
 {
     *out = NULL;
     if (!p || !p->qemu || !p->accel || !p->machine || !p->disk || !p->disk_format ||
-        !p->console_log || !p->memory_mib || !p->vcpus || (p->ovmf_code && !p->ovmf_vars))
+        !p->console_log || !p->memory_mib || !p->vcpus || (p->ovmf_code && !p->ovmf_vars) ||
+        (p->n_extra_disks && (!p->extra_disks || !p->extra_format)))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: incomplete plan");
     bool q35 = strcmp(p->machine, "q35") == 0;
     if ((p->bus == H2K_BUS_IDE && q35) || (p->bus == H2K_BUS_SATA && !q35))
@@ -258,6 +259,30 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
     case H2K_BUS_NVME:
     case H2K_BUS_FLOPPY:
         break; /* refused above by hk_boot_bus_ok() */
+    }
+    /* The VM's other disks (data on a second disk is mounted by fstab): the
+     * same bus, no boot index; snapshot=on, so the outputs are never written. */
+    for (size_t i = 0; i < p->n_extra_disks; i++) {
+        char *d = hk_qemu_opt_escape(p->extra_disks[i]);
+        size_t id = i + 1;
+        add2(&a, "-drive",
+             d ? hk_asprintf("driver=%s,file.driver=file,file.filename=%s,if=none,id=disk%zu,"
+                             "snapshot=on,cache=unsafe",
+                             p->extra_format, d, id)
+               : NULL);
+        free(d);
+        switch (p->bus) {
+        case H2K_BUS_SCSI:
+            add2(&a, "-device", hk_asprintf("scsi-hd,drive=disk%zu,bus=scsi0.0", id));
+            break;
+        case H2K_BUS_SATA:
+        case H2K_BUS_IDE:
+            add2(&a, "-device", hk_asprintf("ide-hd,drive=disk%zu,bus=ide.%zu", id, id));
+            break;
+        default:
+            add2(&a, "-device", hk_asprintf("virtio-blk-pci,drive=disk%zu", id));
+            break;
+        }
     }
     if (p->nic_model) {
         add2(&a, "-netdev", strdup("user,id=net0"));

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "boot_disks.h"
 #include "boot_internal.h"
+#include "guest/fsread.h"
 
 #define QEMU "qemu-system-x86_64"
 #define STOP_GRACE_MS 3000
@@ -45,11 +47,21 @@ qemu_output(const char *path)
     return s ? hk_console_sanitize(s) : NULL;
 }
 
+static int run_disks(h2k_ctx *ctx, char *abs, const char *const *extra, size_t n_extra,
+                     hk_boot_opts *o, h2k_boot_result **out);
+
 int
 h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
                   h2k_boot_result **out)
 {
-    if (!ctx || !out)
+    return hk_qemu_test_run_disks(ctx, image, NULL, 0, opts, out);
+}
+
+int
+hk_qemu_test_run_disks(h2k_ctx *ctx, const char *image, const char *const *extra,
+                       size_t n_extra, const h2k_boot_test_options *opts, h2k_boot_result **out)
+{
+    if (!ctx || !out || (n_extra && !extra))
         return H2K_ERR_INVALID_ARG;
     *out = NULL;
     hk_boot_opts o;
@@ -57,6 +69,32 @@ h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *
     int rc = hk_boot_begin(ctx, image, opts, &o, &abs);
     if (rc < 0)
         return rc;
+    char **extra_abs = calloc(n_extra + 1, sizeof(char *));
+    if (!extra_abs) {
+        free(abs);
+        return hk_error_nomem(ctx);
+    }
+    for (size_t i = 0; i < n_extra; i++) {
+        if (!extra[i] || !(extra_abs[i] = hk_abspath(extra[i]))) {
+            hk_strv_free(extra_abs);
+            free(abs);
+            return extra[i] ? hk_error_nomem(ctx)
+                            : hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: disk %zu has no path",
+                                       i + 2);
+        }
+    }
+    rc = run_disks(ctx, abs, (const char *const *)extra_abs, n_extra, &o, out);
+    hk_strv_free(extra_abs);
+    return rc;
+}
+
+/* Takes @abs. */
+static int
+run_disks(h2k_ctx *ctx, char *abs, const char *const *extra_disks, size_t n_extra,
+          hk_boot_opts *opts_o, h2k_boot_result **out)
+{
+    hk_boot_opts o = *opts_o;
+    int rc = 0;
     char *qemu = hk_find_program(QEMU);
     if (!qemu) {
         free(abs);
@@ -90,6 +128,9 @@ h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *
         .ovmf_code = o.uefi ? HK_OVMF_CODE : NULL,
         .ovmf_vars = w.vars,
         .console_log = w.console_log,
+        .extra_disks = extra_disks,
+        .n_extra_disks = n_extra,
+        .extra_format = w.format,
     };
     if ((rc = hk_qemu_argv(ctx, &plan, &argv)) < 0)
         goto done;
@@ -103,8 +144,8 @@ h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *
         rc = hk_error_nomem(ctx);
         goto done;
     }
-    hk_info(ctx, "test", "booting %s (%s, %s, %s bus, %s, proof %s, timeout %u s)", abs,
-            w.format, accel, h2k_bus_name(o.bus), o.uefi ? "UEFI" : "BIOS",
+    hk_info(ctx, "test", "booting %s%s (%s, %s, %s bus, %s, proof %s, timeout %u s)", abs,
+            n_extra ? " and the VM's other disks" : "", w.format, accel, h2k_bus_name(o.bus), o.uefi ? "UEFI" : "BIOS",
             h2k_boot_proof_name(o.proof), o.timeout_seconds);
     if ((rc = hk_proc_spawn(ctx, (const char *const *)argv, w.qemu_log, &proc.pid)) < 0)
         goto done;

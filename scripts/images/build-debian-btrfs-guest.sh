@@ -1,0 +1,405 @@
+#!/bin/bash
+# Builds corpus guest 2: a Debian 12 VMware VM with a btrfs root on subvolumes, a
+# dracut initramfs, NetworkManager and /var on a second disk.  Derived from the cached
+# Debian test guest (build-debian-guest.sh, which this script calls; its image is never
+# modified): its files are copied out with debugfs, changed in a chroot and written
+# onto two new disks.
+#
+#   scripts/images/build-debian-btrfs-guest.sh [--force]
+#
+# Prints the path of the VMX describing the VM:
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images/debian12-btrfs-vmware.vmx
+# next to which lie its two disks (debian12-btrfs-vmware-disk1.vmdk, -disk2.vmdk) and
+# debian12-btrfs-vmware.json / .env with the guest's facts.  The .env carries a stamp
+# (SHA-256 of this script and of the base guest's facts): when either changes, the
+# next call rebuilds.
+#
+# What the guest looks like:
+#   - disk 1 (MBR): sda1 btrfs with subvolumes "@" (mounted at /) and "@home" (/home);
+#     fstab names them by UUID with subvol=; grub-pc boots root=UUID rootflags=subvol=@
+#   - disk 2 (MBR): sdb1 ext4 holding /var, named "/dev/sdb1" in fstab
+#   - initramfs built by Debian's dracut (initramfs-tools removed) with only the
+#     VMware, IDE and SATA storage drivers: no virtio
+#   - NetworkManager; /etc/NetworkManager/system-connections/ens192.nmconnection binds
+#     the static address 10.0.2.15/24 (gateway 10.0.2.2) to the interface name ens192,
+#     the name vmxnet3 gets in PCI slot 192 on VMware; no ifupdown, no udev naming rule
+#   - the VMX: pvscsi controller with both disks, vmxnet3 NIC with a static 00:50:56 MAC
+#   - serial console, root password and boot marker as in the base guest
+#
+# Needs root (chroot), guestfish (LIBGUESTFS_BACKEND defaults to direct), qemu-img,
+# debugfs, sfdisk, mkfs.btrfs, mkfs.ext4, and the Debian mirror the base guest's apt sources
+# name (override with H2K_DEBIAN_MIRROR=URL).
+set -euo pipefail
+
+script=$(readlink -f "$0")
+here=$(dirname "$script")
+name=debian12-btrfs-vmware
+export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
+# /dev/kvm may exist yet fail (nested, no vmx); TCG always works.
+export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
+
+guest_hostname=h2k-debian12-btrfs
+guest_ifname=ens192
+guest_mac=00:50:56:3a:12:7c
+guest_ip=10.0.2.15
+guest_prefix=24
+guest_gateway=10.0.2.2
+guest_dns=10.0.2.3
+disk1_bytes=$((3 * 1024 * 1024 * 1024))
+disk2_bytes=$((512 * 1024 * 1024))
+sector=512
+p_start=2048
+initramfs_drivers="ata_piix ata_generic ahci libahci mptspi mptsas mptscsih mptbase
+scsi_transport_spi BusLogic vmw_pvscsi sd_mod sr_mod btrfs ext4 crc32c_generic"
+
+log() { printf '[build-debian-btrfs-guest %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+force=0
+for arg in "$@"; do
+    case $arg in
+        --force) force=1 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$script" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument: $arg" ;;
+    esac
+done
+
+base=$("$here/build-debian-guest.sh")
+[ -s "$base" ] || die "base guest not built"
+base_facts=${base%.vmdk}.env
+cache_dir=$(dirname "$base")
+vmx=$cache_dir/$name.vmx
+disk1=$cache_dir/$name-disk1.vmdk
+disk2=$cache_dir/$name-disk2.vmdk
+facts_json=$cache_dir/$name.json
+facts_env=$cache_dir/$name.env
+stamp=$( (sha256sum "$script" | cut -d' ' -f1; sha256sum "$base_facts" | cut -d' ' -f1) |
+    sha256sum | cut -d' ' -f1)
+
+valid() {
+    [ -s "$vmx" ] && [ -s "$disk1" ] && [ -s "$disk2" ] && [ -s "$facts_json" ] &&
+        [ -s "$facts_env" ] && grep -qx "H2K_GUEST_SCRIPT_SHA256=$stamp" "$facts_env"
+}
+if [ "$force" = 0 ] && valid; then printf '%s\n' "$vmx"; exit 0; fi
+
+exec 9>"$cache_dir/.$name.lock"
+flock 9
+if [ "$force" = 0 ] && valid; then printf '%s\n' "$vmx"; exit 0; fi
+
+[ "$(id -u)" = 0 ] || die "building the guest needs root (chroot)"
+for tool in guestfish qemu-img debugfs sfdisk mkfs.btrfs mkfs.ext4 uuidgen chroot; do
+    command -v "$tool" >/dev/null 2>&1 || die "missing program: $tool"
+done
+
+work=$(mktemp -d "${H2K_GUEST_WORKDIR_PARENT:-/var/tmp}/h2k-btrfs-guest.XXXXXX")
+root=$work/root
+mounts_below() {
+    awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+cleanup() {
+    local rc=$? m
+    trap - EXIT INT TERM
+    rm -f "$vmx.tmp" "$disk1.tmp" "$disk2.tmp"
+    for m in $(mounts_below); do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+    if [ -n "$(mounts_below)" ]; then
+        log "WARNING: still mounted below $work, not removing it"
+    else
+        rm -rf --one-file-system "$work"
+    fi
+    [ "$rc" = 0 ] || log "build failed (exit $rc)"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+t_start=$(date +%s)
+t_mark=$t_start
+timings=()
+phase() {
+    local now
+    now=$(date +%s)
+    log "$1 done in $((now - t_mark)) s"
+    timings+=("$2=$((now - t_mark))")
+    t_mark=$now
+}
+rm -f "$facts_json" "$facts_env"
+
+# ---- 1. the base guest's files ---------------------------------------------------------
+# Read straight from its ext4 root with debugfs (no appliance, no loop device): rdump
+# keeps owners, modes and times but drops the set-id and sticky bits, which are put back
+# from a listing of every directory (one more debugfs run).  Extended attributes are not
+# kept (the test guest needs none).
+log "copying the files of $base"
+# shellcheck disable=SC1090
+base_root_dev=$(. "$base_facts"; echo "$H2K_GUEST_ROOT_DEVICE")
+[ "$base_root_dev" = /dev/sda1 ] || die "the base guest's root is not /dev/sda1"
+base_fs="$work/base.raw?offset=$((2048 * 512))"
+qemu-img convert -f vmdk -O raw "$base" "$work/base.raw"
+mkdir -p "$root"
+debugfs -R "rdump / $root" "$base_fs" >"$work/rdump.log" 2>&1 ||
+    { tail -n 30 "$work/rdump.log" >&2; die "cannot copy the base guest's files"; }
+(cd "$root" && find . -type d -printf 'ls -p /%P\n') >"$work/ls.cmds"
+debugfs -f "$work/ls.cmds" "$base_fs" 2>/dev/null |
+    awk -F/ '/^debugfs: ls -p / { dir = substr($0, 16); if (dir != "/") dir = dir "/"; next }
+             NF >= 7 && $6 != "." && $6 != ".." {
+                 perm = substr($3, length($3) - 3)
+                 if (substr(perm, 1, 1) != "0") print perm, dir $6 }' >"$work/modes"
+while read -r mode path; do
+    if [ -e "$root$path" ] && [ ! -L "$root$path" ]; then chmod "$mode" "$root$path"; fi
+done <"$work/modes"
+grep -q ' /usr/bin/passwd$' "$work/modes" || die "no set-id bits found in the base guest"
+rm -f "$work/base.raw"
+kver=$(ls "$root/lib/modules")
+[ "$(printf '%s\n' "$kver" | wc -l)" = 1 ] || die "expected one kernel, found: $kver"
+phase "copy of the base guest" copy_s
+
+# ---- 2. dracut, NetworkManager, btrfs-progs in a chroot -------------------------------
+chroot_up() {
+    mount -t proc proc "$root/proc"
+    mount -t sysfs -o ro sysfs "$root/sys"
+    mount -t tmpfs -o mode=0755,size=8m tmpfs "$root/dev"
+    mknod -m 666 "$root/dev/null" c 1 3
+    mknod -m 666 "$root/dev/zero" c 1 5
+    mknod -m 666 "$root/dev/full" c 1 7
+    mknod -m 666 "$root/dev/random" c 1 8
+    mknod -m 666 "$root/dev/urandom" c 1 9
+    mknod -m 666 "$root/dev/tty" c 5 0
+    mkdir -p "$root/dev/pts" "$root/dev/shm"
+    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
+    ln -s pts/ptmx "$root/dev/ptmx"
+    ln -s /proc/self/fd "$root/dev/fd"
+}
+in_root() {
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        LC_ALL=C DEBIAN_FRONTEND=noninteractive "$@"
+}
+if [ -n "${H2K_DEBIAN_MIRROR:-}" ]; then
+    printf 'deb %s bookworm main\n' "${H2K_DEBIAN_MIRROR%/}" >"$root/etc/apt/sources.list"
+fi
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+chroot_up
+in_root apt-get -q update >"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log" >&2; die "apt-get update failed"; }
+# The initramfs a VMware host-only build would have: the storage drivers VMware, IDE and
+# SATA need, no virtio.  dracut's kernel hook builds it when the package is installed,
+# with this configuration, removed afterwards (later rebuilds use Debian's defaults).
+# "drivers" is the exact list of storage drivers; the dracut modules that add virtio
+# drivers (qemu, virtiofs, nvdimm) are left out.
+mkdir -p "$root/etc/dracut.conf.d"
+# shellcheck disable=SC2086
+cat >"$root/etc/dracut.conf.d/10-h2k-vmware.conf" <<DRACUTCONF
+hostonly="no"
+drivers=" $(echo $initramfs_drivers) "
+omit_dracutmodules+=" qemu qemu-net virtiofs nvdimm "
+omit_drivers+=" virtio virtio_ring virtio_pci virtio_blk virtio_scsi virtio_net virtiofs virtio_pmem nd_virtio "
+DRACUTCONF
+# btrfs-progs first, so that the image dracut's hook builds has the btrfs module;
+# dracut replaces initramfs-tools
+in_root apt-get -q -y --no-install-recommends install btrfs-progs \
+    >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get install failed"; }
+in_root apt-get -q -y --no-install-recommends install dracut network-manager \
+    >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get install failed"; }
+in_root apt-get -q -y purge ifupdown initramfs-tools initramfs-tools-core \
+    >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get purge failed"; }
+# the btrfs module must be in the image
+if ! in_root lsinitrd "/boot/initrd.img-$kver" | grep -q 'sbin/btrfs'; then
+    log "rebuilding the initramfs with the btrfs module"
+    in_root dracut --force --kver "$kver" "/boot/initrd.img-$kver" >"$work/dracut.log" 2>&1 ||
+        { tail -n 40 "$work/dracut.log" >&2; die "dracut failed"; }
+fi
+rm -f "$root/etc/dracut.conf.d/10-h2k-vmware.conf"
+phase "dracut, network-manager, btrfs-progs" packages_s
+
+initrd_list=$(in_root lsinitrd "/boot/initrd.img-$kver")
+if printf '%s\n' "$initrd_list" | grep -q 'virtio'; then
+    printf '%s\n' "$initrd_list" | grep virtio >&2
+    die "the initramfs contains virtio modules"
+fi
+for mod in vmw_pvscsi sd_mod btrfs ata_piix; do
+    printf '%s\n' "$initrd_list" | grep -q "/$mod\.ko" || die "the initramfs lacks $mod"
+done
+printf '%s\n' "$initrd_list" | grep -q 'usr/lib/modules/' || die "no usr/lib/modules in the initramfs"
+log "initramfs (dracut): $(printf '%s\n' "$initrd_list" | grep -c '\.ko') modules, no virtio"
+
+# ---- 4. system configuration ------------------------------------------------------------
+btrfs_uuid=$(uuidgen)
+var_uuid=$(uuidgen)
+echo "$guest_hostname" >"$root/etc/hostname"
+sed -i "s/h2k-debian12\$/$guest_hostname/" "$root/etc/hosts"
+cat >"$root/etc/fstab" <<EOF
+# /etc/fstab: static file system information.
+#
+# <file system> <mount point>   <type>  <options>       <dump>  <pass>
+UUID=$btrfs_uuid /               btrfs   defaults,subvol=@ 0       0
+UUID=$btrfs_uuid /home           btrfs   defaults,subvol=@home 0   0
+# second disk, added later
+/dev/sdb1       /var            ext4    defaults        0       2
+EOF
+rm -f "$root/etc/udev/rules.d/70-persistent-net.rules" "$root/etc/network/interfaces"
+mkdir -p "$root/etc/NetworkManager/system-connections"
+cat >"$root/etc/NetworkManager/system-connections/$guest_ifname.nmconnection" <<EOF
+[connection]
+id=$guest_ifname
+uuid=$(uuidgen)
+type=ethernet
+interface-name=$guest_ifname
+autoconnect=true
+
+[ethernet]
+
+[ipv4]
+method=manual
+address1=$guest_ip/$guest_prefix,$guest_gateway
+dns=$guest_dns;
+
+[ipv6]
+method=ignore
+EOF
+chmod 600 "$root/etc/NetworkManager/system-connections/$guest_ifname.nmconnection"
+printf 'nameserver %s\n' "$guest_dns" >"$root/etc/resolv.conf"
+# The root is named by UUID: drop the base guest's device-name setting.
+sed -i '/GRUB_DISABLE_LINUX_UUID/d; /Name the root file system by device/d' "$root/etc/default/grub"
+in_root systemctl enable NetworkManager.service NetworkManager-wait-online.service \
+    >>"$work/apt.log" 2>&1
+in_root apt-get clean
+for m in $(mounts_below); do umount "$m" || umount -l "$m"; done
+rm -f "$root/usr/sbin/policy-rc.d"
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/usr/share/doc/* \
+    "$root"/usr/share/man/* "$root"/var/log/apt/*
+find "$root/var/log" -type f -exec truncate -s 0 {} +
+phase "initramfs and configuration" configure_s
+
+# ---- 5. disks: sda1 btrfs (subvolumes @, @home), sdb1 ext4 (/var) -----------------------
+raw1=$work/disk1.raw
+raw2=$work/disk2.raw
+truncate -s "$disk1_bytes" "$raw1"
+truncate -s "$disk2_bytes" "$raw2"
+printf 'label: dos\nunit: sectors\n\nstart=%s, type=83, bootable\n' "$p_start" | sfdisk -q "$raw1"
+printf 'label: dos\nunit: sectors\n\nstart=%s, type=83\n' "$p_start" | sfdisk -q "$raw2"
+# The root file system is made from the directory here (no appliance I/O): its top level
+# holds the tree, which the appliance snapshots into @ (copy-on-write, instant) and then
+# removes from the top level.  /var goes to the second disk.
+mv "$root/var" "$work/var"
+mkdir -m 755 "$root/var"
+p1_bytes=$((disk1_bytes - p_start * sector))
+truncate -s "$p1_bytes" "$work/p1"
+mkfs.btrfs -q -f -U "$btrfs_uuid" -L h2k-root --rootdir "$root" "$work/p1" >"$work/mkfs.log" 2>&1 ||
+    { cat "$work/mkfs.log" >&2; die "mkfs.btrfs failed"; }
+dd if="$work/p1" of="$raw1" bs=1M seek=1 conv=notrunc,sparse status=none
+rm -f "$work/p1"
+mkfs.ext4 -q -F -U "$var_uuid" -E "offset=$((p_start * sector))" -d "$work/var" \
+    "$raw2" "$(((disk2_bytes - p_start * sector) / 1024))k"
+rm -rf --one-file-system "$root" "$work/var"
+cat >"$work/grub-setup.sh" <<'EOF'
+#!/bin/sh
+set -e
+disk=$(grub-probe -t disk /)
+echo "appliance-disk=$disk"
+grub-install --target=i386-pc "$disk" 2>&1
+update-grub 2>&1
+EOF
+guestfish --rw --format=raw -a "$raw1" -a "$raw2" >"$work/guestfish.log" 2>&1 <<EOF ||
+run
+mount /dev/sda1 /
+btrfs-subvolume-snapshot / /@
+btrfs-subvolume-create /@home
+glob rm-rf /[!@]*
+umount /
+mount-options subvol=@ /dev/sda1 /
+mount-options subvol=@home /dev/sda1 /home
+upload $work/grub-setup.sh /root/h2k-grub-setup.sh
+sh "/bin/sh /root/h2k-grub-setup.sh"
+rm /root/h2k-grub-setup.sh
+cat /boot/grub/grub.cfg
+btrfs-subvolume-list /
+umount-all
+EOF
+    { tail -n 40 "$work/guestfish.log" >&2; die "filling the disks through guestfish failed"; }
+grep -q "root=UUID=$btrfs_uuid .*rootflags=subvol=@" "$work/guestfish.log" ||
+    { grep -n 'linux' "$work/guestfish.log" >&2; die "grub.cfg does not boot the @ subvolume"; }
+dd if="$raw1" bs=512 count=1 status=none | grep -aq GRUB || die "no GRUB boot code in the MBR"
+phase "disks, subvolumes and grub (guestfish)" disk_s
+
+qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse,adapter_type=lsilogic "$raw1" "$disk1.tmp"
+qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse,adapter_type=lsilogic "$raw2" "$disk2.tmp"
+rm -f "$raw1" "$raw2"
+cat >"$vmx.tmp" <<EOF
+.encoding = "UTF-8"
+config.version = "8"
+virtualHW.version = "19"
+displayName = "$guest_hostname"
+guestOS = "debian12-64"
+firmware = "bios"
+memsize = "1024"
+numvcpus = "1"
+scsi0.present = "TRUE"
+scsi0.virtualDev = "pvscsi"
+scsi0:0.present = "TRUE"
+scsi0:0.deviceType = "scsi-hardDisk"
+scsi0:0.fileName = "$name-disk1.vmdk"
+scsi0:1.present = "TRUE"
+scsi0:1.deviceType = "scsi-hardDisk"
+scsi0:1.fileName = "$name-disk2.vmdk"
+ethernet0.present = "TRUE"
+ethernet0.virtualDev = "vmxnet3"
+ethernet0.connectionType = "bridged"
+ethernet0.networkName = "VM Network"
+ethernet0.addressType = "static"
+ethernet0.address = "$guest_mac"
+ethernet0.pciSlotNumber = "192"
+EOF
+mv -f "$disk1.tmp" "$disk1"
+mv -f "$disk2.tmp" "$disk2"
+mv -f "$vmx.tmp" "$vmx"
+phase "VMDKs and VMX" convert_s
+t_total=$(( $(date +%s) - t_start ))
+json_timings=""
+for t in "${timings[@]}"; do json_timings+="\"${t%%=*}\": ${t#*=}, "; done
+cat >"$facts_json.tmp" <<EOF
+{
+  "name": "$name",
+  "vmx": "$vmx",
+  "disks": ["$disk1", "$disk2"],
+  "os": "debian",
+  "os_version": "12",
+  "kernel_version": "$kver",
+  "hostname": "$guest_hostname",
+  "root_fs": "btrfs",
+  "root_fs_uuid": "$btrfs_uuid",
+  "root_subvolume": "@",
+  "home_subvolume": "@home",
+  "var_device": "/dev/sdb1",
+  "var_fs_uuid": "$var_uuid",
+  "initramfs_generator": "dracut",
+  "initramfs_has_virtio": false,
+  "network": "NetworkManager keyfile",
+  "interface": "$guest_ifname",
+  "mac": "$guest_mac",
+  "ip": "$guest_ip",
+  "prefix": $guest_prefix,
+  "gateway": "$guest_gateway",
+  "boot_marker": "H2K-BOOT-OK $guest_hostname $guest_ip",
+  "build_seconds": {${json_timings}"total_s": $t_total},
+  "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "script_sha256": "$stamp"
+}
+EOF
+cat >"$facts_env.tmp" <<EOF
+# hyper2kvm corpus guest 2 facts (shell syntax); written by build-debian-btrfs-guest.sh
+H2K_GUEST_VMX=$vmx
+H2K_GUEST_KERNEL=$kver
+H2K_GUEST_HOSTNAME=$guest_hostname
+H2K_GUEST_ROOT_UUID=$btrfs_uuid
+H2K_GUEST_VAR_UUID=$var_uuid
+H2K_GUEST_IFNAME=$guest_ifname
+H2K_GUEST_MAC=$guest_mac
+H2K_GUEST_IP=$guest_ip
+H2K_GUEST_BOOT_MARKER='H2K-BOOT-OK $guest_hostname $guest_ip'
+H2K_GUEST_SCRIPT_SHA256=$stamp
+EOF
+mv -f "$facts_json.tmp" "$facts_json"
+mv -f "$facts_env.tmp" "$facts_env"
+log "built $vmx in $t_total s: ${timings[*]}"
+printf '%s\n' "$vmx"
