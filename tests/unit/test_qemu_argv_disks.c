@@ -65,7 +65,7 @@ test_extra_disks_virtio(void **state)
     /* one boot disk only */
     assert_null(strstr(boot + strlen("virtio-blk-pci,drive=disk0,bootindex=1"), "bootindex"));
     free(s);
-    hk_boot_strv_free(argv);
+    hk_strv_free(argv);
     h2k_ctx_free(ctx);
 }
 
@@ -86,7 +86,7 @@ test_extra_disks_other_buses(void **state)
                               "if=none,id=disk1,snapshot=on"));
     assert_non_null(strstr(s, "-device\nscsi-hd,drive=disk1,bus=scsi0.0\n"));
     free(s);
-    hk_boot_strv_free(argv);
+    hk_strv_free(argv);
 
     p = plan(H2K_BUS_IDE, "pc");
     p.extra_disks = extra;
@@ -96,7 +96,7 @@ test_extra_disks_other_buses(void **state)
     s = joined(argv);
     assert_non_null(strstr(s, "-device\nide-hd,drive=disk1,bus=ide.1\n"));
     free(s);
-    hk_boot_strv_free(argv);
+    hk_strv_free(argv);
 
     /* extra disks without their list or format: an incomplete plan */
     p = plan(H2K_BUS_VIRTIO, "q35");
