@@ -190,11 +190,11 @@ static void
 write_desc(const char *path, const char *extent_line, const char *parent)
 {
     char *text = hk_asprintf("# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=%s\n"
-                             "createType=\"%s\"\n%s%s%s\n%s\n",
+                             "createType=\"%s\"\n%s%s%s%s\n",
                              parent ? "12345678" : "ffffffff",
                              parent ? "vmfs" : "monolithicFlat",
                              parent ? "parentFileNameHint=\"" : "", parent ? parent : "",
-                             parent ? "\"" : "", extent_line);
+                             parent ? "\"\n" : "", extent_line);
     ts_write_file(path, text, strlen(text));
     free(text);
 }
