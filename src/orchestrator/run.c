@@ -27,6 +27,7 @@
 /* Everything one run owns until it ends. */
 typedef struct run_state {
     bool windows_guest; /* the fixer found Windows */
+    h2k_firmware guest_fw; /* what the inspection found (ESP, boot loader), or UNKNOWN */
     h2k_ctx *ctx;
     const h2k_run_options *opts;
     h2k_migration_result *res;
@@ -581,8 +582,10 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     /* part of "fix": appliance launch and inspection, reported on their own */
     hk_orch_add_timing(res, "launch", hk_now() - t0);
     const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
-    if (id)
+    if (id) {
         res->identity_json = h2k_guest_identity_to_json(id);
+        st->guest_fw = id->firmware;
+    }
     hk_progress(ctx, "fix", 200, 1000);
     int run = h2k_offline_fixer_run_all(fx);
     if (run < 0 && run != H2K_ERR_FIXER) {
@@ -955,6 +958,20 @@ write_reports(run_state *st)
 
 /* ---------------------------------------------------------------- run */
 
+/* The firmware the VM boots with, chosen as h2k_domain_xml() chooses it: the
+ * source's description (VMX firmware, OVF, vSphere, Azure), else what the
+ * inspection found, else BIOS. */
+static h2k_firmware
+run_firmware(const run_state *st)
+{
+    const h2k_vm_spec *spec = st->res->spec;
+    if (spec && spec->firmware != H2K_FIRMWARE_UNKNOWN)
+        return spec->firmware;
+    if (st->guest_fw != H2K_FIRMWARE_UNKNOWN)
+        return st->guest_fw;
+    return H2K_FIRMWARE_BIOS;
+}
+
 static void
 record_failure(run_state *st, int rc)
 {
@@ -1317,6 +1334,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             bo.timeout_seconds = opts->boot_timeout ? opts->boot_timeout : 600;
             if (res->spec->n_nics && res->spec->nics[0].mac)
                 bo.mac = res->spec->nics[0].mac;
+            /* the firmware the domain XML chose: the source's, else the guest's */
+            bo.uefi = run_firmware(&st) == H2K_FIRMWARE_UEFI;
             hk_progress(ctx, "boot", 0, 1);
             STAGE("boot", h2k_qemu_test_run(ctx, st.outputs[0], &bo, &res->boot));
             hk_progress(ctx, "boot", 1, 1);
