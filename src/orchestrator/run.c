@@ -1366,6 +1366,29 @@ done:
             free(res->report_md_path);
             res->report_md_path = NULL;
         }
+        /* a boot proof that failed: the output folder keeps the reports, which hold
+           the console tail (the disks and the XML only with keep_partial) */
+        if (res->boot && !res->boot->success && !res->boot->not_proven && st.out_dir) {
+            if (!opts->keep_partial) {
+                hk_orch_warn(ctx, res, "the boot proof failed: the converted disks and the "
+                                       "domain XML were removed (keep them with keep_partial)");
+                free(res->xml_path);
+                res->xml_path = NULL;
+            }
+            /* written with a context of its own: the caller's keeps the boot error */
+            h2k_ctx *tmp = NULL;
+            if (h2k_ctx_new(&tmp) == 0) {
+                st.ctx = tmp;
+                if (write_reports(&st) < 0) {
+                    free(res->report_json_path);
+                    free(res->report_md_path);
+                    res->report_json_path = NULL;
+                    res->report_md_path = NULL;
+                }
+                st.ctx = ctx;
+                h2k_ctx_free(tmp);
+            }
+        }
         /* an explicit report file is still written: it says what failed */
         if (opts->report_path) {
             char *json = h2k_migration_result_to_json(res);
