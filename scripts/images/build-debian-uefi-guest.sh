@@ -27,9 +27,12 @@
 #   - the VMX: firmware = "efi", pvscsi controller, vmxnet3 NIC with a static MAC
 #
 # Packages (grub-efi-amd64, lvm2, xfsprogs, dosfstools) come from the machine's apt
-# sources (apt-get --download-only, resolved against the guest's own dpkg status) and are
-# installed with dpkg inside the image through one guestfish appliance (libguestfs;
-# LIBGUESTFS_BACKEND defaults to direct).  Needs qemu-img, guestfish, apt-get.
+# sources (apt-get --download-only, resolved against the guest's own dpkg status).  The
+# base system is copied out (tar), the packages are installed and the initramfs built in
+# a chroot on the build machine (native speed: under emulation this took half an hour
+# on a loaded machine), then one guestfish appliance (libguestfs; LIBGUESTFS_BACKEND
+# defaults to direct) partitions the disk, unpacks the tree and installs GRUB.  Needs
+# root (chroot), qemu-img, guestfish, apt-get, lsinitramfs; no loop device.
 set -euo pipefail
 
 script=$(readlink -f "$0")
@@ -91,20 +94,30 @@ exec 9>"$cache_dir/.$name.lock"
 flock 9
 if [ "$force" = 0 ] && valid; then printf '%s\n' "$vmx"; exit 0; fi
 
-for tool in guestfish qemu-img apt-get truncate; do
+[ "$(id -u)" = 0 ] || die "building the guest needs root (chroot)"
+for tool in guestfish qemu-img apt-get truncate chroot tar lsinitramfs; do
     command -v "$tool" >/dev/null || die "$tool is required"
 done
 rm -f "$facts_json" "$facts_env"
 
 work=$(mktemp -d "${H2K_GUEST_WORKDIR_PARENT:-/var/tmp}/h2k-uefi-guest.XXXXXX")
 gf_pid=
+mounts_below() {
+    awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
 cleanup() {
-    local rc=$?
+    local rc=$? m
     trap - EXIT
     if [ -n "$gf_pid" ]; then
         guestfish --remote="$gf_pid" -- exit >/dev/null 2>&1 || kill "$gf_pid" 2>/dev/null || true
     fi
-    rm -rf "$work" "$vmdk.tmp.$$"
+    for m in $(mounts_below); do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+    if [ -n "$(mounts_below)" ]; then
+        log "WARNING: still mounted below $work, not removing it"
+    else
+        rm -rf --one-file-system "$work"
+    fi
+    rm -f "$vmdk.tmp.$$"
     [ "$rc" = 0 ] || log "build failed (exit $rc)"
     exit "$rc"
 }
@@ -173,20 +186,10 @@ boot_uuid=$(gf vfs-uuid /dev/sdb2)
 root_uuid=$(gf vfs-uuid "/dev/$vg/root")
 swap_uuid=$(gf vfs-uuid "/dev/$vg/swap_1")
 
-gf mount "/dev/$vg/root" /
-gf mkdir /boot
-gf mount /dev/sdb2 /boot
-gf mkdir /boot/efi
-gf mount /dev/sdb1 /boot/efi
-gf mkdir /h2k-base
-gf mount-ro /dev/sda1 /h2k-base
-for entry in $(gf ls /h2k-base); do
-    [ "$entry" = lost+found ] && continue
-    gf cp-a "/h2k-base/$entry" /
-done
-gf umount /h2k-base
-gf rmdir /h2k-base
-phase "partitions, file systems, copy of the base system" copy_s
+gf mount-ro /dev/sda1 /
+gf tar-out / "$work/base.tar" numericowner:true xattrs:true
+gf umount /
+phase "partitions, file systems, base system copied out" copy_s
 
 # ---- configuration ---------------------------------------------------------------------
 cat >"$work/fstab" <<EOF
@@ -222,49 +225,100 @@ export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 echo $guest_hostname >/etc/hostname
 sed -i 's/h2k-debian12/$guest_hostname/' /etc/hosts
 rm -f /etc/udev/rules.d/70-persistent-net.rules
-dpkg --purge ifupdown >/dev/null
+dpkg --purge ifupdown
 rm -rf /etc/network/interfaces /etc/network/interfaces.d
 echo 'grub-efi-amd64 grub2/update_nvram boolean false' | debconf-set-selections
 echo 'grub-efi-amd64 grub2/force_efi_extra_removable boolean false' | debconf-set-selections
-dpkg --purge grub-pc grub-pc-bin >/dev/null
+# grub.cfg is generated in the appliance, where the disk is; no update-grub here
+rm -f /boot/grub/grub.cfg
+dpkg --purge grub-pc grub-pc-bin
 cd /root/h2k-debs
-dpkg -i --force-confdef --force-confold ./*.deb >/dev/null
+# python3-minimal pre-depends on a configured python3.11-minimal (xfsprogs needs python3)
+dpkg -i ./libexpat1_*.deb ./libpython3.11-minimal_*.deb ./python3.11-minimal_*.deb
+dpkg -i --force-confdef --force-confold ./*.deb
 cd /
 rm -rf /root/h2k-debs
-systemctl enable systemd-networkd.service >/dev/null 2>&1
-grub-install --target=x86_64-efi --efi-directory=/boot/efi --bootloader-id=debian --no-nvram 2>&1
-test -f /boot/efi/EFI/debian/grubx64.efi
-test ! -e /boot/efi/EFI/BOOT
-update-initramfs -u -k all 2>&1
-update-grub 2>&1
-grep -q 'root=$root_lv_dev ' /boot/grub/grub.cfg
+systemctl enable systemd-networkd.service
+update-initramfs -u -k all
 if lsinitramfs /boot/initrd.img-* | grep -q virtio; then echo 'virtio in the initramfs'; exit 1; fi
-for m in vmw_pvscsi dm-mod xfs; do lsinitramfs /boot/initrd.img-* | grep -q "/\$m.ko" || { echo "initramfs lacks \$m"; exit 1; }; done
+for m in vmw_pvscsi dm-mod xfs; do
+    lsinitramfs /boot/initrd.img-* | grep -q "/\$m.ko" || { echo "initramfs lacks \$m"; exit 1; }
+done
 lsinitramfs /boot/initrd.img-* | grep -q 'sbin/lvm' || { echo 'initramfs lacks lvm'; exit 1; }
 dpkg -l open-vm-tools | grep -q '^ii'
 apt-get clean
 echo H2K-UEFI-SETUP-OK
 EOF
-{
-    echo "mkdir-p /root/h2k-debs"
-    for d in "$work"/debs/*.deb; do echo "upload $d /root/h2k-debs/$(basename "$d")"; done
-    echo "upload $work/fstab /etc/fstab"
-    echo "mkdir-p /etc/systemd/network"
-    echo "upload $work/network /etc/systemd/network/10-$guest_ifname.network"
-    echo "upload $work/modules /etc/initramfs-tools/modules"
-    echo "upload $work/resume /etc/initramfs-tools/conf.d/resume"
-    echo "upload $work/setup.sh /root/h2k-setup.sh"
-} >"$work/gf.cmds"
-while read -r -a cmd; do gf "${cmd[@]}"; done <"$work/gf.cmds"
-gf sh "/bin/sh /root/h2k-setup.sh 2>&1" >"$work/setup.log" 2>&1 ||
-    { tail -n 40 "$work/setup.log" >&2; die "setup in the guest failed"; }
+cat >"$work/grub.sh" <<EOF
+set -e
+grub-install --target=x86_64-efi --efi-directory=/boot/efi --bootloader-id=debian --no-nvram
+test -f /boot/efi/EFI/debian/grubx64.efi
+test ! -e /boot/efi/EFI/BOOT
+update-grub
+grep -q 'root=$root_lv_dev ' /boot/grub/grub.cfg
+echo H2K-UEFI-GRUB-OK
+EOF
+
+# ---- packages and initramfs in a chroot on this machine (native speed) ---------------
+[ -n "$work" ] && [ -d "$work" ] || die "no working directory"
+root=$work/root
+mkdir -p "$root"
+tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$work/base.tar"
+rm -f "$work/base.tar"
+install -m 644 "$work/fstab" "$root/etc/fstab"
+mkdir -p "$root/etc/systemd/network" "$root/root/h2k-debs"
+install -m 644 "$work/network" "$root/etc/systemd/network/10-$guest_ifname.network"
+install -m 644 "$work/modules" "$root/etc/initramfs-tools/modules"
+install -m 644 "$work/resume" "$root/etc/initramfs-tools/conf.d/resume"
+cp "$work"/debs/*.deb "$root/root/h2k-debs/"
+cp "$work/setup.sh" "$root/root/h2k-setup.sh"
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"    # no service starts
+chmod 755 "$root/usr/sbin/policy-rc.d"
+mount -t proc proc "$root/proc"
+mount -t sysfs -o ro sysfs "$root/sys"
+# A private /dev: never bind the host's.
+mount -t tmpfs -o mode=0755,size=8m tmpfs "$root/dev"
+mknod -m 666 "$root/dev/null" c 1 3
+mknod -m 666 "$root/dev/zero" c 1 5
+mknod -m 666 "$root/dev/full" c 1 7
+mknod -m 666 "$root/dev/random" c 1 8
+mknod -m 666 "$root/dev/urandom" c 1 9
+mknod -m 666 "$root/dev/tty" c 5 0
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C \
+    /bin/sh /root/h2k-setup.sh >"$work/setup.log" 2>&1 ||
+    { tail -n 40 "$work/setup.log" >&2; die "setup in the chroot failed"; }
 grep -q H2K-UEFI-SETUP-OK "$work/setup.log" || { tail -n 40 "$work/setup.log" >&2; die "setup did not finish"; }
-gf rm /root/h2k-setup.sh
-kver=$(gf ls /usr/lib/modules | head -n 1)
+for m in $(mounts_below); do umount "$m"; done
+rm -f "$root/usr/sbin/policy-rc.d" "$root/root/h2k-setup.sh"
+rm -rf "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
+kver=$(ls "$root/usr/lib/modules" | head -n 1)
+# /boot/efi is the ESP's mount point: vfat takes no owners, so it is not in the tar
+tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' --exclude=./boot/efi \
+    -cf "$work/root.tar" .
+rm -rf --one-file-system "$root"
+phase "packages and initramfs (chroot)" setup_s
+
+# ---- the tree onto the new disk, then GRUB from inside it (appliance) -----------------
+gf mount "/dev/$vg/root" /
+gf mkdir /boot
+gf mount /dev/sdb2 /boot
+gf mkdir /boot/efi
+gf mount /dev/sdb1 /boot/efi
+gf tar-in "$work/root.tar" / xattrs:true
+rm -f "$work/root.tar"
+gf upload "$work/grub.sh" /root/h2k-grub.sh
+gf sh "/bin/sh /root/h2k-grub.sh >/root/h2k-grub.log 2>&1; echo rc=\$?" >"$work/grub.log" 2>&1 || true
+gf download /root/h2k-grub.log "$work/grub-out.log" || true
+gf rm-f /root/h2k-grub.sh
+gf rm-f /root/h2k-grub.log
+if ! grep -q 'rc=0' "$work/grub.log" || ! grep -q H2K-UEFI-GRUB-OK "$work/grub-out.log"; then
+    tail -n 40 "$work/grub.log" "$work/grub-out.log" >&2
+    die "grub-install or update-grub failed"
+fi
 gf umount-all
 gf exit
 gf_pid=
-phase "packages, initramfs, grub-efi (in the appliance)" setup_s
+phase "disk contents and grub-efi (appliance)" grub_s
 
 qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse,adapter_type=lsilogic \
     "$raw" "$vmdk.tmp.$$"
