@@ -233,9 +233,10 @@ echo 'grub-efi-amd64 grub2/force_efi_extra_removable boolean false' | debconf-se
 rm -f /boot/grub/grub.cfg
 dpkg --purge grub-pc grub-pc-bin
 cd /root/h2k-debs
-# python3-minimal pre-depends on a configured python3.11-minimal (xfsprogs needs python3)
+# python3 and python3-minimal pre-depend on configured packages of the same set
+# (xfsprogs needs python3): the second pass installs what the first could not
 dpkg -i ./libexpat1_*.deb ./libpython3.11-minimal_*.deb ./python3.11-minimal_*.deb
-dpkg -i --force-confdef --force-confold ./*.deb
+dpkg -i --force-confdef --force-confold ./*.deb || dpkg -i --force-confdef --force-confold ./*.deb
 cd /
 rm -rf /root/h2k-debs
 systemctl enable systemd-networkd.service
