@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fixer_internal.h"
 #include "fstab_xform.h"
@@ -84,9 +85,92 @@ cfg_is_stub(const char *text)
     return text && strstr(text, "configfile") && !strstr(text, "menuentry");
 }
 
+/* Copies guest file @from to @to (binary), recording it; 1 copied, 0 when @from
+ * is absent or @to already holds it, -1 on failure (res marked failed). */
+static int
+copy_guest_file(h2k_offline_fixer *fx, h2k_fix_result *res, const char *from, const char *to,
+                const char *note)
+{
+    size_t len = 0;
+    char *data = hk_fix_read(fx, from, &len);
+    if (!data)
+        return 0;
+    size_t before = res->n_changes;
+    int rc = hk_fix_write_bytes(fx, res, to, data, len, note);
+    free(data);
+    if (rc < 0)
+        return -1;
+    if (res->n_changes > before)
+        res->status = H2K_FIX_STATUS_CHANGED;
+    return res->n_changes > before;
+}
+
+/* A UEFI guest's boot entry (\EFI\<vendor>\shimx64.efi or grubx64.efi) lives in
+ * the source hypervisor's NVRAM, which does not come along: the new VM starts
+ * with empty variables and its firmware only finds the removable-media path
+ * \EFI\BOOT\BOOTX64.EFI.  When that is missing, the vendor's loader is copied
+ * there (shim with its grubx64.efi beside it, else GRUB alone), with the
+ * vendor's grub.cfg stub for the signed GRUB that reads it from its own folder. */
+static void
+fix_efi_fallback(h2k_offline_fixer *fx, h2k_fix_result *res)
+{
+    static const char *const esp = "/boot/efi/EFI";
+    if (!fx->gfs->fs.is_dir(&fx->gfs->fs, esp))
+        return;
+    if (hk_fix_exists(fx, "/boot/efi/EFI/BOOT/BOOTX64.EFI"))
+        return;
+    char **dirs = fx->gfs->fs.list(&fx->gfs->fs, esp);
+    char *loader = NULL, *vendor = NULL;
+    bool shim = false;
+    for (size_t i = 0; dirs && dirs[i] && !loader; i++) {
+        if (strcasecmp(dirs[i], "BOOT") == 0 || dirs[i][0] == '.')
+            continue;
+        char *s = hk_asprintf("%s/%s/shimx64.efi", esp, dirs[i]);
+        char *g = hk_asprintf("%s/%s/grubx64.efi", esp, dirs[i]);
+        if (s && hk_fix_exists(fx, s)) {
+            loader = s;
+            s = NULL;
+            shim = true;
+        } else if (g && hk_fix_exists(fx, g)) {
+            loader = g;
+            g = NULL;
+        }
+        if (loader)
+            vendor = hk_asprintf("%s/%s", esp, dirs[i]);
+        free(s);
+        free(g);
+    }
+    hk_strv_free(dirs);
+    if (!loader || !vendor) {
+        free(loader);
+        free(vendor);
+        return;
+    }
+    int rc = copy_guest_file(fx, res, loader, "/boot/efi/EFI/BOOT/BOOTX64.EFI",
+                             "the firmware's fallback loader (the NVRAM boot entry stays "
+                             "behind): ");
+    if (rc >= 0 && shim) {
+        char *g = hk_asprintf("%s/grubx64.efi", vendor);
+        if (g)
+            rc = copy_guest_file(fx, res, g, "/boot/efi/EFI/BOOT/grubx64.efi",
+                                 "GRUB beside the fallback shim: ");
+        free(g);
+    }
+    if (rc >= 0) {
+        char *c = hk_asprintf("%s/grub.cfg", vendor);
+        if (c)
+            copy_guest_file(fx, res, c, "/boot/efi/EFI/BOOT/grub.cfg",
+                            "GRUB's configuration stub beside the fallback loader: ");
+        free(c);
+    }
+    free(loader);
+    free(vendor);
+}
+
 int
 hk_fix_grub(h2k_offline_fixer *fx, h2k_fix_result *res)
 {
+    fix_efi_fallback(fx, res);
     edit_file(fx, res, "/etc/default/grub", hk_grub_default_xform);
     char **entries = fx->gfs->fs.list(&fx->gfs->fs, "/boot/loader/entries");
     for (size_t i = 0; entries && entries[i]; i++) {

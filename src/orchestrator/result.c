@@ -308,6 +308,17 @@ h2k_migration_result_to_markdown(const h2k_migration_result *res)
                           res->boot->boot_seconds, res->boot->accel ? res->boot->accel : "?");
         for (size_t i = 0; i < res->boot->n_addresses; i++)
             hk_buf_printf(&b, "- address %s\n", res->boot->addresses[i]);
+        if (!res->boot->success && !res->boot->not_proven) {
+            if (res->boot->error_message)
+                hk_buf_printf(&b, "\n%s\n", res->boot->error_message);
+            if (res->boot->console_tail)
+                hk_buf_printf(&b, "\nConsole (last lines):\n\n```text\n%s%s```\n",
+                              res->boot->console_tail,
+                              *res->boot->console_tail &&
+                                      res->boot->console_tail[strlen(res->boot->console_tail) - 1] != '\n'
+                                  ? "\n"
+                                  : "");
+        }
     }
     if (res->n_timings) {
         hk_buf_puts(&b, "\n## Timings\n\n| Stage | Seconds |\n|---|---|\n");

@@ -28,6 +28,7 @@
 /* Everything one run owns until it ends. */
 typedef struct run_state {
     bool windows_guest; /* the fixer found Windows */
+    h2k_firmware guest_fw; /* what the inspection found (ESP, boot loader), or UNKNOWN */
     h2k_ctx *ctx;
     const h2k_run_options *opts;
     h2k_migration_result *res;
@@ -562,8 +563,10 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     /* part of "fix": appliance launch and inspection, reported on their own */
     hk_orch_add_timing(res, "launch", hk_now() - t0);
     const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
-    if (id)
+    if (id) {
         res->identity_json = h2k_guest_identity_to_json(id);
+        st->guest_fw = id->firmware;
+    }
     hk_progress(ctx, "fix", 200, 1000);
     int run = h2k_offline_fixer_run_all(fx);
     if (run < 0 && run != H2K_ERR_FIXER) {
@@ -949,6 +952,20 @@ write_reports(run_state *st)
 
 /* ---------------------------------------------------------------- run */
 
+/* The firmware the VM boots with, chosen as h2k_domain_xml() chooses it: the
+ * source's description (VMX firmware, OVF, vSphere, Azure), else what the
+ * inspection found, else BIOS. */
+static h2k_firmware
+run_firmware(const run_state *st)
+{
+    const h2k_vm_spec *spec = st->res->spec;
+    if (spec && spec->firmware != H2K_FIRMWARE_UNKNOWN)
+        return spec->firmware;
+    if (st->guest_fw != H2K_FIRMWARE_UNKNOWN)
+        return st->guest_fw;
+    return H2K_FIRMWARE_BIOS;
+}
+
 static void
 record_failure(run_state *st, int rc)
 {
@@ -1333,6 +1350,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             bo.timeout_seconds = opts->boot_timeout ? opts->boot_timeout : 600;
             if (res->spec->n_nics && res->spec->nics[0].mac)
                 bo.mac = res->spec->nics[0].mac;
+            /* the firmware the domain XML chose: the source's, else the guest's */
+            bo.uefi = run_firmware(&st) == H2K_FIRMWARE_UEFI;
             hk_progress(ctx, "boot", 0, 1);
             /* every disk: the guest may mount its other disks at boot */
             STAGE("boot", hk_qemu_test_run_disks(ctx, st.outputs[0],
@@ -1367,6 +1386,29 @@ done:
             unlink(res->report_md_path);
             free(res->report_md_path);
             res->report_md_path = NULL;
+        }
+        /* a boot proof that failed: the output folder keeps the reports, which hold
+           the console tail (the disks and the XML only with keep_partial) */
+        if (res->boot && !res->boot->success && !res->boot->not_proven && st.out_dir) {
+            if (!opts->keep_partial) {
+                hk_orch_warn(ctx, res, "the boot proof failed: the converted disks and the "
+                                       "domain XML were removed (keep them with keep_partial)");
+                free(res->xml_path);
+                res->xml_path = NULL;
+            }
+            /* written with a context of its own: the caller's keeps the boot error */
+            h2k_ctx *tmp = NULL;
+            if (h2k_ctx_new(&tmp) == 0) {
+                st.ctx = tmp;
+                if (write_reports(&st) < 0) {
+                    free(res->report_json_path);
+                    free(res->report_md_path);
+                    res->report_json_path = NULL;
+                    res->report_md_path = NULL;
+                }
+                st.ctx = ctx;
+                h2k_ctx_free(tmp);
+            }
         }
         /* an explicit report file is still written: it says what failed */
         if (opts->report_path) {

@@ -480,6 +480,19 @@ test_result_json(void **state)
     assert_non_null(strstr(md, "# Migration of vm1"));
     assert_non_null(strstr(md, "| Error | CANCELLED at stage copy: cancelled |"));
     assert_non_null(strstr(md, "| grub | changed |"));
+    assert_null(strstr(md, "Console (last lines)"));
+    free(md);
+    /* a failed boot proof: the Markdown report shows the console tail */
+    r->boot = calloc(1, sizeof(*r->boot));
+    assert_non_null(r->boot);
+    r->boot->accel = strdup("tcg");
+    r->boot->error_message = strdup("no boot marker after 120 s");
+    r->boot->console_tail = strdup("BdsDxe: failed to load Boot0001\nShell>");
+    md = h2k_migration_result_to_markdown(r);
+    assert_non_null(strstr(md, "Did NOT boot"));
+    assert_non_null(strstr(md, "no boot marker after 120 s"));
+    assert_non_null(
+        strstr(md, "Console (last lines):\n\n```text\nBdsDxe: failed to load Boot0001\nShell>\n```\n"));
     free(md);
     free(js);
     h2k_migration_result_free(r);
