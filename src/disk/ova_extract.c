@@ -644,3 +644,131 @@ out:
     free(outdir);
     return rc;
 }
+
+/* ------------------------------------------- one gzip member, inflated */
+
+typedef struct gunzip_ud {
+    const h2k_ova *ova;
+    size_t member;
+    int fd;
+    const char *out_path;
+    hk_ova_hasher *h;
+    z_stream zs;
+    bool end;
+    uint64_t written, limit;
+    uint8_t *out;
+} gunzip_ud;
+
+static int
+gunzip_write(h2k_ctx *ctx, gunzip_ud *g, size_t n)
+{
+    if (n > g->limit - g->written)
+        return hk_error_at(ctx, H2K_ERR_VALIDATION, g->ova->path,
+                           (int64_t)g->ova->members[g->member].offset,
+                           g->ova->members[g->member].name,
+                           "member %s inflates to more than %llu bytes: refused (compression "
+                           "bomb?)",
+                           g->ova->members[g->member].name, (unsigned long long)g->limit);
+    g->written += n;
+    const uint8_t *b = g->out;
+    while (n > 0) {
+        ssize_t w = write(g->fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int rc = hk_error_errno(ctx, w < 0 ? errno : ENOSPC, g->out_path, "write failed");
+            hk_error_set_output(ctx, g->out_path);
+            return rc;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int
+gunzip_chunk(h2k_ctx *ctx, void *ud, const uint8_t *buf, size_t len)
+{
+    gunzip_ud *g = ud;
+    int rc = hk_ova_hasher_update(ctx, g->h, buf, len); /* the stored bytes */
+    if (rc < 0)
+        return rc;
+    g->zs.next_in = (Bytef *)buf;
+    g->zs.avail_in = (uInt)len;
+    while (g->zs.avail_in > 0) {
+        if (g->end) {
+            /* another gzip member follows (concatenated streams) */
+            if (inflateReset(&g->zs) != Z_OK)
+                return hk_error(ctx, H2K_ERR_GENERIC, "inflateReset failed");
+            g->end = false;
+        }
+        g->zs.next_out = g->out;
+        g->zs.avail_out = HK_OVA_COPY_BUF;
+        int zr = inflate(&g->zs, Z_NO_FLUSH);
+        size_t produced = HK_OVA_COPY_BUF - g->zs.avail_out;
+        if (zr != Z_OK && zr != Z_STREAM_END && !(zr == Z_BUF_ERROR && produced > 0)) {
+            const h2k_ova_member *m = &g->ova->members[g->member];
+            return hk_error_at(ctx, H2K_ERR_FORMAT, g->ova->path,
+                               (int64_t)(m->offset + g->zs.total_in), m->name,
+                               "member %s: corrupt gzip data: %s", m->name,
+                               g->zs.msg ? g->zs.msg : "inflate failed");
+        }
+        if (produced && (rc = gunzip_write(ctx, g, produced)) < 0)
+            return rc;
+        if (zr == Z_STREAM_END)
+            g->end = true;
+    }
+    while (!g->end) { /* output still pending with no input left */
+        g->zs.next_out = g->out;
+        g->zs.avail_out = HK_OVA_COPY_BUF;
+        int zr = inflate(&g->zs, Z_NO_FLUSH);
+        size_t produced = HK_OVA_COPY_BUF - g->zs.avail_out;
+        if (produced && (rc = gunzip_write(ctx, g, produced)) < 0)
+            return rc;
+        if (zr == Z_STREAM_END)
+            g->end = true;
+        if (produced == 0 || zr != Z_OK)
+            break;
+    }
+    return 0;
+}
+
+int
+hk_ova_gunzip_member(h2k_ctx *ctx, const h2k_ova *ova, size_t member, int fd,
+                     const char *out_path, uint64_t limit, hk_ova_hasher *h)
+{
+    gunzip_ud g;
+    memset(&g, 0, sizeof(g));
+    g.ova = ova;
+    g.member = member;
+    g.fd = fd;
+    g.out_path = out_path;
+    g.h = h;
+    g.limit = limit ? limit : DEFAULT_MAX_TOTAL;
+    uint8_t *in = malloc(HK_OVA_COPY_BUF);
+    g.out = malloc(HK_OVA_COPY_BUF);
+    if (!in || !g.out) {
+        free(in);
+        free(g.out);
+        return hk_error_nomem(ctx);
+    }
+    int rc = 0;
+    if (inflateInit2(&g.zs, 15 + 16) != Z_OK) {
+        rc = hk_error(ctx, H2K_ERR_GENERIC, "inflateInit2 failed");
+        goto out_nz;
+    }
+    uint64_t done = 0;
+    const h2k_ova_member *m = &ova->members[member];
+    rc = hk_ova_stream_member(ctx, ova, member, in, HK_OVA_COPY_BUF, gunzip_chunk, &g, "inflate",
+                              &done, m->size);
+    if (rc == 0 && !g.end)
+        rc = hk_error_at(ctx, H2K_ERR_FORMAT, ova->path, (int64_t)(m->offset + m->size), m->name,
+                         "member %s: the gzip data is truncated", m->name);
+    if (rc == 0)
+        rc = hk_ova_hasher_check(ctx, h);
+    inflateEnd(&g.zs);
+out_nz:
+    free(in);
+    free(g.out);
+    return rc;
+}

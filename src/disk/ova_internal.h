@@ -200,4 +200,12 @@ void hk_ova_hasher_free(hk_ova_hasher *h);
 int hk_ova_verify_member(h2k_ctx *ctx, const h2k_ova *ova, const hk_ova_digest *d, size_t n,
                          size_t member);
 
+/* Inflates gzip member @member (concatenated streams allowed) into @fd
+ * (@out_path for messages) in one pass, feeding the stored bytes to @h (may
+ * be NULL) and checking its digests at the end.  More than @limit bytes out
+ * (0: 16 TiB) is H2K_ERR_VALIDATION; corrupt or truncated data
+ * H2K_ERR_FORMAT naming the member and offset.  Progress stage "inflate". */
+int hk_ova_gunzip_member(h2k_ctx *ctx, const h2k_ova *ova, size_t member, int fd,
+                         const char *out_path, uint64_t limit, hk_ova_hasher *h);
+
 #endif
