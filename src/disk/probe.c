@@ -477,7 +477,7 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
             goto fail;
         }
         win_off = win_size = 0;
-        if (hk_reference_has_protocol(layer->parent_hint)) {
+        if (layer->format == H2K_FORMAT_QCOW2 && hk_startswith(layer->parent_hint, "json:")) {
             /* only a container window gets here (the qcow2 probe checked it) */
             char *wfmt = NULL, *wfile = NULL;
             if (hk_window_json_parse(layer->parent_hint, &wfmt, &wfile, &win_off, &win_size) <
