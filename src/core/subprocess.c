@@ -353,8 +353,8 @@ hk_qcow2_overlay_window(h2k_ctx *ctx, const char *container, uint64_t offset, ui
         free(abs);
         return rc;
     }
-    const char *argv[] = {"qemu-img", "create", "-q", "-f",    "qcow2", "-F",
-                          backing_fmt, "-b",    name, overlay, NULL};
+    const char *argv[] = {"qemu-img",  "create", "-q", "-f",    "qcow2", "-F",
+                          backing_fmt, "-b",     name, overlay, NULL};
     hk_run_opts ro = {0};
     ro.timeout_seconds = 120;
     char *what = hk_asprintf("create of the overlay %s", overlay);

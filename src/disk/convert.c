@@ -129,9 +129,9 @@ image_opts(const h2k_disk_info *info, const hk_convert_plan *plan)
                           prefix.data, (unsigned long long)plan->layer_size[i], prefix.data,
                           prefix.data, esc);
         else
-            hk_buf_printf(&b, "%s%sdriver=%s,%sfile.driver=file,%sfile.filename=%s",
-                          i ? "," : "", prefix.data, h2k_disk_format_qemu_name(l->format),
-                          prefix.data, prefix.data, esc);
+            hk_buf_printf(&b, "%s%sdriver=%s,%sfile.driver=file,%sfile.filename=%s", i ? "," : "",
+                          prefix.data, h2k_disk_format_qemu_name(l->format), prefix.data,
+                          prefix.data, esc);
         if (i == 0)
             hk_buf_puts(&b, ",read-only=on");
         free(esc);

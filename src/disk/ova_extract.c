@@ -734,8 +734,8 @@ gunzip_chunk(h2k_ctx *ctx, void *ud, const uint8_t *buf, size_t len)
 }
 
 int
-hk_ova_gunzip_member(h2k_ctx *ctx, const h2k_ova *ova, size_t member, int fd,
-                     const char *out_path, uint64_t limit, hk_ova_hasher *h)
+hk_ova_gunzip_member(h2k_ctx *ctx, const h2k_ova *ova, size_t member, int fd, const char *out_path,
+                     uint64_t limit, hk_ova_hasher *h)
 {
     gunzip_ud g;
     memset(&g, 0, sizeof(g));

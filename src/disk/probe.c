@@ -422,8 +422,8 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
         h2k_disk_layer *layer = &info->layers[info->n_layers];
         uint64_t sz = 0;
         h2k_disk_format forced = depth ? parent_fmt : o->format;
-        rc = probe_one(ctx, cur, o, depth ? win_off : o->offset, depth ? win_size : o->size,
-                       forced, layer, &sz, &parent_fmt);
+        rc = probe_one(ctx, cur, o, depth ? win_off : o->offset, depth ? win_size : o->size, forced,
+                       layer, &sz, &parent_fmt);
         info->n_layers++;
         if (rc < 0) {
             if (depth > 0) {
@@ -480,11 +480,9 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
         if (layer->format == H2K_FORMAT_QCOW2 && hk_startswith(layer->parent_hint, "json:")) {
             /* only a container window gets here (the qcow2 probe checked it) */
             char *wfmt = NULL, *wfile = NULL;
-            if (hk_window_json_parse(layer->parent_hint, &wfmt, &wfile, &win_off, &win_size) <
-                    0 ||
-                strcmp(wfmt, h2k_disk_format_qemu_name(parent_fmt) ? h2k_disk_format_qemu_name(
-                                                                         parent_fmt)
-                                                                   : "") != 0) {
+            const char *pf = h2k_disk_format_qemu_name(parent_fmt);
+            if (hk_window_json_parse(layer->parent_hint, &wfmt, &wfile, &win_off, &win_size) < 0 ||
+                strcmp(wfmt, pf ? pf : "") != 0) {
                 rc = hk_error_at(ctx, H2K_ERR_FORMAT, layer->path, -1, "backing_format",
                                  "the backing window's format (%s) is not the backing format "
                                  "the image records (%s)",

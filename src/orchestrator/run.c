@@ -37,7 +37,8 @@ typedef struct run_state {
     char *out_dir; /* absolute */
     int created_out_dir;
     size_t n;       /* disks */
-    char **sources; /* path qemu reads (the source, or an extracted OVA member) */
+    char **sources; /* path qemu reads (the source, an extracted or inflated OVA member;
+                       NULL for a member read in place) */
     h2k_disk_format *src_fmts;
     char **overlays;
     char **outputs; /* final output paths */
@@ -546,8 +547,8 @@ inflate_member(run_state *st, size_t i)
     const h2k_vm_disk *d = &st->res->spec->disks[i];
     size_t mi = hk_ova_member_by_offset(st->ova, d->container_offset);
     if (mi == SIZE_MAX)
-        return hk_error_at(ctx, H2K_ERR_GENERIC, d->container_path,
-                           (int64_t)d->container_offset, NULL, "no member at this offset");
+        return hk_error_at(ctx, H2K_ERR_GENERIC, d->container_path, (int64_t)d->container_offset,
+                           NULL, "no member at this offset");
     const h2k_ova_member *m = h2k_ova_member_at(st->ova, mi);
     st->sources[i] = hk_asprintf("%s/source%zu.img", st->work_dir, i);
     if (!st->sources[i])
@@ -593,14 +594,14 @@ inflate_member(run_state *st, size_t i)
             close(rfd);
         }
         char *what = hk_asprintf("%s (member %s, inflated)", d->container_path, m->name);
-        rc = hk_format_claim_check(ctx, what ? what : st->sources[i], claim, by, info->format,
-                                   head, hl);
+        rc = hk_format_claim_check(ctx, what ? what : st->sources[i], claim, by, info->format, head,
+                                   hl);
         free(what);
     }
     if (rc == 0 && (info->n_layers != 1 || info->layers[0].parent_hint))
-        rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, d->container_path,
-                         (int64_t)d->container_offset, m->name,
-                         "member %s is a snapshot whose parent is not in the member", m->name);
+        rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, d->container_path, (int64_t)d->container_offset,
+                         m->name, "member %s is a snapshot whose parent is not in the member",
+                         m->name);
     if (rc == 0 && info->virtual_size == 0)
         rc = hk_error_at(ctx, H2K_ERR_FORMAT, d->container_path, (int64_t)d->container_offset,
                          "virtual_size", "member %s has a virtual size of 0", m->name);
@@ -636,10 +637,11 @@ make_overlays(run_state *st)
             if (!real)
                 return hk_error_errno(ctx, errno, d->container_path, "cannot resolve");
             st->overlays[i] = hk_asprintf("%s/disk%zu.qcow2", st->work_dir, i + 1);
-            rc = st->overlays[i] ? hk_qcow2_overlay_window(
-                                       ctx, real, d->container_offset, d->container_size,
-                                       h2k_disk_format_qemu_name(st->src_fmts[i]), st->overlays[i])
-                                 : hk_error_nomem(ctx);
+            rc = st->overlays[i]
+                     ? hk_qcow2_overlay_window(ctx, real, d->container_offset, d->container_size,
+                                               h2k_disk_format_qemu_name(st->src_fmts[i]),
+                                               st->overlays[i])
+                     : hk_error_nomem(ctx);
             free(real);
             if (rc < 0)
                 return rc;

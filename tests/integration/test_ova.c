@@ -864,7 +864,6 @@ test_vmdk_in_place(void **state)
     h2k_ctx_free(ctx);
 }
 
-
 /* ------------------------------------------------ migrations of an OVA */
 
 /* The work folder watched while a migration runs: its peak allocated size and
@@ -924,7 +923,7 @@ migrate_watched(const char *dir, const char *ova, watch *w, h2k_migration_result
     assert_int_equal(h2k_ctx_set_tmpdir(ctx, tmp), 0);
     h2k_ctx_set_progress(ctx, on_watch, w);
     char *out = ts_join(dir, "out");
-    const char *inputs[] = { ova };
+    const char *inputs[] = {ova};
     h2k_run_options o = H2K_RUN_OPTIONS_INIT;
     o.inputs = inputs;
     o.n_inputs = 1;
@@ -987,10 +986,11 @@ make_gzip_ova(fx *f, const char *name, unsigned mib, bool bad_digest)
     unlink(vmdk);
     char *gzp = ts_join(f->src, "disk.vmdk.gz");
     unlink(gzp);
-    const char *conv[] = { "qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o",
-                           "subformat=streamOptimized", raw, vmdk, NULL };
+    const char *conv[] = {
+        "qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized",
+        raw,        vmdk,      NULL};
     ts_run_ok(conv);
-    const char *gz[] = { "gzip", "-n", vmdk, NULL };
+    const char *gz[] = {"gzip", "-n", vmdk, NULL};
     ts_run_ok(gz);
     char *ovf = hk_asprintf(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -1023,7 +1023,7 @@ make_gzip_ova(fx *f, const char *name, unsigned mib, bool bad_digest)
     char *mf = hk_asprintf("SHA256(vm.ovf)= %s\nSHA256(disk.vmdk.gz)= %s\n", d_ovf, d_gz);
     put_text(f, "vm.mf", mf);
     char *ova_name = hk_asprintf("%s.ova", name);
-    const char *names[] = { "vm.ovf", "disk.vmdk.gz", "vm.mf", NULL };
+    const char *names[] = {"vm.ovf", "disk.vmdk.gz", "vm.mf", NULL};
     char *ova = gnu_tar(f, "ustar", ova_name, names);
     free(ova_name);
     free(mf);

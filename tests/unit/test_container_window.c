@@ -156,10 +156,13 @@ test_probe_follows_own_window(void **state)
     assert_int_equal(info->layers[1].virtual_size, 1u << 20);
 
     /* and the conversion pins the window */
-    uint64_t offs[2] = { 0, 512 }, sizes[2] = { 0, ml };
-    hk_convert_plan plan = { .qemu_img = "qemu-img", .output_format = H2K_FORMAT_QCOW2,
-                             .coroutines = 8, .out_of_order = 0, .layer_offset = offs,
-                             .layer_size = sizes };
+    uint64_t offs[2] = {0, 512}, sizes[2] = {0, ml};
+    hk_convert_plan plan = {.qemu_img = "qemu-img",
+                            .output_format = H2K_FORMAT_QCOW2,
+                            .coroutines = 8,
+                            .out_of_order = 0,
+                            .layer_offset = offs,
+                            .layer_size = sizes};
     char **argv = hk_convert_build_argv(info, &plan, "/out.qcow2");
     assert_non_null(argv);
     bool seen = false;
