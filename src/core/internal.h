@@ -98,6 +98,22 @@ int hk_opts_init(const hk_opts_layout *l, void *opts, unsigned version, const vo
  * names wherever it lies.  For the thread using @ctx only. */
 int hk_ctx_trust_file(h2k_ctx *ctx, const char *path);
 
+/* Whether @path is a file recorded with hk_ctx_trust_file() on @ctx. */
+bool hk_ctx_file_is_own(const h2k_ctx *ctx, const char *path);
+
+/* The qemu name of a window of a container file: the image of qemu driver
+ * @format stored in the @size bytes at @offset of @container (absolute), as
+ * "json:{...}" with a raw layer pinning offset and size.  NULL when @container
+ * is not absolute or holds a character that would need escaping, when
+ * @format is not a plain driver name or @size is 0 (or on allocation failure);
+ * caller frees.  Pure: any thread. */
+char *hk_window_json(const char *format, const char *container, uint64_t offset, uint64_t size);
+
+/* Parses a name hk_window_json() wrote, and only such a name (byte for byte):
+ * 0 with *format and *container (caller frees) and the window, or -1.  Pure. */
+int hk_window_json_parse(const char *name, char **format, char **container, uint64_t *offset,
+                         uint64_t *size);
+
 /* Gives @to every root allowed on @from (a worker's context); 0 or the error,
  * recorded on @from. */
 int hk_ctx_copy_allowed_roots(h2k_ctx *from, h2k_ctx *to);
@@ -295,6 +311,14 @@ int hk_run_qemu_img(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *op
  * fails. */
 int hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt,
                      const char *overlay);
+
+/* Like hk_qcow2_overlay(), backed by a window of a container (an OVA member
+ * read in place): the header records hk_window_json(@backing_fmt, @container,
+ * @offset, @size), which the probe follows only in overlays this context
+ * wrote (hk_ctx_trust_file(), done here), checking the member at its offset.
+ * H2K_ERR_UNSUPPORTED when the window cannot be named (see hk_window_json()). */
+int hk_qcow2_overlay_window(h2k_ctx *ctx, const char *container, uint64_t offset, uint64_t size,
+                            const char *backing_fmt, const char *overlay);
 
 /* Looks @prog up in PATH (or takes it as a path when it contains '/').
  * Returns the absolute path (caller frees) or NULL. */

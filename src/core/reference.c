@@ -239,3 +239,87 @@ hk_ctx_copy_allowed_roots(h2k_ctx *from, h2k_ctx *to)
     }
     return 0;
 }
+
+/* ------------------------------------------- container windows (OVA members) */
+
+/* Characters a file name may hold to be written into our JSON without escapes. */
+static bool
+window_name_ok(const char *path)
+{
+    if (!path || path[0] != '/')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+            return false;
+    return true;
+}
+
+char *
+hk_window_json(const char *format, const char *container, uint64_t offset, uint64_t size)
+{
+    if (!format || !*format || !window_name_ok(container) || size == 0)
+        return NULL;
+    for (const char *p = format; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+            return NULL;
+    return hk_asprintf("json:{\"driver\":\"%s\",\"file\":{\"driver\":\"raw\",\"offset\":%llu,"
+                       "\"size\":%llu,\"file\":{\"driver\":\"file\",\"filename\":\"%s\"}}}",
+                       format, (unsigned long long)offset, (unsigned long long)size, container);
+}
+
+int
+hk_window_json_parse(const char *name, char **format, char **container, uint64_t *offset,
+                     uint64_t *size)
+{
+    *format = NULL;
+    *container = NULL;
+    static const char p1[] = "json:{\"driver\":\"";
+    static const char p2[] = "\",\"file\":{\"driver\":\"raw\",\"offset\":";
+    if (!name || strncmp(name, p1, sizeof(p1) - 1) != 0)
+        return -1;
+    const char *f = name + sizeof(p1) - 1;
+    const char *fe = strchr(f, '"');
+    if (!fe || fe == f || fe - f > 16 || strncmp(fe, p2, sizeof(p2) - 1) != 0)
+        return -1;
+    const char *n = fe + sizeof(p2) - 1;
+    char *end = NULL;
+    if (*n < '0' || *n > '9')
+        return -1;
+    errno = 0;
+    unsigned long long off = strtoull(n, &end, 10);
+    if (errno || strncmp(end, ",\"size\":", 8) != 0)
+        return -1;
+    n = end + 8;
+    if (*n < '0' || *n > '9')
+        return -1;
+    unsigned long long sz = strtoull(n, &end, 10);
+    static const char p3[] = ",\"file\":{\"driver\":\"file\",\"filename\":\"";
+    if (errno || strncmp(end, p3, sizeof(p3) - 1) != 0)
+        return -1;
+    const char *fn = end + sizeof(p3) - 1;
+    const char *fne = strchr(fn, '"');
+    if (!fne || strcmp(fne, "\"}}}") != 0)
+        return -1;
+    char *fmt = hk_strndup(f, (size_t)(fe - f));
+    char *path = hk_strndup(fn, (size_t)(fne - fn));
+    /* exactly what hk_window_json() writes, nothing more */
+    char *again = fmt && path ? hk_window_json(fmt, path, off, sz) : NULL;
+    bool same = again && strcmp(again, name) == 0;
+    free(again);
+    if (!same) {
+        free(fmt);
+        free(path);
+        return -1;
+    }
+    *format = fmt;
+    *container = path;
+    *offset = off;
+    *size = sz;
+    return 0;
+}
+
+bool
+hk_ctx_file_is_own(const h2k_ctx *ctx, const char *path)
+{
+    return referring_is_own(ctx, path);
+}

@@ -338,6 +338,38 @@ hk_run_qemu_img(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, 
 }
 
 int
+hk_qcow2_overlay_window(h2k_ctx *ctx, const char *container, uint64_t offset, uint64_t size,
+                        const char *backing_fmt, const char *overlay)
+{
+    char *abs = hk_abspath(container);
+    if (!abs)
+        return hk_error_nomem(ctx);
+    char *name = hk_window_json(backing_fmt, abs, offset, size);
+    if (!name) {
+        int rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, abs, (int64_t)offset, NULL,
+                             "the image at offset %llu cannot be named for qemu in place "
+                             "(its file name needs escaping)",
+                             (unsigned long long)offset);
+        free(abs);
+        return rc;
+    }
+    const char *argv[] = {"qemu-img",  "create", "-q", "-f",    "qcow2", "-F",
+                          backing_fmt, "-b",     name, overlay, NULL};
+    hk_run_opts ro = {0};
+    ro.timeout_seconds = 120;
+    char *what = hk_asprintf("create of the overlay %s", overlay);
+    int rc = hk_run_qemu_img(ctx, argv, &ro, abs, what ? what : "create of the overlay");
+    free(what);
+    free(name);
+    free(abs);
+    if (rc == 0)
+        rc = hk_output_mode_path(ctx, overlay, 0600, NULL);
+    if (rc == 0)
+        rc = hk_ctx_trust_file(ctx, overlay);
+    return rc;
+}
+
+int
 hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt, const char *overlay)
 {
     /* The overlay's header pins its backing file: an absolute file name (qemu

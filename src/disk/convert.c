@@ -120,9 +120,18 @@ image_opts(const h2k_disk_info *info, const hk_convert_plan *plan)
             hk_buf_free(&b);
             return NULL;
         }
-        hk_buf_printf(&b, "%s%sdriver=%s,%sfile.driver=file,%sfile.filename=%s", i ? "," : "",
-                      prefix.data, h2k_disk_format_qemu_name(l->format), prefix.data, prefix.data,
-                      esc);
+        if (plan->layer_size && plan->layer_size[i])
+            hk_buf_printf(&b,
+                          "%s%sdriver=%s,%sfile.driver=raw,%sfile.offset=%llu,%sfile.size=%llu,"
+                          "%sfile.file.driver=file,%sfile.file.filename=%s",
+                          i ? "," : "", prefix.data, h2k_disk_format_qemu_name(l->format),
+                          prefix.data, prefix.data, (unsigned long long)plan->layer_offset[i],
+                          prefix.data, (unsigned long long)plan->layer_size[i], prefix.data,
+                          prefix.data, esc);
+        else
+            hk_buf_printf(&b, "%s%sdriver=%s,%sfile.driver=file,%sfile.filename=%s", i ? "," : "",
+                          prefix.data, h2k_disk_format_qemu_name(l->format), prefix.data,
+                          prefix.data, esc);
         if (i == 0)
             hk_buf_puts(&b, ",read-only=on");
         free(esc);
@@ -467,6 +476,7 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
     char *dst_abs = NULL, *tmp = NULL, *prog = NULL;
     int out_fd = -1;
     char **argv = NULL;
+    uint64_t *win_off = NULL, *win_size = NULL;
     h2k_convert_result *res = NULL;
     hk_run_result run;
     memset(&run, 0, sizeof(run));
@@ -484,6 +494,38 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
         goto done;
     if (plan.source_offset || plan.source_size)
         plan.source_size = info->size;
+    /* a layer read in place inside a container (the probe checked it there) */
+    for (size_t i = 1; i < info->n_layers; i++) {
+        const char *hint = info->layers[i - 1].parent_hint;
+        char *wfmt = NULL, *wfile = NULL;
+        uint64_t off = 0, sz = 0;
+        if (!hk_reference_has_protocol(hint) ||
+            hk_window_json_parse(hint, &wfmt, &wfile, &off, &sz) < 0) {
+            free(wfmt);
+            free(wfile);
+            continue;
+        }
+        free(wfmt);
+        free(wfile);
+        const h2k_disk_layer *l = &info->layers[i];
+        for (size_t e = 0; e < l->n_extents; e++)
+            if (l->extents[e].path && strcmp(l->extents[e].path, l->path) != 0) {
+                rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, l->path, (int64_t)off, "extent",
+                                 "an image inside a container cannot use separate extent "
+                                 "files (%s)",
+                                 l->extents[e].path);
+                goto done;
+            }
+        if (!win_off && (!(win_off = calloc(info->n_layers, sizeof(*win_off))) ||
+                         !(win_size = calloc(info->n_layers, sizeof(*win_size))))) {
+            rc = hk_error_nomem(ctx);
+            goto done;
+        }
+        win_off[i] = off;
+        win_size[i] = sz;
+    }
+    plan.layer_offset = win_off;
+    plan.layer_size = win_size;
     if (flatten && info->n_layers < 2 &&
         !(info->format == H2K_FORMAT_VMDK && info->layers[0].n_extents > 1)) {
         rc = hk_error_at(ctx, H2K_ERR_VALIDATION, info->path, -1, NULL,
@@ -611,6 +653,8 @@ done:
     h2k_convert_result_free(res);
     hk_run_result_clear(&run);
     hk_argv_free(argv);
+    free(win_off);
+    free(win_size);
     free(prog);
     free(dst_abs);
     h2k_disk_info_free(info);

@@ -29,6 +29,10 @@ typedef struct hk_convert_plan {
     bool sync;                    /* writeback during the run, fsync at the end */
     uint64_t source_offset;       /* image window inside layers[0] (container) */
     uint64_t source_size;         /* 0 = to the end */
+    /* per layer (n_layers entries, or NULL): the window of layers[i] inside its
+     * file when size[i] != 0 (an OVA member under an overlay we wrote) */
+    const uint64_t *layer_offset;
+    const uint64_t *layer_size;
 } hk_convert_plan;
 
 /* Whether qemu-img gets -W (out-of-order writes) for @plan on @info.  Auto

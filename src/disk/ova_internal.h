@@ -1,6 +1,8 @@
 /*
- * Internals of the OVA reader: the tar indexer (tar_index.c) and the
- * manifest parser (ova_manifest.c), shared with ova.c and the unit tests.
+ * Internals of the OVA reader, shared by its parts and the unit tests: the
+ * handle and member reads (ova.c), the tar indexer (tar_index.c), the
+ * manifest parser (ova_manifest.c) and checks (ova_digest.c), the spec
+ * (ova_spec.c) and the extraction (ova_extract.c).
  */
 #ifndef HK_DISK_OVA_INTERNAL_H
 #define HK_DISK_OVA_INTERNAL_H
@@ -19,6 +21,60 @@
 #define HK_TAR_MAX_NAME 4096u
 #define HK_TAR_MAX_PAX (1u << 20)               /* one pax extended header */
 #define HK_TAR_MAX_TOTAL (UINT64_C(16) << 40)   /* sum of member sizes */
+
+/* ------------------------------------------------------- the OVA handle */
+
+#define HK_OVA_DOMAIN "ova"
+#define HK_OVA_COPY_BUF (1u << 20)
+#define HK_OVA_MAX_OVF_SIZE (16u << 20)
+#define HK_OVA_MAX_MF_SIZE (1u << 20)
+
+/* The OVA handle (ova.c): read-only after h2k_ova_open(), so any number of
+ * threads may read it at once (reads use pread on the shared fd). */
+struct h2k_ova {
+    char *path;                /* absolute */
+    int fd;
+    uint64_t file_size;
+    size_t n;
+    h2k_ova_member *members;   /* archive order; names owned */
+    uint64_t *header_offsets;  /* first header of each member */
+    const h2k_ova_member **by_name; /* members sorted by name */
+};
+
+/* Index of the member named @name (normalised), or SIZE_MAX. */
+size_t hk_ova_member_index(const h2k_ova *ova, const char *name);
+
+/* Member index of @ref (a file name as a descriptor records it) relative to
+ * the folder @dir of the descriptor ("" for the root), then as written.
+ * SIZE_MAX when absent or unsafe. */
+size_t hk_ova_resolve_ref(const h2k_ova *ova, const char *dir, const char *ref);
+
+/* Folder part of a member name ("" at the root); caller frees. */
+char *hk_ova_member_dir(const char *name);
+
+typedef int (*hk_ova_chunk_fn)(h2k_ctx *ctx, void *ud, const uint8_t *buf, size_t len);
+
+/* Reads member @i in chunks of @bufsz into @buf, calling @fn for each; checks
+ * for cancellation between chunks and reports progress of @stage (@done
+ * advanced towards @total). */
+int hk_ova_stream_member(h2k_ctx *ctx, const h2k_ova *ova, size_t i, uint8_t *buf, size_t bufsz,
+                         hk_ova_chunk_fn fn, void *ud, const char *stage, uint64_t *done,
+                         uint64_t total);
+
+/* Reads a small member whole (NUL-terminated, at most @limit bytes); caller
+ * frees *out. */
+int hk_ova_read_small_member(h2k_ctx *ctx, const h2k_ova *ova, size_t i, size_t limit, char **out);
+
+/* ------------------------------------------------------------ the spec */
+
+/* Parses the OVA's .ovf (ova_spec.c).  The disks are matched to members:
+ * @disk_member[i] (allocated, caller frees) is the member of disk i or
+ * SIZE_MAX for a disk with no file.  A file named but absent is
+ * H2K_ERR_FORMAT. */
+int hk_ova_load_spec(h2k_ctx *ctx, const h2k_ova *ova, h2k_vm_spec **out, size_t **disk_member);
+
+/* True when the OVF stores disk @d uncompressed (no or "identity" compression). */
+bool hk_ova_disk_uncompressed(const h2k_vm_disk *d);
 
 /* ------------------------------------------------------------- tar */
 
@@ -143,5 +199,13 @@ void hk_ova_hasher_free(hk_ova_hasher *h);
  * the .ovf, which are not copied anywhere); 0 when no manifest lists it. */
 int hk_ova_verify_member(h2k_ctx *ctx, const h2k_ova *ova, const hk_ova_digest *d, size_t n,
                          size_t member);
+
+/* Inflates gzip member @member (concatenated streams allowed) into @fd
+ * (@out_path for messages) in one pass, feeding the stored bytes to @h (may
+ * be NULL) and checking its digests at the end.  More than @limit bytes out
+ * (0: 16 TiB) is H2K_ERR_VALIDATION; corrupt or truncated data
+ * H2K_ERR_FORMAT naming the member and offset.  Progress stage "inflate". */
+int hk_ova_gunzip_member(h2k_ctx *ctx, const h2k_ova *ova, size_t member, int fd,
+                         const char *out_path, uint64_t limit, hk_ova_hasher *h);
 
 #endif

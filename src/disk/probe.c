@@ -406,6 +406,8 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
     /* the format a child records for its parent (qcow2 backing format): qemu
      * opens the parent with it, so the probe checks it as that */
     h2k_disk_format parent_fmt = H2K_FORMAT_UNKNOWN;
+    /* the parent's window inside its file (an OVA member under our overlay) */
+    uint64_t win_off = 0, win_size = 0;
     for (unsigned depth = 0;; depth++) {
         if ((rc = hk_check_cancel(ctx)) < 0)
             goto fail;
@@ -424,8 +426,8 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
         h2k_disk_layer *layer = &info->layers[info->n_layers];
         uint64_t sz = 0;
         h2k_disk_format forced = depth ? parent_fmt : o->format;
-        rc = probe_one(ctx, cur, o, depth ? 0 : o->offset, depth ? 0 : o->size, forced, layer,
-                       &sz, &parent_fmt);
+        rc = probe_one(ctx, cur, o, depth ? win_off : o->offset, depth ? win_size : o->size, forced,
+                       layer, &sz, &parent_fmt);
         info->n_layers++;
         if (rc < 0) {
             if (depth > 0) {
@@ -477,6 +479,24 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
                              "an image inside a container cannot have a parent (%s)",
                              layer->parent_hint);
             goto fail;
+        }
+        win_off = win_size = 0;
+        if (layer->format == H2K_FORMAT_QCOW2 && hk_startswith(layer->parent_hint, "json:")) {
+            /* only a container window gets here (the qcow2 probe checked it) */
+            char *wfmt = NULL, *wfile = NULL;
+            const char *pf = h2k_disk_format_qemu_name(parent_fmt);
+            if (hk_window_json_parse(layer->parent_hint, &wfmt, &wfile, &win_off, &win_size) < 0 ||
+                strcmp(wfmt, pf ? pf : "") != 0) {
+                rc = hk_error_at(ctx, H2K_ERR_FORMAT, layer->path, -1, "backing_format",
+                                 "the backing window's format (%s) is not the backing format "
+                                 "the image records (%s)",
+                                 wfmt ? wfmt : "?", h2k_disk_format_name(parent_fmt));
+                free(wfmt);
+                free(wfile);
+                goto fail;
+            }
+            free(wfmt);
+            free(wfile);
         }
         cur = layer->parent_path;
     }

@@ -327,7 +327,17 @@ hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
         }
         /* qemu would open "file:/x", "json:{...}", "nbd://..." as protocols, not as the
          * local file the probe checks: refuse them all */
-        if (hk_reference_has_protocol(name)) {
+        /* ... except the window of a container (an OVA member read in place)
+         * that an overlay we wrote names in exactly the form we write: the
+         * probe then checks the member at that window, as qemu opens it */
+        char *wfmt = NULL, *wfile = NULL;
+        uint64_t woff = 0, wsize = 0;
+        bool window = hk_reference_has_protocol(name) && hk_ctx_file_is_own(ctx, src->path) &&
+                      hk_window_json_parse(name, &wfmt, &wfile, &woff, &wsize) == 0;
+        free(wfmt);
+        if (window) {
+            layer->parent_path = wfile;
+        } else if (hk_reference_has_protocol(name)) {
             rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, src->path, (int64_t)boff, "backing_file",
                              "backing file \"%s\" is not a local file name: it names a qemu "
                              "protocol or JSON description (refused; only plain file names "

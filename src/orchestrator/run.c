@@ -39,7 +39,8 @@ typedef struct run_state {
     char *out_dir; /* absolute */
     int created_out_dir;
     size_t n;       /* disks */
-    char **sources; /* path qemu reads (the source, or an extracted OVA member) */
+    char **sources; /* path qemu reads (the source, an extracted or inflated OVA member;
+                       NULL for a member read in place) */
     h2k_disk_format *src_fmts;
     char **overlays;
     char **outputs; /* final output paths */
@@ -53,6 +54,8 @@ typedef struct run_state {
     h2k_ova *ova;
     hk_ova_digest *digests;
     size_t n_digests;
+    /* per disk: an OVA member read in place (1), or gzip-compressed (2) */
+    int *member_mode;
 } run_state;
 
 static const char *
@@ -164,6 +167,22 @@ build_spec(run_state *st, h2k_ova **ova_out)
             if ((rc = h2k_ova_open(ctx, first, ova_out)) < 0)
                 return rc;
             rc = h2k_ova_read_spec(ctx, *ova_out, &spec);
+            /* a gzip-compressed member is inflated into the work folder: its
+               window (the stored bytes) is where it is read from */
+            for (size_t i = 0; rc == 0 && i < spec->n_disks; i++) {
+                h2k_vm_disk *d = &spec->disks[i];
+                size_t mi = d->path && !d->container_path && d->compression &&
+                                    hk_streq_nocase(d->compression, "gzip")
+                                ? hk_ova_member_index(*ova_out, d->path)
+                                : SIZE_MAX;
+                if (mi == SIZE_MAX)
+                    continue;
+                const h2k_ova_member *m = h2k_ova_member_at(*ova_out, mi);
+                if (!(d->container_path = strdup(hk_ova_path(*ova_out))))
+                    rc = hk_error_nomem(ctx);
+                d->container_offset = m->offset;
+                d->container_size = m->size;
+            }
         } else if (hk_endswith_nocase(first, ".ovf")) {
             rc = h2k_ovf_parse_file(ctx, first, &spec);
         } else {
@@ -406,6 +425,8 @@ done:
 
 /* -------------------------------------------------------------- probe */
 
+enum { MEMBER_IN_PLACE = 1, MEMBER_GZIP = 2 };
+
 static int
 stage_probe(run_state *st)
 {
@@ -417,18 +438,25 @@ stage_probe(run_state *st)
     st->overlays = calloc(st->n, sizeof(char *));
     st->outputs = calloc(st->n, sizeof(char *));
     st->finalised = calloc(st->n, sizeof(int));
-    if (!st->sources || !st->src_fmts || !st->overlays || !st->outputs || !st->finalised)
+    st->member_mode = calloc(st->n, sizeof(int));
+    if (!st->sources || !st->src_fmts || !st->overlays || !st->outputs || !st->finalised ||
+        !st->member_mode)
         return hk_error_nomem(ctx);
     for (size_t i = 0; i < st->n; i++) {
         const h2k_vm_disk *d = &spec->disks[i];
         hk_progress(ctx, "probe", i, st->n);
         h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
         const char *path = d->path;
+        if (d->container_path && d->compression && hk_streq_nocase(d->compression, "gzip")) {
+            /* probed once inflated (make_overlays) */
+            st->member_mode[i] = MEMBER_GZIP;
+            continue;
+        }
         if (d->container_path) {
             if (d->compression)
                 return hk_error_at(ctx, H2K_ERR_UNSUPPORTED, d->container_path, -1, "compression",
-                                   "disk %s of the OVA is %s-compressed; "
-                                   "extract the OVA first",
+                                   "disk %s of the OVA uses compression \"%s\", which is not "
+                                   "known",
                                    d->file_ref ? d->file_ref : "?", d->compression);
             path = d->container_path;
             po.offset = d->container_offset;
@@ -469,6 +497,14 @@ stage_probe(run_state *st)
             }
         }
         st->src_fmts[i] = info->format;
+        if (d->container_path) {
+            /* read in place when the image is one file, the member itself */
+            bool one = info->n_layers == 1 && h2k_disk_format_qemu_name(info->format);
+            for (size_t e = 0; one && e < info->layers[0].n_extents; e++)
+                one = !info->layers[0].extents[e].path ||
+                      strcmp(info->layers[0].extents[e].path, info->layers[0].path) == 0;
+            st->member_mode[i] = one ? MEMBER_IN_PLACE : 0;
+        }
         uint64_t vsize = info->virtual_size;
         h2k_disk_info_free(info);
         if (vsize == 0)
@@ -482,6 +518,84 @@ stage_probe(run_state *st)
     return 0;
 }
 
+/* A gzip-compressed OVA member: inflated into the work folder in one pass
+ * (its stored bytes hashed against the manifest on the way), then probed as
+ * any disk file.  The output may not grow past the OVF's capacity of the disk
+ * plus 64 MiB of image metadata (or 16 TiB when the OVF gives none). */
+static int
+inflate_member(run_state *st, size_t i)
+{
+    h2k_ctx *ctx = st->ctx;
+    const h2k_vm_disk *d = &st->res->spec->disks[i];
+    size_t mi = hk_ova_member_by_offset(st->ova, d->container_offset);
+    if (mi == SIZE_MAX)
+        return hk_error_at(ctx, H2K_ERR_GENERIC, d->container_path, (int64_t)d->container_offset,
+                           NULL, "no member at this offset");
+    const h2k_ova_member *m = h2k_ova_member_at(st->ova, mi);
+    st->sources[i] = hk_asprintf("%s/source%zu.img", st->work_dir, i);
+    if (!st->sources[i])
+        return hk_error_nomem(ctx);
+    int fd = open(st->sources[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return hk_error_errno(ctx, errno, st->sources[i], "cannot create");
+    hk_ova_hasher *h = NULL;
+    int rc = 0;
+    if (st->n_digests)
+        rc = hk_ova_hasher_new(ctx, st->ova, st->digests, st->n_digests, mi, &h);
+    uint64_t limit = d->capacity ? d->capacity + (UINT64_C(64) << 20) : 0;
+    if (rc == 0)
+        rc = hk_ova_gunzip_member(ctx, st->ova, mi, fd, st->sources[i], limit, h);
+    hk_ova_hasher_free(h);
+    if (close(fd) < 0 && rc == 0)
+        rc = hk_error_errno(ctx, errno, st->sources[i], "cannot write");
+    if (rc < 0)
+        return rc;
+    /* the member's name without ".gz" or the OVF's format claims a format */
+    char *inner = hk_strdup0(m->name);
+    if (!inner)
+        return hk_error_nomem(ctx);
+    if (hk_endswith_nocase(inner, ".gz"))
+        inner[strlen(inner) - 3] = '\0';
+    h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
+    po.format = st->in_fmt;
+    h2k_disk_info *info = NULL;
+    rc = h2k_disk_probe(ctx, st->sources[i], &po, &info);
+    if (rc == 0 && st->in_fmt == H2K_FORMAT_UNKNOWN) {
+        h2k_disk_format claim = hk_format_claimed_by_name(inner);
+        const char *by = "its name in the OVA";
+        if (d->format_hint && hk_startswith(d->format_hint, "vmdk")) {
+            claim = H2K_FORMAT_VMDK;
+            by = "the OVF's disk format";
+        }
+        uint8_t head[8] = {0};
+        size_t hl = 0;
+        int rfd = open(st->sources[i], O_RDONLY | O_CLOEXEC);
+        if (rfd >= 0) {
+            ssize_t n = pread(rfd, head, sizeof(head), 0);
+            hl = n > 0 ? (size_t)n : 0;
+            close(rfd);
+        }
+        char *what = hk_asprintf("%s (member %s, inflated)", d->container_path, m->name);
+        rc = hk_format_claim_check(ctx, what ? what : st->sources[i], claim, by, info->format, head,
+                                   hl);
+        free(what);
+    }
+    if (rc == 0 && (info->n_layers != 1 || info->layers[0].parent_hint))
+        rc = hk_error_at(ctx, H2K_ERR_UNSUPPORTED, d->container_path, (int64_t)d->container_offset,
+                         m->name, "member %s is a snapshot whose parent is not in the member",
+                         m->name);
+    if (rc == 0 && info->virtual_size == 0)
+        rc = hk_error_at(ctx, H2K_ERR_FORMAT, d->container_path, (int64_t)d->container_offset,
+                         "virtual_size", "member %s has a virtual size of 0", m->name);
+    if (rc == 0)
+        st->src_fmts[i] = info->format;
+    hk_debug(ctx, DOM, "%s: member %s inflated into %s", d->container_path, m->name,
+             st->sources[i]);
+    h2k_disk_info_free(info);
+    free(inner);
+    return rc;
+}
+
 static int
 make_overlays(run_state *st)
 {
@@ -490,7 +604,33 @@ make_overlays(run_state *st)
     for (size_t i = 0; i < st->n; i++) {
         const h2k_vm_disk *d = &spec->disks[i];
         int rc;
-        if (d->container_path) {
+        if (d->container_path && st->member_mode[i] == MEMBER_GZIP) {
+            if ((rc = inflate_member(st, i)) < 0)
+                return rc;
+        } else if (d->container_path && st->member_mode[i] == MEMBER_IN_PLACE) {
+            /* an OVA member read where it lies: its digests checked first (one
+               read, nothing written), then an overlay whose backing file is
+               the member's window, pinned to the format the probe found */
+            size_t mi = st->ova ? hk_ova_member_by_offset(st->ova, d->container_offset) : SIZE_MAX;
+            if (mi != SIZE_MAX && st->n_digests &&
+                (rc = hk_ova_verify_member(ctx, st->ova, st->digests, st->n_digests, mi)) < 0)
+                return rc;
+            char *real = realpath(d->container_path, NULL);
+            if (!real)
+                return hk_error_errno(ctx, errno, d->container_path, "cannot resolve");
+            st->overlays[i] = hk_asprintf("%s/disk%zu.qcow2", st->work_dir, i + 1);
+            rc = st->overlays[i]
+                     ? hk_qcow2_overlay_window(ctx, real, d->container_offset, d->container_size,
+                                               h2k_disk_format_qemu_name(st->src_fmts[i]),
+                                               st->overlays[i])
+                     : hk_error_nomem(ctx);
+            free(real);
+            if (rc < 0)
+                return rc;
+            hk_debug(ctx, DOM, "%s: disk %zu read in place at offset %llu", d->container_path,
+                     i + 1, (unsigned long long)d->container_offset);
+            continue;
+        } else if (d->container_path) {
             /* an OVA member: extract only that member into the work folder */
             st->sources[i] = hk_asprintf("%s/source%zu.%s", st->work_dir, i,
                                          h2k_disk_format_name(st->src_fmts[i]));
@@ -1007,6 +1147,7 @@ free_state(run_state *st)
     free(st->overlays);
     free(st->outputs);
     free(st->finalised);
+    free(st->member_mode);
     free(st->xml);
     free(st->xml_path);
     free(st->out_dir);

@@ -204,8 +204,8 @@ test_kill_local(void **state)
     env *e = *state;
     ts_require_program("qemu-img");
     char *ova = oh_make_ova_fmt(e->dir, "src", DISK_MIB, 5, OH_MF_GOOD, true);
-    /* 1. while the member is copied into the work folder (and hashed) */
-    kill_local_at(e, ova, e->tmp, "source0", "the member's extraction");
+    /* 1. once the overlay over the member (read in place) is in the work folder */
+    kill_local_at(e, ova, e->tmp, "disk1.qcow2", "the work on the member read in place");
     /* 2. while qemu-img writes the output under its temporary name */
     kill_local_at(e, ova, e->out, ".part-", "the copy");
     free(ova);
@@ -530,7 +530,7 @@ test_sigterm(void **state)
     char *ova = oh_make_ova_fmt(e->dir, "src", DISK_MIB, 5, OH_MF_GOOD, true);
     const char *local[] = {ts_env("H2K_CLI"), "local", "--input", ova, "--output-dir", e->out,
                            "--name", "vm", "--fixes", "none", NULL};
-    term_at(e, local, e->tmp, "source0", "the member's copy and manifest hashing");
+    term_at(e, local, e->tmp, "disk1.qcow2", "the work on the member read in place");
     term_at(e, local, e->out, ".part-", "the copy by qemu-img");
     free(oh_make_ova_fmt(e->dir, "b", DISK_MIB / 2, 7, OH_MF_GOOD, true));
     const char *plan = "{\"output_dir\": \"out\", \"jobs\": 2,\n"

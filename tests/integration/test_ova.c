@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "testsupport.h"
+#include "ova_helpers.h"
 
 typedef struct fx {
     char *dir; /* temporary folder */
@@ -861,6 +864,217 @@ test_vmdk_in_place(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* ------------------------------------------------ migrations of an OVA */
+
+/* The work folder watched while a migration runs: its peak allocated size and
+ * its largest file, sampled at every progress report (any thread). */
+typedef struct watch {
+    pthread_mutex_t lock;
+    const char *tmp;
+    uint64_t peak, largest;
+    unsigned samples;
+} watch;
+
+static __thread uint64_t walk_sum, walk_max; /* nftw has no user pointer */
+
+static int
+walk_fn(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (type == FTW_F) {
+        uint64_t a = (uint64_t)sb->st_blocks * 512u;
+        walk_sum += a;
+        if (a > walk_max)
+            walk_max = a;
+    }
+    return 0;
+}
+
+static void
+on_watch(void *ud, const char *stage, uint64_t done, uint64_t total)
+{
+    watch *w = ud;
+    (void)stage;
+    (void)done;
+    (void)total;
+    walk_sum = walk_max = 0;
+    nftw(w->tmp, walk_fn, 16, FTW_PHYS);
+    pthread_mutex_lock(&w->lock);
+    if (walk_sum > w->peak)
+        w->peak = walk_sum;
+    if (walk_max > w->largest)
+        w->largest = walk_max;
+    w->samples++;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Runs `local` on @ova (no repairs) into DIR/out with the work folder in
+ * DIR/tmp watched; returns the run's code. */
+static int
+migrate_watched(const char *dir, const char *ova, watch *w, h2k_migration_result **res)
+{
+    char *tmp = ts_join(dir, "tmp");
+    mkdir(tmp, 0700);
+    memset(w, 0, sizeof(*w));
+    pthread_mutex_init(&w->lock, NULL);
+    w->tmp = tmp;
+    h2k_ctx *ctx = ts_ctx();
+    assert_int_equal(h2k_ctx_set_tmpdir(ctx, tmp), 0);
+    h2k_ctx_set_progress(ctx, on_watch, w);
+    char *out = ts_join(dir, "out");
+    const char *inputs[] = {ova};
+    h2k_run_options o = H2K_RUN_OPTIONS_INIT;
+    o.inputs = inputs;
+    o.n_inputs = 1;
+    o.output_dir = out;
+    o.fixes = 0;
+    o.compress = 0;
+    int rc = h2k_orchestrator_run(ctx, &o, res);
+    if (rc < 0)
+        print_message("run: %s\n", h2k_ctx_last_error(ctx)->message);
+    pthread_mutex_destroy(&w->lock);
+    h2k_ctx_free(ctx);
+    w->tmp = NULL;
+    free(tmp);
+    free(out);
+    return rc;
+}
+
+/* An uncompressed member is read where it lies: the work folder never holds a
+ * copy of it (only the overlay), and the output equals the original. */
+static void
+test_migrate_in_place(void **state)
+{
+    fx *f = *state;
+    ts_require_program("qemu-img");
+    ts_require_program("tar");
+    enum { MIB = 24 };
+    char *ova = oh_make_ova(f->dir, "inplace", MIB, 31, OH_MF_GOOD);
+    char sum[65];
+    ts_sha256_file(ova, sum);
+    watch w;
+    h2k_migration_result *res = NULL;
+    assert_int_equal(migrate_watched(f->dir, ova, &w, &res), 0);
+    print_message("in place: %u samples, work folder peak %llu KiB, largest file %llu KiB "
+                  "(member about %u MiB)\n",
+                  w.samples, (unsigned long long)(w.peak >> 10),
+                  (unsigned long long)(w.largest >> 10), MIB);
+    assert_true(w.samples > 0);
+    /* the overlay holds metadata only: far below a copy of the member */
+    assert_true(w.peak < (uint64_t)MIB * 1024 * 1024 / 8);
+    char *out = hk_asprintf("%s/out/inplace-disk1.qcow2", f->dir);
+    oh_compare(f->dir, "inplace", out, "qcow2");
+    assert_non_null(res);
+    assert_int_equal(res->n_outputs, 1);
+    assert_string_equal(res->outputs[0].source_format, "vmdk");
+    h2k_migration_result_free(res);
+    assert_unchanged(ova, sum);
+    free(out);
+    free(ova);
+}
+
+/* An OVA whose disk was exported with compression (ovf:compression="gzip"):
+ * the member is inflated in one pass into the work folder; the manifest's
+ * digest is over the stored (compressed) member, as VMware writes it. */
+static char *
+make_gzip_ova(fx *f, const char *name, unsigned mib, bool bad_digest)
+{
+    char *raw = hk_asprintf("%s/%s.raw", f->dir, name);
+    oh_write_random(raw, mib, 41);
+    char *vmdk = ts_join(f->src, "disk.vmdk");
+    unlink(vmdk);
+    char *gzp = ts_join(f->src, "disk.vmdk.gz");
+    unlink(gzp);
+    const char *conv[] = {
+        "qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized",
+        raw,        vmdk,      NULL};
+    ts_run_ok(conv);
+    const char *gz[] = {"gzip", "-n", vmdk, NULL};
+    ts_run_ok(gz);
+    char *ovf = hk_asprintf(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+        "CIM_ResourceAllocationSettingData\">\n"
+        "  <References><File ovf:href=\"disk.vmdk.gz\" ovf:id=\"f1\" "
+        "ovf:compression=\"gzip\"/></References>\n"
+        "  <DiskSection><Info>disks</Info>\n"
+        "    <Disk ovf:capacity=\"%u\" ovf:capacityAllocationUnits=\"byte * 2^20\" "
+        "ovf:diskId=\"d1\" ovf:fileRef=\"f1\" ovf:format=\"http://www.vmware.com/interfaces/"
+        "specifications/vmdk.html#streamOptimized\"/>\n"
+        "  </DiskSection>\n"
+        "  <VirtualSystem ovf:id=\"%s\"><Info>A VM</Info><Name>%s</Name>\n"
+        "    <VirtualHardwareSection><Info>hw</Info>\n"
+        "      <Item><rasd:HostResource>ovf:/disk/d1</rasd:HostResource>"
+        "<rasd:InstanceID>9</rasd:InstanceID><rasd:ResourceType>17</rasd:ResourceType>"
+        "</Item>\n"
+        "    </VirtualHardwareSection>\n"
+        "  </VirtualSystem>\n"
+        "</Envelope>\n",
+        mib, name, name);
+    put_text(f, "vm.ovf", ovf);
+    char *ovf_path = ts_join(f->src, "vm.ovf");
+    char *d_ovf = oh_file_digest("SHA256", ovf_path);
+    char *d_gz = oh_file_digest("SHA256", gzp);
+    if (bad_digest)
+        d_gz[0] = d_gz[0] == '0' ? '1' : '0';
+    char *mf = hk_asprintf("SHA256(vm.ovf)= %s\nSHA256(disk.vmdk.gz)= %s\n", d_ovf, d_gz);
+    put_text(f, "vm.mf", mf);
+    char *ova_name = hk_asprintf("%s.ova", name);
+    const char *names[] = {"vm.ovf", "disk.vmdk.gz", "vm.mf", NULL};
+    char *ova = gnu_tar(f, "ustar", ova_name, names);
+    free(ova_name);
+    free(mf);
+    free(d_ovf);
+    free(d_gz);
+    free(ovf_path);
+    free(ovf);
+    free(gzp);
+    free(vmdk);
+    free(raw);
+    return ova;
+}
+
+static void
+test_migrate_gzip(void **state)
+{
+    fx *f = *state;
+    ts_require_program("qemu-img");
+    ts_require_program("gzip");
+    ts_require_program("tar");
+    char *ova = make_gzip_ova(f, "gzvm", 8, false);
+    char sum[65];
+    ts_sha256_file(ova, sum);
+    watch w;
+    h2k_migration_result *res = NULL;
+    assert_int_equal(migrate_watched(f->dir, ova, &w, &res), 0);
+    print_message("gzip: work folder peak %llu KiB\n", (unsigned long long)(w.peak >> 10));
+    char *out = hk_asprintf("%s/out/gzvm-disk1.qcow2", f->dir);
+    oh_compare(f->dir, "gzvm", out, "qcow2");
+    assert_non_null(res);
+    assert_string_equal(res->outputs[0].source_format, "vmdk");
+    h2k_migration_result_free(res);
+    assert_unchanged(ova, sum);
+    free(ova);
+    free(out);
+
+    /* a manifest whose digest of the stored member is wrong: refused, no output */
+    char *d2 = ts_join(f->dir, "second");
+    mkdir(d2, 0755);
+    ova = make_gzip_ova(f, "gzbad", 2, true);
+    res = NULL;
+    int rc = migrate_watched(d2, ova, &w, &res);
+    assert_int_equal(rc, H2K_ERR_VALIDATION);
+    h2k_migration_result_free(res);
+    char *xml = hk_asprintf("%s/out/gzbad.xml", d2);
+    assert_false(ts_exists(xml));
+    free(xml);
+    free(d2);
+    free(ova);
+}
+
 int
 main(void)
 {
@@ -876,6 +1090,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_archives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_member, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vmdk_in_place, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_in_place, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_gzip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
