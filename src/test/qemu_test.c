@@ -45,9 +45,9 @@ qemu_output(const char *path)
     return s ? hk_console_sanitize(s) : NULL;
 }
 
-int
-h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
-                  h2k_boot_result **out)
+static int
+run_test(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts, const char *token,
+         h2k_boot_result **out)
 {
     if (!ctx || !out)
         return H2K_ERR_INVALID_ARG;
@@ -57,6 +57,11 @@ h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *
     int rc = hk_boot_begin(ctx, image, opts, &o, &abs);
     if (rc < 0)
         return rc;
+    if (token && o.proof != H2K_PROOF_MARKER) {
+        free(abs);
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: a placed probe needs the marker proof");
+    }
+    o.placed_token = token;
     char *qemu = hk_find_program(QEMU);
     if (!qemu) {
         free(abs);
@@ -132,4 +137,20 @@ done:
     free(abs);
     hk_boot_result_give(r, proc.pid == -1, rc, out);
     return rc;
+}
+
+int
+h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+                  h2k_boot_result **out)
+{
+    return run_test(ctx, image, opts, NULL, out);
+}
+
+int
+hk_qemu_test_run_placed(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+                        const char *token, h2k_boot_result **out)
+{
+    if (!token)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: no probe token");
+    return run_test(ctx, image, opts, token, out);
 }
