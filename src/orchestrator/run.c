@@ -938,10 +938,6 @@ fill_outputs(run_state *st)
 
 /* --------------------------------------------------------------- boot */
 
-/* The boot test of the output.  With the repair appliance still up
- * (st->fx_open), the probe goes into the repaired overlay (the output was
- * copied from it already) and the boot test boots an overlay of that: no
- * second appliance.  Otherwise the tester places its probe itself. */
 static int stage_boot_test(run_state *st, const h2k_boot_test_options *bo);
 
 /* The boot proof of a VM with a NIC includes its network: a guest that booted
@@ -966,6 +962,10 @@ stage_boot(run_state *st, const h2k_boot_test_options *bo)
     return rc;
 }
 
+/* The boot test of the output.  With the repair appliance still up
+ * (st->fx_open), the probe goes into the repaired overlay (the output was
+ * copied from it already) and the boot test boots an overlay of that: no
+ * second appliance.  Otherwise the tester places its probe itself. */
 static int
 stage_boot_test(run_state *st, const h2k_boot_test_options *bo)
 {
