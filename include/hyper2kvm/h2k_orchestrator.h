@@ -69,7 +69,12 @@ typedef struct h2k_run_options {
     size_t n_nic_macs; /**< number of entries in nic_macs */
     const h2k_network_mapping *network_map; /**< for the XML; may be NULL */
     size_t n_network_map; /**< number of entries in network_map */
-    int test_boot;           /**< boot the first output disk (qemu, marker proof) */
+    int test_boot;           /**< boot the first output disk (qemu, marker proof); a VM
+                                  with a NIC must also bring an address up on it.  A
+                                  single-disk Linux guest gets the probe from the repair
+                                  stage's appliance (no second launch) and boots an
+                                  overlay of the repaired disk the output was copied
+                                  from; the output never holds the probe */
     unsigned boot_timeout;   /**< seconds; 0: 600 */
     const char *define_uri;  /**< define the domain at this libvirt URI, or NULL */
     const char *report_path; /**< JSON report path; NULL: OUTPUT_DIR/\<name>.report.json

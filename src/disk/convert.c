@@ -179,6 +179,8 @@ hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan, co
     ADD(strdup(plan->qemu_img));
     ADD(strdup("convert"));
     ADD(strdup("-p"));
+    if (plan->force_share)
+        ADD(strdup("-U"));
     bool use_opts = info->n_layers > 1 || plan->source_offset || plan->source_size;
     if (use_opts) {
         ADD(strdup("--image-opts"));
@@ -451,7 +453,7 @@ effective_options(h2k_ctx *ctx, const h2k_convert_options *o, h2k_convert_option
 
 static int
 do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_options *opts,
-           bool flatten, h2k_convert_result **out)
+           bool flatten, bool force_share, h2k_convert_result **out)
 {
     if (out)
         *out = NULL;
@@ -470,6 +472,7 @@ do_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_opt
     rc = validate_options(ctx, o, &plan);
     if (rc < 0)
         return rc;
+    plan.force_share = force_share;
 
     double t0 = hk_now();
     h2k_disk_info *info = NULL;
@@ -675,12 +678,19 @@ int
 h2k_disk_convert(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_options *opts,
                  h2k_convert_result **out)
 {
-    return do_convert(ctx, src, dst, opts, false, out);
+    return do_convert(ctx, src, dst, opts, false, false, out);
+}
+
+int
+hk_disk_convert_shared(h2k_ctx *ctx, const char *src, const char *dst,
+                       const h2k_convert_options *opts, h2k_convert_result **out)
+{
+    return do_convert(ctx, src, dst, opts, false, true, out);
 }
 
 int
 h2k_disk_flatten(h2k_ctx *ctx, const char *src, const char *dst, const h2k_convert_options *opts,
                  h2k_convert_result **out)
 {
-    return do_convert(ctx, src, dst, opts, true, out);
+    return do_convert(ctx, src, dst, opts, true, false, out);
 }

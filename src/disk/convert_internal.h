@@ -33,6 +33,8 @@ typedef struct hk_convert_plan {
      * file when size[i] != 0 (an OVA member under an overlay we wrote) */
     const uint64_t *layer_offset;
     const uint64_t *layer_size;
+    bool force_share;             /* -U: read a source another process holds open
+                                     (the repair appliance, idle and flushed) */
 } hk_convert_plan;
 
 /* Whether qemu-img gets -W (out-of-order writes) for @plan on @info.  Auto
@@ -50,6 +52,12 @@ bool hk_convert_out_of_order(const h2k_disk_info *info, const hk_convert_plan *p
  * with hk_argv_free()) or NULL on allocation failure. */
 char **hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan,
                              const char *out_path);
+
+/* h2k_disk_convert() reading @src in shared mode (qemu-img -U): for an image
+ * that a process of ours keeps open but no longer writes (the repair
+ * appliance after an unmount and a flush).  Same returns and ownership. */
+int hk_disk_convert_shared(h2k_ctx *ctx, const char *src, const char *dst,
+                           const h2k_convert_options *opts, h2k_convert_result **out);
 
 /* Frees an argv returned by hk_convert_build_argv().  NULL is allowed. */
 void hk_argv_free(char **argv);

@@ -460,6 +460,28 @@ hk_gfs_remount_rw(hk_gfs *gfs)
     return mount_all(gfs, false);
 }
 
+int
+hk_gfs_quiesce(hk_gfs *gfs)
+{
+    if (!gfs->root)
+        return hk_error(gfs->ctx, H2K_ERR_INVALID_ARG, "quiesce: the guest is not mounted");
+    if (guestfs_umount_all(gfs->g) < 0)
+        return hk_gfs_error(gfs, H2K_ERR_IO, "unmounting the guest file systems");
+    /* the daemon syncs and fsyncs each block device: qemu writes its caches
+     * (qcow2 metadata included) to the image files */
+    if (guestfs_sync(gfs->g) < 0)
+        return hk_gfs_error(gfs, H2K_ERR_IO, "flushing the guest's disks");
+    return 0;
+}
+
+int
+hk_gfs_remount(hk_gfs *gfs)
+{
+    if (!gfs->root)
+        return hk_error(gfs->ctx, H2K_ERR_INVALID_ARG, "remount: the guest was never mounted");
+    return mount_all(gfs, gfs->readonly || gfs->mounted_ro);
+}
+
 static int
 mount_all(hk_gfs *gfs, bool ro)
 {

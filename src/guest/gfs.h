@@ -54,6 +54,15 @@ int hk_gfs_inspect_mount(hk_gfs *gfs);
  * hk_gfs_inspect_mount() (Windows) read-write; 0 when already so. */
 int hk_gfs_remount_rw(hk_gfs *gfs);
 
+/* Unmounts the guest and flushes every disk through to its image file, the
+ * appliance staying up: another process may then read the images (shared
+ * mode) and see them complete.  hk_gfs_remount() mounts the guest again. */
+int hk_gfs_quiesce(hk_gfs *gfs);
+
+/* Mounts the file systems of a guest unmounted by hk_gfs_quiesce() again
+ * (read-write on a writable handle). */
+int hk_gfs_remount(hk_gfs *gfs);
+
 /* Fills an identity from libguestfs inspection and the guest's files. */
 int hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out);
 

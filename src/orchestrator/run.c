@@ -17,11 +17,14 @@
 #include "hyper2kvm/h2k_guest.h"
 #include "hyper2kvm/h2k_output.h"
 #include "hyper2kvm/h2k_test.h"
+#include "disk/convert_internal.h"
 #include "disk/format_claim.h"
 #include "disk/ova_internal.h"
+#include "fix/fix_bootprobe.h"
 #include "orch_internal.h"
 #include "output/output_internal.h"
 #include "test/boot_disks.h"
+#include "test/boot_internal.h"
 
 #define DOM "orchestrator"
 
@@ -56,6 +59,10 @@ typedef struct run_state {
     size_t n_digests;
     /* per disk: an OVA member read in place (1), or gzip-compressed (2) */
     int *member_mode;
+    /* a boot test after repairs: the repair appliance stays up until the boot
+     * probe is written into the repaired overlay (one appliance per VM); the
+     * output is copied from the overlay before, in shared mode */
+    h2k_offline_fixer *fx_open;
 } run_state;
 
 static const char *
@@ -779,6 +786,18 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
         hk_progress(ctx, "trim", 1, 1);
         hk_orch_add_timing(res, "trim", hk_now() - t1);
     }
+    if (!o->dry_run && o->test_boot && st->n == 1 && id && id->type == H2K_GUEST_LINUX) {
+        /* kept for the boot probe: see stage_boot() */
+        if ((rc = hk_fix_quiesce(fx)) == 0) {
+            st->fx_open = fx;
+            fx = NULL;
+            goto done;
+        }
+        hk_orch_warn(ctx, res, "the repair appliance cannot place the boot probe (%s): the "
+                               "boot test launches its own",
+                     h2k_ctx_last_error(ctx)->message);
+        h2k_ctx_clear_error(ctx);
+    }
     rc = h2k_offline_fixer_close(fx);
     fx = NULL;
 done:
@@ -858,7 +877,10 @@ copy_thread(void *arg)
         co.compression_type = "zstd";
         co.source_format = H2K_FORMAT_QCOW2;
         h2k_convert_result *cr = NULL;
-        int rc = h2k_disk_convert(w->ctx, st->overlays[i], st->outputs[i], &co, &cr);
+        /* the repair appliance still holds the overlay (flushed, idle) */
+        int rc = st->fx_open
+                     ? hk_disk_convert_shared(w->ctx, st->overlays[i], st->outputs[i], &co, &cr)
+                     : h2k_disk_convert(w->ctx, st->overlays[i], st->outputs[i], &co, &cr);
         /* the overlay was the conversion's source: the mode follows the real one */
         if (rc == 0)
             rc = hk_output_mode_path(w->ctx, st->outputs[i], st->out_mode, NULL);
@@ -1036,6 +1058,69 @@ fill_outputs(run_state *st)
             return rc;
     }
     return 0;
+}
+
+/* --------------------------------------------------------------- boot */
+
+static int stage_boot_test(run_state *st, const h2k_boot_test_options *bo);
+
+/* The boot proof of a VM with a NIC includes its network: a guest that booted
+ * but brought no address up on its NIC fails the test. */
+static int
+stage_boot(run_state *st, const h2k_boot_test_options *bo)
+{
+    int rc = stage_boot_test(st, bo);
+    h2k_boot_result *r = st->res->boot;
+    if (rc < 0 || !bo->mac || !r || !r->success || r->n_addresses > 0)
+        return rc;
+    r->success = 0;
+    free(r->error_message);
+    r->error_message = hk_asprintf("the guest booted but its network did not come up: no "
+                                   "address on its NIC (%s) within the probe's wait",
+                                   bo->mac);
+    rc = hk_error(st->ctx, H2K_ERR_BOOT_TEST, "boot test: %s",
+                  r->error_message ? r->error_message : "the network did not come up");
+    hk_error_set_stage(st->ctx, "boot-test");
+    if (r->console_tail)
+        hk_error_set_console_tail(st->ctx, r->console_tail);
+    return rc;
+}
+
+/* The boot test of the output.  With the repair appliance still up
+ * (st->fx_open), the probe goes into the repaired overlay (the output was
+ * copied from it already) and the boot test boots an overlay of that: no
+ * second appliance.  Otherwise the tester places its probe itself. */
+static int
+stage_boot_test(run_state *st, const h2k_boot_test_options *bo)
+{
+    h2k_ctx *ctx = st->ctx;
+    h2k_migration_result *res = st->res;
+    /* every disk: the guest may mount its other disks at boot */
+    const char *const *others = (const char *const *)st->outputs + 1;
+    if (!st->fx_open)
+        return hk_qemu_test_run_disks(ctx, st->outputs[0], others, st->n - 1, bo, &res->boot);
+    h2k_offline_fixer *fx = st->fx_open;
+    st->fx_open = NULL;
+    char token[17];
+    int rc = hk_boot_token(ctx, token);
+    if (rc == 0)
+        rc = hk_fix_place_boot_probe(fx, token);
+    int crc = h2k_offline_fixer_close(fx);
+    if (rc == 0 && crc < 0)
+        rc = crc;
+    if (rc == H2K_ERR_CANCELLED || h2k_ctx_is_cancelled(ctx))
+        return hk_error(ctx, H2K_ERR_CANCELLED, "cancelled while placing the boot probe");
+    if (rc < 0) {
+        hk_orch_warn(ctx, res, "the repair appliance could not place the boot probe (%s): the "
+                               "boot test launches its own",
+                     h2k_ctx_last_error(ctx)->message);
+        h2k_ctx_clear_error(ctx);
+        return hk_qemu_test_run_disks(ctx, st->outputs[0], others, st->n - 1, bo, &res->boot);
+    }
+    /* the same disk as the output plus the probe: an overlay of the repaired one */
+    h2k_boot_test_options o = *bo;
+    o.format = "qcow2";
+    return hk_qemu_test_run_placed(ctx, st->overlays[0], &o, token, &res->boot);
 }
 
 /* ------------------------------------------------------------- report */
@@ -1494,10 +1579,7 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             /* the firmware the domain XML chose: the source's, else the guest's */
             bo.uefi = run_firmware(&st) == H2K_FIRMWARE_UEFI;
             hk_progress(ctx, "boot", 0, 1);
-            /* every disk: the guest may mount its other disks at boot */
-            STAGE("boot", hk_qemu_test_run_disks(ctx, st.outputs[0],
-                                                 (const char *const *)st.outputs + 1, st.n - 1,
-                                                 &bo, &res->boot));
+            STAGE("boot", stage_boot(&st, &bo));
             hk_progress(ctx, "boot", 1, 1);
         }
     }
@@ -1565,6 +1647,11 @@ done:
         }
         if (st.created_out_dir && st.out_dir)
             rmdir(st.out_dir); /* only when empty */
+    }
+    if (st.fx_open) {
+        /* the boot test did not run: the repairs are in the output already */
+        h2k_offline_fixer_close(st.fx_open);
+        st.fx_open = NULL;
     }
     remove_work_dir(&st);
     h2k_ova_free(ova);

@@ -108,8 +108,15 @@ hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o, hk_
     }
     if (!w->format)
         return hk_error_nomem(ctx);
-    if ((rc = hk_boot_token(ctx, w->token)) < 0)
+    if (o->placed_token) {
+        if (strlen(o->placed_token) != sizeof(w->token) - 1) {
+            rc = hk_error(ctx, H2K_ERR_INVALID_ARG, "boot probe: bad token");
+            goto fail;
+        }
+        memcpy(w->token, o->placed_token, sizeof(w->token));
+    } else if ((rc = hk_boot_token(ctx, w->token)) < 0) {
         goto fail;
+    }
     if ((rc = hk_temp_dir(ctx, "h2k-boot-", "work folder", &w->dir)) < 0)
         goto fail;
     /* libvirt's qemu may run as another user: let it reach the folder */
@@ -136,7 +143,7 @@ hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o, hk_
         if ((rc = copy_file(ctx, HK_OVMF_VARS, w->vars, 0644)) < 0)
             goto fail;
     }
-    if (o->proof == H2K_PROOF_MARKER) {
+    if (o->proof == H2K_PROOF_MARKER && !o->placed_token) {
         w->force_tcg = !hk_kvm_usable(ctx);
         if ((rc = hk_probe_inject(ctx, w->overlay, w->token, w->force_tcg)) < 0)
             goto fail;

@@ -45,6 +45,7 @@ typedef struct hk_boot_opts {
     const char *expect_text;
     const char *console_log;
     const char *libvirt_uri;
+    const char *placed_token; /* the probe of this token is in the image already */
 } hk_boot_opts;
 
 /* Applies defaults and validates @in (NULL: all defaults).  Returns 0 or
@@ -147,6 +148,21 @@ const char *hk_probe_unit(void);
  * through libguestfs, one appliance launch).  @force_tcg makes the appliance
  * use TCG.  Returns 0 or an error. */
 int hk_probe_inject(h2k_ctx *ctx, const char *overlay, const char *token, bool force_tcg);
+
+/* Writes the probe for @token into the Linux guest mounted read-write in the
+ * appliance of @g (script, systemd unit and/or rc.local line).  Returns 0 or
+ * an error.  For the repair stage's appliance (hk_fix_place_boot_probe()):
+ * the caller boots an image holding the result with
+ * hk_qemu_test_run_placed(). */
+struct guestfs_h;
+int hk_probe_install(h2k_ctx *ctx, struct guestfs_h *g, const char *token);
+
+/* h2k_qemu_test_run() on an @image that already holds the probe of @token
+ * (placed by the repair stage's appliance): no appliance is launched.  Same
+ * returns and ownership as h2k_qemu_test_run(); @opts->proof must be the
+ * marker. */
+int hk_qemu_test_run_placed(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+                            const char *token, h2k_boot_result **out);
 
 /* ------------------------------------------------------ processes */
 

@@ -198,6 +198,14 @@ install_probe(h2k_ctx *ctx, guestfs_h *g, const char *root, const char *token)
         return hk_error(ctx, H2K_ERR_UNSUPPORTED,
                         "boot probe: the marker proof needs a Linux guest (use the login or "
                         "text proof)");
+    return hk_probe_install(ctx, g, token);
+}
+
+int
+hk_probe_install(h2k_ctx *ctx, guestfs_h *g, const char *token)
+{
+    if (!token || !*token || strspn(token, "0123456789abcdef") != strlen(token))
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot probe: bad token");
     bool selinux = guestfs_is_dir(g, "/etc/selinux") == 1;
     bool has_systemd = guestfs_exists(g, "/lib/systemd/systemd") == 1 ||
                        guestfs_exists(g, "/usr/lib/systemd/systemd") == 1;

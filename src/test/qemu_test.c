@@ -49,17 +49,36 @@ qemu_output(const char *path)
 
 static int run_disks(h2k_ctx *ctx, char *abs, const char *const *extra, size_t n_extra,
                      hk_boot_opts *o, h2k_boot_result **out);
+static int run_test(h2k_ctx *ctx, const char *image, const char *const *extra, size_t n_extra,
+                    const h2k_boot_test_options *opts, const char *token, h2k_boot_result **out);
 
 int
 h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
                   h2k_boot_result **out)
 {
-    return hk_qemu_test_run_disks(ctx, image, NULL, 0, opts, out);
+    return run_test(ctx, image, NULL, 0, opts, NULL, out);
 }
 
 int
 hk_qemu_test_run_disks(h2k_ctx *ctx, const char *image, const char *const *extra,
                        size_t n_extra, const h2k_boot_test_options *opts, h2k_boot_result **out)
+{
+    return run_test(ctx, image, extra, n_extra, opts, NULL, out);
+}
+
+int
+hk_qemu_test_run_placed(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+                        const char *token, h2k_boot_result **out)
+{
+    if (!token)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: no probe token");
+    return run_test(ctx, image, NULL, 0, opts, token, out);
+}
+
+/* @token: the probe was placed already (hk_fix_place_boot_probe) with this token */
+static int
+run_test(h2k_ctx *ctx, const char *image, const char *const *extra, size_t n_extra,
+         const h2k_boot_test_options *opts, const char *token, h2k_boot_result **out)
 {
     if (!ctx || !out || (n_extra && !extra))
         return H2K_ERR_INVALID_ARG;
@@ -69,6 +88,11 @@ hk_qemu_test_run_disks(h2k_ctx *ctx, const char *image, const char *const *extra
     int rc = hk_boot_begin(ctx, image, opts, &o, &abs);
     if (rc < 0)
         return rc;
+    if (token && o.proof != H2K_PROOF_MARKER) {
+        free(abs);
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: a placed probe needs the marker proof");
+    }
+    o.placed_token = token;
     char **extra_abs = calloc(n_extra + 1, sizeof(char *));
     if (!extra_abs) {
         free(abs);

@@ -26,6 +26,7 @@ test_debian_migration_boots(void **state)
     ts_require_program("qemu-img");
     ts_require_program("qemu-system-x86_64");
     ts_require_program("virt-xml-validate");
+    ts_require_program("debugfs");
     char *src = ts_debian_guest();
     char before[65], after[65];
     ts_sha256_file(src, before);
@@ -124,6 +125,32 @@ test_debian_migration_boots(void **state)
     char sum_again[65];
     ts_sha256_file(disk, sum_again);
     assert_string_equal(sum, sum_again);
+
+    /* the boot probe was written by the repair appliance into the repaired
+     * overlay after the output was copied from it: the output holds no probe
+     * (read with debugfs from a raw copy; the root file system is the
+     * guest's first partition, at 1 MiB) */
+    char *raw = ts_join(dir, "out.raw");
+    const char *to_raw[] = { "qemu-img", "convert", "-O", "raw", disk, raw, NULL };
+    assert_int_equal(ts_run(to_raw, NULL), 0);
+    size_t fl = strlen(raw) + 32;
+    char *fsarg = malloc(fl);
+    assert_non_null(fsarg);
+    snprintf(fsarg, fl, "%s?offset=1048576", raw);
+    const char *ls_sbin[] = { "debugfs", "-R", "ls /usr/local/sbin", fsarg, NULL };
+    const char *ls_units[] = { "debugfs", "-R", "ls /etc/systemd/system", fsarg, NULL };
+    char *sbin = NULL, *units = NULL;
+    assert_int_equal(ts_run(ls_sbin, &sbin), 0);
+    assert_int_equal(ts_run(ls_units, &units), 0);
+    if (!strstr(units, "multi-user.target.wants"))
+        fail_msg("debugfs did not read the root file system: %s", units);
+    if (strstr(sbin, "h2k-boot-probe") || strstr(units, "h2k-boot-probe"))
+        fail_msg("the boot probe is in the output:\n%s\n%s", sbin, units);
+    unlink(raw);
+    free(sbin);
+    free(units);
+    free(fsarg);
+    free(raw);
 
     /* the XML keeps the MAC and validates */
     char *xml_path = ts_join(out, "debian12.xml");

@@ -250,6 +250,14 @@ test_argv_chain_pinned(void **state)
                "backing.driver=vmdk,backing.file.driver=file,backing.file.filename=/s/mid,,1.vmdk,"
                "backing.backing.driver=raw,backing.backing.file.driver=file,"
                "backing.backing.file.filename=/s/base.img /out/d.qcow2.part-AbC123");
+    /* shared mode: the repair appliance still holds the top (flushed, idle) */
+    p.force_share = true;
+    check_argv(info, &p,
+               "qemu-img convert -p -U --image-opts -O qcow2 -o compat=1.1 -m 8 -W "
+               "driver=qcow2,file.driver=file,file.filename=/s/top.qcow2,read-only=on,"
+               "backing.driver=vmdk,backing.file.driver=file,backing.file.filename=/s/mid,,1.vmdk,"
+               "backing.backing.driver=raw,backing.backing.file.driver=file,"
+               "backing.backing.file.filename=/s/base.img /out/d.qcow2.part-AbC123");
     h2k_disk_info_free(info);
 }
 
