@@ -119,7 +119,7 @@ int hk_window_json_parse(const char *name, char **format, char **container, uint
 int hk_ctx_copy_allowed_roots(h2k_ctx *from, h2k_ctx *to);
 
 /* Whether KVM runs guests here, as found by this context's first check
-   (src/test/accel.c): 0 not checked yet, 1 usable, 2 not usable.  Kept per
+   (src/boottest/accel.c): 0 not checked yet, 1 usable, 2 not usable.  Kept per
    context so that no process-wide state is shared between threads. */
 int hk_ctx_kvm_state(const h2k_ctx *ctx);
 void hk_ctx_set_kvm_state(h2k_ctx *ctx, int state);

@@ -3,7 +3,7 @@
  */
 #include "fix_bootprobe.h"
 #include "fixer_internal.h"
-#include "test/boot_internal.h"
+#include "boottest/boot_internal.h"
 
 static int
 usable(h2k_offline_fixer *fx, const char *what)

@@ -23,8 +23,8 @@
 #include "fix/fix_bootprobe.h"
 #include "orch_internal.h"
 #include "output/output_internal.h"
-#include "test/boot_disks.h"
-#include "test/boot_internal.h"
+#include "boottest/boot_disks.h"
+#include "boottest/boot_internal.h"
 
 #define DOM "orchestrator"
 

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 
 #include "boot_helpers.h"
-#include "test/boot_internal.h"
+#include "boottest/boot_internal.h"
 
 #define BOOT_TIMEOUT 600 /* TCG on a loaded 2-core machine: the guest needs 30-150 s */
 

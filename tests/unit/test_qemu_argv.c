@@ -12,8 +12,8 @@
 
 #include "testsupport.h"
 
-#include "test/boot_internal.h"
-#include "test/libvirt_xml.h"
+#include "boottest/boot_internal.h"
+#include "boottest/libvirt_xml.h"
 
 /* ------------------------------------------------------------ golden */
 

@@ -10,7 +10,7 @@
 
 #include "testsupport.h"
 
-#include "test/boot_internal.h"
+#include "boottest/boot_internal.h"
 
 /* argv joined with '\n' (caller frees) */
 static char *
