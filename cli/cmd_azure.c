@@ -30,8 +30,9 @@ print_list(cli_env *env, h2k_azure_client *client)
                                    vms[i].vm_size ? json_object_new_string(vms[i].vm_size) : NULL);
             json_object_object_add(o, "os_type",
                                    vms[i].os_type ? json_object_new_string(vms[i].os_type) : NULL);
-            json_object_object_add(
-                o, "location", vms[i].location ? json_object_new_string(vms[i].location) : NULL);
+            json_object_object_add(o, "location",
+                                   vms[i].location ? json_object_new_string(vms[i].location)
+                                                   : NULL);
             json_object_object_add(o, "id", vms[i].id ? json_object_new_string(vms[i].id) : NULL);
             json_object_array_add(arr, o);
         }

@@ -104,17 +104,18 @@ run_batch(cli_env *env, const cli_parsed *p)
                 h2k_batch_entry *e = h2k_batch_state_find(st, plan->vms[i].name);
                 json_object *o = json_object_new_object();
                 json_object_object_add(o, "name", json_object_new_string(plan->vms[i].name));
-                json_object_object_add(
-                    o, "state",
-                    json_object_new_string(h2k_vm_state_name(e ? e->state : H2K_VM_PENDING)));
+                json_object_object_add(o, "state",
+                                       json_object_new_string(
+                                           h2k_vm_state_name(e ? e->state : H2K_VM_PENDING)));
                 json_object_object_add(o, "seconds", json_object_new_double(e ? e->seconds : 0));
                 if (e && e->message)
                     json_object_object_add(o, "message", json_object_new_string(e->message));
                 json_object_array_add(arr, o);
             }
             json_object_object_add(root, "vms", arr);
-            cli_print_json(json_object_to_json_string_ext(
-                root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+            cli_print_json(
+                json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
             json_object_put(root);
         } else if (!env->quiet) {
             printf("%-24s %-8s %8s  %s\n", "VM", "STATE", "SECONDS", "MESSAGE");

@@ -86,8 +86,7 @@ run_live_fix(cli_env *env, const cli_parsed *p)
             break;
         case OPT_TIMEOUT:
             if (!cli_parse_uint(it->value, 1, 86400, &v))
-                return cli_usage_error(p->cmd, "--timeout: not a number of seconds: %s",
-                                       it->value);
+                return cli_usage_error(p->cmd, "--timeout: not a number of seconds: %s", it->value);
             o.command_timeout = (unsigned)v;
             break;
         case OPT_FIXES: {
@@ -136,7 +135,11 @@ run_live_fix(cli_env *env, const cli_parsed *p)
 }
 
 const cli_command cli_cmd_live_fix = {
-    "live-fix", NULL, "prepare a running Linux VM for KVM over SSH (before the cutover)",
-    0,          0,    live_fix_tables,
+    "live-fix",
+    NULL,
+    "prepare a running Linux VM for KVM over SSH (before the cutover)",
+    0,
+    0,
+    live_fix_tables,
     run_live_fix,
 };

@@ -223,8 +223,8 @@ run_vsphere(cli_env *env, const cli_parsed *p)
     if (list) {
         exit_code = print_list(env, client);
     } else if (export_only) {
-        exit_code =
-            export_and_convert(env, client, vm, m.ro.output_dir ? m.ro.output_dir : ".", transport);
+        exit_code = export_and_convert(env, client, vm, m.ro.output_dir ? m.ro.output_dir : ".",
+                                       transport);
     } else {
         m.ro.vmware_vm = vm;
         m.ro.vmware_transport = transport;

@@ -19,9 +19,10 @@ const cli_option cli_global_options[] = {
 };
 
 const cli_command *const cli_commands[] = {
-    &cli_cmd_probe, &cli_cmd_convert, &cli_cmd_ovf,     &cli_cmd_inspect,    &cli_cmd_fix,
-    &cli_cmd_test,  &cli_cmd_xml,     &cli_cmd_vsphere, &cli_cmd_azure,      &cli_cmd_local,
-    &cli_cmd_batch, &cli_cmd_live_fix, &cli_cmd_version, &cli_cmd_help, &cli_cmd_completion, NULL,
+    &cli_cmd_probe,   &cli_cmd_convert, &cli_cmd_ovf,        &cli_cmd_inspect,
+    &cli_cmd_fix,     &cli_cmd_test,    &cli_cmd_xml,        &cli_cmd_vsphere,
+    &cli_cmd_azure,   &cli_cmd_local,   &cli_cmd_batch,      &cli_cmd_live_fix,
+    &cli_cmd_version, &cli_cmd_help,    &cli_cmd_completion, NULL,
 };
 
 const cli_command *

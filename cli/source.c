@@ -10,8 +10,7 @@
 #include "cli.h"
 
 int
-cli_source_apply(const cli_command *cmd, cli_migration *m, const cli_item *it,
-                 bool *migration_opt)
+cli_source_apply(const cli_command *cmd, cli_migration *m, const cli_item *it, bool *migration_opt)
 {
     if (it->opt->id == OPT_KEEP_EXPORT) {
         m->ro.keep_export = 1;
@@ -72,8 +71,7 @@ cli_convert_fetched(cli_env *env, const char *src, const char *dst, int overwrit
         json_object *d = json_object_new_object();
         json_object_object_add(d, "source", json_object_new_string(src));
         json_object_object_add(d, "output", json_object_new_string(dst));
-        json_object_object_add(d, "virtual_size",
-                               json_object_new_int64((int64_t)cr->virtual_size));
+        json_object_object_add(d, "virtual_size", json_object_new_int64((int64_t)cr->virtual_size));
         json_object_array_add(disks, d);
         if (!env->json && !env->quiet)
             printf("disk %zu: %s -> %s\n", idx + 1, cli_safe(env, src), cli_safe(env, dst));

@@ -49,8 +49,9 @@ main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--self-test") == 0)
         return self_test();
     if (argc != 7) {
-        fprintf(stderr, "usage: AZURE_CLIENT_SECRET=... %s SUBSCRIPTION RESOURCE_GROUP VM TENANT "
-                        "CLIENT_ID OUTPUT_DIR\n",
+        fprintf(stderr,
+                "usage: AZURE_CLIENT_SECRET=... %s SUBSCRIPTION RESOURCE_GROUP VM TENANT "
+                "CLIENT_ID OUTPUT_DIR\n",
                 argv[0]);
         return 2;
     }

@@ -17,7 +17,7 @@ debootstrap fdisk e2fsprogs dosfstools libhivex-bin ntfs-3g genisoimage sqlite3 
 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine wine64
 nbdkit libnbd-bin virt-v2v
 valgrind python3 curl ca-certificates iproute2 procps
-doxygen abigail-tools clang-format
+doxygen abigail-tools clang-format wget
 nodejs openssl
 "
 

@@ -1,18 +1,19 @@
 #!/bin/bash
 # Runs the whole hyper2kvm test suite, as CI does (.ci/run calls this file):
 #   1. installs every Debian package the project needs (scripts/install-deps.sh)
-#   2. builds with -Werror under ASan+UBSan and runs every unit and integration
+#   2. checks the C sources' format (clang-format, .clang-format)
+#   3. builds with -Werror under ASan+UBSan and runs every unit and integration
 #      test with CTest (a missing tool fails a test; nothing is skipped)
-#   3. builds with ThreadSanitizer and runs the tests labelled "threads"
+#   4. builds with ThreadSanitizer and runs the tests labelled "threads"
 #      (batches, parallel copies, cancellation, kills and signals)
-#   4. runs the unit tests under valgrind on a build without sanitizers
-#   5. builds the libFuzzer targets with clang and runs each over its corpus
+#   5. runs the unit tests under valgrind on a build without sanitizers
+#   6. builds the libFuzzer targets with clang and runs each over its corpus
 #      for a bounded time
-#   6. builds the release library and the API reference (Doxygen, warnings
+#   7. builds the release library and the API reference (Doxygen, warnings
 #      are errors), checks the exported ABI against abi/libhyper2kvm.abi
 #      (abidiff), installs both into a staging prefix and compiles examples/
 #      against it through pkg-config
-# usage: scripts/test.sh [--quick]   (--quick: steps 1-2 only)
+# usage: scripts/test.sh [--quick]   (--quick: steps 1-3 only)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -26,6 +27,9 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "installing dependencies"
 bash scripts/install-deps.sh
+
+step "format (clang-format)"
+bash scripts/format-check.sh
 
 step "build (ASan+UBSan, -Werror) and test"
 cmake -S . -B "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DH2K_WERROR=ON -DH2K_SANITIZE=ON >/dev/null

@@ -39,8 +39,8 @@ typedef struct h2k_azure_client h2k_azure_client;
 
 /** How the client authenticates. */
 typedef enum h2k_azure_auth {
-    H2K_AZURE_AUTH_CLIENT_SECRET = 0,    /**< service principal: tenant, client id, secret */
-    H2K_AZURE_AUTH_MANAGED_IDENTITY = 1  /**< the instance metadata service's identity */
+    H2K_AZURE_AUTH_CLIENT_SECRET = 0,   /**< service principal: tenant, client id, secret */
+    H2K_AZURE_AUTH_MANAGED_IDENTITY = 1 /**< the instance metadata service's identity */
 } h2k_azure_auth;
 
 /** What a download does with a VM that is running. */
@@ -55,29 +55,32 @@ typedef enum h2k_azure_running {
 /** Connection settings.  Initialise with H2K_AZURE_CONFIG_INIT; strings are
  *  copied by h2k_azure_client_new(). */
 typedef struct h2k_azure_config {
-    unsigned version;             /**< H2K_AZURE_CONFIG_VERSION */
-    const char *subscription_id;  /**< subscription of the VMs (required) */
-    const char *resource_group;   /**< resource group of the VMs (required) */
-    const char *vm_name;          /**< default VM of h2k_azure_download_vm(), or NULL */
-    h2k_azure_auth auth;          /**< client secret (default) or managed identity */
-    const char *tenant_id;        /**< directory (tenant) id, client-secret auth */
-    const char *client_id;        /**< application (client) id; with a managed identity,
-                                       selects a user-assigned identity (may be NULL) */
-    const char *client_secret;    /**< secret (copied, wiped on free, never logged) */
-    const char *authority_host;   /**< "https://login.microsoftonline.com" when NULL */
-    const char *resource_manager; /**< "https://management.azure.com" when NULL */
-    const char *identity_endpoint;/**< managed identity token URL; NULL: the instance
-                                       metadata service (169.254.169.254) */
-    const char *ca_file;          /**< PEM bundle of trusted CAs, or NULL for the system store */
-    int insecure;                 /**< explicit opt-in: do not verify certificates (warns) */
-    unsigned timeout_seconds;     /**< connect / request timeout, longest stall of a
-                                       transfer; 0 = 60 */
-    unsigned max_retries;         /**< retries of a throttled or failing call; 0 = 5 */
-    unsigned parallel_streams;    /**< ranged GETs at once, 1..16; 0 = 4 */
-    h2k_azure_running running;    /**< policy for running VMs */
+    unsigned version;              /**< H2K_AZURE_CONFIG_VERSION */
+    const char *subscription_id;   /**< subscription of the VMs (required) */
+    const char *resource_group;    /**< resource group of the VMs (required) */
+    const char *vm_name;           /**< default VM of h2k_azure_download_vm(), or NULL */
+    h2k_azure_auth auth;           /**< client secret (default) or managed identity */
+    const char *tenant_id;         /**< directory (tenant) id, client-secret auth */
+    const char *client_id;         /**< application (client) id; with a managed identity,
+                                        selects a user-assigned identity (may be NULL) */
+    const char *client_secret;     /**< secret (copied, wiped on free, never logged) */
+    const char *authority_host;    /**< "https://login.microsoftonline.com" when NULL */
+    const char *resource_manager;  /**< "https://management.azure.com" when NULL */
+    const char *identity_endpoint; /**< managed identity token URL; NULL: the instance
+                                        metadata service (169.254.169.254) */
+    const char *ca_file;           /**< PEM bundle of trusted CAs, or NULL for the system store */
+    int insecure;                  /**< explicit opt-in: do not verify certificates (warns) */
+    unsigned timeout_seconds;      /**< connect / request timeout, longest stall of a
+                                        transfer; 0 = 60 */
+    unsigned max_retries;          /**< retries of a throttled or failing call; 0 = 5 */
+    unsigned parallel_streams;     /**< ranged GETs at once, 1..16; 0 = 4 */
+    h2k_azure_running running;     /**< policy for running VMs */
 } h2k_azure_config;
 
-#define H2K_AZURE_CONFIG_INIT { .version = H2K_AZURE_CONFIG_VERSION }
+#define H2K_AZURE_CONFIG_INIT                                                                      \
+    {                                                                                              \
+        .version = H2K_AZURE_CONFIG_VERSION                                                        \
+    }
 
 /** Checks @cfg and creates a client.  No network call is made yet: the first
  *  call that needs a token gets one (and keeps it until shortly before it expires).
@@ -122,21 +125,21 @@ typedef struct h2k_azure_nic {
 
 /** A VM as Azure describes it. */
 typedef struct h2k_azure_vm {
-    char *name;           /**< VM resource name */
-    char *id;             /**< full resource id */
-    char *location;       /**< region, e.g. "westeurope" */
-    char *vm_size;        /**< e.g. "Standard_D2s_v5" */
-    char *os_type;        /**< "Linux", "Windows" or NULL */
-    char *security_type;  /**< "TrustedLaunch", "ConfidentialVM" or NULL */
-    char *power_state;    /**< "running", "deallocated", "stopped", ... or NULL when unknown */
-    unsigned vcpus;       /**< of the size, 0 when unknown */
-    uint64_t memory_bytes;/**< of the size, 0 when unknown */
-    size_t n_disks;       /**< number of entries in disks */
-    h2k_azure_disk *disks;/**< the OS disk first, then data disks by LUN */
-    size_t n_nics;        /**< number of entries in nics */
-    h2k_azure_nic *nics;  /**< the network interfaces (array of n_nics) */
-    h2k_vm_spec *spec;    /**< the same as a spec (source_type "azure"; disk paths NULL,
-                               file_ref the disk name, unit the LUN); owned */
+    char *name;            /**< VM resource name */
+    char *id;              /**< full resource id */
+    char *location;        /**< region, e.g. "westeurope" */
+    char *vm_size;         /**< e.g. "Standard_D2s_v5" */
+    char *os_type;         /**< "Linux", "Windows" or NULL */
+    char *security_type;   /**< "TrustedLaunch", "ConfidentialVM" or NULL */
+    char *power_state;     /**< "running", "deallocated", "stopped", ... or NULL when unknown */
+    unsigned vcpus;        /**< of the size, 0 when unknown */
+    uint64_t memory_bytes; /**< of the size, 0 when unknown */
+    size_t n_disks;        /**< number of entries in disks */
+    h2k_azure_disk *disks; /**< the OS disk first, then data disks by LUN */
+    size_t n_nics;         /**< number of entries in nics */
+    h2k_azure_nic *nics;   /**< the network interfaces (array of n_nics) */
+    h2k_vm_spec *spec;     /**< the same as a spec (source_type "azure"; disk paths NULL,
+                                file_ref the disk name, unit the LUN); owned */
 } h2k_azure_vm;
 
 /** Frees a VM description.  NULL is allowed.

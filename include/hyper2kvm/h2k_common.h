@@ -33,23 +33,23 @@ extern "C" {
 /** Error codes.  Values are only ever appended. */
 typedef enum h2k_code {
     H2K_OK = 0,
-    H2K_ERR_GENERIC = -1,        /**< unclassified failure */
-    H2K_ERR_CONNECTION = -2,     /**< could not reach a remote platform */
-    H2K_ERR_AUTHENTICATION = -3, /**< credentials refused */
-    H2K_ERR_CONVERSION = -4,     /**< disk conversion failed */
-    H2K_ERR_GUEST_DETECTION = -5,/**< guest OS could not be identified */
-    H2K_ERR_FIXER = -6,          /**< a guest repair failed */
-    H2K_ERR_BOOT_TEST = -7,      /**< the converted guest did not boot */
-    H2K_ERR_VALIDATION = -8,     /**< input or configuration is invalid */
-    H2K_ERR_IO = -9,             /**< read/write/system call failure */
-    H2K_ERR_NOT_FOUND = -10,     /**< file, VM or object does not exist */
-    H2K_ERR_NO_MEMORY = -11,     /**< allocation failure */
-    H2K_ERR_UNSUPPORTED = -12,   /**< feature or format not supported */
-    H2K_ERR_CANCELLED = -13,     /**< h2k_ctx_cancel() was called */
-    H2K_ERR_FORMAT = -14,        /**< malformed or inconsistent input data */
-    H2K_ERR_INVALID_ARG = -15,   /**< API misuse (NULL pointer, bad option) */
-    H2K_ERR_TIMEOUT = -16,       /**< an operation ran out of time */
-    H2K_ERR_EXISTS = -17         /**< output already exists */
+    H2K_ERR_GENERIC = -1,         /**< unclassified failure */
+    H2K_ERR_CONNECTION = -2,      /**< could not reach a remote platform */
+    H2K_ERR_AUTHENTICATION = -3,  /**< credentials refused */
+    H2K_ERR_CONVERSION = -4,      /**< disk conversion failed */
+    H2K_ERR_GUEST_DETECTION = -5, /**< guest OS could not be identified */
+    H2K_ERR_FIXER = -6,           /**< a guest repair failed */
+    H2K_ERR_BOOT_TEST = -7,       /**< the converted guest did not boot */
+    H2K_ERR_VALIDATION = -8,      /**< input or configuration is invalid */
+    H2K_ERR_IO = -9,              /**< read/write/system call failure */
+    H2K_ERR_NOT_FOUND = -10,      /**< file, VM or object does not exist */
+    H2K_ERR_NO_MEMORY = -11,      /**< allocation failure */
+    H2K_ERR_UNSUPPORTED = -12,    /**< feature or format not supported */
+    H2K_ERR_CANCELLED = -13,      /**< h2k_ctx_cancel() was called */
+    H2K_ERR_FORMAT = -14,         /**< malformed or inconsistent input data */
+    H2K_ERR_INVALID_ARG = -15,    /**< API misuse (NULL pointer, bad option) */
+    H2K_ERR_TIMEOUT = -16,        /**< an operation ran out of time */
+    H2K_ERR_EXISTS = -17          /**< output already exists */
 } h2k_code;
 
 /** Log levels, most severe first. */
@@ -117,8 +117,7 @@ typedef enum h2k_progress_unit {
  *  @param stage     the stage (static string)
  *  @param done      work done, in the stage's unit
  *  @param total     all the work, in the stage's unit (never 0) */
-typedef void (*h2k_progress_fn)(void *userdata, const char *stage, uint64_t done,
-                                uint64_t total);
+typedef void (*h2k_progress_fn)(void *userdata, const char *stage, uint64_t done, uint64_t total);
 
 /** The unit of a progress stage (see h2k_progress_fn).
  *  @param stage  a stage name as passed to the progress callback

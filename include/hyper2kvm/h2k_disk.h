@@ -26,7 +26,6 @@ extern "C" {
 
 /* ------------------------------------------------------------------ probe */
 
-
 /** Our name of a format ("raw", "vmdk", "vhd", "vhdx", "qcow2", "unknown").  Static.
  *  @param fmt  the format
  *  @return a static string, never NULL */
@@ -45,18 +44,18 @@ H2K_EXTERN h2k_disk_format h2k_disk_format_from_name(const char *name);
 
 /** One extent of a VMDK (or the single data area of other formats). */
 typedef struct h2k_disk_extent {
-    char *path;        /**< absolute path of the extent file, NULL for ZERO extents */
-    char *type;        /**< "SPARSE", "FLAT", "ZERO", "VMFS", "VMFSSPARSE", "SESPARSE", "VMFSRDM"... */
-    char *access;      /**< "RW", "RDONLY" or "NOACCESS" */
-    uint64_t sectors;  /**< size in 512-byte sectors */
-    uint64_t offset;   /**< start offset in the file, in bytes (FLAT extents) */
-    uint64_t file_size;/**< size of the extent file in bytes, 0 when it has none */
+    char *path;   /**< absolute path of the extent file, NULL for ZERO extents */
+    char *type;   /**< "SPARSE", "FLAT", "ZERO", "VMFS", "VMFSSPARSE", "SESPARSE", "VMFSRDM"... */
+    char *access; /**< "RW", "RDONLY" or "NOACCESS" */
+    uint64_t sectors;   /**< size in 512-byte sectors */
+    uint64_t offset;    /**< start offset in the file, in bytes (FLAT extents) */
+    uint64_t file_size; /**< size of the extent file in bytes, 0 when it has none */
 } h2k_disk_extent;
 
 /** One file of a snapshot chain. */
 typedef struct h2k_disk_layer {
     char *path;               /**< absolute path (the descriptor for split VMDKs) */
-    h2k_disk_format format; /**< the layer's format */
+    h2k_disk_format format;   /**< the layer's format */
     char *subformat;          /**< VMDK createType ("monolithicSparse", ...), VHD/VHDX
                                    "fixed"/"dynamic"/"differencing", qcow2 "v2"/"v3", raw "raw" */
     uint64_t virtual_size;    /**< guest-visible size in bytes */
@@ -67,21 +66,21 @@ typedef struct h2k_disk_layer {
     char *parent_hint;        /**< parent file as the layer records it, NULL for a base */
     char *parent_path;        /**< parent resolved to an absolute path, NULL for a base */
     int compressed;           /**< 1 when grains/clusters may be compressed (streamOptimized) */
-    size_t n_extents; /**< number of entries in extents */
+    size_t n_extents;         /**< number of entries in extents */
     h2k_disk_extent *extents; /**< VMDK extents; other formats: one entry for the file */
 } h2k_disk_layer;
 
 /** Result of h2k_disk_probe().  layers[0] is the file probed, the last is the base. */
 typedef struct h2k_disk_info {
-    char *path;               /**< absolute path of the file probed */
-    h2k_disk_format format;   /**< = layers[0].format */
-    char *subformat;          /**< = layers[0].subformat (copy) */
-    uint64_t virtual_size;    /**< = layers[0].virtual_size */
-    uint64_t allocated_size;  /**< sum over all layers */
-    uint64_t offset;          /**< start of the image inside path (OVA member), else 0 */
-    uint64_t size;            /**< length of the image inside path, else the file size */
-    size_t n_layers; /**< number of entries in layers */
-    h2k_disk_layer *layers; /**< the chain, from the file probed to its base */
+    char *path;              /**< absolute path of the file probed */
+    h2k_disk_format format;  /**< = layers[0].format */
+    char *subformat;         /**< = layers[0].subformat (copy) */
+    uint64_t virtual_size;   /**< = layers[0].virtual_size */
+    uint64_t allocated_size; /**< sum over all layers */
+    uint64_t offset;         /**< start of the image inside path (OVA member), else 0 */
+    uint64_t size;           /**< length of the image inside path, else the file size */
+    size_t n_layers;         /**< number of entries in layers */
+    h2k_disk_layer *layers;  /**< the chain, from the file probed to its base */
 } h2k_disk_info;
 
 /** The newest version of h2k_probe_options (1). */
@@ -90,20 +89,20 @@ typedef struct h2k_disk_info {
 /** Options of h2k_disk_probe().  Initialise with H2K_PROBE_OPTIONS_INIT or
  *  h2k_probe_options_init(); fields are only ever added at the end. */
 typedef struct h2k_probe_options {
-    unsigned version;           /**< H2K_PROBE_OPTIONS_VERSION */
-    int follow_chain;           /**< follow and validate parents (default 1) */
-    unsigned max_chain_depth;   /**< default 64 */
-    h2k_disk_format format;     /**< force a format instead of detecting it (default UNKNOWN) */
-    uint64_t offset;            /**< image starts at this byte of the file (default 0) */
-    uint64_t size;              /**< image length; 0 = to the end of the file */
-    int check_extents;          /**< every extent file must exist with the right size (default 1) */
+    unsigned version;         /**< H2K_PROBE_OPTIONS_VERSION */
+    int follow_chain;         /**< follow and validate parents (default 1) */
+    unsigned max_chain_depth; /**< default 64 */
+    h2k_disk_format format;   /**< force a format instead of detecting it (default UNKNOWN) */
+    uint64_t offset;          /**< image starts at this byte of the file (default 0) */
+    uint64_t size;            /**< image length; 0 = to the end of the file */
+    int check_extents;        /**< every extent file must exist with the right size (default 1) */
 } h2k_probe_options;
 
 /** Defaults of h2k_probe_options: follow and check the chain (64 deep), detect the format. */
-#define H2K_PROBE_OPTIONS_INIT                                                            \
-    {                                                                                     \
-        .version = H2K_PROBE_OPTIONS_VERSION, .follow_chain = 1, .max_chain_depth = 64,    \
-        .format = H2K_FORMAT_UNKNOWN, .offset = 0, .size = 0, .check_extents = 1           \
+#define H2K_PROBE_OPTIONS_INIT                                                                     \
+    {                                                                                              \
+        .version = H2K_PROBE_OPTIONS_VERSION, .follow_chain = 1, .max_chain_depth = 64,            \
+        .format = H2K_FORMAT_UNKNOWN, .offset = 0, .size = 0, .check_extents = 1                   \
     }
 
 /** Fills @p opts with the defaults of H2K_PROBE_OPTIONS_INIT, as the struct was in
@@ -160,9 +159,8 @@ H2K_EXTERN int h2k_ovf_parse_file(h2k_ctx *ctx, const char *path, h2k_vm_spec **
  *  @param name_for_errors  name of the document in messages, or NULL
  *  @param out  receives the result; the caller owns it
  *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
-H2K_EXTERN int h2k_ovf_parse_memory(h2k_ctx *ctx, const char *xml, size_t len,
-                                    const char *base_dir, const char *name_for_errors,
-                                    h2k_vm_spec **out);
+H2K_EXTERN int h2k_ovf_parse_memory(h2k_ctx *ctx, const char *xml, size_t len, const char *base_dir,
+                                    const char *name_for_errors, h2k_vm_spec **out);
 
 /** Reads a VMware .vmx file.  Disk paths are resolved against the file's folder.
  *  @param ctx  the context (errors, log, progress, cancellation)
@@ -192,9 +190,9 @@ typedef struct h2k_ova h2k_ova;
 
 /** One regular file inside an OVA. */
 typedef struct h2k_ova_member {
-    const char *name;   /**< path inside the archive, normalised ("./" stripped) */
-    uint64_t offset;    /**< byte offset of the data inside the OVA file */
-    uint64_t size;      /**< data size in bytes */
+    const char *name; /**< path inside the archive, normalised ("./" stripped) */
+    uint64_t offset;  /**< byte offset of the data inside the OVA file */
+    uint64_t size;    /**< data size in bytes */
 } h2k_ova_member;
 
 /** Opens an OVA (tar: ustar, pax, GNU long names) and indexes its members
@@ -250,18 +248,18 @@ H2K_EXTERN int h2k_ova_read_spec(h2k_ctx *ctx, const h2k_ova *ova, h2k_vm_spec *
 /** Options of h2k_ova_extract().  Initialise with H2K_OVA_EXTRACT_OPTIONS_INIT or
  *  h2k_ova_extract_options_init(); fields are only ever added at the end. */
 typedef struct h2k_ova_extract_options {
-    unsigned version;          /**< H2K_OVA_EXTRACT_OPTIONS_VERSION */
-    int verify_manifest;       /**< verify the .mf first (default 1) */
+    unsigned version;             /**< H2K_OVA_EXTRACT_OPTIONS_VERSION */
+    int verify_manifest;          /**< verify the .mf first (default 1) */
     int ignore_manifest_mismatch; /**< explicit override: log a warning instead of failing */
-    uint64_t max_total_size;   /**< refuse archives whose members add up to more; 0 = 16 TiB */
-    int decompress_gzip;       /**< gunzip members the OVF marks compression="gzip" (default 1) */
+    uint64_t max_total_size;      /**< refuse archives whose members add up to more; 0 = 16 TiB */
+    int decompress_gzip; /**< gunzip members the OVF marks compression="gzip" (default 1) */
 } h2k_ova_extract_options;
 
 /** Defaults of h2k_ova_extract_options: verify the manifest, gunzip, 16 TiB at most. */
-#define H2K_OVA_EXTRACT_OPTIONS_INIT                                                     \
-    {                                                                                    \
-        .version = H2K_OVA_EXTRACT_OPTIONS_VERSION, .verify_manifest = 1,                 \
-        .ignore_manifest_mismatch = 0, .max_total_size = 0, .decompress_gzip = 1          \
+#define H2K_OVA_EXTRACT_OPTIONS_INIT                                                               \
+    {                                                                                              \
+        .version = H2K_OVA_EXTRACT_OPTIONS_VERSION, .verify_manifest = 1,                          \
+        .ignore_manifest_mismatch = 0, .max_total_size = 0, .decompress_gzip = 1                   \
     }
 
 /** Fills @p opts with the defaults of H2K_OVA_EXTRACT_OPTIONS_INIT, as the struct was in
@@ -297,21 +295,21 @@ H2K_EXTERN int h2k_ova_extract(h2k_ctx *ctx, const h2k_ova *ova, const char *out
  *  H2K_CONVERT_OPTIONS_INIT or h2k_convert_options_init(); fields are only ever
  *  added at the end.  Pointers are borrowed for the duration of the call. */
 typedef struct h2k_convert_options {
-    unsigned version;            /**< H2K_CONVERT_OPTIONS_VERSION */
+    unsigned version;              /**< H2K_CONVERT_OPTIONS_VERSION */
     h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 (default) or H2K_FORMAT_RAW */
-    int compress;                /**< compress qcow2 clusters */
-    const char *compression_type;/**< "zstd" (default) or "zlib" */
-    int parallel_coroutines;     /**< qemu-img -m, default 8 */
+    int compress;                  /**< compress qcow2 clusters */
+    const char *compression_type;  /**< "zstd" (default) or "zlib" */
+    int parallel_coroutines;       /**< qemu-img -m, default 8 */
     /** qemu-img -W (out-of-order writes): 1 on, 0 off, -1 (default) auto: on,
      *  except when compressing a streamOptimized VMDK (compressed grains), where
      *  -W measured slower. */
     int out_of_order;
-    int overwrite;               /**< replace an existing output (default 0: H2K_ERR_EXISTS) */
+    int overwrite;                 /**< replace an existing output (default 0: H2K_ERR_EXISTS) */
     h2k_disk_format source_format; /**< override probing (default UNKNOWN = probe) */
-    uint64_t source_offset;      /**< image inside a container (OVA) at this offset */
-    uint64_t source_size;        /**< and of this size (0 = to the end) */
-    unsigned timeout_seconds;    /**< 0 = none */
-    const char *qemu_img;        /**< qemu-img program, default "qemu-img" from PATH */
+    uint64_t source_offset;        /**< image inside a container (OVA) at this offset */
+    uint64_t source_size;          /**< and of this size (0 = to the end) */
+    unsigned timeout_seconds;      /**< 0 = none */
+    const char *qemu_img;          /**< qemu-img program, default "qemu-img" from PATH */
     /** (version 2) 0 (default): the output is durable when the call returns: its
      *  writeback starts during the conversion and it is fsync'ed, with its folder,
      *  before and after the rename.  1: no writeback and no fsync, as plain
@@ -325,13 +323,12 @@ typedef struct h2k_convert_options {
 } h2k_convert_options;
 
 /** Defaults of h2k_convert_options: qcow2, uncompressed, 8 coroutines, -W auto, durable. */
-#define H2K_CONVERT_OPTIONS_INIT                                                           \
-    {                                                                                      \
-        .version = H2K_CONVERT_OPTIONS_VERSION, .output_format = H2K_FORMAT_QCOW2,          \
-        .compress = 0, .compression_type = NULL, .parallel_coroutines = 8,                  \
-        .out_of_order = -1, .overwrite = 0, .source_format = H2K_FORMAT_UNKNOWN,            \
-        .source_offset = 0, .source_size = 0, .timeout_seconds = 0, .qemu_img = NULL,       \
-        .no_sync = 0, .output_mode = 0                                                                  \
+#define H2K_CONVERT_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        .version = H2K_CONVERT_OPTIONS_VERSION, .output_format = H2K_FORMAT_QCOW2, .compress = 0,  \
+        .compression_type = NULL, .parallel_coroutines = 8, .out_of_order = -1, .overwrite = 0,    \
+        .source_format = H2K_FORMAT_UNKNOWN, .source_offset = 0, .source_size = 0,                 \
+        .timeout_seconds = 0, .qemu_img = NULL, .no_sync = 0, .output_mode = 0                     \
     }
 
 /** Fills @p opts with the defaults of H2K_CONVERT_OPTIONS_INIT, as the struct was in
@@ -346,14 +343,14 @@ H2K_EXTERN int h2k_convert_options_init(h2k_convert_options *opts, unsigned vers
 
 /** Result of a conversion.  Caller frees with h2k_convert_result_free(). */
 typedef struct h2k_convert_result {
-    char *source_path; /**< the source as given */
-    char *output_path; /**< the output written */
+    char *source_path;             /**< the source as given */
+    char *output_path;             /**< the output written */
     h2k_disk_format source_format; /**< the source's format (probed or forced) */
     h2k_disk_format output_format; /**< the output's format */
-    uint64_t virtual_size; /**< guest-visible size in bytes */
-    uint64_t output_size;      /**< bytes allocated by the output file */
-    size_t chain_length;       /**< layers flattened (1 = no snapshots) */
-    double duration_seconds; /**< wall time of the conversion */
+    uint64_t virtual_size;         /**< guest-visible size in bytes */
+    uint64_t output_size;          /**< bytes allocated by the output file */
+    size_t chain_length;           /**< layers flattened (1 = no snapshots) */
+    double duration_seconds;       /**< wall time of the conversion */
 } h2k_convert_result;
 
 /** Frees a conversion result.  NULL is allowed.
@@ -405,13 +402,13 @@ struct h2k_guest_identity;
  *  keyword arguments).  Initialise with H2K_PROCESS_OPTIONS_INIT or
  *  h2k_process_options_init(); fields are only ever added at the end. */
 typedef struct h2k_process_options {
-    unsigned version;          /**< H2K_PROCESS_OPTIONS_VERSION */
+    unsigned version; /**< H2K_PROCESS_OPTIONS_VERSION */
     /** flatten a snapshot chain or a multi-extent VMDK into one image.  As every
      *  conversion flattens, a single image is simply converted (not an error). */
     int flatten;
-    int compress;              /**< compress the output (qcow2, zstd) */
+    int compress;                  /**< compress the output (qcow2, zstd) */
     h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 (default) or H2K_FORMAT_RAW */
-    int overwrite;             /**< replace an existing output */
+    int overwrite;                 /**< replace an existing output */
     /** (version 2) the guest on the disk as the caller already detected it, or
      *  NULL.  Borrowed for the call.  The processor never detects the guest (a
      *  conversion does not need it), so passing one never costs a detection;
@@ -421,10 +418,10 @@ typedef struct h2k_process_options {
 } h2k_process_options;
 
 /** Defaults of h2k_process_options: qcow2, uncompressed, no identity. */
-#define H2K_PROCESS_OPTIONS_INIT                                                           \
-    {                                                                                      \
-        .version = H2K_PROCESS_OPTIONS_VERSION, .flatten = 0, .compress = 0,                \
-        .output_format = H2K_FORMAT_QCOW2, .overwrite = 0, .guest_identity = NULL           \
+#define H2K_PROCESS_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        .version = H2K_PROCESS_OPTIONS_VERSION, .flatten = 0, .compress = 0,                       \
+        .output_format = H2K_FORMAT_QCOW2, .overwrite = 0, .guest_identity = NULL                  \
     }
 
 /** Fills @p opts with the defaults of H2K_PROCESS_OPTIONS_INIT, as the struct was in
@@ -457,8 +454,7 @@ H2K_EXTERN void h2k_disk_processor_free(h2k_disk_processor *proc);
  *  @param out  receives the result; the caller owns it
  *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
 H2K_EXTERN int h2k_disk_processor_process(const h2k_disk_processor *proc, const char *source_path,
-                                          const char *output_path,
-                                          const h2k_process_options *opts,
+                                          const char *output_path, const h2k_process_options *opts,
                                           h2k_convert_result **out);
 
 #ifdef __cplusplus

@@ -28,10 +28,10 @@ extern "C" {
 
 /** Repairs, as bits for h2k_fix_options.fixes. */
 typedef enum h2k_fix_kind {
-    H2K_FIX_FSTAB = 1 << 0,        /**< fstab/crypttab device names to UUID= */
-    H2K_FIX_GRUB = 1 << 1,         /**< root=/resume=, /etc/default/grub, BLS, device.map, grub.cfg */
-    H2K_FIX_NETWORK = 1 << 2,      /**< interface names and MAC pins */
-    H2K_FIX_INITRAMFS = 1 << 3,    /**< virtio drivers in every initramfs */
+    H2K_FIX_FSTAB = 1 << 0,     /**< fstab/crypttab device names to UUID= */
+    H2K_FIX_GRUB = 1 << 1,      /**< root=/resume=, /etc/default/grub, BLS, device.map, grub.cfg */
+    H2K_FIX_NETWORK = 1 << 2,   /**< interface names and MAC pins */
+    H2K_FIX_INITRAMFS = 1 << 3, /**< virtio drivers in every initramfs */
     H2K_FIX_VMWARE_TOOLS = 1 << 4, /**< remove VMware tools */
     H2K_FIX_SELINUX = 1 << 5,      /**< relabel on next boot when SELinux is on */
     H2K_FIX_VIRTIO_WIN = 1 << 6,   /**< Windows: virtio drivers from virtio-win copied in, the
@@ -67,19 +67,19 @@ H2K_EXTERN const char *h2k_fix_status_name(h2k_fix_status status);
 
 /** One changed file. */
 typedef struct h2k_file_change {
-    char *path;         /**< path inside the guest */
-    char *action;       /**< "modified", "created", "deleted", "renamed" */
-    char *before;       /**< previous contents (NULL when created) */
-    char *after;        /**< new contents (NULL when deleted) */
+    char *path;     /**< path inside the guest */
+    char *action;   /**< "modified", "created", "deleted", "renamed" */
+    char *before;   /**< previous contents (NULL when created) */
+    char *after;    /**< new contents (NULL when deleted) */
     size_t n_notes; /**< number of entries in notes */
-    char **notes;       /**< one line per change made in the file */
+    char **notes;   /**< one line per change made in the file */
 } h2k_file_change;
 
 /** One command run inside the guest. */
 typedef struct h2k_command_record {
-    char *command;      /**< the command line, for the report */
-    int exit_status; /**< exit status of the command (-1 when it did not run) */
-    char *output_tail;  /**< last lines of its output */
+    char *command;           /**< the command line, for the report */
+    int exit_status;         /**< exit status of the command (-1 when it did not run) */
+    char *output_tail;       /**< last lines of its output */
     double duration_seconds; /**< wall time of the command */
 } h2k_command_record;
 
@@ -98,17 +98,17 @@ typedef struct h2k_registry_change {
 
 /** The result of one repair. */
 typedef struct h2k_fix_result {
-    h2k_fix_kind kind; /**< the repair */
-    h2k_fix_status status; /**< how it ended */
-    char *message;      /**< summary, or the reason of a failure/skip */
-    int dry_run; /**< 1 when nothing was written */
-    size_t n_changes; /**< number of entries in changes */
-    h2k_file_change *changes; /**< the files changed (or that would be, in a dry run) */
-    size_t n_commands; /**< number of entries in commands */
+    h2k_fix_kind kind;            /**< the repair */
+    h2k_fix_status status;        /**< how it ended */
+    char *message;                /**< summary, or the reason of a failure/skip */
+    int dry_run;                  /**< 1 when nothing was written */
+    size_t n_changes;             /**< number of entries in changes */
+    h2k_file_change *changes;     /**< the files changed (or that would be, in a dry run) */
+    size_t n_commands;            /**< number of entries in commands */
     h2k_command_record *commands; /**< the commands run in the guest */
-    double duration_seconds; /**< wall time of the repair */
-    size_t n_registry_changes;               /**< Windows: number of entries in registry_changes */
-    h2k_registry_change *registry_changes;   /**< Windows: registry changes, in order */
+    double duration_seconds;      /**< wall time of the repair */
+    size_t n_registry_changes;    /**< Windows: number of entries in registry_changes */
+    h2k_registry_change *registry_changes; /**< Windows: registry changes, in order */
 } h2k_fix_result;
 
 /** Frees a result.  NULL is allowed.
@@ -117,9 +117,9 @@ H2K_EXTERN void h2k_fix_result_free(h2k_fix_result *res);
 
 /** A NIC of the VM as it will be on KVM. */
 typedef struct h2k_fix_nic {
-    const char *mac;       /**< MAC the KVM guest will have */
-    const char *old_name;  /**< interface name in the guest, or NULL to learn it */
-    const char *new_name;  /**< name to use, or NULL to keep the old one */
+    const char *mac;      /**< MAC the KVM guest will have */
+    const char *old_name; /**< interface name in the guest, or NULL to learn it */
+    const char *new_name; /**< name to use, or NULL to keep the old one */
 } h2k_fix_nic;
 
 /** The newest version of h2k_fix_options: 1 (up to command_timeout), 2 (atomic),
@@ -131,16 +131,16 @@ typedef struct h2k_fix_nic {
  *  h2k_fix_options_init(); fields are only ever added at the end.  Pointers are
  *  borrowed for the duration of h2k_offline_fixer_open(). */
 typedef struct h2k_fix_options {
-    unsigned version;        /**< H2K_FIX_OPTIONS_VERSION */
-    unsigned fixes;          /**< h2k_fix_kind bits; default H2K_FIX_ALL */
-    int dry_run;             /**< compute and report, write nothing (disks opened read-only) */
-    int keep_mac;            /**< the KVM guest keeps its MACs: pin names (default 1) */
-    const h2k_fix_nic *nics; /**< the VM's NICs, or NULL (learnt from the guest) */
-    size_t n_nics; /**< number of entries in nics */
-    int force_initramfs;     /**< rebuild with the guest's generator (update-initramfs, dracut,
-                                  mkinitrd), even where virtio drivers are present */
-    int readonly_check;      /**< open read-only (implies dry_run) */
-    unsigned command_timeout;/**< seconds per in-guest command, default 1800 */
+    unsigned version;         /**< H2K_FIX_OPTIONS_VERSION */
+    unsigned fixes;           /**< h2k_fix_kind bits; default H2K_FIX_ALL */
+    int dry_run;              /**< compute and report, write nothing (disks opened read-only) */
+    int keep_mac;             /**< the KVM guest keeps its MACs: pin names (default 1) */
+    const h2k_fix_nic *nics;  /**< the VM's NICs, or NULL (learnt from the guest) */
+    size_t n_nics;            /**< number of entries in nics */
+    int force_initramfs;      /**< rebuild with the guest's generator (update-initramfs, dracut,
+                                   mkinitrd), even where virtio drivers are present */
+    int readonly_check;       /**< open read-only (implies dry_run) */
+    unsigned command_timeout; /**< seconds per in-guest command, default 1800 */
     /** (version 2) 1: all or nothing.  The repairs are written to qcow2 overlays
      *  of the disks (in the context's temporary folder) and reach the disks only
      *  through h2k_offline_fixer_commit(); a fixer closed without a commit (a
@@ -166,12 +166,12 @@ typedef struct h2k_fix_options {
 } h2k_fix_options;
 
 /** Defaults of h2k_fix_options, for declarations: all repairs, keep MACs, 1800 s. */
-#define H2K_FIX_OPTIONS_INIT                                                                 \
-    {                                                                                        \
-        .version = H2K_FIX_OPTIONS_VERSION, .fixes = H2K_FIX_ALL, .dry_run = 0, .keep_mac = 1, \
-        .nics = NULL, .n_nics = 0, .force_initramfs = 0, .readonly_check = 0,               \
-        .command_timeout = 1800, .atomic = 0, .guest_identity = NULL, .virtio_win = NULL,    \
-        .virtio_scsi = 0                                                                     \
+#define H2K_FIX_OPTIONS_INIT                                                                       \
+    {                                                                                              \
+        .version = H2K_FIX_OPTIONS_VERSION, .fixes = H2K_FIX_ALL, .dry_run = 0, .keep_mac = 1,     \
+        .nics = NULL, .n_nics = 0, .force_initramfs = 0, .readonly_check = 0,                      \
+        .command_timeout = 1800, .atomic = 0, .guest_identity = NULL, .virtio_win = NULL,          \
+        .virtio_scsi = 0                                                                           \
     }
 
 /** Fills @p opts with the defaults of H2K_FIX_OPTIONS_INIT, as the struct was in
@@ -218,28 +218,32 @@ H2K_EXTERN const h2k_guest_identity *h2k_offline_fixer_identity(const h2k_offlin
  * *out filled (status FAILED when it failed inside the guest), or a negative
  * code when it could not run at all; each is recorded for the report. */
 
-/** Repairs the fstab and crypttab: device names that change on KVM (sdX, hdX) become UUID= (H2K_FIX_FSTAB).
+/** Repairs the fstab and crypttab: device names that change on KVM (sdX, hdX) become UUID=
+ * (H2K_FIX_FSTAB).
  *  @param fx   the fixer (not committed)
  *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
  *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
  *          commit) or another negative h2k_code when the repair could not run */
 H2K_EXTERN int h2k_offline_fixer_fix_fstab(h2k_offline_fixer *fx, h2k_fix_result **out);
 
-/** Repairs the GRUB: root= and resume= on the kernel command line, /etc/default/grub, BLS entries, device.map and grub.cfg (H2K_FIX_GRUB).
+/** Repairs the GRUB: root= and resume= on the kernel command line, /etc/default/grub, BLS entries,
+ * device.map and grub.cfg (H2K_FIX_GRUB).
  *  @param fx   the fixer (not committed)
  *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
  *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
  *          commit) or another negative h2k_code when the repair could not run */
 H2K_EXTERN int h2k_offline_fixer_fix_grub(h2k_offline_fixer *fx, h2k_fix_result **out);
 
-/** Repairs the network configuration: interface names and MAC pins for the KVM NICs (H2K_FIX_NETWORK).
+/** Repairs the network configuration: interface names and MAC pins for the KVM NICs
+ * (H2K_FIX_NETWORK).
  *  @param fx   the fixer (not committed)
  *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
  *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
  *          commit) or another negative h2k_code when the repair could not run */
 H2K_EXTERN int h2k_offline_fixer_fix_network(h2k_offline_fixer *fx, h2k_fix_result **out);
 
-/** Repairs the initramfs: every kernel's initramfs gets the virtio drivers, rebuilt with the guest's generator when needed (H2K_FIX_INITRAMFS).
+/** Repairs the initramfs: every kernel's initramfs gets the virtio drivers, rebuilt with the
+ * guest's generator when needed (H2K_FIX_INITRAMFS).
  *  @param fx   the fixer (not committed)
  *  @param out  receives the result (caller frees with h2k_fix_result_free()), or NULL
  *  @return 0 (see the result's status), H2K_ERR_CANCELLED, H2K_ERR_INVALID_ARG (after a
@@ -296,8 +300,7 @@ H2K_EXTERN size_t h2k_offline_fixer_result_count(const h2k_offline_fixer *fx);
  *  @param fx  the fixer
  *  @param i   0-based index
  *  @return the result, owned by the fixer, or NULL when out of range */
-H2K_EXTERN const h2k_fix_result *h2k_offline_fixer_result_at(const h2k_offline_fixer *fx,
-                                                            size_t i);
+H2K_EXTERN const h2k_fix_result *h2k_offline_fixer_result_at(const h2k_offline_fixer *fx, size_t i);
 
 /** The report of everything done, as JSON: identity, each repair, each file
  *  changed (before/after) and each command with its output tail.
@@ -341,8 +344,7 @@ H2K_EXTERN int h2k_offline_fixer_close(h2k_offline_fixer *fx);
 #define H2K_LIVE_FIX_OPTIONS_VERSION 1
 
 /** The repairs a live fixer runs by default: fstab, boot loader, network, initramfs. */
-#define H2K_LIVE_FIX_DEFAULT                                                                 \
-    (H2K_FIX_FSTAB | H2K_FIX_GRUB | H2K_FIX_NETWORK | H2K_FIX_INITRAMFS)
+#define H2K_LIVE_FIX_DEFAULT (H2K_FIX_FSTAB | H2K_FIX_GRUB | H2K_FIX_NETWORK | H2K_FIX_INITRAMFS)
 
 /** Options of h2k_live_fixer_new().  Initialise with H2K_LIVE_FIX_OPTIONS_INIT or
  *  h2k_live_fix_options_init(); fields are only ever added at the end.  The
@@ -367,12 +369,12 @@ typedef struct h2k_live_fix_options {
 } h2k_live_fix_options;
 
 /** Defaults of h2k_live_fix_options, for declarations. */
-#define H2K_LIVE_FIX_OPTIONS_INIT                                                            \
-    {                                                                                        \
-        .version = H2K_LIVE_FIX_OPTIONS_VERSION, .host = NULL, .port = 22, .user = NULL,     \
-        .key_file = NULL, .known_hosts_file = NULL, .accept_new_host_key = 0, .sudo = 0,     \
-        .dry_run = 0, .fixes = H2K_LIVE_FIX_DEFAULT, .command_timeout = 1800,               \
-        .connect_timeout = 15                                                                \
+#define H2K_LIVE_FIX_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        .version = H2K_LIVE_FIX_OPTIONS_VERSION, .host = NULL, .port = 22, .user = NULL,           \
+        .key_file = NULL, .known_hosts_file = NULL, .accept_new_host_key = 0, .sudo = 0,           \
+        .dry_run = 0, .fixes = H2K_LIVE_FIX_DEFAULT, .command_timeout = 1800,                      \
+        .connect_timeout = 15                                                                      \
     }
 
 /** Fills @p opts with the defaults of H2K_LIVE_FIX_OPTIONS_INIT as the struct was

@@ -34,88 +34,88 @@ H2K_EXTERN const char *h2k_guest_type_name(h2k_guest_type type);
 
 /** An installed kernel. */
 typedef struct h2k_guest_kernel {
-    char *version;     /**< "6.1.0-18-amd64" */
-    char *kernel_path; /**< "/boot/vmlinuz-6.1.0-18-amd64" */
-    char *initrd_path; /**< "/boot/initrd.img-6.1.0-18-amd64", or NULL when missing */
-    int has_virtio_blk;   /**< 1 when the module is installed (or built in) */
-    int has_virtio_scsi; /**< 1 when virtio_scsi is installed (or built in) */
-    int has_virtio_net; /**< 1 when virtio_net is installed (or built in) */
-    int has_virtio_pci; /**< 1 when virtio_pci is installed (or built in) */
+    char *version;         /**< "6.1.0-18-amd64" */
+    char *kernel_path;     /**< "/boot/vmlinuz-6.1.0-18-amd64" */
+    char *initrd_path;     /**< "/boot/initrd.img-6.1.0-18-amd64", or NULL when missing */
+    int has_virtio_blk;    /**< 1 when the module is installed (or built in) */
+    int has_virtio_scsi;   /**< 1 when virtio_scsi is installed (or built in) */
+    int has_virtio_net;    /**< 1 when virtio_net is installed (or built in) */
+    int has_virtio_pci;    /**< 1 when virtio_pci is installed (or built in) */
     int initrd_has_virtio; /**< 1 when the initramfs holds virtio_blk (or it is built in),
                                 0 when it does not, -1 when not checked */
 } h2k_guest_kernel;
 
 /** A file system the guest mounts. */
 typedef struct h2k_guest_mount {
-    char *mountpoint;  /**< "/", "/boot", ... */
-    char *device;      /**< device as the inspection names it ("/dev/sda1", "/dev/vg/root") */
+    char *mountpoint; /**< "/", "/boot", ... */
+    char *device;     /**< device as the inspection names it ("/dev/sda1", "/dev/vg/root") */
 } h2k_guest_mount;
 
 /** A network adapter of a Windows guest, from the current control set's
  *  `Services\\Tcpip\\Parameters\\Interfaces\\{GUID}` and the network class entry
  *  (`Control\\Class\\{4D36E972-...}\\NNNN`) naming the same GUID. */
 typedef struct h2k_win_adapter {
-    char *guid;           /**< interface GUID, "{6C6F...}" (NetCfgInstanceId) */
-    char *description;    /**< the adapter's DriverDesc ("vmxnet3 Ethernet Adapter"), or NULL */
-    int dhcp;             /**< 1: DHCP (EnableDHCP=1), 0: static */
-    size_t n_addresses;   /**< number of entries in addresses and prefixes */
-    char **addresses;     /**< static IPv4 addresses (IPAddress), none for DHCP */
-    int *prefixes;        /**< prefix length of each address (from SubnetMask) */
-    char *gateway;        /**< first DefaultGateway, or NULL */
-    size_t n_dns;         /**< number of entries in dns */
-    char **dns;           /**< NameServer entries (static DNS servers) */
+    char *guid;         /**< interface GUID, "{6C6F...}" (NetCfgInstanceId) */
+    char *description;  /**< the adapter's DriverDesc ("vmxnet3 Ethernet Adapter"), or NULL */
+    int dhcp;           /**< 1: DHCP (EnableDHCP=1), 0: static */
+    size_t n_addresses; /**< number of entries in addresses and prefixes */
+    char **addresses;   /**< static IPv4 addresses (IPAddress), none for DHCP */
+    int *prefixes;      /**< prefix length of each address (from SubnetMask) */
+    char *gateway;      /**< first DefaultGateway, or NULL */
+    size_t n_dns;       /**< number of entries in dns */
+    char **dns;         /**< NameServer entries (static DNS servers) */
 } h2k_win_adapter;
 
 /** What only a Windows guest has (h2k_guest_identity.windows).  Strings owned. */
 typedef struct h2k_windows_info {
-    char *product_name;   /**< ProductName, "Windows Server 2022 Standard" */
-    int major_version;    /**< 6 for Windows 7/8/8.1, 10 for 10/11/2016-2025 */
-    int minor_version;    /**< 1 for Windows 7, 2 for 8, 3 for 8.1, 0 for 10 and later */
-    int build;            /**< CurrentBuild, 0 when absent (Windows 7 registries may lack it) */
-    int server;           /**< 1: server (InstallationType "Server"/"Server Core"), 0: client */
+    char *product_name;      /**< ProductName, "Windows Server 2022 Standard" */
+    int major_version;       /**< 6 for Windows 7/8/8.1, 10 for 10/11/2016-2025 */
+    int minor_version;       /**< 1 for Windows 7, 2 for 8, 3 for 8.1, 0 for 10 and later */
+    int build;               /**< CurrentBuild, 0 when absent (Windows 7 registries may lack it) */
+    int server;              /**< 1: server (InstallationType "Server"/"Server Core"), 0: client */
     char *installation_type; /**< "Client", "Server", "Server Core", or NULL */
-    char *edition;        /**< EditionID ("ServerStandard", "Professional"), or NULL */
-    char *os_short;       /**< virtio-win's short name: "w7", "w10", "w11", "2k19", "2k22"... */
-    char *arch;           /**< virtio-win's architecture folder: "amd64" or "x86" */
-    char *system_root;    /**< guest path of %SystemRoot% ("/Windows") */
+    char *edition;           /**< EditionID ("ServerStandard", "Professional"), or NULL */
+    char *os_short;          /**< virtio-win's short name: "w7", "w10", "w11", "2k19", "2k22"... */
+    char *arch;              /**< virtio-win's architecture folder: "amd64" or "x86" */
+    char *system_root;       /**< guest path of %SystemRoot% ("/Windows") */
     char *current_control_set; /**< "ControlSet001" (from `Select\\Current`) */
-    size_t n_drives;      /**< number of entries in drive_letters and drive_devices */
-    char **drive_letters; /**< "C", "D"... (from MountedDevices) */
-    char **drive_devices; /**< the partition of each letter ("/dev/sda2"), resolved from the
-                               MBR disk signature and offset or the GPT partition GUID;
-                               NULL when it is on no disk of this VM */
-    int hibernated;       /**< 1 when hiberfil.sys holds a hibernation image (hibernated, or
-                               shut down with Fast Startup): the guest cannot be changed */
-    int fast_startup;     /**< 1 when Fast Startup is on (`Power\\HiberbootEnabled`=1) */
-    int vmware_tools;     /**< 1 when VMware Tools is in the Uninstall key */
+    size_t n_drives;           /**< number of entries in drive_letters and drive_devices */
+    char **drive_letters;      /**< "C", "D"... (from MountedDevices) */
+    char **drive_devices;      /**< the partition of each letter ("/dev/sda2"), resolved from the
+                                    MBR disk signature and offset or the GPT partition GUID;
+                                    NULL when it is on no disk of this VM */
+    int hibernated;            /**< 1 when hiberfil.sys holds a hibernation image (hibernated, or
+                                    shut down with Fast Startup): the guest cannot be changed */
+    int fast_startup;          /**< 1 when Fast Startup is on (`Power\\HiberbootEnabled`=1) */
+    int vmware_tools;          /**< 1 when VMware Tools is in the Uninstall key */
     char *vmware_tools_product_code; /**< its MSI product code "{GUID}", or NULL */
-    size_t n_adapters;    /**< number of entries in adapters */
-    h2k_win_adapter *adapters; /**< the network adapters (array of n_adapters), owned */
+    size_t n_adapters;               /**< number of entries in adapters */
+    h2k_win_adapter *adapters;       /**< the network adapters (array of n_adapters), owned */
 } h2k_windows_info;
 
 /** What a guest is.  Every string is owned by the identity. */
 typedef struct h2k_guest_identity {
-    h2k_guest_type type; /**< Linux, Windows or unknown */
-    char *os_id;           /**< "debian", "rhel", "ubuntu", "sles", "windows"... */
-    char *os_version;      /**< "12", "9.3", "22.04"... */
-    char *os_pretty;       /**< "Debian GNU/Linux 12 (bookworm)" */
-    char *distro_family;   /**< "debian", "redhat", "suse", "arch", "windows", or NULL */
-    int major_version; /**< OS major version, 0 if unknown */
-    int minor_version; /**< OS minor version, 0 if unknown */
-    char *architecture;    /**< "x86_64", "i386", "aarch64" */
-    h2k_firmware firmware; /**< from the partition table (ESP) and the source metadata */
-    char *init_system;     /**< "systemd", "upstart", "sysv", or NULL */
-    char *package_manager; /**< "apt", "dnf", "yum", "zypper", "pacman", or NULL */
-    char *hostname; /**< the guest's host name, or NULL */
-    char *root_device;     /**< the root file system's device */
-    size_t n_mounts; /**< number of entries in mounts */
-    h2k_guest_mount *mounts; /**< the file systems the guest mounts */
-    size_t n_kernels; /**< number of entries in kernels */
+    h2k_guest_type type;       /**< Linux, Windows or unknown */
+    char *os_id;               /**< "debian", "rhel", "ubuntu", "sles", "windows"... */
+    char *os_version;          /**< "12", "9.3", "22.04"... */
+    char *os_pretty;           /**< "Debian GNU/Linux 12 (bookworm)" */
+    char *distro_family;       /**< "debian", "redhat", "suse", "arch", "windows", or NULL */
+    int major_version;         /**< OS major version, 0 if unknown */
+    int minor_version;         /**< OS minor version, 0 if unknown */
+    char *architecture;        /**< "x86_64", "i386", "aarch64" */
+    h2k_firmware firmware;     /**< from the partition table (ESP) and the source metadata */
+    char *init_system;         /**< "systemd", "upstart", "sysv", or NULL */
+    char *package_manager;     /**< "apt", "dnf", "yum", "zypper", "pacman", or NULL */
+    char *hostname;            /**< the guest's host name, or NULL */
+    char *root_device;         /**< the root file system's device */
+    size_t n_mounts;           /**< number of entries in mounts */
+    h2k_guest_mount *mounts;   /**< the file systems the guest mounts */
+    size_t n_kernels;          /**< number of entries in kernels */
     h2k_guest_kernel *kernels; /**< the installed kernels */
-    int vmware_tools;      /**< 1 when VMware tools (open-vm-tools or vmware-tools) are installed */
-    char *selinux;         /**< "enforcing", "permissive", "disabled", or NULL */
-    char *network_config;  /**< network stack found: "ifupdown", "netplan", "NetworkManager",
-                                "ifcfg", "wicked", "systemd-networkd" (comma-separated) */
+    int vmware_tools;     /**< 1 when VMware tools (open-vm-tools or vmware-tools) are installed */
+    char *selinux;        /**< "enforcing", "permissive", "disabled", or NULL */
+    char *network_config; /**< network stack found: "ifupdown", "netplan", "NetworkManager",
+                               "ifcfg", "wicked", "systemd-networkd" (comma-separated) */
     /** Windows facts (registry, hibernation file, drive letters); NULL for
      *  other guests and for detection from a directory. */
     h2k_windows_info *windows;

@@ -53,22 +53,22 @@ extern "C" {
  *  inputs or a vSphere source (vmware and vmware_vm), not both.  Fields are
  *  only ever added at the end. */
 typedef struct h2k_run_options {
-    unsigned version;          /**< H2K_RUN_OPTIONS_VERSION */
-    const char *const *inputs; /**< disk images, or one .ova/.ovf/.vmx */
-    size_t n_inputs; /**< number of entries in inputs */
-    const char *output_dir;      /**< created if missing (not needed for dry runs) */
-    const char *name;            /**< VM name; NULL: the descriptor's, or the first file's */
+    unsigned version;              /**< H2K_RUN_OPTIONS_VERSION */
+    const char *const *inputs;     /**< disk images, or one .ova/.ovf/.vmx */
+    size_t n_inputs;               /**< number of entries in inputs */
+    const char *output_dir;        /**< created if missing (not needed for dry runs) */
+    const char *name;              /**< VM name; NULL: the descriptor's, or the first file's */
     h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 (also H2K_FORMAT_UNKNOWN, the
                                         default) or H2K_FORMAT_RAW */
-    int compress;                /**< zstd-compressed qcow2 */
-    unsigned fixes;              /**< h2k_fix_kind bits (default H2K_FIX_ALL); 0: no
-                                      repair and no appliance */
-    int dry_run;                 /**< repairs computed, nothing written but the report */
-    int keep_mac;                /**< the KVM guest keeps the source MACs (default 1) */
-    const char *const *nic_macs; /**< NIC MACs for a spec synthesised from bare disks */
-    size_t n_nic_macs; /**< number of entries in nic_macs */
+    int compress;                  /**< zstd-compressed qcow2 */
+    unsigned fixes;                /**< h2k_fix_kind bits (default H2K_FIX_ALL); 0: no
+                                        repair and no appliance */
+    int dry_run;                   /**< repairs computed, nothing written but the report */
+    int keep_mac;                  /**< the KVM guest keeps the source MACs (default 1) */
+    const char *const *nic_macs;   /**< NIC MACs for a spec synthesised from bare disks */
+    size_t n_nic_macs;             /**< number of entries in nic_macs */
     const h2k_network_mapping *network_map; /**< for the XML; may be NULL */
-    size_t n_network_map; /**< number of entries in network_map */
+    size_t n_network_map;                   /**< number of entries in network_map */
     int test_boot;           /**< boot the first output disk (qemu, marker proof); a VM
                                   with a NIC must also bring an address up on it.  A
                                   single-disk Linux guest gets the probe from the repair
@@ -84,13 +84,13 @@ typedef struct h2k_run_options {
     unsigned copy_threads;   /**< disks copied at once; 0: 2 */
     int trim;                /**< fstrim before the copy (default 1) */
     /* version 2 */
-    h2k_vmware_client *vmware;    /**< (version 2) export the VM from this vSphere client (used by this
-                                       call only; its context is borrowed for the export, so
-                                       errors, progress and cancellation are @c ctx's) */
-    const char *vmware_vm;        /**< (version 2) name of the VM on the server (with vmware) */
+    h2k_vmware_client *vmware; /**< (version 2) export the VM from this vSphere client (used by this
+                                    call only; its context is borrowed for the export, so
+                                    errors, progress and cancellation are @c ctx's) */
+    const char *vmware_vm;     /**< (version 2) name of the VM on the server (with vmware) */
     const char *vmware_transport; /**< (version 2) "http" (NULL), "nfc" or "vddk" */
-    int keep_export;              /**< (version 2) keep the staging folder OUTPUT_DIR/.\<name>.export (the
-                                       exported files; default: removed when the run ends) */
+    int keep_export; /**< (version 2) keep the staging folder OUTPUT_DIR/.\<name>.export (the
+                          exported files; default: removed when the run ends) */
     /* version 3 */
     const char *input_format; /**< format of every input disk ("raw", "vmdk", "vhd", "vhdx",
                                    "qcow2"), or NULL to detect it.  A disk whose name, descriptor
@@ -100,9 +100,9 @@ typedef struct h2k_run_options {
                                    (e.g. 0640); 0 (default): 0600.  Never wider than the
                                    source's, whatever the umask. */
     /* version 4 */
-    const char *virtio_win;       /**< Windows guests: virtio-win ISO or folder (see
-                                       h2k_fix_options.virtio_win); NULL: /usr/share/virtio-win
-                                       when present */
+    const char *virtio_win; /**< Windows guests: virtio-win ISO or folder (see
+                                 h2k_fix_options.virtio_win); NULL: /usr/share/virtio-win
+                                 when present */
     /* version 5 */
     h2k_azure_client *azure; /**< download the VM's managed disks with this Azure client
                                   (h2k_azure_download_vm(), the run's context lent to it like
@@ -112,16 +112,16 @@ typedef struct h2k_run_options {
 } h2k_run_options;
 
 /** Defaults of h2k_run_options: qcow2, every repair, keep MACs, trim, no boot test. */
-#define H2K_RUN_OPTIONS_INIT                                                                \
-    {                                                                                       \
-        .version = H2K_RUN_OPTIONS_VERSION, .inputs = NULL, .n_inputs = 0, .output_dir = NULL, \
-        .name = NULL, .output_format = H2K_FORMAT_UNKNOWN, .compress = 0, .fixes = 0x7f, .dry_run = 0,     \
-        .keep_mac = 1, .nic_macs = NULL, .n_nic_macs = 0, .network_map = NULL,              \
-        .n_network_map = 0, .test_boot = 0, .boot_timeout = 0, .define_uri = NULL,          \
-        .report_path = NULL, .keep_partial = 0, .backend = NULL, .copy_threads = 0,         \
-        .trim = 1, .vmware = NULL, .vmware_vm = NULL, .vmware_transport = NULL,             \
-        .keep_export = 0, .input_format = NULL, .output_mode = 0, .virtio_win = NULL,       \
-        .azure = NULL, .azure_vm = NULL                                                     \
+#define H2K_RUN_OPTIONS_INIT                                                                       \
+    {                                                                                              \
+        .version = H2K_RUN_OPTIONS_VERSION, .inputs = NULL, .n_inputs = 0, .output_dir = NULL,     \
+        .name = NULL, .output_format = H2K_FORMAT_UNKNOWN, .compress = 0, .fixes = 0x7f,           \
+        .dry_run = 0, .keep_mac = 1, .nic_macs = NULL, .n_nic_macs = 0, .network_map = NULL,       \
+        .n_network_map = 0, .test_boot = 0, .boot_timeout = 0, .define_uri = NULL,                 \
+        .report_path = NULL, .keep_partial = 0, .backend = NULL, .copy_threads = 0, .trim = 1,     \
+        .vmware = NULL, .vmware_vm = NULL, .vmware_transport = NULL, .keep_export = 0,             \
+        .input_format = NULL, .output_mode = 0, .virtio_win = NULL, .azure = NULL,                 \
+        .azure_vm = NULL                                                                           \
     }
 
 /** Fills @p opts with the defaults of H2K_RUN_OPTIONS_INIT, as the struct was in
@@ -136,18 +136,18 @@ H2K_EXTERN int h2k_run_options_init(h2k_run_options *opts, unsigned version);
 
 /** One output disk. */
 typedef struct h2k_migration_output {
-    char *source_path;   /**< the disk it came from (vSphere: "[datastore] folder/disk.vmdk") */
-    char *source_format; /**< "vmdk", "vhdx", ... */
-    char *path;          /**< final output path */
-    char *format;        /**< "qcow2" or "raw" */
+    char *source_path;     /**< the disk it came from (vSphere: "[datastore] folder/disk.vmdk") */
+    char *source_format;   /**< "vmdk", "vhdx", ... */
+    char *path;            /**< final output path */
+    char *format;          /**< "qcow2" or "raw" */
     uint64_t virtual_size; /**< guest-visible size in bytes */
-    uint64_t size;   /**< bytes allocated by the output */
-    char sha256[65]; /**< hex digest of the output file */
+    uint64_t size;         /**< bytes allocated by the output */
+    char sha256[65];       /**< hex digest of the output file */
 } h2k_migration_output;
 
 /** Time spent in one stage. */
 typedef struct h2k_stage_timing {
-    char *stage; /**< the stage name */
+    char *stage;    /**< the stage name */
     double seconds; /**< wall time spent in it */
 } h2k_stage_timing;
 
@@ -166,26 +166,26 @@ typedef struct h2k_migration_result {
     char *error_message; /**< or NULL */
     char *name;          /**< VM name */
     char *backend;       /**< "native" or "virt-v2v" */
-    int dry_run; /**< 1 for a dry run */
-    h2k_vm_spec *spec; /**< the source VM (owned) */
-    size_t n_sources; /**< number of entries in sources */
-    char **sources; /**< the inputs as given ("vsphere://HOST/VM" for a vSphere source) */
-    size_t n_outputs; /**< number of entries in outputs */
+    int dry_run;         /**< 1 for a dry run */
+    h2k_vm_spec *spec;   /**< the source VM (owned) */
+    size_t n_sources;    /**< number of entries in sources */
+    char **sources;      /**< the inputs as given ("vsphere://HOST/VM" for a vSphere source) */
+    size_t n_outputs;    /**< number of entries in outputs */
     h2k_migration_output *outputs; /**< the output disks */
-    char *xml_path;      /**< OUTPUT_DIR/\<name>.xml, or NULL */
-    char *defined_name;  /**< libvirt domain name when defined, or NULL */
-    char *identity_json; /**< guest identity (JSON object), or NULL */
-    size_t n_fixes; /**< number of entries in fixes */
-    h2k_migration_fix *fixes; /**< the outcome of each repair */
-    char *fix_report_json; /**< the fixer's full report (files changed, commands), or NULL */
-    size_t n_warnings; /**< number of entries in warnings */
-    char **warnings; /**< warnings of the run */
-    size_t n_timings; /**< number of entries in timings */
+    char *xml_path;                /**< OUTPUT_DIR/\<name>.xml, or NULL */
+    char *defined_name;            /**< libvirt domain name when defined, or NULL */
+    char *identity_json;           /**< guest identity (JSON object), or NULL */
+    size_t n_fixes;                /**< number of entries in fixes */
+    h2k_migration_fix *fixes;      /**< the outcome of each repair */
+    char *fix_report_json;     /**< the fixer's full report (files changed, commands), or NULL */
+    size_t n_warnings;         /**< number of entries in warnings */
+    char **warnings;           /**< warnings of the run */
+    size_t n_timings;          /**< number of entries in timings */
     h2k_stage_timing *timings; /**< time spent per stage */
-    h2k_boot_result *boot;  /**< boot test outcome, or NULL when not run */
-    char *report_json_path; /**< reports written, or NULL */
-    char *report_md_path; /**< the Markdown report written, or NULL */
-    double total_seconds; /**< wall time of the run */
+    h2k_boot_result *boot;     /**< boot test outcome, or NULL when not run */
+    char *report_json_path;    /**< reports written, or NULL */
+    char *report_md_path;      /**< the Markdown report written, or NULL */
+    double total_seconds;      /**< wall time of the run */
 } h2k_migration_result;
 
 /** Migrates one VM (see the file comment).  On success the outputs, the XML and
@@ -224,7 +224,7 @@ H2K_EXTERN char *h2k_migration_result_to_markdown(const h2k_migration_result *re
  *  environment variable @c password_env or the first line of @c password_file. */
 typedef struct h2k_plan_vsphere {
     char *host;          /**< "host[:port]" (or "url": "https://host[:port]/sdk") */
-    char *user; /**< user name */
+    char *user;          /**< user name */
     char *password_env;  /**< exactly one of password_env and password_file */
     char *password_file; /**< resolved against the plan's folder */
     char *datacenter;    /**< or NULL */
@@ -239,10 +239,10 @@ typedef struct h2k_plan_vsphere {
  *  from the environment variable @c client_secret_env or the first line of
  *  @c client_secret_file (or a managed identity is used). */
 typedef struct h2k_plan_azure {
-    char *subscription_id;    /**< subscription id (required) */
-    char *resource_group;     /**< resource group of the VMs (required) */
-    char *tenant_id;          /**< tenant (directory) id; required unless managed_identity */
-    char *client_id;          /**< service principal's application id; required unless managed_identity */
+    char *subscription_id; /**< subscription id (required) */
+    char *resource_group;  /**< resource group of the VMs (required) */
+    char *tenant_id;       /**< tenant (directory) id; required unless managed_identity */
+    char *client_id; /**< service principal's application id; required unless managed_identity */
     char *client_secret_env;  /**< one of client_secret_env, client_secret_file, */
     char *client_secret_file; /**< (resolved against the plan's folder) */
     int managed_identity;     /**< or a managed identity (0 or 1) */
@@ -255,22 +255,22 @@ typedef struct h2k_plan_azure {
 
 /** One VM of a plan.  Strings owned by the plan. */
 typedef struct h2k_plan_vm {
-    char *name; /**< unique in the plan */
-    size_t n_inputs; /**< number of entries in inputs */
-    char **inputs;       /**< resolved against the plan's folder */
-    char *output_dir;    /**< NULL: the plan's output_dir/\<name> */
+    char *name;                    /**< unique in the plan */
+    size_t n_inputs;               /**< number of entries in inputs */
+    char **inputs;                 /**< resolved against the plan's folder */
+    char *output_dir;              /**< NULL: the plan's output_dir/\<name> */
     h2k_disk_format output_format; /**< H2K_FORMAT_QCOW2 or H2K_FORMAT_RAW; UNKNOWN: the default */
-    int compress;        /**< -1: the plan default */
-    int fixes;           /**< h2k_fix_kind bits, -1: the plan default */
-    int dry_run;         /**< -1: the plan default */
-    int test_boot;       /**< -1: the plan default */
-    size_t n_nic_macs; /**< number of entries in nic_macs */
-    char **nic_macs; /**< MACs of the NICs (for VMs from bare disks) */
-    char *vm;                  /**< name of the VM on vSphere, or NULL (local inputs) */
-    h2k_plan_vsphere *vsphere; /**< with vm: the server (the plan's "vsphere" object
-                                    completed by the VM's own), else NULL */
-    h2k_plan_azure *azure;     /**< with vm, for an Azure VM: its resource group (the plan's
-                                    "azure" object completed by the VM's own), else NULL */
+    int compress;                  /**< -1: the plan default */
+    int fixes;                     /**< h2k_fix_kind bits, -1: the plan default */
+    int dry_run;                   /**< -1: the plan default */
+    int test_boot;                 /**< -1: the plan default */
+    size_t n_nic_macs;             /**< number of entries in nic_macs */
+    char **nic_macs;               /**< MACs of the NICs (for VMs from bare disks) */
+    char *vm;                      /**< name of the VM on vSphere, or NULL (local inputs) */
+    h2k_plan_vsphere *vsphere;     /**< with vm: the server (the plan's "vsphere" object
+                                        completed by the VM's own), else NULL */
+    h2k_plan_azure *azure;         /**< with vm, for an Azure VM: its resource group (the plan's
+                                        "azure" object completed by the VM's own), else NULL */
     char *virtio_win; /**< Windows guests: the VM's "virtio_win" ISO or folder (resolved
                            against the plan's folder), or NULL: the plan's
                            h2k_plan.virtio_win (see h2k_run_options.virtio_win) */
@@ -291,20 +291,20 @@ typedef struct h2k_plan_vm {
  *  plan and/or a VM, completed field by field like "vsphere") makes a VM's "vm" an
  *  Azure VM: its managed disks are downloaded, then migrated like local inputs. */
 typedef struct h2k_plan {
-    char *path;       /**< the plan file, or NULL */
-    char *output_dir; /**< default output folder (VMs go in \<output_dir>/\<name>) */
-    unsigned jobs;    /**< 0: 1 */
-    int compress; /**< default of compress (0 or 1) */
-    unsigned fixes; /**< default h2k_fix_kind bits */
-    int dry_run; /**< default of dry_run (0 or 1) */
-    int test_boot; /**< default of test_boot (0 or 1) */
-    size_t n_vms; /**< number of entries in vms */
-    h2k_plan_vm *vms; /**< the VMs, in the plan's order */
+    char *path;                /**< the plan file, or NULL */
+    char *output_dir;          /**< default output folder (VMs go in \<output_dir>/\<name>) */
+    unsigned jobs;             /**< 0: 1 */
+    int compress;              /**< default of compress (0 or 1) */
+    unsigned fixes;            /**< default h2k_fix_kind bits */
+    int dry_run;               /**< default of dry_run (0 or 1) */
+    int test_boot;             /**< default of test_boot (0 or 1) */
+    size_t n_vms;              /**< number of entries in vms */
+    h2k_plan_vm *vms;          /**< the VMs, in the plan's order */
     h2k_plan_vsphere *vsphere; /**< the plan's "vsphere" object, or NULL */
     h2k_plan_azure *azure;     /**< the plan's "azure" object, or NULL */
-    char *virtio_win; /**< default virtio-win ISO or folder for Windows guests
-                           ("defaults": {"virtio_win": P}, resolved against the plan's
-                           folder), or NULL: /usr/share/virtio-win when present */
+    char *virtio_win;          /**< default virtio-win ISO or folder for Windows guests
+                                    ("defaults": {"virtio_win": P}, resolved against the plan's
+                                    folder), or NULL: /usr/share/virtio-win when present */
 } h2k_plan;
 
 /** Parses a JSON plan from memory; @p base_dir resolves relative paths (may be NULL);
@@ -368,16 +368,16 @@ H2K_EXTERN const char *h2k_vm_state_name(h2k_vm_state st);
 
 /** One entry of a batch state file. */
 typedef struct h2k_batch_entry {
-    char *name; /**< the VM's name in the plan */
+    char *name;         /**< the VM's name in the plan */
     h2k_vm_state state; /**< where the VM is */
-    int code;       /**< h2k_code of a failure, else 0 */
-    char *message;  /**< failure message, or NULL */
-    double seconds; /**< duration of the last run */
+    int code;           /**< h2k_code of a failure, else 0 */
+    char *message;      /**< failure message, or NULL */
+    double seconds;     /**< duration of the last run */
 } h2k_batch_entry;
 
 /** A batch state file (PLAN.state.json). */
 typedef struct h2k_batch_state {
-    size_t n_entries; /**< number of entries in entries */
+    size_t n_entries;         /**< number of entries in entries */
     h2k_batch_entry *entries; /**< one entry per VM seen */
 } h2k_batch_state;
 

@@ -47,48 +47,48 @@ typedef struct h2k_network_mapping {
  *  every pointer is borrowed for the duration of the call; fields are only ever
  *  added at the end. */
 typedef struct h2k_domain_options {
-    unsigned version;          /**< H2K_DOMAIN_OPTIONS_VERSION */
-    const char *domain_type;   /**< "kvm" or "qemu" (TCG, no KVM); NULL: "kvm" when
-                                    /dev/kvm can be opened, else "qemu" */
-    const char *machine;       /**< "q35" (NULL) or "pc" */
-    const char *name;          /**< domain name; NULL: the spec's name.  A '/'
-                                    becomes '_' and control characters become '_' */
-    h2k_firmware firmware;     /**< UNKNOWN: the spec's, else the identity's, else BIOS */
-    int secure_boot;           /**< -1: as the spec says; 0 off; 1 on (UEFI only) */
-    const char *ovmf_code;     /**< NULL: /usr/share/OVMF/OVMF_CODE_4M.fd, or
-                                    OVMF_CODE_4M.ms.fd with secure boot */
-    const char *ovmf_vars;     /**< NVRAM template; NULL: /usr/share/OVMF/OVMF_VARS_4M.fd,
-                                    or OVMF_VARS_4M.ms.fd (Microsoft keys) with secure boot */
-    const char *nvram_path;    /**< the VM's own copy of the UEFI variables; NULL:
-                                    \<output_dir>/\<name>_VARS.fd, or left to libvirt
-                                    when output_dir is NULL too */
-    const char *output_dir;    /**< folder of the converted VM (for the default nvram path) */
+    unsigned version;            /**< H2K_DOMAIN_OPTIONS_VERSION */
+    const char *domain_type;     /**< "kvm" or "qemu" (TCG, no KVM); NULL: "kvm" when
+                                      /dev/kvm can be opened, else "qemu" */
+    const char *machine;         /**< "q35" (NULL) or "pc" */
+    const char *name;            /**< domain name; NULL: the spec's name.  A '/'
+                                      becomes '_' and control characters become '_' */
+    h2k_firmware firmware;       /**< UNKNOWN: the spec's, else the identity's, else BIOS */
+    int secure_boot;             /**< -1: as the spec says; 0 off; 1 on (UEFI only) */
+    const char *ovmf_code;       /**< NULL: /usr/share/OVMF/OVMF_CODE_4M.fd, or
+                                      OVMF_CODE_4M.ms.fd with secure boot */
+    const char *ovmf_vars;       /**< NVRAM template; NULL: /usr/share/OVMF/OVMF_VARS_4M.fd,
+                                      or OVMF_VARS_4M.ms.fd (Microsoft keys) with secure boot */
+    const char *nvram_path;      /**< the VM's own copy of the UEFI variables; NULL:
+                                      \<output_dir>/\<name>_VARS.fd, or left to libvirt
+                                      when output_dir is NULL too */
+    const char *output_dir;      /**< folder of the converted VM (for the default nvram path) */
     h2k_disk_format disk_format; /**< H2K_FORMAT_QCOW2 or H2K_FORMAT_RAW for every disk;
                                     H2K_FORMAT_UNKNOWN (default): raw for *.raw, *.img
                                     and *.bin, else qcow2 */
-    const char *disk_cache;    /**< "none" (NULL: with io='native'), "writeback",
-                                    "writethrough", "directsync" or "unsafe" */
-    h2k_bus disk_bus;          /**< bus of the hard disks: H2K_BUS_UNKNOWN (default,
-                                    automatic: virtio, but SATA for Windows guests, whose
-                                    virtio drivers may be missing, unless windows_virtio
-                                    is set), H2K_BUS_VIRTIO or H2K_BUS_SATA for every guest */
-    int windows_virtio;        /**< 1: the Windows guest has virtio drivers (virtio
-                                    disks and NICs); 0: SATA disks and e1000e NICs */
+    const char *disk_cache;      /**< "none" (NULL: with io='native'), "writeback",
+                                      "writethrough", "directsync" or "unsafe" */
+    h2k_bus disk_bus;            /**< bus of the hard disks: H2K_BUS_UNKNOWN (default,
+                                      automatic: virtio, but SATA for Windows guests, whose
+                                      virtio drivers may be missing, unless windows_virtio
+                                      is set), H2K_BUS_VIRTIO or H2K_BUS_SATA for every guest */
+    int windows_virtio;          /**< 1: the Windows guest has virtio drivers (virtio
+                                      disks and NICs); 0: SATA disks and e1000e NICs */
     const h2k_network_mapping *network_map; /**< may be NULL */
-    size_t n_network_map; /**< number of entries in network_map */
-    const char *default_network; /**< network for unmapped NICs; NULL: "default" */
-    int graphics;              /**< 1: VNC on 127.0.0.1 (autoport) and a video card; 0: none */
+    size_t n_network_map;                   /**< number of entries in network_map */
+    const char *default_network;            /**< network for unmapped NICs; NULL: "default" */
+    int graphics; /**< 1: VNC on 127.0.0.1 (autoport) and a video card; 0: none */
 } h2k_domain_options;
 
 /** Defaults of h2k_domain_options: q35, firmware and secure boot as the VM has them,
  *  automatic disk bus, graphics on. */
-#define H2K_DOMAIN_OPTIONS_INIT                                                             \
-    {                                                                                       \
-        .version = H2K_DOMAIN_OPTIONS_VERSION, .domain_type = NULL, .machine = NULL,         \
-        .name = NULL, .firmware = H2K_FIRMWARE_UNKNOWN, .secure_boot = -1, .ovmf_code = NULL, \
-        .ovmf_vars = NULL, .nvram_path = NULL, .output_dir = NULL, .disk_format = H2K_FORMAT_UNKNOWN,      \
-        .disk_cache = NULL, .disk_bus = H2K_BUS_UNKNOWN, .windows_virtio = 0,              \
-        .network_map = NULL, .n_network_map = 0, .default_network = NULL, .graphics = 1      \
+#define H2K_DOMAIN_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        .version = H2K_DOMAIN_OPTIONS_VERSION, .domain_type = NULL, .machine = NULL, .name = NULL, \
+        .firmware = H2K_FIRMWARE_UNKNOWN, .secure_boot = -1, .ovmf_code = NULL, .ovmf_vars = NULL, \
+        .nvram_path = NULL, .output_dir = NULL, .disk_format = H2K_FORMAT_UNKNOWN,                 \
+        .disk_cache = NULL, .disk_bus = H2K_BUS_UNKNOWN, .windows_virtio = 0, .network_map = NULL, \
+        .n_network_map = 0, .default_network = NULL, .graphics = 1                                 \
     }
 
 /** Fills @p opts with the defaults of H2K_DOMAIN_OPTIONS_INIT, as the struct was in
@@ -125,9 +125,9 @@ H2K_EXTERN int h2k_domain_options_init(h2k_domain_options *opts, unsigned versio
  *  @param opts  options, or NULL for the defaults
  *  @param xml_out  receives the XML (caller frees with free())
  *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
-H2K_EXTERN int h2k_domain_xml(h2k_ctx *ctx, const h2k_vm_spec *spec,
-                              const h2k_guest_identity *id, const char *const *disk_paths,
-                              size_t n_disks, const h2k_domain_options *opts, char **xml_out);
+H2K_EXTERN int h2k_domain_xml(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
+                              const char *const *disk_paths, size_t n_disks,
+                              const h2k_domain_options *opts, char **xml_out);
 
 /** Writes @p xml to @p path atomically: a temporary file beside it, fsync, then
  *  rename over @p path (mode 0600, whatever the umask).  Errors: H2K_ERR_INVALID_ARG, H2K_ERR_IO,
@@ -159,8 +159,7 @@ H2K_EXTERN int h2k_output_write_file(h2k_ctx *ctx, const char *path, const char 
  *  @param xml  the domain XML
  *  @param name_out  receives the domain name (caller frees), or NULL
  *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
-H2K_EXTERN int h2k_output_define(h2k_ctx *ctx, const char *uri, const char *xml,
-                                 char **name_out);
+H2K_EXTERN int h2k_output_define(h2k_ctx *ctx, const char *uri, const char *xml, char **name_out);
 
 /** Replaces libvirt's process-wide error handler (which prints every libvirt
  *  error on stderr) by one that prints nothing.  For programs, such as the

@@ -65,55 +65,57 @@ typedef enum h2k_bus {
 
 /** One hard disk of the VM. */
 typedef struct h2k_vm_disk {
-    char *path;             /**< local path of the disk file, resolved against the
-                                 descriptor's folder; NULL when unknown */
-    char *file_ref;         /**< the name as the descriptor records it */
-    h2k_bus bus;            /**< controller type */
-    char *controller_model; /**< "pvscsi", "lsilogic", "lsisas1068", "buslogic", "ahci"... or NULL */
-    int controller_index;   /**< controller number (scsiN), -1 if unknown */
-    int unit;               /**< unit/slot on the controller, -1 if unknown */
-    uint64_t capacity;      /**< virtual size in bytes, 0 if unknown */
-    uint64_t populated_size;/**< bytes of data (OVF populatedSize), 0 if unknown */
-    char *format_hint;      /**< e.g. "vmdk-streamOptimized" from the OVF format URI, or NULL */
-    char *compression;      /**< OVF File compression ("gzip"), or NULL */
-    char *container_path;   /**< OVA holding the disk when read in place, or NULL */
+    char *path;     /**< local path of the disk file, resolved against the
+                         descriptor's folder; NULL when unknown */
+    char *file_ref; /**< the name as the descriptor records it */
+    h2k_bus bus;    /**< controller type */
+    char
+        *controller_model; /**< "pvscsi", "lsilogic", "lsisas1068", "buslogic", "ahci"... or NULL */
+    int controller_index;  /**< controller number (scsiN), -1 if unknown */
+    int unit;              /**< unit/slot on the controller, -1 if unknown */
+    uint64_t capacity;     /**< virtual size in bytes, 0 if unknown */
+    uint64_t populated_size;   /**< bytes of data (OVF populatedSize), 0 if unknown */
+    char *format_hint;         /**< e.g. "vmdk-streamOptimized" from the OVF format URI, or NULL */
+    char *compression;         /**< OVF File compression ("gzip"), or NULL */
+    char *container_path;      /**< OVA holding the disk when read in place, or NULL */
     uint64_t container_offset; /**< byte offset of the disk inside container_path */
     uint64_t container_size;   /**< byte size of the disk inside container_path */
 } h2k_vm_disk;
 
 /** A CD-ROM or floppy drive. */
 typedef struct h2k_vm_removable {
-    char *kind;   /**< "cdrom" or "floppy" */
-    h2k_bus bus;  /**< H2K_BUS_IDE, H2K_BUS_SATA, H2K_BUS_SCSI or H2K_BUS_FLOPPY */
-    int slot;     /**< slot number as virt-v2v counts it (ide0:0 = 0, ide1:0 = 2), -1 if unknown */
-    char *path;   /**< image file name, or NULL */
+    char *kind;  /**< "cdrom" or "floppy" */
+    h2k_bus bus; /**< H2K_BUS_IDE, H2K_BUS_SATA, H2K_BUS_SCSI or H2K_BUS_FLOPPY */
+    int slot;    /**< slot number as virt-v2v counts it (ide0:0 = 0, ide1:0 = 2), -1 if unknown */
+    char *path;  /**< image file name, or NULL */
 } h2k_vm_removable;
 
 /** A network interface. */
 typedef struct h2k_vm_nic {
-    char *mac;      /**< "00:50:56:..." lower case, or NULL when generated later */
-    char *network;  /**< network or port group name, or NULL */
-    int is_bridge;  /**< 1 when @c network names a bridge/port group (OVF), 0 for a network */
-    char *model;    /**< "vmxnet3", "e1000", "e1000e", "vlance", ... or NULL */
+    char *mac;     /**< "00:50:56:..." lower case, or NULL when generated later */
+    char *network; /**< network or port group name, or NULL */
+    int is_bridge; /**< 1 when @c network names a bridge/port group (OVF), 0 for a network */
+    char *model;   /**< "vmxnet3", "e1000", "e1000e", "vlance", ... or NULL */
 } h2k_vm_nic;
 
 /** The source VM. */
 typedef struct h2k_vm_spec {
-    char *name;              /**< display name */
-    char *uuid;              /**< BIOS UUID if known, or NULL */
-    char *source_type;       /**< "ovf", "ova", "vmx", "vsphere", ... */
-    char *source_path;       /**< descriptor file, or NULL */
-    uint64_t memory_bytes;   /**< memory size in bytes, 0 if unknown */
-    unsigned vcpus;          /**< number of virtual CPUs, 0 if unknown */
+    char *name;                /**< display name */
+    char *uuid;                /**< BIOS UUID if known, or NULL */
+    char *source_type;         /**< "ovf", "ova", "vmx", "vsphere", ... */
+    char *source_path;         /**< descriptor file, or NULL */
+    uint64_t memory_bytes;     /**< memory size in bytes, 0 if unknown */
+    unsigned vcpus;            /**< number of virtual CPUs, 0 if unknown */
     unsigned cores_per_socket; /**< 0 if unknown */
-    h2k_firmware firmware; /**< BIOS, UEFI or unknown */
-    int secure_boot;         /**< 1 when UEFI secure boot is enabled */
-    char *os_type;           /**< VMware guestOS id or OVF osType, or NULL */
-    size_t n_disks; /**< number of entries in disks */
+    h2k_firmware firmware;     /**< BIOS, UEFI or unknown */
+    int secure_boot;           /**< 1 when UEFI secure boot is enabled */
+    char *os_type;             /**< VMware guestOS id or OVF osType, or NULL */
+    size_t n_disks;            /**< number of entries in disks */
     h2k_vm_disk *disks; /**< the hard disks, in the VM's order (grow with h2k_vm_spec_add_disk()) */
     size_t n_removables; /**< number of entries in removables */
-    h2k_vm_removable *removables; /**< CD-ROM and floppy drives (grow with h2k_vm_spec_add_removable()) */
-    size_t n_nics; /**< number of entries in nics */
+    h2k_vm_removable
+        *removables;  /**< CD-ROM and floppy drives (grow with h2k_vm_spec_add_removable()) */
+    size_t n_nics;    /**< number of entries in nics */
     h2k_vm_nic *nics; /**< network interfaces (grow with h2k_vm_spec_add_nic()) */
     int vtpm;         /**< 1 when the source VM has a virtual TPM (VMX vtpm.present,
                            vSphere VirtualTPM device); its contents are not carried */

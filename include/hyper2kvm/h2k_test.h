@@ -63,38 +63,37 @@ typedef enum h2k_boot_accel {
 /** Options of both testers.  Initialise with H2K_BOOT_TEST_OPTIONS_INIT; a zero
  *  or NULL field takes the default noted; fields are only ever added at the end. */
 typedef struct h2k_boot_test_options {
-    unsigned int version;          /**< H2K_BOOT_TEST_OPTIONS_VERSION */
-    const char *format;            /**< image format ("qcow2", "vmdk", ...); NULL: probed */
-    unsigned int memory_mib;       /**< guest memory; 0: 2048 */
-    unsigned int vcpus;            /**< virtual CPUs; 0: 1 */
-    int uefi;                      /**< non-zero: OVMF firmware (a private copy of the
-                                        variable store is used and removed) */
-    const char *machine;           /**< "q35" or "pc"; NULL: q35, or pc for IDE */
-    h2k_bus bus;                   /**< disk bus the guest sees: H2K_BUS_VIRTIO
-                                        (virtio-blk, what a repaired guest must boot
-                                        on; also H2K_BUS_UNKNOWN), H2K_BUS_SATA (AHCI,
-                                        machine q35), H2K_BUS_IDE (PIIX, machine pc)
-                                        or H2K_BUS_SCSI (virtio-scsi) */
-    const char *nic_model;         /**< qemu NIC model; NULL: "virtio-net-pci";
-                                        "none": no NIC */
-    const char *mac;               /**< NIC MAC address; NULL: the default */
-    unsigned int timeout_seconds;  /**< give up after this; 0: 300 */
-    h2k_boot_accel accel;          /**< KVM or TCG; for libvirt, domain type 'kvm'
-                                        or 'qemu' */
-    h2k_boot_proof proof;          /**< default H2K_PROOF_MARKER */
-    const char *expect_text;       /**< with H2K_PROOF_TEXT: the text to wait for */
-    const char *console_log;       /**< keep the serial log at this path; NULL: removed */
-    const char *libvirt_uri;       /**< libvirt tester only; NULL: "qemu:///system" */
+    unsigned int version;         /**< H2K_BOOT_TEST_OPTIONS_VERSION */
+    const char *format;           /**< image format ("qcow2", "vmdk", ...); NULL: probed */
+    unsigned int memory_mib;      /**< guest memory; 0: 2048 */
+    unsigned int vcpus;           /**< virtual CPUs; 0: 1 */
+    int uefi;                     /**< non-zero: OVMF firmware (a private copy of the
+                                       variable store is used and removed) */
+    const char *machine;          /**< "q35" or "pc"; NULL: q35, or pc for IDE */
+    h2k_bus bus;                  /**< disk bus the guest sees: H2K_BUS_VIRTIO
+                                       (virtio-blk, what a repaired guest must boot
+                                       on; also H2K_BUS_UNKNOWN), H2K_BUS_SATA (AHCI,
+                                       machine q35), H2K_BUS_IDE (PIIX, machine pc)
+                                       or H2K_BUS_SCSI (virtio-scsi) */
+    const char *nic_model;        /**< qemu NIC model; NULL: "virtio-net-pci";
+                                       "none": no NIC */
+    const char *mac;              /**< NIC MAC address; NULL: the default */
+    unsigned int timeout_seconds; /**< give up after this; 0: 300 */
+    h2k_boot_accel accel;         /**< KVM or TCG; for libvirt, domain type 'kvm'
+                                       or 'qemu' */
+    h2k_boot_proof proof;         /**< default H2K_PROOF_MARKER */
+    const char *expect_text;      /**< with H2K_PROOF_TEXT: the text to wait for */
+    const char *console_log;      /**< keep the serial log at this path; NULL: removed */
+    const char *libvirt_uri;      /**< libvirt tester only; NULL: "qemu:///system" */
 } h2k_boot_test_options;
 
 /** Defaults of h2k_boot_test_options: 2 GiB, 1 vCPU, BIOS, virtio, 300 s, marker proof. */
-#define H2K_BOOT_TEST_OPTIONS_INIT                                                           \
-    {                                                                                        \
-        .version = H2K_BOOT_TEST_OPTIONS_VERSION, .format = NULL, .memory_mib = 2048,         \
-        .vcpus = 1, .uefi = 0, .machine = NULL, .bus = H2K_BUS_VIRTIO, .nic_model = NULL, \
-        .mac = NULL, .timeout_seconds = 300, .accel = H2K_ACCEL_AUTO,                         \
-        .proof = H2K_PROOF_MARKER, .expect_text = NULL, .console_log = NULL,                  \
-        .libvirt_uri = NULL                                                                   \
+#define H2K_BOOT_TEST_OPTIONS_INIT                                                                 \
+    {                                                                                              \
+        .version = H2K_BOOT_TEST_OPTIONS_VERSION, .format = NULL, .memory_mib = 2048, .vcpus = 1,  \
+        .uefi = 0, .machine = NULL, .bus = H2K_BUS_VIRTIO, .nic_model = NULL, .mac = NULL,         \
+        .timeout_seconds = 300, .accel = H2K_ACCEL_AUTO, .proof = H2K_PROOF_MARKER,                \
+        .expect_text = NULL, .console_log = NULL, .libvirt_uri = NULL                              \
     }
 
 /** Fills @p opts with the defaults of H2K_BOOT_TEST_OPTIONS_INIT, as the struct was in
@@ -109,20 +108,20 @@ H2K_EXTERN int h2k_boot_test_options_init(h2k_boot_test_options *opts, unsigned 
 
 /** Outcome of a boot test.  Free with h2k_boot_result_free(). */
 typedef struct h2k_boot_result {
-    int success;             /**< 1 when the proof was seen */
-    int timed_out;           /**< 1 when the timeout ended the test */
-    double boot_seconds;     /**< from the start of the VM to the proof (or the end) */
-    char *accel;             /**< "kvm" or "tcg" (qemu tester), "libvirt" otherwise */
-    char *console_log_path;  /**< the kept log (options.console_log), or NULL */
-    char *console_tail;      /**< last ~40 console lines, control characters removed */
-    char *proof_line;        /**< the console line that proved the boot, or NULL */
-    char *hostname;          /**< from the marker, or NULL */
-    char **addresses;        /**< addresses from the marker (IPv4 and IPv6) */
-    size_t n_addresses; /**< number of entries in addresses */
-    char *error_message;     /**< why the test failed, or NULL */
-    int not_proven;          /**< 1: no test could prove (or disprove) the boot -- a guest
-                                  with no boot probe (Windows); error_message says why.
-                                  success is 0, and this is not a failed migration */
+    int success;            /**< 1 when the proof was seen */
+    int timed_out;          /**< 1 when the timeout ended the test */
+    double boot_seconds;    /**< from the start of the VM to the proof (or the end) */
+    char *accel;            /**< "kvm" or "tcg" (qemu tester), "libvirt" otherwise */
+    char *console_log_path; /**< the kept log (options.console_log), or NULL */
+    char *console_tail;     /**< last ~40 console lines, control characters removed */
+    char *proof_line;       /**< the console line that proved the boot, or NULL */
+    char *hostname;         /**< from the marker, or NULL */
+    char **addresses;       /**< addresses from the marker (IPv4 and IPv6) */
+    size_t n_addresses;     /**< number of entries in addresses */
+    char *error_message;    /**< why the test failed, or NULL */
+    int not_proven;         /**< 1: no test could prove (or disprove) the boot -- a guest
+                                 with no boot probe (Windows); error_message says why.
+                                 success is 0, and this is not a failed migration */
 } h2k_boot_result;
 
 /** Boots @p image under qemu-system-x86_64 and waits for the proof.
@@ -143,8 +142,8 @@ typedef struct h2k_boot_result {
  *  @param opts  options, or NULL for the defaults
  *  @param out  receives the result; the caller owns it
  *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
-H2K_EXTERN int h2k_qemu_test_run(h2k_ctx *ctx, const char *image,
-                                 const h2k_boot_test_options *opts, h2k_boot_result **out);
+H2K_EXTERN int h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+                                 h2k_boot_result **out);
 
 /** The same through libvirt (opts->libvirt_uri): a transient domain of type
  *  'kvm' (or 'qemu' when /dev/kvm cannot run a guest) with the overlay as its

@@ -64,17 +64,18 @@ typedef struct h2k_vmware_options {
     unsigned max_objects;      /**< PropertyCollector page size (maxObjects); 0 = 100 */
     unsigned parallel_streams; /**< parallel file downloads, 1..16; 0 = 4 */
     h2k_vmware_powered_on powered_on; /**< policy for powered-on VMs on export */
-    int keep_snapshot;         /**< keep the snapshot taken for an export (default: removed) */
-    const char *vddk_libdir;   /**< VDDK library directory ("vddk" transport), or NULL */
+    int keep_snapshot;       /**< keep the snapshot taken for an export (default: removed) */
+    const char *vddk_libdir; /**< VDDK library directory ("vddk" transport), or NULL */
 } h2k_vmware_options;
 
-/** Defaults of h2k_vmware_options: certificate verified, 60 s, 4 streams, powered-on VMs refused. */
-#define H2K_VMWARE_OPTIONS_INIT                                                            \
-    {                                                                                      \
-        .version = H2K_VMWARE_OPTIONS_VERSION, .host = NULL, .user = NULL, .password = NULL, \
-        .datacenter = NULL, .insecure = 0, .ca_file = NULL, .thumbprint = NULL,             \
-        .timeout_seconds = 0, .max_objects = 0, .parallel_streams = 0,                      \
-        .powered_on = H2K_VMWARE_POWERED_ON_REFUSE, .keep_snapshot = 0, .vddk_libdir = NULL \
+/** Defaults of h2k_vmware_options: certificate verified, 60 s, 4 streams, powered-on VMs refused.
+ */
+#define H2K_VMWARE_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        .version = H2K_VMWARE_OPTIONS_VERSION, .host = NULL, .user = NULL, .password = NULL,       \
+        .datacenter = NULL, .insecure = 0, .ca_file = NULL, .thumbprint = NULL,                    \
+        .timeout_seconds = 0, .max_objects = 0, .parallel_streams = 0,                             \
+        .powered_on = H2K_VMWARE_POWERED_ON_REFUSE, .keep_snapshot = 0, .vddk_libdir = NULL        \
     }
 
 /** Fills @p opts with the defaults of H2K_VMWARE_OPTIONS_INIT, as the struct was in
@@ -127,8 +128,7 @@ typedef struct h2k_vmware_vm_info {
  *  @param vms  receives the array (caller frees with h2k_vmware_vm_list_free())
  *  @param n  receives the number of VMs
  *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */
-H2K_EXTERN int h2k_vmware_list_vms(h2k_vmware_client *client, h2k_vmware_vm_info **vms,
-                                   size_t *n);
+H2K_EXTERN int h2k_vmware_list_vms(h2k_vmware_client *client, h2k_vmware_vm_info **vms, size_t *n);
 
 /** Frees a list returned by h2k_vmware_list_vms().  NULL is allowed.
  *  @param vms  the list (NULL allowed)
@@ -150,18 +150,18 @@ H2K_EXTERN int h2k_vmware_describe(h2k_vmware_client *client, const char *vm_nam
 
 /** Result of an export.  Free with h2k_vmware_export_result_free(). */
 typedef struct h2k_vmware_export_result {
-    char *vm_name;            /**< the VM exported */
-    char *transport;          /**< "http", "nfc" or "vddk" */
-    char *output_dir;         /**< absolute path of the folder written */
-    size_t n_disks; /**< number of entries in disks */
-    char **disk_paths;        /**< local path of each disk, in the VM's order ("http": the
-                                   VMDK descriptor, its extents beside it; "nfc": a
-                                   streamOptimized VMDK; "vddk": a raw image) */
-    char *ovf_path;           /**< OVF descriptor of what was exported, beside the disks */
-    h2k_vm_spec *spec;        /**< the VM's description with local disk paths */
-    uint64_t bytes_downloaded;/**< bytes received in this call */
-    uint64_t bytes_resumed;   /**< bytes of partial files kept from an earlier attempt */
-    int used_snapshot;        /**< 1 when a snapshot was taken for the copy */
+    char *vm_name;             /**< the VM exported */
+    char *transport;           /**< "http", "nfc" or "vddk" */
+    char *output_dir;          /**< absolute path of the folder written */
+    size_t n_disks;            /**< number of entries in disks */
+    char **disk_paths;         /**< local path of each disk, in the VM's order ("http": the
+                                    VMDK descriptor, its extents beside it; "nfc": a
+                                    streamOptimized VMDK; "vddk": a raw image) */
+    char *ovf_path;            /**< OVF descriptor of what was exported, beside the disks */
+    h2k_vm_spec *spec;         /**< the VM's description with local disk paths */
+    uint64_t bytes_downloaded; /**< bytes received in this call */
+    uint64_t bytes_resumed;    /**< bytes of partial files kept from an earlier attempt */
+    int used_snapshot;         /**< 1 when a snapshot was taken for the copy */
 } h2k_vmware_export_result;
 
 /** Exports the VM named @p vm_name into @p output_dir (created if missing) with

@@ -21,8 +21,8 @@
 #define SECTOR_PROBE_SECONDS 5.0
 
 /* mov dx,0x3f8; mov al,'K'; out dx,al; mov al,10; out dx,al; cli; hlt; jmp $-1 */
-static const unsigned char boot_code[] = { 0xba, 0xf8, 0x03, 0xb0, 'K',  0xee, 0xb0,
-                                           0x0a, 0xee, 0xfa, 0xf4, 0xeb, 0xfd };
+static const unsigned char boot_code[] = {0xba, 0xf8, 0x03, 0xb0, 'K',  0xee, 0xb0,
+                                          0x0a, 0xee, 0xfa, 0xf4, 0xeb, 0xfd};
 
 /* A readable /boot/vmlinuz-* (caller frees), or NULL. */
 static char *
@@ -53,7 +53,9 @@ log_has(const char *log, const char *needle)
     int fd = open(log, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    enum { LOG_MAX = 256 * 1024 };
+    enum {
+        LOG_MAX = 256 * 1024
+    };
     char *buf = malloc(LOG_MAX + 1); /* not static: boot tests run on several threads */
     if (!buf) {
         close(fd);
@@ -109,16 +111,33 @@ run_probe(h2k_ctx *ctx)
     double budget;
     if (kernel) {
         /* no initrd, no root: the kernel panics (and qemu exits) once it is up */
-        const char *argv[] = { "qemu-system-x86_64", "-machine", "pc,accel=kvm", "-cpu", "host",
-                               "-m", "256", "-nodefaults", "-no-user-config", "-display", "none",
-                               "-no-reboot", "-chardev", serial, "-serial", "chardev:serial0",
-                               "-kernel", kernel, "-append", "console=ttyS0 panic=-1", NULL };
+        const char *argv[] = {"qemu-system-x86_64",
+                              "-machine",
+                              "pc,accel=kvm",
+                              "-cpu",
+                              "host",
+                              "-m",
+                              "256",
+                              "-nodefaults",
+                              "-no-user-config",
+                              "-display",
+                              "none",
+                              "-no-reboot",
+                              "-chardev",
+                              serial,
+                              "-serial",
+                              "chardev:serial0",
+                              "-kernel",
+                              kernel,
+                              "-append",
+                              "console=ttyS0 panic=-1",
+                              NULL};
         needle = "Kernel panic";
         budget = KERNEL_PROBE_SECONDS;
         if (hk_proc_spawn(ctx, argv, NULL, &pid) < 0)
             pid = -1;
     } else {
-        unsigned char sector[512] = { 0 };
+        unsigned char sector[512] = {0};
         memcpy(sector, boot_code, sizeof(boot_code));
         sector[510] = 0x55;
         sector[511] = 0xaa;
@@ -133,10 +152,10 @@ run_probe(h2k_ctx *ctx)
         free(d);
         if (!drive)
             goto done;
-        const char *argv[] = { "qemu-system-x86_64", "-machine", "pc,accel=kvm", "-m", "16",
-                               "-nodefaults", "-no-user-config", "-display", "none",
-                               "-chardev", serial, "-serial", "chardev:serial0",
-                               "-drive", drive, NULL };
+        const char *argv[] = {
+            "qemu-system-x86_64", "-machine", "pc,accel=kvm", "-m",       "16",   "-nodefaults",
+            "-no-user-config",    "-display", "none",         "-chardev", serial, "-serial",
+            "chardev:serial0",    "-drive",   drive,          NULL};
         needle = "K";
         budget = SECTOR_PROBE_SECONDS;
         if (hk_proc_spawn(ctx, argv, NULL, &pid) < 0)

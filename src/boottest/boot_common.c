@@ -85,9 +85,8 @@ hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o, hk_
     int rc = 0;
     h2k_disk_info *info = NULL;
     if (o->uefi && (access(HK_OVMF_CODE, R_OK) != 0 || access(HK_OVMF_VARS, R_OK) != 0))
-        return hk_error(ctx, H2K_ERR_NOT_FOUND,
-                        "UEFI firmware missing: %s and %s (package ovmf)", HK_OVMF_CODE,
-                        HK_OVMF_VARS);
+        return hk_error(ctx, H2K_ERR_NOT_FOUND, "UEFI firmware missing: %s and %s (package ovmf)",
+                        HK_OVMF_CODE, HK_OVMF_VARS);
     if (o->format) {
         w->format = strdup(o->format);
     } else {
@@ -313,8 +312,8 @@ hk_boot_result_fill(h2k_boot_result *r, const hk_console *c)
 }
 
 int
-hk_boot_fail(h2k_ctx *ctx, h2k_boot_result *r, const hk_console *c, int outcome,
-             int exit_status, unsigned timeout_seconds, const char *what, const char *extra)
+hk_boot_fail(h2k_ctx *ctx, h2k_boot_result *r, const hk_console *c, int outcome, int exit_status,
+             unsigned timeout_seconds, const char *what, const char *extra)
 {
     int code = H2K_ERR_BOOT_TEST;
     char *msg = NULL;
@@ -409,8 +408,7 @@ h2k_boot_result_to_json(const h2k_boot_result *r)
     if (!o)
         return NULL;
     json_object_object_add(o, "success", json_object_new_boolean(r->success != 0));
-    hk_json_add_str(o, "verdict",
-                    r->success ? "proven" : r->not_proven ? "not proven" : "failed");
+    hk_json_add_str(o, "verdict", r->success ? "proven" : r->not_proven ? "not proven" : "failed");
     json_object_object_add(o, "timed_out", json_object_new_boolean(r->timed_out != 0));
     json_object_object_add(o, "boot_seconds", json_object_new_double(r->boot_seconds));
     hk_json_add_str(o, "accel", r->accel);
@@ -427,8 +425,8 @@ h2k_boot_result_to_json(const h2k_boot_result *r)
 }
 
 int
-hk_boot_begin(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
-              hk_boot_opts *o, char **abs)
+hk_boot_begin(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts, hk_boot_opts *o,
+              char **abs)
 {
     *abs = NULL;
     if (!image || !*image)

@@ -61,9 +61,9 @@ int hk_boot_begin(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *
 
 /* Everything the qemu command line depends on: a pure function of this. */
 typedef struct hk_qemu_plan {
-    const char *qemu;        /* program, e.g. "qemu-system-x86_64" */
-    const char *accel;       /* "kvm" or "tcg" */
-    const char *machine;     /* "q35" or "pc" */
+    const char *qemu;    /* program, e.g. "qemu-system-x86_64" */
+    const char *accel;   /* "kvm" or "tcg" */
+    const char *machine; /* "q35" or "pc" */
     unsigned memory_mib;
     unsigned vcpus;
     const char *disk;        /* the overlay */
@@ -86,7 +86,6 @@ typedef struct hk_qemu_plan {
  * H2K_ERR_NO_MEMORY. */
 int hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *plan, char ***out);
 
-
 /* ------------------------------------------------------- console */
 
 typedef enum hk_console_state {
@@ -99,20 +98,20 @@ typedef enum hk_console_state {
  * failures, and keeps the last lines.  Pure: no I/O. */
 typedef struct hk_console {
     h2k_boot_proof proof;
-    char *token;          /* marker token (copied) */
-    char *expect_text;    /* H2K_PROOF_TEXT (copied) */
+    char *token;       /* marker token (copied) */
+    char *expect_text; /* H2K_PROOF_TEXT (copied) */
     hk_console_state state;
-    char *proof_line;     /* the line that proved the boot */
-    char *failure;        /* the failure found: the pattern's description */
-    char *failure_line;   /* the console line that showed it */
-    char *hostname;       /* from the marker */
+    char *proof_line;   /* the line that proved the boot */
+    char *failure;      /* the failure found: the pattern's description */
+    char *failure_line; /* the console line that showed it */
+    char *hostname;     /* from the marker */
     char **addresses;
     size_t n_addresses;
-    hk_buf partial;       /* the current, unfinished line (raw) */
-    bool in_escape;       /* inside an ANSI escape sequence */
+    hk_buf partial; /* the current, unfinished line (raw) */
+    bool in_escape; /* inside an ANSI escape sequence */
     int escape_len;
     char *lines[HK_BOOT_TAIL_LINES]; /* ring of sanitised lines */
-    size_t n_lines;       /* total lines seen */
+    size_t n_lines;                  /* total lines seen */
     bool oom;
 } hk_console;
 
@@ -204,8 +203,7 @@ typedef struct hk_boot_work {
 /* Creates the folder, the overlay (qemu-img create -b IMAGE -F FMT), the OVMF
  * variable copy (when @o->uefi) and injects the probe (marker proof).
  * @image must be an absolute path. */
-int hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o,
-                         hk_boot_work *w);
+int hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o, hk_boot_work *w);
 /* Keeps the console log at @o->console_log when asked (sets *kept, caller frees)
  * and removes every file and the folder. */
 void hk_boot_work_cleanup(h2k_ctx *ctx, hk_boot_work *w, const char *keep_log, char **kept);
@@ -217,8 +215,13 @@ int hk_boot_result_fill(h2k_boot_result *r, const hk_console *c);
  * cancellation, or @alive returning false.  Returns 0 with *outcome set:
  * 0 proven, 1 failed on the console, 2 timeout, 3 VM ended, 4 cancelled. */
 typedef bool (*hk_alive_fn)(void *ud, int *exit_status);
-enum { HK_WATCH_PROVEN = 0, HK_WATCH_FAILED, HK_WATCH_TIMEOUT, HK_WATCH_ENDED,
-       HK_WATCH_CANCELLED };
+enum {
+    HK_WATCH_PROVEN = 0,
+    HK_WATCH_FAILED,
+    HK_WATCH_TIMEOUT,
+    HK_WATCH_ENDED,
+    HK_WATCH_CANCELLED
+};
 int hk_boot_watch(h2k_ctx *ctx, const char *log_path, hk_console *c, unsigned timeout_seconds,
                   hk_alive_fn alive, void *ud, int *outcome, int *exit_status, double *seconds);
 

@@ -16,15 +16,15 @@ static const struct {
     const char *a, *b;
     const char *what;
 } failures[] = {
-    { "Kernel panic", NULL, "kernel panic" },
-    { "ALERT!", NULL, "the initramfs did not find the root file system" },
-    { "Dropping to a shell", NULL, "the initramfs dropped to a shell" },
-    { "dracut-initqueue", "timeout", "dracut timed out waiting for the root device" },
-    { "Dropping to debug shell", NULL, "dracut dropped to its emergency shell" },
-    { "emergency mode", NULL, "the system entered emergency mode" },
-    { "Give root password for maintenance", NULL, "the system stopped for maintenance" },
-    { "No bootable device", NULL, "the firmware found no bootable device" },
-    { "not a bootable disk", NULL, "the firmware found no bootable disk" },
+    {"Kernel panic", NULL, "kernel panic"},
+    {"ALERT!", NULL, "the initramfs did not find the root file system"},
+    {"Dropping to a shell", NULL, "the initramfs dropped to a shell"},
+    {"dracut-initqueue", "timeout", "dracut timed out waiting for the root device"},
+    {"Dropping to debug shell", NULL, "dracut dropped to its emergency shell"},
+    {"emergency mode", NULL, "the system entered emergency mode"},
+    {"Give root password for maintenance", NULL, "the system stopped for maintenance"},
+    {"No bootable device", NULL, "the firmware found no bootable device"},
+    {"not a bootable disk", NULL, "the firmware found no bootable disk"},
 };
 
 char *
@@ -235,7 +235,7 @@ hk_console_feed(hk_console *c, const char *data, size_t n)
 char *
 hk_console_tail(const hk_console *c)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "");
     size_t have = c->n_lines < HK_BOOT_TAIL_LINES ? c->n_lines : HK_BOOT_TAIL_LINES;
     for (size_t k = c->n_lines - have; k < c->n_lines; k++) {

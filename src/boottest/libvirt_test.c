@@ -90,7 +90,7 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
     /* libvirt's process-wide error handler is the application's: ours is set
      * per connection, once there is one (see src/output/define.c) */
     virConnectPtr conn = NULL;
-    vm v = { NULL };
+    vm v = {NULL};
     hk_boot_work w;
     hk_console con;
     bool work = false, con_init = false, started = false;
@@ -149,9 +149,8 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
     }
     if ((rc = hk_check_cancel(ctx)) < 0)
         goto done;
-    hk_info(ctx, "test", "booting %s as transient domain %s on %s (type %s, %s bus, proof %s)",
-            abs, name, o.libvirt_uri, type, h2k_bus_name(o.bus),
-            h2k_boot_proof_name(o.proof));
+    hk_info(ctx, "test", "booting %s as transient domain %s on %s (type %s, %s bus, proof %s)", abs,
+            name, o.libvirt_uri, type, h2k_bus_name(o.bus), h2k_boot_proof_name(o.proof));
     hk_debug(ctx, "test", "domain XML:\n%s", xml);
     v.dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_AUTODESTROY);
     if (!v.dom) {
@@ -166,8 +165,8 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
     if (rc < 0)
         goto done;
     char *what = outcome == HK_WATCH_PROVEN ? NULL : hk_asprintf("domain %s", name);
-    rc = hk_boot_conclude(ctx, r, &con, outcome, status, seconds, &o, abs,
-                          what ? what : "domain", NULL);
+    rc = hk_boot_conclude(ctx, r, &con, outcome, status, seconds, &o, abs, what ? what : "domain",
+                          NULL);
     free(what);
 
 done:
@@ -176,8 +175,7 @@ done:
         int st = 0;
         if (virDomainGetState(v.dom, &st, NULL, 0) == 0 && st != VIR_DOMAIN_SHUTOFF &&
             virDomainDestroy(v.dom) < 0)
-            hk_warn(ctx, "test", "cannot destroy domain %s: %s", name,
-                    virGetLastErrorMessage());
+            hk_warn(ctx, "test", "cannot destroy domain %s: %s", name, virGetLastErrorMessage());
         virDomainFree(v.dom);
     }
     if (conn)

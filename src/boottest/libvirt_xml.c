@@ -9,12 +9,24 @@ put_esc(hk_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': hk_buf_puts(b, "&amp;"); break;
-        case '<': hk_buf_puts(b, "&lt;"); break;
-        case '>': hk_buf_puts(b, "&gt;"); break;
-        case '\'': hk_buf_puts(b, "&apos;"); break;
-        case '"': hk_buf_puts(b, "&quot;"); break;
-        default: hk_buf_append(b, s, 1); break;
+        case '&':
+            hk_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            hk_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            hk_buf_puts(b, "&gt;");
+            break;
+        case '\'':
+            hk_buf_puts(b, "&apos;");
+            break;
+        case '"':
+            hk_buf_puts(b, "&quot;");
+            break;
+        default:
+            hk_buf_append(b, s, 1);
+            break;
         }
     }
 }
@@ -38,7 +50,7 @@ hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "domain XML: incomplete plan");
     const char *dev = p->bus == H2K_BUS_VIRTIO ? "vda" : p->bus == H2K_BUS_IDE ? "hda" : "sda";
     bool kvm = strcmp(p->type, "kvm") == 0;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_printf(&b, "<domain type='%s'>\n  <name>", kvm ? "kvm" : "qemu");
     put_esc(&b, p->name);
     hk_buf_printf(&b, "</name>\n  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n",

@@ -76,20 +76,19 @@ static const char script_template[] =
     "done\n"
     "exit 0\n";
 
-static const char unit_text[] =
-    "# hyper2kvm boot test probe (throw-away overlay only)\n"
-    "[Unit]\n"
-    "Description=hyper2kvm boot test probe\n"
-    "After=multi-user.target\n"
-    "\n"
-    "[Service]\n"
-    "Type=oneshot\n"
-    "ExecStart=/bin/sh " HK_PROBE_SCRIPT_PATH "\n"
-    "StandardOutput=null\n"
-    "StandardError=null\n"
-    "\n"
-    "[Install]\n"
-    "WantedBy=multi-user.target\n";
+static const char unit_text[] = "# hyper2kvm boot test probe (throw-away overlay only)\n"
+                                "[Unit]\n"
+                                "Description=hyper2kvm boot test probe\n"
+                                "After=multi-user.target\n"
+                                "\n"
+                                "[Service]\n"
+                                "Type=oneshot\n"
+                                "ExecStart=/bin/sh " HK_PROBE_SCRIPT_PATH "\n"
+                                "StandardOutput=null\n"
+                                "StandardError=null\n"
+                                "\n"
+                                "[Install]\n"
+                                "WantedBy=multi-user.target\n";
 
 char *
 hk_probe_script(const char *token)
@@ -169,8 +168,7 @@ add_rc_local(h2k_ctx *ctx, guestfs_h *g, const char *path)
         size_t head = nl ? (size_t)(nl - old) + 1 : len;
         char *text;
         if (len >= 2 && old[0] == '#' && old[1] == '!')
-            text = hk_asprintf("%.*s%s%s%s", (int)head, old, nl ? "" : "\n", rc_line,
-                               old + head);
+            text = hk_asprintf("%.*s%s%s%s", (int)head, old, nl ? "" : "\n", rc_line, old + head);
         else
             text = hk_asprintf("%s%.*s", rc_line, (int)len, old);
         free(old);
@@ -327,8 +325,7 @@ hk_probe_inject(h2k_ctx *ctx, const char *overlay, const char *token, bool force
                 rc = gerr(ctx, g, H2K_ERR_GUEST_DETECTION, "cannot mount the root file system");
                 goto done;
             }
-            hk_warn(ctx, "test", "boot probe: cannot mount %s on %s", mps[2 * i + 1],
-                    mps[2 * i]);
+            hk_warn(ctx, "test", "boot probe: cannot mount %s on %s", mps[2 * i + 1], mps[2 * i]);
         }
         mounted = true;
     }

@@ -38,7 +38,7 @@ hk_proc_spawn(h2k_ctx *ctx, const char *const *argv, const char *log_path, pid_t
         return hk_error_errno(ctx, e, log_path, "cannot open");
     }
     {
-        hk_buf cmd = { 0 };
+        hk_buf cmd = {0};
         for (size_t i = 0; argv[i]; i++)
             hk_buf_printf(&cmd, "%s%s", i ? " " : "", argv[i]);
         hk_debug(ctx, "test", "running: %s", cmd.data ? cmd.data : argv[0]);

@@ -7,7 +7,7 @@
 
 #include "boot_internal.h"
 
-static const char *const proof_names[] = { "marker", "login", "text" };
+static const char *const proof_names[] = {"marker", "login", "text"};
 
 bool
 hk_boot_bus_ok(h2k_bus bus)
@@ -83,8 +83,7 @@ hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *user, hk_boot_op
     const h2k_boot_test_options *in = &eff;
     o->format = in->format && *in->format ? in->format : NULL;
     if (o->format && !valid_model(o->format))
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: bad format '%s'",
-                        o->format);
+        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: bad format '%s'", o->format);
     o->memory_mib = in->memory_mib ? in->memory_mib : HK_BOOT_DEFAULT_MEMORY;
     if (o->memory_mib < 64 || o->memory_mib > HK_BOOT_MAX_MEMORY)
         return hk_error(ctx, H2K_ERR_INVALID_ARG,
@@ -104,8 +103,7 @@ hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *user, hk_boot_op
     if (in->machine && *in->machine) {
         if (strcmp(in->machine, "q35") != 0 && strcmp(in->machine, "pc") != 0)
             return hk_error(ctx, H2K_ERR_INVALID_ARG,
-                            "boot test options: machine '%s' (expected q35 or pc)",
-                            in->machine);
+                            "boot test options: machine '%s' (expected q35 or pc)", in->machine);
         o->machine = in->machine;
     } else {
         o->machine = o->bus == H2K_BUS_IDE ? "pc" : "q35";
@@ -206,7 +204,7 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
     if (!hk_boot_bus_ok(p->bus))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: unknown bus");
 
-    argv_b a = { 0 };
+    argv_b a = {0};
     bool kvm = strcmp(p->accel, "kvm") == 0;
     add(&a, strdup(p->qemu));
     add2(&a, "-name", strdup("h2k-boot-test"));

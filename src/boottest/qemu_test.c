@@ -60,8 +60,8 @@ h2k_qemu_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *
 }
 
 int
-hk_qemu_test_run_disks(h2k_ctx *ctx, const char *image, const char *const *extra,
-                       size_t n_extra, const h2k_boot_test_options *opts, h2k_boot_result **out)
+hk_qemu_test_run_disks(h2k_ctx *ctx, const char *image, const char *const *extra, size_t n_extra,
+                       const h2k_boot_test_options *opts, h2k_boot_result **out)
 {
     return run_test(ctx, image, extra, n_extra, opts, NULL, out);
 }
@@ -90,7 +90,8 @@ run_test(h2k_ctx *ctx, const char *image, const char *const *extra, size_t n_ext
         return rc;
     if (token && o.proof != H2K_PROOF_MARKER) {
         free(abs);
-        return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: a placed probe needs the marker proof");
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "boot test: a placed probe needs the marker proof");
     }
     o.placed_token = token;
     char **extra_abs = calloc(n_extra + 1, sizeof(char *));
@@ -131,7 +132,7 @@ run_disks(h2k_ctx *ctx, char *abs, const char *const *extra_disks, size_t n_extr
     hk_console con;
     char **argv = NULL;
     h2k_boot_result *r = NULL;
-    qemu_proc proc = { .pid = -1 };
+    qemu_proc proc = {.pid = -1};
     bool con_init = false, work = false;
     const char *accel = hk_boot_accel_name(ctx, o.accel);
 
@@ -169,8 +170,8 @@ run_disks(h2k_ctx *ctx, char *abs, const char *const *extra_disks, size_t n_extr
         goto done;
     }
     hk_info(ctx, "test", "booting %s%s (%s, %s, %s bus, %s, proof %s, timeout %u s)", abs,
-            n_extra ? " and the VM's other disks" : "", w.format, accel, h2k_bus_name(o.bus), o.uefi ? "UEFI" : "BIOS",
-            h2k_boot_proof_name(o.proof), o.timeout_seconds);
+            n_extra ? " and the VM's other disks" : "", w.format, accel, h2k_bus_name(o.bus),
+            o.uefi ? "UEFI" : "BIOS", h2k_boot_proof_name(o.proof), o.timeout_seconds);
     if ((rc = hk_proc_spawn(ctx, (const char *const *)argv, w.qemu_log, &proc.pid)) < 0)
         goto done;
 

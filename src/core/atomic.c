@@ -26,8 +26,8 @@ hk_write_all(h2k_ctx *ctx, int fd, const char *path, const void *data, size_t le
 }
 
 int
-hk_write_file_atomic(h2k_ctx *ctx, const char *path, const void *data, size_t len,
-                     unsigned mode, const char *source)
+hk_write_file_atomic(h2k_ctx *ctx, const char *path, const void *data, size_t len, unsigned mode,
+                     const char *source)
 {
     if (!path || !*path || (!data && len))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "hk_write_file_atomic: NULL argument");

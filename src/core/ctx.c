@@ -184,13 +184,13 @@ h2k_progress_stage_unit(const char *stage)
         const char *stage;
         h2k_progress_unit unit;
     } units[] = {
-        { "convert", H2K_PROGRESS_PERMILLE }, { "extract", H2K_PROGRESS_BYTES },
-        { "verify", H2K_PROGRESS_BYTES },     { "download", H2K_PROGRESS_BYTES },
-        { "probe", H2K_PROGRESS_ITEMS },      { "fix", H2K_PROGRESS_PERMILLE },
-        { "copy", H2K_PROGRESS_BYTES },       { "export", H2K_PROGRESS_STEPS },
-        { "trim", H2K_PROGRESS_STEPS },       { "xml", H2K_PROGRESS_STEPS },
-        { "define", H2K_PROGRESS_STEPS },     { "boot", H2K_PROGRESS_STEPS },
-        { "report", H2K_PROGRESS_STEPS },
+        {"convert", H2K_PROGRESS_PERMILLE}, {"extract", H2K_PROGRESS_BYTES},
+        {"verify", H2K_PROGRESS_BYTES},     {"download", H2K_PROGRESS_BYTES},
+        {"probe", H2K_PROGRESS_ITEMS},      {"fix", H2K_PROGRESS_PERMILLE},
+        {"copy", H2K_PROGRESS_BYTES},       {"export", H2K_PROGRESS_STEPS},
+        {"trim", H2K_PROGRESS_STEPS},       {"xml", H2K_PROGRESS_STEPS},
+        {"define", H2K_PROGRESS_STEPS},     {"boot", H2K_PROGRESS_STEPS},
+        {"report", H2K_PROGRESS_STEPS},
     };
     for (size_t i = 0; stage && i < HK_ARRAY_LEN(units); i++)
         if (strcmp(stage, units[i].stage) == 0)

@@ -14,9 +14,9 @@ struct h2k_ctx {
     void *progress_data;
     atomic_int cancelled;
     char *tmpdir;
-    char **allowed_roots;   /* h2k_ctx_allow_path(): resolved directories */
+    char **allowed_roots; /* h2k_ctx_allow_path(): resolved directories */
     size_t n_allowed_roots;
-    char **own_files;       /* hk_ctx_trust_file(): files we wrote (overlays), resolved */
+    char **own_files; /* hk_ctx_trust_file(): files we wrote (overlays), resolved */
     size_t n_own_files;
 
     /* last error: 'err' points into the owned strings below */

@@ -18,8 +18,8 @@
  * with .max set; after the transfer, .b holds the body (hk_buf_free() it). */
 typedef struct hk_curl_sink {
     hk_buf b;
-    size_t max;    /* most bytes kept */
-    bool too_big;  /* set when the body was longer than max (transfer stopped) */
+    size_t max;   /* most bytes kept */
+    bool too_big; /* set when the body was longer than max (transfer stopped) */
 } hk_curl_sink;
 
 /* CURLOPT_WRITEFUNCTION for an hk_curl_sink (CURLOPT_WRITEDATA): appends, or

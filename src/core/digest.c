@@ -56,7 +56,9 @@ hk_digest_file(h2k_ctx *ctx, const char *path, hk_digest_alg alg, char *hex, uin
     if (fd < 0)
         return fd;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    enum { CHUNK = 1 << 20 };
+    enum {
+        CHUNK = 1 << 20
+    };
     unsigned char *buf = malloc(CHUNK);
     int rc = 0;
     if (!md || !buf || EVP_DigestInit_ex(md, md_of(alg), NULL) != 1)

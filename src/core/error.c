@@ -16,24 +16,24 @@ static const struct {
     const char *name;
     const char *text;
 } code_table[] = {
-    { H2K_OK, "OK", "success" },
-    { H2K_ERR_GENERIC, "GENERIC", "unclassified failure" },
-    { H2K_ERR_CONNECTION, "CONNECTION", "could not connect to the source platform" },
-    { H2K_ERR_AUTHENTICATION, "AUTHENTICATION", "authentication failed" },
-    { H2K_ERR_CONVERSION, "CONVERSION", "disk conversion failed" },
-    { H2K_ERR_GUEST_DETECTION, "GUEST_DETECTION", "guest operating system not identified" },
-    { H2K_ERR_FIXER, "FIXER", "guest repair failed" },
-    { H2K_ERR_BOOT_TEST, "BOOT_TEST", "boot test failed" },
-    { H2K_ERR_VALIDATION, "VALIDATION", "validation failed" },
-    { H2K_ERR_IO, "IO", "input/output error" },
-    { H2K_ERR_NOT_FOUND, "NOT_FOUND", "not found" },
-    { H2K_ERR_NO_MEMORY, "NO_MEMORY", "out of memory" },
-    { H2K_ERR_UNSUPPORTED, "UNSUPPORTED", "not supported" },
-    { H2K_ERR_CANCELLED, "CANCELLED", "cancelled" },
-    { H2K_ERR_FORMAT, "FORMAT", "malformed or inconsistent input" },
-    { H2K_ERR_INVALID_ARG, "INVALID_ARG", "invalid argument" },
-    { H2K_ERR_TIMEOUT, "TIMEOUT", "timed out" },
-    { H2K_ERR_EXISTS, "EXISTS", "output already exists" },
+    {H2K_OK, "OK", "success"},
+    {H2K_ERR_GENERIC, "GENERIC", "unclassified failure"},
+    {H2K_ERR_CONNECTION, "CONNECTION", "could not connect to the source platform"},
+    {H2K_ERR_AUTHENTICATION, "AUTHENTICATION", "authentication failed"},
+    {H2K_ERR_CONVERSION, "CONVERSION", "disk conversion failed"},
+    {H2K_ERR_GUEST_DETECTION, "GUEST_DETECTION", "guest operating system not identified"},
+    {H2K_ERR_FIXER, "FIXER", "guest repair failed"},
+    {H2K_ERR_BOOT_TEST, "BOOT_TEST", "boot test failed"},
+    {H2K_ERR_VALIDATION, "VALIDATION", "validation failed"},
+    {H2K_ERR_IO, "IO", "input/output error"},
+    {H2K_ERR_NOT_FOUND, "NOT_FOUND", "not found"},
+    {H2K_ERR_NO_MEMORY, "NO_MEMORY", "out of memory"},
+    {H2K_ERR_UNSUPPORTED, "UNSUPPORTED", "not supported"},
+    {H2K_ERR_CANCELLED, "CANCELLED", "cancelled"},
+    {H2K_ERR_FORMAT, "FORMAT", "malformed or inconsistent input"},
+    {H2K_ERR_INVALID_ARG, "INVALID_ARG", "invalid argument"},
+    {H2K_ERR_TIMEOUT, "TIMEOUT", "timed out"},
+    {H2K_ERR_EXISTS, "EXISTS", "output already exists"},
 };
 
 const char *
@@ -140,7 +140,7 @@ hk_error_at(h2k_ctx *ctx, int code, const char *path, int64_t offset, const char
     va_start(ap, fmt);
     char *body = vformat(fmt, ap);
     va_end(ap);
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     if (path)
         hk_buf_printf(&b, "%s: ", path);
     hk_buf_puts(&b, body ? body : h2k_strerror(code));
@@ -194,13 +194,13 @@ hk_error_nomem(h2k_ctx *ctx)
     return hk_error(ctx, H2K_ERR_NO_MEMORY, "out of memory");
 }
 
-#define SETTER(fn, slot)                                                                       \
-    void fn(h2k_ctx *ctx, const char *value)                                                   \
-    {                                                                                          \
-        if (!ctx)                                                                              \
-            return;                                                                            \
-        replace(&ctx->slot, value);                                                            \
-        sync_view(ctx);                                                                        \
+#define SETTER(fn, slot)                                                                           \
+    void fn(h2k_ctx *ctx, const char *value)                                                       \
+    {                                                                                              \
+        if (!ctx)                                                                                  \
+            return;                                                                                \
+        replace(&ctx->slot, value);                                                                \
+        sync_view(ctx);                                                                            \
     }
 SETTER(hk_error_set_source, source_path)
 SETTER(hk_error_set_output, output_path)
@@ -231,7 +231,7 @@ hk_error_prefix(h2k_ctx *ctx, const char *fmt, ...)
 const h2k_error *
 h2k_ctx_last_error(const h2k_ctx *ctx)
 {
-    static const h2k_error none = { 0, "", NULL, NULL, -1, NULL, NULL, NULL };
+    static const h2k_error none = {0, "", NULL, NULL, -1, NULL, NULL, NULL};
     return ctx ? &ctx->err : &none;
 }
 

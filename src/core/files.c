@@ -29,13 +29,13 @@ hk_pread_exact(h2k_ctx *ctx, int fd, const char *path, void *buf, size_t len, ui
             if (errno == EINTR)
                 continue;
             int e = errno;
-            return hk_error_at(ctx, H2K_ERR_IO, path, (int64_t)(off + got), what,
-                               "read failed: %s", strerror(e));
+            return hk_error_at(ctx, H2K_ERR_IO, path, (int64_t)(off + got), what, "read failed: %s",
+                               strerror(e));
         }
         if (n == 0)
             return hk_error_at(ctx, H2K_ERR_FORMAT, path, (int64_t)(off + got), what,
-                               "file is truncated: needed %zu bytes at offset %llu",
-                               len, (unsigned long long)off);
+                               "file is truncated: needed %zu bytes at offset %llu", len,
+                               (unsigned long long)off);
         got += (size_t)n;
     }
     return 0;
@@ -58,8 +58,7 @@ file_kind(mode_t m)
 }
 
 int
-hk_open_input(h2k_ctx *ctx, const char *path, const char *what, unsigned flags,
-              struct stat *st_out)
+hk_open_input(h2k_ctx *ctx, const char *path, const char *what, unsigned flags, struct stat *st_out)
 {
     const char *w = what ? what : "input";
     /* O_NONBLOCK: opening a FIFO must not wait for a writer */
@@ -130,7 +129,7 @@ hk_read_file(h2k_ctx *ctx, const char *path, size_t max_size, char **out, size_t
 char *
 hk_abspath(const char *path)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     if (path[0] != '/') {
         char cwd[PATH_MAX];
         if (!getcwd(cwd, sizeof(cwd)))

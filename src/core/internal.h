@@ -77,9 +77,9 @@ typedef struct hk_opts_layout {
 } hk_opts_layout;
 
 /* HK_OPTS_LAYOUT(var, type, size_v1, ..., sizeof(type)): a static const layout. */
-#define HK_OPTS_LAYOUT(var, type, ...)                                                 \
-    static const size_t var##_sizes[] = { __VA_ARGS__ };                              \
-    static const hk_opts_layout var = { #type, HK_ARRAY_LEN(var##_sizes), var##_sizes }
+#define HK_OPTS_LAYOUT(var, type, ...)                                                             \
+    static const size_t var##_sizes[] = {__VA_ARGS__};                                             \
+    static const hk_opts_layout var = {#type, HK_ARRAY_LEN(var##_sizes), var##_sizes}
 
 /* Copies the caller's options @in (any known version; NULL: none) over
  * @defaults into @out (the current layout), sets out->version to the current
@@ -254,8 +254,8 @@ int hk_tmpfile_beside(h2k_ctx *ctx, const char *final_path, char **tmp_out);
 int hk_temp_dir(h2k_ctx *ctx, const char *prefix, const char *what, char **out);
 
 /* False when KVM certainly cannot run a stock guest: /dev/kvm does not open
- * read-write or the CPU lacks the vmx and svm flags (a /dev/kvm of a nested or paravirtual KVM without
- * them hangs qemu).  H2K_ACCEL=tcg in the environment forces false. */
+ * read-write or the CPU lacks the vmx and svm flags (a /dev/kvm of a nested or paravirtual KVM
+ * without them hangs qemu).  H2K_ACCEL=tcg in the environment forces false. */
 bool hk_kvm_possible(void);
 
 /* Monotonic clock in seconds. */
@@ -267,11 +267,11 @@ double hk_now(void);
 typedef void (*hk_line_fn)(void *userdata, const char *line);
 
 typedef struct hk_run_opts {
-    hk_line_fn on_stdout_line;  /* may be NULL: stdout is kept in stdout_tail */
+    hk_line_fn on_stdout_line; /* may be NULL: stdout is kept in stdout_tail */
     void *userdata;
-    unsigned timeout_seconds;   /* 0 = none */
-    const char *const *envp;    /* extra "K=V" entries, NULL-terminated, or NULL */
-    const char *cwd;            /* or NULL */
+    unsigned timeout_seconds; /* 0 = none */
+    const char *const *envp;  /* extra "K=V" entries, NULL-terminated, or NULL */
+    const char *cwd;          /* or NULL */
     /* Lines or chunks containing '\r' are split on it too (qemu-img -p). */
     bool split_cr;
     /* Runs to the end even when the context is cancelled (a write that must
@@ -283,11 +283,11 @@ typedef struct hk_run_opts {
 } hk_run_opts;
 
 typedef struct hk_run_result {
-    int exit_status;    /* exit code, or 128+signal */
+    int exit_status; /* exit code, or 128+signal */
     bool timed_out;
     bool cancelled;
-    char *stderr_tail;  /* last ~4 KiB of stderr, NUL-terminated (caller frees) */
-    char *stdout_tail;  /* last ~4 KiB of stdout (caller frees) */
+    char *stderr_tail; /* last ~4 KiB of stderr, NUL-terminated (caller frees) */
+    char *stdout_tail; /* last ~4 KiB of stdout (caller frees) */
 } hk_run_result;
 
 /* Runs argv[0] (searched in PATH) with no shell, stdin from /dev/null (or

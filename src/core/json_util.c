@@ -21,8 +21,9 @@ hk_json_add_u64(json_object *o, const char *key, uint64_t value)
 char *
 hk_json_steal_string(json_object *o)
 {
-    const char *s = json_object_to_json_string_ext(
-        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                          JSON_C_TO_STRING_SPACED |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
     char *copy = s ? strdup(s) : NULL;
     json_object_put(o);
     return copy;

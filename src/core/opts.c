@@ -25,8 +25,8 @@ unknown_version(h2k_ctx *ctx, const hk_opts_layout *l, unsigned v)
     if (l->n_versions == 1)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "%s: version %u is not known (only 1 is)",
                         l->name, v);
-    return hk_error(ctx, H2K_ERR_INVALID_ARG, "%s: version %u is not known (1..%u are)", l->name,
-                    v, l->n_versions);
+    return hk_error(ctx, H2K_ERR_INVALID_ARG, "%s: version %u is not known (1..%u are)", l->name, v,
+                    l->n_versions);
 }
 
 int

@@ -22,8 +22,7 @@ hk_output_mode(unsigned requested, const struct stat *source)
 }
 
 int
-hk_output_mode_fd(h2k_ctx *ctx, int fd, const char *path, unsigned requested,
-                  const char *source)
+hk_output_mode_fd(h2k_ctx *ctx, int fd, const char *path, unsigned requested, const char *source)
 {
     struct stat st;
     mode_t mode = hk_output_mode(requested, source && stat(source, &st) == 0 ? &st : NULL);

@@ -180,8 +180,7 @@ hk_resolve_reference(h2k_ctx *ctx, const char *referring, const char *ref, const
             goto out;
         }
         rc = hk_error_at(ctx, e == ENOMEM ? H2K_ERR_NO_MEMORY : H2K_ERR_IO, referring, -1, what,
-                         "%s \"%s\" (%s) cannot be resolved: %s", what, ref, lexical,
-                         strerror(e));
+                         "%s \"%s\" (%s) cannot be resolved: %s", what, ref, lexical, strerror(e));
         goto out;
     }
     bool allowed = under_allowed_root(ctx, real) || referring_is_own(ctx, referring);

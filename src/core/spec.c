@@ -141,13 +141,20 @@ const char *
 h2k_bus_name(h2k_bus bus)
 {
     switch (bus) {
-    case H2K_BUS_IDE: return "ide";
-    case H2K_BUS_SATA: return "sata";
-    case H2K_BUS_SCSI: return "scsi";
-    case H2K_BUS_NVME: return "nvme";
-    case H2K_BUS_VIRTIO: return "virtio";
-    case H2K_BUS_FLOPPY: return "floppy";
-    case H2K_BUS_UNKNOWN: break;
+    case H2K_BUS_IDE:
+        return "ide";
+    case H2K_BUS_SATA:
+        return "sata";
+    case H2K_BUS_SCSI:
+        return "scsi";
+    case H2K_BUS_NVME:
+        return "nvme";
+    case H2K_BUS_VIRTIO:
+        return "virtio";
+    case H2K_BUS_FLOPPY:
+        return "floppy";
+    case H2K_BUS_UNKNOWN:
+        break;
     }
     return "unknown";
 }
@@ -155,8 +162,8 @@ h2k_bus_name(h2k_bus bus)
 int
 h2k_bus_from_name(const char *name)
 {
-    static const h2k_bus all[] = { H2K_BUS_IDE,    H2K_BUS_SATA,  H2K_BUS_SCSI,
-                                   H2K_BUS_NVME,   H2K_BUS_VIRTIO, H2K_BUS_FLOPPY };
+    static const h2k_bus all[] = {H2K_BUS_IDE,  H2K_BUS_SATA,   H2K_BUS_SCSI,
+                                  H2K_BUS_NVME, H2K_BUS_VIRTIO, H2K_BUS_FLOPPY};
     for (size_t i = 0; name && i < HK_ARRAY_LEN(all); i++)
         if (strcmp(name, h2k_bus_name(all[i])) == 0)
             return (int)all[i];
@@ -167,9 +174,12 @@ const char *
 h2k_firmware_name(h2k_firmware fw)
 {
     switch (fw) {
-    case H2K_FIRMWARE_BIOS: return "bios";
-    case H2K_FIRMWARE_UEFI: return "uefi";
-    case H2K_FIRMWARE_UNKNOWN: break;
+    case H2K_FIRMWARE_BIOS:
+        return "bios";
+    case H2K_FIRMWARE_UEFI:
+        return "uefi";
+    case H2K_FIRMWARE_UNKNOWN:
+        break;
     }
     return "unknown";
 }

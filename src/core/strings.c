@@ -120,7 +120,7 @@ hk_strndup(const char *s, size_t n)
 char *
 hk_asprintf(const char *fmt, ...)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
     hk_buf_vprintf(&b, fmt, ap);
@@ -153,7 +153,7 @@ hk_endswith_nocase(const char *s, const char *suffix)
 static char *
 escape_char(const char *s, char c, const char *repl, const char *wrap)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, wrap);
     for (const char *p = s; *p; p++) {
         if (*p == c)
@@ -239,7 +239,7 @@ hk_str_safe_n(const char *s, size_t len)
     if (!s)
         return strdup("(null)");
     const unsigned char *p = (const unsigned char *)s;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     size_t i = 0;
     while (i < len) {
         size_t l = safe_seq_len(p + i, len - i);

@@ -55,7 +55,7 @@ hk_find_program(const char *prog)
 
 typedef struct stream {
     int fd;
-    hk_buf line;   /* partial line */
+    hk_buf line; /* partial line */
     char tail[TAIL_MAX];
     size_t tail_len;
 } stream;
@@ -172,14 +172,14 @@ hk_run(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, hk_run_re
     if (!prog)
         return hk_error(ctx, H2K_ERR_NOT_FOUND, "program not found in PATH: %s", argv[0]);
 
-    int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
+    int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
     int rc = 0;
     char **env = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     bool fa_init = false, attr_init = false;
     pid_t pid = -1;
-    stream so = { .fd = -1 }, se = { .fd = -1 };
+    stream so = {.fd = -1}, se = {.fd = -1};
 
     if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
         rc = hk_error_errno(ctx, errno, NULL, "pipe");
@@ -220,7 +220,7 @@ hk_run(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, hk_run_re
         goto out;
     }
     {
-        hk_buf cmd = { 0 };
+        hk_buf cmd = {0};
         for (size_t i = 0; argv[i]; i++)
             hk_buf_printf(&cmd, "%s%s", i ? " " : "", argv[i]);
         hk_debug(ctx, "run", "running: %s", cmd.data ? cmd.data : argv[0]);
@@ -246,9 +246,9 @@ hk_run(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, hk_run_re
         struct pollfd pfd[2];
         int np = 0;
         if (so.fd >= 0)
-            pfd[np++] = (struct pollfd){ .fd = so.fd, .events = POLLIN };
+            pfd[np++] = (struct pollfd){.fd = so.fd, .events = POLLIN};
         if (se.fd >= 0)
-            pfd[np++] = (struct pollfd){ .fd = se.fd, .events = POLLIN };
+            pfd[np++] = (struct pollfd){.fd = se.fd, .events = POLLIN};
         int pr = poll(pfd, (nfds_t)np, 200);
         if (pr < 0 && errno != EINTR) {
             rc = hk_error_errno(ctx, errno, NULL, "poll");
@@ -381,8 +381,8 @@ hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt, con
     char *abs = hk_abspath(backing);
     if (!abs)
         return hk_error_nomem(ctx);
-    const char *argv[] = {"qemu-img", "create", "-q", "-f",    "qcow2", "-F",
-                          backing_fmt, "-b",    abs,  overlay, NULL};
+    const char *argv[] = {"qemu-img",  "create", "-q", "-f",    "qcow2", "-F",
+                          backing_fmt, "-b",     abs,  overlay, NULL};
     hk_run_opts ro = {0};
     ro.timeout_seconds = 120;
     char *what = hk_asprintf("create of the overlay %s", overlay);

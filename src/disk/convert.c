@@ -159,7 +159,9 @@ hk_convert_out_of_order(const h2k_disk_info *info, const hk_convert_plan *plan)
 char **
 hk_convert_build_argv(const h2k_disk_info *info, const hk_convert_plan *plan, const char *out_path)
 {
-    enum { MAX_ARGS = 24 };
+    enum {
+        MAX_ARGS = 24
+    };
     char **argv = calloc(MAX_ARGS + 1, sizeof(char *));
     if (!argv)
         return NULL;
@@ -325,9 +327,10 @@ check_output(h2k_ctx *ctx, const h2k_disk_info *info, const char *dst, bool over
         for (size_t e = 0; !same && e < l->n_extents; e++)
             same = same_file(l->extents[e].path, &st);
         if (same) {
-            int rc = hk_error_at(
-                ctx, H2K_ERR_VALIDATION, dst, -1, NULL, "the output is the source image%s (%s)",
-                i || info->layers[i].n_extents > 1 ? " or one of its files" : "", l->path);
+            int rc = hk_error_at(ctx, H2K_ERR_VALIDATION, dst, -1, NULL,
+                                 "the output is the source image%s (%s)",
+                                 i || info->layers[i].n_extents > 1 ? " or one of its files" : "",
+                                 l->path);
             hk_error_set_source(ctx, info->path);
             hk_error_set_output(ctx, dst);
             return rc;
@@ -406,8 +409,8 @@ publish(h2k_ctx *ctx, const char *tmp, const char *dst, bool overwrite)
 static int
 validate_options(h2k_ctx *ctx, const h2k_convert_options *o, hk_convert_plan *plan)
 {
-    plan->output_format =
-        o->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2 : o->output_format;
+    plan->output_format = o->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2
+                                                                 : o->output_format;
     if (plan->output_format != H2K_FORMAT_QCOW2 && plan->output_format != H2K_FORMAT_RAW)
         return hk_error(ctx, H2K_ERR_INVALID_ARG,
                         "output format %s is not supported (qcow2 or raw)",

@@ -33,8 +33,8 @@ typedef struct hk_convert_plan {
      * file when size[i] != 0 (an OVA member under an overlay we wrote) */
     const uint64_t *layer_offset;
     const uint64_t *layer_size;
-    bool force_share;             /* -U: read a source another process holds open
-                                     (the repair appliance, idle and flushed) */
+    bool force_share; /* -U: read a source another process holds open
+                         (the repair appliance, idle and flushed) */
 } hk_convert_plan;
 
 /* Whether qemu-img gets -W (out-of-order writes) for @plan on @info.  Auto

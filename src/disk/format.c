@@ -8,12 +8,18 @@ const char *
 h2k_disk_format_name(h2k_disk_format fmt)
 {
     switch (fmt) {
-    case H2K_FORMAT_RAW: return "raw";
-    case H2K_FORMAT_VMDK: return "vmdk";
-    case H2K_FORMAT_VHD: return "vhd";
-    case H2K_FORMAT_VHDX: return "vhdx";
-    case H2K_FORMAT_QCOW2: return "qcow2";
-    case H2K_FORMAT_UNKNOWN: break;
+    case H2K_FORMAT_RAW:
+        return "raw";
+    case H2K_FORMAT_VMDK:
+        return "vmdk";
+    case H2K_FORMAT_VHD:
+        return "vhd";
+    case H2K_FORMAT_VHDX:
+        return "vhdx";
+    case H2K_FORMAT_QCOW2:
+        return "qcow2";
+    case H2K_FORMAT_UNKNOWN:
+        break;
     }
     return "unknown";
 }
@@ -22,12 +28,18 @@ const char *
 h2k_disk_format_qemu_name(h2k_disk_format fmt)
 {
     switch (fmt) {
-    case H2K_FORMAT_RAW: return "raw";
-    case H2K_FORMAT_VMDK: return "vmdk";
-    case H2K_FORMAT_VHD: return "vpc";
-    case H2K_FORMAT_VHDX: return "vhdx";
-    case H2K_FORMAT_QCOW2: return "qcow2";
-    case H2K_FORMAT_UNKNOWN: break;
+    case H2K_FORMAT_RAW:
+        return "raw";
+    case H2K_FORMAT_VMDK:
+        return "vmdk";
+    case H2K_FORMAT_VHD:
+        return "vpc";
+    case H2K_FORMAT_VHDX:
+        return "vhdx";
+    case H2K_FORMAT_QCOW2:
+        return "qcow2";
+    case H2K_FORMAT_UNKNOWN:
+        break;
     }
     return NULL;
 }
@@ -39,9 +51,9 @@ h2k_disk_format_from_name(const char *name)
         const char *name;
         h2k_disk_format fmt;
     } names[] = {
-        { "raw", H2K_FORMAT_RAW },   { "img", H2K_FORMAT_RAW },   { "vmdk", H2K_FORMAT_VMDK },
-        { "vhd", H2K_FORMAT_VHD },   { "vpc", H2K_FORMAT_VHD },   { "vhdx", H2K_FORMAT_VHDX },
-        { "qcow2", H2K_FORMAT_QCOW2 },
+        {"raw", H2K_FORMAT_RAW},     {"img", H2K_FORMAT_RAW}, {"vmdk", H2K_FORMAT_VMDK},
+        {"vhd", H2K_FORMAT_VHD},     {"vpc", H2K_FORMAT_VHD}, {"vhdx", H2K_FORMAT_VHDX},
+        {"qcow2", H2K_FORMAT_QCOW2},
     };
     if (!name)
         return H2K_FORMAT_UNKNOWN;

@@ -225,10 +225,10 @@ hk_ova_manifest_digests(h2k_ctx *ctx, const h2k_ova *ova, hk_ova_digest **out, s
                 break;
             size_t idx = hk_ova_resolve_ref(ova, dir, ent[i].name);
             if (idx == SIZE_MAX) {
-                rc =
-                    hk_error_at(ctx, H2K_ERR_VALIDATION, ova->path, (int64_t)mf->offset, "manifest",
-                                "manifest %s line %u lists %s, which is not in the OVA", mf->name,
-                                ent[i].line, ent[i].name);
+                rc = hk_error_at(ctx, H2K_ERR_VALIDATION, ova->path, (int64_t)mf->offset,
+                                 "manifest",
+                                 "manifest %s line %u lists %s, which is not in the OVA", mf->name,
+                                 ent[i].line, ent[i].name);
                 break;
             }
             /* one entry per member and algorithm: d holds at most 3 per
@@ -239,13 +239,14 @@ hk_ova_manifest_digests(h2k_ctx *ctx, const h2k_ova *ova, hk_ova_digest **out, s
                     break;
             if (k < n) {
                 if (strcmp(d[k].hex, ent[i].digest) != 0)
-                    rc = hk_error_at(
-                        ctx, H2K_ERR_VALIDATION, ova->path, (int64_t)ova->members[idx].offset,
-                        hk_mf_algo_name(ent[i].algo),
-                        "manifest %s line %u gives member %s another %s digest "
-                        "(%s) than %s line %u (%s)",
-                        mf->name, ent[i].line, ova->members[idx].name, hk_mf_algo_name(ent[i].algo),
-                        ent[i].digest, d[k].manifest, d[k].line, d[k].hex);
+                    rc = hk_error_at(ctx, H2K_ERR_VALIDATION, ova->path,
+                                     (int64_t)ova->members[idx].offset,
+                                     hk_mf_algo_name(ent[i].algo),
+                                     "manifest %s line %u gives member %s another %s digest "
+                                     "(%s) than %s line %u (%s)",
+                                     mf->name, ent[i].line, ova->members[idx].name,
+                                     hk_mf_algo_name(ent[i].algo), ent[i].digest, d[k].manifest,
+                                     d[k].line, d[k].hex);
                 continue;
             }
             if (n == cap) {
@@ -351,11 +352,12 @@ hk_ova_hasher_check(h2k_ctx *ctx, hk_ova_hasher *h)
             snprintf(hex + 2 * k, 3, "%02x", dg[k]);
         hex[2 * dl] = '\0';
         if (strcmp(hex, e->hex) != 0)
-            return hk_error_at(
-                ctx, H2K_ERR_VALIDATION, h->ova->path, (int64_t)m->offset, hk_mf_algo_name(e->algo),
-                "member %s does not match manifest %s (line %u): %s expected "
-                "%s, actual %s",
-                m->name, e->manifest, e->line, hk_mf_algo_name(e->algo), e->hex, hex);
+            return hk_error_at(ctx, H2K_ERR_VALIDATION, h->ova->path, (int64_t)m->offset,
+                               hk_mf_algo_name(e->algo),
+                               "member %s does not match manifest %s (line %u): %s expected "
+                               "%s, actual %s",
+                               m->name, e->manifest, e->line, hk_mf_algo_name(e->algo), e->hex,
+                               hex);
         hk_debug(ctx, HK_OVA_DOMAIN, "%s: %s %s ok", h->ova->path, m->name,
                  hk_mf_algo_name(e->algo));
     }

@@ -265,8 +265,8 @@ create_tmp(xstate *x, int pfd, const char *base, const char *rel, char **tmp_nam
         free(t);
         if (e != EEXIST) {
             char *full = hk_path_join(x->outdir, rel);
-            int rc =
-                hk_error_errno(x->ctx, e, full ? full : rel, "cannot create temporary output for");
+            int rc = hk_error_errno(x->ctx, e, full ? full : rel,
+                                    "cannot create temporary output for");
             hk_error_set_output(x->ctx, full);
             free(full);
             return rc;

@@ -19,8 +19,8 @@
 /* Default limits of the indexer. */
 #define HK_TAR_MAX_MEMBERS 10000u
 #define HK_TAR_MAX_NAME 4096u
-#define HK_TAR_MAX_PAX (1u << 20)               /* one pax extended header */
-#define HK_TAR_MAX_TOTAL (UINT64_C(16) << 40)   /* sum of member sizes */
+#define HK_TAR_MAX_PAX (1u << 20)             /* one pax extended header */
+#define HK_TAR_MAX_TOTAL (UINT64_C(16) << 40) /* sum of member sizes */
 
 /* ------------------------------------------------------- the OVA handle */
 
@@ -32,12 +32,12 @@
 /* The OVA handle (ova.c): read-only after h2k_ova_open(), so any number of
  * threads may read it at once (reads use pread on the shared fd). */
 struct h2k_ova {
-    char *path;                /* absolute */
+    char *path; /* absolute */
     int fd;
     uint64_t file_size;
     size_t n;
-    h2k_ova_member *members;   /* archive order; names owned */
-    uint64_t *header_offsets;  /* first header of each member */
+    h2k_ova_member *members;        /* archive order; names owned */
+    uint64_t *header_offsets;       /* first header of each member */
     const h2k_ova_member **by_name; /* members sorted by name */
 };
 
@@ -99,8 +99,8 @@ int hk_tar_normalise_name(const char *raw, size_t len, size_t max_len, char **ou
  * frees, NULL when absent, may contain NUL bytes and is then refused by the
  * caller via *path_len) and *size and *has_size.  Sparse-file keys are refused.
  * Returns 0, -1 with a static reason in *why, or H2K_ERR_NO_MEMORY. */
-int hk_tar_parse_pax(const char *data, size_t len, char **path, size_t *path_len,
-                     uint64_t *size, bool *has_size, const char **why);
+int hk_tar_parse_pax(const char *data, size_t len, char **path, size_t *path_len, uint64_t *size,
+                     bool *has_size, const char **why);
 
 /* One regular file of the archive. */
 typedef struct hk_tar_member {
@@ -116,7 +116,10 @@ typedef struct hk_tar_limits {
     uint64_t max_total;
 } hk_tar_limits;
 
-#define HK_TAR_LIMITS_INIT { HK_TAR_MAX_MEMBERS, HK_TAR_MAX_NAME, HK_TAR_MAX_TOTAL }
+#define HK_TAR_LIMITS_INIT                                                                         \
+    {                                                                                              \
+        HK_TAR_MAX_MEMBERS, HK_TAR_MAX_NAME, HK_TAR_MAX_TOTAL                                      \
+    }
 
 /* Walks the tar headers of @fd (@file_size bytes, @path for messages) and
  * lists its regular files in archive order.  Directories are skipped; links,
@@ -130,16 +133,20 @@ void hk_tar_members_free(hk_tar_member *m, size_t n);
 
 /* ------------------------------------------------------------ manifest */
 
-typedef enum hk_mf_algo { HK_MF_SHA1 = 0, HK_MF_SHA256 = 1, HK_MF_SHA512 = 2 } hk_mf_algo;
+typedef enum hk_mf_algo {
+    HK_MF_SHA1 = 0,
+    HK_MF_SHA256 = 1,
+    HK_MF_SHA512 = 2
+} hk_mf_algo;
 
 /* Name of an algorithm ("SHA1", ...).  Static. */
 const char *hk_mf_algo_name(hk_mf_algo algo);
 
 typedef struct hk_mf_entry {
     hk_mf_algo algo;
-    char *name;        /* as written in the manifest (caller frees) */
-    char digest[129];  /* lower-case hex */
-    unsigned line;     /* 1-based */
+    char *name;       /* as written in the manifest (caller frees) */
+    char digest[129]; /* lower-case hex */
+    unsigned line;    /* 1-based */
 } hk_mf_entry;
 
 /* Parses one manifest line (without its newline; a trailing '\r' and blanks
@@ -160,10 +167,10 @@ void hk_mf_entries_free(hk_mf_entry *e, size_t n);
 
 /* One digest the OVA's manifests give for one of its members. */
 typedef struct hk_ova_digest {
-    size_t member;    /* index in the OVA (h2k_ova_member_at) */
+    size_t member; /* index in the OVA (h2k_ova_member_at) */
     hk_mf_algo algo;
-    char hex[129];    /* lower-case */
-    char *manifest;   /* the .mf member that gives it (owned) */
+    char hex[129];  /* lower-case */
+    char *manifest; /* the .mf member that gives it (owned) */
     unsigned line;
 } hk_ova_digest;
 
@@ -172,8 +179,7 @@ typedef struct hk_ova_digest {
  * H2K_ERR_VALIDATION naming both lines).  A manifest that is malformed or
  * lists a file the OVA does not hold is an error.  No manifest: *n_out = 0.
  * Caller frees *out with hk_ova_digests_free().  Reads only the manifests. */
-int hk_ova_manifest_digests(h2k_ctx *ctx, const h2k_ova *ova, hk_ova_digest **out,
-                            size_t *n_out);
+int hk_ova_manifest_digests(h2k_ctx *ctx, const h2k_ova *ova, hk_ova_digest **out, size_t *n_out);
 void hk_ova_digests_free(hk_ova_digest *d, size_t n);
 
 /* Index of the member whose data starts at @offset, or SIZE_MAX. */

@@ -12,9 +12,9 @@ static const struct {
     hk_mf_algo algo;
     size_t hex_len;
 } algos[] = {
-    { "SHA1", HK_MF_SHA1, 40 },
-    { "SHA256", HK_MF_SHA256, 64 },
-    { "SHA512", HK_MF_SHA512, 128 },
+    {"SHA1", HK_MF_SHA1, 40},
+    {"SHA256", HK_MF_SHA256, 64},
+    {"SHA512", HK_MF_SHA512, 128},
 };
 
 const char *
@@ -124,8 +124,8 @@ hk_mf_entries_free(hk_mf_entry *e, size_t n)
 }
 
 int
-hk_mf_parse(h2k_ctx *ctx, const char *text, size_t len, const char *ova_path,
-            const char *member, uint64_t base_offset, hk_mf_entry **out, size_t *n_out)
+hk_mf_parse(h2k_ctx *ctx, const char *text, size_t len, const char *ova_path, const char *member,
+            uint64_t base_offset, hk_mf_entry **out, size_t *n_out)
 {
     *out = NULL;
     *n_out = 0;
@@ -150,8 +150,8 @@ hk_mf_parse(h2k_ctx *ctx, const char *text, size_t len, const char *ova_path,
         if (r < 0) {
             hk_mf_entries_free(v, n);
             return hk_error_at(ctx, H2K_ERR_FORMAT, ova_path, (int64_t)(base_offset + pos),
-                               "manifest", "manifest %s: line %u is malformed: %s", member,
-                               lineno, why);
+                               "manifest", "manifest %s: line %u is malformed: %s", member, lineno,
+                               why);
         }
         if (r == 1) {
             if (n == cap) {

@@ -175,16 +175,15 @@ child_text(const xmlNode *n, const char *local, bool *oom)
     return hk_strtrim(s);
 }
 
-static int
-ovf_error(ovf_state *st, int code, const xmlNode *n, const char *field, const char *fmt, ...)
-    HK_PRINTF(5, 6);
+static int ovf_error(ovf_state *st, int code, const xmlNode *n, const char *field, const char *fmt,
+                     ...) HK_PRINTF(5, 6);
 
 static int
 ovf_error(ovf_state *st, int code, const xmlNode *n, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_vprintf(&b, fmt, ap);
     va_end(ap);
     char *raw = hk_buf_steal(&b);
@@ -193,8 +192,7 @@ ovf_error(ovf_state *st, int code, const xmlNode *n, const char *field, const ch
     free(raw);
     long line = line_of(n);
     if (line > 0)
-        hk_error_at(st->ctx, code, st->name, -1, field, "line %ld: %s", line,
-                    msg ? msg : "error");
+        hk_error_at(st->ctx, code, st->name, -1, field, "line %ld: %s", line, msg ? msg : "error");
     else
         hk_error_at(st->ctx, code, st->name, -1, field, "%s", msg ? msg : "error");
     free(msg);
@@ -216,7 +214,7 @@ ovf_warn(ovf_state *st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_vprintf(&b, fmt, ap);
     va_end(ap);
     char *raw = hk_buf_steal(&b);
@@ -303,10 +301,10 @@ parse_units(const char *s, uint64_t *mult)
         const char *word;
         unsigned shift;
     } words[] = {
-        { "kb", 10 }, { "kib", 10 }, { "kilobyte", 10 }, { "kilobytes", 10 },
-        { "mb", 20 }, { "mib", 20 }, { "megabyte", 20 }, { "megabytes", 20 },
-        { "gb", 30 }, { "gib", 30 }, { "gigabyte", 30 }, { "gigabytes", 30 },
-        { "tb", 40 }, { "tib", 40 }, { "terabyte", 40 }, { "terabytes", 40 },
+        {"kb", 10}, {"kib", 10}, {"kilobyte", 10}, {"kilobytes", 10},
+        {"mb", 20}, {"mib", 20}, {"megabyte", 20}, {"megabytes", 20},
+        {"gb", 30}, {"gib", 30}, {"gigabyte", 30}, {"gigabytes", 30},
+        {"tb", 40}, {"tib", 40}, {"terabyte", 40}, {"terabytes", 40},
     };
     const char *p = skip_ws(s);
     for (size_t i = 0; i < HK_ARRAY_LEN(words); i++) {
@@ -404,9 +402,8 @@ controller_model(const char *sub)
     static const struct {
         const char *from, *to;
     } map[] = {
-        { "lsilogicsas", "lsisas1068" },   { "virtualscsi", "pvscsi" },
-        { "vmware.sata.ahci", "ahci" },    { "vmware.nvme.controller", "nvme" },
-        { "ahci", "ahci" },
+        {"lsilogicsas", "lsisas1068"},      {"virtualscsi", "pvscsi"}, {"vmware.sata.ahci", "ahci"},
+        {"vmware.nvme.controller", "nvme"}, {"ahci", "ahci"},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(map); i++)
         if (hk_streq_nocase(sub, map[i].from))
@@ -473,9 +470,15 @@ item_controller(ovf_state *st, const xmlNode *item, h2k_bus *bus, char **model, 
         return ovf_nomem(st);
     }
     switch (type) {
-    case 5: *bus = H2K_BUS_IDE; break;
-    case 6: *bus = H2K_BUS_SCSI; break;
-    case 20: *bus = H2K_BUS_SATA; break;
+    case 5:
+        *bus = H2K_BUS_IDE;
+        break;
+    case 6:
+        *bus = H2K_BUS_SCSI;
+        break;
+    case 20:
+        *bus = H2K_BUS_SATA;
+        break;
     default:
         if (sub && strstr(sub, "nvme"))
             *bus = H2K_BUS_NVME;
@@ -560,8 +563,8 @@ use_file(ovf_state *st, const xmlNode *file, char **file_ref, char **path, char 
     if (comp && *comp && !hk_streq_nocase(comp, "identity")) {
         if (!hk_streq_nocase(comp, "gzip")) {
             rc = ovf_error(st, H2K_ERR_UNSUPPORTED, file, "compression",
-                           "File \"%s\" uses compression \"%s\" (only gzip is supported)",
-                           href, comp);
+                           "File \"%s\" uses compression \"%s\" (only gzip is supported)", href,
+                           comp);
             goto out;
         }
         if (compression && !(*compression = strdup("gzip"))) {
@@ -618,15 +621,13 @@ read_disk(ovf_state *st, const xmlNode *item, h2k_vm_disk *d)
         goto out;
     }
     d->unit = aop ? small_int(aop) : -1;
-    if ((rc = item_controller(st, item, &d->bus, &d->controller_model, &d->controller_index)) <
-        0)
+    if ((rc = item_controller(st, item, &d->bus, &d->controller_model, &d->controller_index)) < 0)
         goto out;
     const char *id = NULL;
     char kind = res ? host_resource_kind(res, &id) : 0;
     if (!kind) {
         rc = ovf_error(st, H2K_ERR_FORMAT, item, "HostResource",
-                       "hard disk item has no usable rasd:HostResource (\"%s\")",
-                       res ? res : "");
+                       "hard disk item has no usable rasd:HostResource (\"%s\")", res ? res : "");
         goto out;
     }
     xmlNodePtr file = NULL;
@@ -649,16 +650,14 @@ read_disk(ovf_state *st, const xmlNode *item, h2k_vm_disk *d)
         }
         if (!fileref || !*fileref) {
             rc = ovf_error(st, H2K_ERR_UNSUPPORTED, disk, "fileRef",
-                           "Disk \"%s\" has no ovf:fileRef (blank disks are not supported)",
-                           id);
+                           "Disk \"%s\" has no ovf:fileRef (blank disks are not supported)", id);
             goto out;
         }
         const ovf_ref *fref = find_ref(st->files, st->n_files, fileref);
         file = fref ? fref->node : NULL;
         if (!file) {
             rc = ovf_error(st, H2K_ERR_FORMAT, disk, "fileRef",
-                           "Disk \"%s\": ovf:fileRef \"%s\" names no References File", id,
-                           fileref);
+                           "Disk \"%s\": ovf:fileRef \"%s\" names no References File", id, fileref);
             goto out;
         }
         if (cap && *cap && strncmp(cap, "${", 2) != 0) {
@@ -788,10 +787,10 @@ quantity(ovf_state *st, const xmlNode *item, const char *what, uint64_t *out)
     if (oom)
         return ovf_nomem(st);
     bool ok = parse_u64(q, out);
-    int rc =
-        ok ? 0
-           : ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity",
-                       "%s item: rasd:VirtualQuantity \"%s\" %s", what, q ? q : "", num_why(q));
+    int rc = ok ? 0
+                : ovf_error(st, H2K_ERR_FORMAT, item, "VirtualQuantity",
+                            "%s item: rasd:VirtualQuantity \"%s\" %s", what, q ? q : "",
+                            num_why(q));
     free(q);
     return rc;
 }
@@ -873,8 +872,9 @@ read_configs(ovf_state *st, const xmlNode *hw)
                 st->spec->firmware = H2K_FIRMWARE_BIOS;
             else
                 ovf_warn(st, "%s: line %ld: unknown firmware \"%s\"", st->name, line_of(c), val);
-        } else if (key && val && (hk_streq_nocase(key, "uefi.secureBoot.enabled") ||
-                                  hk_streq_nocase(key, "bootOptions.efiSecureBootEnabled"))) {
+        } else if (key && val &&
+                   (hk_streq_nocase(key, "uefi.secureBoot.enabled") ||
+                    hk_streq_nocase(key, "bootOptions.efiSecureBootEnabled"))) {
             st->spec->secure_boot = hk_streq_nocase(val, "true") || strcmp(val, "1") == 0;
         }
         free(key);
@@ -940,8 +940,7 @@ read_hardware(ovf_state *st, const xmlNode *hw)
         case 14:
         case 15:
         case 16: {
-            h2k_vm_removable *r =
-                grow((void **)&s->removables, &s->n_removables, sizeof(*r));
+            h2k_vm_removable *r = grow((void **)&s->removables, &s->n_removables, sizeof(*r));
             if (!r)
                 return ovf_nomem(st);
             rc = read_removable(st, item, type, r);
@@ -1049,8 +1048,7 @@ read_envelope(ovf_state *st, const xmlNode *env)
                          "the Envelope has no VirtualSystem");
     if (n_vs > 1)
         return ovf_error(st, H2K_ERR_UNSUPPORTED, vs, "VirtualSystem",
-                         "the package holds %zu virtual machines; only one is supported",
-                         n_vs);
+                         "the package holds %zu virtual machines; only one is supported", n_vs);
     return read_system(st, vs);
 }
 
@@ -1120,7 +1118,7 @@ h2k_ovf_parse_memory(h2k_ctx *ctx, const char *xml, size_t len, const char *base
     int rc = parse_xml(ctx, name, xml, len, &doc);
     if (rc < 0)
         return rc;
-    ovf_state st = { ctx, name, base_dir, NULL, 0, NULL, 0, NULL, 0, NULL };
+    ovf_state st = {ctx, name, base_dir, NULL, 0, NULL, 0, NULL, 0, NULL};
     st.files = calloc(OVF_MAX_ITEMS, sizeof(*st.files));
     st.disks = calloc(OVF_MAX_ITEMS, sizeof(*st.disks));
     st.items = calloc(OVF_MAX_ITEMS, sizeof(*st.items));
@@ -1147,8 +1145,8 @@ h2k_ovf_parse_memory(h2k_ctx *ctx, const char *xml, size_t len, const char *base
     }
     rc = read_envelope(&st, root);
     if (rc == 0)
-        hk_debug(ctx, OVF_DOMAIN, "%s: %zu disks, %zu removable, %zu NICs", name,
-                 st.spec->n_disks, st.spec->n_removables, st.spec->n_nics);
+        hk_debug(ctx, OVF_DOMAIN, "%s: %zu disks, %zu removable, %zu NICs", name, st.spec->n_disks,
+                 st.spec->n_removables, st.spec->n_nics);
 done:
     free_refs(st.files, st.n_files);
     free_refs(st.disks, st.n_disks);

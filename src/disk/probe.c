@@ -19,8 +19,7 @@
 #define HEAD_LEN 65536u
 
 int
-hk_src_read(h2k_ctx *ctx, const hk_src *src, uint64_t off, void *buf, size_t len,
-            const char *field)
+hk_src_read(h2k_ctx *ctx, const hk_src *src, uint64_t off, void *buf, size_t len, const char *field)
 {
     if (off > src->size || len > src->size - off)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)off, field,
@@ -134,10 +133,9 @@ hk_disk_layer_clear(h2k_disk_layer *l)
 void
 hk_guid_to_string(const uint8_t g[16], char out[37])
 {
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[3], g[2],
-             g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
-             g[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[3],
+             g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13],
+             g[14], g[15]);
 }
 
 void
@@ -160,9 +158,9 @@ hk_format_claimed_by_name(const char *name)
         const char *ext;
         h2k_disk_format fmt;
     } exts[] = {
-        { ".vmdk", H2K_FORMAT_VMDK }, { ".vhd", H2K_FORMAT_VHD },     { ".avhd", H2K_FORMAT_VHD },
-        { ".vhdx", H2K_FORMAT_VHDX }, { ".avhdx", H2K_FORMAT_VHDX }, { ".qcow2", H2K_FORMAT_QCOW2 },
-        { ".qcow", H2K_FORMAT_QCOW2 },
+        {".vmdk", H2K_FORMAT_VMDK},  {".vhd", H2K_FORMAT_VHD},    {".avhd", H2K_FORMAT_VHD},
+        {".vhdx", H2K_FORMAT_VHDX},  {".avhdx", H2K_FORMAT_VHDX}, {".qcow2", H2K_FORMAT_QCOW2},
+        {".qcow", H2K_FORMAT_QCOW2},
     };
     if (!name)
         return H2K_FORMAT_UNKNOWN;
@@ -176,11 +174,16 @@ static const char *
 signature_of(h2k_disk_format fmt)
 {
     switch (fmt) {
-    case H2K_FORMAT_VMDK: return "a \"KDMV\" or \"COWD\" header or a text descriptor";
-    case H2K_FORMAT_VHD: return "a \"conectix\" footer";
-    case H2K_FORMAT_VHDX: return "a \"vhdxfile\" signature";
-    case H2K_FORMAT_QCOW2: return "a \"QFI\\xfb\" header";
-    default: return "its signature";
+    case H2K_FORMAT_VMDK:
+        return "a \"KDMV\" or \"COWD\" header or a text descriptor";
+    case H2K_FORMAT_VHD:
+        return "a \"conectix\" footer";
+    case H2K_FORMAT_VHDX:
+        return "a \"vhdxfile\" signature";
+    case H2K_FORMAT_QCOW2:
+        return "a \"QFI\\xfb\" header";
+    default:
+        return "its signature";
     }
 }
 
@@ -218,10 +221,14 @@ static const char *
 parent_ref_name(h2k_disk_format fmt)
 {
     switch (fmt) {
-    case H2K_FORMAT_VMDK: return "parentFileNameHint";
-    case H2K_FORMAT_VHD: return "parent_locator";
-    case H2K_FORMAT_VHDX: return "parent_locator";
-    default: return "backing_file";
+    case H2K_FORMAT_VMDK:
+        return "parentFileNameHint";
+    case H2K_FORMAT_VHD:
+        return "parent_locator";
+    case H2K_FORMAT_VHDX:
+        return "parent_locator";
+    default:
+        return "backing_file";
     }
 }
 
@@ -266,7 +273,7 @@ probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t o
                          (unsigned long long)fsize);
         goto out;
     }
-    hk_src src = { fd, layer->path, offset, size ? size : fsize - offset, parent_format, NULL };
+    hk_src src = {fd, layer->path, offset, size ? size : fsize - offset, parent_format, NULL};
     *img_size = src.size;
 
     size_t head_len = src.size < HEAD_LEN ? (size_t)src.size : HEAD_LEN;
@@ -322,8 +329,7 @@ probe_one(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, uint64_t o
          * recorded name, or the candidate the VHD/VHDX locators picked */
         const char *ref = layer->parent_path ? layer->parent_path : layer->parent_hint;
         char *resolved = NULL;
-        rc = hk_resolve_reference(ctx, layer->path, ref, parent_ref_name(layer->format),
-                                  &resolved);
+        rc = hk_resolve_reference(ctx, layer->path, ref, parent_ref_name(layer->format), &resolved);
         if (rc == H2K_ERR_NOT_FOUND && resolved) {
             rc = 0; /* h2k_disk_probe() reports the broken chain */
             if (!layer->parent_path) {
@@ -366,10 +372,14 @@ static const char *
 parent_field(h2k_disk_format fmt)
 {
     switch (fmt) {
-    case H2K_FORMAT_VMDK: return "parentCID";
-    case H2K_FORMAT_VHD: return "parent_unique_id";
-    case H2K_FORMAT_VHDX: return "parent_linkage";
-    default: return "backing_file";
+    case H2K_FORMAT_VMDK:
+        return "parentCID";
+    case H2K_FORMAT_VHD:
+        return "parent_unique_id";
+    case H2K_FORMAT_VHDX:
+        return "parent_linkage";
+    default:
+        return "backing_file";
     }
 }
 
@@ -383,8 +393,7 @@ h2k_probe_options_init(h2k_probe_options *opts, unsigned version)
 }
 
 int
-h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
-               h2k_disk_info **out)
+h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts, h2k_disk_info **out)
 {
     if (!ctx || !path || !out)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_disk_probe: NULL argument");
@@ -450,22 +459,19 @@ h2k_disk_probe(h2k_ctx *ctx, const char *path, const h2k_probe_options *opts,
             for (size_t k = 0; k < depth; k++) {
                 if (strcmp(info->layers[k].path, layer->path) == 0) {
                     rc = hk_error_at(ctx, H2K_ERR_FORMAT, child->path, -1,
-                                     parent_field(child->format),
-                                     "snapshot chain loops back to %s", layer->path);
+                                     parent_field(child->format), "snapshot chain loops back to %s",
+                                     layer->path);
                     goto fail;
                 }
             }
-            if (child->parent_id && layer->id &&
-                strcasecmp(child->parent_id, layer->id) != 0) {
-                rc = hk_error_at(ctx, H2K_ERR_FORMAT, child->path, -1,
-                                 parent_field(child->format),
+            if (child->parent_id && layer->id && strcasecmp(child->parent_id, layer->id) != 0) {
+                rc = hk_error_at(ctx, H2K_ERR_FORMAT, child->path, -1, parent_field(child->format),
                                  "snapshot chain mismatch: expects parent id %s but %s has %s",
                                  child->parent_id, layer->path, layer->id);
                 goto fail;
             }
             if (child->parent_id && !layer->id && child->format == layer->format) {
-                rc = hk_error_at(ctx, H2K_ERR_FORMAT, child->path, -1,
-                                 parent_field(child->format),
+                rc = hk_error_at(ctx, H2K_ERR_FORMAT, child->path, -1, parent_field(child->format),
                                  "snapshot chain mismatch: parent %s has no id to match %s",
                                  layer->path, child->parent_id);
                 goto fail;

@@ -14,9 +14,9 @@
 /* An image being probed: a window [base, base + size) of an open file. */
 typedef struct hk_src {
     int fd;
-    const char *path;  /* absolute path, for messages */
-    uint64_t base;     /* image start inside the file (OVA member), else 0 */
-    uint64_t size;     /* image length in bytes */
+    const char *path; /* absolute path, for messages */
+    uint64_t base;    /* image start inside the file (OVA member), else 0 */
+    uint64_t size;    /* image length in bytes */
     /* out (may be NULL): the format the image records for its parent (the qcow2
      * backing format), which qemu uses for it; left alone when none */
     h2k_disk_format *parent_format;
@@ -60,8 +60,7 @@ int hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opt
 
 /* Appends an extent (strings copied, NULL allowed).  Returns 0 or NO_MEMORY. */
 int hk_layer_add_extent(h2k_ctx *ctx, h2k_disk_layer *layer, const char *path, const char *type,
-                        const char *access, uint64_t sectors, uint64_t offset,
-                        uint64_t file_size);
+                        const char *access, uint64_t sectors, uint64_t offset, uint64_t file_size);
 
 /* Frees the contents of a layer (not the layer itself). */
 void hk_disk_layer_clear(h2k_disk_layer *layer);

@@ -285,19 +285,21 @@ probe_dynamic(h2k_ctx *ctx, const hk_src *src, const uint8_t *ft, size_t flen, u
     uint32_t entries = hk_vhd_be32(dh + D_MAX_ENTRIES);
     uint64_t needed = current_size / bs + (current_size % bs != 0);
     if ((uint64_t)entries < needed)
-        return hk_error_at(
-            ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_MAX_ENTRIES, "max_table_entries",
-            "block table of %u entries cannot map %llu bytes in blocks of %u "
-            "(needs %llu)",
-            entries, (unsigned long long)current_size, bs, (unsigned long long)needed);
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_MAX_ENTRIES,
+                           "max_table_entries",
+                           "block table of %u entries cannot map %llu bytes in blocks of %u "
+                           "(needs %llu)",
+                           entries, (unsigned long long)current_size, bs,
+                           (unsigned long long)needed);
     uint64_t toff = hk_vhd_be64(dh + D_TABLE_OFFSET);
     uint64_t tlen = (uint64_t)entries * 4u;
     if (toff > foff || tlen > foff - toff)
-        return hk_error_at(
-            ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_TABLE_OFFSET, "table_offset",
-            "block table (%llu bytes at offset %llu) lies beyond the footer at "
-            "offset %llu",
-            (unsigned long long)tlen, (unsigned long long)toff, (unsigned long long)foff);
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)doff + D_TABLE_OFFSET,
+                           "table_offset",
+                           "block table (%llu bytes at offset %llu) lies beyond the footer at "
+                           "offset %llu",
+                           (unsigned long long)tlen, (unsigned long long)toff,
+                           (unsigned long long)foff);
     if ((rc = check_bat(ctx, src, toff, entries, bs, foff)) < 0)
         return rc;
     layer->cluster_size = bs;

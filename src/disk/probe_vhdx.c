@@ -70,7 +70,15 @@ typedef struct vhdx_state {
     uint32_t logical, physical;
 } vhdx_state;
 
-enum { IT_FILE_PARAMS, IT_VDISK_SIZE, IT_PAGE83, IT_LOGICAL, IT_PHYSICAL, IT_PARENT, IT_N };
+enum {
+    IT_FILE_PARAMS,
+    IT_VDISK_SIZE,
+    IT_PAGE83,
+    IT_LOGICAL,
+    IT_PHYSICAL,
+    IT_PARENT,
+    IT_N
+};
 
 static const char *const item_guids[IT_N] = {GUID_FILE_PARAMS,     GUID_VDISK_SIZE,
                                              GUID_PAGE83,          GUID_LOGICAL_SECTOR,
@@ -395,10 +403,11 @@ read_sizes(h2k_ctx *ctx, const hk_src *src, vhdx_state *st)
         return rc;
     st->vsize = hk_vhd_le64(b);
     if (st->vsize > HK_MAX_VIRTUAL_SIZE || st->vsize % st->logical)
-        return hk_error_at(
-            ctx, H2K_ERR_FORMAT, src->path, (int64_t)(base + st->item_off[IT_VDISK_SIZE]),
-            "virtual_disk_size", "virtual disk size %llu is not a multiple of %u up to %llu bytes",
-            (unsigned long long)st->vsize, st->logical, (unsigned long long)HK_MAX_VIRTUAL_SIZE);
+        return hk_error_at(ctx, H2K_ERR_FORMAT, src->path,
+                           (int64_t)(base + st->item_off[IT_VDISK_SIZE]), "virtual_disk_size",
+                           "virtual disk size %llu is not a multiple of %u up to %llu bytes",
+                           (unsigned long long)st->vsize, st->logical,
+                           (unsigned long long)HK_MAX_VIRTUAL_SIZE);
     if (st->has_parent && st->item_len[IT_PARENT] == 0)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)st->meta_off, "parent_locator",
                            "differencing VHDX has no parent locator");
@@ -476,7 +485,13 @@ read_parent_locator(h2k_ctx *ctx, const hk_src *src, const vhdx_state *st, h2k_d
 {
     uint32_t len = st->item_len[IT_PARENT];
     uint64_t ioff = st->meta_off + st->item_off[IT_PARENT];
-    enum { K_LINKAGE, K_RELATIVE, K_ABSOLUTE, K_VOLUME, K_N };
+    enum {
+        K_LINKAGE,
+        K_RELATIVE,
+        K_ABSOLUTE,
+        K_VOLUME,
+        K_N
+    };
     static const char *const keys[K_N] = {"parent_linkage", "relative_path", "absolute_win32_path",
                                           "volume_path"};
     char *vals[K_N] = {NULL};

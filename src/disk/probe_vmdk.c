@@ -26,8 +26,7 @@
 static uint32_t
 rd_le32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static uint64_t
@@ -101,10 +100,9 @@ check_sparse(h2k_ctx *ctx, const hk_src *src, hk_vmdk_sparse_header *hdr,
                                "no footer marker before the stream-optimized footer "
                                "(type %u): the file is truncated",
                                rd_le32(f + 12));
-        if (rd_le64(f + 1024) != 0 || rd_le32(f + 1032) != 0 ||
-            rd_le32(f + 1036) != MARKER_EOS)
-            return hk_error_at(ctx, H2K_ERR_FORMAT, src->path,
-                               (int64_t)(src->base + foff + 1024), "footer",
+        if (rd_le64(f + 1024) != 0 || rd_le32(f + 1032) != 0 || rd_le32(f + 1036) != MARKER_EOS)
+            return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)(src->base + foff + 1024),
+                               "footer",
                                "no end-of-stream marker at the end of the stream-optimized "
                                "image: the file is truncated");
         hk_vmdk_sparse_header_decode(f + 512, eff);
@@ -156,7 +154,7 @@ static int
 probe_sparse_image(h2k_ctx *ctx, const hk_src *src, h2k_disk_layer *layer)
 {
     hk_vmdk_sparse_header hdr, eff;
-    hk_vmdk_descriptor d = { 0 };
+    hk_vmdk_descriptor d = {0};
     char *text = NULL;
     int rc = check_sparse(ctx, src, &hdr, &eff);
     if (rc < 0)
@@ -175,12 +173,10 @@ probe_sparse_image(h2k_ctx *ctx, const hk_src *src, h2k_disk_layer *layer)
         if ((rc = hk_vmdk_descriptor_validate(ctx, &d, src->path, src->base + doff, true)) < 0)
             goto out;
         if (d.n_extents && d.total_sectors != hdr.capacity) {
-            rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)(src->base + 12),
-                             "capacity",
+            rc = hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)(src->base + 12), "capacity",
                              "header capacity of %llu sectors disagrees with the embedded "
                              "descriptor's extents (%llu sectors)",
-                             (unsigned long long)hdr.capacity,
-                             (unsigned long long)d.total_sectors);
+                             (unsigned long long)hdr.capacity, (unsigned long long)d.total_sectors);
             goto out;
         }
         if (d.n_extents && d.extents[0].type != HK_VMDK_EXTENT_SPARSE) {
@@ -193,8 +189,9 @@ probe_sparse_image(h2k_ctx *ctx, const hk_src *src, h2k_disk_layer *layer)
     }
     layer->compressed = is_compressed(&eff) ||
                         (d.create_type && strcmp(d.create_type, "streamOptimized") == 0);
-    const char *sub = d.create_type ? d.create_type
-                                    : layer->compressed ? "streamOptimized" : "monolithicSparse";
+    const char *sub = d.create_type       ? d.create_type
+                      : layer->compressed ? "streamOptimized"
+                                          : "monolithicSparse";
     if (!(layer->subformat = strdup(sub))) {
         rc = hk_error_nomem(ctx);
         goto out;
@@ -230,8 +227,8 @@ probe_cowd_image(h2k_ctx *ctx, const hk_src *src, h2k_disk_layer *layer)
         return hk_error_nomem(ctx);
     layer->virtual_size = (uint64_t)h.capacity * 512;
     layer->cluster_size = h.grain_size * 512;
-    return hk_layer_add_extent(ctx, layer, layer->path, "VMFSSPARSE", "RW", h.capacity,
-                               src->base, src->size);
+    return hk_layer_add_extent(ctx, layer, layer->path, "VMFSSPARSE", "RW", h.capacity, src->base,
+                               src->size);
 }
 
 static int
@@ -262,8 +259,8 @@ typedef struct extent_facts {
     bool compressed;
 } extent_facts;
 
-#define EXT_ERR(code, ...)                                                                     \
-    hk_error_at(ctx, (code), desc_path, (int64_t)(desc_base + e->text_offset), "extent",       \
+#define EXT_ERR(code, ...)                                                                         \
+    hk_error_at(ctx, (code), desc_path, (int64_t)(desc_base + e->text_offset), "extent",           \
                 __VA_ARGS__)
 
 /* Opens extent @e (file @abs) and, when @check, verifies it exists, is readable
@@ -278,9 +275,8 @@ inspect_extent(h2k_ctx *ctx, const char *desc_path, uint64_t desc_base,
         if (!check)
             return 0;
         int err = errno;
-        return EXT_ERR(H2K_ERR_FORMAT, "line %u: extent file \"%s\" (%s) %s: %s", e->line,
-                       e->file, abs, err == ENOENT ? "is missing" : "cannot be opened",
-                       strerror(err));
+        return EXT_ERR(H2K_ERR_FORMAT, "line %u: extent file \"%s\" (%s) %s: %s", e->line, e->file,
+                       abs, err == ENOENT ? "is missing" : "cannot be opened", strerror(err));
     }
     int rc = 0;
     struct stat st;
@@ -306,7 +302,7 @@ inspect_extent(h2k_ctx *ctx, const char *desc_path, uint64_t desc_base,
     if (!check)
         goto out;
 
-    hk_src es = { fd, abs, 0, f->file_size, NULL, NULL };
+    hk_src es = {fd, abs, 0, f->file_size, NULL, NULL};
     uint64_t cap = 0;
     switch (e->type) {
     case HK_VMDK_EXTENT_FLAT:
@@ -317,9 +313,8 @@ inspect_extent(h2k_ctx *ctx, const char *desc_path, uint64_t desc_base,
             rc = EXT_ERR(H2K_ERR_FORMAT,
                          "line %u: extent \"%s\" needs %llu bytes (offset %llu + %llu sectors) "
                          "but the file has %llu",
-                         e->line, abs, (unsigned long long)end,
-                         (unsigned long long)e->offset, (unsigned long long)e->sectors,
-                         (unsigned long long)f->file_size);
+                         e->line, abs, (unsigned long long)end, (unsigned long long)e->offset,
+                         (unsigned long long)e->sectors, (unsigned long long)f->file_size);
         goto out;
     }
     case HK_VMDK_EXTENT_SPARSE:
@@ -397,13 +392,13 @@ static int
 probe_descriptor_file(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
                       h2k_disk_layer *layer)
 {
-    hk_vmdk_descriptor d = { 0 };
+    hk_vmdk_descriptor d = {0};
     char *text = NULL, *dir = NULL;
     file_id *ids = NULL;
     size_t n_ids = 0;
     int rc;
     /* binary data here is a sparse file whose magic was damaged, not a descriptor */
-    unsigned char head[64] = { 0 };
+    unsigned char head[64] = {0};
     size_t hl = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
     if ((rc = hk_src_read(ctx, src, 0, head, hl, "descriptor")) < 0)
         return rc;
@@ -453,14 +448,14 @@ probe_descriptor_file(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *
     layer->virtual_size = d.total_sectors * 512;
     layer->compressed = strcmp(d.create_type, "streamOptimized") == 0;
     if (!in_container)
-        ids[n_ids++] = (file_id){ 0, 0, hk_fd_allocated(src->fd) };
+        ids[n_ids++] = (file_id){0, 0, hk_fd_allocated(src->fd)};
     bool check = !opts || opts->check_extents;
     for (size_t i = 0; i < d.n_extents; i++) {
         const hk_vmdk_extent_line *e = &d.extents[i];
         if ((rc = hk_check_cancel(ctx)) < 0)
             goto out;
         char *abs = NULL;
-        extent_facts f = { 0 };
+        extent_facts f = {0};
         if (e->file) {
             /* the extent must lie beside the descriptor (or under an allowed root) */
             rc = hk_resolve_reference(ctx, src->path, e->file, "extent", &abs);
@@ -473,13 +468,13 @@ probe_descriptor_file(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *
             rc = inspect_extent(ctx, src->path, src->base, e, abs, check, &f);
         }
         if (rc == 0)
-            rc = hk_layer_add_extent(ctx, layer, abs, hk_vmdk_extent_type_name(e->type),
-                                     e->access, e->sectors, e->offset * 512, f.file_size);
+            rc = hk_layer_add_extent(ctx, layer, abs, hk_vmdk_extent_type_name(e->type), e->access,
+                                     e->sectors, e->offset * 512, f.file_size);
         free(abs);
         if (rc < 0)
             goto out;
         if (f.have_stat)
-            ids[n_ids++] = (file_id){ f.dev, f.ino, f.blocks_bytes };
+            ids[n_ids++] = (file_id){f.dev, f.ino, f.blocks_bytes};
         if (f.grain_bytes && !layer->cluster_size)
             layer->cluster_size = f.grain_bytes;
         if (f.compressed)
@@ -504,10 +499,9 @@ out:
 }
 
 int
-hk_probe_vmdk(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts,
-              h2k_disk_layer *layer)
+hk_probe_vmdk(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opts, h2k_disk_layer *layer)
 {
-    uint8_t m[8] = { 0 };
+    uint8_t m[8] = {0};
     size_t n = src->size < sizeof(m) ? (size_t)src->size : sizeof(m);
     if (n < 4)
         return hk_error_at(ctx, H2K_ERR_FORMAT, src->path, (int64_t)src->base, "header",

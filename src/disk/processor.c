@@ -15,8 +15,8 @@
 #include "hyper2kvm/h2k_disk.h"
 #include "hyper2kvm/h2k_guest.h"
 
-HK_OPTS_LAYOUT(process_layout, h2k_process_options,
-               offsetof(h2k_process_options, guest_identity), sizeof(h2k_process_options));
+HK_OPTS_LAYOUT(process_layout, h2k_process_options, offsetof(h2k_process_options, guest_identity),
+               sizeof(h2k_process_options));
 
 int
 h2k_process_options_init(h2k_process_options *opts, unsigned version)
@@ -68,14 +68,14 @@ h2k_disk_processor_process(const h2k_disk_processor *proc, const char *source_pa
         return rc;
     const h2k_process_options *po = &eff;
     h2k_convert_options co = H2K_CONVERT_OPTIONS_INIT;
-    co.output_format =
-        po->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2 : po->output_format;
+    co.output_format = po->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2
+                                                               : po->output_format;
     co.compress = po->compress;
     co.overwrite = po->overwrite;
     const h2k_guest_identity *gi = po->guest_identity;
-    hk_debug(proc->ctx, "disk", "processing %s -> %s (%s%s%s%s)",
-             source_path ? source_path : "?", output_path ? output_path : "?",
-             po->flatten ? "flatten, " : "", h2k_disk_format_name(co.output_format),
-             gi ? ", guest " : "", gi ? h2k_guest_type_name(gi->type) : "");
+    hk_debug(proc->ctx, "disk", "processing %s -> %s (%s%s%s%s)", source_path ? source_path : "?",
+             output_path ? output_path : "?", po->flatten ? "flatten, " : "",
+             h2k_disk_format_name(co.output_format), gi ? ", guest " : "",
+             gi ? h2k_guest_type_name(gi->type) : "");
     return h2k_disk_convert(proc->ctx, source_path, output_path, &co, out);
 }

@@ -87,8 +87,7 @@ hk_tar_checksum_ok(const uint8_t b[HK_TAR_BLOCK])
 }
 
 int
-hk_tar_normalise_name(const char *raw, size_t len, size_t max_len, char **out,
-                      const char **why)
+hk_tar_normalise_name(const char *raw, size_t len, size_t max_len, char **out, const char **why)
 {
     *out = NULL;
     *why = NULL;
@@ -254,7 +253,7 @@ round_block(uint64_t size, uint64_t *out)
 static char *
 printable(const char *s, size_t len)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     size_t lim = len > 256 ? 256 : len;
     for (size_t i = 0; i < lim; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -305,8 +304,8 @@ check_names(h2k_ctx *ctx, const char *path, hk_tar_member *m, size_t n)
     qsort(s, n, sizeof(*s), cmp_member_ptr);
     for (size_t i = 1; i < n; i++) {
         if (strcmp(s[i - 1]->name, s[i]->name) == 0) {
-            const hk_tar_member *later =
-                s[i]->header_offset > s[i - 1]->header_offset ? s[i] : s[i - 1];
+            const hk_tar_member *later = s[i]->header_offset > s[i - 1]->header_offset ? s[i]
+                                                                                       : s[i - 1];
             rc = fail_member(ctx, path, later->header_offset, later->name, strlen(later->name),
                              "name", "duplicate member name", NULL);
             goto out;
@@ -331,9 +330,8 @@ check_names(h2k_ctx *ctx, const char *path, hk_tar_member *m, size_t n)
         bool hit = lo < n && strncmp(s[lo]->name, key, kl) == 0;
         free(key);
         if (hit) {
-            rc = fail_member(ctx, path, s[i]->header_offset, s[i]->name, strlen(s[i]->name),
-                             "name", "a file has the name of a folder of member ",
-                             s[lo]->name);
+            rc = fail_member(ctx, path, s[i]->header_offset, s[i]->name, strlen(s[i]->name), "name",
+                             "a file has the name of a folder of member ", s[lo]->name);
             goto out;
         }
     }
@@ -350,7 +348,10 @@ detect_compressed(h2k_ctx *ctx, const char *path, const uint8_t *b, size_t n)
         what = "gzip";
     else if (n >= 3 && memcmp(b, "BZh", 3) == 0)
         what = "bzip2";
-    else if (n >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+    else if (n >= 6 && memcmp(b,
+                              "\xfd"
+                              "7zXZ\0",
+                              6) == 0)
         what = "xz";
     else if (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)
         what = "zstd";
@@ -392,7 +393,7 @@ hk_tar_index(h2k_ctx *ctx, int fd, const char *path, uint64_t file_size,
     hk_tar_member *m = NULL;
     size_t n = 0, cap = 0;
     uint64_t total = 0;
-    char *long_name = NULL;  /* GNU 'L' or pax path for the next header */
+    char *long_name = NULL; /* GNU 'L' or pax path for the next header */
     size_t long_len = 0;
     int long_from_pax = 0;
     uint64_t pax_size = 0;
@@ -405,12 +406,11 @@ hk_tar_index(h2k_ctx *ctx, int fd, const char *path, uint64_t file_size,
     unsigned headers = 0;
 
     if (file_size == 0) {
-        rc = hk_error_at(ctx, H2K_ERR_FORMAT, path, 0, "header",
-                         "empty file: not a tar archive");
+        rc = hk_error_at(ctx, H2K_ERR_FORMAT, path, 0, "header", "empty file: not a tar archive");
         goto fail;
     }
     {
-        uint8_t head[8] = { 0 };
+        uint8_t head[8] = {0};
         size_t hl = file_size < sizeof(head) ? (size_t)file_size : sizeof(head);
         if ((rc = hk_pread_exact(ctx, fd, path, head, hl, 0, "header")) < 0)
             goto fail;
@@ -471,16 +471,15 @@ hk_tar_index(h2k_ctx *ctx, int fd, const char *path, uint64_t file_size,
                 rc = hk_error_at(ctx, H2K_ERR_FORMAT, path, (int64_t)hdr_off, "size",
                                  "extended header '%c' of %llu bytes lies beyond the end of "
                                  "the file (%llu bytes): truncated archive",
-                                 type, (unsigned long long)size,
-                                 (unsigned long long)file_size);
+                                 type, (unsigned long long)size, (unsigned long long)file_size);
                 goto fail;
             }
             uint64_t max = (type == 'L' || type == 'K') ? (uint64_t)lim.max_name + 1
                                                         : (uint64_t)HK_TAR_MAX_PAX;
             if (size > max) {
                 rc = hk_error_at(ctx, H2K_ERR_FORMAT, path, (int64_t)hdr_off, "size",
-                                 "extended header '%c' is too large (%llu bytes, limit %llu)",
-                                 type, (unsigned long long)size, (unsigned long long)max);
+                                 "extended header '%c' is too large (%llu bytes, limit %llu)", type,
+                                 (unsigned long long)size, (unsigned long long)max);
                 goto fail;
             }
             char *data = NULL;
@@ -511,8 +510,8 @@ hk_tar_index(h2k_ctx *ctx, int fd, const char *path, uint64_t file_size,
                     goto fail;
                 }
                 if (pr < 0) {
-                    rc = hk_error_at(ctx, H2K_ERR_FORMAT, path, (int64_t)hdr_off,
-                                     "pax header", "malformed pax extended header: %s", why);
+                    rc = hk_error_at(ctx, H2K_ERR_FORMAT, path, (int64_t)hdr_off, "pax header",
+                                     "malformed pax extended header: %s", why);
                     goto fail;
                 }
                 if (p) {
@@ -627,8 +626,8 @@ hk_tar_index(h2k_ctx *ctx, int fd, const char *path, uint64_t file_size,
             goto fail;
         }
         if (is_file && name[0] == '\0') {
-            rc = fail_member(ctx, path, hdr_off, raw, raw_len, "name",
-                             "a file without a name", NULL);
+            rc = fail_member(ctx, path, hdr_off, raw, raw_len, "name", "a file without a name",
+                             NULL);
             free(name);
             goto fail;
         }

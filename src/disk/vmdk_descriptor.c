@@ -10,10 +10,14 @@
 #include "disk/vmdk_descriptor.h"
 
 static const char *const extent_type_names[] = {
-    [HK_VMDK_EXTENT_SPARSE] = "SPARSE",         [HK_VMDK_EXTENT_FLAT] = "FLAT",
-    [HK_VMDK_EXTENT_ZERO] = "ZERO",             [HK_VMDK_EXTENT_VMFS] = "VMFS",
-    [HK_VMDK_EXTENT_VMFSSPARSE] = "VMFSSPARSE", [HK_VMDK_EXTENT_SESPARSE] = "SESPARSE",
-    [HK_VMDK_EXTENT_VMFSRDM] = "VMFSRDM",       [HK_VMDK_EXTENT_VMFSRAW] = "VMFSRAW",
+    [HK_VMDK_EXTENT_SPARSE] = "SPARSE",
+    [HK_VMDK_EXTENT_FLAT] = "FLAT",
+    [HK_VMDK_EXTENT_ZERO] = "ZERO",
+    [HK_VMDK_EXTENT_VMFS] = "VMFS",
+    [HK_VMDK_EXTENT_VMFSSPARSE] = "VMFSSPARSE",
+    [HK_VMDK_EXTENT_SESPARSE] = "SESPARSE",
+    [HK_VMDK_EXTENT_VMFSRDM] = "VMFSRDM",
+    [HK_VMDK_EXTENT_VMFSRAW] = "VMFSRAW",
 };
 
 const char *
@@ -58,17 +62,16 @@ hk_vmdk_descriptor_ddb(const hk_vmdk_descriptor *d, const char *key)
 typedef struct parse_state {
     h2k_ctx *ctx;
     const char *path;
-    uint64_t base;      /* file offset of the text */
-    uint64_t line_off;  /* offset of the current line in the text */
+    uint64_t base;     /* file offset of the text */
+    uint64_t line_off; /* offset of the current line in the text */
     unsigned line;
     unsigned blank_from; /* first of the blank lines right before this one, 0: none */
     hk_vmdk_descriptor *d;
-    bool seen_version, seen_encoding, seen_cid, seen_parent_cid, seen_create_type,
-        seen_parent_hint;
+    bool seen_version, seen_encoding, seen_cid, seen_parent_cid, seen_create_type, seen_parent_hint;
 } parse_state;
 
-#define PERR(st, field, ...)                                                                   \
-    hk_error_at((st)->ctx, H2K_ERR_FORMAT, (st)->path, (int64_t)((st)->base + (st)->line_off),   \
+#define PERR(st, field, ...)                                                                       \
+    hk_error_at((st)->ctx, H2K_ERR_FORMAT, (st)->path, (int64_t)((st)->base + (st)->line_off),     \
                 (field), __VA_ARGS__)
 
 static bool
@@ -176,8 +179,8 @@ parse_key_value(parse_state *st, char *line, char *eq)
             return PERR(st, "version", "line %u: key version is given twice", st->line);
         st->seen_version = true;
         if (!hk_parse_u64(val, &v, false) || v < 1 || v > 3)
-            return PERR(st, "version", "line %u: unsupported descriptor version \"%s\"",
-                        st->line, val);
+            return PERR(st, "version", "line %u: unsupported descriptor version \"%s\"", st->line,
+                        val);
         d->version = (unsigned)v;
         return 0;
     }
@@ -209,8 +212,7 @@ parse_key_value(parse_state *st, char *line, char *eq)
     if (hk_streq_nocase(key, "parentFileNameHint")) {
         if (!*val)
             return PERR(st, "parentFileNameHint", "line %u: empty parentFileNameHint", st->line);
-        return set_string(st, &st->seen_parent_hint, &d->parent_hint, "parentFileNameHint",
-                          val);
+        return set_string(st, &st->seen_parent_hint, &d->parent_hint, "parentFileNameHint", val);
     }
     if (hk_streq_nocase(key, "encoding"))
         return set_string(st, &st->seen_encoding, &d->encoding, "encoding", val);
@@ -252,9 +254,8 @@ parse_extent(parse_state *st, const char *line, const char *access)
         return PERR(st, "extent", "line %u: extent of 0 sectors", st->line);
     if (sectors > HK_MAX_VIRTUAL_SIZE / 512 ||
         d->total_sectors > HK_MAX_VIRTUAL_SIZE / 512 - sectors)
-        return PERR(st, "extent",
-                    "line %u: extents add up to more than the %llu-byte limit", st->line,
-                    (unsigned long long)HK_MAX_VIRTUAL_SIZE);
+        return PERR(st, "extent", "line %u: extents add up to more than the %llu-byte limit",
+                    st->line, (unsigned long long)HK_MAX_VIRTUAL_SIZE);
 
     n = next_token(&p, &tok);
     hk_vmdk_extent_type type;
@@ -270,8 +271,7 @@ parse_extent(parse_state *st, const char *line, const char *access)
     if (*p == '"') {
         const char *end = strchr(p + 1, '"');
         if (!end)
-            return PERR(st, "extent", "line %u: extent file name has no closing quote",
-                        st->line);
+            return PERR(st, "extent", "line %u: extent file name has no closing quote", st->line);
         if (end == p + 1)
             return PERR(st, "extent", "line %u: empty extent file name", st->line);
         file = hk_strndup(p + 1, (size_t)(end - p - 1));
@@ -283,8 +283,7 @@ parse_extent(parse_state *st, const char *line, const char *access)
             return PERR(st, "extent", "line %u: junk after the extent file name", st->line);
         }
     } else if (*p) {
-        return PERR(st, "extent", "line %u: extent file name must be in double quotes",
-                    st->line);
+        return PERR(st, "extent", "line %u: extent file name must be in double quotes", st->line);
     }
 
     bool has_offset = false;
@@ -304,8 +303,7 @@ parse_extent(parse_state *st, const char *line, const char *access)
         has_offset = true;
         if (next_token(&p, &tok)) {
             free(file);
-            return PERR(st, "extent", "line %u: unexpected text after the extent offset",
-                        st->line);
+            return PERR(st, "extent", "line %u: unexpected text after the extent offset", st->line);
         }
     }
 
@@ -330,8 +328,7 @@ parse_extent(parse_state *st, const char *line, const char *access)
     }
     if (d->n_extents >= HK_VMDK_MAX_EXTENTS) {
         free(file);
-        return PERR(st, "extent", "line %u: more than %u extents", st->line,
-                    HK_VMDK_MAX_EXTENTS);
+        return PERR(st, "extent", "line %u: more than %u extents", st->line, HK_VMDK_MAX_EXTENTS);
     }
     hk_vmdk_extent_line *ne = realloc(d->extents, (d->n_extents + 1) * sizeof(*ne));
     if (!ne) {
@@ -365,7 +362,7 @@ parse_line(parse_state *st, char *line)
     st->blank_from = 0;
     if (*s == '#')
         return 0;
-    static const char *const access_words[] = { "RW", "RDONLY", "NOACCESS" };
+    static const char *const access_words[] = {"RW", "RDONLY", "NOACCESS"};
     for (size_t i = 0; i < HK_ARRAY_LEN(access_words); i++) {
         size_t n = strlen(access_words[i]);
         if (strncmp(s, access_words[i], n) != 0 || (s[n] != '\0' && !is_space(s[n])))
@@ -402,7 +399,7 @@ hk_vmdk_descriptor_parse(h2k_ctx *ctx, const char *text, size_t len, const char 
         return hk_error_at(ctx, H2K_ERR_FORMAT, path, (int64_t)base_offset, "descriptor",
                            "descriptor is larger than %llu bytes",
                            (unsigned long long)HK_VMDK_MAX_DESCRIPTOR);
-    parse_state st = { .ctx = ctx, .path = path, .base = base_offset, .d = out };
+    parse_state st = {.ctx = ctx, .path = path, .base = base_offset, .d = out};
     size_t pos = 0;
     if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
         pos = 3;
@@ -432,34 +429,33 @@ hk_vmdk_descriptor_parse(h2k_ctx *ctx, const char *text, size_t len, const char 
 
 typedef struct create_type_info {
     const char *name;
-    unsigned allowed;   /* bit mask of hk_vmdk_extent_type */
-    bool monolithic;    /* exactly one extent */
-    bool unsupported;   /* raw devices */
+    unsigned allowed; /* bit mask of hk_vmdk_extent_type */
+    bool monolithic;  /* exactly one extent */
+    bool unsupported; /* raw devices */
 } create_type_info;
 
 #define EXT(t) (1u << HK_VMDK_EXTENT_##t)
 
 static const create_type_info create_types[] = {
-    { "monolithicSparse", EXT(SPARSE), true, false },
-    { "streamOptimized", EXT(SPARSE), true, false },
-    { "twoGbMaxExtentSparse", EXT(SPARSE) | EXT(ZERO), false, false },
-    { "monolithicFlat", EXT(FLAT) | EXT(ZERO), false, false },
-    { "twoGbMaxExtentFlat", EXT(FLAT) | EXT(ZERO), false, false },
-    { "vmfs", EXT(VMFS) | EXT(FLAT) | EXT(ZERO), false, false },
-    { "vmfsThin", EXT(VMFS) | EXT(FLAT) | EXT(ZERO), false, false },
-    { "vmfsPreallocated", EXT(VMFS) | EXT(FLAT) | EXT(ZERO), false, false },
-    { "vmfsEagerZeroedThick", EXT(VMFS) | EXT(FLAT) | EXT(ZERO), false, false },
-    { "vmfsSparse", EXT(VMFSSPARSE) | EXT(ZERO), false, false },
-    { "seSparse", EXT(SESPARSE), false, false },
-    { "custom", EXT(SPARSE) | EXT(FLAT) | EXT(ZERO) | EXT(VMFS) | EXT(VMFSSPARSE) |
-                    EXT(SESPARSE),
-      false, false },
-    { "vmfsRaw", EXT(VMFSRAW) | EXT(VMFSRDM), false, true },
-    { "vmfsRDM", EXT(VMFSRAW) | EXT(VMFSRDM), false, true },
-    { "vmfsRawDeviceMap", EXT(VMFSRAW) | EXT(VMFSRDM), false, true },
-    { "vmfsPassthroughRawDeviceMap", EXT(VMFSRAW) | EXT(VMFSRDM), false, true },
-    { "fullDevice", EXT(FLAT), false, true },
-    { "partitionedDevice", EXT(FLAT) | EXT(ZERO), false, true },
+    {"monolithicSparse", EXT(SPARSE), true, false},
+    {"streamOptimized", EXT(SPARSE), true, false},
+    {"twoGbMaxExtentSparse", EXT(SPARSE) | EXT(ZERO), false, false},
+    {"monolithicFlat", EXT(FLAT) | EXT(ZERO), false, false},
+    {"twoGbMaxExtentFlat", EXT(FLAT) | EXT(ZERO), false, false},
+    {"vmfs", EXT(VMFS) | EXT(FLAT) | EXT(ZERO), false, false},
+    {"vmfsThin", EXT(VMFS) | EXT(FLAT) | EXT(ZERO), false, false},
+    {"vmfsPreallocated", EXT(VMFS) | EXT(FLAT) | EXT(ZERO), false, false},
+    {"vmfsEagerZeroedThick", EXT(VMFS) | EXT(FLAT) | EXT(ZERO), false, false},
+    {"vmfsSparse", EXT(VMFSSPARSE) | EXT(ZERO), false, false},
+    {"seSparse", EXT(SESPARSE), false, false},
+    {"custom", EXT(SPARSE) | EXT(FLAT) | EXT(ZERO) | EXT(VMFS) | EXT(VMFSSPARSE) | EXT(SESPARSE),
+     false, false},
+    {"vmfsRaw", EXT(VMFSRAW) | EXT(VMFSRDM), false, true},
+    {"vmfsRDM", EXT(VMFSRAW) | EXT(VMFSRDM), false, true},
+    {"vmfsRawDeviceMap", EXT(VMFSRAW) | EXT(VMFSRDM), false, true},
+    {"vmfsPassthroughRawDeviceMap", EXT(VMFSRAW) | EXT(VMFSRDM), false, true},
+    {"fullDevice", EXT(FLAT), false, true},
+    {"partitionedDevice", EXT(FLAT) | EXT(ZERO), false, true},
 };
 
 int
@@ -508,8 +504,7 @@ hk_vmdk_descriptor_validate(h2k_ctx *ctx, const hk_vmdk_descriptor *d, const cha
                            ct->name, d->n_extents);
     if (d->has_parent_cid && d->parent_cid != HK_VMDK_NO_PARENT_CID && !d->parent_hint)
         return hk_error_at(ctx, H2K_ERR_FORMAT, path, (int64_t)base, "parentFileNameHint",
-                           "delta disk (parentCID=%08x) does not name its parent",
-                           d->parent_cid);
+                           "delta disk (parentCID=%08x) does not name its parent", d->parent_cid);
     return 0;
 }
 
@@ -524,8 +519,7 @@ le16(const uint8_t *p)
 static uint32_t
 le32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static uint64_t
@@ -581,7 +575,7 @@ sectors_fit(uint64_t off_sectors, uint64_t bytes, uint64_t size)
     return bytes <= size - off;
 }
 
-#define HERR(field, fo, ...)                                                                   \
+#define HERR(field, fo, ...)                                                                       \
     hk_error_at(ctx, H2K_ERR_FORMAT, path, (int64_t)(file_offset + (fo)), (field), __VA_ARGS__)
 
 int
@@ -603,8 +597,7 @@ hk_vmdk_sparse_header_check(h2k_ctx *ctx, const hk_vmdk_sparse_header *h, uint64
     if (h->capacity > HK_MAX_VIRTUAL_SIZE / 512)
         return HERR("capacity", 12, "capacity of %llu sectors exceeds the %llu-byte limit",
                     (unsigned long long)h->capacity, (unsigned long long)HK_MAX_VIRTUAL_SIZE);
-    if (!is_pow2(h->grain_size) || h->grain_size < 8 ||
-        h->grain_size > HK_VMDK_MAX_GRAIN_SECTORS)
+    if (!is_pow2(h->grain_size) || h->grain_size < 8 || h->grain_size > HK_VMDK_MAX_GRAIN_SECTORS)
         return HERR("grainSize", 20,
                     "grain size of %llu sectors is not a power of two between 8 and %llu",
                     (unsigned long long)h->grain_size,
@@ -623,8 +616,7 @@ hk_vmdk_sparse_header_check(h2k_ctx *ctx, const hk_vmdk_sparse_header *h, uint64
                         "embedded descriptor (sector %llu, %llu sectors) lies beyond the end "
                         "of the image (%llu bytes)",
                         (unsigned long long)h->descriptor_offset,
-                        (unsigned long long)h->descriptor_size,
-                        (unsigned long long)image_size);
+                        (unsigned long long)h->descriptor_size, (unsigned long long)image_size);
     } else if (h->descriptor_size) {
         return HERR("descriptorOffset", 28,
                     "descriptorSize is %llu sectors but descriptorOffset is 0",
@@ -692,8 +684,8 @@ hk_vmdk_cowd_header_check(h2k_ctx *ctx, const hk_vmdk_cowd_header *h, uint64_t i
     uint64_t need = h->capacity / per_gt + (h->capacity % per_gt ? 1 : 0);
     if (h->gd_entries < need)
         return HERR("numGDEntries", 24,
-                    "%u grain directory entries cannot map %u sectors (need %llu)",
-                    h->gd_entries, h->capacity, (unsigned long long)need);
+                    "%u grain directory entries cannot map %u sectors (need %llu)", h->gd_entries,
+                    h->capacity, (unsigned long long)need);
     if (h->gd_offset == 0 || !sectors_fit(h->gd_offset, (uint64_t)h->gd_entries * 4, image_size))
         return HERR("gdOffset", 20,
                     "grain directory (sector %u, %u entries) lies outside the image "

@@ -42,14 +42,14 @@ const char *hk_vmdk_extent_type_name(hk_vmdk_extent_type t);
 
 /* One extent line: ACCESS SECTORS TYPE ["FILE" [OFFSET]]. */
 typedef struct hk_vmdk_extent_line {
-    const char *access;      /* static: "RW", "RDONLY" or "NOACCESS" */
+    const char *access; /* static: "RW", "RDONLY" or "NOACCESS" */
     uint64_t sectors;
     hk_vmdk_extent_type type;
-    char *file;              /* as written (unquoted), NULL when absent (ZERO) */
+    char *file; /* as written (unquoted), NULL when absent (ZERO) */
     bool has_offset;
-    uint64_t offset;         /* in sectors (FLAT/VMFS/VMFSRAW/VMFSRDM) */
-    unsigned line;           /* 1-based line number */
-    uint64_t text_offset;    /* byte offset of the line in the text */
+    uint64_t offset;      /* in sectors (FLAT/VMFS/VMFSRAW/VMFSRDM) */
+    unsigned line;        /* 1-based line number */
+    uint64_t text_offset; /* byte offset of the line in the text */
 } hk_vmdk_extent_line;
 
 /* A "ddb.KEY = VALUE" entry (value unquoted). */
@@ -60,17 +60,17 @@ typedef struct hk_vmdk_ddb_entry {
 
 /* A parsed descriptor.  Zero-initialise; free with hk_vmdk_descriptor_clear(). */
 typedef struct hk_vmdk_descriptor {
-    unsigned version;        /* "version=", 0 when absent */
-    char *encoding;          /* or NULL */
+    unsigned version; /* "version=", 0 when absent */
+    char *encoding;   /* or NULL */
     bool has_cid;
     uint32_t cid;
     bool has_parent_cid;
     uint32_t parent_cid;
-    char *create_type;       /* or NULL */
-    char *parent_hint;       /* parentFileNameHint, or NULL */
+    char *create_type; /* or NULL */
+    char *parent_hint; /* parentFileNameHint, or NULL */
     size_t n_extents;
     hk_vmdk_extent_line *extents;
-    uint64_t total_sectors;  /* sum of the extents' sectors (<= HK_MAX_VIRTUAL_SIZE / 512) */
+    uint64_t total_sectors; /* sum of the extents' sectors (<= HK_MAX_VIRTUAL_SIZE / 512) */
     size_t n_ddb;
     hk_vmdk_ddb_entry *ddb;
 } hk_vmdk_descriptor;
@@ -103,8 +103,7 @@ const char *hk_vmdk_descriptor_ddb(const hk_vmdk_descriptor *d, const char *key)
  * H2K_ERR_UNSUPPORTED.  @embedded: the descriptor lives inside a sparse file.
  */
 int hk_vmdk_descriptor_validate(h2k_ctx *ctx, const hk_vmdk_descriptor *d,
-                                const char *path_for_errors, uint64_t base_offset,
-                                bool embedded);
+                                const char *path_for_errors, uint64_t base_offset, bool embedded);
 
 /* ------------------------------------------------ hosted sparse header */
 
@@ -118,22 +117,22 @@ int hk_vmdk_descriptor_validate(h2k_ctx *ctx, const hk_vmdk_descriptor *d,
 
 /* The 512-byte "KDMV" header (also the stream-optimized footer). */
 typedef struct hk_vmdk_sparse_header {
-    uint32_t magic;            /* 0x564d444b, bytes "KDMV" */
+    uint32_t magic; /* 0x564d444b, bytes "KDMV" */
     uint32_t version;
     uint32_t flags;
-    uint64_t capacity;         /* sectors */
-    uint64_t grain_size;       /* sectors */
-    uint64_t descriptor_offset;/* sectors */
-    uint64_t descriptor_size;  /* sectors */
+    uint64_t capacity;          /* sectors */
+    uint64_t grain_size;        /* sectors */
+    uint64_t descriptor_offset; /* sectors */
+    uint64_t descriptor_size;   /* sectors */
     uint32_t num_gtes_per_gt;
-    uint64_t rgd_offset;       /* sectors */
-    uint64_t gd_offset;        /* sectors, or HK_VMDK_GD_AT_END */
-    uint64_t overhead;         /* sectors */
+    uint64_t rgd_offset; /* sectors */
+    uint64_t gd_offset;  /* sectors, or HK_VMDK_GD_AT_END */
+    uint64_t overhead;   /* sectors */
     uint8_t unclean_shutdown;
-    char single_end_line;      /* '\n' */
-    char non_end_line;         /* ' ' */
-    char double_end_line1;     /* '\r' */
-    char double_end_line2;     /* '\n' */
+    char single_end_line;        /* '\n' */
+    char non_end_line;           /* ' ' */
+    char double_end_line1;       /* '\r' */
+    char double_end_line2;       /* '\n' */
     uint16_t compress_algorithm; /* 0 none, 1 deflate */
 } hk_vmdk_sparse_header;
 
@@ -150,9 +149,8 @@ void hk_vmdk_sparse_header_decode(const uint8_t buf[512], hk_vmdk_sparse_header 
  * Errors (H2K_ERR_FORMAT) name @path, the file offset of the field
  * (@file_offset = where the header starts in the file) and the field.
  */
-int hk_vmdk_sparse_header_check(h2k_ctx *ctx, const hk_vmdk_sparse_header *h,
-                                uint64_t image_size, const char *path, uint64_t file_offset,
-                                bool allow_gd_at_end);
+int hk_vmdk_sparse_header_check(h2k_ctx *ctx, const hk_vmdk_sparse_header *h, uint64_t image_size,
+                                const char *path, uint64_t file_offset, bool allow_gd_at_end);
 
 /* Number of grain-directory entries a checked header implies. */
 uint64_t hk_vmdk_sparse_gd_entries(const hk_vmdk_sparse_header *h);
@@ -162,12 +160,12 @@ uint64_t hk_vmdk_sparse_gd_entries(const hk_vmdk_sparse_header *h);
 #define HK_VMDK_COWD_HEADER_SIZE 2048u
 
 typedef struct hk_vmdk_cowd_header {
-    uint32_t magic;         /* bytes "COWD" */
+    uint32_t magic; /* bytes "COWD" */
     uint32_t version;
     uint32_t flags;
-    uint32_t capacity;      /* sectors */
-    uint32_t grain_size;    /* sectors */
-    uint32_t gd_offset;     /* sectors */
+    uint32_t capacity;   /* sectors */
+    uint32_t grain_size; /* sectors */
+    uint32_t gd_offset;  /* sectors */
     uint32_t gd_entries;
     uint32_t free_sector;
 } hk_vmdk_cowd_header;
@@ -187,8 +185,8 @@ int hk_vmdk_cowd_header_check(h2k_ctx *ctx, const hk_vmdk_cowd_header *h, uint64
 typedef struct hk_vmdk_sesparse_header {
     uint64_t magic;
     uint64_t version;
-    uint64_t capacity;      /* sectors */
-    uint64_t grain_size;    /* sectors */
+    uint64_t capacity;   /* sectors */
+    uint64_t grain_size; /* sectors */
     uint64_t grain_table_size;
     uint64_t flags;
 } hk_vmdk_sesparse_header;
@@ -197,7 +195,7 @@ typedef struct hk_vmdk_sesparse_header {
 void hk_vmdk_sesparse_header_decode(const uint8_t buf[48], hk_vmdk_sesparse_header *h);
 
 /* Checks magic, version, capacity and grain size. */
-int hk_vmdk_sesparse_header_check(h2k_ctx *ctx, const hk_vmdk_sesparse_header *h,
-                                  const char *path, uint64_t file_offset);
+int hk_vmdk_sesparse_header_check(h2k_ctx *ctx, const hk_vmdk_sesparse_header *h, const char *path,
+                                  uint64_t file_offset);
 
 #endif /* HK_DISK_VMDK_DESCRIPTOR_H */

@@ -176,8 +176,8 @@ vmx_tokenize(h2k_ctx *ctx, vmx_doc *d, const char *text, size_t len)
             k++;
         if (key_end == a || k >= b || text[k] != '=') {
             if (warnings++ < VMX_MAX_WARNINGS)
-                hk_warn(ctx, VMX_DOMAIN, "%s: line %zu: not a key = value line, ignored",
-                        d->name, lineno);
+                hk_warn(ctx, VMX_DOMAIN, "%s: line %zu: not a key = value line, ignored", d->name,
+                        lineno);
             continue;
         }
         k++;
@@ -189,9 +189,8 @@ vmx_tokenize(h2k_ctx *ctx, vmx_doc *d, const char *text, size_t len)
             const char *q = memchr(text + vs, '"', b - vs);
             if (!q) {
                 char *key = hk_strndup(text + a, key_end - a);
-                int rc = hk_error_at(ctx, H2K_ERR_FORMAT, d->name, (int64_t)start,
-                                     key ? key : "?", "line %zu: unterminated quoted value",
-                                     lineno);
+                int rc = hk_error_at(ctx, H2K_ERR_FORMAT, d->name, (int64_t)start, key ? key : "?",
+                                     "line %zu: unterminated quoted value", lineno);
                 free(key);
                 return rc;
             }
@@ -245,16 +244,15 @@ vmx_tokenize(h2k_ctx *ctx, vmx_doc *d, const char *text, size_t len)
     }
     if (d->n == 0 && warnings > 0)
         return hk_error_at(ctx, H2K_ERR_FORMAT, d->name, 0, NULL,
-                           "no key = value line, %zu unreadable lines: not a VMX file",
-                           warnings);
+                           "no key = value line, %zu unreadable lines: not a VMX file", warnings);
     if (d->n == 0)
         return 0;
     qsort(d->e, d->n, sizeof(*d->e), cmp_entry);
     size_t w = 0;
     for (size_t i = 0; i < d->n; i++) {
         if (i + 1 < d->n && strcmp(d->e[i].key, d->e[i + 1].key) == 0) {
-            hk_debug(ctx, VMX_DOMAIN, "%s: key %s repeated at line %zu, the last one wins",
-                     d->name, d->e[i].key, d->e[i + 1].line);
+            hk_debug(ctx, VMX_DOMAIN, "%s: key %s repeated at line %zu, the last one wins", d->name,
+                     d->e[i].key, d->e[i + 1].line);
             free(d->e[i].key);
             free(d->e[i].name);
             free(d->e[i].value);
@@ -322,7 +320,7 @@ static bool
 parse_ctrl_unit(const char *ns, size_t prefix_len, unsigned *c, unsigned *t)
 {
     const char *p = ns + prefix_len;
-    unsigned v[2] = { 0, 0 };
+    unsigned v[2] = {0, 0};
     for (int i = 0; i < 2; i++) {
         if (!isdigit((unsigned char)*p))
             return false;
@@ -375,10 +373,10 @@ static const struct {
     const char *prefix;
     h2k_bus bus;
 } vmx_buses[] = {
-    { "scsi", H2K_BUS_SCSI },
-    { "nvme", H2K_BUS_NVME },
-    { "sata", H2K_BUS_SATA },
-    { "ide", H2K_BUS_IDE },
+    {"scsi", H2K_BUS_SCSI},
+    {"nvme", H2K_BUS_NVME},
+    {"sata", H2K_BUS_SATA},
+    {"ide", H2K_BUS_IDE},
 };
 
 /* Splits "scsi0:1" into bus rank, controller and unit. */
@@ -407,10 +405,9 @@ in_list(const char *v, const char *const *list)
 static bool
 is_hard_disk(h2k_bus bus, const char *dt, const char *file)
 {
-    static const char *const scsi_types[] = { "disk", "plaindisk", "rawdisk", "scsi-harddisk",
-                                              NULL };
-    static const char *const disk_only[] = { "disk", NULL };
-    static const char *const ide_types[] = { "ata-harddisk", NULL };
+    static const char *const scsi_types[] = {"disk", "plaindisk", "rawdisk", "scsi-harddisk", NULL};
+    static const char *const disk_only[] = {"disk", NULL};
+    static const char *const ide_types[] = {"ata-harddisk", NULL};
     switch (bus) {
     case H2K_BUS_SCSI:
         return dt ? in_list(dt, scsi_types) : !hk_endswith_nocase(file, ".iso");
@@ -427,7 +424,7 @@ is_hard_disk(h2k_bus bus, const char *dt, const char *file)
 static bool
 is_cdrom_type(const char *dt)
 {
-    static const char *const types[] = { "atapi-cdrom", "cdrom-image", "cdrom-raw", NULL };
+    static const char *const types[] = {"atapi-cdrom", "cdrom-image", "cdrom-raw", NULL};
     return dt && in_list(dt, types);
 }
 
@@ -552,7 +549,7 @@ collect_disks(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, h2k_vm_spec 
                 goto out;
             }
         }
-        devs[n++] = (vmx_dev){ rank, c, t, &d->e[i], d->e[i].key };
+        devs[n++] = (vmx_dev){rank, c, t, &d->e[i], d->e[i].key};
     }
     if (n == 0)
         goto out;
@@ -606,7 +603,7 @@ collect_removables(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, h2k_vm_
         char ns[32];
         size_t rank;
         unsigned c, t, fl;
-        h2k_vm_removable r = { NULL, H2K_BUS_UNKNOWN, -1, NULL };
+        h2k_vm_removable r = {NULL, H2K_BUS_UNKNOWN, -1, NULL};
         const char *file = NULL;
         if (key_namespace(d->e[i].key, ".devicetype", ns, sizeof(ns)) &&
             parse_device_ns(ns, &rank, &c, &t)) {
@@ -626,8 +623,7 @@ collect_removables(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, h2k_vm_
             r.bus = H2K_BUS_FLOPPY;
             r.slot = (int)fl;
             const char *ft = vmx_get2(d, ns, "filetype");
-            if (vmx_bool(vmx_get2(d, ns, "clientdevice")) != 1 && ft &&
-                hk_streq_nocase(ft, "file"))
+            if (vmx_bool(vmx_get2(d, ns, "clientdevice")) != 1 && ft && hk_streq_nocase(ft, "file"))
                 file = vmx_get2(d, ns, "filename");
         } else {
             continue;
@@ -697,7 +693,7 @@ collect_nics(h2k_ctx *ctx, const vmx_doc *d, h2k_vm_spec *spec)
         const char *stat = vmx_get2(d, ns, "address");
         const char *gen = vmx_get2(d, ns, "generatedaddress");
         const char *mac = (at && hk_streq_nocase(at, "static")) ? (stat ? stat : gen)
-                                                                 : (gen ? gen : stat);
+                                                                : (gen ? gen : stat);
         nic->network = strdup(net ? net : ns);
         nic->is_bridge = ct && hk_streq_nocase(ct, "bridged");
         if (model && *model && !(nic->model = hk_descriptor_lower_dup(model))) {
@@ -897,11 +893,10 @@ h2k_vmx_parse_memory(h2k_ctx *ctx, const char *text, size_t len, const char *bas
     *out = NULL;
     if (!ctx || (!text && len))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "h2k_vmx_parse_memory: NULL argument");
-    vmx_doc d = { NULL, 0, name_for_errors ? name_for_errors : "(vmx)" };
+    vmx_doc d = {NULL, 0, name_for_errors ? name_for_errors : "(vmx)"};
     if (len > VMX_MAX_SIZE)
         return hk_error_at(ctx, H2K_ERR_FORMAT, d.name, -1, NULL,
-                           "VMX file is %zu bytes, more than the %u allowed", len,
-                           VMX_MAX_SIZE);
+                           "VMX file is %zu bytes, more than the %u allowed", len, VMX_MAX_SIZE);
     h2k_vm_spec *spec = h2k_vm_spec_new();
     if (!spec)
         return hk_error_nomem(ctx);

@@ -48,7 +48,7 @@ hk_xform_cloudinit_azure(const char *text, hk_xform_out *out)
     memset(out, 0, sizeof(*out));
     hk_buf b = {0};
     bool changed = false;
-    bool in_block = false;     /* after "datasource_list:" alone on its line */
+    bool in_block = false; /* after "datasource_list:" alone on its line */
     size_t block_kept = 0, block_dropped = 0;
     size_t block_indent = 2;
     int lineno = 0;
@@ -70,8 +70,7 @@ hk_xform_cloudinit_azure(const char *text, hk_xform_out *out)
                 if (is_azure_item(v, hash ? (size_t)(hash - v) : vn)) {
                     block_dropped++;
                     changed = true;
-                    if (!hk_xform_note(out, "line %d: Azure removed from datasource_list",
-                                       lineno))
+                    if (!hk_xform_note(out, "line %d: Azure removed from datasource_list", lineno))
                         goto oom;
                     p = next;
                     continue;

@@ -21,7 +21,7 @@ edit_file(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, xform_fn
     char *before = hk_fix_read(fx, path, NULL);
     if (!before)
         return 0;
-    hk_xform_out xo = { 0 };
+    hk_xform_out xo = {0};
     int rc = fn(before, &fx->map, &xo);
     int changed = 0;
     if (rc < 0) {
@@ -59,7 +59,7 @@ hk_fix_fstab(h2k_offline_fixer *fx, h2k_fix_result *res)
 static const char *
 find_grub_cfg(h2k_offline_fixer *fx)
 {
-    static const char *const cands[] = { "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg" };
+    static const char *const cands[] = {"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"};
     for (size_t i = 0; i < HK_ARRAY_LEN(cands); i++)
         if (hk_fix_exists(fx, cands[i]))
             return cands[i];
@@ -67,16 +67,12 @@ find_grub_cfg(h2k_offline_fixer *fx)
 }
 
 /* grub.cfg files of UEFI guests that are not generated in /boot/grub*. */
-static const char *const efi_cfgs[] = { "/boot/efi/EFI/redhat/grub.cfg",
-                                        "/boot/efi/EFI/centos/grub.cfg",
-                                        "/boot/efi/EFI/fedora/grub.cfg",
-                                        "/boot/efi/EFI/rocky/grub.cfg",
-                                        "/boot/efi/EFI/almalinux/grub.cfg",
-                                        "/boot/efi/EFI/debian/grub.cfg",
-                                        "/boot/efi/EFI/ubuntu/grub.cfg",
-                                        "/boot/efi/EFI/opensuse/grub.cfg",
-                                        "/boot/efi/EFI/sles/grub.cfg",
-                                        NULL };
+static const char *const efi_cfgs[] = {
+    "/boot/efi/EFI/redhat/grub.cfg",    "/boot/efi/EFI/centos/grub.cfg",
+    "/boot/efi/EFI/fedora/grub.cfg",    "/boot/efi/EFI/rocky/grub.cfg",
+    "/boot/efi/EFI/almalinux/grub.cfg", "/boot/efi/EFI/debian/grub.cfg",
+    "/boot/efi/EFI/ubuntu/grub.cfg",    "/boot/efi/EFI/opensuse/grub.cfg",
+    "/boot/efi/EFI/sles/grub.cfg",      NULL};
 
 static bool
 cfg_is_stub(const char *text)

@@ -43,7 +43,6 @@ hk_fix_place_boot_probe(h2k_offline_fixer *fx, const char *token)
         return rc;
     if ((rc = hk_probe_install(fx->ctx, fx->gfs->g, token)) < 0)
         return rc;
-    hk_info(fx->ctx, "test", "boot probe written by the repair appliance in %.1f s",
-            hk_now() - t0);
+    hk_info(fx->ctx, "test", "boot probe written by the repair appliance in %.1f s", hk_now() - t0);
     return 0;
 }

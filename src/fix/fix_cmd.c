@@ -121,7 +121,7 @@ hk_initrd_add_result(int status, const char *out, const char **said)
 char *
 hk_fix_cmd_pkg_query(bool dpkg, const char *const *pkgs, size_t n)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     for (size_t i = 0; i < n; i++) {
         char *q = hk_sh_quote(pkgs[i]);
         if (!q) {
@@ -163,7 +163,7 @@ hk_fix_pkg_filter(const char *output, const char *const *pkgs, size_t n)
     bool *seen = calloc(n ? n : 1, sizeof(*seen));
     if (!seen)
         return NULL;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_append(&b, "", 0);
     static const char ws[] = " \t\r\n";
     for (const char *p = output ? output : ""; *p;) {
@@ -185,7 +185,7 @@ hk_fix_pkg_filter(const char *output, const char *const *pkgs, size_t n)
 char *
 hk_fix_cmd_pkg_remove(bool dpkg, const char *names, const char *const *pkgs, size_t n)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, dpkg ? "DEBIAN_FRONTEND=noninteractive dpkg --purge" : "rpm -e --nodeps");
     size_t words = 0;
     static const char ws[] = " \t\r\n";

@@ -19,8 +19,8 @@
 #include "fix_cmd.h"
 #include "fixer_internal.h"
 
-static const char *const virtio_modules[] = { "virtio_pci", "virtio_blk", "virtio_scsi",
-                                              "virtio_net", NULL };
+static const char *const virtio_modules[] = {"virtio_pci", "virtio_blk", "virtio_scsi",
+                                             "virtio_net", NULL};
 
 /* What the fast path adds: the drivers the root disk needs; the NIC driver is
  * loaded from the root file system, after the network repair's naming rules. */
@@ -133,8 +133,8 @@ ensure_config(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool)
     if (tool == TOOL_INITRAMFS_TOOLS) {
         const char *path = "/etc/initramfs-tools/modules";
         char *before = hk_fix_read(fx, path, NULL);
-        hk_buf b = { 0 };
-        hk_xform_out xo = { 0 };
+        hk_buf b = {0};
+        hk_xform_out xo = {0};
         hk_buf_puts(&b, before ? before : "");
         bool added = false;
         for (size_t i = 0; virtio_modules[i]; i++) {
@@ -182,8 +182,7 @@ static int
 add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool,
                     const h2k_guest_kernel *k)
 {
-    const char *script =
-        tool == TOOL_DRACUT ? hk_initrd_dracut_add_script() : initramfs_add_script;
+    const char *script = tool == TOOL_DRACUT ? hk_initrd_dracut_add_script() : initramfs_add_script;
     char *cmd = hk_fix_cmd_initramfs_add(k->version, k->initrd_path, storage_modules, script);
     if (!cmd)
         return 0;
@@ -198,8 +197,8 @@ add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool
         r = 1;
     } else if (oc == HK_INITRD_ADD_ADDED) {
         hk_info(fx->ctx, "fix", "initramfs of %s (%s): %.*s in %.0f s", k->version,
-                tool == TOOL_DRACUT ? "dracut" : "initramfs-tools", (int)strcspn(said, "\n"),
-                said, hk_now() - t0);
+                tool == TOOL_DRACUT ? "dracut" : "initramfs-tools", (int)strcspn(said, "\n"), said,
+                hk_now() - t0);
         r = 2;
     } else {
         /* the guest's own output: rendered safely */
@@ -250,8 +249,10 @@ hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res)
             continue;
         }
         if (!k->has_virtio_blk) {
-            hk_warn(fx->ctx, "fix", "kernel %s has no virtio_blk driver: it cannot boot on "
-                                    "virtio", k->version);
+            hk_warn(fx->ctx, "fix",
+                    "kernel %s has no virtio_blk driver: it cannot boot on "
+                    "virtio",
+                    k->version);
             hk_fix_fail(res, "kernel %s has no virtio_blk driver", k->version);
             continue;
         }
@@ -307,8 +308,7 @@ hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res)
         if (!fx->opts.dry_run) {
             k->initrd_has_virtio = initrd_has_virtio(fx, res, tool, k);
             if (k->initrd_has_virtio == 0)
-                hk_fix_fail(res, "the rebuilt initramfs of %s still lacks virtio_blk",
-                            k->version);
+                hk_fix_fail(res, "the rebuilt initramfs of %s still lacks virtio_blk", k->version);
         }
         if (res->status == H2K_FIX_STATUS_UNCHANGED)
             res->status = H2K_FIX_STATUS_CHANGED;

@@ -17,16 +17,16 @@ static const struct {
     const char *prefix; /* NULL: any */
     const char *suffix; /* NULL: any */
 } config_places[] = {
-    { HK_NET_IFUPDOWN, "/etc/network", "interfaces", NULL },
-    { HK_NET_IFUPDOWN, "/etc/network/interfaces.d", NULL, NULL },
-    { HK_NET_NETPLAN, "/etc/netplan", NULL, ".yaml" },
-    { HK_NET_NM, "/etc/NetworkManager/system-connections", NULL, NULL },
-    { HK_NET_IFCFG, "/etc/sysconfig/network-scripts", "ifcfg-", NULL },
-    { HK_NET_IFCFG, "/etc/sysconfig/network", "ifcfg-", NULL },
-    { HK_NET_NETWORKD, "/etc/systemd/network", NULL, ".network" },
-    { HK_NET_NETWORKD, "/etc/systemd/network", NULL, ".link" },
-    { HK_NET_WICKED, "/etc/wicked/ifconfig", NULL, ".xml" },
-    { HK_NET_UDEV, "/etc/udev/rules.d", NULL, "net.rules" },
+    {HK_NET_IFUPDOWN, "/etc/network", "interfaces", NULL},
+    {HK_NET_IFUPDOWN, "/etc/network/interfaces.d", NULL, NULL},
+    {HK_NET_NETPLAN, "/etc/netplan", NULL, ".yaml"},
+    {HK_NET_NM, "/etc/NetworkManager/system-connections", NULL, NULL},
+    {HK_NET_IFCFG, "/etc/sysconfig/network-scripts", "ifcfg-", NULL},
+    {HK_NET_IFCFG, "/etc/sysconfig/network", "ifcfg-", NULL},
+    {HK_NET_NETWORKD, "/etc/systemd/network", NULL, ".network"},
+    {HK_NET_NETWORKD, "/etc/systemd/network", NULL, ".link"},
+    {HK_NET_WICKED, "/etc/wicked/ifconfig", NULL, ".xml"},
+    {HK_NET_UDEV, "/etc/udev/rules.d", NULL, "net.rules"},
 };
 
 typedef struct cfg_file {
@@ -38,9 +38,9 @@ typedef struct cfg_file {
 typedef struct net_state {
     cfg_file *files;
     size_t n_files;
-    hk_nic_rename *nics;  /* the policy's NICs; strings owned below */
+    hk_nic_rename *nics; /* the policy's NICs; strings owned below */
     size_t n_nics;
-    char **owned;         /* strings to free */
+    char **owned; /* strings to free */
     size_t n_owned;
 } net_state;
 
@@ -93,7 +93,7 @@ collect_files(h2k_offline_fixer *fx, net_state *st)
                 continue;
             }
             st->files = nf;
-            st->files[st->n_files++] = (cfg_file){ config_places[i].fmt, path, text };
+            st->files[st->n_files++] = (cfg_file){config_places[i].fmt, path, text};
         }
         hk_strv_free(names);
     }
@@ -106,9 +106,9 @@ add_nic(net_state *st, const char *old_name, const char *new_name, const char *m
     if (!n)
         return NULL;
     st->nics = n;
-    n[st->n_nics] = (hk_nic_rename){ old_name ? keep(st, strdup(old_name)) : NULL,
-                                      new_name ? keep(st, strdup(new_name)) : NULL,
-                                      mac ? keep(st, strdup(mac)) : NULL };
+    n[st->n_nics] = (hk_nic_rename){old_name ? keep(st, strdup(old_name)) : NULL,
+                                    new_name ? keep(st, strdup(new_name)) : NULL,
+                                    mac ? keep(st, strdup(mac)) : NULL};
     return &n[st->n_nics++];
 }
 
@@ -181,8 +181,9 @@ build_nics(h2k_offline_fixer *fx, net_state *st, h2k_fix_result *res)
             for (size_t c = 0; c < b; c++)
                 dup |= bare[c] && strcmp(bare[c], bare[b]) == 0;
             if (!dup)
-                hk_fix_note_warning(res, "interface %s has no known MAC, so its name cannot be "
-                                         "pinned: give the VM's NICs to the fixer",
+                hk_fix_note_warning(res,
+                                    "interface %s has no known MAC, so its name cannot be "
+                                    "pinned: give the VM's NICs to the fixer",
                                     bare[b]);
         }
         free(bare[b]);
@@ -205,8 +206,7 @@ state_free(net_state *st)
 }
 
 static void
-rename_file(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
-            const hk_net_policy *p)
+rename_file(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, const hk_net_policy *p)
 {
     char *dir = hk_dirname(path);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -232,7 +232,7 @@ rename_file(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
 int
 hk_fix_network(h2k_offline_fixer *fx, h2k_fix_result *res)
 {
-    net_state st = { 0 };
+    net_state st = {0};
     collect_files(fx, &st);
     if (st.n_files == 0) {
         res->status = H2K_FIX_STATUS_SKIPPED;
@@ -241,14 +241,14 @@ hk_fix_network(h2k_offline_fixer *fx, h2k_fix_result *res)
         return 0;
     }
     build_nics(fx, &st, res);
-    hk_net_policy p = { st.nics, st.n_nics, fx->opts.keep_mac != 0 };
+    hk_net_policy p = {st.nics, st.n_nics, fx->opts.keep_mac != 0};
     if (hk_net_policy_check(&p) < 0) {
         hk_fix_fail(res, "invalid NIC names or MACs in the network policy");
         state_free(&st);
         return 0;
     }
     for (size_t f = 0; f < st.n_files; f++) {
-        hk_xform_out xo = { 0 };
+        hk_xform_out xo = {0};
         if (hk_net_xform(st.files[f].fmt, st.files[f].text, &p, &xo) < 0)
             hk_fix_fail(res, "cannot transform %s", st.files[f].path);
         else

@@ -19,7 +19,7 @@ static char *vfmt(const char *fmt, va_list ap) HK_PRINTF(1, 0);
 static char *
 vfmt(const char *fmt, va_list ap)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_vprintf(&b, fmt, ap);
     return hk_buf_steal(&b);
 }
@@ -135,8 +135,7 @@ result_dup(const h2k_fix_result *r)
 }
 
 int
-hk_fix_end(h2k_offline_fixer *fx, h2k_fix_result *res, h2k_fix_result **out, const char *fmt,
-           ...)
+hk_fix_end(h2k_offline_fixer *fx, h2k_fix_result *res, h2k_fix_result **out, const char *fmt, ...)
 {
     res->duration_seconds = hk_now() - res->duration_seconds;
     if (fmt) {
@@ -151,13 +150,13 @@ hk_fix_end(h2k_offline_fixer *fx, h2k_fix_result *res, h2k_fix_result **out, con
         if (res->status == H2K_FIX_STATUS_CHANGED)
             res->message = hk_asprintf("%zu file%s %s, %zu command%s", res->n_changes,
                                        res->n_changes == 1 ? "" : "s",
-                                       res->dry_run ? "would change" : "changed",
-                                       res->n_commands, res->n_commands == 1 ? "" : "s");
+                                       res->dry_run ? "would change" : "changed", res->n_commands,
+                                       res->n_commands == 1 ? "" : "s");
         else if (res->status == H2K_FIX_STATUS_UNCHANGED)
             res->message = strdup("nothing to change");
     }
-    hk_log(fx->ctx, res->status == H2K_FIX_STATUS_FAILED ? H2K_LOG_WARNING : H2K_LOG_INFO,
-           "fix", "%s: %s: %s", h2k_fix_kind_name(res->kind), h2k_fix_status_name(res->status),
+    hk_log(fx->ctx, res->status == H2K_FIX_STATUS_FAILED ? H2K_LOG_WARNING : H2K_LOG_INFO, "fix",
+           "%s: %s: %s", h2k_fix_kind_name(res->kind), h2k_fix_status_name(res->status),
            res->message ? res->message : "");
     h2k_fix_result *keep = out ? result_dup(res) : res;
     h2k_fix_result **nl = keep ? realloc(fx->results, (fx->n_results + 1) * sizeof(*nl)) : NULL;
@@ -251,8 +250,8 @@ hk_fix_apply(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, const
 }
 
 int
-hk_fix_write_new(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
-                 const char *content, const char *note)
+hk_fix_write_new(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, const char *content,
+                 const char *note)
 {
     char *before = hk_fix_read(fx, path, NULL);
     if (before && strcmp(before, content) == 0) {
@@ -327,8 +326,8 @@ write_and_record(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, c
 }
 
 int
-hk_fix_write_binary(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
-                    const void *data, size_t len, const char *note)
+hk_fix_write_binary(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, const void *data,
+                    size_t len, const char *note)
 {
     guestfs_h *g = fx->gfs->g;
     bool existed = guestfs_is_file(g, path) > 0;
@@ -353,8 +352,8 @@ hk_fix_take_registry(h2k_fix_result *res, h2k_registry_change *c, size_t n)
         free(c);
         return;
     }
-    h2k_registry_change *nr =
-        realloc(res->registry_changes, (res->n_registry_changes + n) * sizeof(*nr));
+    h2k_registry_change *nr = realloc(res->registry_changes,
+                                      (res->n_registry_changes + n) * sizeof(*nr));
     if (!nr) {
         for (size_t i = 0; i < n; i++)
             hk_reg_change_clear(&c[i]);
@@ -452,8 +451,8 @@ hk_fix_sh(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd, char **ou
 }
 
 int
-hk_fix_write_bytes(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
-                   const void *data, size_t len, const char *note)
+hk_fix_write_bytes(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, const void *data,
+                   size_t len, const char *note)
 {
     guestfs_h *g = fx->gfs->g;
     size_t old_len = 0;

@@ -13,7 +13,6 @@ hk_fix_selinux(h2k_offline_fixer *fx, h2k_fix_result *res)
         res->message = hk_asprintf("SELinux is %s", mode ? mode : "not configured");
         return 0;
     }
-    hk_fix_write_new(fx, res, "/.autorelabel", "",
-                     "relabel the file systems on the next boot");
+    hk_fix_write_new(fx, res, "/.autorelabel", "", "relabel the file systems on the next boot");
     return 0;
 }

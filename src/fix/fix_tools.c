@@ -8,16 +8,23 @@
 #include "fix_cmd.h"
 #include "fixer_internal.h"
 
-static const char *const packages[] = { "open-vm-tools", "open-vm-tools-desktop",
-                                        "open-vm-tools-sdmp", "open-vm-tools-dev",
-                                        "vmware-tools", "vmware-tools-core", NULL };
+static const char *const packages[] = {"open-vm-tools",
+                                       "open-vm-tools-desktop",
+                                       "open-vm-tools-sdmp",
+                                       "open-vm-tools-dev",
+                                       "vmware-tools",
+                                       "vmware-tools-core",
+                                       NULL};
 
 static const char *const leftovers[] = {
-    "/etc/vmware-tools", "/usr/lib/vmware-tools", "/etc/systemd/system/vmtoolsd.service",
+    "/etc/vmware-tools",
+    "/usr/lib/vmware-tools",
+    "/etc/systemd/system/vmtoolsd.service",
     "/etc/systemd/system/multi-user.target.wants/vmtoolsd.service",
     "/etc/systemd/system/multi-user.target.wants/open-vm-tools.service",
     "/etc/systemd/system/vmtoolsd.service.requires/vgauth.service",
-    "/etc/init.d/vmware-tools", NULL,
+    "/etc/init.d/vmware-tools",
+    NULL,
 };
 
 #define N_PACKAGES (HK_ARRAY_LEN(packages) - 1)

@@ -31,8 +31,8 @@
 #define MAX_DRIVER_FILE (64u << 20)
 
 typedef struct drv_file {
-    char *folder;  /* the folder it came from, for the report ("viostor/2k22/amd64") */
-    char *name;    /* file name */
+    char *folder; /* the folder it came from, for the report ("viostor/2k22/amd64") */
+    char *name;   /* file name */
     char *short_name;
     unsigned char *data;
     size_t len;
@@ -65,8 +65,8 @@ short_chain(const char *sn, const char *out[3])
     static const struct {
         const char *sn, *fallback;
     } fb[] = {
-        { "w11", "w10" }, { "2k25", "2k22" }, { "2k22", "2k19" }, { "2k19", "2k16" },
-        { "w8.1", "w8" }, { "2k12r2", "2k12" },
+        {"w11", "w10"},   {"2k25", "2k22"}, {"2k22", "2k19"},
+        {"2k19", "2k16"}, {"w8.1", "w8"},   {"2k12r2", "2k12"},
     };
     out[0] = sn;
     out[1] = NULL;
@@ -100,8 +100,8 @@ split_path(char *p, char *comp[6])
  * @chain?  Layouts: DRIVER/OS/ARCH/FILE and drivers/by-os/ARCH/OS/FILE.  Fills
  * the folder, the short name and the file name (caller frees). */
 static bool
-match_path(const char *path, const char *const chain[3], const char *arch, char **folder,
-           char **sn, char **name)
+match_path(const char *path, const char *const chain[3], const char *arch, char **folder, char **sn,
+           char **name)
 {
     char *p = strdup(path);
     if (!p)
@@ -143,7 +143,7 @@ add_file(drv_set *s, char *folder, char *sn, char *name, unsigned char *data, si
         return -1;
     }
     s->v = nv;
-    s->v[s->n++] = (drv_file){ folder, name, sn, data, len };
+    s->v[s->n++] = (drv_file){folder, name, sn, data, len};
     return 0;
 }
 
@@ -197,8 +197,7 @@ scan_dir(h2k_ctx *ctx, const char *root, const char *rel, int depth, const char 
 /* Reads the matching files of a virtio-win ISO (libarchive reads ISO 9660 with
  * Rock Ridge / Joliet names). */
 static int
-scan_iso(h2k_ctx *ctx, const char *iso, const char *const chain[3], const char *arch,
-         drv_set *s)
+scan_iso(h2k_ctx *ctx, const char *iso, const char *const chain[3], const char *arch, drv_set *s)
 {
     struct archive *a = archive_read_new();
     if (!a)
@@ -231,8 +230,8 @@ scan_iso(h2k_ctx *ctx, const char *iso, const char *const chain[3], const char *
         unsigned char *data = malloc((size_t)size + 1);
         ssize_t got = data ? archive_read_data(a, data, (size_t)size) : -1;
         if (got != size) {
-            rc = hk_error(ctx, H2K_ERR_IO, "%s: cannot read %s: %s", iso,
-                          archive_entry_pathname(e), data ? archive_error_string(a) : "no memory");
+            rc = hk_error(ctx, H2K_ERR_IO, "%s: cannot read %s: %s", iso, archive_entry_pathname(e),
+                          data ? archive_error_string(a) : "no memory");
             free(data);
             free(folder);
             free(sn);
@@ -267,10 +266,10 @@ find_file(const drv_set *s, const char *sn, const char *name)
 
 /* ------------------------------------------------------------- registry */
 
-static const char *const viostor_ids[] = { "VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00",
-                                           "VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01", NULL };
-static const char *const vioscsi_ids[] = { "VEN_1AF4&DEV_1004&SUBSYS_00081AF4&REV_00",
-                                           "VEN_1AF4&DEV_1048&SUBSYS_11001AF4&REV_01", NULL };
+static const char *const viostor_ids[] = {"VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00",
+                                          "VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01", NULL};
+static const char *const vioscsi_ids[] = {"VEN_1AF4&DEV_1004&SUBSYS_00081AF4&REV_00",
+                                          "VEN_1AF4&DEV_1048&SUBSYS_11001AF4&REV_01", NULL};
 
 /* The service of the boot driver and its binding to the PCI ids. */
 static int
@@ -313,7 +312,7 @@ bind_boot_driver(hk_hive *sys, const char *ccs, const char *drv, const char *arc
     char *k_conf = hk_asprintf("%s\\Configurations\\%s", k_pkg ? k_pkg : "", conf ? conf : "");
     if (!inf || !label || !conf || !k_inf || !k_pkg || !k_conf)
         rc = H2K_ERR_NO_MEMORY;
-    const char *labels[] = { label, NULL }, *confs[] = { conf, NULL };
+    const char *labels[] = {label, NULL}, *confs[] = {conf, NULL};
     if (rc == 0)
         rc = hk_hive_set_multi(sys, k_inf, "", labels);
     if (rc == 0)
@@ -331,7 +330,7 @@ bind_boot_driver(hk_hive *sys, const char *ccs, const char *drv, const char *arc
         rc = hk_hive_set_dword(sys, k_conf, "ConfigFlags", 0);
     if (rc == 0)
         rc = hk_hive_set_str(sys, k_conf, "Service", HK_REG_SZ, drv);
-    static const unsigned char rank[4] = { 0x01, 0xff, 0x00, 0x00 };
+    static const unsigned char rank[4] = {0x01, 0xff, 0x00, 0x00};
     for (size_t i = 0; rc == 0 && ids[i]; i++) {
         char *dev = hk_asprintf("DriverDatabase\\DeviceIds\\PCI\\%s", ids[i]);
         char *desc = hk_asprintf("%s\\Descriptors\\PCI\\%s", k_pkg, ids[i]);
@@ -371,7 +370,8 @@ add_device_path(hk_hive *sw)
         free(copy);
         if (!present) {
             char *nv = hk_asprintf("%s%s%s", cur, *cur ? ";" : "", dir);
-            rc = nv ? hk_hive_set_str(sw, key, "DevicePath", HK_REG_EXPAND_SZ, nv) : H2K_ERR_NO_MEMORY;
+            rc = nv ? hk_hive_set_str(sw, key, "DevicePath", HK_REG_EXPAND_SZ, nv)
+                    : H2K_ERR_NO_MEMORY;
             free(nv);
         }
     }
@@ -421,13 +421,12 @@ check_esp(h2k_offline_fixer *fx, h2k_fix_result *res, const char *mnt)
             } else {
                 guestfs_umount(g, mnt);
                 char *dir = hk_asprintf("%s/EFI/Boot", mnt);
-                if (guestfs_mount(g, d->device, mnt) < 0 || !dir ||
-                    guestfs_mkdir_p(g, dir) < 0 || guestfs_cp(g, mgr_r, fb) < 0)
+                if (guestfs_mount(g, d->device, mnt) < 0 || !dir || guestfs_mkdir_p(g, dir) < 0 ||
+                    guestfs_cp(g, mgr_r, fb) < 0)
                     hk_fix_note_warning(res, "cannot add EFI\\Boot\\bootx64.efi on %s: %s",
                                         d->device, guestfs_last_error(g));
                 else {
-                    h2k_file_change *nc =
-                        realloc(res->changes, (res->n_changes + 1) * sizeof(*nc));
+                    h2k_file_change *nc = realloc(res->changes, (res->n_changes + 1) * sizeof(*nc));
                     if (nc) {
                         res->changes = nc;
                         h2k_file_change *c = &nc[res->n_changes++];
@@ -448,9 +447,11 @@ check_esp(h2k_offline_fixer *fx, h2k_fix_result *res, const char *mnt)
             }
             free(path);
         } else if (!has_fb) {
-            hk_fix_note_warning(res, "the ESP %s has neither EFI\\Boot\\bootx64.efi nor "
-                                     "EFI\\Microsoft\\Boot\\bootmgfw.efi: OVMF will not find a "
-                                     "boot loader", d->device);
+            hk_fix_note_warning(res,
+                                "the ESP %s has neither EFI\\Boot\\bootx64.efi nor "
+                                "EFI\\Microsoft\\Boot\\bootmgfw.efi: OVMF will not find a "
+                                "boot loader",
+                                d->device);
         }
         free(efi);
         free(efi_r);
@@ -494,7 +495,7 @@ install_firstboot(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *sys,
                   const h2k_windows_info *w, const char *win_dir, hk_buf *summary)
 {
     h2k_ctx *ctx = fx->ctx;
-    hk_win_firstboot fb = { 0 };
+    hk_win_firstboot fb = {0};
     if (hk_win_firstboot_from_info(ctx, w, &fb) < 0) {
         hk_fix_note_warning(res, "first boot not installed: %s", h2k_ctx_last_error(ctx)->message);
         hk_buf_printf(summary, "; first boot not installed (%s)", w->arch);
@@ -519,8 +520,9 @@ install_firstboot(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *sys,
     fb.system_drive = system_drive(fx, w);
     fb.driver_dir = win_dir;
     if (!hk_win_path_ok(win_dir)) {
-        hk_fix_note_warning(res, "the drivers are not installed by pnputil at the first boot: "
-                                 "\"%.200s\" is not a folder name a script may hold",
+        hk_fix_note_warning(res,
+                            "the drivers are not installed by pnputil at the first boot: "
+                            "\"%.200s\" is not a folder name a script may hold",
                             win_dir);
         fb.driver_dir = NULL;
     }
@@ -541,9 +543,10 @@ install_firstboot(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *sys,
             continue;
         const char *mac = adapter_mac(fx, i);
         if (!mac) {
-            hk_fix_note_warning(res, "adapter %zu (%s) has a static IP configuration but the VM "
-                                     "description gives no MAC for it: not re-applied at the "
-                                     "first boot",
+            hk_fix_note_warning(res,
+                                "adapter %zu (%s) has a static IP configuration but the VM "
+                                "description gives no MAC for it: not re-applied at the "
+                                "first boot",
                                 i, name);
             continue;
         }
@@ -552,12 +555,13 @@ install_firstboot(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *sys,
             break;
         hk_win_nic one;
         hk_win_nic_from_adapter(a, mac, ips[i], &one);
-        hk_win_firstboot probe = { .os = fb.os, .nics = &one, .n_nics = 1 };
+        hk_win_firstboot probe = {.os = fb.os, .nics = &one, .n_nics = 1};
         hk_win_fb_step *st = NULL;
         size_t nst = 0;
         if (hk_win_firstboot_steps(ctx, &probe, &st, &nst) < 0) {
-            hk_fix_note_warning(res, "adapter %zu (%s, MAC %s): static IP not re-applied, its "
-                                     "values are refused: %s",
+            hk_fix_note_warning(res,
+                                "adapter %zu (%s, MAC %s): static IP not re-applied, its "
+                                "values are refused: %s",
                                 i, name, mac, h2k_ctx_last_error(ctx)->message);
             continue;
         }
@@ -647,10 +651,11 @@ hk_fix_virtio_win(h2k_offline_fixer *fx, h2k_fix_result *res)
         return 0;
     }
     if (w->hibernated)
-        return hk_fix_fail(res, "refused, nothing changed: Windows is hibernated or was shut "
-                                "down with Fast Startup (hiberfil.sys holds a hibernation "
-                                "image%s); start it on the source, turn Fast Startup off "
-                                "(powercfg /h off) and shut it down fully, then migrate again",
+        return hk_fix_fail(res,
+                           "refused, nothing changed: Windows is hibernated or was shut "
+                           "down with Fast Startup (hiberfil.sys holds a hibernation "
+                           "image%s); start it on the source, turn Fast Startup off "
+                           "(powercfg /h off) and shut it down fully, then migrate again",
                            w->fast_startup ? ", HiberbootEnabled=1" : "");
     const char *src = virtio_win_source(fx);
     if (!src) {
@@ -662,15 +667,16 @@ hk_fix_virtio_win(h2k_offline_fixer *fx, h2k_fix_result *res)
         return 0;
     }
     if (!w->os_short || !w->arch || !w->current_control_set || !w->system_root)
-        return hk_fix_fail(res, "refused, nothing changed: cannot tell which drivers fit "
-                                "Windows %d.%d build %d (%s, arch %s, control set %s)",
+        return hk_fix_fail(res,
+                           "refused, nothing changed: cannot tell which drivers fit "
+                           "Windows %d.%d build %d (%s, arch %s, control set %s)",
                            w->major_version, w->minor_version, w->build,
                            w->product_name ? w->product_name : "?", w->arch ? w->arch : "?",
                            w->current_control_set ? w->current_control_set : "?");
     const char *blk = fx->opts.virtio_scsi ? "vioscsi" : "viostor";
     const char *chain[3];
     short_chain(w->os_short, chain);
-    drv_set set = { 0 };
+    drv_set set = {0};
     struct stat st;
     int rc;
     if (stat(src, &st) < 0)
@@ -692,12 +698,13 @@ hk_fix_virtio_win(h2k_offline_fixer *fx, h2k_fix_result *res)
         if (find_file(&set, chain[i], sys_name) && find_file(&set, chain[i], inf_name))
             sn = chain[i];
     if (!sn) {
-        hk_buf looked = { 0 };
+        hk_buf looked = {0};
         for (size_t i = 0; i < 3 && chain[i]; i++)
-            hk_buf_printf(&looked, "%s%s/%s/%s, drivers/by-os/%s/%s", i ? ", " : "", blk,
-                          chain[i], w->arch, w->arch, chain[i]);
-        hk_fix_fail(res, "refused, nothing changed: no %s driver for %s (Windows %d.%d build %d, "
-                         "%s, %s) in %s; looked in %s",
+            hk_buf_printf(&looked, "%s%s/%s/%s, drivers/by-os/%s/%s", i ? ", " : "", blk, chain[i],
+                          w->arch, w->arch, chain[i]);
+        hk_fix_fail(res,
+                    "refused, nothing changed: no %s driver for %s (Windows %d.%d build %d, "
+                    "%s, %s) in %s; looked in %s",
                     blk, w->product_name ? w->product_name : "Windows", w->major_version,
                     w->minor_version, w->build, w->os_short, w->arch, src,
                     looked.data ? looked.data : "");
@@ -762,11 +769,11 @@ hk_fix_virtio_win(h2k_offline_fixer *fx, h2k_fix_result *res)
         }
     }
     /* the first boot: same SYSTEM hive, same result */
-    hk_buf fbsum = { 0 };
+    hk_buf fbsum = {0};
     char *win_dir = NULL;
     if (res->status != H2K_FIX_STATUS_FAILED) {
         char d = system_drive(fx, w);
-        hk_buf wd = { 0 };
+        hk_buf wd = {0};
         hk_buf_printf(&wd, "%c:", d);
         for (const char *p = w->system_root; *p; p++)
             hk_buf_printf(&wd, "%c", *p == '/' ? '\\' : *p);

@@ -16,10 +16,13 @@ static const struct {
     h2k_fix_kind kind;
     const char *name;
 } kind_names[] = {
-    { H2K_FIX_FSTAB, "fstab" },         { H2K_FIX_GRUB, "grub" },
-    { H2K_FIX_NETWORK, "network" },     { H2K_FIX_INITRAMFS, "initramfs" },
-    { H2K_FIX_VMWARE_TOOLS, "vmware_tools" }, { H2K_FIX_SELINUX, "selinux" },
-    { H2K_FIX_VIRTIO_WIN, "virtio_win" },
+    {H2K_FIX_FSTAB, "fstab"},
+    {H2K_FIX_GRUB, "grub"},
+    {H2K_FIX_NETWORK, "network"},
+    {H2K_FIX_INITRAMFS, "initramfs"},
+    {H2K_FIX_VMWARE_TOOLS, "vmware_tools"},
+    {H2K_FIX_SELINUX, "selinux"},
+    {H2K_FIX_VIRTIO_WIN, "virtio_win"},
 };
 
 const char *
@@ -67,10 +70,14 @@ const char *
 h2k_fix_status_name(h2k_fix_status status)
 {
     switch (status) {
-    case H2K_FIX_STATUS_CHANGED: return "changed";
-    case H2K_FIX_STATUS_UNCHANGED: return "unchanged";
-    case H2K_FIX_STATUS_SKIPPED: return "skipped";
-    case H2K_FIX_STATUS_FAILED: return "failed";
+    case H2K_FIX_STATUS_CHANGED:
+        return "changed";
+    case H2K_FIX_STATUS_UNCHANGED:
+        return "unchanged";
+    case H2K_FIX_STATUS_SKIPPED:
+        return "skipped";
+    case H2K_FIX_STATUS_FAILED:
+        return "failed";
     }
     return "unknown";
 }
@@ -125,7 +132,7 @@ build_devmap(h2k_offline_fixer *fx)
     size_t k = 0;
     for (size_t i = 0; i < nfs; i++) {
         const char *dev = fss[2 * i], *type = fss[2 * i + 1];
-        if (!strcmp(type, "unknown") || !strcmp(type, "") )
+        if (!strcmp(type, "unknown") || !strcmp(type, ""))
             continue;
         hk_dev *d = &fx->devs[k];
         d->device = strdup(dev);
@@ -208,8 +215,7 @@ check_writable(h2k_ctx *ctx, const char *disk, const char *format, h2k_disk_form
  * appliance gets the overlays.  Disks qemu-img cannot write back into are
  * refused before anything starts. */
 static int
-make_overlays(h2k_offline_fixer *fx, const char *const *disks, const char *const *formats,
-              size_t n)
+make_overlays(h2k_offline_fixer *fx, const char *const *disks, const char *const *formats, size_t n)
 {
     h2k_ctx *ctx = fx->ctx;
     fx->overlays = calloc(n, sizeof(char *));
@@ -406,16 +412,17 @@ run_one(h2k_offline_fixer *fx, h2k_fix_kind kind, fix_fn fn, h2k_fix_result **ou
     }
     if (fx->id->type != H2K_GUEST_LINUX && kind != H2K_FIX_SELINUX && kind != H2K_FIX_VIRTIO_WIN) {
         res->status = H2K_FIX_STATUS_SKIPPED;
-        return hk_fix_end(fx, res, out, "not a Linux guest (%s)", h2k_guest_type_name(fx->id->type));
+        return hk_fix_end(fx, res, out, "not a Linux guest (%s)",
+                          h2k_guest_type_name(fx->id->type));
     }
     fn(fx, res);
     if (h2k_ctx_is_cancelled(fx->ctx)) {
         /* the appliance was killed under the repair: it did not finish */
         hk_fix_fail(res, "cancelled");
         hk_fix_end(fx, res, out, NULL);
-        int rc =
-            hk_error(fx->ctx, H2K_ERR_CANCELLED, "cancelled during the %s repair%s",
-                     h2k_fix_kind_name(kind), hk_gfs_killed(fx->gfs) ? " (appliance stopped)" : "");
+        int rc = hk_error(fx->ctx, H2K_ERR_CANCELLED, "cancelled during the %s repair%s",
+                          h2k_fix_kind_name(kind),
+                          hk_gfs_killed(fx->gfs) ? " (appliance stopped)" : "");
         hk_error_set_stage(fx->ctx, "fix");
         return rc;
     }
@@ -484,10 +491,10 @@ h2k_offline_fixer_run_all(h2k_offline_fixer *fx)
         h2k_fix_kind kind;
         fix_fn fn;
     } order[] = {
-        { H2K_FIX_VIRTIO_WIN, hk_fix_virtio_win },
-        { H2K_FIX_FSTAB, hk_fix_fstab },         { H2K_FIX_NETWORK, hk_fix_network },
-        { H2K_FIX_VMWARE_TOOLS, hk_fix_guest_agents }, { H2K_FIX_INITRAMFS, hk_fix_initramfs },
-        { H2K_FIX_GRUB, hk_fix_grub },           { H2K_FIX_SELINUX, hk_fix_selinux },
+        {H2K_FIX_VIRTIO_WIN, hk_fix_virtio_win}, {H2K_FIX_FSTAB, hk_fix_fstab},
+        {H2K_FIX_NETWORK, hk_fix_network},       {H2K_FIX_VMWARE_TOOLS, hk_fix_guest_agents},
+        {H2K_FIX_INITRAMFS, hk_fix_initramfs},   {H2K_FIX_GRUB, hk_fix_grub},
+        {H2K_FIX_SELINUX, hk_fix_selinux},
     };
     size_t failed = 0;
     for (size_t i = 0; i < HK_ARRAY_LEN(order); i++) {
@@ -505,7 +512,7 @@ h2k_offline_fixer_run_all(h2k_offline_fixer *fx)
             failed++;
     }
     if (failed) {
-        hk_buf b = { 0 };
+        hk_buf b = {0};
         for (size_t i = 0; i < fx->n_results; i++)
             if (fx->results[i]->status == H2K_FIX_STATUS_FAILED)
                 hk_buf_printf(&b, "%s%s: %s", b.len ? "; " : "",
@@ -582,8 +589,8 @@ h2k_offline_fixer_commit(h2k_offline_fixer *fx)
     for (size_t i = 0; i < fx->n_overlays; i++) {
         double t0 = hk_now();
         /* -d: the overlay is dropped afterwards, no need to empty it */
-        const char *argv[] = {"qemu-img", "commit", "-q", "-d", "-f", "qcow2",
-                              fx->overlays[i], NULL};
+        const char *argv[] = {"qemu-img", "commit",        "-q", "-d", "-f",
+                              "qcow2",    fx->overlays[i], NULL};
         hk_run_opts ro = {0};
         ro.timeout_seconds = fx->opts.command_timeout;
         ro.ignore_cancel = true;

@@ -18,10 +18,10 @@ struct h2k_offline_fixer {
     h2k_ctx *ctx;
     hk_gfs *gfs;
     h2k_guest_identity *id;
-    h2k_fix_options opts;   /* nics deep-copied below */
+    h2k_fix_options opts; /* nics deep-copied below */
     h2k_fix_nic *nics;
     size_t n_nics;
-    hk_dev *devs;           /* the guest's block devices, strings owned */
+    hk_dev *devs; /* the guest's block devices, strings owned */
     hk_devmap map;
     h2k_fix_result **results;
     size_t n_results;
@@ -31,17 +31,17 @@ struct h2k_offline_fixer {
     char **targets;
     size_t n_overlays;
     /* Windows */
-    char *virtio_win;       /* opts.virtio_win, owned */
-    int virtio_ready;       /* the virtio boot driver is in place */
-    bool windows_rw;        /* the Windows volumes were remounted read-write */
+    char *virtio_win; /* opts.virtio_win, owned */
+    int virtio_ready; /* the virtio boot driver is in place */
+    bool windows_rw;  /* the Windows volumes were remounted read-write */
 };
 
 /* Starts a result for @kind (status UNCHANGED); NULL on allocation failure. */
 h2k_fix_result *hk_fix_begin(h2k_offline_fixer *fx, h2k_fix_kind kind);
 /* Finishes @res: duration, message (printf-style, may be NULL); keeps a copy in
  * the fixer's list for the report and hands @res to *out. */
-int hk_fix_end(h2k_offline_fixer *fx, h2k_fix_result *res, h2k_fix_result **out,
-               const char *fmt, ...) HK_PRINTF(4, 5);
+int hk_fix_end(h2k_offline_fixer *fx, h2k_fix_result *res, h2k_fix_result **out, const char *fmt,
+               ...) HK_PRINTF(4, 5);
 /* Marks @res failed with a message (printf-style).  Returns 0. */
 int hk_fix_fail(h2k_fix_result *res, const char *fmt, ...) HK_PRINTF(2, 3);
 
@@ -50,8 +50,8 @@ char *hk_fix_read(h2k_offline_fixer *fx, const char *path, size_t *len);
 /* Applies a transform result to a guest file: when xo->text is set, writes it
  * (unless dry run), records the change with its notes and sets status CHANGED.
  * Returns 0, or -1 after marking @res failed. */
-int hk_fix_apply(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
-                 const char *before, hk_xform_out *xo);
+int hk_fix_apply(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, const char *before,
+                 hk_xform_out *xo);
 /* Writes a new or replaced file (mode 0644), recording it. */
 int hk_fix_write_new(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
                      const char *content, const char *note);
@@ -61,8 +61,7 @@ int hk_fix_write_new(h2k_offline_fixer *fx, h2k_fix_result *res, const char *pat
 int hk_fix_write_bytes(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
                        const void *data, size_t len, const char *note);
 /* Deletes a guest file, recording its contents. */
-int hk_fix_delete(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path,
-                  const char *note);
+int hk_fix_delete(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, const char *note);
 /* Runs a shell command inside the guest (chroot), records it; returns its exit
  * status (or -1 when it could not run); *output (optional) gets the whole
  * output (caller frees).  In a dry run the command is recorded, not run, and

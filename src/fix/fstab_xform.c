@@ -16,7 +16,10 @@ typedef struct field {
     size_t len;
 } field;
 
-typedef enum tab_kind { TAB_FSTAB, TAB_CRYPTTAB } tab_kind;
+typedef enum tab_kind {
+    TAB_FSTAB,
+    TAB_CRYPTTAB
+} tab_kind;
 
 static bool
 is_blank(char c)
@@ -136,8 +139,8 @@ remap_field(const char *in, const field *f, const hk_devmap *map, unsigned long 
 }
 
 static void
-removable_nofail(const char *in, const char *spec, const field *f, size_t nf,
-                 unsigned long lineno, hk_xedits *ed, hk_xform_out *out, bool *oom)
+removable_nofail(const char *in, const char *spec, const field *f, size_t nf, unsigned long lineno,
+                 hk_xedits *ed, hk_xform_out *out, bool *oom)
 {
     if (nf >= 4) {
         const char *o = in + f[3].start;
@@ -159,7 +162,8 @@ removable_nofail(const char *in, const char *spec, const field *f, size_t nf,
     }
     if (ed->oom)
         *oom = true;
-    else if (!hk_xform_note(out, "line %lu: %s is removable media (likely absent on KVM): added nofail",
+    else if (!hk_xform_note(out,
+                            "line %lu: %s is removable media (likely absent on KVM): added nofail",
                             lineno, spec))
         *oom = true;
 }

@@ -96,10 +96,10 @@ dec_free(dec *d)
 }
 
 typedef enum dec_mode {
-    DEC_SH_WORD, /* one shell word (a variable's value) */
-    DEC_SH_LINE, /* shell-like words up to the end of the command */
-    DEC_RAW_LINE,/* bytes up to the end of the line (BLS) */
-    DEC_ENV_LINE,/* up to the end of the line, backslash escapes (grubenv) */
+    DEC_SH_WORD,  /* one shell word (a variable's value) */
+    DEC_SH_LINE,  /* shell-like words up to the end of the command */
+    DEC_RAW_LINE, /* bytes up to the end of the line (BLS) */
+    DEC_ENV_LINE, /* up to the end of the line, backslash escapes (grubenv) */
 } dec_mode;
 
 static bool
@@ -535,8 +535,10 @@ hk_grubenv_xform(const char *in, const hk_devmap *map, hk_xform_out *out)
     if (nlen > total) {
         free(body);
         hk_xform_out_clear(out);
-        if (!hk_xform_note(out, "grubenv: the new kernelopts do not fit in the %zu-byte block "
-                                "(left as is)", total)) {
+        if (!hk_xform_note(out,
+                           "grubenv: the new kernelopts do not fit in the %zu-byte block "
+                           "(left as is)",
+                           total)) {
             hk_xform_out_clear(out);
             return H2K_ERR_NO_MEMORY;
         }

@@ -26,15 +26,15 @@
 #define OUTPUT_TAIL 4096
 #define EOF_MARK "H2K-EOF-7d1c"
 
-static const char *const virtio_modules[] = { "virtio_blk", "virtio_scsi", "virtio_net",
-                                              "virtio_pci" };
+static const char *const virtio_modules[] = {"virtio_blk", "virtio_scsi", "virtio_net",
+                                             "virtio_pci"};
 
 struct h2k_live_fixer {
     h2k_ctx *ctx;
     h2k_live_fix_options opts; /* strings point into the copies below */
     char *host, *user, *key_file, *known_hosts;
     hk_ssh_target target;
-    char *tmp_dir;   /* private folder for stdin files */
+    char *tmp_dir; /* private folder for stdin files */
     unsigned n_tmp;
     h2k_fix_result **results;
     size_t n_results;
@@ -131,14 +131,14 @@ h2k_live_fixer_new(h2k_ctx *ctx, const h2k_live_fix_options *opts, h2k_live_fixe
     lf->opts.known_hosts_file = lf->known_hosts;
     if (!lf->opts.command_timeout)
         lf->opts.command_timeout = 1800;
-    lf->target = (hk_ssh_target){ .host = lf->host,
-                                  .port = lf->opts.port,
-                                  .user = lf->user,
-                                  .key_file = lf->key_file,
-                                  .known_hosts_file = lf->known_hosts,
-                                  .accept_new_host_key = lf->opts.accept_new_host_key != 0,
-                                  .sudo = lf->opts.sudo != 0,
-                                  .connect_timeout = lf->opts.connect_timeout };
+    lf->target = (hk_ssh_target){.host = lf->host,
+                                 .port = lf->opts.port,
+                                 .user = lf->user,
+                                 .key_file = lf->key_file,
+                                 .known_hosts_file = lf->known_hosts,
+                                 .accept_new_host_key = lf->opts.accept_new_host_key != 0,
+                                 .sudo = lf->opts.sudo != 0,
+                                 .connect_timeout = lf->opts.connect_timeout};
     rc = hk_ssh_target_check(ctx, &lf->target);
     if (rc == 0 && access(lf->key_file, R_OK) != 0)
         rc = hk_error_errno(ctx, errno, lf->key_file, "live fix: key file");
@@ -257,12 +257,12 @@ remote(h2k_live_fixer *lf, const char *cmd, const char *input, char **out, char 
         free(in_path);
         return hk_error_nomem(lf->ctx);
     }
-    exec_out eo = { .limit = MAX_REMOTE_FILE + 64 };
-    hk_run_opts ro = { .on_stdout_line = on_line,
-                       .userdata = &eo,
-                       .timeout_seconds = lf->opts.command_timeout + lf->opts.connect_timeout,
-                       .stdin_file = in_path };
-    hk_run_result res = { 0 };
+    exec_out eo = {.limit = MAX_REMOTE_FILE + 64};
+    hk_run_opts ro = {.on_stdout_line = on_line,
+                      .userdata = &eo,
+                      .timeout_seconds = lf->opts.command_timeout + lf->opts.connect_timeout,
+                      .stdin_file = in_path};
+    hk_run_result res = {0};
     hk_debug(lf->ctx, "live", "ssh %s@%s: %s", lf->user, lf->host, cmd);
     rc = hk_run(lf->ctx, (const char *const *)argv, &ro, &res);
     hk_ssh_argv_free(argv);
@@ -278,12 +278,12 @@ remote(h2k_live_fixer *lf, const char *cmd, const char *input, char **out, char 
     }
     if (res.timed_out) {
         rc = hk_error(lf->ctx, H2K_ERR_TIMEOUT,
-                      "live fix: %s port %s: a command did not finish within %u s: %s",
-                      lf->host, port_str(lf, pb, sizeof pb), lf->opts.command_timeout, cmd);
+                      "live fix: %s port %s: a command did not finish within %u s: %s", lf->host,
+                      port_str(lf, pb, sizeof pb), lf->opts.command_timeout, cmd);
     } else if (res.exit_status == 255) {
         const char *cause = NULL;
         int code = hk_ssh_classify(res.stderr_tail, &cause);
-        char *e = hk_strtrim(res.stderr_tail ? res.stderr_tail : (char[]){ "" });
+        char *e = hk_strtrim(res.stderr_tail ? res.stderr_tail : (char[]){""});
         rc = hk_error(lf->ctx, code,
                       "live fix: ssh to %s@%s port %s: %s; nothing was changed by this "
                       "command (ssh: %s)",
@@ -336,7 +336,7 @@ record_cmd(h2k_live_fixer *lf, h2k_fix_result *r, const char *cmd, bool writes, 
     int st = remote(lf, cmd, NULL, &o, &e);
     rec->duration_seconds = hk_now() - t0;
     rec->exit_status = st < 0 ? -1 : st;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     if (o)
         hk_buf_puts(&b, o);
     if (e && *e) {
@@ -377,8 +377,8 @@ read_remote(h2k_live_fixer *lf, const char *path, char **text)
         return st;
     if (st != 0 || !o) {
         free(o);
-        return hk_error(lf->ctx, H2K_ERR_IO, "live fix: %s: cannot read %s (exit %d)",
-                        lf->host, path, st);
+        return hk_error(lf->ctx, H2K_ERR_IO, "live fix: %s: cannot read %s (exit %d)", lf->host,
+                        path, st);
     }
     if (strcmp(o, "H2K-ABSENT\n") == 0) {
         free(o);
@@ -388,8 +388,8 @@ read_remote(h2k_live_fixer *lf, const char *path, char **text)
     const size_t ml = strlen(EOF_MARK "\n");
     if (n < ml || strcmp(o + n - ml, EOF_MARK "\n") != 0) {
         free(o);
-        return hk_error(lf->ctx, H2K_ERR_IO, "live fix: %s: %s was read incompletely",
-                        lf->host, path);
+        return hk_error(lf->ctx, H2K_ERR_IO, "live fix: %s: %s was read incompletely", lf->host,
+                        path);
     }
     o[n - ml] = '\0'; /* text ended with "\n" (or was empty): the mark was a line */
     /* a file without a final newline: the mark followed its last line; that
@@ -444,17 +444,16 @@ write_remote(h2k_live_fixer *lf, const char *path, const char *text)
     if (lf->opts.dry_run)
         return 0;
     char *q = hk_sh_quote(path);
-    char *cmd =
-        q ? hk_asprintf(
-                "set -e; p=%s; umask 077; mkdir -p -- \"$(dirname -- \"$p\")\"; "
-                "if [ -e \"$p\" ] && [ ! -e \"$p.hyper2kvm-orig\" ]; then "
-                "cp -p -- \"$p\" \"$p.hyper2kvm-orig\"; fi; "
-                "t=$(mktemp \"$p.h2k-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; cat > \"$t\"; "
-                "if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\"; "
-                "chown --reference=\"$p\" \"$t\"; else chmod 644 \"$t\"; fi; "
-                "mv -f -- \"$t\" \"$p\"; sync",
-                q)
-          : NULL;
+    char *cmd = q ? hk_asprintf(
+                        "set -e; p=%s; umask 077; mkdir -p -- \"$(dirname -- \"$p\")\"; "
+                        "if [ -e \"$p\" ] && [ ! -e \"$p.hyper2kvm-orig\" ]; then "
+                        "cp -p -- \"$p\" \"$p.hyper2kvm-orig\"; fi; "
+                        "t=$(mktemp \"$p.h2k-XXXXXX\"); trap 'rm -f \"$t\"' EXIT; cat > \"$t\"; "
+                        "if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\"; "
+                        "chown --reference=\"$p\" \"$t\"; else chmod 644 \"$t\"; fi; "
+                        "mv -f -- \"$t\" \"$p\"; sync",
+                        q)
+                  : NULL;
     free(q);
     if (!cmd)
         return hk_error_nomem(lf->ctx);
@@ -462,8 +461,8 @@ write_remote(h2k_live_fixer *lf, const char *path, const char *text)
     int st = remote(lf, cmd, text, NULL, &e);
     free(cmd);
     if (st > 0)
-        st = hk_error(lf->ctx, H2K_ERR_IO, "live fix: %s: cannot write %s (exit %d): %s",
-                      lf->host, path, st, e ? hk_strtrim(e) : "");
+        st = hk_error(lf->ctx, H2K_ERR_IO, "live fix: %s: cannot write %s (exit %d): %s", lf->host,
+                      path, st, e ? hk_strtrim(e) : "");
     free(e);
     return st;
 }
@@ -510,8 +509,7 @@ put_file(h2k_live_fixer *lf, h2k_fix_result *r, const char *path, const char *te
         hk_fix_fail(r, "%s", lasterr(lf));
         return rc;
     }
-    change_notes(add_change(r, path, before ? "modified" : "created", before, text), NULL, 0,
-                 note);
+    change_notes(add_change(r, path, before ? "modified" : "created", before, text), NULL, 0, note);
     free(before);
     return 0;
 }
@@ -609,8 +607,8 @@ probe(h2k_live_fixer *lf)
     free(o);
     if (!root)
         return hk_error(lf->ctx, H2K_ERR_AUTHENTICATION,
-                        "live fix: %s@%s port %s: commands do not run as root (use sudo)",
-                        lf->user, lf->host, port_str(lf, pb, sizeof pb));
+                        "live fix: %s@%s port %s: commands do not run as root (use sudo)", lf->user,
+                        lf->host, port_str(lf, pb, sizeof pb));
     return 0;
 }
 
@@ -668,8 +666,7 @@ static int
 load_devices(h2k_live_fixer *lf, h2k_fix_result *r, devlist *dl)
 {
     char *o = NULL;
-    int st = record_cmd(lf, r, "lsblk -P -p -o NAME,TYPE,FSTYPE,UUID,LABEL,PARTUUID", false,
-                        &o);
+    int st = record_cmd(lf, r, "lsblk -P -p -o NAME,TYPE,FSTYPE,UUID,LABEL,PARTUUID", false, &o);
     if (st != 0) {
         free(o);
         if (st > 0)
@@ -685,7 +682,7 @@ load_devices(h2k_live_fixer *lf, h2k_fix_result *r, devlist *dl)
             free(type);
             continue;
         }
-        hk_dev d = { .disk_index = -1 };
+        hk_dev d = {.disk_index = -1};
         const char *b = name;
         if (hk_startswith(b, "/dev/xvd"))
             b += 8;
@@ -716,7 +713,7 @@ load_devices(h2k_live_fixer *lf, h2k_fix_result *r, devlist *dl)
         nd[dl->n++] = d;
     }
     free(o);
-    dl->map = (hk_devmap){ .devs = dl->devs, .n = dl->n, .n_disks = disks };
+    dl->map = (hk_devmap){.devs = dl->devs, .n = dl->n, .n_disks = disks};
     return 0;
 }
 
@@ -725,9 +722,9 @@ load_devices(h2k_live_fixer *lf, h2k_fix_result *r, devlist *dl)
 static int
 fix_fstab(h2k_live_fixer *lf, h2k_fix_result *r)
 {
-    devlist dl = { 0 };
+    devlist dl = {0};
     int rc = load_devices(lf, r, &dl);
-    static const char *const files[] = { "/etc/fstab", "/etc/crypttab" };
+    static const char *const files[] = {"/etc/fstab", "/etc/crypttab"};
     for (size_t i = 0; rc == 0 && i < HK_ARRAY_LEN(files); i++) {
         char *text = NULL;
         rc = read_remote(lf, files[i], &text);
@@ -737,7 +734,7 @@ fix_fstab(h2k_live_fixer *lf, h2k_fix_result *r)
         }
         if (!text)
             continue;
-        hk_xform_out xo = { 0 };
+        hk_xform_out xo = {0};
         rc = i == 0 ? hk_fstab_xform(text, &dl.map, &xo) : hk_crypttab_xform(text, &dl.map, &xo);
         if (rc == 0)
             rc = apply_xform(lf, r, files[i], text, &xo);
@@ -751,14 +748,14 @@ fix_fstab(h2k_live_fixer *lf, h2k_fix_result *r)
 static int
 fix_grub(h2k_live_fixer *lf, h2k_fix_result *r)
 {
-    devlist dl = { 0 };
+    devlist dl = {0};
     int rc = load_devices(lf, r, &dl);
     bool regenerate = false;
     char *text = NULL;
     if (rc == 0 && (rc = read_remote(lf, "/etc/default/grub", &text)) < 0)
         hk_fix_fail(r, "%s", lasterr(lf));
     if (rc == 0 && text) {
-        hk_xform_out xo = { 0 };
+        hk_xform_out xo = {0};
         rc = hk_grub_default_xform(text, &dl.map, &xo);
         if (rc == 0 && xo.text) {
             regenerate = true;
@@ -771,7 +768,7 @@ fix_grub(h2k_live_fixer *lf, h2k_fix_result *r)
     if (rc == 0 && lf->grub_cfg) {
         if ((rc = read_remote(lf, lf->grub_cfg, &text)) < 0)
             hk_fix_fail(r, "%s", lasterr(lf));
-        hk_xform_out xo = { 0 };
+        hk_xform_out xo = {0};
         if (rc == 0 && text && (rc = hk_grub_cfg_xform(text, &dl.map, &xo)) == 0 && xo.text) {
             if (lf->grub_mkconfig && strcmp(lf->grub_mkconfig, "update-grub") != 0 &&
                 !lf->opts.dry_run) {
@@ -850,8 +847,8 @@ fix_network(h2k_live_fixer *lf, h2k_fix_result *r)
     size_t n = 0;
     for (size_t i = 0; i < lf->n_nics; i++)
         if (strcmp(lf->nic_macs[i], "00:00:00:00:00:00") != 0)
-            nics[n++] = (hk_nic_rename){ lf->nic_names[i], NULL, lf->nic_macs[i] };
-    hk_net_policy p = { .nics = nics, .n = n, .keep_mac = true };
+            nics[n++] = (hk_nic_rename){lf->nic_names[i], NULL, lf->nic_macs[i]};
+    hk_net_policy p = {.nics = nics, .n = n, .keep_mac = true};
     int rc = 0;
     if (hk_net_policy_check(&p) != 0) {
         hk_fix_fail(r, "the guest's interface names or MACs are not usable");
@@ -869,7 +866,7 @@ fix_network(h2k_live_fixer *lf, h2k_fix_result *r)
         }
         if (!text)
             continue;
-        hk_xform_out xo = { 0 };
+        hk_xform_out xo = {0};
         if (hk_net_xform(netcfg_fmt(path), text, &p, &xo) == 0)
             rc = apply_xform(lf, r, path, text, &xo);
         else
@@ -909,8 +906,8 @@ initramfs_has_virtio(h2k_live_fixer *lf, h2k_fix_result *r, bool *all)
     *all = true;
     for (size_t k = 0; k < lf->n_kernels; k++) {
         char *q = hk_sh_quote(lf->kernels[k]);
-        char *cmd =
-            q ? hk_asprintf("k=%s; f=/boot/initrd.img-$k; [ -e \"$f\" ] || "
+        char *cmd = q ? hk_asprintf(
+                            "k=%s; f=/boot/initrd.img-$k; [ -e \"$f\" ] || "
                             "f=/boot/initramfs-$k.img; "
                             "grep -oE '(virtio_blk|virtio_scsi|virtio_net|virtio_pci)\\.ko' "
                             "\"/lib/modules/$k/modules.builtin\" 2>/dev/null; "
@@ -918,7 +915,7 @@ initramfs_has_virtio(h2k_live_fixer *lf, h2k_fix_result *r, bool *all)
                             "grep -oE '(virtio_blk|virtio_scsi|virtio_net|virtio_pci)\\.ko' | "
                             "sort -u",
                             q)
-              : NULL;
+                      : NULL;
         free(q);
         if (!cmd)
             return hk_error_nomem(lf->ctx);
@@ -966,7 +963,7 @@ fix_initramfs(h2k_live_fixer *lf, h2k_fix_result *r)
             hk_fix_fail(r, "%s", lasterr(lf));
             return rc;
         }
-        hk_buf b = { 0 };
+        hk_buf b = {0};
         hk_buf_puts(&b, text ? text : "");
         if (b.len && b.data[b.len - 1] != '\n')
             hk_buf_puts(&b, "\n");
@@ -991,8 +988,8 @@ fix_initramfs(h2k_live_fixer *lf, h2k_fix_result *r)
         if (added && after) {
             rc = write_remote(lf, path, after);
             if (rc == 0)
-                change_notes(add_change(r, path, text ? "modified" : "created", text, after),
-                             NULL, 0, "virtio_blk virtio_scsi virtio_net virtio_pci listed");
+                change_notes(add_change(r, path, text ? "modified" : "created", text, after), NULL,
+                             0, "virtio_blk virtio_scsi virtio_net virtio_pci listed");
             else
                 hk_fix_fail(r, "%s", lasterr(lf));
         }
@@ -1092,8 +1089,8 @@ keep_result(h2k_live_fixer *lf, h2k_fix_result *r, double t0)
         else if (r->status == H2K_FIX_STATUS_UNCHANGED)
             r->message = strdup("nothing to change");
     }
-    hk_log(lf->ctx, r->status == H2K_FIX_STATUS_FAILED ? H2K_LOG_WARNING : H2K_LOG_INFO,
-           "live", "%s: %s: %s", h2k_fix_kind_name(r->kind), h2k_fix_status_name(r->status),
+    hk_log(lf->ctx, r->status == H2K_FIX_STATUS_FAILED ? H2K_LOG_WARNING : H2K_LOG_INFO, "live",
+           "%s: %s: %s", h2k_fix_kind_name(r->kind), h2k_fix_status_name(r->status),
            r->message ? r->message : "");
     h2k_fix_result **nl = realloc(lf->results, (lf->n_results + 1) * sizeof(*nl));
     if (!nl) {
@@ -1118,9 +1115,9 @@ h2k_live_fixer_run(h2k_live_fixer *lf)
         h2k_fix_kind kind;
         int (*fn)(h2k_live_fixer *, h2k_fix_result *);
     } order[] = {
-        { H2K_FIX_FSTAB, fix_fstab },         { H2K_FIX_NETWORK, fix_network },
-        { H2K_FIX_VMWARE_TOOLS, fix_tools },  { H2K_FIX_INITRAMFS, fix_initramfs },
-        { H2K_FIX_GRUB, fix_grub },           { H2K_FIX_SELINUX, NULL },
+        {H2K_FIX_FSTAB, fix_fstab},        {H2K_FIX_NETWORK, fix_network},
+        {H2K_FIX_VMWARE_TOOLS, fix_tools}, {H2K_FIX_INITRAMFS, fix_initramfs},
+        {H2K_FIX_GRUB, fix_grub},          {H2K_FIX_SELINUX, NULL},
     };
     bool failed = false;
     for (size_t i = 0; i < HK_ARRAY_LEN(order); i++) {
@@ -1192,9 +1189,9 @@ h2k_live_fixer_report_markdown(const h2k_live_fixer *lf)
 {
     if (!lf)
         return NULL;
-    hk_buf b = { 0 };
-    hk_buf_printf(&b, "# Live repair of %s@%s (port %u)%s\n\n", lf->user, lf->host,
-                  lf->opts.port, lf->opts.dry_run ? " (dry run)" : "");
+    hk_buf b = {0};
+    hk_buf_printf(&b, "# Live repair of %s@%s (port %u)%s\n\n", lf->user, lf->host, lf->opts.port,
+                  lf->opts.dry_run ? " (dry run)" : "");
     for (size_t i = 0; i < lf->n_results; i++) {
         const h2k_fix_result *r = lf->results[i];
         hk_buf_printf(&b, "## %s: %s\n\n%s (%.1f s)\n\n", h2k_fix_kind_name(r->kind),

@@ -74,7 +74,7 @@ hk_ssh_remote_command(const hk_ssh_target *t, const char *cmd)
 static char *
 percent_escape(const char *prefix, const char *s)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, prefix);
     for (const char *p = s; *p; p++) {
         if (*p == '%')
@@ -96,19 +96,21 @@ hk_ssh_argv_free(char **argv)
 char **
 hk_ssh_argv(const hk_ssh_target *t, const char *cmd)
 {
-    enum { MAX = 40 };
+    enum {
+        MAX = 40
+    };
     char **v = calloc(MAX, sizeof(char *));
     if (!v)
         return NULL;
     size_t n = 0;
     bool ok = true;
-#define ADD(expr)                                                                            \
-    do {                                                                                     \
-        char *s_ = (expr);                                                                   \
-        if (!s_)                                                                             \
-            ok = false;                                                                      \
-        else                                                                                 \
-            v[n++] = s_;                                                                     \
+#define ADD(expr)                                                                                  \
+    do {                                                                                           \
+        char *s_ = (expr);                                                                         \
+        if (!s_)                                                                                   \
+            ok = false;                                                                            \
+        else                                                                                       \
+            v[n++] = s_;                                                                           \
     } while (0)
     ADD(strdup("ssh"));
     ADD(strdup("-F"));
@@ -161,23 +163,23 @@ hk_ssh_classify(const char *e, const char **cause)
         int code;
         const char *cause;
     } table[] = {
-        { "Permission denied", H2K_ERR_AUTHENTICATION, "the key was refused" },
-        { "UNPROTECTED PRIVATE KEY", H2K_ERR_AUTHENTICATION,
-          "the private key file is readable by others (ssh refuses it)" },
-        { "Load key", H2K_ERR_AUTHENTICATION, "the private key file cannot be loaded" },
-        { "REMOTE HOST IDENTIFICATION HAS CHANGED", H2K_ERR_CONNECTION,
-          "the host key CHANGED from the one in known_hosts" },
-        { "host key is known for", H2K_ERR_CONNECTION,
-          "the host key is not in known_hosts (verify it and add it, or accept a new key "
-          "explicitly)" },
-        { "Host key verification failed", H2K_ERR_CONNECTION,
-          "the host key could not be verified against known_hosts" },
-        { "Connection refused", H2K_ERR_CONNECTION, "the connection was refused" },
-        { "timed out", H2K_ERR_CONNECTION, "the host did not answer (connection timed out)" },
-        { "No route to host", H2K_ERR_CONNECTION, "no route to the host" },
-        { "Could not resolve hostname", H2K_ERR_CONNECTION, "the host name does not resolve" },
-        { "Connection closed", H2K_ERR_CONNECTION, "the connection was closed by the host" },
-        { "Connection reset", H2K_ERR_CONNECTION, "the connection was reset by the host" },
+        {"Permission denied", H2K_ERR_AUTHENTICATION, "the key was refused"},
+        {"UNPROTECTED PRIVATE KEY", H2K_ERR_AUTHENTICATION,
+         "the private key file is readable by others (ssh refuses it)"},
+        {"Load key", H2K_ERR_AUTHENTICATION, "the private key file cannot be loaded"},
+        {"REMOTE HOST IDENTIFICATION HAS CHANGED", H2K_ERR_CONNECTION,
+         "the host key CHANGED from the one in known_hosts"},
+        {"host key is known for", H2K_ERR_CONNECTION,
+         "the host key is not in known_hosts (verify it and add it, or accept a new key "
+         "explicitly)"},
+        {"Host key verification failed", H2K_ERR_CONNECTION,
+         "the host key could not be verified against known_hosts"},
+        {"Connection refused", H2K_ERR_CONNECTION, "the connection was refused"},
+        {"timed out", H2K_ERR_CONNECTION, "the host did not answer (connection timed out)"},
+        {"No route to host", H2K_ERR_CONNECTION, "no route to the host"},
+        {"Could not resolve hostname", H2K_ERR_CONNECTION, "the host name does not resolve"},
+        {"Connection closed", H2K_ERR_CONNECTION, "the connection was closed by the host"},
+        {"Connection reset", H2K_ERR_CONNECTION, "the connection was reset by the host"},
     };
     for (size_t i = 0; e && i < HK_ARRAY_LEN(table); i++)
         if (strstr(e, table[i].needle)) {

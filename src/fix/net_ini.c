@@ -9,7 +9,11 @@
 
 #include "fix/net_internal.h"
 
-typedef enum { L_OTHER, L_SECTION, L_KEY } line_kind;
+typedef enum {
+    L_OTHER,
+    L_SECTION,
+    L_KEY
+} line_kind;
 
 typedef struct ini_line {
     line_kind kind;
@@ -76,7 +80,11 @@ next_token(const char *s, size_t len, size_t *pos, const char **t, size_t *tlen)
     return true;
 }
 
-typedef enum { PIN_NONE, PIN_MAC, PIN_DRIVER } pin_kind;
+typedef enum {
+    PIN_NONE,
+    PIN_MAC,
+    PIN_DRIVER
+} pin_kind;
 
 /* Which kind of pin a [Match] line of a .network/.link file is. */
 static pin_kind
@@ -360,11 +368,11 @@ hk_net_scan_ini(const net_run *t, net_refs *refs, bool nm)
                       hk_net_eq(e->sec, e->sec_len, "802-3-ethernet")) &&
                      hk_net_eq(e->key, e->key_len, "mac-address");
         } else {
-            is_name =
-                (hk_net_eq(e->sec, e->sec_len, "Match") &&
-                 (hk_net_eq(e->key, e->key_len, "Name") ||
-                  hk_net_eq(e->key, e->key_len, "OriginalName"))) ||
-                (hk_net_eq(e->sec, e->sec_len, "Link") && hk_net_eq(e->key, e->key_len, "Name"));
+            is_name = (hk_net_eq(e->sec, e->sec_len, "Match") &&
+                       (hk_net_eq(e->key, e->key_len, "Name") ||
+                        hk_net_eq(e->key, e->key_len, "OriginalName"))) ||
+                      (hk_net_eq(e->sec, e->sec_len, "Link") &&
+                       hk_net_eq(e->key, e->key_len, "Name"));
             is_mac = networkd_pin(e) == PIN_MAC;
         }
         if (!is_name && !is_mac)

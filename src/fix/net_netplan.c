@@ -29,7 +29,13 @@ typedef struct yl {
 } yl;
 
 /* Action decided for a line of a match: block. */
-typedef enum { A_NONE, A_DROP, A_REPIN, A_DRIVER_TO_MAC, A_WARN } yl_action;
+typedef enum {
+    A_NONE,
+    A_DROP,
+    A_REPIN,
+    A_DRIVER_TO_MAC,
+    A_WARN
+} yl_action;
 
 static void
 parse_value(const char *s, size_t n, const char **v, size_t *vlen)

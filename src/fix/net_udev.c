@@ -72,8 +72,8 @@ find_tok(const utok *t, size_t n, const char *key, bool match)
         if (!hk_net_eq(t[i].key, t[i].key_len, key))
             continue;
         bool is_match = hk_net_eq(t[i].op, t[i].op_len, "==");
-        bool is_assign =
-            hk_net_eq(t[i].op, t[i].op_len, "=") || hk_net_eq(t[i].op, t[i].op_len, ":=");
+        bool is_assign = hk_net_eq(t[i].op, t[i].op_len, "=") ||
+                         hk_net_eq(t[i].op, t[i].op_len, ":=");
         if (match ? is_match : is_assign)
             return &t[i];
     }
@@ -277,9 +277,9 @@ hk_net_link_files(const hk_net_policy *p, hk_net_link **links_out, size_t *n_out
             "[Link]\n"
             "Name=%s\n",
             nic->mac, name, nic->mac, name);
-        e->udev_rule =
-            hk_asprintf("SUBSYSTEM==\"net\", ACTION==\"add\", ATTR{address}==\"%s\", NAME=\"%s\"\n",
-                        nic->mac, name);
+        e->udev_rule = hk_asprintf(
+            "SUBSYSTEM==\"net\", ACTION==\"add\", ATTR{address}==\"%s\", NAME=\"%s\"\n", nic->mac,
+            name);
         if (!e->name || !e->mac || !e->file_name || !e->link_text || !e->udev_rule) {
             hk_net_links_free(v, k);
             return H2K_ERR_NO_MEMORY;

@@ -16,7 +16,9 @@ hk_md_registry_row(hk_buf *b, const char *hive, const char *key, const char *val
                    const char *action, const char *type, const char *before, const char *after)
 {
     hk_buf_printf(b, "| %s | `%s` | %s | %s | %s | %s |\n", hive ? hive : "?", key ? key : "?",
-                  value ? (*value ? value : "(default)") : action ? action : "?",
+                  value    ? (*value ? value : "(default)")
+                  : action ? action
+                           : "?",
                   type ? type : "key", before ? before : "-",
                   after ? after : (value ? "(deleted)" : "-"));
 }
@@ -52,8 +54,7 @@ hk_fix_result_json(const h2k_fix_result *r)
         hk_json_add_str(jc, "command", c->command);
         json_object_object_add(jc, "exit_status", json_object_new_int(c->exit_status));
         hk_json_add_str(jc, "output_tail", c->output_tail);
-        json_object_object_add(jc, "duration_seconds",
-                               json_object_new_double(c->duration_seconds));
+        json_object_object_add(jc, "duration_seconds", json_object_new_double(c->duration_seconds));
         json_object_array_add(cmds, jc);
     }
     json_object_object_add(o, "commands", cmds);
@@ -155,13 +156,12 @@ h2k_offline_fixer_report_markdown(const h2k_offline_fixer *fx)
     if (!fx)
         return NULL;
     const h2k_guest_identity *id = fx->id;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_printf(&b, "# hyper2kvm repair report%s\n\n", fx->opts.dry_run ? " (dry run)" : "");
     hk_buf_printf(&b, "Guest: **%s** (%s %s, %s, %s), hostname %s\n\n",
                   id->os_pretty ? id->os_pretty : "unknown", id->os_id ? id->os_id : "?",
-                  id->os_version ? id->os_version : "?",
-                  id->architecture ? id->architecture : "?", h2k_firmware_name(id->firmware),
-                  id->hostname ? id->hostname : "-");
+                  id->os_version ? id->os_version : "?", id->architecture ? id->architecture : "?",
+                  h2k_firmware_name(id->firmware), id->hostname ? id->hostname : "-");
     if (id->windows && id->windows->n_drives) {
         hk_buf_puts(&b, "Drive letters:");
         for (size_t i = 0; i < id->windows->n_drives; i++)
@@ -193,8 +193,9 @@ h2k_offline_fixer_report_markdown(const h2k_offline_fixer *fx)
             }
         }
         if (r->n_registry_changes)
-            hk_buf_printf(&b, "\n### Registry%s\n\n| hive | key | value | type | before | after |\n"
-                              "| --- | --- | --- | --- | --- | --- |\n",
+            hk_buf_printf(&b,
+                          "\n### Registry%s\n\n| hive | key | value | type | before | after |\n"
+                          "| --- | --- | --- | --- | --- | --- |\n",
                           r->dry_run ? " (would change)" : "");
         for (size_t k = 0; k < r->n_registry_changes; k++) {
             const h2k_registry_change *c = &r->registry_changes[k];

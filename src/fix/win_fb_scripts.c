@@ -28,7 +28,7 @@ hk_win_fb_step_clear(hk_win_fb_step *step)
 static char *
 shown(const char *s)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     if (!s)
         return strdup("(none)");
     size_t n = 0;
@@ -49,8 +49,7 @@ refuse(h2k_ctx *ctx, const char *field, const char *value, const char *expected)
 {
     char *v = shown(value);
     int rc = hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, field,
-                         "Windows first boot: %s is not %s; refused", v ? v : "(value)",
-                         expected);
+                         "Windows first boot: %s is not %s; refused", v ? v : "(value)", expected);
     free(v);
     return rc;
 }
@@ -179,7 +178,7 @@ finish(h2k_ctx *ctx, unsigned number, const char *stem, const char *ext, hk_buf 
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "Windows first boot: step number %u > 9999",
                         number);
     }
-    hk_buf crlf = { 0 };
+    hk_buf crlf = {0};
     for (size_t i = 0; b->data && i < b->len; i++) {
         if (b->data[i] == '\n')
             hk_buf_append(&crlf, "\r\n", 2);
@@ -241,7 +240,7 @@ hk_win_fb_script_drivers(h2k_ctx *ctx, unsigned number, const hk_win_version *os
     if (!hk_win_path_ok(driver_dir))
         return refuse(ctx, "driver_dir", driver_dir,
                       "a Windows folder path (X:\\ then [A-Za-z0-9 _.()+-] components)");
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     cmd_header(&b, "install the drivers copied into the guest with pnputil", os);
     hk_buf_printf(&b, "set \"dir=%s\"\n", driver_dir);
     if (os->major >= 10) {
@@ -256,22 +255,21 @@ hk_win_fb_script_drivers(h2k_ctx *ctx, unsigned number, const hk_win_version *os
                     "if \"%rc%\"==\"259\" exit /b 0\n"
                     "exit /b %rc%\n");
     } else {
-        hk_buf_puts(&b,
-                    "echo installing every driver below \"%dir%\": pnputil -i -a, one .inf at "
-                    "a time\n"
-                    "set failed=0\n"
-                    "for /r \"%dir%\" %%i in (*.inf) do call :add \"%%~fi\"\n"
-                    "echo drivers that failed: %failed%\n"
-                    "if not \"%failed%\"==\"0\" exit /b 1\n"
-                    "exit /b 0\n"
-                    "\n"
-                    ":add\n"
-                    "echo pnputil -i -a %1\n"
-                    "\"%SystemRoot%\\System32\\pnputil.exe\" -i -a %1\n"
-                    "set rc=%errorlevel%\n"
-                    "echo pnputil exit code %rc%\n"
-                    "if not \"%rc%\"==\"0\" if not \"%rc%\"==\"3010\" set /a failed+=1\n"
-                    "exit /b 0\n");
+        hk_buf_puts(&b, "echo installing every driver below \"%dir%\": pnputil -i -a, one .inf at "
+                        "a time\n"
+                        "set failed=0\n"
+                        "for /r \"%dir%\" %%i in (*.inf) do call :add \"%%~fi\"\n"
+                        "echo drivers that failed: %failed%\n"
+                        "if not \"%failed%\"==\"0\" exit /b 1\n"
+                        "exit /b 0\n"
+                        "\n"
+                        ":add\n"
+                        "echo pnputil -i -a %1\n"
+                        "\"%SystemRoot%\\System32\\pnputil.exe\" -i -a %1\n"
+                        "set rc=%errorlevel%\n"
+                        "echo pnputil exit code %rc%\n"
+                        "if not \"%rc%\"==\"0\" if not \"%rc%\"==\"3010\" set /a failed+=1\n"
+                        "exit /b 0\n");
     }
     return finish(ctx, number, "virtio-drivers", "cmd", &b, out);
 }
@@ -286,7 +284,7 @@ hk_win_fb_script_vmware_tools(h2k_ctx *ctx, unsigned number, const char *product
     int rc = hk_win_parse_guid(ctx, "vmware_tools_code", product_code, code);
     if (rc < 0)
         return rc;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     cmd_header(&b, "uninstall VMware Tools silently", NULL);
     hk_buf_printf(&b,
                   "echo uninstalling VMware Tools, product code %s\n"
@@ -603,23 +601,22 @@ hk_win_fb_script_network(h2k_ctx *ctx, unsigned number, const hk_win_version *os
         nic_plan_free(plan, n_nics);
         return rc;
     }
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     const char *what = "re-apply the source VM's static IP settings to the NIC with the same MAC";
     bool ps = ps_era(os);
     if (ps) {
         ps_header(&b, what, os);
-        hk_buf_puts(&b,
-                    "# the virtio NIC appears once PnP has installed its driver: wait for it\n"
-                    "function Find-Adapter([string]$Mac) {\n"
-                    "    for ($t = 0; $t -lt 60; $t++) {\n"
-                    "        $a = Get-NetAdapter -ErrorAction SilentlyContinue |\n"
-                    "            Where-Object { $_.MacAddress -eq $Mac } | Select-Object "
-                    "-First 1\n"
-                    "        if ($a) { return $a }\n"
-                    "        Start-Sleep -Seconds 5\n"
-                    "    }\n"
-                    "    return $null\n"
-                    "}\n");
+        hk_buf_puts(&b, "# the virtio NIC appears once PnP has installed its driver: wait for it\n"
+                        "function Find-Adapter([string]$Mac) {\n"
+                        "    for ($t = 0; $t -lt 60; $t++) {\n"
+                        "        $a = Get-NetAdapter -ErrorAction SilentlyContinue |\n"
+                        "            Where-Object { $_.MacAddress -eq $Mac } | Select-Object "
+                        "-First 1\n"
+                        "        if ($a) { return $a }\n"
+                        "        Start-Sleep -Seconds 5\n"
+                        "    }\n"
+                        "    return $null\n"
+                        "}\n");
         if (n_nics == 0)
             hk_buf_puts(&b, "Write-Output 'no NIC in the source VM: nothing to apply'\n");
         for (size_t i = 0; i < n_nics; i++)
@@ -635,32 +632,31 @@ hk_win_fb_script_network(h2k_ctx *ctx, unsigned number, const hk_win_version *os
         for (size_t i = 0; i < n_nics; i++)
             net_cmd_nic(&b, i, &nics[i], &plan[i]);
         hk_buf_puts(
-            &b,
-            "echo NICs that failed: %failed%\n"
-            "if not \"%failed%\"==\"0\" exit /b 1\n"
-            "exit /b 0\n"
-            "\n"
-            "rem :find MAC sets name to the connection name of the adapter with MAC,\n"
-            "rem waiting up to 5 minutes for the virtio NIC to appear\n"
-            ":find\n"
-            "set \"name=\"\n"
-            "for /l %%t in (1,1,60) do if not defined name call :query %1\n"
-            "exit /b 0\n"
-            ":query\n"
-            "for /f \"tokens=1,* delims==\" %%a in ('wmic nic where \"MACAddress='%1'\" get "
-            "NetConnectionID /value 2^>nul ^| find \"=\"') do for /f \"delims=\" %%c in "
-            "(\"%%b\") do set \"name=%%c\"\n"
-            "if not defined name ping -n 6 127.0.0.1 >nul\n"
-            "exit /b 0\n"
-            "\n"
-            "rem :netsh ARGS runs netsh and logs its exit code\n"
-            ":netsh\n"
-            "echo netsh %*\n"
-            "netsh %*\n"
-            "set rc=%errorlevel%\n"
-            "echo netsh exit code %rc%\n"
-            "if not \"%rc%\"==\"0\" set /a failed+=1\n"
-            "exit /b 0\n");
+            &b, "echo NICs that failed: %failed%\n"
+                "if not \"%failed%\"==\"0\" exit /b 1\n"
+                "exit /b 0\n"
+                "\n"
+                "rem :find MAC sets name to the connection name of the adapter with MAC,\n"
+                "rem waiting up to 5 minutes for the virtio NIC to appear\n"
+                ":find\n"
+                "set \"name=\"\n"
+                "for /l %%t in (1,1,60) do if not defined name call :query %1\n"
+                "exit /b 0\n"
+                ":query\n"
+                "for /f \"tokens=1,* delims==\" %%a in ('wmic nic where \"MACAddress='%1'\" get "
+                "NetConnectionID /value 2^>nul ^| find \"=\"') do for /f \"delims=\" %%c in "
+                "(\"%%b\") do set \"name=%%c\"\n"
+                "if not defined name ping -n 6 127.0.0.1 >nul\n"
+                "exit /b 0\n"
+                "\n"
+                "rem :netsh ARGS runs netsh and logs its exit code\n"
+                ":netsh\n"
+                "echo netsh %*\n"
+                "netsh %*\n"
+                "set rc=%errorlevel%\n"
+                "echo netsh exit code %rc%\n"
+                "if not \"%rc%\"==\"0\" set /a failed+=1\n"
+                "exit /b 0\n");
     }
     nic_plan_free(plan, n_nics);
     return finish(ctx, number, "network", ps ? "ps1" : "cmd", &b, out);
@@ -674,46 +670,43 @@ hk_win_fb_script_disks_online(h2k_ctx *ctx, unsigned number, const hk_win_versio
 {
     if (!os)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "Windows first boot: no OS version");
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     const char *what = "bring offline disks online (SAN policy OnlineAll)";
     bool ps = ps_era(os);
     if (ps) {
         ps_header(&b, what, os);
-        hk_buf_puts(
-            &b,
-            "try {\n"
-            "    Set-StorageSetting -NewDiskPolicy OnlineAll\n"
-            "    Write-Output 'SAN policy: OnlineAll'\n"
-            "} catch {\n"
-            "    Write-Output \"SAN policy: not changed: $_\"\n"
-            "}\n"
-            "foreach ($d in Get-Disk) {\n"
-            "    $n = $d.Number\n"
-            "    if (-not $d.IsOffline) {\n"
-            "        Write-Output \"disk ${n}: online\"\n"
-            "        continue\n"
-            "    }\n"
-            "    try {\n"
-            "        Set-Disk -Number $n -IsOffline $false\n"
-            "        Write-Output \"disk ${n}: brought online\"\n"
-            "        if ((Get-Disk -Number $n).IsReadOnly) {\n"
-            "            Set-Disk -Number $n -IsReadOnly $false\n"
-            "            Write-Output \"disk ${n}: read-only attribute cleared\"\n"
-            "        }\n"
-            "    } catch {\n"
-            "        Write-Output \"disk ${n}: failed: $_\"\n"
-            "        $failed++\n"
-            "    }\n"
-            "}\n"
-            "Write-Output \"disks that failed: $failed\"\n"
-            "if ($failed -ne 0) { exit 1 }\n"
-            "exit 0\n");
+        hk_buf_puts(&b, "try {\n"
+                        "    Set-StorageSetting -NewDiskPolicy OnlineAll\n"
+                        "    Write-Output 'SAN policy: OnlineAll'\n"
+                        "} catch {\n"
+                        "    Write-Output \"SAN policy: not changed: $_\"\n"
+                        "}\n"
+                        "foreach ($d in Get-Disk) {\n"
+                        "    $n = $d.Number\n"
+                        "    if (-not $d.IsOffline) {\n"
+                        "        Write-Output \"disk ${n}: online\"\n"
+                        "        continue\n"
+                        "    }\n"
+                        "    try {\n"
+                        "        Set-Disk -Number $n -IsOffline $false\n"
+                        "        Write-Output \"disk ${n}: brought online\"\n"
+                        "        if ((Get-Disk -Number $n).IsReadOnly) {\n"
+                        "            Set-Disk -Number $n -IsReadOnly $false\n"
+                        "            Write-Output \"disk ${n}: read-only attribute cleared\"\n"
+                        "        }\n"
+                        "    } catch {\n"
+                        "        Write-Output \"disk ${n}: failed: $_\"\n"
+                        "        $failed++\n"
+                        "    }\n"
+                        "}\n"
+                        "Write-Output \"disks that failed: $failed\"\n"
+                        "if ($failed -ne 0) { exit 1 }\n"
+                        "exit 0\n");
     } else {
         if (n_disks == 0 || n_disks > 64) {
             hk_buf_free(&b);
             return hk_error(ctx, H2K_ERR_VALIDATION,
-                            "Windows first boot: n_disks %u is not within 1..64; refused",
-                            n_disks);
+                            "Windows first boot: n_disks %u is not within 1..64; refused", n_disks);
         }
         cmd_header(&b, what, os);
         hk_buf_printf(&b,

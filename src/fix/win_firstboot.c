@@ -48,8 +48,7 @@ steps_free(hk_win_fb_step *s, size_t n)
 }
 
 int
-hk_win_firstboot_steps(h2k_ctx *ctx, const hk_win_firstboot *fb, hk_win_fb_step **steps,
-                       size_t *n)
+hk_win_firstboot_steps(h2k_ctx *ctx, const hk_win_firstboot *fb, hk_win_fb_step **steps, size_t *n)
 {
     *steps = NULL;
     *n = 0;
@@ -134,8 +133,7 @@ hk_win_firstboot_from_info(h2k_ctx *ctx, const h2k_windows_info *wi, hk_win_firs
 }
 
 void
-hk_win_nic_from_adapter(const h2k_win_adapter *a, const char *mac, hk_win_ip *ips,
-                        hk_win_nic *out)
+hk_win_nic_from_adapter(const h2k_win_adapter *a, const char *mac, hk_win_ip *ips, hk_win_nic *out)
 {
     memset(out, 0, sizeof(*out));
     out->mac = mac;
@@ -188,8 +186,7 @@ guest_dir(guestfs_h *g)
     char *save = NULL;
     char *dir = strdup("");
     bool exists = true;
-    for (char *comp = strtok_r(rel, "\\", &save); comp && dir;
-         comp = strtok_r(NULL, "\\", &save)) {
+    for (char *comp = strtok_r(rel, "\\", &save); comp && dir; comp = strtok_r(NULL, "\\", &save)) {
         char *next = hk_asprintf("%s/%s", dir, comp);
         free(dir);
         dir = next;
@@ -281,8 +278,7 @@ hk_win_firstboot_install(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *sy
         (rc = hk_hive_set_dword(system, key, "ErrorControl", 1)) < 0 ||
         (rc = hk_hive_set_str(system, key, "ImagePath", HK_REG_EXPAND_SZ, image)) < 0 ||
         (rc = hk_hive_set_str(system, key, "ObjectName", HK_REG_SZ, "LocalSystem")) < 0 ||
-        (rc = hk_hive_set_str(system, key, "DisplayName", HK_REG_SZ, "hyper2kvm first boot")) <
-            0 ||
+        (rc = hk_hive_set_str(system, key, "DisplayName", HK_REG_SZ, "hyper2kvm first boot")) < 0 ||
         (rc = hk_hive_set_str(system, key, "Description", HK_REG_SZ,
                               "Runs the steps hyper2kvm left for the first boot on KVM, logs "
                               "them, then removes itself")) < 0)
@@ -290,8 +286,8 @@ hk_win_firstboot_install(h2k_offline_fixer *fx, h2k_fix_result *res, hk_hive *sy
     /* Vista and later: start after the other automatic services (and PnP) */
     if (fb->os.major >= 6 && (rc = hk_hive_set_dword(system, key, "DelayedAutostart", 1)) < 0)
         goto done;
-    hk_info(ctx, "fix", "Windows first boot: %zu step%s, service %s in %s", n,
-            n == 1 ? "" : "s", HK_WIN_FB_SERVICE, cs);
+    hk_info(ctx, "fix", "Windows first boot: %zu step%s, service %s in %s", n, n == 1 ? "" : "s",
+            HK_WIN_FB_SERVICE, cs);
 done:
     steps_free(steps, n);
     free(image);

@@ -41,10 +41,10 @@ typedef enum hk_win_arch {
 
 /* The guest's Windows version, from inspection (SOFTWARE hive CurrentVersion). */
 typedef struct hk_win_version {
-    unsigned major;  /* 6 (Vista/7/8/8.1, 2008/2008 R2/2012/2012 R2) or 10 (10/11/2016+) */
-    unsigned minor;  /* 0 Vista, 1 Windows 7, 2 Windows 8, 3 Windows 8.1 */
-    unsigned build;  /* CurrentBuild; informational */
-    bool server;     /* InstallationType "Server" */
+    unsigned major; /* 6 (Vista/7/8/8.1, 2008/2008 R2/2012/2012 R2) or 10 (10/11/2016+) */
+    unsigned minor; /* 0 Vista, 1 Windows 7, 2 Windows 8, 3 Windows 8.1 */
+    unsigned build; /* CurrentBuild; informational */
+    bool server;    /* InstallationType "Server" */
     hk_win_arch arch;
 } hk_win_version;
 
@@ -57,14 +57,14 @@ typedef struct hk_win_ip {
 /* The network settings of one source NIC.  A DHCP NIC needs nothing (the new
  * NIC starts with DHCP): its step only logs it. */
 typedef struct hk_win_nic {
-    const char *mac;            /* the source NIC's MAC = the virtio NIC's; "00:50:56:aa:bb:cc"
-                                 * or with '-' */
+    const char *mac; /* the source NIC's MAC = the virtio NIC's; "00:50:56:aa:bb:cc"
+                      * or with '-' */
     bool dhcp;
     const hk_win_ip *addresses; /* static addresses, IPv4 and/or IPv6 */
     size_t n_addresses;
     const char *const *gateways; /* default gateways (IPv4 and/or IPv6) */
     size_t n_gateways;
-    const char *const *dns;      /* DNS servers in order (IPv4 and/or IPv6) */
+    const char *const *dns; /* DNS servers in order (IPv4 and/or IPv6) */
     size_t n_dns;
 } hk_win_nic;
 
@@ -153,18 +153,18 @@ int hk_win_fb_script_disks_online(h2k_ctx *ctx, unsigned number, const hk_win_ve
 /* What the first boot does; zero-initialise, then fill from inspection. */
 typedef struct hk_win_firstboot {
     hk_win_version os;
-    char system_drive;           /* drive letter of the system volume; 0 means 'C' */
-    const char *driver_dir;      /* Windows folder of the copied drivers for pnputil, or NULL */
+    char system_drive;             /* drive letter of the system volume; 0 means 'C' */
+    const char *driver_dir;        /* Windows folder of the copied drivers for pnputil, or NULL */
     const char *vmware_tools_code; /* VMware Tools product code, or NULL when not installed */
-    const hk_win_nic *nics;      /* the source NICs (DHCP ones are logged only) */
+    const hk_win_nic *nics;        /* the source NICs (DHCP ones are logged only) */
     size_t n_nics;
     bool disks_online;           /* bring offline data disks online */
     unsigned n_disks;            /* disks of the VM (diskpart before Windows 8) */
     const hk_win_fb_step *extra; /* further steps of the caller (names must be steps and must
                                   * not collide), run after ours; may be NULL */
     size_t n_extra;
-    bool reboot_if_needed;       /* the helper restarts Windows when a step exits 3010/1641 */
-    bool remove_helper;          /* the helper deletes itself at the restart after the last step */
+    bool reboot_if_needed; /* the helper restarts Windows when a step exits 3010/1641 */
+    bool remove_helper;    /* the helper deletes itself at the restart after the last step */
 } hk_win_firstboot;
 
 /* Builds the steps @fb asks for, in run order: 0010 drivers, 0020 VMware

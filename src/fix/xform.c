@@ -430,8 +430,7 @@ label_cmdline_ok(const char *s)
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  c == '.' || c == '_' || c == '-' || c == '/' || c == '+' || c == ':' ||
-                  c == '@';
+                  c == '.' || c == '_' || c == '-' || c == '/' || c == '+' || c == ':' || c == '@';
         if (!ok)
             return false;
     }

@@ -12,9 +12,9 @@
 
 /* Output of a transform. */
 typedef struct hk_xform_out {
-    char *text;      /* new contents (malloc'd), or NULL when nothing changed */
+    char *text; /* new contents (malloc'd), or NULL when nothing changed */
     size_t n_notes;
-    char **notes;    /* one human-readable line per change ("line 3: /dev/sda1 -> UUID=...") */
+    char **notes; /* one human-readable line per change ("line 3: /dev/sda1 -> UUID=...") */
 } hk_xform_out;
 
 /* Frees text and notes; leaves @o zeroed. */
@@ -24,20 +24,20 @@ bool hk_xform_note(hk_xform_out *o, const char *fmt, ...) __attribute__((format(
 
 /* One block device of the guest as the source VM saw it. */
 typedef struct hk_dev {
-    const char *device;  /* name in the source VM: "/dev/sda1", "/dev/sdb", "/dev/mapper/vg-root" */
-    int disk_index;      /* 0 for sda/hda/vda, 1 for sdb, ...; -1 for non-partition devices (LVM) */
-    int partition;       /* 1-based partition number, 0 for a whole disk */
-    const char *uuid;    /* filesystem or swap UUID, or NULL */
-    const char *label;   /* filesystem label, or NULL */
-    const char *fstype;  /* "ext4", "xfs", "swap", "vfat", "crypto_LUKS", ... or NULL */
-    const char *partuuid;/* GPT/MBR partition UUID, or NULL */
+    const char *device; /* name in the source VM: "/dev/sda1", "/dev/sdb", "/dev/mapper/vg-root" */
+    int disk_index;     /* 0 for sda/hda/vda, 1 for sdb, ...; -1 for non-partition devices (LVM) */
+    int partition;      /* 1-based partition number, 0 for a whole disk */
+    const char *uuid;   /* filesystem or swap UUID, or NULL */
+    const char *label;  /* filesystem label, or NULL */
+    const char *fstype; /* "ext4", "xfs", "swap", "vfat", "crypto_LUKS", ... or NULL */
+    const char *partuuid; /* GPT/MBR partition UUID, or NULL */
 } hk_dev;
 
 /* The devices of a guest. */
 typedef struct hk_devmap {
     const hk_dev *devs;
     size_t n;
-    int n_disks;         /* number of disks of the VM */
+    int n_disks; /* number of disks of the VM */
 } hk_devmap;
 
 /* Finds the device that a device reference in a config file names: "/dev/sda1",

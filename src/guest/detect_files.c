@@ -84,12 +84,12 @@ family_of(const char *id, const char *like)
         const char *name;
         const char *family;
     } map[] = {
-        { "debian", "debian" },   { "ubuntu", "debian" },   { "linuxmint", "debian" },
-        { "rhel", "redhat" },     { "centos", "redhat" },   { "fedora", "redhat" },
-        { "rocky", "redhat" },    { "almalinux", "redhat" },{ "ol", "redhat" },
-        { "amzn", "redhat" },     { "sles", "suse" },       { "sled", "suse" },
-        { "opensuse", "suse" },   { "opensuse-leap", "suse" }, { "suse", "suse" },
-        { "arch", "arch" },
+        {"debian", "debian"}, {"ubuntu", "debian"},      {"linuxmint", "debian"},
+        {"rhel", "redhat"},   {"centos", "redhat"},      {"fedora", "redhat"},
+        {"rocky", "redhat"},  {"almalinux", "redhat"},   {"ol", "redhat"},
+        {"amzn", "redhat"},   {"sles", "suse"},          {"sled", "suse"},
+        {"opensuse", "suse"}, {"opensuse-leap", "suse"}, {"suse", "suse"},
+        {"arch", "arch"},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(map); i++)
         if (id && strcmp(id, map[i].name) == 0)
@@ -157,8 +157,8 @@ parse_suse_release(h2k_guest_identity *id, const char *text)
     char *ver = hk_shellvar_get(text, "VERSION");
     char *patch = hk_shellvar_get(text, "PATCHLEVEL");
     if (ver)
-        set_if_null(&id->os_version, patch && strcmp(patch, "0") ? hk_asprintf("%s.%s", ver, patch)
-                                                                   : strdup(ver));
+        set_if_null(&id->os_version,
+                    patch && strcmp(patch, "0") ? hk_asprintf("%s.%s", ver, patch) : strdup(ver));
     free(ver);
     free(patch);
     set_if_null(&id->os_pretty, line);
@@ -227,8 +227,8 @@ detect_os(const hk_fsread *fs, h2k_guest_identity *id)
         if (fam)
             set_if_null(&id->distro_family, strdup(fam));
     } else {
-        static const char *const win[] = { "/Windows/System32", "/WINDOWS/system32",
-                                           "/windows/system32", NULL };
+        static const char *const win[] = {"/Windows/System32", "/WINDOWS/system32",
+                                          "/windows/system32", NULL};
         for (size_t i = 0; win[i]; i++)
             if (fs->is_dir(fs, win[i])) {
                 id->type = H2K_GUEST_WINDOWS;
@@ -244,9 +244,8 @@ detect_os(const hk_fsread *fs, h2k_guest_identity *id)
 static void
 detect_init_and_pkg(const hk_fsread *fs, h2k_guest_identity *id)
 {
-    static const char *const systemd[] = { "/lib/systemd/systemd", "/usr/lib/systemd/systemd",
-                                           NULL };
-    static const char *const upstart[] = { "/sbin/initctl", NULL };
+    static const char *const systemd[] = {"/lib/systemd/systemd", "/usr/lib/systemd/systemd", NULL};
+    static const char *const upstart[] = {"/sbin/initctl", NULL};
     if (!id->init_system) {
         if (any_exists(fs, systemd))
             id->init_system = strdup("systemd");
@@ -259,10 +258,9 @@ detect_init_and_pkg(const hk_fsread *fs, h2k_guest_identity *id)
         const char *path;
         const char *name;
     } pkg[] = {
-        { "/usr/bin/dnf", "dnf" },         { "/usr/bin/yum", "yum" },
-        { "/usr/bin/zypper", "zypper" },   { "/usr/bin/apt-get", "apt" },
-        { "/var/lib/dpkg/status", "apt" }, { "/usr/bin/pacman", "pacman" },
-        { "/bin/rpm", "rpm" },             { "/usr/bin/rpm", "rpm" },
+        {"/usr/bin/dnf", "dnf"},     {"/usr/bin/yum", "yum"},         {"/usr/bin/zypper", "zypper"},
+        {"/usr/bin/apt-get", "apt"}, {"/var/lib/dpkg/status", "apt"}, {"/usr/bin/pacman", "pacman"},
+        {"/bin/rpm", "rpm"},         {"/usr/bin/rpm", "rpm"},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(pkg) && !id->package_manager; i++)
         if (fs->exists(fs, pkg[i].path))
@@ -296,16 +294,23 @@ detect_arch(const hk_fsread *fs, h2k_guest_identity *id)
 {
     if (id->architecture)
         return;
-    static const char *const bins[] = { "/bin/sh", "/usr/bin/sh", "/bin/ls", "/usr/bin/ls",
-                                        NULL };
+    static const char *const bins[] = {"/bin/sh", "/usr/bin/sh", "/bin/ls", "/usr/bin/ls", NULL};
     for (size_t i = 0; bins[i] && !id->architecture; i++) {
         size_t len = 0;
         char *elf = fs->read(fs, bins[i], 16u << 20, &len);
-        if (elf && len >= 20 && memcmp(elf, "\x7f" "ELF", 4) == 0) {
+        if (elf && len >= 20 &&
+            memcmp(elf,
+                   "\x7f"
+                   "ELF",
+                   4) == 0) {
             unsigned m = (unsigned)(unsigned char)elf[18] | ((unsigned)(unsigned char)elf[19] << 8);
-            const char *a = m == 0x3e ? "x86_64" : m == 0x03 ? "i386" : m == 0xb7 ? "aarch64"
-                          : m == 0x28 ? "arm" : m == 0x15 ? "ppc64" : m == 0x16 ? "s390x"
-                          : NULL;
+            const char *a = m == 0x3e   ? "x86_64"
+                            : m == 0x03 ? "i386"
+                            : m == 0xb7 ? "aarch64"
+                            : m == 0x28 ? "arm"
+                            : m == 0x15 ? "ppc64"
+                            : m == 0x16 ? "s390x"
+                                        : NULL;
             if (a)
                 id->architecture = strdup(a);
         }
@@ -316,7 +321,7 @@ detect_arch(const hk_fsread *fs, h2k_guest_identity *id)
 static bool
 module_present(const hk_fsread *fs, const char *moddir, const char *rel, const char *builtin)
 {
-    static const char *const ext[] = { ".ko", ".ko.xz", ".ko.zst", ".ko.gz", NULL };
+    static const char *const ext[] = {".ko", ".ko.xz", ".ko.zst", ".ko.gz", NULL};
     for (size_t i = 0; ext[i]; i++) {
         char *p = hk_asprintf("%s/kernel/%s%s", moddir, rel, ext[i]);
         bool ok = p && fs->exists(fs, p);
@@ -348,8 +353,7 @@ add_kernel(const hk_fsread *fs, h2k_guest_identity *id, const char *version, con
     k->initrd_has_virtio = -1;
     static const struct {
         const char *prefix, *suffix;
-    } initrds[] = { { "/boot/initrd.img-", "" }, { "/boot/initramfs-", ".img" },
-                    { "/boot/initrd-", "" } };
+    } initrds[] = {{"/boot/initrd.img-", ""}, {"/boot/initramfs-", ".img"}, {"/boot/initrd-", ""}};
     for (size_t i = 0; i < HK_ARRAY_LEN(initrds) && !k->initrd_path; i++) {
         char *p = hk_asprintf("%s%s%s", initrds[i].prefix, version, initrds[i].suffix);
         if (p && fs->exists(fs, p))
@@ -421,7 +425,7 @@ static void
 detect_vmware_tools(const hk_fsread *fs, h2k_guest_identity *id)
 {
     static const char *const files[] = {
-        "/usr/bin/vmtoolsd", "/usr/sbin/vmtoolsd", "/etc/vmware-tools",
+        "/usr/bin/vmtoolsd",     "/usr/sbin/vmtoolsd",          "/etc/vmware-tools",
         "/usr/lib/vmware-tools", "/usr/bin/vmware-toolbox-cmd", NULL,
     };
     if (any_exists(fs, files)) {
@@ -470,7 +474,7 @@ detect_network(const hk_fsread *fs, h2k_guest_identity *id)
 {
     if (id->network_config)
         return;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     char *ifs = fs->read(fs, "/etc/network/interfaces", SMALL_FILE, NULL);
     bool ifupdown = false;
     if (ifs) {
@@ -488,8 +492,8 @@ detect_network(const hk_fsread *fs, h2k_guest_identity *id)
     if (dir_has_entries(fs, "/etc/sysconfig/network-scripts", "ifcfg-", NULL, "ifcfg-lo") ||
         dir_has_entries(fs, "/etc/sysconfig/network", "ifcfg-", NULL, "ifcfg-lo"))
         hk_buf_puts(&b, "ifcfg,");
-    if (fs->is_dir(fs, "/etc/wicked") && dir_has_entries(fs, "/etc/sysconfig/network", "ifcfg-",
-                                                         NULL, "ifcfg-lo"))
+    if (fs->is_dir(fs, "/etc/wicked") &&
+        dir_has_entries(fs, "/etc/sysconfig/network", "ifcfg-", NULL, "ifcfg-lo"))
         hk_buf_puts(&b, "wicked,");
     if (dir_has_entries(fs, "/etc/systemd/network", NULL, ".network", NULL))
         hk_buf_puts(&b, "systemd-networkd,");
@@ -539,8 +543,7 @@ detect_fstab_mounts(const hk_fsread *fs, h2k_guest_identity *id)
 }
 
 int
-hk_guest_detect_files(h2k_ctx *ctx, const hk_fsread *fs, h2k_guest_identity *id,
-                      bool fstab_mounts)
+hk_guest_detect_files(h2k_ctx *ctx, const hk_fsread *fs, h2k_guest_identity *id, bool fstab_mounts)
 {
     detect_os(fs, id);
     if (id->type == H2K_GUEST_UNKNOWN)

@@ -272,8 +272,7 @@ gfs_exists(const hk_fsread *fs, const char *path)
 static bool
 gfs_is_dir(const hk_fsread *fs, const char *path)
 {
-    return guestfs_is_dir_opts(fs_gfs(fs)->g, path, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) ==
-           1;
+    return guestfs_is_dir_opts(fs_gfs(fs)->g, path, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) == 1;
 }
 
 static char **
@@ -287,8 +286,8 @@ gfs_list(const hk_fsread *fs, const char *path)
 /* ------------------------------------------------------------- handle */
 
 int
-hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
-            size_t n_disks, bool readonly, hk_gfs **out)
+hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats, size_t n_disks,
+            bool readonly, hk_gfs **out)
 {
     *out = NULL;
     if (!n_disks)
@@ -299,7 +298,7 @@ hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
     gfs->ctx = ctx;
     gfs->readonly = readonly;
     gfs->n_disks = n_disks;
-    gfs->fs = (hk_fsread){ gfs, gfs_read, gfs_exists, gfs_is_dir, gfs_list };
+    gfs->fs = (hk_fsread){gfs, gfs_read, gfs_exists, gfs_is_dir, gfs_list};
     int rc = 0;
     gfs->g = guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
     if (!gfs->g) {
@@ -350,12 +349,11 @@ hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
             goto fail;
         }
         /* discard passed through, or fstrim frees nothing in the overlay */
-        int r = readonly ? guestfs_add_drive_opts(gfs->g, abs, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
-                                                  fmt, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1)
-                         : guestfs_add_drive_opts(gfs->g, abs, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
-                                                  fmt, GUESTFS_ADD_DRIVE_OPTS_READONLY, 0,
-                                                  GUESTFS_ADD_DRIVE_OPTS_DISCARD, "besteffort",
-                                                  -1);
+        int r = readonly ? guestfs_add_drive_opts(gfs->g, abs, GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
+                                                  GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1)
+                         : guestfs_add_drive_opts(gfs->g, abs, GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
+                                                  GUESTFS_ADD_DRIVE_OPTS_READONLY, 0,
+                                                  GUESTFS_ADD_DRIVE_OPTS_DISCARD, "besteffort", -1);
         free(abs);
         h2k_disk_info_free(info);
         if (r < 0) {
@@ -424,7 +422,7 @@ hk_gfs_inspect_mount(hk_gfs *gfs)
                         gfs->n_disks == 1 ? "" : "s");
     }
     if (n > 1) {
-        hk_buf b = { 0 };
+        hk_buf b = {0};
         for (size_t i = 0; i < n; i++)
             hk_buf_printf(&b, "%s%s", i ? ", " : "", roots[i]);
         int rc = hk_error(gfs->ctx, H2K_ERR_GUEST_DETECTION,
@@ -497,7 +495,8 @@ mount_all(hk_gfs *gfs, bool ro)
         int r = ro ? guestfs_mount_ro(g, dev, mp) : guestfs_mount(g, dev, mp);
         if (r < 0) {
             if (strcmp(mp, "/") == 0) {
-                rc = hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "cannot mount the root file system");
+                rc = hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION,
+                                  "cannot mount the root file system");
                 break;
             }
             hk_warn(gfs->ctx, "guestfs", "cannot mount %s on %s: %s", dev, mp,

@@ -23,11 +23,11 @@ typedef struct hk_gfs {
     guestfs_h *g;
     bool readonly;
     size_t n_disks;
-    char *root;        /* the inspected root device, once hk_gfs_inspect_mount() ran */
-    hk_fsread fs;      /* a view of the mounted guest */
+    char *root;          /* the inspected root device, once hk_gfs_inspect_mount() ran */
+    hk_fsread fs;        /* a view of the mounted guest */
     hk_gfs_watch *watch; /* the cancel watcher (gfs.c) */
-    bool mounted_ro;   /* a writable Windows guest, mounted read-only until
-                          hk_gfs_remount_rw() (so that a refusal writes nothing) */
+    bool mounted_ro;     /* a writable Windows guest, mounted read-only until
+                            hk_gfs_remount_rw() (so that a refusal writes nothing) */
 } hk_gfs;
 
 /* Creates a handle with @disks (formats given or probed; never guessed by
@@ -43,8 +43,8 @@ typedef struct hk_gfs {
  * appliance wrote nothing more: a writable disk is left as the last completed
  * call left it (possibly half-repaired).  With the libvirt backend the cancel
  * is only seen between calls. */
-int hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats,
-                size_t n_disks, bool readonly, hk_gfs **out);
+int hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats, size_t n_disks,
+                bool readonly, hk_gfs **out);
 
 /* Inspects the guest (exactly one OS, else H2K_ERR_GUEST_DETECTION) and mounts
  * its file systems at their mount points. */

@@ -13,9 +13,12 @@ const char *
 h2k_guest_type_name(h2k_guest_type type)
 {
     switch (type) {
-    case H2K_GUEST_LINUX: return "linux";
-    case H2K_GUEST_WINDOWS: return "windows";
-    case H2K_GUEST_UNKNOWN: break;
+    case H2K_GUEST_LINUX:
+        return "linux";
+    case H2K_GUEST_WINDOWS:
+        return "windows";
+    case H2K_GUEST_UNKNOWN:
+        break;
     }
     return "unknown";
 }
@@ -245,8 +248,7 @@ h2k_guest_identity_to_json(const h2k_guest_identity *id)
         hk_json_add_str(jk, "kernel_path", kk->kernel_path);
         hk_json_add_str(jk, "initrd_path", kk->initrd_path);
         json_object_object_add(jk, "has_virtio_blk", json_object_new_boolean(kk->has_virtio_blk));
-        json_object_object_add(jk, "has_virtio_scsi",
-                               json_object_new_boolean(kk->has_virtio_scsi));
+        json_object_object_add(jk, "has_virtio_scsi", json_object_new_boolean(kk->has_virtio_scsi));
         json_object_object_add(jk, "has_virtio_net", json_object_new_boolean(kk->has_virtio_net));
         json_object_object_add(jk, "has_virtio_pci", json_object_new_boolean(kk->has_virtio_pci));
         json_object_object_add(jk, "initrd_has_virtio",

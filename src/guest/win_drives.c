@@ -43,10 +43,9 @@ hk_win_mount_parse(const char *name, const void *data, size_t len, hk_win_mount 
     if (len == 24 && memcmp(d, "DMIO:ID:", 8) == 0) {
         const unsigned char *g = d + 8;
         out->kind = HK_WIN_MOUNT_GPT;
-        snprintf(out->guid, sizeof(out->guid),
-                 "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X", le32(g),
-                 (unsigned)(g[4] | g[5] << 8), (unsigned)(g[6] | g[7] << 8), g[8], g[9], g[10],
-                 g[11], g[12], g[13], g[14], g[15]);
+        snprintf(out->guid, sizeof(out->guid), "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
+                 le32(g), (unsigned)(g[4] | g[5] << 8), (unsigned)(g[6] | g[7] << 8), g[8], g[9],
+                 g[10], g[11], g[12], g[13], g[14], g[15]);
         return 1;
     }
     return 0;

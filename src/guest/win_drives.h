@@ -25,24 +25,27 @@
 
 #include "core/internal.h"
 
-enum { HK_WIN_MOUNT_MBR = 1, HK_WIN_MOUNT_GPT = 2 };
+enum {
+    HK_WIN_MOUNT_MBR = 1,
+    HK_WIN_MOUNT_GPT = 2
+};
 
 /* One parsed \DosDevices\X: value. */
 typedef struct hk_win_mount {
-    char letter;       /* 'C'... (upper case) */
-    int kind;          /* HK_WIN_MOUNT_MBR or HK_WIN_MOUNT_GPT */
-    uint32_t mbr_sig;  /* MBR: the disk signature */
-    uint64_t offset;   /* MBR: the partition's start in bytes */
-    char guid[37];     /* GPT: the partition GUID, "XXXXXXXX-XXXX-..." upper case */
+    char letter;      /* 'C'... (upper case) */
+    int kind;         /* HK_WIN_MOUNT_MBR or HK_WIN_MOUNT_GPT */
+    uint32_t mbr_sig; /* MBR: the disk signature */
+    uint64_t offset;  /* MBR: the partition's start in bytes */
+    char guid[37];    /* GPT: the partition GUID, "XXXXXXXX-XXXX-..." upper case */
 } hk_win_mount;
 
 /* One partition of the guest as its partition table describes it. */
 typedef struct hk_win_part {
-    char *device;      /* "/dev/sda1" */
-    bool gpt;          /* on a GPT disk (else MBR) */
-    uint32_t mbr_sig;  /* MBR disks: the signature at byte 440 of the disk */
-    uint64_t start;    /* start in bytes */
-    char *guid;        /* GPT: the partition's unique GUID (any case) */
+    char *device;     /* "/dev/sda1" */
+    bool gpt;         /* on a GPT disk (else MBR) */
+    uint32_t mbr_sig; /* MBR disks: the signature at byte 440 of the disk */
+    uint64_t start;   /* start in bytes */
+    char *guid;       /* GPT: the partition's unique GUID (any case) */
 } hk_win_part;
 
 /* Parses one value of MountedDevices.  Returns 1 and fills *out for a

@@ -20,10 +20,14 @@ hk_win_short_name(int major, int minor, int build, bool server)
         return minor == 1 ? "xp" : "2k3";
     if (major == 6) {
         switch (minor) {
-        case 0: return server ? "2k8" : "vista";
-        case 1: return server ? "2k8r2" : "w7";
-        case 2: return server ? "2k12" : "w8";
-        case 3: return server ? "2k12r2" : "w8.1";
+        case 0:
+            return server ? "2k8" : "vista";
+        case 1:
+            return server ? "2k8r2" : "w7";
+        case 2:
+            return server ? "2k12" : "w8";
+        case 3:
+            return server ? "2k12r2" : "w8.1";
         }
         return NULL;
     }
@@ -142,7 +146,7 @@ read_adapters(hk_hive *sys, const char *ccs, h2k_windows_info *w)
 static void
 read_vmware_tools(hk_hive *sw, h2k_windows_info *w)
 {
-    static const char *const roots[] = { UNINSTALL, "WOW6432Node\\" UNINSTALL };
+    static const char *const roots[] = {UNINSTALL, "WOW6432Node\\" UNINSTALL};
     for (size_t r = 0; r < 2 && !w->vmware_tools; r++) {
         char **keys = hk_hive_subkeys(sw, roots[r]);
         for (size_t i = 0; keys && keys[i] && !w->vmware_tools; i++) {
@@ -167,8 +171,7 @@ read_hibernation(guestfs_h *g, h2k_windows_info *w)
     if (p && guestfs_is_file(g, p) > 0) {
         size_t sz = 0;
         char *head = guestfs_pread(g, p, 4, 0, &sz);
-        if (head && sz == 4 &&
-            (!strncasecmp(head, "hibr", 4) || !strncasecmp(head, "wake", 4)))
+        if (head && sz == 4 && (!strncasecmp(head, "hibr", 4) || !strncasecmp(head, "wake", 4)))
             w->hibernated = 1;
         free(head);
     }
@@ -214,7 +217,7 @@ read_drives(h2k_ctx *ctx, guestfs_h *g, hk_hive *sys, h2k_windows_info *w)
     for (size_t i = 0; rc == 0 && i < nm; i++) {
         if (i && m[i].letter == m[i - 1].letter)
             continue; /* the same name twice cannot be in one key; be safe */
-        char l[2] = { m[i].letter, '\0' };
+        char l[2] = {m[i].letter, '\0'};
         const char *dev = hk_win_mount_resolve(&m[i], parts, np);
         w->drive_letters[w->n_drives] = strdup(l);
         w->drive_devices[w->n_drives] = dev ? strdup(dev) : NULL;
@@ -230,7 +233,7 @@ hk_win_diagnose_hives(hk_gfs *gfs)
 {
     guestfs_h *g = gfs->g;
     h2k_ctx *ctx = gfs->ctx;
-    static const char *const hives[] = { "SYSTEM", "SOFTWARE" };
+    static const char *const hives[] = {"SYSTEM", "SOFTWARE"};
     char **fss = guestfs_list_filesystems(g);
     char *tmp = NULL;
     int rc = 0;

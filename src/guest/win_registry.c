@@ -13,11 +13,11 @@
 
 struct hk_hive {
     h2k_ctx *ctx;
-    guestfs_h *g;      /* NULL for a local file */
+    guestfs_h *g; /* NULL for a local file */
     char *name;
-    char *guest_path;  /* the hive in the guest (resolved case) */
-    char *local;       /* the file hivex works on */
-    bool own_local;    /* the private copy is ours to remove */
+    char *guest_path; /* the hive in the guest (resolved case) */
+    char *local;      /* the file hivex works on */
+    bool own_local;   /* the private copy is ours to remove */
     bool writable;
     bool dry_run;
     bool dirty;
@@ -30,15 +30,24 @@ const char *
 hk_reg_type_name(int type)
 {
     switch (type) {
-    case HK_REG_NONE: return "REG_NONE";
-    case HK_REG_SZ: return "REG_SZ";
-    case HK_REG_EXPAND_SZ: return "REG_EXPAND_SZ";
-    case HK_REG_BINARY: return "REG_BINARY";
-    case HK_REG_DWORD: return "REG_DWORD";
-    case 5: return "REG_DWORD_BIG_ENDIAN";
-    case 6: return "REG_LINK";
-    case HK_REG_MULTI_SZ: return "REG_MULTI_SZ";
-    case HK_REG_QWORD: return "REG_QWORD";
+    case HK_REG_NONE:
+        return "REG_NONE";
+    case HK_REG_SZ:
+        return "REG_SZ";
+    case HK_REG_EXPAND_SZ:
+        return "REG_EXPAND_SZ";
+    case HK_REG_BINARY:
+        return "REG_BINARY";
+    case HK_REG_DWORD:
+        return "REG_DWORD";
+    case 5:
+        return "REG_DWORD_BIG_ENDIAN";
+    case 6:
+        return "REG_LINK";
+    case HK_REG_MULTI_SZ:
+        return "REG_MULTI_SZ";
+    case HK_REG_QWORD:
+        return "REG_QWORD";
     }
     return "REG_UNKNOWN";
 }
@@ -189,7 +198,7 @@ walk(hk_hive *h, const char *key, bool create, int *err)
         return 0;
     }
     const char *p = key ? key : "";
-    hk_buf done = { 0 };
+    hk_buf done = {0};
     while (*p) {
         while (*p == '\\')
             p++;
@@ -364,7 +373,8 @@ hk_hive_get_dword(hk_hive *h, const char *key, const char *value, uint32_t *out)
         return -1;
     hive_type t;
     size_t l;
-    if (hivex_value_type(h->hx, v, &t, &l) < 0 || (t != hive_t_REG_DWORD && t != hive_t_REG_DWORD_BIG_ENDIAN))
+    if (hivex_value_type(h->hx, v, &t, &l) < 0 ||
+        (t != hive_t_REG_DWORD && t != hive_t_REG_DWORD_BIG_ENDIAN))
         return -1;
     errno = 0;
     int32_t d = hivex_value_dword(h->hx, v);
@@ -380,7 +390,7 @@ hk_hive_get_dword(hk_hive *h, const char *key, const char *value, uint32_t *out)
 static char *
 utf16_to_utf8(const unsigned char *d, size_t len)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "");
     for (size_t i = 0; i + 1 < len; i += 2) {
         uint32_t c = (uint32_t)d[i] | ((uint32_t)d[i + 1] << 8);
@@ -393,7 +403,7 @@ utf16_to_utf8(const unsigned char *d, size_t len)
                 i += 2;
             }
         }
-        char u[5] = { 0 };
+        char u[5] = {0};
         if (c < 0x80)
             u[0] = (char)c;
         else if (c < 0x800) {
@@ -418,7 +428,7 @@ utf16_to_utf8(const unsigned char *d, size_t len)
 static char *
 printable(int type, const unsigned char *d, size_t len)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "");
     if ((type == HK_REG_DWORD) && len == 4) {
         uint32_t v = (uint32_t)d[0] | ((uint32_t)d[1] << 8) | ((uint32_t)d[2] << 16) |
@@ -524,7 +534,7 @@ hk_hive_set_raw(hk_hive *h, const char *key, const char *value, int type, const 
             before = printable((int)t, (const unsigned char *)od, l);
         free(od);
     }
-    hive_set_value sv = { (char *)vname, (hive_type)type, len, (char *)data };
+    hive_set_value sv = {(char *)vname, (hive_type)type, len, (char *)data};
     if (hivex_node_set_value(h->hx, node, &sv, 0) < 0) {
         free(before);
         return hk_error(h->ctx, H2K_ERR_IO, "%s hive: cannot set %s\\%s: %s", h->name, key,
@@ -599,15 +609,15 @@ hk_hive_set_str(hk_hive *h, const char *key, const char *value, int type, const 
 int
 hk_hive_set_dword(hk_hive *h, const char *key, const char *value, uint32_t v)
 {
-    unsigned char d[4] = { (unsigned char)(v & 0xff), (unsigned char)((v >> 8) & 0xff),
-                           (unsigned char)((v >> 16) & 0xff), (unsigned char)(v >> 24) };
+    unsigned char d[4] = {(unsigned char)(v & 0xff), (unsigned char)((v >> 8) & 0xff),
+                          (unsigned char)((v >> 16) & 0xff), (unsigned char)(v >> 24)};
     return hk_hive_set_raw(h, key, value, HK_REG_DWORD, d, 4);
 }
 
 int
 hk_hive_set_multi(hk_hive *h, const char *key, const char *value, const char *const *strv)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     for (size_t i = 0; strv && strv[i]; i++) {
         size_t l;
         char *d = hk_reg_utf16(strv[i], &l);
@@ -668,11 +678,11 @@ hk_hive_delete_value(hk_hive *h, const char *key, const char *value)
             free(nm);
             continue;
         }
-        keep[k++] = (hive_set_value){ nm, t, l, d };
+        keep[k++] = (hive_set_value){nm, t, l, d};
     }
     if (rc == 0 && hivex_node_set_values(h->hx, node, k, keep, 0) < 0)
-        rc = hk_error(h->ctx, H2K_ERR_IO, "%s hive: cannot delete %s\\%s: %s", h->name, key,
-                      value, strerror(errno));
+        rc = hk_error(h->ctx, H2K_ERR_IO, "%s hive: cannot delete %s\\%s: %s", h->name, key, value,
+                      strerror(errno));
     if (rc == 0) {
         h->dirty = true;
         record(h, key, value ? value : "", "value deleted", btype, before, NULL);

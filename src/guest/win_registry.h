@@ -53,8 +53,8 @@ int hk_hive_open_guest(h2k_ctx *ctx, guestfs_h *g, const char *guest_path, const
                        const char *tmp_dir, bool writable, bool dry_run, hk_hive **out);
 
 /* Opens a local hive file (commit writes it in place unless @dry_run). */
-int hk_hive_open_file(h2k_ctx *ctx, const char *path, const char *name, bool writable,
-                      bool dry_run, hk_hive **out);
+int hk_hive_open_file(h2k_ctx *ctx, const char *path, const char *name, bool writable, bool dry_run,
+                      hk_hive **out);
 
 /* Closes without writing anything back; removes the private copy.  NULL allowed. */
 void hk_hive_close(hk_hive *h);

@@ -75,7 +75,8 @@ hk_orch_azure_export(h2k_ctx *ctx, h2k_azure_client *client, const char *vm, con
     }
     if (rc == 0)
         rc = hk_vmw_write_ovf(ctx, res->spec, (const char *const *)hrefs,
-                              "http://technet.microsoft.com/en-us/library/bb676673.aspx", res->ovf_path);
+                              "http://technet.microsoft.com/en-us/library/bb676673.aspx",
+                              res->ovf_path);
     for (size_t i = 0; i < res->n_disks; i++)
         free(hrefs[i]);
     free(hrefs);
@@ -106,7 +107,6 @@ hk_plan_azure_free(h2k_plan_azure *a)
     free(a);
 }
 
-
 int
 hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *where,
                     const char *base_dir, const h2k_plan_azure *base, h2k_plan_azure **out)
@@ -114,11 +114,13 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
     *out = NULL;
     if (o && !json_object_is_type(o, json_type_object))
         return hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, where, "\"azure\" must be an object");
-    static const char *const known[] = {
-        "subscription_id",  "resource_group", "tenant_id",        "client_id",
-        "client_secret_env", "client_secret_file", "managed_identity", "authority_host",
-        "resource_manager", "ca_file",        "insecure",         "snapshot",
-        "client_secret",    NULL};
+    static const char *const known[] = {"subscription_id",   "resource_group",
+                                        "tenant_id",         "client_id",
+                                        "client_secret_env", "client_secret_file",
+                                        "managed_identity",  "authority_host",
+                                        "resource_manager",  "ca_file",
+                                        "insecure",          "snapshot",
+                                        "client_secret",     NULL};
     if (o) {
         json_object_object_foreach(o, key, val)
         {
@@ -131,8 +133,8 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
         }
         if (hk_plan_has(o, "client_secret"))
             return hk_plan_field_error(ctx, doc, where, "client_secret",
-                               "\"client_secret\" is not allowed in a plan: use "
-                               "client_secret_env or client_secret_file");
+                                       "\"client_secret\" is not allowed in a plan: use "
+                                       "client_secret_env or client_secret_file");
     }
     h2k_plan_azure *p = calloc(1, sizeof(*p));
     if (!p)
@@ -164,8 +166,8 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
                  hk_plan_has(o, "managed_identity");
     if (n_cred > 1) {
         rc = hk_plan_field_error(ctx, doc, where, "client_secret_env",
-                         "give one of \"client_secret_env\", \"client_secret_file\" and "
-                         "\"managed_identity\"");
+                                 "give one of \"client_secret_env\", \"client_secret_file\" and "
+                                 "\"managed_identity\"");
         goto done;
     }
     if (n_cred) {
@@ -178,13 +180,13 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
         (rc = hk_plan_str(ctx, doc, o, "resource_group", where, NULL, &p->resource_group)) < 0 ||
         (rc = hk_plan_str(ctx, doc, o, "tenant_id", where, NULL, &p->tenant_id)) < 0 ||
         (rc = hk_plan_str(ctx, doc, o, "client_id", where, NULL, &p->client_id)) < 0 ||
-        (rc = hk_plan_str(ctx, doc, o, "client_secret_env", where, NULL,
-                          &p->client_secret_env)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "client_secret_env", where, NULL, &p->client_secret_env)) <
+            0 ||
         (rc = hk_plan_str(ctx, doc, o, "client_secret_file", where, base_dir,
                           &p->client_secret_file)) < 0 ||
         (rc = hk_plan_str(ctx, doc, o, "authority_host", where, NULL, &p->authority_host)) < 0 ||
-        (rc = hk_plan_str(ctx, doc, o, "resource_manager", where, NULL,
-                          &p->resource_manager)) < 0 ||
+        (rc = hk_plan_str(ctx, doc, o, "resource_manager", where, NULL, &p->resource_manager)) <
+            0 ||
         (rc = hk_plan_str(ctx, doc, o, "ca_file", where, base_dir, &p->ca_file)) < 0 ||
         (rc = hk_plan_bool(ctx, doc, o, "managed_identity", where, &p->managed_identity)) < 0 ||
         (rc = hk_plan_bool(ctx, doc, o, "insecure", where, &p->insecure)) < 0 ||
@@ -214,8 +216,8 @@ plan_azure_check(h2k_ctx *ctx, const char *doc, const char *where, const h2k_pla
         return hk_plan_field_error(ctx, doc, where, "client_id", "no \"client_id\"");
     if (!a->client_secret_env && !a->client_secret_file)
         return hk_plan_field_error(ctx, doc, where, "client_secret_env",
-                           "no \"client_secret_env\", \"client_secret_file\" nor "
-                           "\"managed_identity\"");
+                                   "no \"client_secret_env\", \"client_secret_file\" nor "
+                                   "\"managed_identity\"");
     return 0;
 }
 
@@ -232,24 +234,26 @@ hk_plan_vm_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx
     bool has_vs = hk_plan_has(o, "vsphere");
     if (has_az && has_vs)
         return hk_plan_field_error(ctx, doc, where, "azure",
-                           "VM \"%s\" has both \"azure\" and \"vsphere\": give one source",
-                           vm->name);
+                                   "VM \"%s\" has both \"azure\" and \"vsphere\": give one source",
+                                   vm->name);
     /* an Azure VM: its own "azure", or only the plan's (no "vsphere" anywhere) */
     bool azure = has_az || (has_vm && plan_az && !has_vs && !plan_has_vsphere);
     if (has_vm && plan_az && plan_has_vsphere && !has_az && !has_vs)
-        return hk_plan_field_error(ctx, doc, where, "vm",
-                           "the plan has \"vsphere\" and \"azure\": say which VM \"%s\" is on",
-                           vm->name);
+        return hk_plan_field_error(
+            ctx, doc, where, "vm",
+            "the plan has \"vsphere\" and \"azure\": say which VM \"%s\" is on", vm->name);
     if (!azure)
         return 0;
     if (!has_vm)
         return hk_plan_field_error(ctx, doc, where, "azure",
-                           "\"azure\" is given but not the \"vm\" to download");
+                                   "\"azure\" is given but not the \"vm\" to download");
     if (!json_object_is_type(name, json_type_string) || json_object_get_string_len(name) == 0)
-        return hk_plan_field_error(ctx, doc, where, "vm", "\"vm\" must be the non-empty name of a VM");
+        return hk_plan_field_error(ctx, doc, where, "vm",
+                                   "\"vm\" must be the non-empty name of a VM");
     if (vm->n_inputs > 0)
         return hk_plan_field_error(ctx, doc, where, "vm",
-                           "VM \"%s\" has both \"inputs\" and \"vm\": give one source", vm->name);
+                                   "VM \"%s\" has both \"inputs\" and \"vm\": give one source",
+                                   vm->name);
     if (!(vm->vm = strdup(json_object_get_string(name))))
         return hk_error_nomem(ctx);
     char az_where[80];

@@ -217,7 +217,7 @@ typedef struct batch_worker {
     h2k_ctx *ctx;
     pthread_t tid;
     int started;
-    h2k_vmware_client *vmw;           /* this worker's login, kept for its next VMs */
+    h2k_vmware_client *vmw;             /* this worker's login, kept for its next VMs */
     const h2k_plan_vsphere *vmw_server; /* the server it is logged in to */
 } batch_worker;
 

@@ -288,8 +288,7 @@ hk_orch_clean_leftovers(h2k_ctx *ctx, const char *target, const char *const *out
     }
     closedir(d);
     if (live) {
-        hk_info(ctx, DOM, "another run of %s is in progress: its temporary files are kept",
-                target);
+        hk_info(ctx, DOM, "another run of %s is in progress: its temporary files are kept", target);
         return;
     }
     for (size_t i = 0; i < n; i++)

@@ -9,7 +9,6 @@
 #include "hyper2kvm/h2k_disk.h"
 #include "hyper2kvm/h2k_orchestrator.h"
 
-
 /* Records the time of a stage in @res. */
 void hk_orch_add_timing(h2k_migration_result *res, const char *stage, double seconds);
 

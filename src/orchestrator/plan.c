@@ -192,8 +192,7 @@ parse_vm(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx, const char *
         return hk_error_nomem(ctx);
     if ((rc = get_list(ctx, doc, o, "inputs", where, base_dir, &v->inputs, &v->n_inputs)) < 0)
         return rc;
-    if ((rc = hk_plan_vm_azure_parse(ctx, doc, o, idx, base_dir, plan_az, plan_vs != NULL, v)) <
-        0)
+    if ((rc = hk_plan_vm_azure_parse(ctx, doc, o, idx, base_dir, plan_az, plan_vs != NULL, v)) < 0)
         return rc;
     if (!v->azure && (rc = hk_plan_vm_vsphere_parse(ctx, doc, o, idx, base_dir, plan_vs, v)) < 0)
         return rc;
@@ -266,8 +265,8 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
     json_object *vms = NULL, *v = NULL, *defs = NULL, *names = NULL;
     const char *s;
     if (!json_object_is_type(root, json_type_object)) {
-        rc =
-            hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, NULL, "a plan must be an object (a mapping)");
+        rc = hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, NULL,
+                         "a plan must be an object (a mapping)");
         goto done;
     }
     if ((rc = get_string(ctx, doc, root, "output_dir", "output_dir", &s)) < 0)
@@ -351,8 +350,8 @@ hk_plan_from_json(h2k_ctx *ctx, json_object *root, const char *base_dir, const c
         if (json_object_object_get_ex(names, p->vms[i].name, NULL)) {
             char where[64];
             snprintf(where, sizeof(where), "vms[%zu].name", i);
-            rc = hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, where,
-                             "VM name \"%s\" is used twice", p->vms[i].name);
+            rc = hk_error_at(ctx, H2K_ERR_FORMAT, doc, -1, where, "VM name \"%s\" is used twice",
+                             p->vms[i].name);
             goto done;
         }
         if (json_object_object_add(names, p->vms[i].name, NULL) != 0) {

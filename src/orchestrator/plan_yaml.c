@@ -182,7 +182,13 @@ is_float(const char *s, size_t n)
     return i == n;
 }
 
-typedef enum { Y_NULL, Y_BOOL, Y_INT, Y_FLOAT, Y_STR } ytype;
+typedef enum {
+    Y_NULL,
+    Y_BOOL,
+    Y_INT,
+    Y_FLOAT,
+    Y_STR
+} ytype;
 
 /* The type of a plain scalar (core schema). */
 static ytype
@@ -368,7 +374,8 @@ expand_alias(yconv *c, const yaml_event_t *ev, const char *path, json_object **o
     if (a->nodes > YAML_MAX_NODES - c->nodes + 1)
         return yerr(c, ev->start_mark, path,
                     "alias *%.64s expands the plan past %u values (nested aliases, "
-                    "\"billion laughs\"): refused", name, YAML_MAX_NODES);
+                    "\"billion laughs\"): refused",
+                    name, YAML_MAX_NODES);
     c->nodes += a->nodes - 1; /* the caller counted one */
     if (!a->obj)
         return 0;

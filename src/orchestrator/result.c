@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include <json-c/json.h>
 
 #include "core/json_util.h"
@@ -36,8 +35,7 @@ md_drives(hk_buf *b, const char *identity_json)
         for (size_t i = 0; i < json_object_array_length(drives); i++) {
             json_object *d = json_object_array_get_idx(drives, i);
             const char *l = jstr(d, "letter"), *dev = jstr(d, "device");
-            hk_buf_printf(b, "| %s: | %s |\n", l ? l : "?",
-                          dev ? dev : "(on no disk of this VM)");
+            hk_buf_printf(b, "| %s: | %s |\n", l ? l : "?", dev ? dev : "(on no disk of this VM)");
         }
     }
     json_object_put(root);
@@ -102,7 +100,6 @@ hk_orch_warn(h2k_ctx *ctx, h2k_migration_result *res, const char *fmt, ...)
     hk_strv_add(&res->warnings, &res->n_warnings, msg);
     free(msg);
 }
-
 
 int
 hk_orch_mkdir_p(h2k_ctx *ctx, const char *dir)
@@ -304,20 +301,20 @@ h2k_migration_result_to_markdown(const h2k_migration_result *res)
                           res->boot->error_message ? res->boot->error_message : "");
         else
             hk_buf_printf(&b, "\n## Boot test\n\n%s after %.1f s (%s)\n",
-                          res->boot->success ? "Booted" : "Did NOT boot",
-                          res->boot->boot_seconds, res->boot->accel ? res->boot->accel : "?");
+                          res->boot->success ? "Booted" : "Did NOT boot", res->boot->boot_seconds,
+                          res->boot->accel ? res->boot->accel : "?");
         for (size_t i = 0; i < res->boot->n_addresses; i++)
             hk_buf_printf(&b, "- address %s\n", res->boot->addresses[i]);
         if (!res->boot->success && !res->boot->not_proven) {
             if (res->boot->error_message)
                 hk_buf_printf(&b, "\n%s\n", res->boot->error_message);
             if (res->boot->console_tail)
-                hk_buf_printf(&b, "\nConsole (last lines):\n\n```text\n%s%s```\n",
-                              res->boot->console_tail,
-                              *res->boot->console_tail &&
-                                      res->boot->console_tail[strlen(res->boot->console_tail) - 1] != '\n'
-                                  ? "\n"
-                                  : "");
+                hk_buf_printf(
+                    &b, "\nConsole (last lines):\n\n```text\n%s%s```\n", res->boot->console_tail,
+                    *res->boot->console_tail &&
+                            res->boot->console_tail[strlen(res->boot->console_tail) - 1] != '\n'
+                        ? "\n"
+                        : "");
         }
     }
     if (res->n_timings) {

@@ -30,7 +30,7 @@
 
 /* Everything one run owns until it ends. */
 typedef struct run_state {
-    bool windows_guest; /* the fixer found Windows */
+    bool windows_guest;    /* the fixer found Windows */
     h2k_firmware guest_fw; /* what the inspection found (ESP, boot loader), or UNKNOWN */
     h2k_ctx *ctx;
     const h2k_run_options *opts;
@@ -320,7 +320,9 @@ extract_member(h2k_ctx *ctx, const char *ova, uint64_t offset, uint64_t size, co
     }
     int rc = 0;
     /* one buffer per call: runs of a batch extract members on several threads */
-    enum { CHUNK = 1 << 20 };
+    enum {
+        CHUNK = 1 << 20
+    };
     char *buf = malloc(CHUNK);
     if (!buf) {
         close(in);
@@ -423,8 +425,8 @@ stage_export(run_state *st)
     if (o->azure)
         rc = hk_orch_azure_export(ctx, o->azure, o->azure_vm, st->staging, &st->exp);
     else
-        rc = hk_orch_vmware_export(ctx, o->vmware, o->vmware_vm, o->vmware_transport,
-                                   st->staging, &st->exp);
+        rc = hk_orch_vmware_export(ctx, o->vmware, o->vmware_vm, o->vmware_transport, st->staging,
+                                   &st->exp);
 done:
     free(name);
     return rc;
@@ -432,7 +434,10 @@ done:
 
 /* -------------------------------------------------------------- probe */
 
-enum { MEMBER_IN_PLACE = 1, MEMBER_GZIP = 2 };
+enum {
+    MEMBER_IN_PLACE = 1,
+    MEMBER_GZIP = 2
+};
 
 static int
 stage_probe(run_state *st)
@@ -486,7 +491,7 @@ stage_probe(run_state *st)
                 claim = H2K_FORMAT_VMDK;
                 by = "the OVF's disk format";
             }
-            uint8_t head[8] = { 0 };
+            uint8_t head[8] = {0};
             size_t hl = 0;
             int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
             if (fd >= 0) {
@@ -495,8 +500,7 @@ stage_probe(run_state *st)
                 close(fd);
             }
             char *what = hk_asprintf("%s (member %s)", path, d->file_ref ? d->file_ref : "?");
-            rc = hk_format_claim_check(ctx, what ? what : path, claim, by, info->format, head,
-                                       hl);
+            rc = hk_format_claim_check(ctx, what ? what : path, claim, by, info->format, head, hl);
             free(what);
             if (rc < 0) {
                 h2k_disk_info_free(info);
@@ -702,8 +706,8 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     h2k_offline_fixer *fx = NULL;
     double t0 = hk_now();
     hk_progress(ctx, "fix", 0, 1000);
-    int rc =
-        h2k_offline_fixer_open(ctx, (const char *const *)st->overlays, formats, st->n, &fo, &fx);
+    int rc = h2k_offline_fixer_open(ctx, (const char *const *)st->overlays, formats, st->n, &fo,
+                                    &fx);
     free(formats);
     if (rc < 0)
         goto done;
@@ -755,8 +759,10 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
                 if (fr->kind == H2K_FIX_VIRTIO_WIN && fr->message)
                     why = fr->message;
             }
-            hk_orch_warn(ctx, res, "Windows guest without virtio drivers: SATA disks and an "
-                                   "e1000e NIC (%s)", why);
+            hk_orch_warn(ctx, res,
+                         "Windows guest without virtio drivers: SATA disks and an "
+                         "e1000e NIC (%s)",
+                         why);
         }
     }
     /* the XML needs the identity: make it now (written after the copy) */
@@ -793,8 +799,9 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
             fx = NULL;
             goto done;
         }
-        hk_orch_warn(ctx, res, "the repair appliance cannot place the boot probe (%s): the "
-                               "boot test launches its own",
+        hk_orch_warn(ctx, res,
+                     "the repair appliance cannot place the boot probe (%s): the "
+                     "boot test launches its own",
                      h2k_ctx_last_error(ctx)->message);
         h2k_ctx_clear_error(ctx);
     }
@@ -1111,8 +1118,9 @@ stage_boot_test(run_state *st, const h2k_boot_test_options *bo)
     if (rc == H2K_ERR_CANCELLED || h2k_ctx_is_cancelled(ctx))
         return hk_error(ctx, H2K_ERR_CANCELLED, "cancelled while placing the boot probe");
     if (rc < 0) {
-        hk_orch_warn(ctx, res, "the repair appliance could not place the boot probe (%s): the "
-                               "boot test launches its own",
+        hk_orch_warn(ctx, res,
+                     "the repair appliance could not place the boot probe (%s): the "
+                     "boot test launches its own",
                      h2k_ctx_last_error(ctx)->message);
         h2k_ctx_clear_error(ctx);
         return hk_qemu_test_run_disks(ctx, st->outputs[0], others, st->n - 1, bo, &res->boot);
@@ -1158,11 +1166,13 @@ write_reports(run_state *st)
     int rc = 0;
     if (!json || !md || !mpath)
         rc = hk_error_nomem(ctx);
-    if (rc == 0 && (rc = hk_output_write_file_mode(ctx, jpath, json, run_output_mode(st),
-                                                   NULL)) == 0 && st->work_dir)
+    if (rc == 0 &&
+        (rc = hk_output_write_file_mode(ctx, jpath, json, run_output_mode(st), NULL)) == 0 &&
+        st->work_dir)
         hk_orch_owner_add_done(st->work_dir, jpath);
-    if (rc == 0 && (rc = hk_output_write_file_mode(ctx, mpath, md, run_output_mode(st),
-                                                   NULL)) == 0 && st->work_dir)
+    if (rc == 0 &&
+        (rc = hk_output_write_file_mode(ctx, mpath, md, run_output_mode(st), NULL)) == 0 &&
+        st->work_dir)
         hk_orch_owner_add_done(st->work_dir, mpath);
     if (rc < 0) {
         unlink(jpath);
@@ -1313,8 +1323,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: empty input %zu", i);
     if (!opts->output_dir && !(opts->dry_run && opts->report_path))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "orchestrator: no output folder given");
-    h2k_disk_format out_fmt =
-        opts->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2 : opts->output_format;
+    h2k_disk_format out_fmt = opts->output_format == H2K_FORMAT_UNKNOWN ? H2K_FORMAT_QCOW2
+                                                                        : opts->output_format;
     if (out_fmt != H2K_FORMAT_QCOW2 && out_fmt != H2K_FORMAT_RAW)
         return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "output_format",
                            "output format must be qcow2 or raw, not %s (%d)",
@@ -1356,8 +1366,9 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             goto done;
         }
     if (vsphere || opts->azure) {
-        char *src = opts->azure ? hk_orch_azure_source_name(opts->azure, hk_orch_azure_vm_name(opts))
-                                : hk_orch_vmware_source_name(opts->vmware, opts->vmware_vm);
+        char *src = opts->azure
+                        ? hk_orch_azure_source_name(opts->azure, hk_orch_azure_vm_name(opts))
+                        : hk_orch_vmware_source_name(opts->vmware, opts->vmware_vm);
         bool ok = src && hk_strv_add(&res->sources, &res->n_sources, src);
         free(src);
         if (!ok) {
@@ -1544,8 +1555,8 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             goto done;
         }
         hk_progress(ctx, "xml", 0, 1);
-        STAGE("xml", hk_output_write_file_mode(ctx, st.xml_path, st.xml, run_output_mode(&st),
-                                               NULL));
+        STAGE("xml",
+              hk_output_write_file_mode(ctx, st.xml_path, st.xml, run_output_mode(&st), NULL));
         /* a rerun after a kill from here on removes the XML too (see leftovers.c) */
         hk_orch_owner_add_done(st.work_dir, st.xml_path);
         hk_progress(ctx, "xml", 1, 1);
@@ -1614,8 +1625,9 @@ done:
            the console tail (the disks and the XML only with keep_partial) */
         if (res->boot && !res->boot->success && !res->boot->not_proven && st.out_dir) {
             if (!opts->keep_partial) {
-                hk_orch_warn(ctx, res, "the boot proof failed: the converted disks and the "
-                                       "domain XML were removed (keep them with keep_partial)");
+                hk_orch_warn(ctx, res,
+                             "the boot proof failed: the converted disks and the "
+                             "domain XML were removed (keep them with keep_partial)");
                 free(res->xml_path);
                 res->xml_path = NULL;
             }

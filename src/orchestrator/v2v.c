@@ -251,10 +251,9 @@ hk_orch_run_virt_v2v(h2k_ctx *ctx, const h2k_run_options *opts, const char *work
     const char *tmpdir = getenv("TMPDIR");
     const char *cachedir = getenv("LIBGUESTFS_CACHEDIR");
     /* where libguestfs keeps its appliance when TMPDIR is not ours */
-    char *env_cache = hk_asprintf("LIBGUESTFS_CACHEDIR=%s",
-                                  cachedir && *cachedir ? cachedir
-                                  : tmpdir && *tmpdir   ? tmpdir
-                                                        : "/var/tmp");
+    char *env_cache = hk_asprintf("LIBGUESTFS_CACHEDIR=%s", cachedir && *cachedir ? cachedir
+                                                            : tmpdir && *tmpdir   ? tmpdir
+                                                                                  : "/var/tmp");
     char *env_tmp = tmp ? hk_asprintf("TMPDIR=%s", tmp) : NULL;
     char *env_v2vtmp = tmp ? hk_asprintf("VIRT_V2V_TMPDIR=%s", tmp) : NULL;
     /* a /dev/kvm that cannot run guests would hang the appliance: TCG there */
@@ -273,7 +272,8 @@ hk_orch_run_virt_v2v(h2k_ctx *ctx, const h2k_run_options *opts, const char *work
     env[ne] = NULL;
     int rc = 0;
     bool os_made = false;
-    if (!out_dir || !os || !tmp || !env_cache || !env_tmp || !env_v2vtmp || (!kvm && !env_settings)) {
+    if (!out_dir || !os || !tmp || !env_cache || !env_tmp || !env_v2vtmp ||
+        (!kvm && !env_settings)) {
         rc = hk_error_nomem(ctx);
         goto done;
     }
@@ -317,9 +317,8 @@ hk_orch_run_virt_v2v(h2k_ctx *ctx, const h2k_run_options *opts, const char *work
     rc = hk_run(ctx, argv, &ro, &rr);
     if (rc == 0 && rr.exit_status != 0) {
         char *why = r.error ? strdup(r.error) : stderr_summary(rr.stderr_tail);
-        rc = hk_error_at(ctx, H2K_ERR_CONVERSION, in, -1, NULL,
-                         "virt-v2v failed (exit %d)%s%s: %s", rr.exit_status,
-                         r.step ? " at step: " : "", r.step ? r.step : "",
+        rc = hk_error_at(ctx, H2K_ERR_CONVERSION, in, -1, NULL, "virt-v2v failed (exit %d)%s%s: %s",
+                         rr.exit_status, r.step ? " at step: " : "", r.step ? r.step : "",
                          why && *why ? why : "no message");
         free(why);
     }

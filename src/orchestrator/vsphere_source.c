@@ -101,8 +101,8 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
     json_object *v;
     if (json_object_object_get_ex(o, "password", &v))
         return hk_plan_field_error(ctx, doc, where, "password",
-                           "\"password\" is not allowed in a plan: use password_env or "
-                           "password_file");
+                                   "\"password\" is not allowed in a plan: use password_env or "
+                                   "password_file");
     h2k_plan_vsphere *p = calloc(1, sizeof(*p));
     if (!p) {
         json_object_put(empty);
@@ -139,20 +139,21 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
         char *h = host_from_url(url);
         if (!h) {
             rc = hk_plan_field_error(ctx, doc, where, "url",
-                             "\"url\" must look like https://HOST[:PORT]/sdk, not \"%s\"", url);
+                                     "\"url\" must look like https://HOST[:PORT]/sdk, not \"%s\"",
+                                     url);
             goto done;
         }
         free(p->host);
         p->host = h;
     }
     /* a password source given here replaces the inherited one */
-    bool has_env =
-        json_object_object_get_ex(o, "password_env", &v) && !json_object_is_type(v, json_type_null);
+    bool has_env = json_object_object_get_ex(o, "password_env", &v) &&
+                   !json_object_is_type(v, json_type_null);
     bool has_file = json_object_object_get_ex(o, "password_file", &v) &&
                     !json_object_is_type(v, json_type_null);
     if (has_env && has_file) {
         rc = hk_plan_field_error(ctx, doc, where, "password_env",
-                         "give \"password_env\" or \"password_file\", not both");
+                                 "give \"password_env\" or \"password_file\", not both");
         goto done;
     }
     if (has_env) {
@@ -164,8 +165,8 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
     if (has_file) {
         free(p->password_env);
         p->password_env = NULL;
-        if ((rc = hk_plan_str(ctx, doc, o, "password_file", where, base_dir,
-                              &p->password_file)) < 0)
+        if ((rc = hk_plan_str(ctx, doc, o, "password_file", where, base_dir, &p->password_file)) <
+            0)
             goto done;
     }
     if ((rc = hk_plan_bool(ctx, doc, o, "insecure", where, &p->insecure)) < 0)
@@ -173,7 +174,8 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
     if (p->transport && strcmp(p->transport, "http") != 0 && strcmp(p->transport, "nfc") != 0 &&
         strcmp(p->transport, "vddk") != 0) {
         rc = hk_plan_field_error(ctx, doc, where, "transport",
-                         "\"transport\" must be http, nfc or vddk, not \"%s\"", p->transport);
+                                 "\"transport\" must be http, nfc or vddk, not \"%s\"",
+                                 p->transport);
         goto done;
     }
     rc = 0;
@@ -192,12 +194,13 @@ int
 hk_plan_vsphere_check(h2k_ctx *ctx, const char *doc, const char *where, const h2k_plan_vsphere *v)
 {
     if (!v->host)
-        return hk_plan_field_error(ctx, doc, where, "host", "no \"host\" (or \"url\") for the server");
+        return hk_plan_field_error(ctx, doc, where, "host",
+                                   "no \"host\" (or \"url\") for the server");
     if (!v->user)
         return hk_plan_field_error(ctx, doc, where, "user", "no \"user\" for the server");
     if (!v->password_env && !v->password_file)
         return hk_plan_field_error(ctx, doc, where, "password_env",
-                           "no \"password_env\" nor \"password_file\" for the server");
+                                   "no \"password_env\" nor \"password_file\" for the server");
     return 0;
 }
 
@@ -209,19 +212,21 @@ hk_plan_vm_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t i
     snprintf(where, sizeof(where), "vms[%zu]", idx);
     json_object *name = NULL, *vs = NULL;
     bool has_vm = json_object_object_get_ex(o, "vm", &name);
-    bool has_vs =
-        json_object_object_get_ex(o, "vsphere", &vs) && !json_object_is_type(vs, json_type_null);
+    bool has_vs = json_object_object_get_ex(o, "vsphere", &vs) &&
+                  !json_object_is_type(vs, json_type_null);
     if (!has_vm) {
         if (has_vs)
             return hk_plan_field_error(ctx, doc, where, "vsphere",
-                               "\"vsphere\" is given but not the \"vm\" to export");
+                                       "\"vsphere\" is given but not the \"vm\" to export");
         return 0;
     }
     if (!json_object_is_type(name, json_type_string) || json_object_get_string_len(name) == 0)
-        return hk_plan_field_error(ctx, doc, where, "vm", "\"vm\" must be the non-empty name of a VM");
+        return hk_plan_field_error(ctx, doc, where, "vm",
+                                   "\"vm\" must be the non-empty name of a VM");
     if (vm->n_inputs > 0)
         return hk_plan_field_error(ctx, doc, where, "vm",
-                           "VM \"%s\" has both \"inputs\" and \"vm\": give one source", vm->name);
+                                   "VM \"%s\" has both \"inputs\" and \"vm\": give one source",
+                                   vm->name);
     if (!(vm->vm = strdup(json_object_get_string(name))))
         return hk_error_nomem(ctx);
     char vs_where[80];
@@ -237,9 +242,9 @@ hk_plan_vm_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t i
             return rc;
     } else {
         return hk_plan_field_error(ctx, doc, where, "vsphere",
-                           "VM \"%s\" is on vSphere but neither it nor the plan has a "
-                           "\"vsphere\" object",
-                           vm->name);
+                                   "VM \"%s\" is on vSphere but neither it nor the plan has a "
+                                   "\"vsphere\" object",
+                                   vm->name);
     }
     return hk_plan_vsphere_check(ctx, doc, vs_where, vm->vsphere);
 }

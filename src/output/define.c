@@ -107,8 +107,7 @@ domain_identity(h2k_ctx *ctx, const char *xml, char **name, char **uuid)
         }
     }
     if (!*name || !**name)
-        rc = hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, "name",
-                         "the domain XML has no <name>");
+        rc = hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, "name", "the domain XML has no <name>");
 done:
     xmlFreeDoc(doc);
     if (rc < 0) {
@@ -146,8 +145,8 @@ map_define_error(h2k_ctx *ctx, const char *uri, const char *name)
     default:
         break;
     }
-    return hk_error(ctx, H2K_ERR_GENERIC, "libvirt at %s could not define domain %s: %s", uri,
-                    name, msg);
+    return hk_error(ctx, H2K_ERR_GENERIC, "libvirt at %s could not define domain %s: %s", uri, name,
+                    msg);
 }
 
 int

@@ -31,11 +31,11 @@
 #define HK_DEFAULT_MEMORY_KIB (1024u * 1024u)
 
 typedef struct dom_plan {
-    const char *type;        /* "kvm" / "qemu" */
-    const char *machine;     /* "q35" / "pc" */
-    const char *arch;        /* "x86_64" / "i686" */
-    char *name;              /* sanitised */
-    char uuid[37];           /* canonical, or "" */
+    const char *type;    /* "kvm" / "qemu" */
+    const char *machine; /* "q35" / "pc" */
+    const char *arch;    /* "x86_64" / "i686" */
+    char *name;          /* sanitised */
+    char uuid[37];       /* canonical, or "" */
     uint64_t memory_kib;
     unsigned vcpus;
     unsigned sockets, cores; /* 0 when no topology */
@@ -43,7 +43,7 @@ typedef struct dom_plan {
     bool secure_boot;
     const char *loader;
     const char *nvram_template;
-    char *nvram;             /* owned, or NULL */
+    char *nvram; /* owned, or NULL */
     bool windows;
     bool linux_guest;
     const char *disk_bus;    /* "virtio" / "sata" */
@@ -51,7 +51,7 @@ typedef struct dom_plan {
     const char *nic_model;
     const char *cache;
     const char *forced_format;
-    const char *tpm_model;   /* Windows 11: "tpm-crb" (q35) / "tpm-tis"; NULL: no TPM */
+    const char *tpm_model; /* Windows 11: "tpm-crb" (q35) / "tpm-tis"; NULL: no TPM */
 } dom_plan;
 
 /* ------------------------------------------------------------ helpers */
@@ -99,14 +99,16 @@ hk_xml_text_ok(const char *s)
 char *
 hk_domain_name_sanitise(const char *s)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         /* Copy one valid UTF-8 sequence, or replace one byte by '_'. */
-        size_t n = (*p < 0x80) ? 1 : ((*p & 0xE0) == 0xC0) ? 2 : ((*p & 0xF0) == 0xE0) ? 3
-                                    : ((*p & 0xF8) == 0xF0)   ? 4
-                                                              : 0;
-        char tmp[5] = { 0 };
+        size_t n = (*p < 0x80)             ? 1
+                   : ((*p & 0xE0) == 0xC0) ? 2
+                   : ((*p & 0xF0) == 0xE0) ? 3
+                   : ((*p & 0xF8) == 0xF0) ? 4
+                                           : 0;
+        char tmp[5] = {0};
         bool ok = n > 0;
         for (size_t i = 0; ok && i < n; i++) {
             if (!p[i] || (i > 0 && (p[i] & 0xC0) != 0x80))
@@ -235,9 +237,9 @@ guess_kind(const h2k_vm_spec *spec, const h2k_guest_identity *id, bool *windows,
         *windows = true;
         return;
     }
-    static const char *const linuxes[] = { "linux", "debian", "ubuntu", "rhel", "centos",
-                                           "fedora", "sles", "suse", "oracle", "alma",
-                                           "rocky", "photon", "coreos", "asianux" };
+    static const char *const linuxes[] = {"linux",  "debian", "ubuntu", "rhel",   "centos",
+                                          "fedora", "sles",   "suse",   "oracle", "alma",
+                                          "rocky",  "photon", "coreos", "asianux"};
     for (size_t i = 0; i < HK_ARRAY_LEN(linuxes); i++) {
         if (contains_nocase(t, linuxes[i])) {
             *linux_g = true;
@@ -311,8 +313,7 @@ check_target(h2k_ctx *ctx, h2k_net_kind kind, const char *name)
 
 static int
 plan_domain(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
-            const char *const *disk_paths, size_t n_disks, const h2k_domain_options *o,
-            dom_plan *p)
+            const char *const *disk_paths, size_t n_disks, const h2k_domain_options *o, dom_plan *p)
 {
     int rc;
     /* domain type */
@@ -391,7 +392,8 @@ plan_domain(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
                 "the source VM has a virtual TPM: the domain gets a new, empty emulated TPM 2.0 "
                 "(%s); nothing sealed in the source's vTPM (BitLocker keys, Windows Hello, "
                 "credentials) is carried: suspend BitLocker before the migration or keep its "
-                "recovery key at hand", p->tpm_model);
+                "recovery key at hand",
+                p->tpm_model);
     }
     if (p->tpm_model) {
         char *swtpm = hk_find_program("swtpm");
@@ -417,10 +419,10 @@ plan_domain(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
         return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "machine",
                            "secure boot needs the q35 machine type (SMM)");
     if (p->uefi) {
-        p->loader = o->ovmf_code ? o->ovmf_code
+        p->loader = o->ovmf_code     ? o->ovmf_code
                     : p->secure_boot ? OVMF_DIR "OVMF_CODE_4M.ms.fd"
                                      : OVMF_DIR "OVMF_CODE_4M.fd";
-        p->nvram_template = o->ovmf_vars ? o->ovmf_vars
+        p->nvram_template = o->ovmf_vars     ? o->ovmf_vars
                             : p->secure_boot ? OVMF_DIR "OVMF_VARS_4M.ms.fd"
                                              : OVMF_DIR "OVMF_VARS_4M.fd";
         if ((rc = check_text(ctx, "ovmf_code", p->loader)) < 0 ||
@@ -456,8 +458,8 @@ plan_domain(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
     p->forced_format = o->disk_format == H2K_FORMAT_UNKNOWN ? NULL
                        : o->disk_format == H2K_FORMAT_RAW   ? "raw"
                                                             : "qcow2";
-    static const char *const caches[] = { "none", "writeback", "writethrough", "directsync",
-                                          "unsafe" };
+    static const char *const caches[] = {"none", "writeback", "writethrough", "directsync",
+                                         "unsafe"};
     p->cache = NULL;
     for (size_t i = 0; i < HK_ARRAY_LEN(caches); i++)
         if (!o->disk_cache || strcmp(o->disk_cache, caches[i]) == 0) {
@@ -468,8 +470,8 @@ plan_domain(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
         return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "disk_cache",
                            "unknown disk cache mode");
     if (n_disks > HK_MAX_DISKS)
-        return hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, "disks",
-                           "%zu disks is more than %d", n_disks, HK_MAX_DISKS);
+        return hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, "disks", "%zu disks is more than %d",
+                           n_disks, HK_MAX_DISKS);
     for (size_t i = 0; i < n_disks; i++) {
         if (!disk_paths[i])
             return hk_error_at(ctx, H2K_ERR_INVALID_ARG, NULL, -1, "disk_paths",
@@ -500,10 +502,10 @@ plan_domain(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *id,
 /* ----------------------------------------------------------- writing */
 
 /* The writer calls return -1 on failure; W() keeps the first failure. */
-#define W(call)                                                                                \
-    do {                                                                                       \
-        if (ok && (call) < 0)                                                                  \
-            ok = false;                                                                        \
+#define W(call)                                                                                    \
+    do {                                                                                           \
+        if (ok && (call) < 0)                                                                      \
+            ok = false;                                                                            \
     } while (0)
 #define X(s) ((const xmlChar *)(s))
 
@@ -706,8 +708,10 @@ write_nics(h2k_ctx *ctx, xmlTextWriterPtr w, const dom_plan *p, const h2k_vm_spe
                                                                     : nic->mac[k];
             ok = ok && elem_attr(w, "mac", "address", mac);
         } else if (nic->mac) {
-            hk_warn(ctx, OUT_DOMAIN, "NIC %zu: MAC address is malformed or multicast; "
-                                     "libvirt will generate one", i);
+            hk_warn(ctx, OUT_DOMAIN,
+                    "NIC %zu: MAC address is malformed or multicast; "
+                    "libvirt will generate one",
+                    i);
         }
         ok = ok && elem_attr(w, "source", bridge ? "bridge" : "network", target);
         ok = ok && elem_attr(w, "model", "type", p->nic_model);
@@ -884,8 +888,8 @@ h2k_domain_xml(h2k_ctx *ctx, const h2k_vm_spec *spec, const h2k_guest_identity *
     memcpy(*xml_out, content, len);
     (*xml_out)[len] = '\n';
     (*xml_out)[len + 1] = '\0';
-    hk_debug(ctx, OUT_DOMAIN, "domain XML for %s: %zu bytes, %zu disks, %zu NICs", p.name,
-             len + 1, n_disks, spec->n_nics);
+    hk_debug(ctx, OUT_DOMAIN, "domain XML for %s: %zu bytes, %zu disks, %zu NICs", p.name, len + 1,
+             n_disks, spec->n_nics);
     rc = 0;
 done:
     if (w)

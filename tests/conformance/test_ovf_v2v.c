@@ -14,9 +14,9 @@ static void
 test_golden(void **state)
 {
     (void)state;
-    static const char *const bases[] = { "test-i-ova-formats", "test-i-ova-gz",
-                                         "test-i-ova-snapshots", "test-i-ova-subfolders",
-                                         "test-i-ova-tar", "test-i-ova-two-disks" };
+    static const char *const bases[] = {"test-i-ova-formats",   "test-i-ova-gz",
+                                        "test-i-ova-snapshots", "test-i-ova-subfolders",
+                                        "test-i-ova-tar",       "test-i-ova-two-disks"};
     h2k_ctx *ctx = ts_ctx();
     for (size_t i = 0; i < HK_ARRAY_LEN(bases); i++) {
         h2k_vm_spec *s = ve_golden(&reader, ctx, bases[i], 0);
@@ -83,7 +83,7 @@ test_shared_details(void **state)
     assert_string_equal(s->nics[0].model, "e1000");
     h2k_vm_spec_free(s);
 
-    static const char *const roots[] = { "test-i-ova-as-root.ovf", "test-i-ova-checksums.ovf" };
+    static const char *const roots[] = {"test-i-ova-as-root.ovf", "test-i-ova-checksums.ovf"};
     for (size_t i = 0; i < HK_ARRAY_LEN(roots); i++) {
         s = ve_parse_shared(&reader, ctx, roots[i]);
         assert_string_equal(s->name, "ova-test");

@@ -31,8 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hk_xform_out o = {0};
     if (hk_grubenv_xform(in, &fuzz_map1, &o) != 0)
         abort();
-    if (o.text && strncmp(in, "# GRUB Environment Block", 24) == 0 &&
-        strlen(o.text) != strlen(in))
+    if (o.text && strncmp(in, "# GRUB Environment Block", 24) == 0 && strlen(o.text) != strlen(in))
         abort();
     hk_xform_out_clear(&o);
     fuzz_xform_check(hk_grubenv_xform, in, &fuzz_map1);

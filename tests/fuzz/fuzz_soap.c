@@ -43,8 +43,8 @@ each_object(void *ud, const xmlNode *obj)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const methods[] = { "RetrievePropertiesEx", "ContinueRetrievePropertiesEx",
-                                           "HttpNfcLeaseGetManifest", "Login" };
+    static const char *const methods[] = {"RetrievePropertiesEx", "ContinueRetrievePropertiesEx",
+                                          "HttpNfcLeaseGetManifest", "Login"};
     if (size < 1)
         return 0;
     h2k_ctx *ctx = fuzz_ctx();
@@ -52,11 +52,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const char *method = methods[data[0] & 3];
     long status = (data[0] & 4) ? 500 : 200;
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     char *fault = NULL;
     if (hk_vmw_soap_parse(ctx, (const char *)data + 1, size - 1, status, "fuzz", method, "secret",
                           &r, &fault) == 0) {
-        walk w = { ctx };
+        walk w = {ctx};
         size_t count = 0;
         char *token = NULL;
         hk_vmw_walk_result(ctx, hk_vmw_child(r.result, "returnval"), each_object, &w, &count,

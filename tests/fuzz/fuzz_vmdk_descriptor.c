@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)hk_vmdk_descriptor_ddb(&d, "ddb.adapterType");
         hk_vmdk_descriptor_clear(&d);
     }
-    uint8_t b[512] = { 0 };
+    uint8_t b[512] = {0};
     memcpy(b, data, size < sizeof(b) ? size : sizeof(b));
     hk_vmdk_sparse_header h;
     hk_vmdk_sparse_header_decode(b, &h);

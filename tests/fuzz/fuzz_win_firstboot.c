@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(buf, data, size);
     buf[size] = '\0';
-    char *lines[8] = { "", "", "", "", "", "", "", "" };
+    char *lines[8] = {"", "", "", "", "", "", "", ""};
     char *save = NULL;
     size_t n = 0;
     for (char *l = strtok_r(buf, "\n", &save); l && n < 8; l = strtok_r(NULL, "\n", &save))
@@ -61,15 +61,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         only(lines[7], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
 
     /* the whole set, both script generations */
-    hk_win_ip addr[2] = { { lines[2], 24 }, { lines[3], 64 } };
-    const char *gw[1] = { lines[3] };
-    const char *dns[2] = { lines[4], lines[2] };
-    hk_win_nic nic = { lines[1], false, addr, 2, gw, 1, dns, 2 };
-    hk_win_fb_step extra = { lines[7], lines[0] };
+    hk_win_ip addr[2] = {{lines[2], 24}, {lines[3], 64}};
+    const char *gw[1] = {lines[3]};
+    const char *dns[2] = {lines[4], lines[2]};
+    hk_win_nic nic = {lines[1], false, addr, 2, gw, 1, dns, 2};
+    hk_win_fb_step extra = {lines[7], lines[0]};
     for (int os = 0; os < 2; os++) {
-        hk_win_firstboot fb = { 0 };
-        fb.os = os ? (hk_win_version){ 6, 1, 7601, false, HK_WIN_ARCH_X86 }
-                   : (hk_win_version){ 10, 0, 20348, true, HK_WIN_ARCH_X64 };
+        hk_win_firstboot fb = {0};
+        fb.os = os ? (hk_win_version){6, 1, 7601, false, HK_WIN_ARCH_X86}
+                   : (hk_win_version){10, 0, 20348, true, HK_WIN_ARCH_X64};
         fb.driver_dir = lines[6];
         fb.vmware_tools_code = lines[0];
         fb.nics = &nic;

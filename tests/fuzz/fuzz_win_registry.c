@@ -66,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int budget = 2000;
             walk(h, "", 0, &budget);
             (void)hk_hive_set_dword(h, "ControlSet001\\Services\\viostor", "Start", 0);
-            const char *v[] = { "a", "b", NULL };
+            const char *v[] = {"a", "b", NULL};
             (void)hk_hive_set_multi(h, "Select", "Multi", v);
             (void)hk_hive_delete_value(h, "Select", "Current");
             /* not hk_hive_delete_key(): libhivex 1.3.23 asserts (aborts) in

@@ -44,7 +44,7 @@ stamp(const char *path)
     struct stat st;
     if (stat(path, &st) != 0)
         fail_msg("stat %s failed", path);
-    return (file_stamp){ st.st_mtim, st.st_ctim, st.st_size, st.st_uid };
+    return (file_stamp){st.st_mtim, st.st_ctim, st.st_size, st.st_uid};
 }
 
 /* The image was neither written nor chowned nor touched in its metadata. */

@@ -56,13 +56,18 @@ oh_file_digest(const char *algo, const char *path)
     return hex;
 }
 
-enum oh_mf { OH_MF_NONE, OH_MF_GOOD, OH_MF_BAD_DISK, OH_MF_SHA1_GOOD };
+enum oh_mf {
+    OH_MF_NONE,
+    OH_MF_GOOD,
+    OH_MF_BAD_DISK,
+    OH_MF_SHA1_GOOD
+};
 
 /* Makes DIR/NAME.ova holding NAME.ovf, disk.vmdk (streamOptimized, @mib MiB of
  * data from @seed) and, per @mf, NAME.mf.  The raw original is kept as
  * DIR/NAME.raw (for qemu-img compare).  Returns the OVA's path (caller frees). */
-static inline char *oh_make_ova_fmt(const char *dir, const char *name, unsigned mib,
-                                    uint64_t seed, enum oh_mf mf, bool raw_member);
+static inline char *oh_make_ova_fmt(const char *dir, const char *name, unsigned mib, uint64_t seed,
+                                    enum oh_mf mf, bool raw_member);
 
 static inline char *
 oh_make_ova(const char *dir, const char *name, unsigned mib, uint64_t seed, enum oh_mf mf)
@@ -82,8 +87,10 @@ oh_make_ova_fmt(const char *dir, const char *name, unsigned mib, uint64_t seed, 
     oh_write_random(raw, mib, seed);
     const char *member = raw_member ? "disk.img" : "disk.vmdk";
     char *vmdk = ts_join(pkg, member);
-    const char *conv[] = {"qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o",
-                          "subformat=streamOptimized", raw, vmdk, NULL};
+    const char *conv[] = {"qemu-img", "convert", "-q",
+                          "-f",       "raw",     "-O",
+                          "vmdk",     "-o",      "subformat=streamOptimized",
+                          raw,        vmdk,      NULL};
     const char *cp[] = {"cp", raw, vmdk, NULL};
     ts_run_ok(raw_member ? cp : conv);
     char *ovf = hk_asprintf(
@@ -123,8 +130,8 @@ oh_make_ova_fmt(const char *dir, const char *name, unsigned mib, uint64_t seed, 
         char *d_disk = oh_file_digest(algo, vmdk);
         if (mf == OH_MF_BAD_DISK)
             d_disk[0] = d_disk[0] == '0' ? '1' : '0';
-        char *text = hk_asprintf("%s(%s)= %s\n%s(%s)= %s\n", algo, ovf_name, d_ovf, algo,
-                                 member, d_disk);
+        char *text = hk_asprintf("%s(%s)= %s\n%s(%s)= %s\n", algo, ovf_name, d_ovf, algo, member,
+                                 d_disk);
         char *mf_path = ts_join(pkg, mf_name);
         ts_write_file(mf_path, text, strlen(text));
         free(mf_path);
@@ -133,8 +140,16 @@ oh_make_ova_fmt(const char *dir, const char *name, unsigned mib, uint64_t seed, 
         free(d_disk);
     }
     char *ova = hk_asprintf("%s/%s.ova", dir, name);
-    const char *tar[] = {"tar", "--format=ustar", "-C", pkg, "-cf", ova, ovf_name, member,
-                         mf != OH_MF_NONE ? mf_name : NULL, NULL};
+    const char *tar[] = {"tar",
+                         "--format=ustar",
+                         "-C",
+                         pkg,
+                         "-cf",
+                         ova,
+                         ovf_name,
+                         member,
+                         mf != OH_MF_NONE ? mf_name : NULL,
+                         NULL};
     ts_run_ok(tar);
     ts_rmtree(pkg);
     free(mf_name);

@@ -593,16 +593,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_list),
-        cmocka_unit_test(test_describe),
-        cmocka_unit_test(test_download),
-        cmocka_unit_test(test_download_fragmented),
-        cmocka_unit_test(test_resume),
-        cmocka_unit_test(test_untrusted_certificate),
-        cmocka_unit_test(test_running_vm),
-        cmocka_unit_test(test_unknown_vm),
-        cmocka_unit_test(test_bad_secret),
-        cmocka_unit_test(test_managed_identity),
+        cmocka_unit_test(test_list),       cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_download),   cmocka_unit_test(test_download_fragmented),
+        cmocka_unit_test(test_resume),     cmocka_unit_test(test_untrusted_certificate),
+        cmocka_unit_test(test_running_vm), cmocka_unit_test(test_unknown_vm),
+        cmocka_unit_test(test_bad_secret), cmocka_unit_test(test_managed_identity),
         cmocka_unit_test(test_batch_plan),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -67,8 +67,9 @@ group_setup(void **state)
 
     /* the guest as Azure keeps a managed disk: a fixed VHD in a page blob */
     vhd = ts_join(tmp, "debian-os.vhd");
-    const char *cv[] = {"qemu-img", "convert", "-q", "-O", "vpc", "-o",
-                        "subformat=fixed,force_size=on", debian, vhd, NULL};
+    const char *cv[] = {
+        "qemu-img", "convert", "-q", "-O", "vpc", "-o", "subformat=fixed,force_size=on",
+        debian,     vhd,       NULL};
     ts_run_ok(cv);
     struct stat sb;
     assert_int_equal(stat(vhd, &sb), 0);
@@ -126,12 +127,35 @@ test_cli_migrate_boots(void **state)
     (void)state;
     char *out = ts_join(tmp, "out");
     char *report = ts_join(tmp, "debian.report.json");
-    const char *argv[] = {ts_env("H2K_CLI"), "azure", "--subscription", "sub-1",
-                          "--resource-group", "rg-1", "--tenant", "tenant-1", "--client-id",
-                          "app-1", "--client-secret-env", SECRET_ENV, "--authority-host", az.url,
-                          "--resource-manager", az.url, "--ca-file", az.ca, "--vm", "debian",
-                          "--output-dir", out, "--test-boot", "--boot-timeout", "600",
-                          "--keep-export", "--report", report, NULL};
+    const char *argv[] = {ts_env("H2K_CLI"),
+                          "azure",
+                          "--subscription",
+                          "sub-1",
+                          "--resource-group",
+                          "rg-1",
+                          "--tenant",
+                          "tenant-1",
+                          "--client-id",
+                          "app-1",
+                          "--client-secret-env",
+                          SECRET_ENV,
+                          "--authority-host",
+                          az.url,
+                          "--resource-manager",
+                          az.url,
+                          "--ca-file",
+                          az.ca,
+                          "--vm",
+                          "debian",
+                          "--output-dir",
+                          out,
+                          "--test-boot",
+                          "--boot-timeout",
+                          "600",
+                          "--keep-export",
+                          "--report",
+                          report,
+                          NULL};
     char *cli_out = NULL;
     double t0 = hk_now();
     int st = ts_run(argv, &cli_out);

@@ -15,7 +15,7 @@ static void
 require_libvirt(void)
 {
     ts_require_program("virsh");
-    const char *argv[] = { "virsh", "-c", URI, "version", NULL };
+    const char *argv[] = {"virsh", "-c", URI, "version", NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -29,7 +29,7 @@ require_libvirt(void)
 static void
 assert_no_domain(void)
 {
-    const char *argv[] = { "virsh", "-c", URI, "list", "--all", "--name", NULL };
+    const char *argv[] = {"virsh", "-c", URI, "list", "--all", "--name", NULL};
     char *out = NULL;
     assert_int_equal(ts_run(argv, &out), 0);
     if (strstr(out, "h2k-boot-"))

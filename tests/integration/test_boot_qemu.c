@@ -205,17 +205,17 @@ uefi_disk(const char *dir)
     const char *gpt = "label: gpt\nstart=2048, size=61440, "
                       "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n";
     ts_write_file(layout, gpt, strlen(gpt));
-    const char *trunc[] = { "truncate", "-s", "32M", img, NULL };
+    const char *trunc[] = {"truncate", "-s", "32M", img, NULL};
     ts_run_ok(trunc);
     char *sfdisk_cmd = hk_asprintf("sfdisk -q '%s' < '%s'", img, layout);
-    const char *sf[] = { "sh", "-c", sfdisk_cmd, NULL };
+    const char *sf[] = {"sh", "-c", sfdisk_cmd, NULL};
     ts_require_program("sfdisk");
     ts_run_ok(sf);
-    const char *mkfs[] = { "mkfs.fat", "--offset", "2048", "-F", "16", "-n", "H2KESP", img,
-                           "30720", NULL };
+    const char *mkfs[] = {"mkfs.fat", "--offset", "2048", "-F",    "16",
+                          "-n",       "H2KESP",   img,    "30720", NULL};
     ts_run_ok(mkfs);
     char *target = hk_asprintf("%s@@1M", img);
-    const char *mc[] = { "mcopy", "-i", target, nsh, "::/startup.nsh", NULL };
+    const char *mc[] = {"mcopy", "-i", target, nsh, "::/startup.nsh", NULL};
     ts_run_ok(mc);
     free(target);
     free(sfdisk_cmd);
@@ -263,20 +263,19 @@ test_cli(void **state)
     char *dir = ts_mkdtemp();
     char *disk = zero_disk(dir);
     char *out = NULL;
-    const char *a1[] = { cli, "test", disk, "--timeout", "5", "--proof", "login", "--json",
-                         NULL };
+    const char *a1[] = {cli, "test", disk, "--timeout", "5", "--proof", "login", "--json", NULL};
     int st = ts_run(a1, &out);
     assert_int_equal(st, 10 + 7); /* 10 + |H2K_ERR_BOOT_TEST| */
     assert_non_null(strstr(out, "\"BOOT_TEST\""));
     assert_non_null(strstr(out, "within 5 s"));
     free(out);
-    const char *a2[] = { cli, "test", NULL };
+    const char *a2[] = {cli, "test", NULL};
     assert_int_equal(ts_run(a2, NULL), 2);
-    const char *a3[] = { cli, "test", disk, "--bus", "nvme", NULL };
+    const char *a3[] = {cli, "test", disk, "--bus", "nvme", NULL};
     assert_int_equal(ts_run(a3, NULL), 2);
-    const char *a4[] = { cli, "test", disk, "--memory", "lots", NULL };
+    const char *a4[] = {cli, "test", disk, "--memory", "lots", NULL};
     assert_int_equal(ts_run(a4, NULL), 2);
-    const char *a5[] = { cli, "test", "/nonexistent.img", NULL };
+    const char *a5[] = {cli, "test", "/nonexistent.img", NULL};
     assert_int_equal(ts_run(a5, NULL), 10 + 10); /* NOT_FOUND */
     assert_int_equal(ts_count_children(NULL), 0);
     ts_rmtree(dir);

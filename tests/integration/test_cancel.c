@@ -341,8 +341,8 @@ test_cli_local_sigint_in_fix(void **state)
     use_tmpdir(tmp);
 
     /* events and log on stderr, the error document on stdout */
-    const char *args[] = {"--json", "-v",      "local",    "--input", vmdk,  "--output-dir",
-                          out,      "--name",  "cancelvm", "--fixes", "initramfs", NULL};
+    const char *args[] = {"--json", "-v",     "local",    "--input", vmdk,        "--output-dir",
+                          out,      "--name", "cancelvm", "--fixes", "initramfs", NULL};
     cli_run r;
     sigint_cli(args, "launching the libguestfs appliance", LAUNCH_DELAY, &r);
     const char *fix_event = strstr(r.out.data, "\"event\":\"progress\",\"stage\":\"fix\"");
@@ -379,15 +379,15 @@ test_cli_fix_sigint_leaves_image(void **state)
     assert_int_equal(mkdir(tmp, 0700), 0);
     use_tmpdir(tmp);
     char *image = ts_join(dir, "guest.qcow2");
-    const char *mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-b", vmdk, "-F", "vmdk",
-                        image,      NULL};
+    const char *mk[] = {"qemu-img", "create", "-q",   "-f",  "qcow2", "-b",
+                        vmdk,       "-F",     "vmdk", image, NULL};
     ts_run_ok(mk);
     char before[65], after[65];
     ts_sha256_file(image, before);
 
     char *cache = ts_dir_of(vmdk); /* the overlay's backing file lies there */
-    const char *args[] = {"-v", "--allow-path", cache, "fix", image, "--only", "initramfs",
-                          "--force-initramfs", NULL};
+    const char *args[] = {"-v",        "--allow-path",      cache, "fix", image, "--only",
+                          "initramfs", "--force-initramfs", NULL};
     cli_run r;
     sigint_cli(args, "running in the guest: update-initramfs", 1.5, &r);
     if (!strstr(r.out.data, "CANCELLED"))

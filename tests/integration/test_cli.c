@@ -10,7 +10,7 @@
 static int
 cli(const char *a1, const char *a2, const char *a3, const char *a4, char **out)
 {
-    const char *argv[] = { ts_env("H2K_CLI"), a1, a2, a3, a4, NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), a1, a2, a3, a4, NULL};
     return ts_run(argv, out);
 }
 
@@ -92,8 +92,8 @@ test_probe_raw_json(void **state)
     json_object *o = json_tokener_parse(out);
     assert_non_null(o);
     json_object *v;
-    const char *keys[] = { "format", "subformat", "virtual_size", "allocated_size", "chain",
-                           "extents" };
+    const char *keys[] = {"format",         "subformat", "virtual_size",
+                          "allocated_size", "chain",     "extents"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         assert_true(json_object_object_get_ex(o, keys[i], &v));
     json_object_object_get_ex(o, "format", &v);

@@ -17,7 +17,7 @@
 static int
 cli(char **out, const char *a1, ...)
 {
-    const char *argv[24] = { ts_env("H2K_CLI") };
+    const char *argv[24] = {ts_env("H2K_CLI")};
     size_t n = 1;
     va_list ap;
     va_start(ap, a1);
@@ -28,30 +28,29 @@ cli(char **out, const char *a1, ...)
     return ts_run(argv, out);
 }
 
-static const char vmx_text[] =
-    ".encoding = \"UTF-8\"\n"
-    "displayName = \"h2k cli & <xml>\"\n"
-    "guestOS = \"debian12-64\"\n"
-    "memsize = \"1024\"\n"
-    "numvcpus = \"2\"\n"
-    "firmware = \"efi\"\n"
-    "uuid.bios = \"56 4d 96 af e6 46 bd 86-5c 4d 65 4e 77 36 ef 99\"\n"
-    "scsi0.present = \"TRUE\"\n"
-    "scsi0.virtualDev = \"pvscsi\"\n"
-    "scsi0:0.present = \"TRUE\"\n"
-    "scsi0:0.fileName = \"disk.vmdk\"\n"
-    "ide1:0.present = \"TRUE\"\n"
-    "ide1:0.deviceType = \"atapi-cdrom\"\n"
-    "ethernet0.present = \"TRUE\"\n"
-    "ethernet0.virtualDev = \"vmxnet3\"\n"
-    "ethernet0.networkName = \"VM Network\"\n"
-    "ethernet0.addressType = \"static\"\n"
-    "ethernet0.address = \"00:50:56:3a:4b:5c\"\n"
-    "ethernet1.present = \"TRUE\"\n"
-    "ethernet1.virtualDev = \"e1000\"\n"
-    "ethernet1.networkName = \"Backup\"\n"
-    "ethernet1.addressType = \"generated\"\n"
-    "ethernet1.generatedAddress = \"00:0c:29:aa:bb:cc\"\n";
+static const char vmx_text[] = ".encoding = \"UTF-8\"\n"
+                               "displayName = \"h2k cli & <xml>\"\n"
+                               "guestOS = \"debian12-64\"\n"
+                               "memsize = \"1024\"\n"
+                               "numvcpus = \"2\"\n"
+                               "firmware = \"efi\"\n"
+                               "uuid.bios = \"56 4d 96 af e6 46 bd 86-5c 4d 65 4e 77 36 ef 99\"\n"
+                               "scsi0.present = \"TRUE\"\n"
+                               "scsi0.virtualDev = \"pvscsi\"\n"
+                               "scsi0:0.present = \"TRUE\"\n"
+                               "scsi0:0.fileName = \"disk.vmdk\"\n"
+                               "ide1:0.present = \"TRUE\"\n"
+                               "ide1:0.deviceType = \"atapi-cdrom\"\n"
+                               "ethernet0.present = \"TRUE\"\n"
+                               "ethernet0.virtualDev = \"vmxnet3\"\n"
+                               "ethernet0.networkName = \"VM Network\"\n"
+                               "ethernet0.addressType = \"static\"\n"
+                               "ethernet0.address = \"00:50:56:3a:4b:5c\"\n"
+                               "ethernet1.present = \"TRUE\"\n"
+                               "ethernet1.virtualDev = \"e1000\"\n"
+                               "ethernet1.networkName = \"Backup\"\n"
+                               "ethernet1.addressType = \"generated\"\n"
+                               "ethernet1.generatedAddress = \"00:0c:29:aa:bb:cc\"\n";
 
 typedef struct fx {
     char *dir;
@@ -89,8 +88,8 @@ test_stdout_and_file(void **state)
     fx *f = *state;
     char *out = NULL;
     assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "--type", "qemu",
-                         "--network-map", "VM Network=bridge:br0", "--network-map",
-                         "*=network:lan", "--output-dir", f->dir, NULL),
+                         "--network-map", "VM Network=bridge:br0", "--network-map", "*=network:lan",
+                         "--output-dir", f->dir, NULL),
                      0);
     assert_true(hk_startswith(out, "<domain type=\"qemu\">\n"));
     assert_non_null(strstr(out, "<name>h2k cli &amp; &lt;xml&gt;</name>"));
@@ -112,13 +111,13 @@ test_stdout_and_file(void **state)
     char *file = ts_join(f->dir, "vm.xml");
     char *out2 = NULL;
     assert_int_equal(cli(&out2, "xml", "--spec", f->vmx, "--disk", f->disk, "--type", "qemu",
-                         "--network-map", "VM Network=bridge:br0", "--network-map",
-                         "*=network:lan", "--output-dir", f->dir, "--output", file, NULL),
+                         "--network-map", "VM Network=bridge:br0", "--network-map", "*=network:lan",
+                         "--output-dir", f->dir, "--output", file, NULL),
                      0);
     char *content = ts_read_file(file, NULL);
     assert_string_equal(content, out);
     ts_require_program("virt-xml-validate");
-    const char *v[] = { "virt-xml-validate", file, "domain", NULL };
+    const char *v[] = {"virt-xml-validate", file, "domain", NULL};
     ts_run_ok(v);
     free(content);
     free(out2);
@@ -146,8 +145,7 @@ test_define(void **state)
     fx *f = *state;
     char *out = NULL;
     assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "--type", "qemu",
-                         "--name", "h2k-cli-testdrv", "--define", "-c", "test:///default",
-                         NULL),
+                         "--name", "h2k-cli-testdrv", "--define", "-c", "test:///default", NULL),
                      0);
     assert_non_null(strstr(out, "defined domain h2k-cli-testdrv"));
     free(out);
@@ -178,13 +176,13 @@ test_define(void **state)
     snprintf(want, sizeof(want), "\"defined\":\"%s\"", name);
     assert_non_null(strstr(out, want));
     free(out);
-    const char *dump[] = { "virsh", "-c", "qemu:///system", "dumpxml", name, NULL };
+    const char *dump[] = {"virsh", "-c", "qemu:///system", "dumpxml", name, NULL};
     char *x = NULL;
     assert_int_equal(ts_run(dump, &x), 0);
     assert_non_null(strstr(x, "<mac address='00:50:56:3a:4b:5c'/>"));
     assert_non_null(strstr(x, "<mac address='00:0c:29:aa:bb:cc'/>"));
     free(x);
-    const char *undef[] = { "virsh", "-c", "qemu:///system", "undefine", "--nvram", name, NULL };
+    const char *undef[] = {"virsh", "-c", "qemu:///system", "undefine", "--nvram", name, NULL};
     ts_run_ok(undef);
 }
 
@@ -201,8 +199,8 @@ test_usage(void **state)
     assert_non_null(strstr(out, "give at least one disk"));
     free(out);
     /* --connect without --define, or naming another URI than --define's */
-    assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "-c",
-                         "test:///default", NULL),
+    assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "-c", "test:///default",
+                         NULL),
                      2);
     free(out);
     assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "--define",
@@ -218,8 +216,7 @@ test_usage(void **state)
                          NULL),
                      2);
     free(out);
-    assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "--bogus", "x",
-                         NULL),
+    assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", f->disk, "--bogus", "x", NULL),
                      2);
     free(out);
     assert_int_equal(cli(&out, "xml", "--spec", f->vmx, "--disk", NULL), 2);

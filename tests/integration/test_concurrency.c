@@ -242,8 +242,8 @@ test_ovf_manifest_dedupe(void **state)
     ts_write_file(mf_path, mf.data, mf.len);
     hk_buf_free(&mf);
     char *ova = ts_join(dir, "long.ova");
-    const char *tar[] = {"tar", "--format=ustar", "-C", pkg, "-cf", ova, "rep.ovf", "d.vmdk",
-                         "rep.mf", NULL};
+    const char *tar[] = {"tar", "--format=ustar", "-C",     pkg,      "-cf",
+                         ova,   "rep.ovf",        "d.vmdk", "rep.mf", NULL};
     ts_run_ok(tar);
     struct stat sd, so;
     assert_int_equal(stat(vmdk, &sd), 0);

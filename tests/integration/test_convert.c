@@ -756,7 +756,7 @@ test_processor(void **state)
     ts_assert_rc(f->ctx, h2k_disk_flatten(f->ctx, base, out2, &co, NULL), H2K_ERR_VALIDATION);
     /* the seed's guest_identity: taken as given, no detection (none is ever run) */
     char debian[] = "debian";
-    h2k_guest_identity gi = { .type = H2K_GUEST_LINUX, .os_id = debian };
+    h2k_guest_identity gi = {.type = H2K_GUEST_LINUX, .os_id = debian};
     po.guest_identity = &gi;
     ts_assert_rc(f->ctx, h2k_disk_processor_process(p, top, out2, &po, &res), 0);
     assert_int_equal(res->chain_length, 3);

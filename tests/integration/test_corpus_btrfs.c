@@ -88,8 +88,9 @@ test_btrfs_dracut_nm_guest_boots(void **state)
 
     char *dir = ts_mkdtemp();
     char *out = ts_join(dir, "out");
-    const char *argv[] = {ts_env("H2K_CLI"), "--allow-path", dir_of, "local", "--input", vmx,
-                          "--output-dir", out, "--test-boot", "--boot-timeout", "900", NULL};
+    const char *argv[] = {
+        ts_env("H2K_CLI"), "--allow-path",   dir_of, "local", "--input", vmx, "--output-dir", out,
+        "--test-boot",     "--boot-timeout", "900",  NULL};
     char *cli_out = NULL;
     double t0 = hk_now();
     int st = ts_run(argv, &cli_out);

@@ -27,9 +27,8 @@
 static char *
 uefi_guest_vmx(void)
 {
-    char *script =
-        ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-uefi-guest.sh");
-    const char *argv[] = { "bash", script, NULL };
+    char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-uefi-guest.sh");
+    const char *argv[] = {"bash", script, NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -78,9 +77,9 @@ test_uefi_guest_boots(void **state)
     char *dir = ts_mkdtemp();
     char *out = ts_join(dir, "out");
     char *rep_path = ts_join(dir, "run.json");
-    const char *argv[] = { ts_env("H2K_CLI"), "--json", "local", "--input", vmx, "--output-dir",
-                           out, "--name", "uefi", "--test-boot", "--boot-timeout", "900",
-                           "--report", rep_path, NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "--json", "local",    "--input", vmx,
+                          "--output-dir",    out,      "--name",   "uefi",    "--test-boot",
+                          "--boot-timeout",  "900",    "--report", rep_path,  NULL};
     char *cli_out = NULL;
     double t0 = hk_now();
     int st = ts_run(argv, &cli_out);
@@ -123,9 +122,21 @@ unrepaired_run(const char *vmx, int keep_partial)
     char *out = ts_join(dir, "out");
     /* OVMF finds no loader on the unrepaired disk: the proof cannot come, a short
        bound is plenty for the failure to show */
-    const char *argv[] = { ts_env("H2K_CLI"), "local", "--input", vmx, "--output-dir", out,
-                           "--name", "raw", "--fixes", "none", "--test-boot", "--boot-timeout",
-                           "120", keep_partial ? "--keep-partial" : NULL, NULL };
+    const char *argv[] = {ts_env("H2K_CLI"),
+                          "local",
+                          "--input",
+                          vmx,
+                          "--output-dir",
+                          out,
+                          "--name",
+                          "raw",
+                          "--fixes",
+                          "none",
+                          "--test-boot",
+                          "--boot-timeout",
+                          "120",
+                          keep_partial ? "--keep-partial" : NULL,
+                          NULL};
     char *cli_out = NULL;
     int st = ts_run(argv, &cli_out);
     if (st == 0)
@@ -133,8 +144,8 @@ unrepaired_run(const char *vmx, int keep_partial)
     char *json_path = ts_join(out, "raw.report.json");
     char *md_path = ts_join(out, "raw.report.md");
     if (access(json_path, R_OK) != 0 || access(md_path, R_OK) != 0)
-        fail_msg("after a failed boot proof the output folder lacks the reports (%s):\n%s",
-                 out, cli_out);
+        fail_msg("after a failed boot proof the output folder lacks the reports (%s):\n%s", out,
+                 cli_out);
     char *json = ts_read_file(json_path, NULL);
     char *md = ts_read_file(md_path, NULL);
     assert_non_null(strstr(json, "\"success\": false"));

@@ -166,12 +166,12 @@ teardown(void **state)
 /* ------------------------------------------------------------ local */
 
 static void
-kill_local_at(env *e, const char *ova, const char *watch_dir, const char *needle,
-              const char *stage)
+kill_local_at(env *e, const char *ova, const char *watch_dir, const char *needle, const char *stage)
 {
     char *log = ts_join(e->dir, "kill.log");
-    const char *argv[] = {ts_env("H2K_CLI"), "local", "--input", ova, "--output-dir", e->out,
-                          "--name", "vm", "--fixes", "none", NULL};
+    const char *argv[] = {ts_env("H2K_CLI"), "local", "--input", ova,
+                          "--output-dir",    e->out,  "--name",  "vm",
+                          "--fixes",         "none",  NULL};
     pid_t pid = spawn(argv, log);
     char *seen = wait_for(pid, watch_dir, needle, 1);
     assert_int_equal(kill(pid, SIGKILL), 0);
@@ -308,9 +308,19 @@ test_kill_local_stages(void **state)
         assert_int_equal(ts_exists(xml) != 0, cases[i].xml_left);
         assert_false(ts_exists(report));
         /* the rerun (the command, same options) cleans up and migrates */
-        const char *argv[] = {ts_env("H2K_CLI"), "local", "--input", ova, "--output-dir", e->out,
-                              "--name", "vm", "--fixes", "none",
-                              cases[i].define ? "--define" : NULL, cases[i].define, NULL};
+        const char *argv[] = {ts_env("H2K_CLI"),
+                              "local",
+                              "--input",
+                              ova,
+                              "--output-dir",
+                              e->out,
+                              "--name",
+                              "vm",
+                              "--fixes",
+                              "none",
+                              cases[i].define ? "--define" : NULL,
+                              cases[i].define,
+                              NULL};
         char *text = NULL;
         int st = ts_run(argv, &text);
         if (st != 0)
@@ -404,8 +414,7 @@ fake_run_dir(env *e, const char *name, long pid, unsigned long long start, const
     assert_non_null(fgets(boot, sizeof(boot), f));
     fclose(f);
     boot[strcspn(boot, "\n")] = '\0';
-    char *text = hk_asprintf("pid=%ld\nstart=%llu\nboot=%s\ntarget=%s\n", pid, start, boot,
-                             target);
+    char *text = hk_asprintf("pid=%ld\nstart=%llu\nboot=%s\ntarget=%s\n", pid, start, boot, target);
     char *owner = ts_join(d, "owner");
     ts_write_file(owner, text, strlen(text));
     char *junk = ts_join(d, "source0.raw");
@@ -426,16 +435,18 @@ test_live_runs_untouched(void **state)
     char *out_a = ts_join(e->out, "a");
     char *out_b = ts_join(e->out, "b");
     char *log = ts_join(e->dir, "a.log");
-    const char *run_a[] = {ts_env("H2K_CLI"), "local", "--input", big, "--output-dir", out_a,
-                           "--name", "a", "--fixes", "none", NULL};
+    const char *run_a[] = {ts_env("H2K_CLI"), "local", "--input", big,
+                           "--output-dir",    out_a,   "--name",  "a",
+                           "--fixes",         "none",  NULL};
     pid_t pid = spawn(run_a, log);
     char *part = wait_for(pid, e->out, ".part-", 1);
     assert_int_equal(kill(pid, SIGSTOP), 0); /* alive, but frozen */
     char *work = find_entry(e->tmp, "h2k-run-", 0, 0);
     assert_non_null(work);
     /* another output, same temporary folder */
-    const char *run_b[] = {ts_env("H2K_CLI"), "local", "--input", small, "--output-dir", out_b,
-                           "--name", "b", "--fixes", "none", NULL};
+    const char *run_b[] = {ts_env("H2K_CLI"), "local", "--input", small,
+                           "--output-dir",    out_b,   "--name",  "b",
+                           "--fixes",         "none",  NULL};
     ts_run_ok(run_b);
     assert_true(ts_exists(part));
     assert_true(ts_exists(work));
@@ -447,8 +458,9 @@ test_live_runs_untouched(void **state)
     char *target_c = ts_join(out_c, "c.xml");
     char *live = fake_run_dir(e, "h2k-run-liveXX", (long)getpid(), my_start_time(), target_c);
     char *dead = fake_run_dir(e, "h2k-run-deadXX", (long)pid, 1, target_c);
-    const char *run_c[] = {ts_env("H2K_CLI"), "local", "--input", small, "--output-dir", out_c,
-                           "--name", "c", "--fixes", "none", NULL};
+    const char *run_c[] = {ts_env("H2K_CLI"), "local", "--input", small,
+                           "--output-dir",    out_c,   "--name",  "c",
+                           "--fixes",         "none",  NULL};
     ts_run_ok(run_c);
     assert_true(ts_exists(live));
     assert_false(ts_exists(dead));
@@ -528,8 +540,9 @@ test_sigterm(void **state)
     env *e = *state;
     ts_require_program("qemu-img");
     char *ova = oh_make_ova_fmt(e->dir, "src", DISK_MIB, 5, OH_MF_GOOD, true);
-    const char *local[] = {ts_env("H2K_CLI"), "local", "--input", ova, "--output-dir", e->out,
-                           "--name", "vm", "--fixes", "none", NULL};
+    const char *local[] = {ts_env("H2K_CLI"), "local", "--input", ova,
+                           "--output-dir",    e->out,  "--name",  "vm",
+                           "--fixes",         "none",  NULL};
     term_at(e, local, e->tmp, "disk1.qcow2", "the work on the member read in place");
     term_at(e, local, e->out, ".part-", "the copy by qemu-img");
     free(oh_make_ova_fmt(e->dir, "b", DISK_MIB / 2, 7, OH_MF_GOOD, true));
@@ -575,8 +588,8 @@ test_fifo_inputs(void **state)
         fifos[i] = ts_join(e->dir, names[i]);
         assert_int_equal(mkfifo(fifos[i], 0600), 0);
     }
-    const char *local[] = {ts_env("H2K_CLI"), "local", "--input", fifos[0], "--output-dir",
-                           e->out, "--fixes", "none", NULL};
+    const char *local[] = {ts_env("H2K_CLI"), "local", "--input", fifos[0], "--output-dir", e->out,
+                           "--fixes",         "none",  NULL};
     refused_at_once(local, fifos[0], "local, a FIFO as the disk");
     const char *ova[] = {ts_env("H2K_CLI"), "ovf", fifos[1], NULL};
     refused_at_once(ova, fifos[1], "ovf, a FIFO as the OVA");
@@ -586,13 +599,13 @@ test_fifo_inputs(void **state)
     refused_at_once(vmx, fifos[3], "ovf, a FIFO as the VMX");
     /* a qcow2 whose backing file is a FIFO (-u: qemu-img does not open it) */
     char *child = ts_join(e->dir, "child.qcow2");
-    const char *mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", fifos[4],
-                        "-F", "raw", child, "64M", NULL};
+    const char *mk[] = {"qemu-img", "create", "-q",  "-f",  "qcow2", "-u", "-b",
+                        fifos[4],   "-F",     "raw", child, "64M",   NULL};
     ts_run_ok(mk);
     const char *probe[] = {ts_env("H2K_CLI"), "probe", child, NULL};
     refused_at_once(probe, fifos[4], "probe, a FIFO as the backing file");
-    const char *local2[] = {ts_env("H2K_CLI"), "local", "--input", child, "--output-dir",
-                            e->out, "--fixes", "none", NULL};
+    const char *local2[] = {ts_env("H2K_CLI"), "local", "--input", child, "--output-dir", e->out,
+                            "--fixes",         "none",  NULL};
     refused_at_once(local2, fifos[4], "local, a FIFO as the backing file");
     assert_clean(e->tmp, e->out);
     free(child);

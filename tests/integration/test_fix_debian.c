@@ -78,7 +78,7 @@ test_debian_fix_then_boot_on_virtio(void **state)
     (void)state;
     const char *cli = ts_env("H2K_CLI");
     char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-guest.sh");
-    const char *build[] = { "bash", script, NULL };
+    const char *build[] = {"bash", script, NULL};
     char *out = NULL;
     if (ts_run(build, &out) != 0)
         fail_msg("building the Debian test guest failed:\n%s", out);
@@ -96,12 +96,12 @@ test_debian_fix_then_boot_on_virtio(void **state)
     char *report = ts_join(dir, "report.json");
     char *log = ts_join(dir, "console.log");
 
-    const char *convert[] = { cli, "--json", "convert", vmdk, qcow, NULL };
+    const char *convert[] = {cli, "--json", "convert", vmdk, qcow, NULL};
     json_object_put(run_json(convert, 0));
 
     /* the full rebuild by update-initramfs (the in-place path is what
      * test_local_debian boots) */
-    const char *fix[] = { cli, "fix", qcow, "--force-initramfs", "--report", report, NULL };
+    const char *fix[] = {cli, "fix", qcow, "--force-initramfs", "--report", report, NULL};
     char *fix_out = NULL;
     int st = ts_run(fix, &fix_out);
     if (st != 0)
@@ -119,9 +119,9 @@ test_debian_fix_then_boot_on_virtio(void **state)
     assert_string_equal(fix_status(rep, "vmware_tools"), "changed");
     json_object_put(rep);
 
-    const char *boot[] = { cli, "--json", "test", qcow, "--bus", "virtio", "--nic",
-                           "virtio-net-pci", "--mac", mac, "--timeout", "600",
-                           "--console-log", log, NULL };
+    const char *boot[] = {cli,         "--json", "test",           qcow,    "--bus",
+                          "virtio",    "--nic",  "virtio-net-pci", "--mac", mac,
+                          "--timeout", "600",    "--console-log",  log,     NULL};
     json_object *res = run_json(boot, 0), *v;
     assert_true(json_object_object_get_ex(res, "success", &v));
     assert_true(json_object_get_boolean(v));
@@ -134,9 +134,10 @@ test_debian_fix_then_boot_on_virtio(void **state)
     json_object_put(res);
 
     /* the same proof through libvirt: a transient domain on an overlay */
-    const char *vboot[] = { cli, "--json", "test", qcow, "--libvirt", "qemu:///system", "--bus",
-                            "virtio", "--nic", "virtio-net-pci", "--mac", mac, "--timeout", "600",
-                            NULL };
+    const char *vboot[] = {
+        cli,      "--json", "test",           qcow,    "--libvirt", "qemu:///system", "--bus",
+        "virtio", "--nic",  "virtio-net-pci", "--mac", mac,         "--timeout",      "600",
+        NULL};
     res = run_json(vboot, 0);
     assert_true(json_object_object_get_ex(res, "success", &v));
     assert_true(json_object_get_boolean(v));

@@ -27,24 +27,42 @@ typedef struct phony {
 } phony;
 
 static const phony guests[] = {
-    { "rhel9", "rhel", "9.3", "rhel9-phony", H2K_FIRMWARE_BIOS, 1,
-      /* its BLS entry names LVM volumes and an sda3 that does not exist: left alone */
-      /* the NetworkManager keyfile and ifcfg pin the MAC the VM keeps: left alone */
-      { "/etc/fstab", "/boot/grub2/device.map",
-        "/etc/systemd/network/10-hyper2kvm-ens192.link", "/etc/udev/rules.d/70-hyper2kvm-net.rules",
-        "/.autorelabel", NULL } },
-    { "sles15", "sles", "15.5", "sles15-phony", H2K_FIRMWARE_BIOS, 1,
-      { "/etc/fstab", "/etc/default/grub", "/boot/grub2/grub.cfg",
-        "/etc/udev/rules.d/70-persistent-net.rules", "/etc/systemd/network/10-hyper2kvm-eth0.link",
-        "/etc/udev/rules.d/70-hyper2kvm-net.rules", NULL } },
-    { "ubuntu", "ubuntu", "22.04", "ubuntu-phony", H2K_FIRMWARE_BIOS, 2,
-      { "/etc/fstab", "/etc/systemd/network/10-hyper2kvm-ens160.link",
-        "/etc/udev/rules.d/70-hyper2kvm-net.rules", NULL } },
-    { "uefi", "debian", "12", "uefi-phony", H2K_FIRMWARE_UEFI, 1,
-      { "/etc/fstab", "/etc/default/grub", "/boot/grub/grub.cfg",
-        "/etc/udev/rules.d/70-persistent-net.rules",
-        "/etc/systemd/network/10-hyper2kvm-ens192.link",
-        "/etc/udev/rules.d/70-hyper2kvm-net.rules", NULL } },
+    {"rhel9",
+     "rhel",
+     "9.3",
+     "rhel9-phony",
+     H2K_FIRMWARE_BIOS,
+     1,
+     /* its BLS entry names LVM volumes and an sda3 that does not exist: left alone */
+     /* the NetworkManager keyfile and ifcfg pin the MAC the VM keeps: left alone */
+     {"/etc/fstab", "/boot/grub2/device.map", "/etc/systemd/network/10-hyper2kvm-ens192.link",
+      "/etc/udev/rules.d/70-hyper2kvm-net.rules", "/.autorelabel", NULL}},
+    {"sles15",
+     "sles",
+     "15.5",
+     "sles15-phony",
+     H2K_FIRMWARE_BIOS,
+     1,
+     {"/etc/fstab", "/etc/default/grub", "/boot/grub2/grub.cfg",
+      "/etc/udev/rules.d/70-persistent-net.rules", "/etc/systemd/network/10-hyper2kvm-eth0.link",
+      "/etc/udev/rules.d/70-hyper2kvm-net.rules", NULL}},
+    {"ubuntu",
+     "ubuntu",
+     "22.04",
+     "ubuntu-phony",
+     H2K_FIRMWARE_BIOS,
+     2,
+     {"/etc/fstab", "/etc/systemd/network/10-hyper2kvm-ens160.link",
+      "/etc/udev/rules.d/70-hyper2kvm-net.rules", NULL}},
+    {"uefi",
+     "debian",
+     "12",
+     "uefi-phony",
+     H2K_FIRMWARE_UEFI,
+     1,
+     {"/etc/fstab", "/etc/default/grub", "/boot/grub/grub.cfg",
+      "/etc/udev/rules.d/70-persistent-net.rules", "/etc/systemd/network/10-hyper2kvm-ens192.link",
+      "/etc/udev/rules.d/70-hyper2kvm-net.rules", NULL}},
 };
 
 static char *images[HK_ARRAY_LEN(guests)][2];
@@ -65,7 +83,7 @@ setup(void **state)
 {
     (void)state;
     char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-phony-guests.sh");
-    const char *argv[] = { "bash", script, NULL };
+    const char *argv[] = {"bash", script, NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -83,9 +101,11 @@ setup(void **state)
             cache_dir = ts_dir_of(base);
         for (size_t d = 0; d < guests[i].n_disks; d++) {
             /* the fixer writes: work on overlays, the cached images stay pristine */
-            char *src = d == 0 ? strdup(base) : hk_asprintf("%.*s-disk%zu.qcow2", (int)(n - 6), base, d + 1);
+            char *src = d == 0 ? strdup(base)
+                               : hk_asprintf("%.*s-disk%zu.qcow2", (int)(n - 6), base, d + 1);
             char *ov = hk_asprintf("%s/%s-%zu.qcow2", workdir, guests[i].name, d);
-            const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b", src, "-F", "qcow2", ov, NULL };
+            const char *mk[] = {"qemu-img", "create", "-q",    "-f", "qcow2", "-b",
+                                src,        "-F",     "qcow2", ov,   NULL};
             ts_run_ok(mk);
             images[i][d] = ov;
             free(src);
@@ -154,8 +174,10 @@ open_fixer(h2k_ctx *ctx, size_t gi, int dry_run, int atomic)
     o.fixes = H2K_FIX_ALL & ~(unsigned)H2K_FIX_INITRAMFS;
     o.dry_run = dry_run;
     h2k_offline_fixer *fx = NULL;
-    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, (const char *const *)images[gi], NULL,
-                                             guests[gi].n_disks, &o, &fx), 0);
+    ts_assert_rc(ctx,
+                 h2k_offline_fixer_open(ctx, (const char *const *)images[gi], NULL,
+                                        guests[gi].n_disks, &o, &fx),
+                 0);
     return fx;
 }
 
@@ -284,14 +306,15 @@ test_atomic_refusals(void **state)
     assert_int_equal(mkdir(tmp, 0700), 0);
     assert_int_equal(h2k_ctx_set_tmpdir(ctx, tmp), 0);
     char *so = ts_join(workdir, "stream.vmdk");
-    const char *mk[] = { "qemu-img", "convert", "-q", "-O", "vmdk", "-o",
-                         "subformat=streamOptimized", images[0][0], so, NULL };
+    const char *mk[] = {
+        "qemu-img",   "convert", "-q", "-O", "vmdk", "-o", "subformat=streamOptimized",
+        images[0][0], so,        NULL};
     ts_run_ok(mk);
     char before[65], after[65];
     ts_sha256_file(so, before);
     h2k_fix_options o = H2K_FIX_OPTIONS_INIT;
     o.atomic = 1;
-    const char *disks[] = { so };
+    const char *disks[] = {so};
     h2k_offline_fixer *fx = NULL;
     double t0 = hk_now();
     ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, NULL, 1, &o, &fx), H2K_ERR_UNSUPPORTED);
@@ -333,8 +356,10 @@ test_given_identity(void **state)
     o.dry_run = 1;
     o.guest_identity = &given;
     h2k_offline_fixer *fx = NULL;
-    ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, (const char *const *)images[0], NULL,
-                                             g->n_disks, &o, &fx), 0);
+    ts_assert_rc(ctx,
+                 h2k_offline_fixer_open(ctx, (const char *const *)images[0], NULL, g->n_disks, &o,
+                                        &fx),
+                 0);
     assert_int_equal(h2k_offline_fixer_close(first), 0); /* the copy outlives the original */
     const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
     assert_ptr_not_equal(id, &given);
@@ -349,11 +374,36 @@ test_given_identity(void **state)
     h2k_ctx_free(ctx);
 }
 
-static void test_rhel9(void **s) { (void)s; run_guest(0); }
-static void test_sles15(void **s) { (void)s; run_guest(1); }
-static void test_ubuntu(void **s) { (void)s; run_guest(2); }
-static void test_uefi(void **s) { (void)s; run_guest(3); }
-static void test_dry_run(void **s) { (void)s; check_dry_run(0); }
+static void
+test_rhel9(void **s)
+{
+    (void)s;
+    run_guest(0);
+}
+static void
+test_sles15(void **s)
+{
+    (void)s;
+    run_guest(1);
+}
+static void
+test_ubuntu(void **s)
+{
+    (void)s;
+    run_guest(2);
+}
+static void
+test_uefi(void **s)
+{
+    (void)s;
+    run_guest(3);
+}
+static void
+test_dry_run(void **s)
+{
+    (void)s;
+    check_dry_run(0);
+}
 
 int
 main(void)

@@ -20,7 +20,7 @@ setup(void **state)
 {
     (void)state;
     char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-phony-guests.sh");
-    const char *argv[] = { "bash", script, "rhel9", "ubuntu", NULL };
+    const char *argv[] = {"bash", script, "rhel9", "ubuntu", NULL};
     char *out = NULL;
     if (ts_run(argv, &out) != 0)
         fail_msg("building the phony guests failed:\n%s", out);
@@ -54,7 +54,7 @@ test_cli_inspect_two_disks(void **state)
     (void)state;
     char before[65], after[65];
     ts_sha256_file(ubuntu2, before);
-    const char *argv[] = { ts_env("H2K_CLI"), "inspect", "--json", ubuntu, ubuntu2, NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "inspect", "--json", ubuntu, ubuntu2, NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -96,7 +96,7 @@ test_multi_boot_refused(void **state)
     h2k_ctx *ctx = ts_ctx();
     h2k_guest_detector *det = NULL;
     assert_int_equal(h2k_guest_detector_new(ctx, &det), 0);
-    const char *disks[] = { rhel9, ubuntu };
+    const char *disks[] = {rhel9, ubuntu};
     h2k_guest_identity *id = NULL;
     ts_assert_rc(ctx, h2k_guest_detect_image(det, disks, NULL, 2, &id), H2K_ERR_GUEST_DETECTION);
     assert_null(id);
@@ -110,9 +110,9 @@ test_no_os_refused(void **state)
 {
     (void)state;
     char *blank = ts_join(workdir, "blank.qcow2");
-    const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", blank, "64M", NULL };
+    const char *mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", blank, "64M", NULL};
     ts_run_ok(mk);
-    const char *argv[] = { ts_env("H2K_CLI"), "--json", "inspect", blank, NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "--json", "inspect", blank, NULL};
     char *out = NULL;
     assert_int_equal(ts_run(argv, &out), 10 - H2K_ERR_GUEST_DETECTION);
     assert_non_null(strstr(out, "GUEST_DETECTION"));

@@ -48,10 +48,9 @@ make_spec(const char *name, const char *uuid, h2k_firmware fw)
 }
 
 static char *
-make_xml(h2k_ctx *ctx, const h2k_vm_spec *s, const char *const *disks, size_t n,
-         const char *dir)
+make_xml(h2k_ctx *ctx, const h2k_vm_spec *s, const char *const *disks, size_t n, const char *dir)
 {
-    static const h2k_network_mapping map[] = { { "Storage", H2K_NET_BRIDGE, "br-h2k-test" } };
+    static const h2k_network_mapping map[] = {{"Storage", H2K_NET_BRIDGE, "br-h2k-test"}};
     h2k_domain_options o = H2K_DOMAIN_OPTIONS_INIT;
     o.domain_type = "qemu"; /* works with and without KVM */
     o.output_dir = dir;
@@ -65,7 +64,7 @@ make_xml(h2k_ctx *ctx, const h2k_vm_spec *s, const char *const *disks, size_t n,
 static void
 validate_file(const char *path)
 {
-    const char *argv[] = { "virt-xml-validate", path, "domain", NULL };
+    const char *argv[] = {"virt-xml-validate", path, "domain", NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -108,7 +107,7 @@ test_validate_generated(void **state)
     ts_require_program("virt-xml-validate");
     h2k_ctx *ctx = ts_ctx();
     char *dir = ts_mkdtemp();
-    const char *disks[] = { "/images/a.qcow2", "/images/b.raw", "/images/c.img" };
+    const char *disks[] = {"/images/a.qcow2", "/images/b.raw", "/images/c.img"};
     struct {
         h2k_firmware fw;
         int sb;
@@ -118,17 +117,17 @@ test_validate_generated(void **state)
         h2k_guest_type guest;
         int graphics;
     } variants[] = {
-        { H2K_FIRMWARE_BIOS, 0, "q35", H2K_BUS_UNKNOWN, "kvm", H2K_GUEST_LINUX, 1 },
-        { H2K_FIRMWARE_BIOS, 0, "pc", H2K_BUS_SATA, "qemu", H2K_GUEST_UNKNOWN, 0 },
-        { H2K_FIRMWARE_UEFI, 0, "pc", H2K_BUS_VIRTIO, "qemu", H2K_GUEST_WINDOWS, 1 },
-        { H2K_FIRMWARE_UEFI, 1, "q35", H2K_BUS_UNKNOWN, "kvm", H2K_GUEST_WINDOWS, 1 },
-        { H2K_FIRMWARE_UEFI, 1, NULL, H2K_BUS_UNKNOWN, NULL, H2K_GUEST_LINUX, 0 },
+        {H2K_FIRMWARE_BIOS, 0, "q35", H2K_BUS_UNKNOWN, "kvm", H2K_GUEST_LINUX, 1},
+        {H2K_FIRMWARE_BIOS, 0, "pc", H2K_BUS_SATA, "qemu", H2K_GUEST_UNKNOWN, 0},
+        {H2K_FIRMWARE_UEFI, 0, "pc", H2K_BUS_VIRTIO, "qemu", H2K_GUEST_WINDOWS, 1},
+        {H2K_FIRMWARE_UEFI, 1, "q35", H2K_BUS_UNKNOWN, "kvm", H2K_GUEST_WINDOWS, 1},
+        {H2K_FIRMWARE_UEFI, 1, NULL, H2K_BUS_UNKNOWN, NULL, H2K_GUEST_LINUX, 0},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(variants); i++) {
         h2k_vm_spec *s = make_spec("gen <&\"'> test", "564d96afe646bd865c4d654e7736ef31",
                                    variants[i].fw);
         s->cores_per_socket = 2;
-        h2k_guest_identity id = { 0 };
+        h2k_guest_identity id = {0};
         id.type = variants[i].guest;
         id.architecture = (char *)"x86_64";
         h2k_domain_options o = H2K_DOMAIN_OPTIONS_INIT;
@@ -159,7 +158,7 @@ test_define_test_driver(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    const char *disks[] = { "/images/disk0.qcow2" };
+    const char *disks[] = {"/images/disk0.qcow2"};
     h2k_vm_spec *s = make_spec("h2k-testdrv", NULL, H2K_FIRMWARE_BIOS);
     char *xml = make_xml(ctx, s, disks, 1, NULL);
     char *name = NULL;
@@ -184,8 +183,8 @@ test_define_test_driver(void **state)
     /* bad URIs */
     s = make_spec("h2k-baduri", NULL, H2K_FIRMWARE_BIOS);
     xml = make_xml(ctx, s, disks, 1, NULL);
-    const char *uris[] = { "qemu+unix:///system?socket=/nonexistent/h2k/libvirt-sock",
-                           "nosuchdriver:///x" };
+    const char *uris[] = {"qemu+unix:///system?socket=/nonexistent/h2k/libvirt-sock",
+                          "nosuchdriver:///x"};
     for (size_t i = 0; i < HK_ARRAY_LEN(uris); i++) {
         ts_assert_rc(ctx, h2k_output_define(ctx, uris[i], xml, NULL), H2K_ERR_CONNECTION);
         assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, uris[i]));
@@ -217,11 +216,11 @@ test_define_system(void **state)
     char *dir = ts_mkdtemp();
     char *d0 = ts_join(dir, "disk0.qcow2");
     char *d1 = ts_join(dir, "disk1.raw");
-    const char *c0[] = { "qemu-img", "create", "-q", "-f", "qcow2", d0, "64M", NULL };
-    const char *c1[] = { "qemu-img", "create", "-q", "-f", "raw", d1, "16M", NULL };
+    const char *c0[] = {"qemu-img", "create", "-q", "-f", "qcow2", d0, "64M", NULL};
+    const char *c1[] = {"qemu-img", "create", "-q", "-f", "raw", d1, "16M", NULL};
     ts_run_ok(c0);
     ts_run_ok(c1);
-    const char *disks[] = { d0, d1 };
+    const char *disks[] = {d0, d1};
     char name[64];
     snprintf(name, sizeof(name), "h2k-itest-%ld", (long)getpid());
 

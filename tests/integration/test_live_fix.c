@@ -27,7 +27,7 @@ static unsigned
 free_port(void)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t l = sizeof a;
     if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
         getsockname(s, (struct sockaddr *)&a, &l) != 0)
@@ -41,7 +41,7 @@ static char *
 ssh_guest(void)
 {
     char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-debian-ssh-guest.sh");
-    const char *argv[] = { "bash", script, NULL };
+    const char *argv[] = {"bash", script, NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -69,7 +69,7 @@ static lf_case
 live(unsigned port, const char *user, const char *key, const char *kh, int sudo, int dry,
      unsigned fixes)
 {
-    lf_case c = { .ctx = ts_ctx() };
+    lf_case c = {.ctx = ts_ctx()};
     h2k_live_fix_options o = H2K_LIVE_FIX_OPTIONS_INIT;
     o.host = "127.0.0.1";
     o.port = port;
@@ -124,18 +124,28 @@ test_live_fix(void **state)
     char *base = ssh_guest();
     char *dir = ts_mkdtemp();
     char *disk = ts_join(dir, "source.qcow2");
-    const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base,
-                         disk, NULL };
+    const char *mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                        "qcow2",    "-b",     base, disk, NULL};
     ts_run_ok(mk);
     char *key = ts_join(dir, "id"), *pub = ts_join(dir, "id.pub"), *bad = ts_join(dir, "bad");
-    const char *kg[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key, NULL };
-    const char *kg2[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", bad, NULL };
+    const char *kg[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key, NULL};
+    const char *kg2[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", bad, NULL};
     ts_run_ok(kg);
     ts_run_ok(kg2);
     char *hostpub = ts_join(dir, "host.pub");
-    const char *gf[] = { "guestfish", "--rw", "-a", disk, "-i", "upload", pub,
-                         "/etc/h2k-test/authorized_keys", ":", "download",
-                         "/etc/ssh/ssh_host_ed25519_key.pub", hostpub, NULL };
+    const char *gf[] = {"guestfish",
+                        "--rw",
+                        "-a",
+                        disk,
+                        "-i",
+                        "upload",
+                        pub,
+                        "/etc/h2k-test/authorized_keys",
+                        ":",
+                        "download",
+                        "/etc/ssh/ssh_host_ed25519_key.pub",
+                        hostpub,
+                        NULL};
     ts_run_ok(gf);
     unsigned port = free_port();
     char *kh = ts_join(dir, "known_hosts"), *empty_kh = ts_join(dir, "empty_known_hosts");
@@ -154,9 +164,25 @@ test_live_fix(void **state)
     snprintf(netdev, sizeof netdev, "user,id=n0,hostfwd=tcp:127.0.0.1:%u-:22", port);
     snprintf(nic, sizeof nic, "e1000,netdev=n0,mac=%s", GUEST_MAC);
     snprintf(serial, sizeof serial, "file:%s", console);
-    char *const qargv[] = { "qemu-system-x86_64", "-machine", "pc,accel=tcg", "-m", "1024",
-                            "-smp", "2", "-drive", drive, "-netdev", netdev, "-device", nic,
-                            "-display", "none", "-serial", serial, "-no-reboot", NULL };
+    char *const qargv[] = {"qemu-system-x86_64",
+                           "-machine",
+                           "pc,accel=tcg",
+                           "-m",
+                           "1024",
+                           "-smp",
+                           "2",
+                           "-drive",
+                           drive,
+                           "-netdev",
+                           netdev,
+                           "-device",
+                           nic,
+                           "-display",
+                           "none",
+                           "-serial",
+                           serial,
+                           "-no-reboot",
+                           NULL};
     pid_t qemu = 0;
     assert_int_equal(posix_spawnp(&qemu, "qemu-system-x86_64", NULL, NULL, qargv, environ), 0);
 
@@ -247,8 +273,10 @@ test_live_fix(void **state)
     snprintf(port_s, sizeof port_s, "%u", port);
     char *kho = malloc(strlen(kh) + 32);
     sprintf(kho, "UserKnownHostsFile=%s", kh);
-    const char *off[] = { "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", kho, "-i", key,
-                          "-p", port_s, "-l", "root", "127.0.0.1", "systemctl poweroff", NULL };
+    const char *off[] = {"ssh",  "-F", "/dev/null", "-o",        "BatchMode=yes",
+                         "-o",   kho,  "-i",        key,         "-p",
+                         port_s, "-l", "root",      "127.0.0.1", "systemctl poweroff",
+                         NULL};
     ts_run(off, NULL);
     int st = 0;
     double ts = hk_now();
@@ -267,8 +295,8 @@ test_live_fix(void **state)
     char *out = ts_join(dir, "out");
     h2k_ctx *ctx = ts_ctx();
     ts_allow_dir_of(ctx, base); /* the overlay's backing file lies in the image cache */
-    const char *inputs[] = { disk };
-    const char *macs[] = { GUEST_MAC };
+    const char *inputs[] = {disk};
+    const char *macs[] = {GUEST_MAC};
     h2k_run_options o = H2K_RUN_OPTIONS_INIT;
     o.inputs = inputs;
     o.n_inputs = 1;

@@ -100,12 +100,12 @@ test_debian_migration_boots(void **state)
      * drivers: a second repair (on an overlay of the output) has nothing to
      * do, and its Markdown report shows the in-guest script as a block */
     char *ov = ts_join(dir, "again.qcow2");
-    const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", disk,
-                         ov, NULL };
+    const char *mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                        "qcow2",    "-b",     disk, ov,   NULL};
     assert_int_equal(ts_run(mk, NULL), 0);
     char *again = ts_join(dir, "again.json"), *again_md = ts_join(dir, "again.md");
-    const char *fix[] = { ts_env("H2K_CLI"), "fix", ov, "--only", "initramfs", "--report",
-                          again, "--report-md", again_md, NULL };
+    const char *fix[] = {ts_env("H2K_CLI"), "fix",    ov,  "--only", "initramfs", "--report", again,
+                         "--report-md",     again_md, NULL};
     char *fix_out = NULL;
     if (ts_run(fix, &fix_out) != 0)
         fail_msg("hyper2kvm fix: %s", fix_out);
@@ -131,14 +131,14 @@ test_debian_migration_boots(void **state)
      * (read with debugfs from a raw copy; the root file system is the
      * guest's first partition, at 1 MiB) */
     char *raw = ts_join(dir, "out.raw");
-    const char *to_raw[] = { "qemu-img", "convert", "-O", "raw", disk, raw, NULL };
+    const char *to_raw[] = {"qemu-img", "convert", "-O", "raw", disk, raw, NULL};
     assert_int_equal(ts_run(to_raw, NULL), 0);
     size_t fl = strlen(raw) + 32;
     char *fsarg = malloc(fl);
     assert_non_null(fsarg);
     snprintf(fsarg, fl, "%s?offset=1048576", raw);
-    const char *ls_sbin[] = { "debugfs", "-R", "ls /usr/local/sbin", fsarg, NULL };
-    const char *ls_units[] = { "debugfs", "-R", "ls /etc/systemd/system", fsarg, NULL };
+    const char *ls_sbin[] = {"debugfs", "-R", "ls /usr/local/sbin", fsarg, NULL};
+    const char *ls_units[] = {"debugfs", "-R", "ls /etc/systemd/system", fsarg, NULL};
     char *sbin = NULL, *units = NULL;
     assert_int_equal(ts_run(ls_sbin, &sbin), 0);
     assert_int_equal(ts_run(ls_units, &units), 0);

@@ -97,7 +97,7 @@ gnu_tar(fx *f, const char *fmt, const char *out, const char *const *names)
 {
     char *ova = ts_join(f->dir, out);
     char *fopt = hk_asprintf("--format=%s", fmt);
-    const char *argv[32] = { "tar", fopt, "-C", f->src, "-cf", ova };
+    const char *argv[32] = {"tar", fopt, "-C", f->src, "-cf", ova};
     size_t n = 6;
     for (size_t i = 0; names[i]; i++)
         argv[n++] = names[i];
@@ -113,7 +113,7 @@ py_tar(fx *f, const char *fmt, const char *out, const char *const *entries)
 {
     char *ova = ts_join(f->dir, out);
     char *script = ts_data_path("ova/mktar.py");
-    const char *argv[32] = { "python3", script, fmt, ova };
+    const char *argv[32] = {"python3", script, fmt, ova};
     size_t n = 4;
     for (size_t i = 0; entries[i]; i++)
         argv[n++] = entries[i];
@@ -137,8 +137,7 @@ read_at(const char *path, uint64_t off, size_t len)
 
 /* The member's bytes in the OVA equal @want. */
 static void
-assert_member(const char *ova_path, h2k_ova *ova, const char *name, const void *want,
-              size_t len)
+assert_member(const char *ova_path, h2k_ova *ova, const char *name, const void *want, size_t len)
 {
     const h2k_ova_member *m = h2k_ova_find(ova, name);
     if (!m)
@@ -224,7 +223,7 @@ test_ustar_two_disks(void **state)
     uint8_t *d1 = pattern(70000, 1), *d2 = pattern(1536, 2);
     free(put(f, "disk1.vmdk", d1, 70000));
     free(put(f, "disk2.vmdk", d2, 1536));
-    const char *names[] = { "vm.ovf", "disk1.vmdk", "disk2.vmdk", NULL };
+    const char *names[] = {"vm.ovf", "disk1.vmdk", "disk2.vmdk", NULL};
     char *ova_path = gnu_tar(f, "ustar", "two.ova", names);
     char sum[65];
     ts_sha256_file(ova_path, sum);
@@ -239,8 +238,7 @@ test_ustar_two_disks(void **state)
     /* GNU tar: the second member's header follows the first's padded data */
     const h2k_ova_member *m0 = h2k_ova_member_at(ova, 0);
     assert_int_equal(m0->offset, 512);
-    assert_int_equal(h2k_ova_member_at(ova, 1)->offset,
-                     512 + ((m0->size + 511) / 512) * 512 + 512);
+    assert_int_equal(h2k_ova_member_at(ova, 1)->offset, 512 + ((m0->size + 511) / 512) * 512 + 512);
     assert_member(ova_path, ova, "disk1.vmdk", d1, 70000);
     assert_member(ova_path, ova, "disk2.vmdk", d2, 1536);
     /* no manifest: fine */
@@ -282,8 +280,8 @@ test_long_names(void **state)
     uint8_t *d = pattern(5000, 3);
     free(put(f, longname, d, 5000));
     put_text(f, "vm.ovf", "<Envelope/>");
-    const char *names[] = { "vm.ovf", longname, NULL };
-    const char *fmts[] = { "pax", "gnu" };
+    const char *names[] = {"vm.ovf", longname, NULL};
+    const char *fmts[] = {"pax", "gnu"};
     for (size_t i = 0; i < 2; i++) {
         char out[32];
         snprintf(out, sizeof(out), "long-%s.ova", fmts[i]);
@@ -301,8 +299,8 @@ test_long_names(void **state)
     /* python's pax and GNU writers, names starting with "./" */
     char *src = ts_join(f->src, longname);
     char *e1 = hk_asprintf("file:./%s=%s", longname, src);
-    const char *entries[] = { "text:./vm.ovf=<Envelope/>", "dir:./folder-with-a-rather-long-name/",
-                              e1, NULL };
+    const char *entries[] = {"text:./vm.ovf=<Envelope/>", "dir:./folder-with-a-rather-long-name/",
+                             e1, NULL};
     for (size_t i = 0; i < 2; i++) {
         char out[32];
         snprintf(out, sizeof(out), "py-%s.ova", fmts[i]);
@@ -333,7 +331,7 @@ test_subfolders(void **state)
     put_shared(f, "testdata/v2v-inputs/test-i-ova-subfolders.ovf", "subfolder/vm.ovf");
     uint8_t *d = pattern(4096, 4);
     free(put(f, "subfolder/disk1.vmdk", d, 4096));
-    const char *names[] = { "subfolder", NULL };
+    const char *names[] = {"subfolder", NULL};
     char *ova_path = gnu_tar(f, "gnu", "sub.ova", names);
     char sum[65];
     ts_sha256_file(ova_path, sum);
@@ -365,7 +363,7 @@ test_missing_disk(void **state)
     h2k_ctx *ctx = ts_ctx();
     put_shared(f, "testdata/v2v-inputs/test-i-ova-two-disks.ovf", "vm.ovf");
     put_text(f, "disk1.vmdk", "one");
-    const char *names[] = { "vm.ovf", "disk1.vmdk", NULL };
+    const char *names[] = {"vm.ovf", "disk1.vmdk", NULL};
     char *ova_path = gnu_tar(f, "ustar", "miss.ova", names);
     h2k_ova *ova = NULL;
     ts_assert_rc(ctx, h2k_ova_open(ctx, ova_path, &ova), 0);
@@ -400,10 +398,10 @@ manifest_ova(fx *f, const char *out, const char *algo1, const char *algo2, bool 
         *p = (char)(*p == '-' ? 0 : *p >= 'a' ? *p - 32 : *p);
     for (char *p = a2; *p; p++)
         *p = (char)(*p == '-' ? 0 : *p >= 'a' ? *p - 32 : *p);
-    char *mf = hk_asprintf("%s(vm.ovf)= %s\n%s(d.vmdk)= %s\r\n%s(notes/readme.txt)=%s\n%s",
-                           a1, h1, a2, h2, a2, h3, extra_line ? extra_line : "");
+    char *mf = hk_asprintf("%s(vm.ovf)= %s\n%s(d.vmdk)= %s\r\n%s(notes/readme.txt)=%s\n%s", a1, h1,
+                           a2, h2, a2, h3, extra_line ? extra_line : "");
     put_text(f, "vm.mf", mf);
-    const char *names[] = { "vm.ovf", "d.vmdk", "notes", "vm.mf", "vm.cert", NULL };
+    const char *names[] = {"vm.ovf", "d.vmdk", "notes", "vm.mf", "vm.cert", NULL};
     put_text(f, "vm.cert", "not really a certificate");
     char *ova = gnu_tar(f, "ustar", out, names);
     free(mf);
@@ -418,10 +416,10 @@ static void
 test_manifest_ok(void **state)
 {
     fx *f = *state;
-    const char *algos[][2] = { { "sha1", "sha1" }, { "sha256", "sha256" }, { "sha1", "sha512" } };
+    const char *algos[][2] = {{"sha1", "sha1"}, {"sha256", "sha256"}, {"sha1", "sha512"}};
     for (size_t i = 0; i < 3; i++) {
         h2k_ctx *ctx = ts_ctx();
-        prog p = { .ctx = ctx };
+        prog p = {.ctx = ctx};
         h2k_ctx_set_progress(ctx, on_progress, &p);
         char out[32];
         snprintf(out, sizeof(out), "mf%zu.ova", i);
@@ -489,13 +487,13 @@ test_extract_plain(void **state)
 {
     fx *f = *state;
     h2k_ctx *ctx = ts_ctx();
-    prog p = { .ctx = ctx };
+    prog p = {.ctx = ctx};
     h2k_ctx_set_progress(ctx, on_progress, &p);
     const char *ovf = "<Envelope/>\n";
     char *ova_path = manifest_ova(f, "x.ova", "sha256", "sha256", true, NULL);
     /* drop the OVF from this archive: rebuild without it */
     free(ova_path);
-    const char *names[] = { "d.vmdk", "notes", "vm.mf", NULL };
+    const char *names[] = {"d.vmdk", "notes", "vm.mf", NULL};
     ova_path = gnu_tar(f, "ustar", "x.ova", names);
     (void)ovf;
     char sum[65];
@@ -596,17 +594,17 @@ test_unsafe_members(void **state)
         const char *entry;
         const char *needle;
     } cases[] = {
-        { "text:../evil=pwned", "\"../evil\"" },
-        { "text:ok/../../evil=pwned", "\"..\" component" },
-        { "text:/abs/evil=pwned", "absolute path" },
-        { "symlink:disk.vmdk=/etc/passwd", "symbolic links are not allowed" },
-        { "hardlink:disk2.vmdk=vm.ovf", "hard links are not allowed" },
-        { "fifo:pipe", "fifos are not allowed" },
-        { "text:bad\nname=x", "control character" },
-        { "text:vm.ovf=again", "duplicate member name" },
+        {"text:../evil=pwned", "\"../evil\""},
+        {"text:ok/../../evil=pwned", "\"..\" component"},
+        {"text:/abs/evil=pwned", "absolute path"},
+        {"symlink:disk.vmdk=/etc/passwd", "symbolic links are not allowed"},
+        {"hardlink:disk2.vmdk=vm.ovf", "hard links are not allowed"},
+        {"fifo:pipe", "fifos are not allowed"},
+        {"text:bad\nname=x", "control character"},
+        {"text:vm.ovf=again", "duplicate member name"},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(cases); i++) {
-        const char *entries[] = { "text:vm.ovf=<Envelope/>", cases[i].entry, NULL };
+        const char *entries[] = {"text:vm.ovf=<Envelope/>", cases[i].entry, NULL};
         char out[32];
         snprintf(out, sizeof(out), "unsafe%zu.ova", i);
         char *ova_path = py_tar(f, i == 1 ? "pax" : "ustar", out, entries);
@@ -638,7 +636,7 @@ test_corrupt_archives(void **state)
     uint8_t *d = pattern(10000, 6);
     free(put(f, "disk.vmdk", d, 10000));
     put_text(f, "vm.ovf", "<Envelope/>");
-    const char *names[] = { "vm.ovf", "disk.vmdk", NULL };
+    const char *names[] = {"vm.ovf", "disk.vmdk", NULL};
     char *ova_path = gnu_tar(f, "ustar", "good.ova", names);
     size_t len = 0;
     char *good = ts_read_file(ova_path, &len);
@@ -669,7 +667,7 @@ test_corrupt_archives(void **state)
     ts_assert_rc(ctx, h2k_ova_open(ctx, bad_path, &ova), H2K_ERR_FORMAT);
     /* gzip-compressed as a whole */
     ts_require_program("gzip");
-    const char *gz[] = { "gzip", "-k", "-n", ova_path, NULL };
+    const char *gz[] = {"gzip", "-k", "-n", ova_path, NULL};
     ts_run_ok(gz);
     char *gzp = hk_asprintf("%s.gz", ova_path);
     ts_assert_rc(ctx, h2k_ova_open(ctx, gzp, &ova), H2K_ERR_UNSUPPORTED);
@@ -697,9 +695,9 @@ test_gzip_member(void **state)
     size_t dl = 2u << 20;
     uint8_t *d = pattern(dl, 7);
     char *dp = put(f, "disk1.vmdk", d, dl);
-    const char *gz[] = { "gzip", "-n", dp, NULL };
+    const char *gz[] = {"gzip", "-n", dp, NULL};
     ts_run_ok(gz);
-    const char *names[] = { "vm.ovf", "disk1.vmdk.gz", NULL };
+    const char *names[] = {"vm.ovf", "disk1.vmdk.gz", NULL};
     char *ova_path = gnu_tar(f, "ustar", "gz.ova", names);
     char sum[65];
     ts_sha256_file(ova_path, sum);
@@ -742,7 +740,7 @@ test_gzip_member(void **state)
     free(dp);
     dp = put(f, "disk1.vmdk", z, zl);
     free(z);
-    const char *gzf[] = { "gzip", "-n", "-f", dp, NULL };
+    const char *gzf[] = {"gzip", "-n", "-f", dp, NULL};
     ts_run_ok(gzf);
     ova_path = gnu_tar(f, "ustar", "bomb.ova", names);
     ts_assert_rc(ctx, h2k_ova_open(ctx, ova_path, &ova), 0);
@@ -796,11 +794,12 @@ test_vmdk_in_place(void **state)
     ts_write_file(rawp, raw, rl);
     free(raw);
     char *vmdk = ts_join(f->src, "disk.vmdk");
-    const char *conv[] = { "qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
-                           "subformat=streamOptimized", rawp, vmdk, NULL };
+    const char *conv[] = {"qemu-img", "convert", "-f", "raw",
+                          "-O",       "vmdk",    "-o", "subformat=streamOptimized",
+                          rawp,       vmdk,      NULL};
     ts_run_ok(conv);
     put_shared(f, "testdata/v2v-inputs/test-i-ova-checksums.ovf", "vm.ovf");
-    const char *names[] = { "vm.ovf", "disk.vmdk", NULL };
+    const char *names[] = {"vm.ovf", "disk.vmdk", NULL};
     char *ova_path = gnu_tar(f, "ustar", "vmdk.ova", names);
     char sum[65];
     ts_sha256_file(ova_path, sum);
@@ -817,9 +816,8 @@ test_vmdk_in_place(void **state)
     char *json = hk_asprintf("json:{\"driver\":\"vmdk\",\"file\":{\"driver\":\"raw\","
                              "\"offset\":%llu,\"size\":%llu,\"file\":{\"driver\":\"file\","
                              "\"filename\":\"%s\"}}}",
-                             (unsigned long long)m->offset, (unsigned long long)m->size,
-                             ova_path);
-    const char *cmp[] = { "qemu-img", "compare", "-f", "raw", rawp, json, NULL };
+                             (unsigned long long)m->offset, (unsigned long long)m->size, ova_path);
+    const char *cmp[] = {"qemu-img", "compare", "-f", "raw", rawp, json, NULL};
     ts_run_ok(cmp);
     free(json);
 
@@ -949,7 +947,9 @@ test_migrate_in_place(void **state)
     fx *f = *state;
     ts_require_program("qemu-img");
     ts_require_program("tar");
-    enum { MIB = 24 };
+    enum {
+        MIB = 24
+    };
     char *ova = oh_make_ova(f->dir, "inplace", MIB, 31, OH_MF_GOOD);
     char sum[65];
     ts_sha256_file(ova, sum);
@@ -986,9 +986,10 @@ make_gzip_ova(fx *f, const char *name, unsigned mib, bool bad_digest)
     unlink(vmdk);
     char *gzp = ts_join(f->src, "disk.vmdk.gz");
     unlink(gzp);
-    const char *conv[] = {
-        "qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized",
-        raw,        vmdk,      NULL};
+    const char *conv[] = {"qemu-img", "convert", "-q",
+                          "-f",       "raw",     "-O",
+                          "vmdk",     "-o",      "subformat=streamOptimized",
+                          raw,        vmdk,      NULL};
     ts_run_ok(conv);
     const char *gz[] = {"gzip", "-n", vmdk, NULL};
     ts_run_ok(gz);

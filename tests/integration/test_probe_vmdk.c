@@ -50,7 +50,7 @@ qemu_create(const char *path, const char *subformat, const char *size, const cha
 static void
 qemu_write(const char *path, const char *fmt, const char *cmd)
 {
-    const char *argv[] = { "qemu-io", "-f", fmt, "-c", cmd, path, NULL };
+    const char *argv[] = {"qemu-io", "-f", fmt, "-c", cmd, path, NULL};
     ts_run_ok(argv);
 }
 
@@ -214,11 +214,11 @@ test_qemu_subformats(void **state)
 {
     fixture *f = *state;
     static const subformat_case cases[] = {
-        { "monolithicSparse", "64M", 64ull << 20, 1, "SPARSE", 65536, 0, false },
-        { "monolithicFlat", "64M", 64ull << 20, 1, "FLAT", 0, 0, true },
-        { "twoGbMaxExtentSparse", "3G", 3ull << 30, 2, "SPARSE", 65536, 0, true },
-        { "twoGbMaxExtentFlat", "3G", 3ull << 30, 2, "FLAT", 0, 0, true },
-        { "streamOptimized", "64M", 64ull << 20, 1, "SPARSE", 65536, 1, false },
+        {"monolithicSparse", "64M", 64ull << 20, 1, "SPARSE", 65536, 0, false},
+        {"monolithicFlat", "64M", 64ull << 20, 1, "FLAT", 0, 0, true},
+        {"twoGbMaxExtentSparse", "3G", 3ull << 30, 2, "SPARSE", 65536, 0, true},
+        {"twoGbMaxExtentFlat", "3G", 3ull << 30, 2, "FLAT", 0, 0, true},
+        {"streamOptimized", "64M", 64ull << 20, 1, "SPARSE", 65536, 1, false},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(cases); i++) {
         const subformat_case *c = &cases[i];
@@ -232,7 +232,7 @@ test_qemu_subformats(void **state)
         read_cid(path, "CID", cid);
 
         sums s;
-        sums_take(&s, (const char *const[]){ path, NULL });
+        sums_take(&s, (const char *const[]){path, NULL});
         h2k_disk_info *info = probe_ok(f, path);
         sums_check(&s);
         const h2k_disk_layer *l = &info->layers[0];
@@ -283,8 +283,8 @@ write_text(const char *path, const char *text)
 static void
 write_cowd(const char *path, uint32_t cap)
 {
-    uint8_t b[4096] = { 0 };
-    uint32_t v[8] = { 0x44574f43u, 1, 3, cap, 1, 4, (cap + 4095) / 4096, 8 };
+    uint8_t b[4096] = {0};
+    uint32_t v[8] = {0x44574f43u, 1, 3, cap, 1, 4, (cap + 4095) / 4096, 8};
     for (int i = 0; i < 8; i++)
         for (int k = 0; k < 4; k++)
             b[4 * i + k] = (uint8_t)(v[i] >> (8 * k));
@@ -296,7 +296,7 @@ test_handwritten_descriptors(void **state)
 {
     fixture *f = *state;
     char *flat = mkpath(f, "vm-flat.vmdk");
-    const char *mk[] = { "qemu-img", "create", "-q", "-f", "raw", flat, "8M", NULL };
+    const char *mk[] = {"qemu-img", "create", "-q", "-f", "raw", flat, "8M", NULL};
     ts_run_ok(mk);
     char *base = mkpath(f, "vm.vmdk");
     write_text(base, "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\nCID=3a4b5c6d\n"
@@ -313,7 +313,7 @@ test_handwritten_descriptors(void **state)
                      "RW 16384 VMFSSPARSE \"vm-000001-delta.vmdk\"\r\n");
 
     sums s;
-    sums_take(&s, (const char *const[]){ flat, base, delta, snap, NULL });
+    sums_take(&s, (const char *const[]){flat, base, delta, snap, NULL});
     h2k_disk_info *info = probe_ok(f, snap);
     sums_check(&s);
     assert_int_equal(info->n_layers, 2);
@@ -358,7 +358,7 @@ test_handwritten_descriptors(void **state)
     probe_bad(f, zd, zd, "extent", "vm-flat.vmdk");
     /* the delta's parentCID no longer matches the base */
     patch_text(base, "CID=3a4b5c6d", "CID=3a4b5c6e");
-    sums_take(&s, (const char *const[]){ base, delta, snap, NULL });
+    sums_take(&s, (const char *const[]){base, delta, snap, NULL});
     probe_bad(f, snap, snap, "parentCID", "3a4b5c6d");
     sums_check(&s);
 
@@ -391,13 +391,13 @@ test_chain_of_three(void **state)
     assert_string_equal(p2, cid1);
 
     sums s;
-    sums_take(&s, (const char *const[]){ base, s1, s2, NULL });
+    sums_take(&s, (const char *const[]){base, s1, s2, NULL});
     h2k_disk_info *info = probe_ok(f, s2);
     sums_check(&s);
     assert_int_equal(info->n_layers, 3);
-    const char *paths[] = { s2, s1, base };
-    const char *ids[] = { cid2, cid1, cid0 };
-    const char *hints[] = { "snap1.vmdk", "base.vmdk", NULL };
+    const char *paths[] = {s2, s1, base};
+    const char *ids[] = {cid2, cid1, cid0};
+    const char *hints[] = {"snap1.vmdk", "base.vmdk", NULL};
     uint64_t total = 0;
     for (size_t i = 0; i < 3; i++) {
         const h2k_disk_layer *l = &info->layers[i];
@@ -424,7 +424,7 @@ test_chain_of_three(void **state)
     size_t saved_len;
     char *saved = ts_read_file(s1, &saved_len);
     corrupt_cid(s1, "parentCID", bad);
-    sums_take(&s, (const char *const[]){ base, s1, s2, NULL });
+    sums_take(&s, (const char *const[]){base, s1, s2, NULL});
     probe_bad(f, s2, s1, "parentCID", bad);
     sums_check(&s);
     ts_write_file(s1, saved, saved_len); /* repaired, the chain probes again */
@@ -434,7 +434,7 @@ test_chain_of_three(void **state)
 
     /* deleted parent */
     assert_int_equal(unlink(base), 0);
-    sums_take(&s, (const char *const[]){ s1, s2, NULL });
+    sums_take(&s, (const char *const[]){s1, s2, NULL});
     probe_bad(f, s2, s1, "parentCID", "base.vmdk");
     sums_check(&s);
 
@@ -461,7 +461,7 @@ test_corrupted_sparse(void **state)
 
     char *p = fresh_sparse(f, "trunc.vmdk");
     assert_int_equal(truncate(p, 32768), 0);
-    sums_take(&s, (const char *const[]){ p, NULL });
+    sums_take(&s, (const char *const[]){p, NULL});
     probe_bad(f, p, p, "overHead", "truncated");
     sums_check(&s);
     assert_int_equal(truncate(p, 2048), 0);
@@ -477,7 +477,7 @@ test_corrupted_sparse(void **state)
     h2k_probe_options o = H2K_PROBE_OPTIONS_INIT;
     o.format = H2K_FORMAT_VMDK;
     h2k_disk_info *info = NULL;
-    sums_take(&s, (const char *const[]){ p, NULL });
+    sums_take(&s, (const char *const[]){p, NULL});
     ts_assert_rc(f->ctx, h2k_disk_probe(f->ctx, p, &o, &info), H2K_ERR_FORMAT);
     sums_check(&s);
     assert_string_equal(h2k_ctx_last_error(f->ctx)->field, "magic");
@@ -491,7 +491,7 @@ test_corrupted_sparse(void **state)
 
     p = fresh_sparse(f, "grain.vmdk");
     patch_le64(p, 20, 100);
-    sums_take(&s, (const char *const[]){ p, NULL });
+    sums_take(&s, (const char *const[]){p, NULL});
     probe_bad(f, p, p, "grainSize", "power of two");
     sums_check(&s);
     assert_int_equal(h2k_ctx_last_error(f->ctx)->offset, 20);
@@ -542,7 +542,7 @@ test_deleted_and_bad_extents(void **state)
 
     /* an extent whose header lies about its capacity */
     patch_le64(e1, 12, 1024);
-    sums_take(&s, (const char *const[]){ d, e1, e2, NULL });
+    sums_take(&s, (const char *const[]){d, e1, e2, NULL});
     probe_bad(f, d, d, "extent", "split-s001.vmdk");
     sums_check(&s);
     patch_le64(e1, 12, 4194304);
@@ -554,7 +554,7 @@ test_deleted_and_bad_extents(void **state)
     h2k_disk_info_free(info);
 
     assert_int_equal(unlink(e2), 0);
-    sums_take(&s, (const char *const[]){ d, e1, NULL });
+    sums_take(&s, (const char *const[]){d, e1, NULL});
     probe_bad(f, d, d, "extent", "split-s002.vmdk");
     sums_check(&s);
     assert_non_null(strstr(h2k_ctx_last_error(f->ctx)->message, "missing"));
@@ -647,7 +647,7 @@ test_cli(void **state)
     qemu_create(base, "monolithicSparse", "64M", NULL);
     qemu_create(top, NULL, NULL, "cbase.vmdk");
     char *out, *err;
-    const char *argv[] = { cli, "probe", "--json", top, NULL };
+    const char *argv[] = {cli, "probe", "--json", top, NULL};
     int st = run_cli(argv, &out, &err);
     if (st != 0)
         fail_msg("exit %d: %s", st, err);
@@ -662,8 +662,7 @@ test_cli(void **state)
     assert_true(json_object_object_get_ex(j, "virtual_size", &v));
     assert_int_equal(json_object_get_int64(v), 64 << 20);
     assert_true(json_object_object_get_ex(j, "allocated_size", &v));
-    assert_int_equal(json_object_get_int64(v),
-                     (int64_t)(blocks_bytes(base) + blocks_bytes(top)));
+    assert_int_equal(json_object_get_int64(v), (int64_t)(blocks_bytes(base) + blocks_bytes(top)));
     assert_true(json_object_object_get_ex(j, "chain", &v));
     assert_int_equal(json_object_array_length(v), 2);
     json_object *l1 = json_object_array_get_idx(v, 1), *id;
@@ -680,7 +679,7 @@ test_cli(void **state)
     /* a broken chain: exit 10 + |H2K_ERR_FORMAT|, message on stderr */
     char bad[9];
     corrupt_cid(top, "parentCID", bad);
-    const char *argv2[] = { cli, "probe", top, NULL };
+    const char *argv2[] = {cli, "probe", top, NULL};
     st = run_cli(argv2, &out, &err);
     assert_int_equal(st, 10 - H2K_ERR_FORMAT);
     assert_int_equal(st, 24);

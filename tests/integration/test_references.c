@@ -99,8 +99,8 @@ static char *
 qcow2_backed_by(const char *dir, const char *name, const char *backing)
 {
     char *p = ts_join(dir, name);
-    const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", backing,
-                          "-F",       "raw",    p,    "1M", NULL};
+    const char *argv[] = {"qemu-img", "create", "-q",  "-f", "qcow2", "-u", "-b",
+                          backing,    "-F",     "raw", p,    "1M",    NULL};
     ts_run_ok(argv);
     return p;
 }
@@ -117,8 +117,8 @@ cli_local(const char *allow, const char *in, const char *out, char **text)
         argv[n++] = "--allow-path";
         argv[n++] = allow;
     }
-    const char *rest[] = {"--json", "local", "--input", in, "--output-dir", out, "--fixes", "none",
-                          NULL};
+    const char *rest[] = {"--json", "local",   "--input", in,  "--output-dir",
+                          out,      "--fixes", "none",    NULL};
     for (size_t i = 0; rest[i]; i++)
         argv[n++] = rest[i];
     argv[n] = NULL;
@@ -225,8 +225,8 @@ test_cli_refuses_escapes(void **state)
     char *ddir = ts_join(f.vm, "disks");
     assert_int_equal(symlink(f.other, ddir), 0);
     expect_refused(&f, ovf, H2K_ERR_VALIDATION,
-                   (const char *[]){"disks/a.vmdk", "full.ovf", "href", "symbolic link",
-                                    allow_hint, NULL});
+                   (const char *[]){"disks/a.vmdk", "full.ovf", "href", "symbolic link", allow_hint,
+                                    NULL});
     free(ovfsrc);
     free(ovftext);
     free(ovf);

@@ -80,8 +80,7 @@ test_blank_lines_before_extent(void **state)
             /* accepted: then it must be what qemu opens */
             if (di->layers[0].virtual_size != qsize)
                 fail_msg("%s: probe says %llu bytes, qemu-img %llu", cases[i].name,
-                         (unsigned long long)di->layers[0].virtual_size,
-                         (unsigned long long)qsize);
+                         (unsigned long long)di->layers[0].virtual_size, (unsigned long long)qsize);
             h2k_disk_info_free(di);
         } else {
             assert_int_equal(rc, H2K_ERR_FORMAT);
@@ -102,8 +101,7 @@ test_blank_lines_before_extent(void **state)
         char *dst = ts_join(f->dir, "out.qcow2");
         int before = ts_count_dir(f->dir);
         if (rc != 0) {
-            ts_assert_rc(f->ctx, h2k_disk_convert(f->ctx, desc, dst, NULL, NULL),
-                         H2K_ERR_FORMAT);
+            ts_assert_rc(f->ctx, h2k_disk_convert(f->ctx, desc, dst, NULL, NULL), H2K_ERR_FORMAT);
             assert_false(ts_exists(dst));
             assert_int_equal(ts_count_dir(f->dir), before);
         }

@@ -35,9 +35,9 @@
 
 typedef ts_vcsim sim;
 
-static sim vc;            /* vCenter mode, autostart off, DC0_C0_RP0_VM1 powered on */
-static char *tmp;         /* seed and outputs */
-static char *seed;        /* seed descriptor */
+static sim vc;     /* vCenter mode, autostart off, DC0_C0_RP0_VM1 powered on */
+static char *tmp;  /* seed and outputs */
+static char *seed; /* seed descriptor */
 
 /* ---------------------------------------------------------- log capture */
 
@@ -136,7 +136,7 @@ vm_task(h2k_vmware_client *c, const char *vm_name, const char *method)
 static void
 assert_same_disk(const char *a, const char *b)
 {
-    const char *argv[] = { "qemu-img", "compare", "-q", a, b, NULL };
+    const char *argv[] = {"qemu-img", "compare", "-q", a, b, NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -155,17 +155,26 @@ group_setup(void **state)
     char *dir = ts_join(tmp, "seed");
     mkdir(dir, 0755);
     seed = ts_join(dir, "disk1.vmdk");
-    const char *mk[] = { "qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat",
-                         seed, "64M", NULL };
+    const char *mk[] = {"qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat",
+                        seed,       "64M",    NULL};
     ts_run_ok(mk);
-    const char *io[] = { "qemu-io", "-f", "vmdk", "-c", "write -P 0xab 0 1M", "-c",
-                         "write -P 0x5c 32M 3M", "-c", "write -P 0x17 63M 1M", seed, NULL };
+    const char *io[] = {"qemu-io",
+                        "-f",
+                        "vmdk",
+                        "-c",
+                        "write -P 0xab 0 1M",
+                        "-c",
+                        "write -P 0x5c 32M 3M",
+                        "-c",
+                        "write -P 0x17 63M 1M",
+                        seed,
+                        NULL};
     ts_run_ok(io);
     free(dir);
-    static const char *const extra[] = { "-autostart=false", NULL };
+    static const char *const extra[] = {"-autostart=false", NULL};
     sim_start(&vc, extra);
-    static const char *const vms[] = { "DC0_H0_VM0", "DC0_H0_VM1", "DC0_C0_RP0_VM0",
-                                       "DC0_C0_RP0_VM1" };
+    static const char *const vms[] = {"DC0_H0_VM0", "DC0_H0_VM1", "DC0_C0_RP0_VM0",
+                                      "DC0_C0_RP0_VM1"};
     for (size_t i = 0; i < 4; i++)
         seed_vm(&vc, "DC0", vms[i]);
     h2k_ctx *ctx = new_ctx();
@@ -290,8 +299,8 @@ static void
 test_esx_mode(void **state)
 {
     (void)state;
-    sim esx = { 0 };
-    static const char *const extra[] = { "-esx", NULL };
+    sim esx = {0};
+    static const char *const extra[] = {"-esx", NULL};
     sim_start(&esx, extra);
     h2k_ctx *ctx = new_ctx();
     h2k_vmware_options o = opts_for(&esx);
@@ -450,14 +459,16 @@ test_powered_on(void **state)
     /* the snapshot was removed afterwards */
     char *moref = NULL;
     ts_assert_rc(ctx, hk_vmw_find_vm(c, "DC0_C0_RP0_VM1", &moref), 0);
-    hk_vmw_response resp = { 0 };
-    hk_buf b = { 0 };
-    hk_buf_printf(&b, "<specSet><propSet><type>VirtualMachine</type><pathSet>snapshot."
-                      "rootSnapshotList</pathSet></propSet><objectSet><obj type=\"VirtualMachine\">"
-                      "%s</obj></objectSet></specSet><options/>",
+    hk_vmw_response resp = {0};
+    hk_buf b = {0};
+    hk_buf_printf(&b,
+                  "<specSet><propSet><type>VirtualMachine</type><pathSet>snapshot."
+                  "rootSnapshotList</pathSet></propSet><objectSet><obj type=\"VirtualMachine\">"
+                  "%s</obj></objectSet></specSet><options/>",
                   moref);
-    ts_assert_rc(ctx, hk_vmw_call(c, "RetrievePropertiesEx", "PropertyCollector",
-                                  c->property_collector, b.data, &resp),
+    ts_assert_rc(ctx,
+                 hk_vmw_call(c, "RetrievePropertiesEx", "PropertyCollector", c->property_collector,
+                             b.data, &resp),
                  0);
     xmlNodePtr obj = hk_vmw_child(hk_vmw_child(resp.result, "returnval"), "objects");
     xmlNodePtr list = hk_vmw_obj_prop(obj, "snapshot.rootSnapshotList");
@@ -495,7 +506,7 @@ static int
 closed_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { 0 };
+    struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -528,7 +539,7 @@ served_thumbprint(int port, char out[64])
     SSL_CTX *sc = SSL_CTX_new(TLS_client_method());
     SSL *ssl = SSL_new(sc);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { 0 };
+    struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -674,9 +685,9 @@ test_parallel(void **state)
 {
     (void)state;
     job jobs[3] = {
-        { "DC0_H0_VM0", "http", ts_join(tmp, "p0"), -1, NULL },
-        { "DC0_H0_VM1", "nfc", ts_join(tmp, "p1"), -1, NULL },
-        { "DC0_C0_RP0_VM0", "nfc", ts_join(tmp, "p2"), -1, NULL },
+        {"DC0_H0_VM0", "http", ts_join(tmp, "p0"), -1, NULL},
+        {"DC0_H0_VM1", "nfc", ts_join(tmp, "p1"), -1, NULL},
+        {"DC0_C0_RP0_VM0", "nfc", ts_join(tmp, "p2"), -1, NULL},
     };
     pthread_t t[3];
     for (int i = 0; i < 3; i++)
@@ -702,8 +713,7 @@ test_vddk_missing(void **state)
     h2k_vmware_client *c = connect_ok(ctx, &o);
     char *out = ts_join(tmp, "vddk");
     h2k_vmware_export_result *r = NULL;
-    ts_assert_rc(ctx, h2k_vmware_export_vm(c, "DC0_H0_VM0", out, "vddk", &r),
-                 H2K_ERR_UNSUPPORTED);
+    ts_assert_rc(ctx, h2k_vmware_export_vm(c, "DC0_H0_VM0", out, "vddk", &r), H2K_ERR_UNSUPPORTED);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "--vddk-libdir"));
     h2k_vmware_client_free(c);
     /* a library folder, but nbdkit has no vddk plugin here */
@@ -715,8 +725,7 @@ test_vddk_missing(void **state)
     ts_write_file(so, "", 0);
     o.vddk_libdir = libdir;
     c = connect_ok(ctx, &o);
-    ts_assert_rc(ctx, h2k_vmware_export_vm(c, "DC0_H0_VM0", out, "vddk", &r),
-                 H2K_ERR_UNSUPPORTED);
+    ts_assert_rc(ctx, h2k_vmware_export_vm(c, "DC0_H0_VM0", out, "vddk", &r), H2K_ERR_UNSUPPORTED);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "vddk plugin"));
     ts_assert_rc(ctx, h2k_vmware_export_vm(c, "DC0_H0_VM0", out, "ftp", &r), H2K_ERR_INVALID_ARG);
     h2k_vmware_client_free(c);
@@ -732,18 +741,18 @@ test_vddk_missing(void **state)
 static int
 run_cli(const char *const *args, const char *pw_env, char **out)
 {
-    const char *argv[24] = { ts_env("H2K_CLI") };
+    const char *argv[24] = {ts_env("H2K_CLI")};
     size_t n = 1;
     for (size_t i = 0; args[i] && n < 23; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    char *envs[2] = { pw_env ? hk_asprintf("H2K_VC_PW=%s", pw_env) : NULL, NULL };
+    char *envs[2] = {pw_env ? hk_asprintf("H2K_VC_PW=%s", pw_env) : NULL, NULL};
     h2k_ctx *ctx = NULL;
     h2k_ctx_new(&ctx);
-    hk_run_opts o = { 0 };
+    hk_run_opts o = {0};
     o.envp = (const char *const *)envs;
     o.timeout_seconds = 120;
-    hk_run_result r = { 0 };
+    hk_run_result r = {0};
     assert_int_equal(hk_run(ctx, argv, &o, &r), 0);
     *out = hk_asprintf("%s%s", r.stdout_tail ? r.stdout_tail : "",
                        r.stderr_tail ? r.stderr_tail : "");
@@ -759,8 +768,8 @@ test_cli(void **state)
 {
     (void)state;
     char *out = NULL;
-    const char *list[] = { "vsphere", "--vcenter", vc.host, "--user", "user", "--password-env",
-                           "H2K_VC_PW", "--insecure", "--list", "--json", NULL };
+    const char *list[] = {"vsphere",   "--vcenter",  vc.host,  "--user", "user", "--password-env",
+                          "H2K_VC_PW", "--insecure", "--list", "--json", NULL};
     assert_int_equal(run_cli(list, PASSWORD, &out), 0);
     assert_non_null(strstr(out, "\"name\":\"DC0_C0_RP0_VM1\""));
     assert_non_null(strstr(out, "\"power_state\":\"poweredOn\""));
@@ -770,22 +779,23 @@ test_cli(void **state)
     /* wrong password from a file: AUTHENTICATION = exit 13 */
     char *pwf = ts_join(tmp, "pw.txt");
     ts_write_file(pwf, "S3cr3t-nope\nsecond line\n", 24);
-    const char *bad[] = { "vsphere", "--vcenter", vc.host, "--user", "user", "--password-file",
-                          pwf, "--insecure", "--list", NULL };
+    const char *bad[] = {"vsphere",         "--vcenter", vc.host,      "--user", "user",
+                         "--password-file", pwf,         "--insecure", "--list", NULL};
     assert_int_equal(run_cli(bad, NULL, &out), 10 + 3);
     assert_non_null(strstr(out, "InvalidLogin"));
     assert_null(strstr(out, "S3cr3t"));
     free(out);
     /* usage: no password source */
-    const char *usage[] = { "vsphere", "--vcenter", vc.host, "--user", "user", "--list", NULL };
+    const char *usage[] = {"vsphere", "--vcenter", vc.host, "--user", "user", "--list", NULL};
     assert_int_equal(run_cli(usage, NULL, &out), 2);
     free(out);
 
     /* export only, and convert to qcow2 (a whole migration is in test_vsphere_migrate) */
     char *dir = ts_join(tmp, "cli");
-    const char *exp[] = { "vsphere", "--vcenter", vc.host, "--user", "user", "--password-env",
-                          "H2K_VC_PW", "--insecure", "--vm", "DC0_H0_VM0", "--output-dir", dir,
-                          "--transport", "nfc", "--export-only", "--json", NULL };
+    const char *exp[] = {"vsphere",        "--vcenter", vc.host,       "--user", "user",
+                         "--password-env", "H2K_VC_PW", "--insecure",  "--vm",   "DC0_H0_VM0",
+                         "--output-dir",   dir,         "--transport", "nfc",    "--export-only",
+                         "--json",         NULL};
     int st = run_cli(exp, PASSWORD, &out);
     if (st != 0)
         fail_msg("hyper2kvm vsphere --vm failed (%d): %s", st, out);
@@ -803,12 +813,18 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_list_vcenter),    cmocka_unit_test(test_describe),
-        cmocka_unit_test(test_wrong_password),  cmocka_unit_test(test_connection_refused),
-        cmocka_unit_test(test_tls),             cmocka_unit_test(test_export_http),
-        cmocka_unit_test(test_export_nfc),      cmocka_unit_test(test_powered_on),
-        cmocka_unit_test(test_resume),          cmocka_unit_test(test_parallel),
-        cmocka_unit_test(test_vddk_missing),    cmocka_unit_test(test_esx_mode),
+        cmocka_unit_test(test_list_vcenter),
+        cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_wrong_password),
+        cmocka_unit_test(test_connection_refused),
+        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_export_http),
+        cmocka_unit_test(test_export_nfc),
+        cmocka_unit_test(test_powered_on),
+        cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_parallel),
+        cmocka_unit_test(test_vddk_missing),
+        cmocka_unit_test(test_esx_mode),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -297,8 +297,7 @@ test_export_debian_identical(void **state)
         h2k_vmware_export_result *er = NULL;
         double t0 = hk_now();
         ts_assert_rc(ctx, h2k_vmware_export_vm(c, DEBIAN_VM, out, transports[i], &er), 0);
-        print_message("export of the Debian guest over %s: %.1f s\n", transports[i],
-                      hk_now() - t0);
+        print_message("export of the Debian guest over %s: %.1f s\n", transports[i], hk_now() - t0);
         assert_string_equal(er->transport, transports[i]);
         assert_int_equal(er->n_disks, 1);
         assert_same_disk(er->disk_paths[0], debian);

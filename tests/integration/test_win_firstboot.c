@@ -41,23 +41,24 @@
 #define SYSTEM_PATH "/Windows/System32/config/SYSTEM"
 #define FB_DIR "/PROGRAM FILES/hyper2kvm/firstboot"
 
-static const hk_win_ip nic1_addr[] = { { "192.0.2.10", 24 }, { "192.0.2.11", 24 },
-                                       { "2001:DB8:0:0::10", 64 } };
-static const char *const nic1_gw[] = { "192.0.2.1", "2001:db8::1" };
-static const char *const nic1_dns[] = { "192.0.2.53", "198.51.100.53", "2001:db8::53" };
-static const hk_win_ip nic3_addr[] = { { "10.1.2.3", 16 } };
+static const hk_win_ip nic1_addr[] = {{"192.0.2.10", 24},
+                                      {"192.0.2.11", 24},
+                                      {"2001:DB8:0:0::10", 64}};
+static const char *const nic1_gw[] = {"192.0.2.1", "2001:db8::1"};
+static const char *const nic1_dns[] = {"192.0.2.53", "198.51.100.53", "2001:db8::53"};
+static const hk_win_ip nic3_addr[] = {{"10.1.2.3", 16}};
 static const hk_win_nic nics[] = {
-    { "00:50:56:aa:bb:01", false, nic1_addr, 3, nic1_gw, 2, nic1_dns, 3 },
-    { "00-50-56-AA-BB-02", true, NULL, 0, NULL, 0, NULL, 0 },
-    { "00:50:56:aa:bb:03", false, nic3_addr, 1, NULL, 0, NULL, 0 },
+    {"00:50:56:aa:bb:01", false, nic1_addr, 3, nic1_gw, 2, nic1_dns, 3},
+    {"00-50-56-AA-BB-02", true, NULL, 0, NULL, 0, NULL, 0},
+    {"00:50:56:aa:bb:03", false, nic3_addr, 1, NULL, 0, NULL, 0},
 };
 
 /* What the inspection of a Windows Server 2019 guest would give. */
 static hk_win_firstboot
 config(void)
 {
-    hk_win_firstboot fb = { 0 };
-    fb.os = (hk_win_version){ 10, 0, 17763, true, HK_WIN_ARCH_X64 };
+    hk_win_firstboot fb = {0};
+    fb.os = (hk_win_version){10, 0, 17763, true, HK_WIN_ARCH_X64};
     fb.driver_dir = "C:\\Program Files\\hyper2kvm\\drivers";
     fb.vmware_tools_code = "fe2f6a2c-196e-4210-9c04-2b1bc21f07ef";
     fb.nics = nics;
@@ -77,8 +78,8 @@ make_system_hive(const char *dir)
     char *data = ts_read_file(src, &len);
     ts_write_file(hive, data, len);
     free(data);
-    const char *argv[] = { "hivexregedit", "--merge", hive, "--prefix",
-                           "HKEY_LOCAL_MACHINE\\SYSTEM", reg, NULL };
+    const char *argv[] = {
+        "hivexregedit", "--merge", hive, "--prefix", "HKEY_LOCAL_MACHINE\\SYSTEM", reg, NULL};
     ts_run_ok(argv);
     free(src);
     free(reg);
@@ -134,7 +135,7 @@ dump_service_in(const char *hive_path, const char *cset)
     hive_h *h = hivex_open(hive_path, 0);
     assert_non_null(h);
     hive_node_h node = hivex_root(h);
-    const char *path[] = { cset, "Services", "hyper2kvm-firstboot" };
+    const char *path[] = {cset, "Services", "hyper2kvm-firstboot"};
     for (size_t i = 0; i < 3 && node; i++)
         node = hivex_node_get_child(h, node, path[i]);
     assert_true(node != 0);
@@ -170,7 +171,7 @@ dump_service_in(const char *hive_path, const char *cset)
             lines[j] = lines[j - 1];
             lines[j - 1] = t;
         }
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     for (size_t i = 0; i < n; i++) {
         hk_buf_printf(&b, "%s\n", lines[i]);
         free(lines[i]);
@@ -225,12 +226,12 @@ test_install(void **state)
     assert_true(fd >= 0);
     assert_int_equal(ftruncate(fd, 64 << 20), 0);
     close(fd);
-    const char *mkntfs[] = { "mkntfs", "-F", "-Q", "-q", "-L", "phony", disk, NULL };
+    const char *mkntfs[] = {"mkntfs", "-F", "-Q", "-q", "-L", "phony", disk, NULL};
     ts_run_ok(mkntfs);
 
     /* 1. the phony disk, and the install on the same appliance */
-    const char *disks[] = { disk };
-    const char *formats[] = { "raw" };
+    const char *disks[] = {disk};
+    const char *formats[] = {"raw"};
     hk_gfs *gfs = NULL;
     assert_int_equal(hk_gfs_open(tf->ctx, disks, formats, 1, false, &gfs), 0);
     guestfs_h *g = gfs->g;
@@ -287,7 +288,7 @@ test_install(void **state)
     compare_golden("windows-firstboot/install/service.txt", dump);
     free(dump);
 
-    const char *ls[] = { "ntfsls", "-R", "-p", "/", disk, NULL };
+    const char *ls[] = {"ntfsls", "-R", "-p", "/", disk, NULL};
     char *listing = NULL;
     assert_int_equal(ts_run(ls, &listing), 0);
     compare_golden("windows-firstboot/install/files.txt", listing);
@@ -295,10 +296,10 @@ test_install(void **state)
 
     char *tmp = ts_join(tf->dir, "file.back");
     const char *steps[][2] = {
-        { "0010-virtio-drivers.cmd", "windows-firstboot/drivers-win10.cmd" },
-        { "0020-vmware-tools-uninstall.cmd", "windows-firstboot/vmware-tools.cmd" },
-        { "0030-network.ps1", "windows-firstboot/network-win2019.ps1" },
-        { "0040-disks-online.ps1", "windows-firstboot/disks-win2019.ps1" },
+        {"0010-virtio-drivers.cmd", "windows-firstboot/drivers-win10.cmd"},
+        {"0020-vmware-tools-uninstall.cmd", "windows-firstboot/vmware-tools.cmd"},
+        {"0030-network.ps1", "windows-firstboot/network-win2019.ps1"},
+        {"0040-disks-online.ps1", "windows-firstboot/disks-win2019.ps1"},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(steps); i++) {
         char *p = hk_asprintf("%s/scripts/%s", FB_DIR, steps[i][0]);
@@ -333,7 +334,7 @@ static char *
 phony_windows(const char *name)
 {
     char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-windows-phony.sh");
-    const char *argv[] = { "bash", script, name, NULL };
+    const char *argv[] = {"bash", script, name, NULL};
     char *out = NULL;
     if (ts_run(argv, &out) != 0)
         fail_msg("build-windows-phony.sh %s failed:\n%s", name, out ? out : "");
@@ -355,8 +356,8 @@ test_phony_win2k22(void **state)
     char *base = phony_windows("win2k22");
     char *overlay = ts_join(tf->dir, "win2k22.qcow2");
     assert_int_equal(hk_qcow2_overlay(tf->ctx, base, "qcow2", overlay), 0);
-    const char *disks[] = { overlay };
-    const char *formats[] = { "qcow2" };
+    const char *disks[] = {overlay};
+    const char *formats[] = {"qcow2"};
     hk_gfs *gfs = NULL;
     assert_int_equal(hk_gfs_open(tf->ctx, disks, formats, 1, false, &gfs), 0);
     assert_int_equal(hk_gfs_inspect_mount(gfs), 0);
@@ -367,7 +368,7 @@ test_phony_win2k22(void **state)
     assert_int_equal(wi->n_adapters, 1);
 
     /* what the conversion fills in: the facts of the guest, the MAC of the VM */
-    hk_win_firstboot fb = { 0 };
+    hk_win_firstboot fb = {0};
     assert_int_equal(hk_win_firstboot_from_info(tf->ctx, wi, &fb), 0);
     assert_int_equal(fb.os.major, 10);
     assert_true(fb.os.server);
@@ -436,8 +437,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_install, ts_fixture_setup, ts_fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_phony_win2k22, ts_fixture_setup,
-                                        ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_phony_win2k22, ts_fixture_setup, ts_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

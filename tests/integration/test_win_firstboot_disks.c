@@ -64,8 +64,8 @@ static char *
 wine_run(const char *prefix, const char *const *args)
 {
     char *env = hk_asprintf("WINEPREFIX=%s", prefix);
-    const char *argv[16] = { "env", env, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=",
-                             "DISPLAY=", "wine" };
+    const char *argv[16] = {"env",      env,   "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=",
+                            "DISPLAY=", "wine"};
     size_t n = 6;
     for (size_t i = 0; args[i] && n < 15; i++)
         argv[n++] = args[i];
@@ -90,9 +90,9 @@ test_disks_online_cmd_under_wine(void **state)
         fail_msg("libhyper2kvm was built without the Windows first-boot helper");
 
     /* the step for a three-disk Windows Server 2008 R2 (x64): the .cmd form */
-    hk_win_version os = { .major = 6, .minor = 1, .build = 7601, .server = true,
-                          .arch = HK_WIN_ARCH_X64 };
-    hk_win_fb_step step = { 0 };
+    hk_win_version os = {
+        .major = 6, .minor = 1, .build = 7601, .server = true, .arch = HK_WIN_ARCH_X64};
+    hk_win_fb_step step = {0};
     assert_int_equal(hk_win_fb_script_disks_online(tf->ctx, 40, &os, 3, &step), 0);
     assert_string_equal(step.name, "0040-disks-online.cmd");
 
@@ -100,7 +100,7 @@ test_disks_online_cmd_under_wine(void **state)
     char *fb = ts_join(prefix, "drive_c/fb");
     char *scripts = ts_join(fb, "scripts");
     char *done = ts_join(fb, "done");
-    const char *boot[] = { "wineboot", "--init", NULL };
+    const char *boot[] = {"wineboot", "--init", NULL};
     free(wine_run(prefix, boot));
     assert_int_equal(mkdir(fb, 0700), 0);
     assert_int_equal(mkdir(scripts, 0700), 0);
@@ -113,10 +113,10 @@ test_disks_online_cmd_under_wine(void **state)
     char *src = ts_join(tf->dir, "diskpart.c");
     ts_write_file(src, stub_c, strlen(stub_c));
     char *dp = ts_join(prefix, "drive_c/windows/system32/diskpart.exe");
-    const char *cc[] = { "x86_64-w64-mingw32-gcc", "-O1", "-o", dp, src, NULL };
+    const char *cc[] = {"x86_64-w64-mingw32-gcc", "-O1", "-o", dp, src, NULL};
     ts_run_ok(cc);
 
-    const char *run[] = { "C:\\fb\\h2kfirstboot.exe", "--run", NULL };
+    const char *run[] = {"C:\\fb\\h2kfirstboot.exe", "--run", NULL};
     free(wine_run(prefix, run));
 
     char *calls_path = ts_join(prefix, "drive_c/diskpart-calls.txt");
@@ -169,7 +169,7 @@ test_disks_online_cmd_under_wine(void **state)
     assert_int_equal(ts_count_dir(scripts), 0);
     /* its diskpart script in %TEMP% is gone */
     char *find = hk_asprintf("find '%s/drive_c' -name h2k-firstboot-diskpart.txt | wc -l", prefix);
-    const char *sh[] = { "sh", "-c", find, NULL };
+    const char *sh[] = {"sh", "-c", find, NULL};
     char *count = NULL;
     assert_int_equal(ts_run(sh, &count), 0);
     assert_int_equal(atoi(count), 0);
@@ -177,7 +177,7 @@ test_disks_online_cmd_under_wine(void **state)
     free(find);
 
     char *env = hk_asprintf("WINEPREFIX=%s", prefix);
-    const char *wait[] = { "env", env, "wineserver", "-w", NULL };
+    const char *wait[] = {"env", env, "wineserver", "-w", NULL};
     ts_run_ok(wait);
     free(env);
     free(log);
@@ -200,9 +200,9 @@ static void
 test_disks_online_ps1(void **state)
 {
     ts_fixture *tf = *state;
-    hk_win_version os = { .major = 10, .minor = 0, .build = 20348, .server = true,
-                          .arch = HK_WIN_ARCH_X64 };
-    hk_win_fb_step step = { 0 };
+    hk_win_version os = {
+        .major = 10, .minor = 0, .build = 20348, .server = true, .arch = HK_WIN_ARCH_X64};
+    hk_win_fb_step step = {0};
     assert_int_equal(hk_win_fb_script_disks_online(tf->ctx, 40, &os, 2, &step), 0);
     assert_string_equal(step.name, "0040-disks-online.ps1");
     const char *want[] = {
@@ -226,8 +226,7 @@ test_disks_online_ps1(void **state)
     /* the .cmd form needs the number of disks: 0 is refused */
     os.major = 6;
     os.minor = 1;
-    assert_int_equal(hk_win_fb_script_disks_online(tf->ctx, 40, &os, 0, &step),
-                     H2K_ERR_VALIDATION);
+    assert_int_equal(hk_win_fb_script_disks_online(tf->ctx, 40, &os, 0, &step), H2K_ERR_VALIDATION);
 }
 
 int

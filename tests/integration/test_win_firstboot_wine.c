@@ -32,8 +32,8 @@ static char *
 wine_run(const char *prefix, const char *const *args)
 {
     char *env = hk_asprintf("WINEPREFIX=%s", prefix);
-    const char *argv[16] = { "env", env, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=",
-                             "DISPLAY=", "wine" };
+    const char *argv[16] = {"env",      env,   "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=",
+                            "DISPLAY=", "wine"};
     size_t n = 6;
     for (size_t i = 0; args[i] && n < 15; i++)
         argv[n++] = args[i];
@@ -61,7 +61,7 @@ test_runner_under_wine(void **state)
     char *scripts = ts_join(fb, "scripts");
     char *done = ts_join(fb, "done");
     /* the prefix is made by the first wine call; our folder goes in after */
-    const char *boot[] = { "wineboot", "--init", NULL };
+    const char *boot[] = {"wineboot", "--init", NULL};
     free(wine_run(prefix, boot));
     assert_int_equal(mkdir(fb, 0700), 0);
     assert_int_equal(mkdir(scripts, 0700), 0);
@@ -76,7 +76,7 @@ test_runner_under_wine(void **state)
     put(scripts, "notes.txt", "not a step\r\n");
     put(scripts, "0050-bad&name.cmd", "@echo never\r\n");
 
-    const char *run[] = { "C:\\fb\\h2kfirstboot.exe", "--run", NULL };
+    const char *run[] = {"C:\\fb\\h2kfirstboot.exe", "--run", NULL};
     free(wine_run(prefix, run));
 
     char *log_path = ts_join(fb, "firstboot.log");
@@ -123,7 +123,7 @@ test_runner_under_wine(void **state)
     assert_null(strstr(log2 + strlen(log), "step 00"));
     /* wait for this prefix's wineserver to end before the folder goes */
     char *env = hk_asprintf("WINEPREFIX=%s", prefix);
-    const char *wait[] = { "env", env, "wineserver", "-w", NULL };
+    const char *wait[] = {"env", env, "wineserver", "-w", NULL};
     ts_run_ok(wait);
     free(env);
     free(log2);

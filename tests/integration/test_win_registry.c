@@ -19,8 +19,8 @@ make_system_hive(const ts_fixture *fx)
     char *data = ts_read_file(src, &len);
     ts_write_file(hive, data, len);
     free(data);
-    const char *argv[] = { "hivexregedit", "--merge", hive, "--prefix",
-                           "HKEY_LOCAL_MACHINE\\SYSTEM", reg, NULL };
+    const char *argv[] = {
+        "hivexregedit", "--merge", hive, "--prefix", "HKEY_LOCAL_MACHINE\\SYSTEM", reg, NULL};
     ts_run_ok(argv);
     free(src);
     free(reg);
@@ -30,7 +30,7 @@ make_system_hive(const ts_fixture *fx)
 static char *
 hivexget(const char *hive, const char *key, const char *value)
 {
-    const char *argv[] = { "hivexget", hive, key, value, NULL };
+    const char *argv[] = {"hivexget", hive, key, value, NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0) {
@@ -80,13 +80,15 @@ test_write_record_idempotent(void **state)
     const char *svc = "ControlSet001\\Services\\viostor";
     assert_int_equal(hk_hive_set_dword(h, svc, "Start", 0), 0);
     assert_int_equal(hk_hive_set_str(h, svc, "ImagePath", HK_REG_EXPAND_SZ,
-                                     "system32\\drivers\\viostor.sys"), 0);
+                                     "system32\\drivers\\viostor.sys"),
+                     0);
     assert_int_equal(hk_hive_set_str(h, svc, "Group", HK_REG_SZ, "SCSI miniport"), 0);
-    const char *multi[] = { "a", "b\xc3\xa9", NULL };
+    const char *multi[] = {"a", "b\xc3\xa9", NULL};
     assert_int_equal(hk_hive_set_multi(h, svc, "Multi", multi), 0);
     assert_int_equal(hk_hive_set_dword(h, "Select", "Current", 1), 0); /* same: no record */
-    assert_int_equal(hk_hive_set_str(h, "ControlSet001\\Services\\Tcpip\\Parameters",
-                                     "Hostname", HK_REG_SZ, "kvm.invalid"), 0);
+    assert_int_equal(hk_hive_set_str(h, "ControlSet001\\Services\\Tcpip\\Parameters", "Hostname",
+                                     HK_REG_SZ, "kvm.invalid"),
+                     0);
     size_t n = 0;
     const hk_reg_change *c = hk_hive_changes(h, &n);
     assert_int_equal(n, 6); /* key created + 4 values + Hostname */

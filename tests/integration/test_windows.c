@@ -40,9 +40,9 @@
 #include "testsupport.h"
 
 static char *workdir;
-static char *vw_tree;  /* the fake virtio-win folder */
-static char *vw_iso;   /* and its ISO */
-static char *vw_no_w7; /* a folder without any w7 driver */
+static char *vw_tree;   /* the fake virtio-win folder */
+static char *vw_iso;    /* and its ISO */
+static char *vw_no_w7;  /* a folder without any w7 driver */
 static char *vw_no_w11; /* a folder without any w11 driver, nor w10 (w11's fallback) */
 
 static char *
@@ -64,12 +64,12 @@ setup(void **state)
 {
     (void)state;
     char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-windows-phony.sh");
-    const char *argv[] = { "bash", script, NULL };
+    const char *argv[] = {"bash", script, NULL};
     char *out = NULL;
     if (ts_run(argv, &out) != 0)
         fail_msg("building the phony Windows guests failed:\n%s", out);
     workdir = ts_mkdtemp();
-    static const char *const names[] = { "win7", "win2k22", "win10hib", "win11" };
+    static const char *const names[] = {"win7", "win2k22", "win10hib", "win11"};
     for (size_t i = 0; i < 4; i++) {
         char *base = image_of(out, names[i]);
         if (i == 3) {
@@ -80,7 +80,7 @@ setup(void **state)
          * pristine.  Not overlays: a backing file in the cache lies outside the
          * overlay's folder, and references are confined to it. */
         images[i] = hk_asprintf("%s/%s.qcow2", workdir, names[i]);
-        const char *cp[] = { "cp", "--sparse=always", base, images[i], NULL };
+        const char *cp[] = {"cp", "--sparse=always", base, images[i], NULL};
         ts_run_ok(cp);
         free(base);
     }
@@ -90,15 +90,15 @@ setup(void **state)
     vw_tree = ts_join(workdir, "virtio-win");
     vw_iso = ts_join(workdir, "virtio-win.iso");
     vw_no_w7 = ts_join(workdir, "virtio-win-no-w7");
-    const char *a1[] = { "bash", mkvw, vw_tree, vw_iso, NULL };
+    const char *a1[] = {"bash", mkvw, vw_tree, vw_iso, NULL};
     ts_run_ok(a1);
-    const char *a2[] = { "bash", mkvw, vw_no_w7, NULL };
+    const char *a2[] = {"bash", mkvw, vw_no_w7, NULL};
     ts_run_ok(a2);
     vw_no_w11 = ts_join(workdir, "virtio-win-no-w11");
-    const char *a3[] = { "bash", mkvw, vw_no_w11, NULL };
+    const char *a3[] = {"bash", mkvw, vw_no_w11, NULL};
     ts_run_ok(a3);
-    const char *drivers[] = { "viostor", "vioscsi", "netkvm", "balloon", "vioserial", "viorng",
-                              "pvpanic" };
+    const char *drivers[] = {"viostor",   "vioscsi", "netkvm", "balloon",
+                             "vioserial", "viorng",  "pvpanic"};
     for (size_t i = 0; i < HK_ARRAY_LEN(drivers); i++) {
         char *d = hk_asprintf("%s/%s/w7", vw_no_w7, drivers[i]);
         ts_rmtree(d);
@@ -135,8 +135,8 @@ teardown(void **state)
 static void
 export_key(hk_buf *b, const char *hive, const char *hive_name, const char *key)
 {
-    const char *argv[] = { "hivexregedit", "--export", "--unsafe-printable-strings", hive, key,
-                           NULL };
+    const char *argv[] = {"hivexregedit", "--export", "--unsafe-printable-strings",
+                          hive,           key,        NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     hk_buf_printf(b, "### %s %s\n", hive_name, key);
@@ -163,13 +163,13 @@ read_back(h2k_offline_fixer *fx, const char *const *sys_keys, const char *const 
     char *sw = ts_join(workdir, "SOFTWARE.readback");
     assert_int_equal(guestfs_download(g, "/Windows/System32/config/SYSTEM", sys), 0);
     assert_int_equal(guestfs_download(g, "/Windows/System32/config/SOFTWARE", sw), 0);
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     for (size_t i = 0; sys_keys[i]; i++)
         export_key(&b, sys, "SYSTEM", sys_keys[i]);
     for (size_t i = 0; sw_keys[i]; i++)
         export_key(&b, sw, "SOFTWARE", sw_keys[i]);
     hk_buf_puts(&b, "### files\n");
-    static const char *const dirs[] = { "/Windows/Drivers/VirtIO", "/Windows/System32/drivers" };
+    static const char *const dirs[] = {"/Windows/Drivers/VirtIO", "/Windows/System32/drivers"};
     for (size_t d = 0; d < 2; d++) {
         char **ls = guestfs_ls(g, dirs[d]);
         assert_non_null(ls);
@@ -203,7 +203,7 @@ read_back_firstboot(h2k_offline_fixer *fx, const char *service_key)
     guestfs_h *g = fx->gfs->g;
     char *sys = ts_join(workdir, "SYSTEM.readback");
     assert_int_equal(guestfs_download(g, "/Windows/System32/config/SYSTEM", sys), 0);
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     export_key(&b, sys, "SYSTEM", service_key);
     unlink(sys);
     free(sys);
@@ -295,7 +295,7 @@ test_win7_cdb(void **state)
     o.atomic = 1;
     o.virtio_win = vw_no_w7;
     h2k_offline_fixer *fx = NULL;
-    const char *disks[] = { images[0] };
+    const char *disks[] = {images[0]};
     ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, NULL, 1, &o, &fx), 0);
     const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
     assert_int_equal(id->type, H2K_GUEST_WINDOWS);
@@ -352,10 +352,12 @@ test_win7_cdb(void **state)
     assert_int_equal(h2k_offline_fixer_virtio_ready(fx), 1);
     /* Windows 7 x86: the x86 helper; no VMware Tools, no static adapter */
     assert_non_null(strstr(r->message, "first boot (" HK_WIN_FB_SERVICE "): pnputil, 0 static"));
-    assert_int_equal(
-        guestfs_is_file(fx->gfs->g, "/Program Files/hyper2kvm/firstboot/" HK_WIN_FB_EXE), 1);
+    assert_int_equal(guestfs_is_file(fx->gfs->g,
+                                     "/Program Files/hyper2kvm/firstboot/" HK_WIN_FB_EXE),
+                     1);
     assert_int_equal(guestfs_exists(fx->gfs->g, "/Program Files/hyper2kvm/firstboot/scripts/"
-                                                "0020-vmware-tools-uninstall.cmd"), 0);
+                                                "0020-vmware-tools-uninstall.cmd"),
+                     0);
     h2k_fix_result_free(r);
 
     /* 4. a second run changes nothing */
@@ -366,17 +368,18 @@ test_win7_cdb(void **state)
     h2k_fix_result_free(r);
 
     /* 5. what the guest now holds */
-    static const char *const sys_keys[] = {
-        "\\ControlSet001\\Services\\viostor",
-        "\\ControlSet001\\Control\\CriticalDeviceDatabase", "\\DriverDatabase", NULL };
-    static const char *const sw_keys[] = { "\\Microsoft\\Windows\\CurrentVersion", NULL };
+    static const char *const sys_keys[] = {"\\ControlSet001\\Services\\viostor",
+                                           "\\ControlSet001\\Control\\CriticalDeviceDatabase",
+                                           "\\DriverDatabase", NULL};
+    static const char *const sw_keys[] = {"\\Microsoft\\Windows\\CurrentVersion", NULL};
     char *text = read_back(fx, sys_keys, sw_keys);
     compare_golden("win7", text);
     free(text);
     /* the report has every registry change */
     char *md = h2k_offline_fixer_report_markdown(fx);
     assert_non_null(strstr(md, "### Registry"));
-    assert_non_null(strstr(md, "CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00"));
+    assert_non_null(
+        strstr(md, "CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00"));
     assert_non_null(strstr(md, "Drive letters: C: /dev/sda1\n"));
     free(md);
     ts_assert_rc(ctx, h2k_offline_fixer_commit(fx), 0);
@@ -395,11 +398,11 @@ test_win2k22_driver_database(void **state)
     o.atomic = 1;
     o.virtio_win = vw_iso;
     /* the KVM NIC that takes over the source's vmxnet3 adapter */
-    const h2k_fix_nic nics[] = { { .mac = "52:54:00:20:00:10" } };
+    const h2k_fix_nic nics[] = {{.mac = "52:54:00:20:00:10"}};
     o.nics = nics;
     o.n_nics = 1;
     h2k_offline_fixer *fx = NULL;
-    const char *disks[] = { images[1] };
+    const char *disks[] = {images[1]};
     ts_assert_rc(ctx, h2k_offline_fixer_open(ctx, disks, NULL, 1, &o, &fx), 0);
     const h2k_guest_identity *id = h2k_offline_fixer_identity(fx);
     char *json = h2k_guest_identity_to_json(id);
@@ -442,17 +445,20 @@ test_win2k22_driver_database(void **state)
     assert_int_equal(r->status, H2K_FIX_STATUS_CHANGED);
     assert_non_null(strstr(r->message, "driver database"));
     assert_true(has_registry(r, "ControlSet002\\Services\\viostor", "ImagePath"));
-    assert_true(has_registry(r, "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1042", "h2k_viostor.inf"));
+    assert_true(
+        has_registry(r, "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1042", "h2k_viostor.inf"));
     h2k_fix_result *r2 = NULL;
     ts_assert_rc(ctx, h2k_offline_fixer_inject_virtio_win(fx, &r2), 0);
     assert_int_equal(r2->status, H2K_FIX_STATUS_UNCHANGED);
     h2k_fix_result_free(r2);
     assert_int_equal(last_result(fx)->status, H2K_FIX_STATUS_UNCHANGED);
-    static const char *const sys_keys[] = {
-        "\\ControlSet002\\Services\\viostor", "\\DriverDatabase\\DriverInfFiles",
-        "\\DriverDatabase\\DeviceIds", "\\DriverDatabase\\DriverPackages",
-        "\\ControlSet002\\Control\\CriticalDeviceDatabase", NULL };
-    static const char *const sw_keys[] = { "\\Microsoft\\Windows\\CurrentVersion", NULL };
+    static const char *const sys_keys[] = {"\\ControlSet002\\Services\\viostor",
+                                           "\\DriverDatabase\\DriverInfFiles",
+                                           "\\DriverDatabase\\DeviceIds",
+                                           "\\DriverDatabase\\DriverPackages",
+                                           "\\ControlSet002\\Control\\CriticalDeviceDatabase",
+                                           NULL};
+    static const char *const sw_keys[] = {"\\Microsoft\\Windows\\CurrentVersion", NULL};
     char *text = read_back(fx, sys_keys, sw_keys);
     compare_golden("win2k22", text);
     free(text);
@@ -473,8 +479,10 @@ test_win2k22_driver_database(void **state)
     assert_int_equal(r2->status, H2K_FIX_STATUS_CHANGED);
     assert_non_null(strstr(r2->message, "vioscsi"));
     assert_true(has_registry(r2, "ControlSet002\\Services\\vioscsi", "Start"));
-    assert_true(has_registry(r2, "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1048", "h2k_vioscsi.inf"));
-    assert_true(has_registry(r2, "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1004", "h2k_vioscsi.inf"));
+    assert_true(
+        has_registry(r2, "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1048", "h2k_vioscsi.inf"));
+    assert_true(
+        has_registry(r2, "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1004", "h2k_vioscsi.inf"));
     assert_int_equal(guestfs_is_file(fx->gfs->g, "/Windows/System32/drivers/vioscsi.sys"), 1);
     h2k_fix_result_free(r2);
     char *rj = h2k_offline_fixer_report_json(fx);
@@ -497,8 +505,8 @@ test_hibernated_refused_cli(void **state)
     char before[65], after[65];
     ts_sha256_file(images[2], before);
     char *report = ts_join(workdir, "hib.json");
-    const char *argv[] = { ts_env("H2K_CLI"), "fix", images[2], "--virtio-win", vw_iso,
-                           "--report", report, NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "fix",  images[2], "--virtio-win", vw_iso,
+                          "--report",        report, NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     assert_int_not_equal(st, 0);
@@ -516,22 +524,21 @@ test_hibernated_refused_cli(void **state)
 
 /* ------------------------------------------------------------- local */
 
-static const char win11_vmx[] =
-    ".encoding = \"UTF-8\"\n"
-    "displayName = \"win11-phony\"\n"
-    "guestOS = \"windows11-64\"\n"
-    "memsize = \"4096\"\n"
-    "numvcpus = \"2\"\n"
-    "firmware = \"efi\"\n"
-    "scsi0.present = \"TRUE\"\n"
-    "scsi0.virtualDev = \"lsisas1068\"\n"
-    "scsi0:0.present = \"TRUE\"\n"
-    "scsi0:0.fileName = \"win11.vmdk\"\n"
-    "ethernet0.present = \"TRUE\"\n"
-    "ethernet0.virtualDev = \"vmxnet3\"\n"
-    "ethernet0.networkName = \"VM Network\"\n"
-    "ethernet0.addressType = \"static\"\n"
-    "ethernet0.address = \"00:50:56:11:22:33\"\n";
+static const char win11_vmx[] = ".encoding = \"UTF-8\"\n"
+                                "displayName = \"win11-phony\"\n"
+                                "guestOS = \"windows11-64\"\n"
+                                "memsize = \"4096\"\n"
+                                "numvcpus = \"2\"\n"
+                                "firmware = \"efi\"\n"
+                                "scsi0.present = \"TRUE\"\n"
+                                "scsi0.virtualDev = \"lsisas1068\"\n"
+                                "scsi0:0.present = \"TRUE\"\n"
+                                "scsi0:0.fileName = \"win11.vmdk\"\n"
+                                "ethernet0.present = \"TRUE\"\n"
+                                "ethernet0.virtualDev = \"vmxnet3\"\n"
+                                "ethernet0.networkName = \"VM Network\"\n"
+                                "ethernet0.addressType = \"static\"\n"
+                                "ethernet0.address = \"00:50:56:11:22:33\"\n";
 
 static void
 test_local_win11_vmx(void **state)
@@ -542,13 +549,13 @@ test_local_win11_vmx(void **state)
     char *vmx = ts_join(vm, "win11.vmx");
     char *vmdk = ts_join(vm, "win11.vmdk");
     ts_write_file(vmx, win11_vmx, strlen(win11_vmx));
-    const char *cv[] = { "qemu-img", "convert", "-O", "vmdk", images[3], vmdk, NULL };
+    const char *cv[] = {"qemu-img", "convert", "-O", "vmdk", images[3], vmdk, NULL};
     ts_run_ok(cv);
     char src_sha[65], src_sha2[65];
     ts_sha256_file(vmdk, src_sha);
     char *outdir = ts_join(workdir, "out");
-    const char *argv[] = { ts_env("H2K_CLI"), "local", "--input", vmx, "--virtio-win", vw_iso,
-                           "--output-dir", outdir, "--test-boot", NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "local", "--input",     vmx, "--virtio-win", vw_iso,
+                          "--output-dir",    outdir,  "--test-boot", NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
@@ -560,7 +567,7 @@ test_local_win11_vmx(void **state)
     char *xml = ts_join(outdir, "win11-phony.xml");
     char *rj = ts_join(outdir, "win11-phony.report.json");
     assert_true(ts_exists(qcow2));
-    const char *val[] = { "virt-xml-validate", xml, "domain", NULL };
+    const char *val[] = {"virt-xml-validate", xml, "domain", NULL};
     ts_run_ok(val);
     char *x = ts_read_file(xml, NULL);
     assert_non_null(strstr(x, "bus=\"virtio\""));
@@ -603,8 +610,8 @@ test_local_win11_vmx(void **state)
 }
 
 /* `local` on a Windows 11 VM whose virtio repair refuses (the given virtio-win has
- * no w11 driver, nor the w10 one w11 falls back to): the migration succeeds, with a warning that names the refusal,
- * SATA disks and an e1000e NIC in the domain, no registry change in the report,
+ * no w11 driver, nor the w10 one w11 falls back to): the migration succeeds, with a warning that
+ * names the refusal, SATA disks and an e1000e NIC in the domain, no registry change in the report,
  * and the source untouched. */
 static void
 test_local_win11_refused_warns(void **state)
@@ -615,18 +622,19 @@ test_local_win11_refused_warns(void **state)
     char *vmx = ts_join(vm, "win11.vmx");
     char *vmdk = ts_join(vm, "win11.vmdk");
     ts_write_file(vmx, win11_vmx, strlen(win11_vmx));
-    const char *cv[] = { "qemu-img", "convert", "-O", "vmdk", images[3], vmdk, NULL };
+    const char *cv[] = {"qemu-img", "convert", "-O", "vmdk", images[3], vmdk, NULL};
     ts_run_ok(cv);
     char src_sha[65], src_sha2[65];
     ts_sha256_file(vmdk, src_sha);
     char *outdir = ts_join(vm, "out");
-    const char *argv[] = { ts_env("H2K_CLI"), "local", "--input", vmx, "--virtio-win", vw_no_w11,
-                           "--output-dir", outdir, NULL };
+    const char *argv[] = {ts_env("H2K_CLI"), "local",        "--input", vmx, "--virtio-win",
+                          vw_no_w11,         "--output-dir", outdir,    NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)
         fail_msg("hyper2kvm local must succeed (with a warning) when the Windows repair "
-                 "refuses; status %d:\n%s", st, out);
+                 "refuses; status %d:\n%s",
+                 st, out);
     assert_non_null(strstr(out, "win11-phony: migrated"));
     const char *w = strstr(out, "warning: Windows guest without virtio drivers: SATA disks and an "
                                 "e1000e NIC (");
@@ -639,7 +647,7 @@ test_local_win11_refused_warns(void **state)
     ts_sha256_file(vmdk, src_sha2);
     assert_string_equal(src_sha, src_sha2);
     char *xml = ts_join(outdir, "win11-phony.xml");
-    const char *val[] = { "virt-xml-validate", xml, "domain", NULL };
+    const char *val[] = {"virt-xml-validate", xml, "domain", NULL};
     ts_run_ok(val);
     char *x = ts_read_file(xml, NULL);
     assert_non_null(strstr(x, "bus=\"sata\""));

@@ -19,7 +19,7 @@ test_truncated_system_hive(void **state)
 {
     (void)state;
     char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/build-windows-phony.sh");
-    const char *argv[] = { "bash", script, "win2k22", NULL };
+    const char *argv[] = {"bash", script, "win2k22", NULL};
     char *out = NULL;
     if (ts_run(argv, &out) != 0)
         fail_msg("building the phony Windows guest failed:\n%s", out);
@@ -37,8 +37,8 @@ test_truncated_system_hive(void **state)
     h2k_ctx *ctx = ts_ctx();
     ts_allow_dir_of(ctx, base);
     ts_assert_rc(ctx, hk_qcow2_overlay(ctx, base, "qcow2", overlay), 0);
-    const char *disks[] = { overlay };
-    const char *formats[] = { "qcow2" };
+    const char *disks[] = {overlay};
+    const char *formats[] = {"qcow2"};
     hk_gfs *gfs = NULL;
     ts_assert_rc(ctx, hk_gfs_open(ctx, disks, formats, 1, false, &gfs), 0);
     guestfs_h *g = gfs->g;
@@ -54,11 +54,11 @@ test_truncated_system_hive(void **state)
     char *allow = ts_dir_of(base);
     char *vw = ts_join(dir, "virtio-win");
     char *mkvw = ts_join(ts_env("H2K_SOURCE_DIR"), "scripts/images/make-fake-virtio-win.sh");
-    const char *a1[] = { "bash", mkvw, vw, NULL };
+    const char *a1[] = {"bash", mkvw, vw, NULL};
     ts_run_ok(a1);
 
     /* inspect: refused, naming the hive */
-    const char *insp[] = { ts_env("H2K_CLI"), "--allow-path", allow, "inspect", overlay, NULL };
+    const char *insp[] = {ts_env("H2K_CLI"), "--allow-path", allow, "inspect", overlay, NULL};
     int st = ts_run(insp, &out);
     if (st == 0 || !strstr(out, "Windows/System32/config/SYSTEM"))
         fail_msg("inspect of a guest with a truncated SYSTEM hive (status %d):\n%s", st, out);
@@ -66,8 +66,9 @@ test_truncated_system_hive(void **state)
 
     /* fix: refused, naming the hive; nothing written (the overlay is the image) */
     char *report = ts_join(dir, "fix.json");
-    const char *fix[] = { ts_env("H2K_CLI"), "--allow-path", allow, "fix", overlay,
-                          "--virtio-win", vw, "--report", report, NULL };
+    const char *fix[] = {
+        ts_env("H2K_CLI"), "--allow-path", allow, "fix", overlay, "--virtio-win", vw,
+        "--report",        report,         NULL};
     st = ts_run(fix, &out);
     if (st == 0 || !strstr(out, "Windows/System32/config/SYSTEM"))
         fail_msg("fix of a guest with a truncated SYSTEM hive (status %d):\n%s", st, out);

@@ -49,8 +49,8 @@ ts_azure_seed(const ts_azure *a, const char *blob, const char *file)
     char *script = ts_join(ts_env("H2K_SOURCE_DIR"), "tests/azure/arm_standin.py");
     char url[512];
     snprintf(url, sizeof(url), "%s/%s", a->azurite, blob);
-    const char *argv[] = {"python3", script, "seed", "--blob-url", url, "--ca", a->ca,
-                          "--file", file, NULL};
+    const char *argv[] = {"python3", script, "seed",   "--blob-url", url,
+                          "--ca",    a->ca,  "--file", file,         NULL};
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0)

@@ -13,10 +13,10 @@
 #include "testsupport.h"
 
 typedef struct ts_azure {
-    char *dir;            /* the stand-in's folder: config, port, events */
-    char *ca;             /* the certificate both servers use (PEM) */
-    char azurite[96];     /* "https://127.0.0.1:PORT/devstoreaccount1" */
-    char url[64];         /* "https://127.0.0.1:PORT" of the stand-in */
+    char *dir;        /* the stand-in's folder: config, port, events */
+    char *ca;         /* the certificate both servers use (PEM) */
+    char azurite[96]; /* "https://127.0.0.1:PORT/devstoreaccount1" */
+    char url[64];     /* "https://127.0.0.1:PORT" of the stand-in */
     pid_t pid;
 } ts_azure;
 

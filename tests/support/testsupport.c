@@ -47,7 +47,8 @@ ts_shared_path(const char *rel)
         char msg[PATH_MAX + 128];
         snprintf(msg, sizeof(msg),
                  "shared test data missing: %s (the shared/ folder must sit beside the "
-                 "repository)", p);
+                 "repository)",
+                 p);
         free(p); /* fail_msg() does not return */
         fail_msg("%s", msg);
     }
@@ -173,7 +174,7 @@ ts_run_ok(const char *const *argv)
     char *out = NULL;
     int st = ts_run(argv, &out);
     if (st != 0) {
-        hk_buf b = { 0 };
+        hk_buf b = {0};
         for (size_t i = 0; argv[i]; i++)
             hk_buf_printf(&b, "%s ", argv[i]);
         print_error("command failed (%d): %s\n%s\n", st, b.data, out);
@@ -455,8 +456,7 @@ ts_ctx(void)
 {
     h2k_ctx *ctx = NULL;
     assert_int_equal(h2k_ctx_new(&ctx), 0);
-    h2k_ctx_set_log(ctx, ts_log, NULL,
-                    getenv("H2K_TEST_DEBUG") ? H2K_LOG_DEBUG : H2K_LOG_WARNING);
+    h2k_ctx_set_log(ctx, ts_log, NULL, getenv("H2K_TEST_DEBUG") ? H2K_LOG_DEBUG : H2K_LOG_WARNING);
     return ctx;
 }
 

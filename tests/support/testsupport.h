@@ -135,14 +135,13 @@ char *ts_dir_of(const char *file);
 void ts_allow_dir_of(h2k_ctx *ctx, const char *file);
 
 /* Asserts rc == expected and prints the context's error when not. */
-#define ts_assert_rc(ctx, rc, expected)                                                        \
-    do {                                                                                       \
-        int _rc = (rc);                                                                        \
-        if (_rc != (expected))                                                                 \
-            print_error("unexpected rc %d (%s), want %d (%s): %s\n", _rc, h2k_code_name(_rc),  \
-                        (expected), h2k_code_name(expected),                                   \
-                        h2k_ctx_last_error(ctx)->message);                                     \
-        assert_int_equal(_rc, (expected));                                                     \
+#define ts_assert_rc(ctx, rc, expected)                                                            \
+    do {                                                                                           \
+        int _rc = (rc);                                                                            \
+        if (_rc != (expected))                                                                     \
+            print_error("unexpected rc %d (%s), want %d (%s): %s\n", _rc, h2k_code_name(_rc),      \
+                        (expected), h2k_code_name(expected), h2k_ctx_last_error(ctx)->message);    \
+        assert_int_equal(_rc, (expected));                                                         \
     } while (0)
 
 #endif

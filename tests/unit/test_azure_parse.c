@@ -81,7 +81,7 @@ test_vm_bad(void **state)
         "{\"name\":\"v\\u0001\",\"properties\":{}}",
     };
     static const int codes[] = {H2K_ERR_FORMAT, H2K_ERR_UNSUPPORTED, H2K_ERR_FORMAT,
-                                H2K_ERR_FORMAT, H2K_ERR_FORMAT, H2K_ERR_FORMAT};
+                                H2K_ERR_FORMAT, H2K_ERR_FORMAT,      H2K_ERR_FORMAT};
     for (size_t i = 0; i < HK_ARRAY_LEN(bad); i++) {
         json_object *o = parse(f->ctx, bad[i]);
         h2k_azure_vm vm;
@@ -136,8 +136,9 @@ test_resources(void **state)
     hk_az_nic_clear(&n);
     json_object_put(o);
 
-    o = parse(f->ctx, "{\"value\":[{\"name\":\"Standard_B1s\",\"numberOfCores\":1,\"memoryInMB\":"
-                      "1024},{\"name\":\"Standard_D4s_v5\",\"numberOfCores\":4,\"memoryInMB\":16384}]}");
+    o = parse(f->ctx,
+              "{\"value\":[{\"name\":\"Standard_B1s\",\"numberOfCores\":1,\"memoryInMB\":"
+              "1024},{\"name\":\"Standard_D4s_v5\",\"numberOfCores\":4,\"memoryInMB\":16384}]}");
     unsigned cpus = 0;
     uint64_t mem = 0;
     assert_int_equal(hk_az_parse_vm_size(f->ctx, "t", o, "standard_d4s_v5", &cpus, &mem), 0);
@@ -189,7 +190,8 @@ test_token_grant_operation(void **state)
     o = parse(f->ctx, "{\"status\":\"InProgress\"}");
     assert_int_equal(hk_az_parse_operation(f->ctx, "t", o), 0);
     json_object_put(o);
-    o = parse(f->ctx, "{\"status\":\"Failed\",\"error\":{\"code\":\"Conflict\",\"message\":\"m\"}}");
+    o = parse(f->ctx,
+              "{\"status\":\"Failed\",\"error\":{\"code\":\"Conflict\",\"message\":\"m\"}}");
     assert_int_equal(hk_az_parse_operation(f->ctx, "op", o), H2K_ERR_VALIDATION);
     assert_non_null(strstr(h2k_ctx_last_error(f->ctx)->message, "Conflict: m"));
     json_object_put(o);
@@ -206,8 +208,9 @@ test_errors(void **state)
     assert_string_equal(msg, "gone "); /* one line */
     free(code);
     free(msg);
-    static const char aad[] = "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: "
-                              "Invalid client secret provided.\"}";
+    static const char aad[] =
+        "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: "
+        "Invalid client secret provided.\"}";
     hk_az_parse_error(aad, strlen(aad), &code, &msg);
     assert_string_equal(code, "invalid_client");
     assert_non_null(strstr(msg, "AADSTS7000215"));
@@ -228,13 +231,12 @@ static void
 test_pagelist(void **state)
 {
     ts_fixture *f = *state;
-    static const char xml[] =
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<PageList>"
-        "<PageRange><Start>0</Start><End>511</End></PageRange>"
-        "<PageRange><Start>512</Start><End>1023</End></PageRange>"
-        "<ClearRange><Start>1024</Start><End>4095</End></ClearRange>"
-        "<PageRange><Start>1048576</Start><End>2097151</End></PageRange>"
-        "<NextMarker>2!88!MDAwMDI5</NextMarker></PageList>";
+    static const char xml[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<PageList>"
+                              "<PageRange><Start>0</Start><End>511</End></PageRange>"
+                              "<PageRange><Start>512</Start><End>1023</End></PageRange>"
+                              "<ClearRange><Start>1024</Start><End>4095</End></ClearRange>"
+                              "<PageRange><Start>1048576</Start><End>2097151</End></PageRange>"
+                              "<NextMarker>2!88!MDAwMDI5</NextMarker></PageList>";
     hk_az_range *r = NULL;
     size_t n = 0, cap = 0;
     char *m = NULL;
@@ -247,8 +249,9 @@ test_pagelist(void **state)
     free(m);
     static const char xml2[] = "<PageList><PageRange><Start>3145728</Start><End>3146239</End>"
                                "</PageRange><NextMarker /></PageList>";
-    assert_int_equal(
-        hk_az_parse_pagelist(f->ctx, "t", xml2, strlen(xml2), 4 << 20, &r, &n, &cap, &m), 0);
+    assert_int_equal(hk_az_parse_pagelist(f->ctx, "t", xml2, strlen(xml2), 4 << 20, &r, &n, &cap,
+                                          &m),
+                     0);
     assert_int_equal(n, 3);
     assert_null(m);
     free(r);
@@ -268,8 +271,8 @@ test_pagelist(void **state)
     for (size_t i = 0; i < HK_ARRAY_LEN(bad); i++) {
         r = NULL;
         n = cap = 0;
-        assert_int_equal(hk_az_parse_pagelist(f->ctx, "pages of d", bad[i], strlen(bad[i]),
-                                              4 << 20, &r, &n, &cap, &m),
+        assert_int_equal(hk_az_parse_pagelist(f->ctx, "pages of d", bad[i], strlen(bad[i]), 4 << 20,
+                                              &r, &n, &cap, &m),
                          H2K_ERR_FORMAT);
         assert_non_null(strstr(h2k_ctx_last_error(f->ctx)->message, "pages of d"));
         free(r);

@@ -103,7 +103,7 @@ static void
 test_strings(void **state)
 {
     (void)state;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "a");
     hk_buf_printf(&b, "%d-%s", 42, "x");
     char *s = hk_buf_steal(&b);
@@ -133,14 +133,14 @@ test_sh_quote(void **state)
     static const struct {
         const char *in, *quoted;
     } cases[] = {
-        { "6.1.0-50-amd64", "'6.1.0-50-amd64'" },
-        { "", "''" },
-        { "it's", "'it'\\''s'" },
-        { "a b", NULL },
-        { "x'; touch /tmp/pwned; '", NULL },
-        { "$(id)`id`", NULL },
-        { "\\\"\n*?[", NULL },
-        { "''''", NULL },
+        {"6.1.0-50-amd64", "'6.1.0-50-amd64'"},
+        {"", "''"},
+        {"it's", "'it'\\''s'"},
+        {"a b", NULL},
+        {"x'; touch /tmp/pwned; '", NULL},
+        {"$(id)`id`", NULL},
+        {"\\\"\n*?[", NULL},
+        {"''''", NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *q = hk_sh_quote(cases[i].in);
@@ -150,7 +150,7 @@ test_sh_quote(void **state)
         char *cmd = hk_asprintf("printf %%s %s", q);
         FILE *f = popen(cmd, "r");
         assert_non_null(f);
-        char out[128] = { 0 };
+        char out[128] = {0};
         size_t n = fread(out, 1, sizeof(out) - 1, f);
         assert_int_equal(pclose(f), 0);
         out[n] = '\0';
@@ -199,8 +199,8 @@ test_subprocess(void **state)
     (void)state;
     h2k_ctx *ctx = ts_ctx();
     hk_run_result res;
-    const char *argv[] = { "sh", "-c", "printf 'one\\rtwo\\n'; echo err >&2; exit 3", NULL };
-    hk_run_opts o = { .on_stdout_line = on_line, .split_cr = true };
+    const char *argv[] = {"sh", "-c", "printf 'one\\rtwo\\n'; echo err >&2; exit 3", NULL};
+    hk_run_opts o = {.on_stdout_line = on_line, .split_cr = true};
     lines_seen = 0;
     assert_int_equal(hk_run(ctx, argv, &o, &res), 0);
     assert_int_equal(res.exit_status, 3);
@@ -208,15 +208,15 @@ test_subprocess(void **state)
     assert_string_equal(res.stderr_tail, "err\n");
     hk_run_result_clear(&res);
 
-    const char *slow[] = { "sleep", "30", NULL };
-    hk_run_opts t = { .timeout_seconds = 1 };
+    const char *slow[] = {"sleep", "30", NULL};
+    hk_run_opts t = {.timeout_seconds = 1};
     double t0 = hk_now();
     assert_int_equal(hk_run(ctx, slow, &t, &res), H2K_ERR_TIMEOUT);
     assert_true(res.timed_out);
     assert_true(hk_now() - t0 < 10);
     hk_run_result_clear(&res);
 
-    const char *none[] = { "no-such-program-h2k", NULL };
+    const char *none[] = {"no-such-program-h2k", NULL};
     assert_int_equal(hk_run(ctx, none, NULL, &res), H2K_ERR_NOT_FOUND);
     hk_run_result_clear(&res);
     h2k_ctx_free(ctx);

@@ -57,94 +57,94 @@ typedef struct case_def {
 } case_def;
 
 static const case_def cases[] = {
-    { .dir = "debian-bios",
-      .name = "debian12",
-      .uuid = "56 4d 96 af e6 46 bd 86-5c 4d 65 4e 77 36 ef 31",
-      .memory = 2ull << 30,
-      .vcpus = 2,
-      .firmware = H2K_FIRMWARE_BIOS,
-      .os_type = "debian12-64",
-      .n_cdroms = 1,
-      .nics = { { "00:50:56:aa:bb:01", "VM Network", 0, "vmxnet3" } },
-      .id_type = H2K_GUEST_LINUX,
-      .id_os = "debian",
-      .id_arch = "x86_64",
-      .disks = { "/var/lib/libvirt/images/debian12.qcow2" },
-      .domain_type = "qemu" },
-    { .dir = "rhel-uefi",
-      .name = "rhel9",
-      .uuid = "4211A0B2-4C4D-1E2F-8A3B-6C7D8E9F0A1B",
-      .memory = 4ull << 30,
-      .vcpus = 4,
-      .cores = 2,
-      .firmware = H2K_FIRMWARE_UEFI,
-      .os_type = "rhel9_64Guest",
-      .nics = { { "00:50:56:AA:BB:02", "Prod", 1, "vmxnet3" },
-                { "00:50:56:aa:bb:03", "Backup", 0, "e1000" } },
-      .disks = { "/srv/vms/rhel9/rhel9-disk1.qcow2", "/srv/vms/rhel9/rhel9-disk2.raw" },
-      .domain_type = "kvm",
-      .output_dir = "/srv/vms/rhel9",
-      .map = { { "Prod", H2K_NET_BRIDGE, "br0" } },
-      .n_map = 1 },
-    { .dir = "secure-boot",
-      .name = "ubuntu-sb",
-      .memory = (1ull << 30) + 1,
-      .vcpus = 1,
-      .firmware = H2K_FIRMWARE_UEFI,
-      .secure_boot = 1,
-      .nics = { { "52:54:00:12:34:56", NULL, 0, NULL } },
-      .id_type = H2K_GUEST_LINUX,
-      .id_os = "ubuntu",
-      .id_arch = "x86_64",
-      .disks = { "/var/lib/libvirt/images/ubuntu-sb.qcow2" },
-      .domain_type = "qemu",
-      .nvram_path = "/var/lib/libvirt/qemu/nvram/ubuntu-sb_VARS.fd" },
-    { .dir = "windows-2022",
-      .name = "win2022",
-      .uuid = "5a0e1c33-8f0b-4d5c-9e6a-0b1c2d3e4f50",
-      .memory = 8ull << 30,
-      .vcpus = 4,
-      .cores = 4,
-      .firmware = H2K_FIRMWARE_UEFI,
-      .os_type = "windows2019srvNext-64",
-      .n_cdroms = 1,
-      .floppy = 1,
-      .nics = { { "00:50:56:aa:bb:04", "VM Network", 0, "vmxnet3" } },
-      .id_type = H2K_GUEST_WINDOWS,
-      .id_os = "windows",
-      .id_arch = "x86_64",
-      .disks = { "/srv/vms/win2022/c.qcow2", "/srv/vms/win2022/d.qcow2" },
-      .domain_type = "kvm",
-      .output_dir = "/srv/vms/win2022",
-      .map = { { NULL, H2K_NET_NETWORK, "lan" } },
-      .n_map = 1 },
-    { .dir = "odd-chars",
-      .name = " web/01 <&\"'> \x01 \xff caf\xc3\xa9 ",
-      .uuid = "not-a-uuid",
-      .memory = 512ull << 20,
-      .vcpus = 3,
-      .cores = 2,
-      .firmware = H2K_FIRMWARE_BIOS,
-      .os_type = "otherLinux64Guest",
-      .n_cdroms = 2,
-      .nics = { { "00:50:56:aa:bb:05", "<&\"'>", 0, NULL },
-                { "01:00:5e:00:00:01", "dmz & \"lab\"", 1, NULL },
-                { "zz:zz", "plain", 0, NULL } },
-      .disks = { "/srv/a&b <c>/'d\".qcow2" },
-      .domain_type = "qemu",
-      .machine = "pc",
-      .map = { { "<&\"'>", H2K_NET_NETWORK, "net<&\"'>" },
-               { "dmz & \"lab\"", H2K_NET_BRIDGE, "br-dmz.10" } },
-      .n_map = 2,
-      .default_network = "a&b" },
-    { .dir = "no-nics",
-      .name = "appliance",
-      .firmware = H2K_FIRMWARE_UNKNOWN,
-      .disks = { "/images/appliance.img" },
-      .domain_type = "qemu",
-      .disk_format = H2K_FORMAT_RAW,
-      .disk_cache = "writeback",
-      .no_graphics = 1 },
+    {.dir = "debian-bios",
+     .name = "debian12",
+     .uuid = "56 4d 96 af e6 46 bd 86-5c 4d 65 4e 77 36 ef 31",
+     .memory = 2ull << 30,
+     .vcpus = 2,
+     .firmware = H2K_FIRMWARE_BIOS,
+     .os_type = "debian12-64",
+     .n_cdroms = 1,
+     .nics = {{"00:50:56:aa:bb:01", "VM Network", 0, "vmxnet3"}},
+     .id_type = H2K_GUEST_LINUX,
+     .id_os = "debian",
+     .id_arch = "x86_64",
+     .disks = {"/var/lib/libvirt/images/debian12.qcow2"},
+     .domain_type = "qemu"},
+    {.dir = "rhel-uefi",
+     .name = "rhel9",
+     .uuid = "4211A0B2-4C4D-1E2F-8A3B-6C7D8E9F0A1B",
+     .memory = 4ull << 30,
+     .vcpus = 4,
+     .cores = 2,
+     .firmware = H2K_FIRMWARE_UEFI,
+     .os_type = "rhel9_64Guest",
+     .nics = {{"00:50:56:AA:BB:02", "Prod", 1, "vmxnet3"},
+              {"00:50:56:aa:bb:03", "Backup", 0, "e1000"}},
+     .disks = {"/srv/vms/rhel9/rhel9-disk1.qcow2", "/srv/vms/rhel9/rhel9-disk2.raw"},
+     .domain_type = "kvm",
+     .output_dir = "/srv/vms/rhel9",
+     .map = {{"Prod", H2K_NET_BRIDGE, "br0"}},
+     .n_map = 1},
+    {.dir = "secure-boot",
+     .name = "ubuntu-sb",
+     .memory = (1ull << 30) + 1,
+     .vcpus = 1,
+     .firmware = H2K_FIRMWARE_UEFI,
+     .secure_boot = 1,
+     .nics = {{"52:54:00:12:34:56", NULL, 0, NULL}},
+     .id_type = H2K_GUEST_LINUX,
+     .id_os = "ubuntu",
+     .id_arch = "x86_64",
+     .disks = {"/var/lib/libvirt/images/ubuntu-sb.qcow2"},
+     .domain_type = "qemu",
+     .nvram_path = "/var/lib/libvirt/qemu/nvram/ubuntu-sb_VARS.fd"},
+    {.dir = "windows-2022",
+     .name = "win2022",
+     .uuid = "5a0e1c33-8f0b-4d5c-9e6a-0b1c2d3e4f50",
+     .memory = 8ull << 30,
+     .vcpus = 4,
+     .cores = 4,
+     .firmware = H2K_FIRMWARE_UEFI,
+     .os_type = "windows2019srvNext-64",
+     .n_cdroms = 1,
+     .floppy = 1,
+     .nics = {{"00:50:56:aa:bb:04", "VM Network", 0, "vmxnet3"}},
+     .id_type = H2K_GUEST_WINDOWS,
+     .id_os = "windows",
+     .id_arch = "x86_64",
+     .disks = {"/srv/vms/win2022/c.qcow2", "/srv/vms/win2022/d.qcow2"},
+     .domain_type = "kvm",
+     .output_dir = "/srv/vms/win2022",
+     .map = {{NULL, H2K_NET_NETWORK, "lan"}},
+     .n_map = 1},
+    {.dir = "odd-chars",
+     .name = " web/01 <&\"'> \x01 \xff caf\xc3\xa9 ",
+     .uuid = "not-a-uuid",
+     .memory = 512ull << 20,
+     .vcpus = 3,
+     .cores = 2,
+     .firmware = H2K_FIRMWARE_BIOS,
+     .os_type = "otherLinux64Guest",
+     .n_cdroms = 2,
+     .nics = {{"00:50:56:aa:bb:05", "<&\"'>", 0, NULL},
+              {"01:00:5e:00:00:01", "dmz & \"lab\"", 1, NULL},
+              {"zz:zz", "plain", 0, NULL}},
+     .disks = {"/srv/a&b <c>/'d\".qcow2"},
+     .domain_type = "qemu",
+     .machine = "pc",
+     .map = {{"<&\"'>", H2K_NET_NETWORK, "net<&\"'>"},
+             {"dmz & \"lab\"", H2K_NET_BRIDGE, "br-dmz.10"}},
+     .n_map = 2,
+     .default_network = "a&b"},
+    {.dir = "no-nics",
+     .name = "appliance",
+     .firmware = H2K_FIRMWARE_UNKNOWN,
+     .disks = {"/images/appliance.img"},
+     .domain_type = "qemu",
+     .disk_format = H2K_FORMAT_RAW,
+     .disk_cache = "writeback",
+     .no_graphics = 1},
 };
 
 static h2k_vm_spec *
@@ -330,7 +330,7 @@ test_content_checks(void **state)
     o.domain_type = NULL;
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, cases[3].disks, 1, &o, &xml), 0);
     const char *want = access("/dev/kvm", R_OK | W_OK) == 0 ? "<domain type=\"kvm\">"
-                                                              : "<domain type=\"qemu\">";
+                                                            : "<domain type=\"qemu\">";
     assert_true(hk_startswith(xml, want));
     free(xml);
     /* name override, secure boot forced off, defaults for the nvram path */
@@ -341,8 +341,7 @@ test_content_checks(void **state)
     o.domain_type = "qemu";
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, cases[3].disks, 1, &o, &xml), 0);
     assert_non_null(strstr(xml, "<name>renamed</name>"));
-    assert_non_null(
-        strstr(xml, "<nvram template=\"/usr/share/OVMF/OVMF_VARS_4M.fd\"/>"));
+    assert_non_null(strstr(xml, "<nvram template=\"/usr/share/OVMF/OVMF_VARS_4M.fd\"/>"));
     assert_null(strstr(xml, "secure="));
     assert_null(strstr(xml, "<smm"));
     free(xml);
@@ -365,7 +364,7 @@ test_errors(void **state)
     (void)state;
     h2k_ctx *ctx = ts_ctx();
     h2k_vm_spec *s = build_spec(&cases[0]);
-    const char *disks[] = { "/a.qcow2", NULL };
+    const char *disks[] = {"/a.qcow2", NULL};
     char *xml = (char *)"sentinel";
     h2k_domain_options o = H2K_DOMAIN_OPTIONS_INIT;
     o.domain_type = "qemu";
@@ -400,7 +399,7 @@ test_errors(void **state)
     bad = o;
     bad.n_network_map = 2;
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_INVALID_ARG);
-    h2k_network_mapping m[] = { { "x", (h2k_net_kind)5, "y" } };
+    h2k_network_mapping m[] = {{"x", (h2k_net_kind)5, "y"}};
     bad = o;
     bad.network_map = m;
     bad.n_network_map = 1;
@@ -410,12 +409,11 @@ test_errors(void **state)
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_VALIDATION);
     m[0].target = "";
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_VALIDATION);
-    static const char *const bad_bridges[] = { "br-'dmz'", "br 0", "br/0", "bridge0123456789",
-                                               "..", "br:0" };
+    static const char *const bad_bridges[] = {"br-'dmz'",         "br 0", "br/0",
+                                              "bridge0123456789", "..",   "br:0"};
     for (size_t i = 0; i < HK_ARRAY_LEN(bad_bridges); i++) {
         m[0].target = bad_bridges[i];
-        ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml),
-                     H2K_ERR_VALIDATION);
+        ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_VALIDATION);
         assert_string_equal(h2k_ctx_last_error(ctx)->field, "bridge");
     }
     m[0].target = "br-0.1_x";
@@ -432,8 +430,8 @@ test_errors(void **state)
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_VALIDATION);
 
     /* disk paths unfit for XML */
-    const char *badpaths[] = { "/a\x01.qcow2", "/a\xc0\xaf.qcow2", "/\xed\xa0\x80.raw", "",
-                               "/a\xef\xbf\xbe" };
+    const char *badpaths[] = {"/a\x01.qcow2", "/a\xc0\xaf.qcow2", "/\xed\xa0\x80.raw", "",
+                              "/a\xef\xbf\xbe"};
     for (size_t i = 0; i < HK_ARRAY_LEN(badpaths); i++)
         ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, &badpaths[i], 1, &o, &xml),
                      H2K_ERR_VALIDATION);
@@ -444,7 +442,7 @@ test_errors(void **state)
     bad.firmware = H2K_FIRMWARE_UEFI;
     bad.secure_boot = 1;
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, NULL, disks, 1, &bad, &xml), H2K_ERR_INVALID_ARG);
-    h2k_guest_identity id = { 0 };
+    h2k_guest_identity id = {0};
     id.type = H2K_GUEST_LINUX;
     id.architecture = (char *)"aarch64";
     ts_assert_rc(ctx, h2k_domain_xml(ctx, s, &id, disks, 1, &o, &xml), H2K_ERR_UNSUPPORTED);
@@ -548,7 +546,7 @@ test_write_file(void **state)
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600); /* private whatever the umask */
-    assert_int_equal(ts_count_dir(dir), 1); /* no temporary file left */
+    assert_int_equal(ts_count_dir(dir), 1);    /* no temporary file left */
     char *missing = ts_join(dir, "nope/vm.xml");
     ts_assert_rc(ctx, h2k_output_write_file(ctx, missing, "x"), H2K_ERR_NOT_FOUND);
     ts_assert_rc(ctx, h2k_output_write_file(ctx, NULL, "x"), H2K_ERR_INVALID_ARG);
@@ -576,15 +574,13 @@ test_define_bad_input(void **state)
     /* Errors found before any connection is attempted. */
     h2k_ctx *ctx = ts_ctx();
     char *name = (char *)"sentinel";
-    ts_assert_rc(ctx, h2k_output_define(ctx, "test:///default", NULL, &name),
-                 H2K_ERR_INVALID_ARG);
+    ts_assert_rc(ctx, h2k_output_define(ctx, "test:///default", NULL, &name), H2K_ERR_INVALID_ARG);
     assert_null(name);
     ts_assert_rc(ctx, h2k_output_define(ctx, "test:///default", "<domain", &name),
                  H2K_ERR_VALIDATION);
     ts_assert_rc(ctx, h2k_output_define(ctx, "test:///default", "<network/>", &name),
                  H2K_ERR_VALIDATION);
-    ts_assert_rc(ctx, h2k_output_define(ctx, "test:///default", "<domain><name/></domain>",
-                                        &name),
+    ts_assert_rc(ctx, h2k_output_define(ctx, "test:///default", "<domain><name/></domain>", &name),
                  H2K_ERR_VALIDATION);
     assert_int_equal(h2k_output_define(NULL, NULL, "<domain/>", NULL), H2K_ERR_INVALID_ARG);
     h2k_ctx_free(ctx);
@@ -594,9 +590,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden),        cmocka_unit_test(test_content_checks),
-        cmocka_unit_test(test_errors),        cmocka_unit_test(test_helpers),
-        cmocka_unit_test(test_write_file),    cmocka_unit_test(test_define_bad_input),
+        cmocka_unit_test(test_golden),     cmocka_unit_test(test_content_checks),
+        cmocka_unit_test(test_errors),     cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_write_file), cmocka_unit_test(test_define_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

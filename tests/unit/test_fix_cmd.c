@@ -74,7 +74,7 @@ teardown(void **state)
 static char *
 with_marker(const shenv *e, const char *s)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     for (const char *p = s; *p; p++) {
         if (*p == '@')
             hk_buf_puts(&b, e->marker);

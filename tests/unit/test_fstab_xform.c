@@ -71,8 +71,8 @@ test_fstab_edges(void **state)
     check("  /dev/sda1\t/boot/efi vfat umask=0077 0 1",
           "  UUID=1111-2222\t/boot/efi vfat umask=0077 0 1", 1);
     /* label escaping in fstab */
-    check("/dev/sda2 /srv ext4 defaults 0 2\n", "LABEL=a\\040b\\043c\\134d /srv ext4 defaults 0 2\n",
-          1);
+    check("/dev/sda2 /srv ext4 defaults 0 2\n",
+          "LABEL=a\\040b\\043c\\134d /srv ext4 defaults 0 2\n", 1);
     /* PARTUUID when no UUID and no label; a malformed UUID is not used */
     check("/dev/sda3 /x ext4 defaults 0 2\n", "PARTUUID=0badcafe-03 /x ext4 defaults 0 2\n", 1);
     check("/dev/sda4 /y ext4 defaults 0 2\n", NULL, 1);

@@ -76,14 +76,13 @@ static const hk_dev devs[] = {
 static const hk_devmap map = {devs, 2, 1};
 
 static void
-check(int (*fn)(const char *, const hk_devmap *, hk_xform_out *), const char *in,
-      const char *want, size_t want_notes)
+check(int (*fn)(const char *, const hk_devmap *, hk_xform_out *), const char *in, const char *want,
+      size_t want_notes)
 {
     hk_xform_out o = {0};
     assert_int_equal(fn(in, &map, &o), 0);
     if ((want == NULL) != (o.text == NULL) || o.n_notes != want_notes)
-        print_error("input %s: got %s with %zu notes\n", in, o.text ? o.text : "NULL",
-                    o.n_notes);
+        print_error("input %s: got %s with %zu notes\n", in, o.text ? o.text : "NULL", o.n_notes);
     if (want) {
         assert_non_null(o.text);
         assert_string_equal(o.text, want);

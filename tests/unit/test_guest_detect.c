@@ -11,7 +11,7 @@
 #include "testsupport.h"
 
 typedef struct entry {
-    const char *path; /* relative to the root */
+    const char *path;    /* relative to the root */
     const char *content; /* NULL: directory; "->target": symlink */
 } entry;
 
@@ -80,29 +80,28 @@ test_debian_vmware(void **state)
 {
     (void)state;
     const entry tree[] = {
-        { "usr/lib/os-release",
-          "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n"
-          "VERSION_ID=\"12\"\nID=debian\n" },
-        { "etc/os-release", "->../usr/lib/os-release" },
-        { "etc/debian_version", "12.5\n" },
-        { "etc/hostname", "web01\n" },
-        { "etc/fstab", "# <fs> <mp>\n/dev/sda1 / ext4 errors=remount-ro 0 1\n"
-                       "/dev/sda2 none swap sw 0 0\nproc /proc proc defaults 0 0\n" },
-        { "etc/network/interfaces",
-          "auto lo\niface lo inet loopback\nauto ens192\niface ens192 inet static\n" },
-        { "var/lib/dpkg/status", dpkg_status },
-        { "lib/systemd/systemd", "" },
-        { "sbin/init", "->/lib/systemd/systemd" },
-        { "usr/bin/apt-get", "" },
-        { "boot/vmlinuz-6.1.0-18-amd64", "k" },
-        { "boot/initrd.img-6.1.0-18-amd64", "i" },
-        { "boot/vmlinuz-6.1.0-10-amd64", "k" },
-        { "lib/modules/6.1.0-18-amd64/kernel/drivers/block/virtio_blk.ko", "" },
-        { "lib/modules/6.1.0-18-amd64/kernel/drivers/net/virtio_net.ko.xz", "" },
-        { "lib/modules/6.1.0-18-amd64/modules.builtin",
-          "kernel/drivers/virtio/virtio_pci.ko\n" },
-        { "lib/modules/6.1.0-10-amd64", NULL },
-        { NULL, NULL },
+        {"usr/lib/os-release",
+         "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n"
+         "VERSION_ID=\"12\"\nID=debian\n"},
+        {"etc/os-release", "->../usr/lib/os-release"},
+        {"etc/debian_version", "12.5\n"},
+        {"etc/hostname", "web01\n"},
+        {"etc/fstab", "# <fs> <mp>\n/dev/sda1 / ext4 errors=remount-ro 0 1\n"
+                      "/dev/sda2 none swap sw 0 0\nproc /proc proc defaults 0 0\n"},
+        {"etc/network/interfaces",
+         "auto lo\niface lo inet loopback\nauto ens192\niface ens192 inet static\n"},
+        {"var/lib/dpkg/status", dpkg_status},
+        {"lib/systemd/systemd", ""},
+        {"sbin/init", "->/lib/systemd/systemd"},
+        {"usr/bin/apt-get", ""},
+        {"boot/vmlinuz-6.1.0-18-amd64", "k"},
+        {"boot/initrd.img-6.1.0-18-amd64", "i"},
+        {"boot/vmlinuz-6.1.0-10-amd64", "k"},
+        {"lib/modules/6.1.0-18-amd64/kernel/drivers/block/virtio_blk.ko", ""},
+        {"lib/modules/6.1.0-18-amd64/kernel/drivers/net/virtio_net.ko.xz", ""},
+        {"lib/modules/6.1.0-18-amd64/modules.builtin", "kernel/drivers/virtio/virtio_pci.ko\n"},
+        {"lib/modules/6.1.0-10-amd64", NULL},
+        {NULL, NULL},
     };
     h2k_guest_identity *id = detect(tree, 0);
     assert_int_equal(id->type, H2K_GUEST_LINUX);
@@ -159,16 +158,16 @@ test_rhel7_release_only(void **state)
 {
     (void)state;
     const entry tree[] = {
-        { "etc/redhat-release", "Red Hat Enterprise Linux Server release 7.9 (Maipo)\n" },
-        { "etc/sysconfig/network", "NETWORKING=yes\nHOSTNAME=db7.example.com\n" },
-        { "etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\n" },
-        { "etc/sysconfig/network-scripts/ifcfg-ens192", "DEVICE=ens192\nHWADDR=00:50:56:aa:bb:cc\n" },
-        { "etc/selinux/config", "SELINUX=enforcing\nSELINUXTYPE=targeted\n" },
-        { "usr/lib/systemd/systemd", "" },
-        { "usr/bin/yum", "" },
-        { "etc/vmware-tools", NULL },
-        { "boot/efi/EFI/redhat", NULL },
-        { NULL, NULL },
+        {"etc/redhat-release", "Red Hat Enterprise Linux Server release 7.9 (Maipo)\n"},
+        {"etc/sysconfig/network", "NETWORKING=yes\nHOSTNAME=db7.example.com\n"},
+        {"etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\n"},
+        {"etc/sysconfig/network-scripts/ifcfg-ens192", "DEVICE=ens192\nHWADDR=00:50:56:aa:bb:cc\n"},
+        {"etc/selinux/config", "SELINUX=enforcing\nSELINUXTYPE=targeted\n"},
+        {"usr/lib/systemd/systemd", ""},
+        {"usr/bin/yum", ""},
+        {"etc/vmware-tools", NULL},
+        {"boot/efi/EFI/redhat", NULL},
+        {NULL, NULL},
     };
     h2k_guest_identity *id = detect(tree, 0);
     assert_string_equal(id->os_id, "rhel");
@@ -190,14 +189,14 @@ test_sles11_and_ubuntu(void **state)
 {
     (void)state;
     const entry sles[] = {
-        { "etc/SuSE-release",
-          "SUSE Linux Enterprise Server 11 (x86_64)\nVERSION = 11\nPATCHLEVEL = 4\n" },
-        { "etc/HOSTNAME", "sles11\n" },
-        { "etc/inittab", "id:3:initdefault:\n" },
-        { "usr/bin/zypper", "" },
-        { "etc/sysconfig/network/ifcfg-eth0", "BOOTPROTO='static'\n" },
-        { "etc/wicked", NULL },
-        { NULL, NULL },
+        {"etc/SuSE-release",
+         "SUSE Linux Enterprise Server 11 (x86_64)\nVERSION = 11\nPATCHLEVEL = 4\n"},
+        {"etc/HOSTNAME", "sles11\n"},
+        {"etc/inittab", "id:3:initdefault:\n"},
+        {"usr/bin/zypper", ""},
+        {"etc/sysconfig/network/ifcfg-eth0", "BOOTPROTO='static'\n"},
+        {"etc/wicked", NULL},
+        {NULL, NULL},
     };
     h2k_guest_identity *id = detect(sles, 0);
     assert_string_equal(id->os_id, "sles");
@@ -211,12 +210,12 @@ test_sles11_and_ubuntu(void **state)
     h2k_guest_identity_free(id);
 
     const entry ubuntu[] = {
-        { "etc/lsb-release", "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\n"
-                             "DISTRIB_DESCRIPTION=\"Ubuntu 22.04.3 LTS\"\n" },
-        { "etc/netplan/50-cloud-init.yaml", "network:\n  version: 2\n" },
-        { "sbin/initctl", "" },
-        { "etc/init", NULL },
-        { NULL, NULL },
+        {"etc/lsb-release", "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\n"
+                            "DISTRIB_DESCRIPTION=\"Ubuntu 22.04.3 LTS\"\n"},
+        {"etc/netplan/50-cloud-init.yaml", "network:\n  version: 2\n"},
+        {"sbin/initctl", ""},
+        {"etc/init", NULL},
+        {NULL, NULL},
     };
     id = detect(ubuntu, 0);
     assert_string_equal(id->os_id, "ubuntu");
@@ -233,13 +232,13 @@ static void
 test_windows_and_nothing(void **state)
 {
     (void)state;
-    const entry win[] = { { "Windows/System32/Config", NULL }, { NULL, NULL } };
+    const entry win[] = {{"Windows/System32/Config", NULL}, {NULL, NULL}};
     h2k_guest_identity *id = detect(win, 0);
     assert_int_equal(id->type, H2K_GUEST_WINDOWS);
     assert_string_equal(id->distro_family, "windows");
     h2k_guest_identity_free(id);
 
-    const entry empty[] = { { "etc/motd", "hello" }, { NULL, NULL } };
+    const entry empty[] = {{"etc/motd", "hello"}, {NULL, NULL}};
     assert_null(detect(empty, H2K_ERR_GUEST_DETECTION));
 }
 
@@ -249,10 +248,10 @@ test_symlinks_stay_inside_root(void **state)
     (void)state;
     /* An absolute or climbing link must resolve inside the guest, never on the host. */
     const entry tree[] = {
-        { "etc/os-release", "->/../../../../usr/lib/os-release" },
-        { "usr/lib/os-release", "ID=fedora\nVERSION_ID=39\n" },
-        { "etc/hostname", "->/etc/hostname" }, /* a loop */
-        { NULL, NULL },
+        {"etc/os-release", "->/../../../../usr/lib/os-release"},
+        {"usr/lib/os-release", "ID=fedora\nVERSION_ID=39\n"},
+        {"etc/hostname", "->/etc/hostname"}, /* a loop */
+        {NULL, NULL},
     };
     h2k_guest_identity *id = detect(tree, 0);
     assert_string_equal(id->os_id, "fedora");

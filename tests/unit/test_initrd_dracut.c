@@ -42,15 +42,16 @@ setup(void **state)
     e->outside = ts_join(e->dir, "outside");
     assert_int_equal(mkdir(e->bin, 0755), 0);
     /* the guest's own module tree, where modprobe finds the drivers */
-    char *mk = hk_asprintf(
-        "mkdir -p '%s/lib/modules/" KVER "/kernel/drivers/virtio' "
-        "'%s/lib/modules/" KVER "/kernel/drivers/block' "
-        "'%s/lib/modules/" KVER "/kernel/drivers/scsi' '%s/usr/lib/modules/" KVER
-        "' && for m in virtio virtio_ring virtio_pci; do "
-        "echo $m > '%s/lib/modules/" KVER "/kernel/drivers/virtio/'$m.ko; done"
-        " && echo virtio_blk > '%s/lib/modules/" KVER "/kernel/drivers/block/virtio_blk.ko'"
-        " && echo sd_mod > '%s/lib/modules/" KVER "/kernel/drivers/scsi/sd_mod.ko'",
-        e->guest, e->guest, e->guest, e->outside, e->guest, e->guest, e->guest);
+    char *mk = hk_asprintf("mkdir -p '%s/lib/modules/" KVER "/kernel/drivers/virtio' "
+                           "'%s/lib/modules/" KVER "/kernel/drivers/block' "
+                           "'%s/lib/modules/" KVER "/kernel/drivers/scsi' '%s/usr/lib/modules/" KVER
+                           "' && for m in virtio virtio_ring virtio_pci; do "
+                           "echo $m > '%s/lib/modules/" KVER "/kernel/drivers/virtio/'$m.ko; done"
+                           " && echo virtio_blk > '%s/lib/modules/" KVER
+                           "/kernel/drivers/block/virtio_blk.ko'"
+                           " && echo sd_mod > '%s/lib/modules/" KVER
+                           "/kernel/drivers/scsi/sd_mod.ko'",
+                           e->guest, e->guest, e->guest, e->outside, e->guest, e->guest, e->guest);
     assert_int_equal(system(mk), 0);
     free(mk);
 

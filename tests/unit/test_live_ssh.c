@@ -15,12 +15,12 @@
 static hk_ssh_target
 good(void)
 {
-    return (hk_ssh_target){ .host = "192.0.2.10",
-                            .port = 2222,
-                            .user = "admin",
-                            .key_file = "/keys/id_ed25519",
-                            .known_hosts_file = "/keys/known_hosts",
-                            .connect_timeout = 7 };
+    return (hk_ssh_target){.host = "192.0.2.10",
+                           .port = 2222,
+                           .user = "admin",
+                           .key_file = "/keys/id_ed25519",
+                           .known_hosts_file = "/keys/known_hosts",
+                           .connect_timeout = 7};
 }
 
 static size_t
@@ -52,7 +52,8 @@ test_argv_shape(void **state)
     assert_string_equal(v[0], "ssh");
     assert_string_equal(after(v, "-o", "BatchMode"), "BatchMode=yes");
     assert_string_equal(after(v, "-o", "StrictHostKeyChecking"), "StrictHostKeyChecking=yes");
-    assert_string_equal(after(v, "-o", "UserKnownHostsFile"), "UserKnownHostsFile=/keys/known_hosts");
+    assert_string_equal(after(v, "-o", "UserKnownHostsFile"),
+                        "UserKnownHostsFile=/keys/known_hosts");
     assert_string_equal(after(v, "-o", "IdentitiesOnly"), "IdentitiesOnly=yes");
     assert_string_equal(after(v, "-o", "PasswordAuthentication"), "PasswordAuthentication=no");
     assert_string_equal(after(v, "-o", "ConnectTimeout"), "ConnectTimeout=7");
@@ -82,16 +83,22 @@ test_check_rejects_hostile(void **state)
     assert_int_equal(h2k_ctx_new(&ctx), 0);
     hk_ssh_target t = good();
     assert_int_equal(hk_ssh_target_check(ctx, &t), 0);
-    static const char *const bad_hosts[] = { "-oProxyCommand=touch /tmp/x", "a b", "h;reboot",
-                                             "$(reboot)", "h`id`", "", "host\n", "a@b",
-                                             "h%d" };
+    static const char *const bad_hosts[] = {"-oProxyCommand=touch /tmp/x",
+                                            "a b",
+                                            "h;reboot",
+                                            "$(reboot)",
+                                            "h`id`",
+                                            "",
+                                            "host\n",
+                                            "a@b",
+                                            "h%d"};
     for (size_t i = 0; i < sizeof bad_hosts / sizeof *bad_hosts; i++) {
         t = good();
         t.host = bad_hosts[i];
         assert_int_equal(hk_ssh_target_check(ctx, &t), H2K_ERR_INVALID_ARG);
         assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "host"));
     }
-    static const char *const bad_users[] = { "-oProxyCommand=x", "root;id", "a b", "", "u@h" };
+    static const char *const bad_users[] = {"-oProxyCommand=x", "root;id", "a b", "", "u@h"};
     for (size_t i = 0; i < sizeof bad_users / sizeof *bad_users; i++) {
         t = good();
         t.user = bad_users[i];
@@ -201,10 +208,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_argv_shape),
-        cmocka_unit_test(test_check_rejects_hostile),
-        cmocka_unit_test(test_values_inert),
-        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_argv_shape),   cmocka_unit_test(test_check_rejects_hostile),
+        cmocka_unit_test(test_values_inert), cmocka_unit_test(test_classify),
         cmocka_unit_test(test_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,18 +14,18 @@
 #include "hyper2kvm/h2k_vmware.h"
 
 /* Each init function gives exactly what the macro gives. */
-#define SAME_AS_MACRO(type, fn, macro)                                                      \
-    do {                                                                                    \
-        static const type m = macro; /* static: padding zero, as in the library's */      \
-        type f;                                                                             \
-        memset(&f, 0xa5, sizeof(f));                                                        \
-        assert_int_equal(fn(&f, m.version), 0);                                             \
-        assert_int_equal(f.version, m.version);                                             \
-        assert_int_equal(memcmp(&f, &m, sizeof(f)), 0);                                     \
-        assert_int_equal(fn(&f, 0), H2K_ERR_INVALID_ARG);                                   \
-        assert_int_equal(fn(&f, m.version + 1), H2K_ERR_INVALID_ARG);                       \
-        assert_int_equal(f.version, m.version + 1);                                         \
-        assert_int_equal(fn(NULL, 1), H2K_ERR_INVALID_ARG);                                 \
+#define SAME_AS_MACRO(type, fn, macro)                                                             \
+    do {                                                                                           \
+        static const type m = macro; /* static: padding zero, as in the library's */               \
+        type f;                                                                                    \
+        memset(&f, 0xa5, sizeof(f));                                                               \
+        assert_int_equal(fn(&f, m.version), 0);                                                    \
+        assert_int_equal(f.version, m.version);                                                    \
+        assert_int_equal(memcmp(&f, &m, sizeof(f)), 0);                                            \
+        assert_int_equal(fn(&f, 0), H2K_ERR_INVALID_ARG);                                          \
+        assert_int_equal(fn(&f, m.version + 1), H2K_ERR_INVALID_ARG);                              \
+        assert_int_equal(f.version, m.version + 1);                                                \
+        assert_int_equal(fn(NULL, 1), H2K_ERR_INVALID_ARG);                                        \
     } while (0)
 
 static void
@@ -38,8 +38,7 @@ test_init_functions_match_macros(void **state)
     SAME_AS_MACRO(h2k_convert_options, h2k_convert_options_init, H2K_CONVERT_OPTIONS_INIT);
     SAME_AS_MACRO(h2k_process_options, h2k_process_options_init, H2K_PROCESS_OPTIONS_INIT);
     SAME_AS_MACRO(h2k_fix_options, h2k_fix_options_init, H2K_FIX_OPTIONS_INIT);
-    SAME_AS_MACRO(h2k_boot_test_options, h2k_boot_test_options_init,
-                  H2K_BOOT_TEST_OPTIONS_INIT);
+    SAME_AS_MACRO(h2k_boot_test_options, h2k_boot_test_options_init, H2K_BOOT_TEST_OPTIONS_INIT);
     SAME_AS_MACRO(h2k_domain_options, h2k_domain_options_init, H2K_DOMAIN_OPTIONS_INIT);
     SAME_AS_MACRO(h2k_run_options, h2k_run_options_init, H2K_RUN_OPTIONS_INIT);
     SAME_AS_MACRO(h2k_vmware_options, h2k_vmware_options_init, H2K_VMWARE_OPTIONS_INIT);
@@ -113,7 +112,7 @@ test_unknown_version_message(void **state)
     h2k_ctx *ctx = ts_ctx();
     h2k_fix_options fo = H2K_FIX_OPTIONS_INIT;
     fo.version = 7;
-    const char *disks[] = { "/nonexistent.img" };
+    const char *disks[] = {"/nonexistent.img"};
     h2k_offline_fixer *fx = NULL;
     assert_int_equal(h2k_offline_fixer_open(ctx, disks, NULL, 1, &fo, &fx), H2K_ERR_INVALID_ARG);
     assert_null(fx);
@@ -125,7 +124,7 @@ test_unknown_version_message(void **state)
     assert_int_equal(h2k_domain_options_init(&dop, 9), H2K_ERR_INVALID_ARG);
     h2k_vm_spec *spec = h2k_vm_spec_new();
     assert_non_null(spec);
-    const char *paths[] = { "/tmp/x.qcow2" };
+    const char *paths[] = {"/tmp/x.qcow2"};
     char *xml = NULL;
     assert_int_equal(h2k_domain_xml(ctx, spec, NULL, paths, 1, &dop, &xml), H2K_ERR_INVALID_ARG);
     assert_string_equal(h2k_ctx_last_error(ctx)->message,
@@ -149,8 +148,7 @@ test_unknown_version_message(void **state)
     assert_int_equal(h2k_disk_processor_new(ctx, &proc), 0);
     h2k_process_options pro = H2K_PROCESS_OPTIONS_INIT;
     pro.version = 5;
-    assert_int_equal(h2k_disk_processor_process(proc, "/a", "/b", &pro, NULL),
-                     H2K_ERR_INVALID_ARG);
+    assert_int_equal(h2k_disk_processor_process(proc, "/a", "/b", &pro, NULL), H2K_ERR_INVALID_ARG);
     assert_string_equal(h2k_ctx_last_error(ctx)->message,
                         "h2k_process_options: version 5 is not known (1..2 are)");
     h2k_disk_processor_free(proc);

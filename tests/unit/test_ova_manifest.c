@@ -28,9 +28,11 @@ test_line_ok(void **state)
     free(e.name);
 
     /* no space, upper-case hex, CRLF and blanks around */
-    assert_int_equal(parse("  SHA256(disk 1.vmdk)=BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD \r",
-                           &e, &why),
-                     1);
+    assert_int_equal(
+        parse(
+            "  SHA256(disk 1.vmdk)=BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD \r",
+            &e, &why),
+        1);
     assert_int_equal(e.algo, HK_MF_SHA256);
     assert_string_equal(e.name, "disk 1.vmdk");
     assert_string_equal(e.digest, SHA256_ABC);

@@ -197,7 +197,7 @@ test_errors(void **state)
 static char *
 many_disks(unsigned n, unsigned extra_items)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "<?xml version=\"1.0\"?><Envelope "
                     "xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
                     "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
@@ -207,15 +207,16 @@ many_disks(unsigned n, unsigned extra_items)
         hk_buf_printf(&b, "<File ovf:href=\"d%u.vmdk\" ovf:id=\"f%u\"/>", i, i);
     hk_buf_puts(&b, "</References><DiskSection>");
     for (unsigned i = 0; i < n; i++)
-        hk_buf_printf(&b, "<Disk ovf:capacity=\"%u\" ovf:diskId=\"d%u\" ovf:fileRef=\"f%u\"/>",
-                      i, i, i);
+        hk_buf_printf(&b, "<Disk ovf:capacity=\"%u\" ovf:diskId=\"d%u\" ovf:fileRef=\"f%u\"/>", i,
+                      i, i);
     hk_buf_puts(&b, "</DiskSection><VirtualSystem ovf:id=\"many\"><VirtualHardwareSection>"
                     "<Item><rasd:InstanceID>c</rasd:InstanceID><rasd:ResourceType>6"
                     "</rasd:ResourceType></Item>");
     for (unsigned i = n; i-- > 0;)
-        hk_buf_printf(&b, "<Item><rasd:HostResource>ovf:/disk/d%u</rasd:HostResource>"
-                          "<rasd:InstanceID>%u</rasd:InstanceID><rasd:Parent>c</rasd:Parent>"
-                          "<rasd:ResourceType>17</rasd:ResourceType></Item>",
+        hk_buf_printf(&b,
+                      "<Item><rasd:HostResource>ovf:/disk/d%u</rasd:HostResource>"
+                      "<rasd:InstanceID>%u</rasd:InstanceID><rasd:Parent>c</rasd:Parent>"
+                      "<rasd:ResourceType>17</rasd:ResourceType></Item>",
                       i, i);
     for (unsigned i = 0; i < extra_items; i++)
         hk_buf_puts(&b, "<Item><rasd:ResourceType>1</rasd:ResourceType></Item>");
@@ -355,7 +356,7 @@ test_controls_rendered_safely(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    logbuf lb = { "" };
+    logbuf lb = {""};
     h2k_ctx_set_log(ctx, capture, &lb, H2K_LOG_WARNING);
     h2k_vm_spec *s = NULL;
     char *xml = small_ovf("evil&#155;2J&#10;name", "os&#8238;t&#9;x", "2", "1024", "byte * 2^20",

@@ -127,8 +127,8 @@ test_plan_errors(void **state)
     h2k_ctx *ctx = ts_ctx();
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         h2k_plan *p = NULL;
-        int rc =
-            h2k_plan_parse(ctx, cases[i].json, strlen(cases[i].json), "/base", "plan.json", &p);
+        int rc = h2k_plan_parse(ctx, cases[i].json, strlen(cases[i].json), "/base", "plan.json",
+                                &p);
         if (rc != H2K_ERR_FORMAT)
             print_error("case %zu: rc %d\n", i, rc);
         assert_int_equal(rc, H2K_ERR_FORMAT);
@@ -213,8 +213,7 @@ test_plan_vsphere_errors(void **state)
          " \"inputs\": \"d.vmdk\"}]}",
          "vms[0].vm"},
         /* no server for it, or a server but no VM */
-        {"{\"output_dir\": \"o\", \"vms\": [{\"name\": \"a\", \"vm\": \"x\"}]}",
-         "vms[0].vsphere"},
+        {"{\"output_dir\": \"o\", \"vms\": [{\"name\": \"a\", \"vm\": \"x\"}]}", "vms[0].vsphere"},
         {"{\"output_dir\": \"o\", \"vms\": [{\"name\": \"a\", \"inputs\": \"d\", " VS "}]}",
          "vms[0].vsphere"},
         {"{\"output_dir\": \"o\", \"vms\": [{\"name\": \"a\", \"vm\": \"x\", \"vsphere\": 3}]}",
@@ -268,8 +267,8 @@ test_plan_vsphere_errors(void **state)
     h2k_ctx *ctx = ts_ctx();
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         h2k_plan *p = NULL;
-        int rc =
-            h2k_plan_parse(ctx, cases[i].json, strlen(cases[i].json), "/base", "plan.json", &p);
+        int rc = h2k_plan_parse(ctx, cases[i].json, strlen(cases[i].json), "/base", "plan.json",
+                                &p);
         const h2k_error *e = h2k_ctx_last_error(ctx);
         if (rc != H2K_ERR_FORMAT || !e->field || strcmp(e->field, cases[i].field) != 0)
             print_error("case %zu: rc %d, field %s, message %s\n", i, rc, e->field, e->message);
@@ -387,8 +386,9 @@ test_state_round_trip(void **state)
     ts_assert_rc(ctx, h2k_batch_state_load(ctx, path, &s), 0); /* missing: empty */
     assert_int_equal(s->n_entries, 0);
     assert_int_equal(h2k_batch_state_set(s, "a", H2K_VM_DONE, 0, NULL, 12.5), 0);
-    assert_int_equal(
-        h2k_batch_state_set(s, "b", H2K_VM_FAILED, H2K_ERR_FORMAT, "bad \"disk\"", 1.0), 0);
+    assert_int_equal(h2k_batch_state_set(s, "b", H2K_VM_FAILED, H2K_ERR_FORMAT, "bad \"disk\"",
+                                         1.0),
+                     0);
     assert_int_equal(h2k_batch_state_set(s, "c", H2K_VM_RUNNING, 0, NULL, 0), 0);
     assert_int_equal(h2k_batch_state_set(s, "a", H2K_VM_DONE, 0, NULL, 13.0), 0);
     assert_int_equal(s->n_entries, 3);
@@ -492,7 +492,8 @@ test_result_json(void **state)
     assert_non_null(strstr(md, "Did NOT boot"));
     assert_non_null(strstr(md, "no boot marker after 120 s"));
     assert_non_null(
-        strstr(md, "Console (last lines):\n\n```text\nBdsDxe: failed to load Boot0001\nShell>\n```\n"));
+        strstr(md,
+               "Console (last lines):\n\n```text\nBdsDxe: failed to load Boot0001\nShell>\n```\n"));
     free(md);
     free(js);
     h2k_migration_result_free(r);
@@ -503,14 +504,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan_file),
-        cmocka_unit_test(test_plan_errors),
-        cmocka_unit_test(test_plan_virtio_win),
-        cmocka_unit_test(test_plan_vsphere),
-        cmocka_unit_test(test_plan_vsphere_errors),
-        cmocka_unit_test(test_run_options_vsphere),
-        cmocka_unit_test(test_state_round_trip),
-        cmocka_unit_test(test_result_json),
+        cmocka_unit_test(test_plan_file),           cmocka_unit_test(test_plan_errors),
+        cmocka_unit_test(test_plan_virtio_win),     cmocka_unit_test(test_plan_vsphere),
+        cmocka_unit_test(test_plan_vsphere_errors), cmocka_unit_test(test_run_options_vsphere),
+        cmocka_unit_test(test_state_round_trip),    cmocka_unit_test(test_result_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

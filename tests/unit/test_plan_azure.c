@@ -31,8 +31,8 @@ parse_err(h2k_ctx *ctx, const char *json, const char *field, const char *words)
         fail_msg("\"%s\" not in \"%s\"", words, e->message);
 }
 
-#define AZ                                                                                        \
-    "\"azure\":{\"subscription_id\":\"sub\",\"resource_group\":\"rg\",\"tenant_id\":\"t\","     \
+#define AZ                                                                                         \
+    "\"azure\":{\"subscription_id\":\"sub\",\"resource_group\":\"rg\",\"tenant_id\":\"t\","        \
     "\"client_id\":\"c\",\"client_secret_env\":\"AZ_SECRET\",\"ca_file\":\"ca.pem\"}"
 
 static void

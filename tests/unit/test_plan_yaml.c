@@ -253,7 +253,8 @@ test_yaml_hostile(void **state)
     assert_int_equal(h2k_plan_parse_yaml(ctx, laughs, strlen(laughs), NULL, "l.yaml", &p),
                      H2K_ERR_FORMAT);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "expands the plan past"));
-    assert_true(hk_now() - t0 < 60.0); /* a bound against a hang, not a speed test (valgrind, load) */
+    assert_true(hk_now() - t0 <
+                60.0); /* a bound against a hang, not a speed test (valgrind, load) */
     free(laughs);
     /* three levels (1,110 values) is an ordinary plan with aliases */
     laughs = billion_laughs(3);

@@ -113,7 +113,7 @@ test_golden_cases(void **state)
 
         char **argv = NULL;
         ts_assert_rc(ctx, hk_qemu_argv(ctx, &pf.q, &argv), 0);
-        hk_buf b = { 0 };
+        hk_buf b = {0};
         for (size_t i = 0; argv[i]; i++)
             hk_buf_printf(&b, "%s\n", argv[i]);
         compare_golden(dir, "expected.argv", b.data);
@@ -141,9 +141,15 @@ test_argv_refusals(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    hk_qemu_plan p = { .qemu = "qemu-system-x86_64", .accel = "tcg", .machine = "q35",
-                       .memory_mib = 1024, .vcpus = 1, .disk = "/d", .disk_format = "qcow2",
-                       .bus = H2K_BUS_IDE, .console_log = "/c" };
+    hk_qemu_plan p = {.qemu = "qemu-system-x86_64",
+                      .accel = "tcg",
+                      .machine = "q35",
+                      .memory_mib = 1024,
+                      .vcpus = 1,
+                      .disk = "/d",
+                      .disk_format = "qcow2",
+                      .bus = H2K_BUS_IDE,
+                      .console_log = "/c"};
     char **argv = NULL;
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
     assert_null(argv);
@@ -168,9 +174,16 @@ test_argv_refusals(void **state)
     assert_string_equal(esc, "a,,b,,,,c");
     free(esc);
 
-    hk_libvirt_plan lp = { .name = "n", .type = "qemu", .machine = "q35", .memory_mib = 1,
-                           .vcpus = 1, .disk = "/d", .disk_format = "qcow2",
-                           .console_log = NULL, .run_as_uid = -1, .run_as_gid = -1 };
+    hk_libvirt_plan lp = {.name = "n",
+                          .type = "qemu",
+                          .machine = "q35",
+                          .memory_mib = 1,
+                          .vcpus = 1,
+                          .disk = "/d",
+                          .disk_format = "qcow2",
+                          .console_log = NULL,
+                          .run_as_uid = -1,
+                          .run_as_gid = -1};
     char *xml = NULL;
     ts_assert_rc(ctx, hk_libvirt_xml(ctx, &lp, &xml), H2K_ERR_INVALID_ARG);
     assert_null(xml);
@@ -286,8 +299,7 @@ test_options_refusals(void **state)
     h2k_boot_result *r = (h2k_boot_result *)1;
     ts_assert_rc(ctx, h2k_qemu_test_run(ctx, NULL, NULL, &r), H2K_ERR_INVALID_ARG);
     assert_null(r);
-    ts_assert_rc(ctx, h2k_qemu_test_run(ctx, "/nonexistent/disk.img", NULL, &r),
-                 H2K_ERR_NOT_FOUND);
+    ts_assert_rc(ctx, h2k_qemu_test_run(ctx, "/nonexistent/disk.img", NULL, &r), H2K_ERR_NOT_FOUND);
     assert_null(r);
     in = base;
     in.version = 0;
@@ -345,13 +357,12 @@ test_console_marker(void **state)
     assert_int_equal(c.n_addresses, 2);
     assert_string_equal(c.addresses[0], "10.0.2.15");
     assert_string_equal(c.addresses[1], "fec0::5054:ff:fe12:3456");
-    assert_string_equal(c.proof_line,
-                        "H2K-BOOT-OK 0123456789abcdef h2k-debian12 10.0.2.15 "
-                        "fec0::5054:ff:fe12:3456");
+    assert_string_equal(c.proof_line, "H2K-BOOT-OK 0123456789abcdef h2k-debian12 10.0.2.15 "
+                                      "fec0::5054:ff:fe12:3456");
     /* a later failure line does not undo the proof */
     assert_int_equal(feed_str(&c, "Kernel panic - not syncing\n"), HK_CONSOLE_PROVEN);
 
-    h2k_boot_result r = { 0 };
+    h2k_boot_result r = {0};
     assert_int_equal(hk_boot_result_fill(&r, &c), 0);
     assert_int_equal(r.success, 1);
     assert_int_equal(r.n_addresses, 2);
@@ -407,17 +418,16 @@ test_console_failures(void **state)
     static const struct {
         const char *line, *what;
     } cases[] = {
-        { "ALERT!  /dev/sda1 does not exist.  Dropping to a shell!", "root file system" },
-        { "[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs", "kernel panic" },
-        { "[  OK  ] dracut-initqueue[312]: Warning: dracut-initqueue: timeout, still waiting",
-          "dracut timed out" },
-        { "Warning: /dev/mapper/rhel-root does not exist", NULL },
-        { "You are in emergency mode. After logging in, type \"journalctl -xb\"",
-          "emergency mode" },
-        { "Give root password for maintenance", "maintenance" },
-        { "Generating \"/run/initramfs/rdsosreport.txt\"", NULL },
-        { "Entering \x1b[1memergency\x1b[0m mode", "emergency mode" },
-        { "Dropping to debug shell.", "emergency shell" },
+        {"ALERT!  /dev/sda1 does not exist.  Dropping to a shell!", "root file system"},
+        {"[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs", "kernel panic"},
+        {"[  OK  ] dracut-initqueue[312]: Warning: dracut-initqueue: timeout, still waiting",
+         "dracut timed out"},
+        {"Warning: /dev/mapper/rhel-root does not exist", NULL},
+        {"You are in emergency mode. After logging in, type \"journalctl -xb\"", "emergency mode"},
+        {"Give root password for maintenance", "maintenance"},
+        {"Generating \"/run/initramfs/rdsosreport.txt\"", NULL},
+        {"Entering \x1b[1memergency\x1b[0m mode", "emergency mode"},
+        {"Dropping to debug shell.", "emergency shell"},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(cases); i++) {
         hk_console c;
@@ -440,7 +450,8 @@ static void
 test_console_tail_and_sanitize(void **state)
 {
     (void)state;
-    char s[] = "\x1b[0;32m  OK  \x1b[0m] Reached\ttarget\r\x07 \x1b(B\x1b" "c.";
+    char s[] = "\x1b[0;32m  OK  \x1b[0m] Reached\ttarget\r\x07 \x1b(B\x1b"
+               "c.";
     assert_string_equal(hk_console_sanitize(s), "  OK  ] Reached target .");
     char t[] = "cut \x1b[12";
     assert_string_equal(hk_console_sanitize(t), "cut ");
@@ -495,7 +506,7 @@ test_fail_report(void **state)
     assert_int_equal(hk_console_init(&c, H2K_PROOF_MARKER, "t", NULL), 0);
     feed_str(&c, "Begin: Running /scripts/local-block ... done.\r\n");
     feed_str(&c, "ALERT!  /dev/sda1 does not exist.  Dropping to a shell!\r\n");
-    h2k_boot_result r = { 0 };
+    h2k_boot_result r = {0};
     ts_assert_rc(ctx, hk_boot_fail(ctx, &r, &c, HK_WATCH_FAILED, 0, 60, "qemu", NULL),
                  H2K_ERR_BOOT_TEST);
     const h2k_error *e = h2k_ctx_last_error(ctx);
@@ -518,8 +529,7 @@ test_fail_report(void **state)
     free(r.error_message);
     memset(&r, 0, sizeof(r));
 
-    ts_assert_rc(ctx,
-                 hk_boot_fail(ctx, &r, &c, HK_WATCH_ENDED, 1, 60, "qemu", "bad option -x\n"),
+    ts_assert_rc(ctx, hk_boot_fail(ctx, &r, &c, HK_WATCH_ENDED, 1, 60, "qemu", "bad option -x\n"),
                  H2K_ERR_BOOT_TEST);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "qemu ended (status 1)"));
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "bad option -x"));

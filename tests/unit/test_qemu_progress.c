@@ -305,9 +305,10 @@ test_convert_bad_args(void **state)
     ts_assert_rc(ctx, h2k_disk_convert(ctx, "a", "b", &o, NULL), H2K_ERR_INVALID_ARG);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "lz4"));
     /* a missing source is NOT_FOUND from the probe */
-    ts_assert_rc(
-        ctx, h2k_disk_convert(ctx, "/nonexistent/h2k/src.img", "/nonexistent/h2k/o", NULL, &res),
-        H2K_ERR_NOT_FOUND);
+    ts_assert_rc(ctx,
+                 h2k_disk_convert(ctx, "/nonexistent/h2k/src.img", "/nonexistent/h2k/o", NULL,
+                                  &res),
+                 H2K_ERR_NOT_FOUND);
     assert_null(res);
 
     /* a version-1 struct (without no_sync) is accepted and read only as far as
@@ -355,12 +356,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_progress_valid),    cmocka_unit_test(test_progress_clamped),
-        cmocka_unit_test(test_progress_garbage),  cmocka_unit_test(test_progress_long_line),
-        cmocka_unit_test(test_opt_escape),        cmocka_unit_test(test_argv_single),
-        cmocka_unit_test(test_argv_chain_pinned), cmocka_unit_test(test_argv_container),
+        cmocka_unit_test(test_progress_valid),
+        cmocka_unit_test(test_progress_clamped),
+        cmocka_unit_test(test_progress_garbage),
+        cmocka_unit_test(test_progress_long_line),
+        cmocka_unit_test(test_opt_escape),
+        cmocka_unit_test(test_argv_single),
+        cmocka_unit_test(test_argv_chain_pinned),
+        cmocka_unit_test(test_argv_container),
         cmocka_unit_test(test_argv_out_of_order_auto),
-        cmocka_unit_test(test_convert_bad_args),  cmocka_unit_test(test_processor_lifecycle),
+        cmocka_unit_test(test_convert_bad_args),
+        cmocka_unit_test(test_processor_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,8 +191,7 @@ write_desc(const char *path, const char *extent_line, const char *parent)
 {
     char *text = hk_asprintf("# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=%s\n"
                              "createType=\"%s\"\n%s%s%s%s\n",
-                             parent ? "12345678" : "ffffffff",
-                             parent ? "vmfs" : "monolithicFlat",
+                             parent ? "12345678" : "ffffffff", parent ? "vmfs" : "monolithicFlat",
                              parent ? "parentFileNameHint=\"" : "", parent ? parent : "",
                              parent ? "\"\n" : "", extent_line);
     ts_write_file(path, text, strlen(text));
@@ -336,8 +335,8 @@ test_format_claims(void **state)
     assert_int_equal(hk_format_claim_check(ctx, "x", H2K_FORMAT_VMDK, "the OVF", H2K_FORMAT_VMDK,
                                            NULL, 0),
                      0);
-    assert_int_equal(hk_format_claim_check(ctx, "x", H2K_FORMAT_UNKNOWN, "its name",
-                                           H2K_FORMAT_RAW, NULL, 0),
+    assert_int_equal(hk_format_claim_check(ctx, "x", H2K_FORMAT_UNKNOWN, "its name", H2K_FORMAT_RAW,
+                                           NULL, 0),
                      0);
     assert_int_equal(hk_format_claim_check(ctx, "x", H2K_FORMAT_VMDK, "the OVF's disk format",
                                            H2K_FORMAT_RAW, NULL, 0),
@@ -396,10 +395,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_protocol_and_prefix),
-        cmocka_unit_test(test_resolve),
-        cmocka_unit_test(test_probe_vmdk_escapes),
-        cmocka_unit_test(test_format_claims),
+        cmocka_unit_test(test_protocol_and_prefix), cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_probe_vmdk_escapes),  cmocka_unit_test(test_format_claims),
         cmocka_unit_test(test_output_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

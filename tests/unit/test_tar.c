@@ -15,7 +15,11 @@ typedef struct tarb {
     size_t len;
 } tarb;
 
-enum { V7, USTAR, GNU };
+enum {
+    V7,
+    USTAR,
+    GNU
+};
 
 static void
 put_octal(uint8_t *f, size_t len, uint64_t v)
@@ -65,7 +69,10 @@ add_hdr(tarb *t, const char *name, char type, uint64_t size, int fmt)
     put_octal(b + 136, 12, 0);
     b[156] = (uint8_t)type;
     if (fmt == USTAR) {
-        memcpy(b + 257, "ustar\0" "00", 8);
+        memcpy(b + 257,
+               "ustar\0"
+               "00",
+               8);
     } else if (fmt == GNU) {
         memcpy(b + 257, "ustar  \0", 8);
     }
@@ -97,8 +104,7 @@ add_file(tarb *t, const char *name, const char *content, int fmt)
 
 /* Indexes the buffer (written to a file); returns rc. */
 static int
-index_buf(h2k_ctx *ctx, const tarb *t, const hk_tar_limits *lim, hk_tar_member **m,
-          size_t *n)
+index_buf(h2k_ctx *ctx, const tarb *t, const hk_tar_limits *lim, hk_tar_member **m, size_t *n)
 {
     char *dir = ts_mkdtemp();
     char *p = ts_join(dir, "x.ova");
@@ -132,14 +138,14 @@ test_parse_number(void **state)
     assert_false(hk_tar_parse_number((const uint8_t *)"00000001758\0", 12, &v));
     assert_false(hk_tar_parse_number((const uint8_t *)"1750 1\0\0\0\0\0\0", 12, &v));
     /* GNU base-256: 0x80 then big-endian */
-    uint8_t b256[12] = { 0x80, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1 };
+    uint8_t b256[12] = {0x80, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1};
     assert_true(hk_tar_parse_number(b256, 12, &v));
     assert_true(v == ((UINT64_C(2) << 32) | 1));
-    uint8_t neg[12] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe };
+    uint8_t neg[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe};
     assert_false(hk_tar_parse_number(neg, 12, &v));
-    uint8_t huge[12] = { 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0 }; /* 2^64 */
+    uint8_t huge[12] = {0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}; /* 2^64 */
     assert_false(hk_tar_parse_number(huge, 12, &v));
-    uint8_t max[12] = { 0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    uint8_t max[12] = {0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     assert_true(hk_tar_parse_number(max, 12, &v));
     assert_true(v == UINT64_MAX);
     /* octal overflow: 23 sevens */
@@ -150,7 +156,7 @@ static void
 test_checksum(void **state)
 {
     (void)state;
-    tarb t = { 0 };
+    tarb t = {0};
     add_hdr(&t, "a.txt", '0', 5, USTAR);
     assert_true(hk_tar_checksum_ok(t.d));
     t.d[3] ^= 1;
@@ -269,7 +275,7 @@ test_index_ustar(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    tarb t = { 0 };
+    tarb t = {0};
     add_file(&t, "./vm.ovf", "<Envelope/>", USTAR);
     add_hdr(&t, "./disks/", '5', 0, USTAR);
     add_file(&t, "./disks/d1.vmdk", "0123456789", USTAR);
@@ -300,7 +306,7 @@ test_index_prefix_and_v7(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    tarb t = { 0 };
+    tarb t = {0};
     /* ustar prefix field */
     size_t off = add_hdr(&t, "file.txt", '0', 3, USTAR);
     memcpy(t.d + off + 345, "some/prefix", 11);
@@ -338,7 +344,7 @@ test_index_pax_and_gnu_long(void **state)
     memset(longname, 'n', sizeof(longname));
     memcpy(longname, "deep/", 5);
     strcpy(longname + 280, "/file.vmdk");
-    tarb t = { 0 };
+    tarb t = {0};
     /* pax: path and size override the header */
     char rec[512];
     char body[400];
@@ -391,7 +397,7 @@ test_index_base256_size(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    tarb t = { 0 };
+    tarb t = {0};
     size_t off = add_hdr(&t, "b256", '0', 0, GNU);
     memset(t.d + off + 124, 0, 12);
     t.d[off + 124] = 0x80;
@@ -416,8 +422,7 @@ test_index_base256_size(void **state)
 
 /* Expects H2K_ERR_FORMAT (or @code) with @needle in the message and @offset. */
 static void
-expect_fail(const tarb *t, const hk_tar_limits *lim, int code, const char *needle,
-            int64_t offset)
+expect_fail(const tarb *t, const hk_tar_limits *lim, int code, const char *needle, int64_t offset)
 {
     h2k_ctx *ctx = ts_ctx();
     hk_tar_member *m = NULL;
@@ -438,15 +443,14 @@ static void
 test_index_refusals(void **state)
 {
     (void)state;
-    tarb t = { 0 };
+    tarb t = {0};
     /* symbolic link */
     add_file(&t, "ok.txt", "x", USTAR);
     size_t off = add_hdr(&t, "link", '2', 0, USTAR);
     memcpy(t.d + off + 157, "/etc/passwd", 11);
     set_checksum(t.d + off);
     add_end(&t);
-    expect_fail(&t, NULL, H2K_ERR_FORMAT, "\"link\" (header at offset 1024): symbolic links",
-                1024);
+    expect_fail(&t, NULL, H2K_ERR_FORMAT, "\"link\" (header at offset 1024): symbolic links", 1024);
     free(t.d);
 
     /* hard link, device, fifo */
@@ -460,7 +464,7 @@ test_index_refusals(void **state)
     }
 
     /* path escapes and absolute names */
-    const char *bad[] = { "../evil", "a/../../evil", "/abs/file" };
+    const char *bad[] = {"../evil", "a/../../evil", "/abs/file"};
     for (size_t i = 0; i < 3; i++) {
         memset(&t, 0, sizeof(t));
         add_file(&t, bad[i], "evil", USTAR);
@@ -529,11 +533,11 @@ static void
 test_index_corrupt(void **state)
 {
     (void)state;
-    tarb t = { 0 };
+    tarb t = {0};
     add_file(&t, "a.txt", "hello", USTAR);
     add_file(&t, "b.txt", "world", USTAR);
     add_end(&t);
-    tarb c = { malloc(t.len), t.len };
+    tarb c = {malloc(t.len), t.len};
     memcpy(c.d, t.d, t.len);
 
     /* bad header checksum on the second header */

@@ -437,8 +437,8 @@ test_differencing_chain(void **state)
     h2k_disk_info_free(info);
 
     /* a parent with another unique id */
-    uint8_t *other =
-        vhd_dynamic(3, 1024 * 1024, 64 * 1024, 0, UID_CHILD, NULL, NULL, NULL, 0, &plen);
+    uint8_t *other = vhd_dynamic(3, 1024 * 1024, 64 * 1024, 0, UID_CHILD, NULL, NULL, NULL, 0,
+                                 &plen);
     ts_write_file(pp, other, plen);
     h2k_ctx *ctx = ts_ctx();
     h2k_disk_info *bad = NULL;
@@ -502,8 +502,8 @@ test_differencing_broken(void **state)
     (void)state;
     size_t len;
     const loc_spec locs[] = {{W2RU, ".\\base.vhd"}, {MACX, "file:///srv/vm/base%20x.vhd"}};
-    uint8_t *b =
-        vhd_dynamic(4, 1024 * 1024, 64 * 1024, 0, UID_CHILD, UID_PARENT, "base.vhd", locs, 2, &len);
+    uint8_t *b = vhd_dynamic(4, 1024 * 1024, 64 * 1024, 0, UID_CHILD, UID_PARENT, "base.vhd", locs,
+                             2, &len);
     uint8_t *dh = b + DYN_OFF;
 
     /* Mac locator used when the Windows one is absent */

@@ -32,7 +32,7 @@ summarise(const char *name, const char *text, size_t len)
 {
     h2k_ctx *ctx = NULL;
     assert_int_equal(h2k_ctx_new(&ctx), 0);
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_vmdk_descriptor d;
     int rc = hk_vmdk_descriptor_parse(ctx, text, len, name, 0, &d);
     if (rc < 0) {
@@ -58,8 +58,8 @@ summarise(const char *name, const char *text, size_t len)
     for (size_t i = 0; i < d.n_extents; i++) {
         const hk_vmdk_extent_line *e = &d.extents[i];
         hk_buf_printf(&b, "extent: line %u at %llu: %s %llu %s", e->line,
-                      (unsigned long long)e->text_offset, e->access,
-                      (unsigned long long)e->sectors, hk_vmdk_extent_type_name(e->type));
+                      (unsigned long long)e->text_offset, e->access, (unsigned long long)e->sectors,
+                      hk_vmdk_extent_type_name(e->type));
         if (e->file)
             hk_buf_printf(&b, " \"%s\"", e->file);
         if (e->has_offset)
@@ -161,7 +161,8 @@ test_descriptor_nul_and_limits(void **state)
     assert_string_equal(e->source_path, "mem");
 
     /* two extents in a monolithic type */
-    static const char two[] = "createType=\"monolithicSparse\"\nRW 8 SPARSE \"a\"\nRW 8 SPARSE \"b\"\n";
+    static const char two[] =
+        "createType=\"monolithicSparse\"\nRW 8 SPARSE \"a\"\nRW 8 SPARSE \"b\"\n";
     assert_int_equal(hk_vmdk_descriptor_parse(ctx, two, sizeof(two) - 1, "mem", 0, &d), 0);
     ts_assert_rc(ctx, hk_vmdk_descriptor_validate(ctx, &d, "mem", 0, false), H2K_ERR_FORMAT);
     assert_string_equal(h2k_ctx_last_error(ctx)->field, "extent");
@@ -169,7 +170,7 @@ test_descriptor_nul_and_limits(void **state)
     hk_vmdk_descriptor_clear(&d);
 
     /* many DDB entries beyond the limit */
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "createType=\"vmfs\"\n");
     for (unsigned i = 0; i <= HK_VMDK_MAX_DDB; i++)
         hk_buf_printf(&b, "ddb.k%u = \"%u\"\n", i, i);
@@ -412,7 +413,7 @@ test_cowd_and_sesparse_headers(void **state)
     assert_int_equal(hk_vmdk_cowd_header_check(ctx, &c, 4096, "c.vmdk", 0), H2K_ERR_FORMAT);
     assert_string_equal(h2k_ctx_last_error(ctx)->field, "numSectors");
 
-    uint8_t s[48] = { 0 };
+    uint8_t s[48] = {0};
     hk_vmdk_sesparse_header se;
     put64(s, HK_VMDK_SESPARSE_MAGIC);
     put64(s + 8, HK_VMDK_SESPARSE_VERSION);
@@ -460,9 +461,9 @@ make_sparse_file(uint8_t *buf, size_t cap_buf, uint64_t cap, const char *desc, b
         put32(buf + 4, 3);
         put32(buf + 8, HK_VMDK_FLAG_NL_DETECT | HK_VMDK_FLAG_COMPRESSED | HK_VMDK_FLAG_MARKERS);
         buf[77] = 1;
-        memcpy(buf + 9 * 512, buf, 512);  /* footer = header with the real GD */
+        memcpy(buf + 9 * 512, buf, 512); /* footer = header with the real GD */
         put64(buf + 56, HK_VMDK_GD_AT_END);
-        put64(buf + 8 * 512, 1);          /* footer marker: 1 sector, size 0, type 3 */
+        put64(buf + 8 * 512, 1); /* footer marker: 1 sector, size 0, type 3 */
         put32(buf + 8 * 512 + 12, 3);
     }
     return size;
@@ -478,8 +479,8 @@ probe_ok(h2k_ctx *ctx, const char *path, const h2k_probe_options *o)
 }
 
 static void
-probe_fails(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, int code,
-            const char *src, const char *field)
+probe_fails(h2k_ctx *ctx, const char *path, const h2k_probe_options *o, int code, const char *src,
+            const char *field)
 {
     h2k_disk_info *info = NULL;
     ts_assert_rc(ctx, h2k_disk_probe(ctx, path, o, &info), code);
@@ -574,11 +575,11 @@ test_probe_crafted(void **state)
     /* a descriptor with SPARSE, VMFSSPARSE (COWD), SESPARSE, FLAT and ZERO extents */
     char *s1 = ts_join(dir, "s1.vmdk");
     ts_write_file(s1, buf, 8 * 512); /* the sparse file without descriptor, 2048 sectors */
-    uint8_t cowd[4096] = { 0 };
+    uint8_t cowd[4096] = {0};
     make_cowd(cowd, 4096, 1, 4, 1);
     char *c1 = ts_join(dir, "c1.vmdk");
     ts_write_file(c1, cowd, sizeof(cowd));
-    uint8_t ses[1024] = { 0 };
+    uint8_t ses[1024] = {0};
     put64(ses, HK_VMDK_SESPARSE_MAGIC);
     put64(ses + 8, HK_VMDK_SESPARSE_VERSION);
     put64(ses + 16, 1024);
@@ -619,7 +620,8 @@ test_probe_crafted(void **state)
     info = probe_ok(ctx, cd, &o);
     h2k_disk_info_free(info);
     /* SPARSE extent whose capacity disagrees with the descriptor */
-    static const char capmis[] = "createType=\"twoGbMaxExtentSparse\"\nRW 4096 SPARSE \"s1.vmdk\"\n";
+    static const char capmis[] =
+        "createType=\"twoGbMaxExtentSparse\"\nRW 4096 SPARSE \"s1.vmdk\"\n";
     ts_write_file(cd, capmis, strlen(capmis));
     probe_fails(ctx, cd, NULL, H2K_ERR_FORMAT, cd, "extent");
     /* SESPARSE extent with a bad magic: the error names the extent file */

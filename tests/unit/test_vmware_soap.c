@@ -91,8 +91,9 @@ static void
 test_escape_and_envelope(void **state)
 {
     (void)state;
-    hk_buf b = { 0 };
-    hk_vmw_buf_escape(&b, "a&b<c>\"d'e\x01" "f");
+    hk_buf b = {0};
+    hk_vmw_buf_escape(&b, "a&b<c>\"d'e\x01"
+                          "f");
     assert_string_equal(b.data, "a&amp;b&lt;c&gt;&quot;d&apos;e?f");
     hk_buf_free(&b);
     hk_vmw_buf_moref(&b, "_this", "Virtual<Machine", "vm-1&");
@@ -138,7 +139,7 @@ parse_file(h2k_ctx *ctx, const char *file, long status, const char *method, cons
 {
     size_t len;
     char *t = data(file, &len);
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     int rc = hk_vmw_soap_parse(ctx, t, len, status, "vc:443", method, secret, &r, fault_type);
     hk_vmw_response_clear(&r);
     free(t);
@@ -158,13 +159,14 @@ test_faults(void **state)
     assert_string_equal(h2k_ctx_last_error(ctx)->message,
                         "vc:443: Login: InvalidLogin: Cannot complete login due to an incorrect "
                         "user name or password.");
-    ts_assert_rc(ctx, parse_file(ctx, "fault-not-found.xml", 500, "RetrievePropertiesEx", NULL,
-                                 NULL),
+    ts_assert_rc(ctx,
+                 parse_file(ctx, "fault-not-found.xml", 500, "RetrievePropertiesEx", NULL, NULL),
                  H2K_ERR_NOT_FOUND);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "ManagedObjectNotFound"));
     ts_assert_rc(ctx, parse_file(ctx, "fault-power-state.xml", 500, "ExportVm", NULL, NULL),
                  H2K_ERR_VALIDATION);
-    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "vc:443: ExportVm: InvalidPowerState"));
+    assert_non_null(
+        strstr(h2k_ctx_last_error(ctx)->message, "vc:443: ExportVm: InvalidPowerState"));
     /* type from the element name when xsi:type is missing */
     ts_assert_rc(ctx, parse_file(ctx, "fault-no-xsi-type.xml", 500, "ExportVm", NULL, &ft),
                  H2K_ERR_AUTHENTICATION);
@@ -185,7 +187,7 @@ test_faults(void **state)
     /* the wrong response element */
     ts_assert_rc(ctx, parse_file(ctx, "login.xml", 200, "Logout", NULL, NULL), H2K_ERR_FORMAT);
     ts_assert_rc(ctx, parse_file(ctx, "login.xml", 200, "Login", NULL, NULL), 0);
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     ts_assert_rc(ctx, hk_vmw_soap_parse(ctx, "", 0, 502, "vc", "Login", NULL, &r, NULL),
                  H2K_ERR_CONNECTION);
     ts_assert_rc(ctx, hk_vmw_soap_parse(ctx, "<a", 2, 200, "vc", "Login", NULL, &r, NULL),
@@ -212,7 +214,7 @@ test_tasks_leases_manifest(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     xmlNodePtr o = first_object(&r, ctx, "task-success.xml", "RetrievePropertiesEx");
     char *res = NULL;
     assert_int_equal(hk_vmw_parse_task_info(ctx, "vc", "snap", hk_vmw_obj_prop(o, "info"), &res),
@@ -244,8 +246,9 @@ test_tasks_leases_manifest(void **state)
 
     size_t len;
     char *t = data("manifest.xml", &len);
-    ts_assert_rc(ctx, hk_vmw_soap_parse(ctx, t, len, 200, "vc", "HttpNfcLeaseGetManifest", NULL,
-                                        &r, NULL),
+    ts_assert_rc(ctx,
+                 hk_vmw_soap_parse(ctx, t, len, 200, "vc", "HttpNfcLeaseGetManifest", NULL, &r,
+                                   NULL),
                  0);
     free(t);
     hk_vmw_manifest_entry *m = NULL;
@@ -267,16 +270,16 @@ test_list_paging(void **state)
 {
     (void)state;
     static const step steps[] = {
-        { "RetrieveServiceContent", "service-content.xml", 0 },
-        { "Login", "login.xml", 0 },
-        { "CreateContainerView", "create-view.xml", 0 },
-        { "RetrievePropertiesEx", "list-page1.xml", 0 },
-        { "ContinueRetrievePropertiesEx", "list-page2.xml", 0 },
-        { "ContinueRetrievePropertiesEx", "list-page3.xml", 0 },
-        { "DestroyView", "destroy-view.xml", 0 },
-        { "Logout", "logout.xml", 0 },
+        {"RetrieveServiceContent", "service-content.xml", 0},
+        {"Login", "login.xml", 0},
+        {"CreateContainerView", "create-view.xml", 0},
+        {"RetrievePropertiesEx", "list-page1.xml", 0},
+        {"ContinueRetrievePropertiesEx", "list-page2.xml", 0},
+        {"ContinueRetrievePropertiesEx", "list-page3.xml", 0},
+        {"DestroyView", "destroy-view.xml", 0},
+        {"Logout", "logout.xml", 0},
     };
-    script s = { steps, HK_ARRAY_LEN(steps), 0, { 0 } };
+    script s = {steps, HK_ARRAY_LEN(steps), 0, {0}};
     h2k_ctx *ctx = ctx_capturing();
     h2k_vmware_options o = fake_opts();
     h2k_vmware_client *c = NULL;
@@ -321,10 +324,10 @@ test_login_refused(void **state)
 {
     (void)state;
     static const step steps[] = {
-        { "RetrieveServiceContent", "service-content.xml", 0 },
-        { "Login", "fault-invalid-login.xml", 500 },
+        {"RetrieveServiceContent", "service-content.xml", 0},
+        {"Login", "fault-invalid-login.xml", 500},
     };
-    script s = { steps, HK_ARRAY_LEN(steps), 0, { 0 } };
+    script s = {steps, HK_ARRAY_LEN(steps), 0, {0}};
     h2k_ctx *ctx = ctx_capturing();
     h2k_vmware_options o = fake_opts();
     h2k_vmware_client *c = NULL;
@@ -356,16 +359,16 @@ static h2k_vm_spec *
 describe_app01(h2k_ctx *ctx)
 {
     static const step steps[] = {
-        { "RetrieveServiceContent", "service-content.xml", 0 },
-        { "Login", "login.xml", 0 },
-        { "CreateContainerView", "create-view.xml", 0 },
-        { "RetrievePropertiesEx", "find-app01.xml", 0 },
-        { "DestroyView", "destroy-view.xml", 0 },
-        { "RetrievePropertiesEx", "vm-describe.xml", 0 },
-        { "RetrievePropertiesEx", "dvpg-name.xml", 0 },
-        { "Logout", "logout.xml", 0 },
+        {"RetrieveServiceContent", "service-content.xml", 0},
+        {"Login", "login.xml", 0},
+        {"CreateContainerView", "create-view.xml", 0},
+        {"RetrievePropertiesEx", "find-app01.xml", 0},
+        {"DestroyView", "destroy-view.xml", 0},
+        {"RetrievePropertiesEx", "vm-describe.xml", 0},
+        {"RetrievePropertiesEx", "dvpg-name.xml", 0},
+        {"Logout", "logout.xml", 0},
     };
-    script s = { steps, HK_ARRAY_LEN(steps), 0, { 0 } };
+    script s = {steps, HK_ARRAY_LEN(steps), 0, {0}};
     h2k_vmware_options o = fake_opts();
     h2k_vmware_client *c = NULL;
     ts_assert_rc(ctx, hk_vmw_client_new_hooked(ctx, &o, hook, &s, &c), 0);
@@ -373,8 +376,8 @@ describe_app01(h2k_ctx *ctx)
     ts_assert_rc(ctx, h2k_vmware_describe(c, "app01", &spec), 0);
     h2k_vmware_client_free(c);
     assert_int_equal(s.next, s.n);
-    assert_non_null(strstr(s.requests.data,
-                           "<obj type=\"DistributedVirtualPortgroup\">dvportgroup-42</obj>"));
+    assert_non_null(
+        strstr(s.requests.data, "<obj type=\"DistributedVirtualPortgroup\">dvportgroup-42</obj>"));
     assert_non_null(strstr(s.requests.data, "<pathSet>config.hardware</pathSet>"));
     hk_buf_free(&s.requests);
     return spec;
@@ -404,13 +407,13 @@ test_describe(void **state)
         int index, unit;
         uint64_t cap;
     } want[] = {
-        { "[datastore1] app01/app01.vmdk", H2K_BUS_SCSI, "pvscsi", 0, 0, UINT64_C(17179869184) },
-        { "[datastore1] app01/app01_1.vmdk", H2K_BUS_SCSI, "lsilogic", 1, 3, UINT64_C(1) << 30 },
-        { "[datastore 2] app01/data & logs.vmdk", H2K_BUS_SCSI, "lsisas1068", 2, 1,
-          UINT64_C(2) << 30 },
-        { "[datastore1] app01/app01_3.vmdk", H2K_BUS_SATA, "ahci", 0, 2, UINT64_C(4) << 20 },
-        { "[datastore1] app01/app01_4.vmdk", H2K_BUS_NVME, "nvme", 0, 0, UINT64_C(8) << 20 },
-        { "[datastore1] app01/app01_5.vmdk", H2K_BUS_IDE, "ide", 0, 1, UINT64_C(1) << 20 },
+        {"[datastore1] app01/app01.vmdk", H2K_BUS_SCSI, "pvscsi", 0, 0, UINT64_C(17179869184)},
+        {"[datastore1] app01/app01_1.vmdk", H2K_BUS_SCSI, "lsilogic", 1, 3, UINT64_C(1) << 30},
+        {"[datastore 2] app01/data & logs.vmdk", H2K_BUS_SCSI, "lsisas1068", 2, 1,
+         UINT64_C(2) << 30},
+        {"[datastore1] app01/app01_3.vmdk", H2K_BUS_SATA, "ahci", 0, 2, UINT64_C(4) << 20},
+        {"[datastore1] app01/app01_4.vmdk", H2K_BUS_NVME, "nvme", 0, 0, UINT64_C(8) << 20},
+        {"[datastore1] app01/app01_5.vmdk", H2K_BUS_IDE, "ide", 0, 1, UINT64_C(1) << 20},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(want); i++) {
         assert_string_equal(s->disks[i].file_ref, want[i].ref);
@@ -429,8 +432,8 @@ test_describe(void **state)
     assert_string_equal(s->removables[1].kind, "floppy");
     assert_int_equal(s->removables[1].bus, H2K_BUS_FLOPPY);
     assert_int_equal(s->n_nics, 4);
-    static const char *const models[] = { "vmxnet3", "e1000e", "e1000", "vlance" };
-    static const char *const nets[] = { "VM Network", "Prod VLAN 42", "DMZ", "Legacy" };
+    static const char *const models[] = {"vmxnet3", "e1000e", "e1000", "vlance"};
+    static const char *const nets[] = {"VM Network", "Prod VLAN 42", "DMZ", "Legacy"};
     for (size_t i = 0; i < 4; i++) {
         assert_string_equal(s->nics[i].model, models[i]);
         assert_string_equal(s->nics[i].network, nets[i]);
@@ -476,8 +479,8 @@ test_ovf_roundtrip(void **state)
     h2k_ctx *ctx = ctx_capturing();
     h2k_vm_spec *s = describe_app01(ctx);
     char *dir = ts_mkdtemp();
-    const char *hrefs[] = { "app01.vmdk", "app01_1.vmdk", "disk3/data & logs.vmdk",
-                            "app01_3.vmdk", "app01_4.vmdk", "app01_5.vmdk" };
+    const char *hrefs[] = {"app01.vmdk",   "app01_1.vmdk", "disk3/data & logs.vmdk",
+                           "app01_3.vmdk", "app01_4.vmdk", "app01_5.vmdk"};
     char *ovf = ts_join(dir, "app01.ovf");
     ts_assert_rc(ctx, hk_vmw_write_ovf(ctx, s, hrefs, NULL, ovf), 0);
     h2k_vm_spec *back = NULL;
@@ -512,10 +515,11 @@ test_ovf_roundtrip(void **state)
     assert_int_equal(back->removables[0].bus, H2K_BUS_IDE);
     h2k_vm_spec_free(back);
     /* streamOptimized hint */
-    ts_assert_rc(ctx, hk_vmw_write_ovf(ctx, s, hrefs,
-                                       "http://www.vmware.com/interfaces/specifications/"
-                                       "vmdk.html#streamOptimized",
-                                       ovf),
+    ts_assert_rc(ctx,
+                 hk_vmw_write_ovf(ctx, s, hrefs,
+                                  "http://www.vmware.com/interfaces/specifications/"
+                                  "vmdk.html#streamOptimized",
+                                  ovf),
                  0);
     ts_assert_rc(ctx, h2k_ovf_parse_file(ctx, ovf, &back), 0);
     assert_string_equal(back->disks[0].format_hint, "vmdk-streamOptimized");

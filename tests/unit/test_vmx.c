@@ -18,7 +18,7 @@ test_escapes_and_duplicates(void **state)
     h2k_vm_spec *s = ve_parse_data(&reader, ctx, "escapes.vmx");
     assert_string_equal(s->name, "a\"b|c|d|zz|2 \xc3\xa9");
     assert_int_equal(s->memory_bytes, UINT64_C(4096) << 20); /* the last memsize wins */
-    assert_int_equal(s->vcpus, 4);                            /* unquoted value */
+    assert_int_equal(s->vcpus, 4);                           /* unquoted value */
     assert_int_equal(s->cores_per_socket, 2);
     assert_string_equal(s->os_type, "other-64");
     assert_string_equal(s->uuid, "421b4b87-e6b7-d881-07a0-c9d221cd3c6b");
@@ -153,8 +153,7 @@ test_memory_and_paths(void **state)
     char *huge = malloc(big);
     assert_non_null(huge);
     memset(huge, '#', big);
-    ts_assert_rc(ctx, h2k_vmx_parse_memory(ctx, huge, big, NULL, "big.vmx", &s),
-                 H2K_ERR_FORMAT);
+    ts_assert_rc(ctx, h2k_vmx_parse_memory(ctx, huge, big, NULL, "big.vmx", &s), H2K_ERR_FORMAT);
     assert_null(s);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "big.vmx"));
     free(huge);
@@ -263,7 +262,7 @@ test_escapes_decoded_and_safe(void **state)
 {
     (void)state;
     h2k_ctx *ctx = ts_ctx();
-    logbuf lb = { "" };
+    logbuf lb = {""};
     h2k_ctx_set_log(ctx, capture, &lb, H2K_LOG_WARNING);
     h2k_vm_spec *s = NULL;
     const char *text = "displayName = \"a|0Ab|1B[31mred|22q|7Cp|7c|09t|0d|9B\"\n"

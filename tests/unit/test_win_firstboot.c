@@ -16,10 +16,10 @@
 #include "fb_runner.h"
 #include "fix/win_firstboot.h"
 
-static const hk_win_version W10 = { 10, 0, 17763, true, HK_WIN_ARCH_X64 };  /* Server 2019 */
-static const hk_win_version W11 = { 10, 0, 22631, false, HK_WIN_ARCH_X64 };
-static const hk_win_version W7 = { 6, 1, 7601, false, HK_WIN_ARCH_X86 };
-static const hk_win_version W2012R2 = { 6, 3, 9600, true, HK_WIN_ARCH_X64 };
+static const hk_win_version W10 = {10, 0, 17763, true, HK_WIN_ARCH_X64}; /* Server 2019 */
+static const hk_win_version W11 = {10, 0, 22631, false, HK_WIN_ARCH_X64};
+static const hk_win_version W7 = {6, 1, 7601, false, HK_WIN_ARCH_X86};
+static const hk_win_version W2012R2 = {6, 3, 9600, true, HK_WIN_ARCH_X64};
 
 static const char *
 lastmsg(h2k_ctx *ctx)
@@ -65,16 +65,15 @@ static void
 test_drivers(void **state)
 {
     h2k_ctx *ctx = ((ts_fixture *)*state)->ctx;
-    hk_win_fb_step s = { 0 };
-    assert_int_equal(hk_win_fb_script_drivers(ctx, 10, &W10, "C:\\Program Files\\hyper2kvm\\drivers",
-                                              &s),
+    hk_win_fb_step s = {0};
+    assert_int_equal(hk_win_fb_script_drivers(ctx, 10, &W10,
+                                              "C:\\Program Files\\hyper2kvm\\drivers", &s),
                      0);
     golden("drivers-win10", &s, "0010-virtio-drivers.cmd");
     assert_non_null(strstr(s.text, "/add-driver \"%dir%\\*.inf\" /subdirs /install"));
     hk_win_fb_step_clear(&s);
 
-    assert_int_equal(hk_win_fb_script_drivers(ctx, 10, &W7, "C:\\Windows\\Drivers\\VirtIO", &s),
-                     0);
+    assert_int_equal(hk_win_fb_script_drivers(ctx, 10, &W7, "C:\\Windows\\Drivers\\VirtIO", &s), 0);
     golden("drivers-win7", &s, "0010-virtio-drivers.cmd");
     assert_non_null(strstr(s.text, "pnputil.exe\" -i -a %1"));
     assert_null(strstr(s.text, "/add-driver"));
@@ -85,7 +84,7 @@ static void
 test_vmware_tools(void **state)
 {
     h2k_ctx *ctx = ((ts_fixture *)*state)->ctx;
-    hk_win_fb_step s = { 0 };
+    hk_win_fb_step s = {0};
     /* lower case, no braces: written back canonical */
     assert_int_equal(hk_win_fb_script_vmware_tools(ctx, 20, "fe2f6a2c-196e-4210-9c04-2b1bc21f07ef",
                                                    &s),
@@ -96,22 +95,23 @@ test_vmware_tools(void **state)
     hk_win_fb_step_clear(&s);
 }
 
-static const hk_win_ip nic1_addr[] = { { "192.0.2.10", 24 }, { "192.0.2.11", 24 },
-                                       { "2001:DB8:0:0::10", 64 } };
-static const char *const nic1_gw[] = { "192.0.2.1", "2001:db8::1" };
-static const char *const nic1_dns[] = { "192.0.2.53", "198.51.100.53", "2001:db8::53" };
-static const hk_win_ip nic3_addr[] = { { "10.1.2.3", 16 } };
+static const hk_win_ip nic1_addr[] = {{"192.0.2.10", 24},
+                                      {"192.0.2.11", 24},
+                                      {"2001:DB8:0:0::10", 64}};
+static const char *const nic1_gw[] = {"192.0.2.1", "2001:db8::1"};
+static const char *const nic1_dns[] = {"192.0.2.53", "198.51.100.53", "2001:db8::53"};
+static const hk_win_ip nic3_addr[] = {{"10.1.2.3", 16}};
 static const hk_win_nic nics[] = {
-    { "00:50:56:aa:bb:01", false, nic1_addr, 3, nic1_gw, 2, nic1_dns, 3 },
-    { "00-50-56-AA-BB-02", true, NULL, 0, NULL, 0, NULL, 0 },
-    { "00:50:56:aa:bb:03", false, nic3_addr, 1, NULL, 0, NULL, 0 },
+    {"00:50:56:aa:bb:01", false, nic1_addr, 3, nic1_gw, 2, nic1_dns, 3},
+    {"00-50-56-AA-BB-02", true, NULL, 0, NULL, 0, NULL, 0},
+    {"00:50:56:aa:bb:03", false, nic3_addr, 1, NULL, 0, NULL, 0},
 };
 
 static void
 test_network(void **state)
 {
     h2k_ctx *ctx = ((ts_fixture *)*state)->ctx;
-    hk_win_fb_step s = { 0 };
+    hk_win_fb_step s = {0};
     assert_int_equal(hk_win_fb_script_network(ctx, 30, &W10, nics, 3, &s), 0);
     golden("network-win2019", &s, "0030-network.ps1");
     /* canonical forms only */
@@ -135,7 +135,7 @@ static void
 test_disks(void **state)
 {
     h2k_ctx *ctx = ((ts_fixture *)*state)->ctx;
-    hk_win_fb_step s = { 0 };
+    hk_win_fb_step s = {0};
     assert_int_equal(hk_win_fb_script_disks_online(ctx, 40, &W11, 0, &s), 0);
     golden("disks-win11", &s, "0040-disks-online.ps1");
     hk_win_fb_step_clear(&s);
@@ -156,8 +156,8 @@ static void
 test_steps_and_image_path(void **state)
 {
     h2k_ctx *ctx = ((ts_fixture *)*state)->ctx;
-    hk_win_fb_step extra[] = { { (char *)"0100-guest-agent.cmd", (char *)"@echo off\r\n" } };
-    hk_win_firstboot fb = { 0 };
+    hk_win_fb_step extra[] = {{(char *)"0100-guest-agent.cmd", (char *)"@echo off\r\n"}};
+    hk_win_firstboot fb = {0};
     fb.os = W10;
     fb.driver_dir = "C:\\Program Files\\hyper2kvm\\drivers";
     fb.vmware_tools_code = "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}";
@@ -170,8 +170,8 @@ test_steps_and_image_path(void **state)
     size_t n = 0;
     assert_int_equal(hk_win_firstboot_steps(ctx, &fb, &steps, &n), 0);
     assert_int_equal(n, 5);
-    const char *names[] = { "0010-virtio-drivers.cmd", "0020-vmware-tools-uninstall.cmd",
-                            "0030-network.ps1", "0040-disks-online.ps1", "0100-guest-agent.cmd" };
+    const char *names[] = {"0010-virtio-drivers.cmd", "0020-vmware-tools-uninstall.cmd",
+                           "0030-network.ps1", "0040-disks-online.ps1", "0100-guest-agent.cmd"};
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(steps[i].name, names[i]);
         hk_win_fb_step_clear(&steps[i]);
@@ -179,7 +179,7 @@ test_steps_and_image_path(void **state)
     free(steps);
 
     /* only DHCP NICs, nothing else: no step at all */
-    hk_win_firstboot dhcp = { 0 };
+    hk_win_firstboot dhcp = {0};
     dhcp.os = W10;
     dhcp.nics = &nics[1];
     dhcp.n_nics = 1;
@@ -188,11 +188,11 @@ test_steps_and_image_path(void **state)
     free(steps);
 
     /* an extra step that collides, or is no step name */
-    hk_win_fb_step clash[] = { { (char *)"0040-DISKS-ONLINE.ps1", (char *)"x" } };
+    hk_win_fb_step clash[] = {{(char *)"0040-DISKS-ONLINE.ps1", (char *)"x"}};
     fb.extra = clash;
     assert_int_equal(hk_win_firstboot_steps(ctx, &fb, &steps, &n), H2K_ERR_VALIDATION);
     assert_null(steps);
-    hk_win_fb_step bad[] = { { (char *)"0100-x&y.cmd", (char *)"x" } };
+    hk_win_fb_step bad[] = {{(char *)"0100-x&y.cmd", (char *)"x"}};
     fb.extra = bad;
     assert_int_equal(hk_win_firstboot_steps(ctx, &fb, &steps, &n), H2K_ERR_VALIDATION);
     assert_null(strstr(lastmsg(ctx), "x&y"));
@@ -241,14 +241,28 @@ test_validators(void **state)
     assert_int_equal(hk_win_mask_to_prefix(ctx, "f", "0.0.0.0", &p), 0);
     assert_int_equal(p, 0);
     assert_int_equal(hk_win_mask_to_prefix(ctx, "f", "255.0.255.0", &p), H2K_ERR_VALIDATION);
-    assert_int_equal(hk_win_mask_to_prefix(ctx, "f", "255.255.255.0 & x", &p),
-                     H2K_ERR_VALIDATION);
+    assert_int_equal(hk_win_mask_to_prefix(ctx, "f", "255.255.255.0 & x", &p), H2K_ERR_VALIDATION);
     assert_true(hk_win_path_ok("C:\\"));
     assert_true(hk_win_path_ok("c:\\Program Files (x86)\\virtio-win 0.1.240\\amd64"));
-    const char *bad_paths[] = { NULL, "", "C:", "C:\\a\\", "C:\\a\\\\b", "C:\\..\\x",
-                                "C:\\a\\.\\b", "C:\\a\"b", "C:\\a&b", "C:\\%TEMP%", "C:\\a^b",
-                                "C:\\a!b", "\\\\server\\share", "C:/a", "1:\\a", "C:\\a\nb",
-                                "C:\\a;b", "C:\\a|b", "C:\\a<b" };
+    const char *bad_paths[] = {NULL,
+                               "",
+                               "C:",
+                               "C:\\a\\",
+                               "C:\\a\\\\b",
+                               "C:\\..\\x",
+                               "C:\\a\\.\\b",
+                               "C:\\a\"b",
+                               "C:\\a&b",
+                               "C:\\%TEMP%",
+                               "C:\\a^b",
+                               "C:\\a!b",
+                               "\\\\server\\share",
+                               "C:/a",
+                               "1:\\a",
+                               "C:\\a\nb",
+                               "C:\\a;b",
+                               "C:\\a|b",
+                               "C:\\a<b"};
     for (size_t i = 0; i < HK_ARRAY_LEN(bad_paths); i++)
         assert_false(hk_win_path_ok(bad_paths[i]));
 }
@@ -258,16 +272,16 @@ static void
 test_hostile_values(void **state)
 {
     h2k_ctx *ctx = ((ts_fixture *)*state)->ctx;
-    hk_win_fb_step s = { 0 };
-    const char *codes[] = { "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}\" & del /q C:\\*",
-                            "{FE2F6A2C-196E-4210-9C04-2B1BC21F07E&}",
-                            "FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}",
-                            "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF",
-                            "{FE2F6A2C 196E-4210-9C04-2B1BC21F07EF}",
-                            "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}\r\nshutdown /s",
-                            "%COMSPEC%",
-                            "",
-                            NULL };
+    hk_win_fb_step s = {0};
+    const char *codes[] = {"{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}\" & del /q C:\\*",
+                           "{FE2F6A2C-196E-4210-9C04-2B1BC21F07E&}",
+                           "FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}",
+                           "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF",
+                           "{FE2F6A2C 196E-4210-9C04-2B1BC21F07EF}",
+                           "{FE2F6A2C-196E-4210-9C04-2B1BC21F07EF}\r\nshutdown /s",
+                           "%COMSPEC%",
+                           "",
+                           NULL};
     for (size_t i = 0; i < HK_ARRAY_LEN(codes); i++) {
         assert_int_equal(hk_win_fb_script_vmware_tools(ctx, 20, codes[i], &s), H2K_ERR_VALIDATION);
         assert_null(s.name);
@@ -280,27 +294,27 @@ test_hostile_values(void **state)
         assert_null(strstr(m, "\" &"));
     }
 
-    const char *bad_ips[] = { "192.0.2.10\" ; Remove-Item C:\\ -Recurse",
-                              "192.0.2.10'; Stop-Computer; '",
-                              "192.0.2.010",
-                              "192.0.2",
-                              "192.0.2.256",
-                              "2001:db8::1%eth0",
-                              "2001:db8:::1",
-                              "$(Stop-Computer)",
-                              "192.0.2.10/24",
-                              " 192.0.2.10" };
+    const char *bad_ips[] = {"192.0.2.10\" ; Remove-Item C:\\ -Recurse",
+                             "192.0.2.10'; Stop-Computer; '",
+                             "192.0.2.010",
+                             "192.0.2",
+                             "192.0.2.256",
+                             "2001:db8::1%eth0",
+                             "2001:db8:::1",
+                             "$(Stop-Computer)",
+                             "192.0.2.10/24",
+                             " 192.0.2.10"};
     for (size_t i = 0; i < HK_ARRAY_LEN(bad_ips); i++) {
         for (int where = 0; where < 3; where++) {
-            hk_win_ip addr[] = { { where == 0 ? bad_ips[i] : "192.0.2.10", 24 } };
-            const char *gw[] = { where == 1 ? bad_ips[i] : "192.0.2.1" };
-            const char *dns[] = { "192.0.2.53", where == 2 ? bad_ips[i] : "192.0.2.54" };
-            hk_win_nic nic = { "00:50:56:aa:bb:01", false, addr, 1, gw, 1, dns, 2 };
+            hk_win_ip addr[] = {{where == 0 ? bad_ips[i] : "192.0.2.10", 24}};
+            const char *gw[] = {where == 1 ? bad_ips[i] : "192.0.2.1"};
+            const char *dns[] = {"192.0.2.53", where == 2 ? bad_ips[i] : "192.0.2.54"};
+            hk_win_nic nic = {"00:50:56:aa:bb:01", false, addr, 1, gw, 1, dns, 2};
             for (int os = 0; os < 2; os++) {
                 assert_int_equal(hk_win_fb_script_network(ctx, 30, os ? &W7 : &W10, &nic, 1, &s),
                                  H2K_ERR_VALIDATION);
                 assert_null(s.text);
-                const char *field = where == 0 ? "nics[0].addresses[0]"
+                const char *field = where == 0   ? "nics[0].addresses[0]"
                                     : where == 1 ? "nics[0].gateways[0]"
                                                  : "nics[0].dns[1]";
                 assert_non_null(strstr(lastmsg(ctx), field));
@@ -308,20 +322,21 @@ test_hostile_values(void **state)
         }
     }
 
-    const char *bad_macs[] = { "00:50:56:aa:bb", "00:50:56:aa:bb:cc:dd", "00:50-56:aa:bb:cc",
-                               "00:50:56:aa:bb:c'", "00:50:56:aa:bb:cc\n", "0050.56aa.bbcc",
-                               "g0:50:56:aa:bb:cc", NULL };
+    const char *bad_macs[] = {"00:50:56:aa:bb",      "00:50:56:aa:bb:cc:dd",
+                              "00:50-56:aa:bb:cc",   "00:50:56:aa:bb:c'",
+                              "00:50:56:aa:bb:cc\n", "0050.56aa.bbcc",
+                              "g0:50:56:aa:bb:cc",   NULL};
     for (size_t i = 0; i < HK_ARRAY_LEN(bad_macs); i++) {
-        hk_win_nic nic = { bad_macs[i], true, NULL, 0, NULL, 0, NULL, 0 };
+        hk_win_nic nic = {bad_macs[i], true, NULL, 0, NULL, 0, NULL, 0};
         assert_int_equal(hk_win_fb_script_network(ctx, 30, &W10, &nic, 1, &s), H2K_ERR_VALIDATION);
         assert_non_null(strstr(lastmsg(ctx), "nics[0].mac"));
     }
 
     /* prefixes out of range, a static NIC without address, a MAC twice */
-    hk_win_ip v4_33[] = { { "192.0.2.10", 33 } };
-    hk_win_ip v6_129[] = { { "2001:db8::10", 129 } };
-    hk_win_ip v4_0[] = { { "192.0.2.10", 0 } };
-    hk_win_nic n1 = { "00:50:56:aa:bb:01", false, v4_33, 1, NULL, 0, NULL, 0 };
+    hk_win_ip v4_33[] = {{"192.0.2.10", 33}};
+    hk_win_ip v6_129[] = {{"2001:db8::10", 129}};
+    hk_win_ip v4_0[] = {{"192.0.2.10", 0}};
+    hk_win_nic n1 = {"00:50:56:aa:bb:01", false, v4_33, 1, NULL, 0, NULL, 0};
     assert_int_equal(hk_win_fb_script_network(ctx, 30, &W10, &n1, 1, &s), H2K_ERR_VALIDATION);
     n1.addresses = v6_129;
     assert_int_equal(hk_win_fb_script_network(ctx, 30, &W10, &n1, 1, &s), H2K_ERR_VALIDATION);
@@ -329,13 +344,13 @@ test_hostile_values(void **state)
     assert_int_equal(hk_win_fb_script_network(ctx, 30, &W10, &n1, 1, &s), H2K_ERR_VALIDATION);
     n1.n_addresses = 0;
     assert_int_equal(hk_win_fb_script_network(ctx, 30, &W10, &n1, 1, &s), H2K_ERR_VALIDATION);
-    hk_win_nic twice[] = { nics[0], nics[0] };
+    hk_win_nic twice[] = {nics[0], nics[0]};
     twice[1].mac = "00-50-56-AA-BB-01";
     assert_int_equal(hk_win_fb_script_network(ctx, 30, &W10, twice, 2, &s), H2K_ERR_VALIDATION);
     assert_non_null(strstr(lastmsg(ctx), "same MAC"));
 
-    const char *bad_dirs[] = { "C:\\drivers\" & format C: & \"", "C:\\%WINDIR%", "\\\\evil\\share",
-                               "C:\\drivers\r\necho", NULL };
+    const char *bad_dirs[] = {"C:\\drivers\" & format C: & \"", "C:\\%WINDIR%", "\\\\evil\\share",
+                              "C:\\drivers\r\necho", NULL};
     for (size_t i = 0; i < HK_ARRAY_LEN(bad_dirs); i++) {
         assert_int_equal(hk_win_fb_script_drivers(ctx, 10, &W10, bad_dirs[i], &s),
                          H2K_ERR_VALIDATION);
@@ -343,7 +358,7 @@ test_hostile_values(void **state)
         assert_null(s.text);
     }
     /* the whole set refuses at the first bad value: nothing returned */
-    hk_win_firstboot fb = { 0 };
+    hk_win_firstboot fb = {0};
     fb.os = W10;
     fb.driver_dir = "C:\\drivers";
     fb.vmware_tools_code = codes[0];
@@ -363,15 +378,26 @@ test_step_names(void **state)
     assert_int_equal(hk_fb_step_kind("0001-a.cmd"), HK_FB_CMD);
     assert_int_equal(hk_fb_step_kind("0001-network.PS1"), HK_FB_PS1);
     assert_int_equal(hk_fb_step_kind("9999-x_y.z-w.Cmd"), HK_FB_CMD);
-    const char *no[] = { NULL, "", "0001-.cmd", "001-a.cmd", "0001a.cmd", "0001-a.bat",
-                         "0001-a b.cmd", "0001-a&b.cmd", "0001-a\".cmd", "0001-a%.cmd",
-                         "0001-..\\x.cmd", "0001-a.cmd.txt", "a001-x.cmd", "0001-a.exe",
-                         "0001-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.cmd" };
+    const char *no[] = {NULL,
+                        "",
+                        "0001-.cmd",
+                        "001-a.cmd",
+                        "0001a.cmd",
+                        "0001-a.bat",
+                        "0001-a b.cmd",
+                        "0001-a&b.cmd",
+                        "0001-a\".cmd",
+                        "0001-a%.cmd",
+                        "0001-..\\x.cmd",
+                        "0001-a.cmd.txt",
+                        "a001-x.cmd",
+                        "0001-a.exe",
+                        "0001-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.cmd"};
     for (size_t i = 0; i < HK_ARRAY_LEN(no); i++)
         assert_int_equal(hk_fb_step_kind(no[i]), HK_FB_NOT_A_STEP);
 
-    const char *names[] = { "readme.txt", "0020-b.cmd", "0003-Z.ps1", "0010-a.cmd", "0003-a.cmd",
-                            "bad name.cmd" };
+    const char *names[] = {"readme.txt", "0020-b.cmd", "0003-Z.ps1",
+                           "0010-a.cmd", "0003-a.cmd", "bad name.cmd"};
     size_t k = hk_fb_select_steps(names, HK_ARRAY_LEN(names));
     assert_int_equal(k, 4);
     assert_string_equal(names[0], "0003-a.cmd");
@@ -402,18 +428,18 @@ test_step_names(void **state)
 
 /* An in-memory scripts folder. */
 typedef struct fake {
-    char *files[16];   /* in the scripts folder */
+    char *files[16]; /* in the scripts folder */
     size_t n;
     char *done[16];
     size_t n_done;
-    long codes[16];    /* exit code per run, in order */
+    long codes[16]; /* exit code per run, in order */
     size_t n_runs;
     hk_buf log;
     int unregistered;
-    int fail_move;     /* name index to refuse moving, -1 none */
+    int fail_move; /* name index to refuse moving, -1 none */
     int fail_list;
     int fail_unregister;
-    int stop_after;    /* stop requested once this many steps ran; -1 never */
+    int stop_after;         /* stop requested once this many steps ran; -1 never */
     const char *add_during; /* a step's run adds this file */
 } fake;
 
@@ -515,7 +541,7 @@ fake_free(fake *f)
 static int
 fake_run(fake *f, hk_fb_summary *sum)
 {
-    hk_fb_ops ops = { f, f_list, f_free_list, f_run, f_move, f_log, f_stop, f_unregister };
+    hk_fb_ops ops = {f, f_list, f_free_list, f_run, f_move, f_log, f_stop, f_unregister};
     return hk_fb_run(&ops, "C:\\Windows\\system32", "C:\\fb\\scripts", sum);
 }
 
@@ -523,8 +549,8 @@ static void
 test_runner(void **state)
 {
     (void)state;
-    const char *files[] = { "0040-disks-online.ps1", "notes.txt", "0010-virtio-drivers.cmd",
-                            "0020-vmware-tools-uninstall.cmd" };
+    const char *files[] = {"0040-disks-online.ps1", "notes.txt", "0010-virtio-drivers.cmd",
+                           "0020-vmware-tools-uninstall.cmd"};
     fake f;
     hk_fb_summary sum;
     fake_init(&f, files, 4);
@@ -615,7 +641,7 @@ test_runner(void **state)
     fake_free(&f);
 
     /* timeouts and steps that could not start are logged and moved aside */
-    const char *one[] = { "0001-a.cmd", "0002-b.cmd" };
+    const char *one[] = {"0001-a.cmd", "0002-b.cmd"};
     fake_init(&f, one, 2);
     f.codes[0] = HK_FB_EXIT_TIMED_OUT;
     f.codes[1] = HK_FB_EXIT_NOT_STARTED;

@@ -53,7 +53,7 @@ check_pe(hk_win_arch arch, uint16_t machine, uint16_t opt_magic)
     assert_memory_equal(p + pe, "PE\0\0", 4);
     assert_int_equal(le16(p + pe + 4), machine);
     uint16_t characteristics = le16(p + pe + 22);
-    assert_true(characteristics & 0x0002); /* IMAGE_FILE_EXECUTABLE_IMAGE */
+    assert_true(characteristics & 0x0002);  /* IMAGE_FILE_EXECUTABLE_IMAGE */
     assert_false(characteristics & 0x2000); /* not a DLL */
     const unsigned char *opt = p + pe + 24;
     assert_int_equal(le16(opt), opt_magic);

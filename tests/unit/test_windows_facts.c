@@ -87,7 +87,7 @@ test_tpm_for_windows11(void **state)
     id->type = H2K_GUEST_WINDOWS;
     id->windows = calloc(1, sizeof(*id->windows));
     id->windows->os_short = strdup("w11");
-    const char *disks[] = { "/vms/w11-disk1.qcow2" };
+    const char *disks[] = {"/vms/w11-disk1.qcow2"};
     h2k_domain_options o = H2K_DOMAIN_OPTIONS_INIT;
     o.domain_type = "kvm";
     o.windows_virtio = 1;
@@ -147,7 +147,7 @@ test_tpm_from_source_vtpm(void **state)
     id->firmware = H2K_FIRMWARE_UEFI;
     id->windows = calloc(1, sizeof(*id->windows));
     id->windows->os_short = strdup("w11");
-    const char *disks[] = { "/vms/w11-disk1.qcow2" };
+    const char *disks[] = {"/vms/w11-disk1.qcow2"};
     h2k_domain_options o = H2K_DOMAIN_OPTIONS_INIT;
     o.domain_type = "kvm";
     o.windows_virtio = 1;
@@ -192,10 +192,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_short_names),
-        cmocka_unit_test(test_mask_prefix),
-        cmocka_unit_test(test_windows_stays_windows),
-        cmocka_unit_test(test_tpm_for_windows11),
+        cmocka_unit_test(test_short_names),           cmocka_unit_test(test_mask_prefix),
+        cmocka_unit_test(test_windows_stays_windows), cmocka_unit_test(test_tpm_for_windows11),
         cmocka_unit_test(test_tpm_from_source_vtpm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

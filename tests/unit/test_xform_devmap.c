@@ -33,19 +33,50 @@ test_unstable(void **state)
 {
     (void)state;
     static const char *const yes[] = {
-        "/dev/sda", "/dev/sda1", "/dev/sdaa12", "/dev/hdb", "/dev/hdc3", "/dev/xvda1",
-        "/dev/nvme0n1p2", "/dev/nvme1n1",
+        "/dev/sda",
+        "/dev/sda1",
+        "/dev/sdaa12",
+        "/dev/hdb",
+        "/dev/hdc3",
+        "/dev/xvda1",
+        "/dev/nvme0n1p2",
+        "/dev/nvme1n1",
         "/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:1:0-part2",
-        "/dev/disk/by-id/scsi-36000c29a-part1", "/dev/disk/by-id/wwn-0x5000c500-part3",
+        "/dev/disk/by-id/scsi-36000c29a-part1",
+        "/dev/disk/by-id/wwn-0x5000c500-part3",
     };
     static const char *const no[] = {
-        "/dev/vda", "/dev/vda1", "/dev/mapper/vg-root", "/dev/vg00/root", "UUID=abcd",
-        "LABEL=root", "PARTUUID=1234-01", "/dev/md0", "/dev/sr0", "/dev/fd0", "/dev/cdrom",
-        "/dev/sd", "/dev/sda0", "/dev/sda01", "/dev/sdA1", "/dev/sdabcd1", "/dev/sda1x",
-        "/dev/disk/by-id/", "/dev/disk/by-path/", "/dev/disk/by-uuid/abcd",
-        "/dev/disk/by-id/dm-name-vg-root", "/dev/disk/by-id/md-uuid-1234",
-        "/dev/disk/by-id/lvm-pv-uuid-abc", "tmpfs", "none", "", "host:/export",
-        "/dev/nvme0n0", "/dev/nvme0n1p0", "/dev/nvme0n1p", "/dev/nvme01n1",
+        "/dev/vda",
+        "/dev/vda1",
+        "/dev/mapper/vg-root",
+        "/dev/vg00/root",
+        "UUID=abcd",
+        "LABEL=root",
+        "PARTUUID=1234-01",
+        "/dev/md0",
+        "/dev/sr0",
+        "/dev/fd0",
+        "/dev/cdrom",
+        "/dev/sd",
+        "/dev/sda0",
+        "/dev/sda01",
+        "/dev/sdA1",
+        "/dev/sdabcd1",
+        "/dev/sda1x",
+        "/dev/disk/by-id/",
+        "/dev/disk/by-path/",
+        "/dev/disk/by-uuid/abcd",
+        "/dev/disk/by-id/dm-name-vg-root",
+        "/dev/disk/by-id/md-uuid-1234",
+        "/dev/disk/by-id/lvm-pv-uuid-abc",
+        "tmpfs",
+        "none",
+        "",
+        "host:/export",
+        "/dev/nvme0n0",
+        "/dev/nvme0n1p0",
+        "/dev/nvme0n1p",
+        "/dev/nvme01n1",
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(yes); i++) {
         if (!hk_devref_is_unstable(yes[i]))
@@ -180,7 +211,7 @@ test_lookup(void **state)
     hk_devmap one = {devs, 2, 1};
     EXPECT(&one, "/dev/disk/by-id/scsi-36000c29-part1", "u-a1");
     EXPECT(&one, "/dev/disk/by-id/wwn-0x6000c29-part2", "u-a2");
-    EXPECT(&one, "/dev/disk/by-id/scsi-36000c29", NULL);      /* whole disk: not mapped */
+    EXPECT(&one, "/dev/disk/by-id/scsi-36000c29", NULL);       /* whole disk: not mapped */
     EXPECT(&one, "/dev/disk/by-id/scsi-36000c29-part3", NULL); /* no such partition */
     EXPECT(&one, "/dev/disk/by-id/-part1", NULL);
     EXPECT(&one, "/dev/disk/by-id/dm-name-x-part1", NULL);

@@ -148,7 +148,12 @@ ve_load(const char *path, v2v_expected *e)
     e->secure_boot = -1;
     char *text = ts_read_file(path, NULL);
     assert_non_null(text);
-    enum { TOP, DISKS, REMOVABLES, NICS } section = TOP;
+    enum {
+        TOP,
+        DISKS,
+        REMOVABLES,
+        NICS
+    } section = TOP;
     int seen_name = 0, seen_mem = 0, seen_cpu = 0, seen_fw = 0;
     char *save = NULL;
     for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -216,27 +221,26 @@ ve_load(const char *path, v2v_expected *e)
         fail_msg("%s: missing name, memory, vCPUs, firmware or secure boot line", path);
 }
 
-#define VE_CHECK_STR(file, what, want, got)                                                    \
-    do {                                                                                       \
-        const char *_w = (want), *_g = (got);                                                  \
-        if (!_g || strcmp(_w, _g) != 0)                                                        \
-            fail_msg("%s: %s: expected \"%s\", reader gave \"%s\"", (file), (what), _w,         \
-                     _g ? _g : "(null)");                                                      \
+#define VE_CHECK_STR(file, what, want, got)                                                        \
+    do {                                                                                           \
+        const char *_w = (want), *_g = (got);                                                      \
+        if (!_g || strcmp(_w, _g) != 0)                                                            \
+            fail_msg("%s: %s: expected \"%s\", reader gave \"%s\"", (file), (what), _w,            \
+                     _g ? _g : "(null)");                                                          \
     } while (0)
 
-#define VE_CHECK_INT(file, what, want, got)                                                    \
-    do {                                                                                       \
-        long long _w = (long long)(want), _g = (long long)(got);                               \
-        if (_w != _g)                                                                          \
-            fail_msg("%s: %s: expected %lld, reader gave %lld", (file), (what), _w, _g);         \
+#define VE_CHECK_INT(file, what, want, got)                                                        \
+    do {                                                                                           \
+        long long _w = (long long)(want), _g = (long long)(got);                                   \
+        if (_w != _g)                                                                              \
+            fail_msg("%s: %s: expected %lld, reader gave %lld", (file), (what), _w, _g);           \
     } while (0)
 
 /* Compares @s with @e field by field.  When @skip_sata_removables is set,
  * SATA CD-ROMs of the spec are left out of the comparison: virt-v2v's VMX
  * reader does not report them (the caller checks them on their own). */
 static void
-ve_compare(const char *file, const v2v_expected *e, const h2k_vm_spec *s,
-           int skip_sata_removables)
+ve_compare(const char *file, const v2v_expected *e, const h2k_vm_spec *s, int skip_sata_removables)
 {
     char what[64];
     VE_CHECK_STR(file, "source name", e->name, s->name);

@@ -49,7 +49,11 @@ get_with_token(h2k_azure_client *c, const char *url, const char *what, bool no_c
     int rc = hk_az_token(c, &tok);
     if (rc < 0)
         return rc;
-    hk_az_req q = {.method = "GET", .url = url, .what = what, .bearer = tok, .retry = true,
+    hk_az_req q = {.method = "GET",
+                   .url = url,
+                   .what = what,
+                   .bearer = tok,
+                   .retry = true,
                    .no_cancel = no_cancel};
     return hk_az_http(c, &q, r);
 }
@@ -87,8 +91,8 @@ poll(h2k_azure_client *c, hk_az_resp *first, const char *what, bool no_cancel, j
         if ((rc = hk_az_sleep(c, w, no_cancel)) < 0)
             goto done;
         if (hk_now() - start > POLL_LIMIT_SECONDS) {
-            rc = hk_error(ctx, H2K_ERR_TIMEOUT, "%s: the operation did not end within %.0f s",
-                          what, POLL_LIMIT_SECONDS);
+            rc = hk_error(ctx, H2K_ERR_TIMEOUT, "%s: the operation did not end within %.0f s", what,
+                          POLL_LIMIT_SECONDS);
             goto done;
         }
         hk_az_resp r;
@@ -151,8 +155,8 @@ hk_az_arm(h2k_azure_client *c, const char *method, const char *path, const char 
         return hk_error_nomem(c->ctx);
     if (!on_arm_host(c, url)) {
         free(url);
-        return hk_error(c->ctx, H2K_ERR_FORMAT, "%s: a link to another host than %s: refused",
-                        what, c->arm);
+        return hk_error(c->ctx, H2K_ERR_FORMAT, "%s: a link to another host than %s: refused", what,
+                        c->arm);
     }
     const char *tok;
     int rc = hk_az_token(c, &tok);
@@ -160,9 +164,14 @@ hk_az_arm(h2k_azure_client *c, const char *method, const char *path, const char 
         free(url);
         return rc;
     }
-    hk_az_req q = {.method = method, .url = url, .what = what, .bearer = tok,
-                   .body = body, .content_type = body ? "application/json" : NULL,
-                   .retry = true, .no_cancel = no_cancel};
+    hk_az_req q = {.method = method,
+                   .url = url,
+                   .what = what,
+                   .bearer = tok,
+                   .body = body,
+                   .content_type = body ? "application/json" : NULL,
+                   .retry = true,
+                   .no_cancel = no_cancel};
     hk_az_resp r;
     rc = hk_az_http(c, &q, &r);
     free(url);

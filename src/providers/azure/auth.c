@@ -2,10 +2,10 @@
  * Azure: OAuth2 access tokens for the resource manager.
  *   client credentials: POST {authority}/{tenant}/oauth2/v2.0/token
  *     grant_type=client_credentials&client_id=..&client_secret=..&scope=https://management.azure.com/.default
- *   managed identity:   GET {identity endpoint}?api-version=2018-02-01&resource=https://management.azure.com/
- *     with "Metadata: true"
- * The token is cached in the client and refreshed 5 minutes before it expires.
- * The secret and the token are wiped from every buffer that held them.
+ *   managed identity:   GET {identity
+ * endpoint}?api-version=2018-02-01&resource=https://management.azure.com/ with "Metadata: true" The
+ * token is cached in the client and refreshed 5 minutes before it expires. The secret and the token
+ * are wiped from every buffer that held them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +69,12 @@ fetch_token(h2k_azure_client *c)
         if (!url)
             return hk_error_nomem(ctx);
         const char *hdrs[] = {"Metadata: true", NULL};
-        hk_az_req q = {.method = "GET", .url = url, .what = "managed identity token",
-                       .headers = hdrs, .retry = true, .allow_http = true};
+        hk_az_req q = {.method = "GET",
+                       .url = url,
+                       .what = "managed identity token",
+                       .headers = hdrs,
+                       .retry = true,
+                       .allow_http = true};
         rc = hk_az_http(c, &q, &r);
     } else {
         char *tenant = form_escape(c->tenant), *cid = form_escape(c->client_id);
@@ -92,8 +96,12 @@ fetch_token(h2k_azure_client *c)
         char what[160];
         snprintf(what, sizeof(what), "token for client %.40s in tenant %.40s", c->client_id,
                  c->tenant);
-        hk_az_req q = {.method = "POST", .url = url, .what = what, .body = body,
-                       .content_type = "application/x-www-form-urlencoded", .retry = true};
+        hk_az_req q = {.method = "POST",
+                       .url = url,
+                       .what = what,
+                       .body = body,
+                       .content_type = "application/x-www-form-urlencoded",
+                       .retry = true};
         rc = hk_az_http(c, &q, &r);
         wipe_free(body);
         if (rc == H2K_ERR_VALIDATION || rc == H2K_ERR_AUTHENTICATION) {

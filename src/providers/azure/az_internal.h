@@ -104,12 +104,12 @@ typedef struct hk_az_resp {
     long status;
     char *body;
     size_t len;
-    char *location;        /* Location header, or NULL */
-    char *async_op;        /* Azure-AsyncOperation header, or NULL */
-    long retry_after;      /* seconds, -1 when absent */
+    char *location;          /* Location header, or NULL */
+    char *async_op;          /* Azure-AsyncOperation header, or NULL */
+    long retry_after;        /* seconds, -1 when absent */
     uint64_t content_length; /* HEAD: Content-Length, or UINT64_MAX */
     char *etag;
-    char *blob_type;       /* x-ms-blob-type */
+    char *blob_type; /* x-ms-blob-type */
 } hk_az_resp;
 void hk_az_resp_clear(hk_az_resp *r);
 
@@ -125,16 +125,16 @@ int hk_az_curl_error(h2k_azure_client *c, CURLcode cc, const char *what, const c
                      const char *errbuf);
 
 typedef struct hk_az_req {
-    const char *method;     /* "GET", "POST", "PUT", "DELETE", "HEAD" */
+    const char *method; /* "GET", "POST", "PUT", "DELETE", "HEAD" */
     const char *url;
-    const char *what;       /* names the call in messages ("GET VM vm1") */
-    const char *body;       /* request body or NULL */
+    const char *what; /* names the call in messages ("GET VM vm1") */
+    const char *body; /* request body or NULL */
     const char *content_type;
-    const char *bearer;     /* Authorization: Bearer, or NULL */
+    const char *bearer;         /* Authorization: Bearer, or NULL */
     const char *const *headers; /* extra headers, NULL-terminated, or NULL */
-    bool retry;             /* retry 429/5xx and network failures */
-    bool no_cancel;         /* runs even when the context is cancelled (clean-up) */
-    bool allow_http;        /* plain http allowed (the instance metadata service) */
+    bool retry;                 /* retry 429/5xx and network failures */
+    bool no_cancel;             /* runs even when the context is cancelled (clean-up) */
+    bool allow_http;            /* plain http allowed (the instance metadata service) */
 } hk_az_req;
 
 /* Performs @q; 2xx and 3xx are returned in @out; other statuses are recorded
@@ -181,10 +181,10 @@ struct h2k_azure_client {
     unsigned max_retries;
     unsigned streams;
     h2k_azure_running running;
-    double poll_min;         /* shortest wait between polls without Retry-After */
+    double poll_min; /* shortest wait between polls without Retry-After */
 
-    char *token;             /* cached access token */
-    long token_expires;      /* time(NULL) when it expires */
+    char *token;        /* cached access token */
+    long token_expires; /* time(NULL) when it expires */
     bool warned_insecure;
 };
 

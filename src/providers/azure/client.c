@@ -234,8 +234,8 @@ get_size(h2k_azure_client *c, h2k_azure_vm *vm)
         rc = hk_az_parse_vm_size(c->ctx, what, o, vm->vm_size, &vm->vcpus, &vm->memory_bytes);
     json_object_put(o);
     if (rc < 0) {
-        hk_warn(c->ctx, HK_AZ_DOMAIN, "the CPUs and memory of size %s are unknown: %s",
-                vm->vm_size, h2k_ctx_last_error(c->ctx)->message);
+        hk_warn(c->ctx, HK_AZ_DOMAIN, "the CPUs and memory of size %s are unknown: %s", vm->vm_size,
+                h2k_ctx_last_error(c->ctx)->message);
         h2k_ctx_clear_error(c->ctx);
     }
 }
@@ -275,8 +275,7 @@ h2k_azure_list_vms(h2k_azure_client *c, h2k_azure_vm **vms, size_t *n)
         size_t m = json_object_array_length(val);
         for (size_t i = 0; i < m && rc == 0; i++) {
             if (cnt >= HK_AZ_MAX_VMS) {
-                rc = hk_error(c->ctx, H2K_ERR_FORMAT, "%s: more than %u VMs", what,
-                              HK_AZ_MAX_VMS);
+                rc = hk_error(c->ctx, H2K_ERR_FORMAT, "%s: more than %u VMs", what, HK_AZ_MAX_VMS);
                 break;
             }
             if (cnt == cap) {
@@ -293,8 +292,8 @@ h2k_azure_list_vms(h2k_azure_client *c, h2k_azure_vm **vms, size_t *n)
             memset(vm, 0, sizeof(*vm));
             rc = hk_az_parse_vm(c->ctx, what, json_object_array_get_idx(val, i), vm);
             if (rc == 0 && !name_ok(vm->name))
-                rc = hk_error_at(c->ctx, H2K_ERR_FORMAT, NULL, -1, "name",
-                                 "%s: malformed VM name", what);
+                rc = hk_error_at(c->ctx, H2K_ERR_FORMAT, NULL, -1, "name", "%s: malformed VM name",
+                                 what);
             /* a listing names the VMs; their disks and NICs come with describe */
             for (size_t k = 0; k < vm->n_disks; k++)
                 hk_az_disk_clear(&vm->disks[k]);

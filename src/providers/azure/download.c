@@ -40,8 +40,8 @@ wipe_free(char *s)
 }
 
 typedef struct dl_totals {
-    uint64_t total;   /* allocated bytes of every disk */
-    uint64_t done;    /* of those, fetched or kept */
+    uint64_t total; /* allocated bytes of every disk */
+    uint64_t done;  /* of those, fetched or kept */
     uint64_t received;
     uint64_t resumed;
 } dl_totals;
@@ -454,9 +454,9 @@ check_vhd(h2k_ctx *ctx, int fd, const char *path, uint64_t size)
 }
 
 typedef struct grant {
-    char *id;       /* resource granted (disk or snapshot) */
+    char *id; /* resource granted (disk or snapshot) */
     char *sas;
-    bool snapshot;  /* id is a snapshot made for this download */
+    bool snapshot; /* id is a snapshot made for this download */
 } grant;
 
 static int
@@ -466,8 +466,8 @@ begin_access(h2k_azure_client *c, const char *id, const char *what, char **sas)
     if (!p)
         return hk_error_nomem(c->ctx);
     json_object *o = NULL;
-    int rc = hk_az_arm(c, "POST", p, HK_AZ_API_DISK, "{\"access\":\"Read\",\"durationInSeconds\":3600}",
-                       what, false, &o);
+    int rc = hk_az_arm(c, "POST", p, HK_AZ_API_DISK,
+                       "{\"access\":\"Read\",\"durationInSeconds\":3600}", what, false, &o);
     free(p);
     if (rc == 0)
         rc = o ? hk_az_parse_sas(c->ctx, what, o, sas)
@@ -541,7 +541,8 @@ make_snapshot(h2k_azure_client *c, const h2k_azure_vm *vm, const h2k_azure_disk 
     json_object_object_add(cd, "sourceResourceId", json_object_new_string(d->id));
     json_object_object_add(props, "creationData", cd);
     json_object_object_add(props, "incremental", json_object_new_boolean(1));
-    json_object_object_add(body, "location", json_object_new_string(vm->location ? vm->location : ""));
+    json_object_object_add(body, "location",
+                           json_object_new_string(vm->location ? vm->location : ""));
     json_object_object_add(body, "properties", props);
     char what[320];
     snprintf(what, sizeof(what), "PUT snapshot %s of disk %.60s", name, d->name);
@@ -582,8 +583,8 @@ download_disk(h2k_azure_client *c, const h2k_azure_vm *vm, const h2k_azure_disk 
     } else if (!(g.id = strdup(d->id))) {
         return hk_error_nomem(ctx);
     }
-    snprintf(what, sizeof(what), "beginGetAccess of %s %.100s", g.snapshot ? "snapshot for disk" : "disk",
-             d->name);
+    snprintf(what, sizeof(what), "beginGetAccess of %s %.100s",
+             g.snapshot ? "snapshot for disk" : "disk", d->name);
     if ((rc = begin_access(c, g.id, what, &g.sas)) < 0) {
         if (g.snapshot)
             rc = end_access(c, &g, rc); /* deletes the snapshot */
@@ -595,8 +596,8 @@ download_disk(h2k_azure_client *c, const h2k_azure_vm *vm, const h2k_azure_disk 
     if ((rc = blob_head(c, g.sas, what, &size, &etag)) < 0)
         goto done;
     if (d->size_bytes && size != d->size_bytes + 512)
-        hk_warn(ctx, HK_AZ_DOMAIN, "%s: the blob has %llu bytes, the disk %llu (+512 footer)",
-                what, (unsigned long long)size, (unsigned long long)d->size_bytes);
+        hk_warn(ctx, HK_AZ_DOMAIN, "%s: the blob has %llu bytes, the disk %llu (+512 footer)", what,
+                (unsigned long long)size, (unsigned long long)d->size_bytes);
     if ((rc = blob_ranges(c, g.sas, what, size, &ranges, &n_ranges)) < 0)
         goto done;
     /* the footer lies in the last page: it must be allocated */
@@ -869,8 +870,8 @@ h2k_azure_download_vm(h2k_azure_client *c, const char *vm_name, const char *outp
         }
     }
     hk_info(ctx, HK_AZ_DOMAIN, "VM %s: %llu bytes of disks, %llu allocated, %llu downloaded",
-            vm->name, (unsigned long long)res->disk_bytes,
-            (unsigned long long)res->allocated_bytes, (unsigned long long)res->bytes_downloaded);
+            vm->name, (unsigned long long)res->disk_bytes, (unsigned long long)res->allocated_bytes,
+            (unsigned long long)res->bytes_downloaded);
 done:
     if (rc < 0 || !out)
         h2k_azure_download_result_free(res);

@@ -255,7 +255,9 @@ hk_az_http(h2k_azure_client *c, const hk_az_req *q, hk_az_resp *out)
         if (!q->no_cancel && (rc = hk_check_cancel(c->ctx)) < 0)
             goto done;
         hk_az_resp_clear(out);
-        req_state st = {.r = out, .body = {.max = HK_AZ_MAX_RESPONSE}, .ctx = c->ctx,
+        req_state st = {.r = out,
+                        .body = {.max = HK_AZ_MAX_RESPONSE},
+                        .ctx = c->ctx,
                         .no_cancel = q->no_cancel};
         char errbuf[CURL_ERROR_SIZE] = "";
         curl_easy_reset(e);
@@ -305,8 +307,8 @@ hk_az_http(h2k_azure_client *c, const hk_az_req *q, hk_az_resp *out)
                                                 : (double)(1u << (attempt < 5 ? attempt : 5));
             if (wait > 120)
                 wait = 120;
-            hk_info(c->ctx, HK_AZ_DOMAIN, "%s: %s; retrying in %.0f s (attempt %u of %u)",
-                    q->what, cc != CURLE_OK ? curl_easy_strerror(cc) : "throttled or busy", wait,
+            hk_info(c->ctx, HK_AZ_DOMAIN, "%s: %s; retrying in %.0f s (attempt %u of %u)", q->what,
+                    cc != CURLE_OK ? curl_easy_strerror(cc) : "throttled or busy", wait,
                     attempt + 2, attempts);
             if ((rc = hk_az_sleep(c, wait, q->no_cancel)) < 0)
                 goto done;

@@ -26,7 +26,8 @@ read_number(const char **pp, const char *end, const char *tag, uint64_t *out)
 {
     const char *p = skip_ws(*pp, end);
     size_t tl = strlen(tag);
-    if ((size_t)(end - p) < tl + 2 || p[0] != '<' || memcmp(p + 1, tag, tl) != 0 || p[tl + 1] != '>')
+    if ((size_t)(end - p) < tl + 2 || p[0] != '<' || memcmp(p + 1, tag, tl) != 0 ||
+        p[tl + 1] != '>')
         return false;
     p += tl + 2;
     uint64_t v = 0;
@@ -72,8 +73,8 @@ hk_az_parse_pagelist(h2k_ctx *ctx, const char *what, const char *xml, size_t len
                            "%s: the response is not a page list", what);
     const char *body = memchr(p, '>', (size_t)(end - p));
     if (!body)
-        return hk_error_at(ctx, H2K_ERR_FORMAT, NULL, -1, "PageList",
-                           "%s: truncated page list", what);
+        return hk_error_at(ctx, H2K_ERR_FORMAT, NULL, -1, "PageList", "%s: truncated page list",
+                           what);
     const char *close = memmem(body, (size_t)(end - body), "</PageList>", 11);
     if (body[-1] == '/')
         close = body; /* <PageList/>: empty */

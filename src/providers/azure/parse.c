@@ -155,12 +155,16 @@ hk_az_status_code(long status)
 {
     switch (status) {
     case 401:
-    case 403: return H2K_ERR_AUTHENTICATION;
-    case 404: return H2K_ERR_NOT_FOUND;
+    case 403:
+        return H2K_ERR_AUTHENTICATION;
+    case 404:
+        return H2K_ERR_NOT_FOUND;
     case 400:
     case 409:
-    case 412: return H2K_ERR_VALIDATION;
-    default: return H2K_ERR_CONNECTION;
+    case 412:
+        return H2K_ERR_VALIDATION;
+    default:
+        return H2K_ERR_CONNECTION;
     }
 }
 
@@ -293,8 +297,8 @@ parse_disk_ref(h2k_ctx *ctx, const char *what, json_object *d, const char *field
                            "accounts are not supported)",
                            what, out->name ? out->name : "(unnamed)");
     if (!hk_az_id_ok(out->id))
-        return hk_error_at(ctx, H2K_ERR_FORMAT, NULL, -1, field,
-                           "%s: malformed managed disk id", what);
+        return hk_error_at(ctx, H2K_ERR_FORMAT, NULL, -1, field, "%s: malformed managed disk id",
+                           what);
     if (!out->name && !(out->name = hk_az_id_name(out->id)))
         return hk_error_nomem(ctx);
     return 0;
@@ -331,8 +335,7 @@ hk_az_parse_vm(h2k_ctx *ctx, const char *what, json_object *o, h2k_azure_vm *vm)
     size_t n_data = 0;
     if (data && !json_object_is_type(data, json_type_null)) {
         if (!json_object_is_type(data, json_type_array))
-            return hk_error_at(ctx, H2K_ERR_FORMAT, NULL, -1,
-                               "properties.storageProfile.dataDisks",
+            return hk_error_at(ctx, H2K_ERR_FORMAT, NULL, -1, "properties.storageProfile.dataDisks",
                                "%s: \"dataDisks\" must be an array", what);
         n_data = json_object_array_length(data);
     }
@@ -412,8 +415,8 @@ hk_az_parse_vm(h2k_ctx *ctx, const char *what, json_object *o, h2k_azure_vm *vm)
 bool
 hk_az_vm_secure_boot(json_object *vm)
 {
-    json_object *v =
-        path(get(vm, "properties"), "securityProfile", "uefiSettings", "secureBootEnabled");
+    json_object *v = path(get(vm, "properties"), "securityProfile", "uefiSettings",
+                          "secureBootEnabled");
     return v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
 }
 
@@ -496,8 +499,8 @@ hk_az_parse_nic(h2k_ctx *ctx, const char *what, json_object *o, h2k_azure_nic *n
                            "%s: malformed MAC address", what);
     json_object *ipc = get(props, "ipConfigurations");
     if (ipc && json_object_is_type(ipc, json_type_array) && json_object_array_length(ipc) > 0) {
-        const char *ip =
-            str_of(path(json_object_array_get_idx(ipc, 0), "properties", "privateIPAddress", NULL));
+        const char *ip = str_of(
+            path(json_object_array_get_idx(ipc, 0), "properties", "privateIPAddress", NULL));
         if (ip && strlen(ip) < 64 && strspn(ip, "0123456789abcdefABCDEF.:") == strlen(ip)) {
             free(n->private_ip);
             if (!(n->private_ip = strdup(ip)))

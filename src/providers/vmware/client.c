@@ -162,16 +162,16 @@ hk_vmw_curl_error(h2k_vmware_client *c, CURLcode cc, const char *what, const cha
     default:
         break;
     }
-    return hk_error(ctx, H2K_ERR_CONNECTION, "%s: %s: cannot reach the server (%s)", c->host,
-                    what, msg);
+    return hk_error(ctx, H2K_ERR_CONNECTION, "%s: %s: cannot reach the server (%s)", c->host, what,
+                    msg);
 }
 
 /* ------------------------------------------------------------ SOAP */
 
 /* POSTs @request; returns 0 with the body and status, or a negative code. */
 static int
-soap_post(h2k_vmware_client *c, const char *method, const char *request, char **resp,
-          size_t *len, long *status)
+soap_post(h2k_vmware_client *c, const char *method, const char *request, char **resp, size_t *len,
+          long *status)
 {
     *resp = NULL;
     *len = 0;
@@ -179,7 +179,7 @@ soap_post(h2k_vmware_client *c, const char *method, const char *request, char **
     if (c->hook)
         return c->hook(c->hook_ud, method, request, resp, len, status);
     CURL *e = c->soap;
-    hk_curl_sink r = { .max = HK_VMW_MAX_RESPONSE };
+    hk_curl_sink r = {.max = HK_VMW_MAX_RESPONSE};
     char *url = hk_asprintf("%s/sdk", c->base_url);
     if (!url)
         return hk_error_nomem(c->ctx);
@@ -213,8 +213,8 @@ soap_post(h2k_vmware_client *c, const char *method, const char *request, char **
 }
 
 static int
-call_raw(h2k_vmware_client *c, const char *method, const char *method_xml,
-         hk_vmw_response *out, bool sensitive)
+call_raw(h2k_vmware_client *c, const char *method, const char *method_xml, hk_vmw_response *out,
+         bool sensitive)
 {
     int rc = hk_check_cancel(c->ctx);
     if (rc < 0)
@@ -241,10 +241,10 @@ call_raw(h2k_vmware_client *c, const char *method, const char *method_xml,
 }
 
 int
-hk_vmw_call(h2k_vmware_client *c, const char *method, const char *this_type,
-            const char *this_value, const char *args_xml, hk_vmw_response *out)
+hk_vmw_call(h2k_vmware_client *c, const char *method, const char *this_type, const char *this_value,
+            const char *args_xml, hk_vmw_response *out)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_printf(&b, "<%s xmlns=\"urn:vim25\">", method);
     hk_vmw_buf_moref(&b, "_this", this_type, this_value);
     hk_buf_puts(&b, args_xml ? args_xml : "");
@@ -271,7 +271,7 @@ parse_thumbprint(const char *t, unsigned char *out, size_t *len)
         }
         if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) || n >= 32)
             return -1;
-        char hx[3] = { p[0], p[1], 0 };
+        char hx[3] = {p[0], p[1], 0};
         out[n++] = (unsigned char)strtoul(hx, NULL, 16);
         p += 2;
     }
@@ -295,9 +295,8 @@ check_host(const char *h)
 static int
 retrieve_service_content(h2k_vmware_client *c)
 {
-    hk_vmw_response r = { 0 };
-    int rc = hk_vmw_call(c, "RetrieveServiceContent", "ServiceInstance", "ServiceInstance", "",
-                         &r);
+    hk_vmw_response r = {0};
+    int rc = hk_vmw_call(c, "RetrieveServiceContent", "ServiceInstance", "ServiceInstance", "", &r);
     if (rc < 0)
         return rc;
     bool oom = false;
@@ -321,7 +320,7 @@ retrieve_service_content(h2k_vmware_client *c)
 static int
 login(h2k_vmware_client *c)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "<Login xmlns=\"urn:vim25\">");
     hk_vmw_buf_moref(&b, "_this", "SessionManager", c->session_manager);
     hk_buf_puts(&b, "<userName>");
@@ -334,7 +333,7 @@ login(h2k_vmware_client *c)
         hk_buf_free(&b);
         return hk_error_nomem(c->ctx);
     }
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     int rc = call_raw(c, "Login", b.data, &r, true);
     wipe(b.data, b.len);
     hk_buf_free(&b);
@@ -426,8 +425,10 @@ client_alloc(h2k_ctx *ctx, const h2k_vmware_options *o, h2k_vmware_client **out)
         return hk_error_nomem(ctx);
     }
     if (c->pin_len && c->insecure)
-        hk_warn(ctx, HK_VMW_DOMAIN, "%s: --insecure ignored: the certificate is pinned by its "
-                                    "thumbprint", c->host);
+        hk_warn(ctx, HK_VMW_DOMAIN,
+                "%s: --insecure ignored: the certificate is pinned by its "
+                "thumbprint",
+                c->host);
     else if (c->insecure)
         hk_warn(ctx, HK_VMW_DOMAIN,
                 "%s: the server certificate is NOT verified (insecure mode): anyone on the path "
@@ -447,8 +448,8 @@ client_connect(h2k_vmware_client *c)
 }
 
 int
-hk_vmw_client_new_hooked(h2k_ctx *ctx, const h2k_vmware_options *o, hk_vmw_soap_hook hook,
-                         void *ud, h2k_vmware_client **out)
+hk_vmw_client_new_hooked(h2k_ctx *ctx, const h2k_vmware_options *o, hk_vmw_soap_hook hook, void *ud,
+                         h2k_vmware_client **out)
 {
     h2k_vmware_client *c;
     int rc = client_alloc(ctx, o, &c);
@@ -477,9 +478,9 @@ h2k_vmware_client_new(h2k_ctx *ctx, const h2k_vmware_options *o, h2k_vmware_clie
     c->share = curl_share_init();
     c->soap = curl_easy_init();
     c->soap_headers = curl_slist_append(NULL, "Content-Type: text/xml; charset=utf-8");
-    struct curl_slist *h2 =
-        c->soap_headers ? curl_slist_append(c->soap_headers, "SOAPAction: " HK_VMW_SOAP_ACTION)
-                        : NULL;
+    struct curl_slist *h2 = c->soap_headers ? curl_slist_append(c->soap_headers,
+                                                                "SOAPAction: " HK_VMW_SOAP_ACTION)
+                                            : NULL;
     if (!c->share || !c->soap || !h2) {
         h2k_vmware_client_free(c);
         return hk_error_nomem(ctx);
@@ -505,7 +506,7 @@ h2k_vmware_client_free(h2k_vmware_client *c)
         unsigned t = c->timeout;
         c->timeout = t < 10 ? t : 10;
         /* a cancelled context must still log out */
-        hk_buf b = { 0 };
+        hk_buf b = {0};
         hk_buf_puts(&b, "<Logout xmlns=\"urn:vim25\">");
         hk_vmw_buf_moref(&b, "_this", "SessionManager", c->session_manager);
         hk_buf_puts(&b, "</Logout>");

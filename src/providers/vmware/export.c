@@ -31,7 +31,6 @@
 #include "providers/vmware/export_internal.h"
 #include "providers/vmware/vmw_internal.h"
 
-
 void
 h2k_vmware_export_result_free(h2k_vmware_export_result *r)
 {
@@ -117,14 +116,15 @@ take_snapshot(h2k_vmware_client *c, hk_vmw_vm *vm, char **snap_out)
     *snap_out = NULL;
     char name[64];
     snprintf(name, sizeof(name), "hyper2kvm-export-%lld", (long long)time(NULL));
-    hk_buf b = { 0 };
-    hk_buf_printf(&b, "<name>%s</name><description>Taken by hyper2kvm to copy the disks"
-                      "</description><memory>false</memory><quiesce>false</quiesce>",
+    hk_buf b = {0};
+    hk_buf_printf(&b,
+                  "<name>%s</name><description>Taken by hyper2kvm to copy the disks"
+                  "</description><memory>false</memory><quiesce>false</quiesce>",
                   name);
     char *args = hk_buf_steal(&b);
     if (!args)
         return hk_error_nomem(c->ctx);
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     int rc = hk_vmw_call(c, "CreateSnapshot_Task", "VirtualMachine", vm->moref, args, &r);
     free(args);
     if (rc < 0)
@@ -147,13 +147,13 @@ take_snapshot(h2k_vmware_client *c, hk_vmw_vm *vm, char **snap_out)
     hk_info(c->ctx, HK_VMW_DOMAIN, "%s: snapshot %s of %s taken", c->host, snap, vm->spec->name);
     *snap_out = snap;
     /* the snapshot's own view of the disks */
-    hk_vmw_vm sv = { 0 };
+    hk_vmw_vm sv = {0};
     if (!(sv.spec = h2k_vm_spec_new()))
         return hk_error_nomem(c->ctx);
-    static const char *const paths[] = { "config.hardware", NULL };
-    snap_hw s = { c, &sv, false };
-    rc = hk_vmw_retrieve(c, "VirtualMachineSnapshot", paths, "VirtualMachineSnapshot", snap,
-                         false, snap_hw_cb, &s);
+    static const char *const paths[] = {"config.hardware", NULL};
+    snap_hw s = {c, &sv, false};
+    rc = hk_vmw_retrieve(c, "VirtualMachineSnapshot", paths, "VirtualMachineSnapshot", snap, false,
+                         snap_hw_cb, &s);
     if (rc == 0 && s.seen && sv.spec->n_disks == vm->spec->n_disks) {
         for (size_t i = 0; i < sv.spec->n_disks; i++) {
             if (!sv.spec->disks[i].file_ref)
@@ -163,8 +163,10 @@ take_snapshot(h2k_vmware_client *c, hk_vmw_vm *vm, char **snap_out)
             sv.spec->disks[i].file_ref = NULL;
         }
     } else if (rc == 0) {
-        hk_warn(c->ctx, HK_VMW_DOMAIN, "%s: snapshot %s: disk list unavailable; copying the "
-                                       "VM's current disk files", c->host, snap);
+        hk_warn(c->ctx, HK_VMW_DOMAIN,
+                "%s: snapshot %s: disk list unavailable; copying the "
+                "VM's current disk files",
+                c->host, snap);
     }
     hk_vmw_vm_clear(&sv);
     return rc;
@@ -173,7 +175,7 @@ take_snapshot(h2k_vmware_client *c, hk_vmw_vm *vm, char **snap_out)
 static void
 remove_snapshot(h2k_vmware_client *c, const char *snap)
 {
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     /* keep the export's error, if any */
     const h2k_error *e = h2k_ctx_last_error(c->ctx);
     int saved_code = e->code;
@@ -281,7 +283,7 @@ h2k_vmware_export_vm(h2k_vmware_client *c, const char *vm_name, const char *outp
     char *moref = NULL, *snap = NULL;
     char **paths = NULL;
     size_t n_paths = 0;
-    hk_vmw_vm vm = { 0 };
+    hk_vmw_vm vm = {0};
     h2k_vmware_export_result *res = calloc(1, sizeof(*res));
     int rc = res ? 0 : hk_error_nomem(ctx);
     if (rc == 0)
@@ -387,8 +389,8 @@ h2k_vmware_export_vm(h2k_vmware_client *c, const char *vm_name, const char *outp
         rc = hk_error_nomem(ctx);
         goto out;
     }
-    hk_info(ctx, HK_VMW_DOMAIN, "%s: exported %s (%zu disks, %" PRIu64 " bytes received, %" PRIu64
-                                " resumed) to %s",
+    hk_info(ctx, HK_VMW_DOMAIN,
+            "%s: exported %s (%zu disks, %" PRIu64 " bytes received, %" PRIu64 " resumed) to %s",
             c->host, vm_name, res->n_disks, res->bytes_downloaded, res->bytes_resumed,
             res->output_dir);
     if (out) {

@@ -39,7 +39,7 @@ http_descriptor(h2k_vmware_client *c, const char *dc, const char *ds, const char
     char *text = NULL;
     size_t len = 0;
     int rc = 0;
-    hk_vmdk_descriptor d = { 0 };
+    hk_vmdk_descriptor d = {0};
     if (!rel || !url || !local) {
         rc = hk_error_nomem(ctx);
         goto out;
@@ -61,8 +61,8 @@ http_descriptor(h2k_vmware_client *c, const char *dc, const char *ds, const char
         goto done;
     }
     if (len == 0) {
-        rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: [%s] %s: the disk descriptor is empty", c->host,
-                      ds, rel);
+        rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: [%s] %s: the disk descriptor is empty", c->host, ds,
+                      rel);
         goto out;
     }
     char label[512];
@@ -96,8 +96,8 @@ http_descriptor(h2k_vmware_client *c, const char *dc, const char *ds, const char
                              "snapshot chain longer than %d disks", MAX_PARENTS);
             goto out;
         }
-        if ((rc = http_descriptor(c, dc, ds, dir, d.parent_hint, local_dir, l, depth + 1,
-                                  NULL)) < 0)
+        if ((rc = http_descriptor(c, dc, ds, dir, d.parent_hint, local_dir, l, depth + 1, NULL)) <
+            0)
             goto out;
     }
     rc = hk_write_file_atomic(ctx, local, text, len, 0, NULL);
@@ -123,7 +123,7 @@ hk_vmw_export_http(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, cha
     int rc = hk_vmw_datacenter_of(c, vm->moref, &dc);
     if (rc < 0)
         return rc;
-    hk_vmw_dl_list l = { 0 };
+    hk_vmw_dl_list l = {0};
     for (size_t i = 0; rc == 0 && i < s->n_disks; i++) {
         const char *ref = s->disks[i].file_ref;
         char *ds = NULL, *p = NULL;
@@ -151,8 +151,8 @@ hk_vmw_export_http(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, cha
                           sr ? sr : "?");
             free(sr);
         } else if ((rc = hk_vmw_mkdir_p(ctx, local_dir)) == 0)
-            rc = http_descriptor(c, dc, ds, strcmp(dir, ".") == 0 ? "" : dir, name, local_dir,
-                                 &l, 0, &paths[i]);
+            rc = http_descriptor(c, dc, ds, strcmp(dir, ".") == 0 ? "" : dir, name, local_dir, &l,
+                                 0, &paths[i]);
         free(local_dir);
         free(dir);
         free(ds);

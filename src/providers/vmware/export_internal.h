@@ -40,9 +40,9 @@ void hk_vmw_dl_free(hk_vmw_dl_list *l);
  * and *n_paths; 0 or a negative h2k_code recorded on the client's context. */
 int hk_vmw_export_http(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char **paths,
                        h2k_vmware_export_result *res);
-int hk_vmw_export_nfc(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir,
-                      char ***paths_out, size_t *n_paths, h2k_vmware_export_result *res);
-int hk_vmw_export_vddk(h2k_vmware_client *c, hk_vmw_vm *vm, const char *snap,
-                       const char *out_dir, char **paths);
+int hk_vmw_export_nfc(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char ***paths_out,
+                      size_t *n_paths, h2k_vmware_export_result *res);
+int hk_vmw_export_vddk(h2k_vmware_client *c, hk_vmw_vm *vm, const char *snap, const char *out_dir,
+                       char **paths);
 
 #endif /* HK_VMW_EXPORT_INTERNAL_H */

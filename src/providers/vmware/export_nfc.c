@@ -22,7 +22,6 @@
 #include "providers/vmware/export_internal.h"
 #include "providers/vmware/vmw_internal.h"
 
-
 /* ------------------------------------------------------------ nfc */
 
 typedef struct lease_state {
@@ -59,7 +58,7 @@ static int
 lease_call(h2k_vmware_client *c, const char *method, const char *lease, const char *args,
            hk_vmw_response *keep)
 {
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     int rc = hk_vmw_call(c, method, "HttpNfcLease", lease, args, &r);
     if (rc == 0 && keep)
         *keep = r;
@@ -93,7 +92,7 @@ static int
 nfc_verify(h2k_vmware_client *c, const char *lease, hk_vmw_device_url **disks, char **paths,
            size_t n)
 {
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     int rc = lease_call(c, "HttpNfcLeaseGetManifest", lease, "", &r);
     if (rc < 0)
         return rc;
@@ -118,8 +117,8 @@ nfc_verify(h2k_vmware_client *c, const char *lease, hk_vmw_device_url **disks, c
             break;
         if (e->size >= 0 && (uint64_t)e->size != size)
             rc = hk_error(c->ctx, H2K_ERR_VALIDATION,
-                          "%s: %s has %" PRIu64 " bytes, the lease manifest says %" PRId64,
-                          c->host, paths[i], size, e->size);
+                          "%s: %s has %" PRIu64 " bytes, the lease manifest says %" PRId64, c->host,
+                          paths[i], size, e->size);
         else if (strcmp(hex, e->sha1) != 0)
             rc = hk_error(c->ctx, H2K_ERR_VALIDATION,
                           "%s: %s: SHA-1 %s does not match the lease manifest (%s)", c->host,
@@ -149,7 +148,7 @@ hk_vmw_export_nfc(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char
                   size_t *n_paths, h2k_vmware_export_result *res)
 {
     h2k_ctx *ctx = c->ctx;
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     int rc = hk_vmw_call(c, "ExportVm", "VirtualMachine", vm->moref, "", &r);
     if (rc < 0)
         return rc;
@@ -160,13 +159,13 @@ hk_vmw_export_nfc(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char
         return oom ? hk_error_nomem(ctx)
                    : hk_error(ctx, H2K_ERR_FORMAT, "%s: ExportVm returned no lease", c->host);
     hk_info(ctx, HK_VMW_DOMAIN, "%s: export lease %s for %s", c->host, lease, vm->spec->name);
-    static const char *const lp[] = { "state", "error", NULL };
-    static const char *const ip[] = { "state", "info", NULL };
-    lease_state ls = { c, NULL, NULL, NULL, 0, false, 0 };
+    static const char *const lp[] = {"state", "error", NULL};
+    static const char *const ip[] = {"state", "info", NULL};
+    lease_state ls = {c, NULL, NULL, NULL, 0, false, 0};
     hk_vmw_device_url **disks = NULL;
     char **paths = NULL;
     size_t nd = 0;
-    hk_vmw_dl_list l = { 0 };
+    hk_vmw_dl_list l = {0};
     double start = hk_now();
     unsigned delay = 50;
     for (;;) {
@@ -192,14 +191,14 @@ hk_vmw_export_nfc(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char
                           c->host, lease, c->timeout * 10);
             goto fail;
         }
-        struct timespec ts = { 0, (long)delay * 1000000L };
+        struct timespec ts = {0, (long)delay * 1000000L};
         nanosleep(&ts, NULL);
         if (delay < 800)
             delay *= 2;
     }
     ls.want_info = true;
-    if ((rc = hk_vmw_retrieve(c, "HttpNfcLease", ip, "HttpNfcLease", lease, false, lease_cb,
-                              &ls)) < 0)
+    if ((rc = hk_vmw_retrieve(c, "HttpNfcLease", ip, "HttpNfcLease", lease, false, lease_cb, &ls)) <
+        0)
         goto fail;
     disks = calloc(ls.n_urls ? ls.n_urls : 1, sizeof(*disks));
     paths = calloc(ls.n_urls ? ls.n_urls : 1, sizeof(*paths));
@@ -213,14 +212,15 @@ hk_vmw_export_nfc(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char
             continue;
         char *url = lease_url(c, u->url);
         if (!url) {
-            rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: HttpNfcLease %s: unusable device URL \"%.100s\"",
-                          c->host, lease, u->url);
+            rc = hk_error(ctx, H2K_ERR_FORMAT,
+                          "%s: HttpNfcLease %s: unusable device URL \"%.100s\"", c->host, lease,
+                          u->url);
             goto fail;
         }
         char fallback[32];
         snprintf(fallback, sizeof(fallback), "disk-%zu.vmdk", nd);
         const char *name = hk_vmw_plain_name(u->target_id) && u->target_id[0] != '.' ? u->target_id
-                                                                               : fallback;
+                                                                                     : fallback;
         for (size_t j = 0; j < nd; j++)
             if (strcmp(hk_vmw_base_name(paths[j]), name) == 0)
                 name = fallback;
@@ -237,9 +237,9 @@ hk_vmw_export_nfc(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char
         nd++;
     }
     if (nd != vm->spec->n_disks)
-        hk_warn(ctx, HK_VMW_DOMAIN, "%s: HttpNfcLease %s offers %zu disks, the VM has %zu",
-                c->host, lease, nd, vm->spec->n_disks);
-    nfc_tick tick = { c, lease, hk_now() };
+        hk_warn(ctx, HK_VMW_DOMAIN, "%s: HttpNfcLease %s offers %zu disks, the VM has %zu", c->host,
+                lease, nd, vm->spec->n_disks);
+    nfc_tick tick = {c, lease, hk_now()};
     rc = hk_vmw_download(c, l.v, l.n, nfc_progress, &tick);
     for (size_t i = 0; i < l.n; i++)
         res->bytes_downloaded += l.v[i].received;
@@ -256,11 +256,11 @@ hk_vmw_export_nfc(h2k_vmware_client *c, hk_vmw_vm *vm, const char *out_dir, char
     *n_paths = nd;
     paths = NULL;
     goto out;
-fail: {
+fail : {
     /* abort the lease, keeping the first error */
     int code = h2k_ctx_last_error(ctx)->code;
     char *msg = strdup(h2k_ctx_last_error(ctx)->message);
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "<fault xsi:type=\"LocalizedMethodFault\"><fault xsi:type=\"SystemError\">"
                     "<reason>hyper2kvm export failed</reason></fault><localizedMessage>");
     hk_vmw_buf_escape(&b, msg ? msg : "export failed");

@@ -30,10 +30,10 @@ extern char **environ;
 static char *
 nbdkit_plugindir(h2k_vmware_client *c)
 {
-    const char *argv[] = { "nbdkit", "--dump-config", NULL };
-    hk_run_opts o = { 0 };
+    const char *argv[] = {"nbdkit", "--dump-config", NULL};
+    hk_run_opts o = {0};
     o.timeout_seconds = 30;
-    hk_run_result r = { 0 };
+    hk_run_result r = {0};
     char *dir = NULL;
     if (hk_run(c->ctx, argv, &o, &r) == 0 && r.exit_status == 0 && r.stdout_tail) {
         const char *p = strstr(r.stdout_tail, "plugindir=");
@@ -58,7 +58,7 @@ wait_socket(const char *path, pid_t pid, double timeout)
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid)
             return -1;
-        struct timespec ts = { 0, 50000000L };
+        struct timespec ts = {0, 50000000L};
         nanosleep(&ts, NULL);
     }
     return -1;
@@ -99,7 +99,8 @@ hk_vmw_export_vddk(h2k_vmware_client *c, hk_vmw_vm *vm, const char *snap, const 
     if (!c->seen_sha1[0]) {
         free(nbdkit);
         return hk_error(ctx, H2K_ERR_UNSUPPORTED,
-                        "%s: the vddk transport needs the server's certificate thumbprint", c->host);
+                        "%s: the vddk transport needs the server's certificate thumbprint",
+                        c->host);
     }
     /* the password goes to nbdkit through a private file, never argv */
     char *tmpdir = NULL;
@@ -136,8 +137,8 @@ hk_vmw_export_vddk(h2k_vmware_client *c, hk_vmw_vm *vm, const char *snap, const 
             (snap && !a_snap) || !out || !nbd) {
             rc = hk_error_nomem(ctx);
         } else {
-            char *argv[] = { nbdkit, "-r", "-f", "-U", sock, "vddk", a_lib, a_srv, a_usr, a_pw,
-                             a_tp, a_vm, a_file, a_snap, NULL };
+            char *argv[] = {nbdkit, "-r", "-f", "-U", sock,   "vddk", a_lib, a_srv,
+                            a_usr,  a_pw, a_tp, a_vm, a_file, a_snap, NULL};
             pid_t pid;
             unlink(sock);
             if (posix_spawn(&pid, nbdkit, NULL, NULL, argv, environ) != 0) {
@@ -147,10 +148,10 @@ hk_vmw_export_vddk(h2k_vmware_client *c, hk_vmw_vm *vm, const char *snap, const 
                     rc = hk_error(ctx, H2K_ERR_CONNECTION, "%s: nbdkit vddk did not start for %s",
                                   c->host, ref ? ref : "?");
                 } else {
-                    const char *qargv[] = { "qemu-img", "convert", "-p", "-f", "raw", "-O", "raw",
-                                            nbd, out, NULL };
-                    hk_run_opts o = { 0 };
-                    hk_run_result r = { 0 };
+                    const char *qargv[] = {"qemu-img", "convert", "-p", "-f", "raw",
+                                           "-O",       "raw",     nbd,  out,  NULL};
+                    hk_run_opts o = {0};
+                    hk_run_result r = {0};
                     rc = hk_run(ctx, qargv, &o, &r);
                     if (rc == 0 && r.exit_status != 0)
                         rc = hk_error(ctx, H2K_ERR_CONNECTION, "%s: vddk copy of %s failed: %s",

@@ -29,11 +29,11 @@ typedef struct retrieve_state {
 static int
 cancel_retrieve(h2k_vmware_client *c, const char *token)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "<token>");
     hk_vmw_buf_escape(&b, token);
     hk_buf_puts(&b, "</token>");
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     if (b.data && hk_vmw_call(c, "CancelRetrievePropertiesEx", "PropertyCollector",
                               c->property_collector, b.data, &r) == 0)
         hk_vmw_response_clear(&r);
@@ -46,7 +46,7 @@ hk_vmw_retrieve(h2k_vmware_client *c, const char *type, const char *const *paths
                 const char *obj_type, const char *obj_value, bool via_view, hk_vmw_obj_fn fn,
                 void *ud)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "<specSet><propSet><type>");
     hk_vmw_buf_escape(&b, type);
     hk_buf_puts(&b, "</type><all>false</all>");
@@ -68,7 +68,7 @@ hk_vmw_retrieve(h2k_vmware_client *c, const char *type, const char *const *paths
     char *args = hk_buf_steal(&b);
     if (!args)
         return hk_error_nomem(c->ctx);
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     int rc = hk_vmw_call(c, "RetrievePropertiesEx", "PropertyCollector", c->property_collector,
                          args, &r);
     free(args);
@@ -108,7 +108,7 @@ hk_vmw_retrieve(h2k_vmware_client *c, const char *type, const char *const *paths
 static int
 create_view(h2k_vmware_client *c, const char *container, const char *type, char **view)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_vmw_buf_moref(&b, "container", "Folder", container);
     hk_buf_puts(&b, "<type>");
     hk_vmw_buf_escape(&b, type);
@@ -116,7 +116,7 @@ create_view(h2k_vmware_client *c, const char *container, const char *type, char 
     char *args = hk_buf_steal(&b);
     if (!args)
         return hk_error_nomem(c->ctx);
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     int rc = hk_vmw_call(c, "CreateContainerView", "ViewManager", c->view_manager, args, &r);
     free(args);
     if (rc < 0)
@@ -138,7 +138,7 @@ create_view(h2k_vmware_client *c, const char *container, const char *type, char 
 static void
 destroy_view(h2k_vmware_client *c, const char *view)
 {
-    hk_vmw_response r = { 0 };
+    hk_vmw_response r = {0};
     if (hk_vmw_call(c, "DestroyView", "ContainerView", view, "", &r) == 0)
         hk_vmw_response_clear(&r);
 }
@@ -180,8 +180,8 @@ vm_container(h2k_vmware_client *c, const char **folder)
     int rc = create_view(c, c->root_folder, "Datacenter", &view);
     if (rc < 0)
         return rc;
-    static const char *const paths[] = { "name", "vmFolder", NULL };
-    dc_find f = { c, NULL, 0 };
+    static const char *const paths[] = {"name", "vmFolder", NULL};
+    dc_find f = {c, NULL, 0};
     rc = hk_vmw_retrieve(c, "Datacenter", paths, "ContainerView", view, true, dc_find_cb, &f);
     destroy_view(c, view);
     free(view);
@@ -256,9 +256,9 @@ h2k_vmware_list_vms(h2k_vmware_client *c, h2k_vmware_vm_info **vms, size_t *n)
                  : H2K_ERR_INVALID_ARG;
     *vms = NULL;
     *n = 0;
-    static const char *const paths[] = { "name", "runtime.powerState", "config.uuid",
-                                         "config.files.vmPathName", NULL };
-    list_state s = { c->ctx, NULL, 0, 0 };
+    static const char *const paths[] = {"name", "runtime.powerState", "config.uuid",
+                                        "config.files.vmPathName", NULL};
+    list_state s = {c->ctx, NULL, 0, 0};
     int rc = list_vms(c, paths, &s);
     if (rc < 0) {
         h2k_vmware_vm_list_free(s.vms, s.n);
@@ -275,8 +275,8 @@ hk_vmw_find_vm(h2k_vmware_client *c, const char *name, char **moref)
     *moref = NULL;
     if (!name || !*name)
         return hk_error(c->ctx, H2K_ERR_INVALID_ARG, "%s: no VM name given", c->host);
-    static const char *const paths[] = { "name", NULL };
-    list_state s = { c->ctx, NULL, 0, 0 };
+    static const char *const paths[] = {"name", NULL};
+    list_state s = {c->ctx, NULL, 0, 0};
     int rc = list_vms(c, paths, &s);
     size_t found = 0;
     for (size_t i = 0; rc == 0 && i < s.n; i++) {
@@ -339,25 +339,30 @@ one_name_cb(void *ud, const xmlNode *obj)
 int
 hk_vmw_get_vm(h2k_vmware_client *c, const char *moref, hk_vmw_vm *vm)
 {
-    static const char *const paths[] = {
-        "name", "runtime.powerState", "config.name", "config.uuid", "config.guestId",
-        "config.firmware", "config.hardware", "config.files.vmPathName",
-        "config.bootOptions.efiSecureBootEnabled", NULL
-    };
+    static const char *const paths[] = {"name",
+                                        "runtime.powerState",
+                                        "config.name",
+                                        "config.uuid",
+                                        "config.guestId",
+                                        "config.firmware",
+                                        "config.hardware",
+                                        "config.files.vmPathName",
+                                        "config.bootOptions.efiSecureBootEnabled",
+                                        NULL};
     memset(vm, 0, sizeof(*vm));
-    one_vm o = { c, vm, false };
-    int rc = hk_vmw_retrieve(c, "VirtualMachine", paths, "VirtualMachine", moref, false,
-                             one_vm_cb, &o);
+    one_vm o = {c, vm, false};
+    int rc = hk_vmw_retrieve(c, "VirtualMachine", paths, "VirtualMachine", moref, false, one_vm_cb,
+                             &o);
     if (rc == 0 && !o.seen)
         rc = hk_error(c->ctx, H2K_ERR_NOT_FOUND, "%s: RetrievePropertiesEx: VM %s not found",
                       c->host, moref);
     /* names of distributed port groups */
     for (size_t i = 0; rc == 0 && i < vm->n_pg_keys; i++) {
-        static const char *const np[] = { "name", NULL };
-        one_name on = { c->ctx, NULL };
+        static const char *const np[] = {"name", NULL};
+        one_name on = {c->ctx, NULL};
         int r2 = hk_vmw_retrieve(c, "DistributedVirtualPortgroup", np,
-                                 "DistributedVirtualPortgroup", vm->pg_keys[i], false,
-                                 one_name_cb, &on);
+                                 "DistributedVirtualPortgroup", vm->pg_keys[i], false, one_name_cb,
+                                 &on);
         if (r2 == 0 && on.name) {
             h2k_vm_nic *nic = &vm->spec->nics[vm->pg_nic[i]];
             free(nic->network);
@@ -426,20 +431,20 @@ task_cb(void *ud, const xmlNode *obj)
 static void
 sleep_ms(unsigned ms)
 {
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
 int
 hk_vmw_wait_task(h2k_vmware_client *c, const char *task, const char *what, char **result)
 {
-    static const char *const paths[] = { "info", NULL };
+    static const char *const paths[] = {"info", NULL};
     if (result)
         *result = NULL;
     double start = hk_now();
     unsigned delay = 50;
     for (;;) {
-        task_state t = { c, what, 0, NULL };
+        task_state t = {c, what, 0, NULL};
         int rc = hk_vmw_retrieve(c, "Task", paths, "Task", task, false, task_cb, &t);
         if (rc == 0 && t.state == 1) {
             if (result)
@@ -506,8 +511,8 @@ hk_vmw_datacenter_of(h2k_vmware_client *c, const char *moref, char **dc)
     if (!type || !value)
         rc = hk_error_nomem(c->ctx);
     for (int depth = 0; rc == 0 && depth < 64; depth++) {
-        static const char *const paths[] = { "parent", "name", NULL };
-        parent_state p = { c->ctx, NULL, NULL, NULL };
+        static const char *const paths[] = {"parent", "name", NULL};
+        parent_state p = {c->ctx, NULL, NULL, NULL};
         rc = hk_vmw_retrieve(c, type, paths, type, value, false, parent_cb, &p);
         if (rc == 0 && strcmp(type, "Datacenter") == 0) {
             *dc = p.name;

@@ -17,7 +17,8 @@
 #include "providers/vmware/vmw_internal.h"
 
 #define NS_OVF "http://schemas.dmtf.org/ovf/envelope/1"
-#define NS_RASD "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+#define NS_RASD                                                                                    \
+    "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
 #define NS_VSSD "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData"
 #define NS_VMW "http://www.vmware.com/schema/ovf"
 
@@ -109,10 +110,10 @@ controller(ovfw *w, ctrl_ref *refs, size_t *n, size_t cap, h2k_bus bus, int inde
     case H2K_BUS_SCSI:
         type = 6;
         label = "SCSI controller";
-        sub = !model                          ? "lsilogic"
-              : strcmp(model, "pvscsi") == 0  ? "VirtualSCSI"
+        sub = !model                             ? "lsilogic"
+              : strcmp(model, "pvscsi") == 0     ? "VirtualSCSI"
               : strcmp(model, "lsisas1068") == 0 ? "lsilogicsas"
-                                               : model;
+                                                 : model;
         break;
     case H2K_BUS_SATA:
         type = 20;
@@ -140,7 +141,7 @@ int
 hk_vmw_write_ovf(h2k_ctx *ctx, const h2k_vm_spec *s, const char *const *hrefs,
                  const char *format_uri, const char *path)
 {
-    ovfw w = { 0 };
+    ovfw w = {0};
     w.next_id = 1;
     char num[48];
     ctrl_ref *ctrls = calloc(s->n_disks + s->n_removables + 1, sizeof(*ctrls));
@@ -246,8 +247,8 @@ hk_vmw_write_ovf(h2k_ctx *ctx, const h2k_vm_spec *s, const char *const *hrefs,
         const h2k_vm_removable *r = &s->removables[i];
         bool floppy = r->kind && strcmp(r->kind, "floppy") == 0;
         int index = r->bus == H2K_BUS_IDE && r->slot >= 0 ? r->slot / 2 : 0;
-        const char *parent =
-            floppy ? NULL : controller(&w, ctrls, &n_ctrls, cap, r->bus, index, NULL);
+        const char *parent = floppy ? NULL
+                                    : controller(&w, ctrls, &n_ctrls, cap, r->bus, index, NULL);
         xmlNodePtr it = item(&w, floppy ? 14 : 15, floppy ? "Floppy drive" : "CD/DVD drive", id);
         if (r->slot >= 0) {
             snprintf(num, sizeof(num), "%d", r->bus == H2K_BUS_IDE ? r->slot % 2 : r->slot);

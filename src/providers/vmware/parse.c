@@ -157,24 +157,24 @@ static const struct {
     h2k_bus bus;
     const char *model;
 } ctrl_types[] = {
-    { "ParaVirtualSCSIController", H2K_BUS_SCSI, "pvscsi" },
-    { "VirtualLsiLogicController", H2K_BUS_SCSI, "lsilogic" },
-    { "VirtualLsiLogicSASController", H2K_BUS_SCSI, "lsisas1068" },
-    { "VirtualBusLogicController", H2K_BUS_SCSI, "buslogic" },
-    { "VirtualAHCIController", H2K_BUS_SATA, "ahci" },
-    { "VirtualSATAController", H2K_BUS_SATA, "ahci" },
-    { "VirtualIDEController", H2K_BUS_IDE, "ide" },
-    { "VirtualNVMEController", H2K_BUS_NVME, "nvme" },
+    {"ParaVirtualSCSIController", H2K_BUS_SCSI, "pvscsi"},
+    {"VirtualLsiLogicController", H2K_BUS_SCSI, "lsilogic"},
+    {"VirtualLsiLogicSASController", H2K_BUS_SCSI, "lsisas1068"},
+    {"VirtualBusLogicController", H2K_BUS_SCSI, "buslogic"},
+    {"VirtualAHCIController", H2K_BUS_SATA, "ahci"},
+    {"VirtualSATAController", H2K_BUS_SATA, "ahci"},
+    {"VirtualIDEController", H2K_BUS_IDE, "ide"},
+    {"VirtualNVMEController", H2K_BUS_NVME, "nvme"},
 };
 
 static const struct {
     const char *type;
     const char *model;
 } nic_types[] = {
-    { "VirtualVmxnet3", "vmxnet3" },   { "VirtualVmxnet3Vrdma", "vmxnet3" },
-    { "VirtualVmxnet2", "vmxnet2" },   { "VirtualVmxnet", "vmxnet" },
-    { "VirtualE1000", "e1000" },       { "VirtualE1000e", "e1000e" },
-    { "VirtualPCNet32", "vlance" },    { "VirtualSriovEthernetCard", "sriov" },
+    {"VirtualVmxnet3", "vmxnet3"}, {"VirtualVmxnet3Vrdma", "vmxnet3"},
+    {"VirtualVmxnet2", "vmxnet2"}, {"VirtualVmxnet", "vmxnet"},
+    {"VirtualE1000", "e1000"},     {"VirtualE1000e", "e1000e"},
+    {"VirtualPCNet32", "vlance"},  {"VirtualSriovEthernetCard", "sriov"},
 };
 
 static void *
@@ -243,8 +243,8 @@ add_disk(h2k_ctx *ctx, const char *host, const xmlNode *d, const ctrl *ctrls, si
 }
 
 static int
-add_removable(h2k_ctx *ctx, const xmlNode *d, const char *kind, const ctrl *ctrls,
-              size_t n_ctrls, h2k_vm_spec *s)
+add_removable(h2k_ctx *ctx, const xmlNode *d, const char *kind, const ctrl *ctrls, size_t n_ctrls,
+              h2k_vm_spec *s)
 {
     bool oom = false;
     xmlNodePtr backing = hk_vmw_child(d, "backing");
@@ -387,8 +387,7 @@ hk_vmw_parse_hardware(h2k_ctx *ctx, const char *host, const xmlNode *hw, hk_vmw_
         }
         free(t);
     }
-    for (xmlNodePtr d = hk_vmw_child(hw, "device"); d && rc == 0;
-         d = hk_vmw_next(d, "device")) {
+    for (xmlNodePtr d = hk_vmw_child(hw, "device"); d && rc == 0; d = hk_vmw_next(d, "device")) {
         char *t = hk_vmw_xsi_type(d, &oom);
         if (oom) {
             rc = nomem(ctx);
@@ -475,7 +474,7 @@ hk_vmw_parse_vm(h2k_ctx *ctx, const char *host, const xmlNode *obj, hk_vmw_vm *v
     }
     /* the server's strings are kept as sent; control characters in them are
      * reported, rendered safely */
-    const char *const shown[] = { s->name, s->os_type };
+    const char *const shown[] = {s->name, s->os_type};
     for (size_t i = 0; i < 2; i++) {
         if (shown[i] && hk_str_needs_escape(shown[i])) {
             char *sv = hk_str_safe(shown[i]);
@@ -562,8 +561,8 @@ hk_vmw_parse_lease_info(h2k_ctx *ctx, const char *host, const xmlNode *info,
     size_t count = 0;
     for (xmlNodePtr d = hk_vmw_child(info, "deviceUrl"); d; d = hk_vmw_next(d, "deviceUrl"))
         if (++count > HK_VMW_MAX_DEVICES)
-            return hk_error(ctx, H2K_ERR_FORMAT, "%s: HttpNfcLease: more than %u device URLs",
-                            host, HK_VMW_MAX_DEVICES);
+            return hk_error(ctx, H2K_ERR_FORMAT, "%s: HttpNfcLease: more than %u device URLs", host,
+                            HK_VMW_MAX_DEVICES);
     if (count == 0)
         return 0;
     hk_vmw_device_url *u = calloc(count, sizeof(*u));
@@ -583,8 +582,7 @@ hk_vmw_parse_lease_info(h2k_ctx *ctx, const char *host, const xmlNode *info,
         e->file_size = hk_vmw_child_i64(d, "fileSize", &v) && v >= 0 ? v : -1;
         if (!oom && (!e->url || !*e->url)) {
             hk_vmw_device_urls_free(u, count);
-            return hk_error(ctx, H2K_ERR_FORMAT, "%s: HttpNfcLease: a device URL has no url",
-                            host);
+            return hk_error(ctx, H2K_ERR_FORMAT, "%s: HttpNfcLease: a device URL has no url", host);
         }
     }
     if (oom) {

@@ -29,11 +29,21 @@ hk_vmw_buf_escape(hk_buf *b, const char *s)
         return;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '&': hk_buf_puts(b, "&amp;"); break;
-        case '<': hk_buf_puts(b, "&lt;"); break;
-        case '>': hk_buf_puts(b, "&gt;"); break;
-        case '"': hk_buf_puts(b, "&quot;"); break;
-        case '\'': hk_buf_puts(b, "&apos;"); break;
+        case '&':
+            hk_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            hk_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            hk_buf_puts(b, "&gt;");
+            break;
+        case '"':
+            hk_buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            hk_buf_puts(b, "&apos;");
+            break;
         default:
             if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
                 hk_buf_puts(b, "?"); /* not representable in XML 1.0 */
@@ -56,7 +66,7 @@ hk_vmw_buf_moref(hk_buf *b, const char *name, const char *type, const char *valu
 char *
 hk_vmw_envelope(const char *method_xml)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                     "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\""
                     " xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\""
@@ -72,8 +82,7 @@ hk_vmw_envelope(const char *method_xml)
 static bool
 is_elem(const xmlNode *n, const char *name)
 {
-    return n && n->type == XML_ELEMENT_NODE && n->name &&
-           strcmp((const char *)n->name, name) == 0;
+    return n && n->type == XML_ELEMENT_NODE && n->name && strcmp((const char *)n->name, name) == 0;
 }
 
 xmlNodePtr
@@ -169,26 +178,26 @@ hk_vmw_fault_code(const char *t)
         const char *type;
         int code;
     } map[] = {
-        { "InvalidLogin", H2K_ERR_AUTHENTICATION },
-        { "NotAuthenticated", H2K_ERR_AUTHENTICATION },
-        { "NoPermission", H2K_ERR_AUTHENTICATION },
-        { "PasswordExpired", H2K_ERR_AUTHENTICATION },
-        { "NotFound", H2K_ERR_NOT_FOUND },
-        { "ManagedObjectNotFound", H2K_ERR_NOT_FOUND },
-        { "FileNotFound", H2K_ERR_NOT_FOUND },
-        { "InvalidPowerState", H2K_ERR_VALIDATION },
-        { "InvalidState", H2K_ERR_VALIDATION },
-        { "InvalidVmState", H2K_ERR_VALIDATION },
-        { "TaskInProgress", H2K_ERR_VALIDATION },
-        { "InvalidArgument", H2K_ERR_VALIDATION },
-        { "InvalidProperty", H2K_ERR_VALIDATION },
-        { "InvalidRequest", H2K_ERR_VALIDATION },
-        { "NotSupported", H2K_ERR_UNSUPPORTED },
-        { "MethodNotFound", H2K_ERR_UNSUPPORTED },
-        { "Timedout", H2K_ERR_TIMEOUT },
-        { "RequestCanceled", H2K_ERR_CANCELLED },
-        { "HostCommunication", H2K_ERR_CONNECTION },
-        { "HostNotConnected", H2K_ERR_CONNECTION },
+        {"InvalidLogin", H2K_ERR_AUTHENTICATION},
+        {"NotAuthenticated", H2K_ERR_AUTHENTICATION},
+        {"NoPermission", H2K_ERR_AUTHENTICATION},
+        {"PasswordExpired", H2K_ERR_AUTHENTICATION},
+        {"NotFound", H2K_ERR_NOT_FOUND},
+        {"ManagedObjectNotFound", H2K_ERR_NOT_FOUND},
+        {"FileNotFound", H2K_ERR_NOT_FOUND},
+        {"InvalidPowerState", H2K_ERR_VALIDATION},
+        {"InvalidState", H2K_ERR_VALIDATION},
+        {"InvalidVmState", H2K_ERR_VALIDATION},
+        {"TaskInProgress", H2K_ERR_VALIDATION},
+        {"InvalidArgument", H2K_ERR_VALIDATION},
+        {"InvalidProperty", H2K_ERR_VALIDATION},
+        {"InvalidRequest", H2K_ERR_VALIDATION},
+        {"NotSupported", H2K_ERR_UNSUPPORTED},
+        {"MethodNotFound", H2K_ERR_UNSUPPORTED},
+        {"Timedout", H2K_ERR_TIMEOUT},
+        {"RequestCanceled", H2K_ERR_CANCELLED},
+        {"HostCommunication", H2K_ERR_CONNECTION},
+        {"HostNotConnected", H2K_ERR_CONNECTION},
     };
     if (!t)
         return H2K_ERR_GENERIC;
@@ -202,7 +211,7 @@ hk_vmw_fault_code(const char *t)
 static char *
 clean_text(const char *s, const char *secret)
 {
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     size_t n = 0, sl = secret ? strlen(secret) : 0;
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         if (sl && strncmp((const char *)p, secret, sl) == 0) {
@@ -304,9 +313,9 @@ silent_error(void *ud, const char *msg, ...)
 }
 
 int
-hk_vmw_soap_parse(h2k_ctx *ctx, const char *body, size_t len, long http_status,
-                  const char *host, const char *method, const char *secret,
-                  hk_vmw_response *out, char **fault_type_out)
+hk_vmw_soap_parse(h2k_ctx *ctx, const char *body, size_t len, long http_status, const char *host,
+                  const char *method, const char *secret, hk_vmw_response *out,
+                  char **fault_type_out)
 {
     out->doc = NULL;
     out->result = NULL;
@@ -365,8 +374,8 @@ hk_vmw_soap_parse(h2k_ctx *ctx, const char *body, size_t len, long http_status,
     size_t ml = strlen(method);
     if (!first || strncmp((const char *)first->name, method, ml) != 0 ||
         strcmp((const char *)first->name + ml, "Response") != 0) {
-        rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: %s: the response has no <%sResponse> element",
-                      host, method, method);
+        rc = hk_error(ctx, H2K_ERR_FORMAT, "%s: %s: the response has no <%sResponse> element", host,
+                      method, method);
         goto fail;
     }
     out->doc = doc;

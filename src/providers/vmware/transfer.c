@@ -30,7 +30,7 @@ hk_vmw_folder_url(h2k_vmware_client *c, const char *dc, const char *ds, const ch
     CURL *e = curl_easy_init();
     if (!e)
         return NULL;
-    hk_buf b = { 0 };
+    hk_buf b = {0};
     hk_buf_printf(&b, "%s/folder", c->base_url);
     const char *p = path;
     while (*p) {
@@ -63,9 +63,9 @@ hk_vmw_folder_url(h2k_vmware_client *c, const char *dc, const char *ds, const ch
 static int
 http_error(h2k_vmware_client *c, long status, const char *method, const char *url)
 {
-    int code = status == 404   ? H2K_ERR_NOT_FOUND
+    int code = status == 404                    ? H2K_ERR_NOT_FOUND
                : status == 401 || status == 403 ? H2K_ERR_AUTHENTICATION
-                                                 : H2K_ERR_CONNECTION;
+                                                : H2K_ERR_CONNECTION;
     /* the URL names the file; it holds no credential */
     return hk_error(c->ctx, code, "%s: %s %s: HTTP status %ld", c->host, method, url, status);
 }
@@ -81,7 +81,7 @@ hk_vmw_fetch_small(h2k_vmware_client *c, const char *url, size_t max, char **out
     if (!e)
         return hk_error_nomem(c->ctx);
     char err[CURL_ERROR_SIZE] = "";
-    hk_curl_sink m = { .max = max };
+    hk_curl_sink m = {.max = max};
     hk_vmw_setup_easy(c, e);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hk_curl_sink_write);
@@ -134,10 +134,12 @@ header_cb(char *d, size_t size, size_t nmemb, void *ud)
     line[l] = '\0';
     hk_strtrim(line);
     if (strncasecmp(line, "Last-Modified:", 14) == 0) {
-        snprintf(h->lm, sizeof(h->lm), "%.*s", (int)sizeof(h->lm) - 1, line + 14); /* truncation is fine */
+        snprintf(h->lm, sizeof(h->lm), "%.*s", (int)sizeof(h->lm) - 1,
+                 line + 14); /* truncation is fine */
         hk_strtrim(h->lm);
     } else if (strncasecmp(line, "Content-Range:", 14) == 0) {
-        snprintf(h->cr, sizeof(h->cr), "%.*s", (int)sizeof(h->cr) - 1, line + 14); /* truncation is fine */
+        snprintf(h->cr, sizeof(h->cr), "%.*s", (int)sizeof(h->cr) - 1,
+                 line + 14); /* truncation is fine */
         hk_strtrim(h->cr);
     }
     return n;
@@ -150,7 +152,7 @@ head(h2k_vmware_client *c, const char *url, uint64_t *size, char *lm, size_t lm_
     if (!e)
         return hk_error_nomem(c->ctx);
     char err[CURL_ERROR_SIZE] = "";
-    head_info h = { "", "" };
+    head_info h = {"", ""};
     hk_vmw_setup_easy(c, e);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -182,10 +184,10 @@ typedef struct xfer {
     char *part;
     char *meta;
     int fd;
-    uint64_t offset;      /* where this session started writing */
+    uint64_t offset; /* where this session started writing */
     uint64_t written;
     CURL *e;
-    bool started;         /* status checked */
+    bool started; /* status checked */
     bool active;
     bool done;
     head_info h;
@@ -195,7 +197,7 @@ typedef struct xfer {
 typedef struct dl_run {
     h2k_vmware_client *c;
     uint64_t done, total, last_report;
-    int rc;               /* first failure */
+    int rc; /* first failure */
 } dl_run;
 
 static int
@@ -232,8 +234,8 @@ xfer_write(char *d, size_t size, size_t nmemb, void *ud)
             const char *sp = strchr(x->h.cr, ' ');
             if (!sp || !dash || dash < sp) {
                 fail(r, hk_error(r->c->ctx, H2K_ERR_FORMAT,
-                                 "%s: GET %s: 206 answer without a valid Content-Range",
-                                 r->c->host, x->dl->url));
+                                 "%s: GET %s: 206 answer without a valid Content-Range", r->c->host,
+                                 x->dl->url));
                 return 0;
             }
             char num[32];
@@ -367,8 +369,8 @@ xfer_prepare(dl_run *r, xfer *x)
     dl->resumed = have;
     r->done += have;
     if (have)
-        hk_info(c->ctx, HK_VMW_DOMAIN, "%s: resuming %s at byte %" PRIu64 " of %" PRIu64,
-                c->host, dl->path, have, dl->size);
+        hk_info(c->ctx, HK_VMW_DOMAIN, "%s: resuming %s at byte %" PRIu64 " of %" PRIu64, c->host,
+                dl->path, have, dl->size);
     return 0;
 }
 
@@ -449,10 +451,9 @@ xfer_ended(dl_run *r, xfer *x, CURLcode cc)
 }
 
 int
-hk_vmw_download(h2k_vmware_client *c, hk_vmw_dl *dls, size_t n, hk_vmw_tick_fn tick,
-                void *tick_ud)
+hk_vmw_download(h2k_vmware_client *c, hk_vmw_dl *dls, size_t n, hk_vmw_tick_fn tick, void *tick_ud)
 {
-    dl_run r = { c, 0, 0, 0, 0 };
+    dl_run r = {c, 0, 0, 0, 0};
     xfer *xs = calloc(n ? n : 1, sizeof(*xs));
     CURLM *m = curl_multi_init();
     if (!xs || !m) {

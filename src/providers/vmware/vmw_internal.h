@@ -90,8 +90,8 @@ typedef struct hk_vmw_vm {
     char *power_state;
     char *vmx_path;
     h2k_vm_spec *spec;
-    size_t n_pg_keys;     /* NICs on distributed port groups: key to resolve */
-    char **pg_keys;       /* pg_keys[i] belongs to spec->nics[pg_nic[i]] */
+    size_t n_pg_keys; /* NICs on distributed port groups: key to resolve */
+    char **pg_keys;   /* pg_keys[i] belongs to spec->nics[pg_nic[i]] */
     size_t *pg_nic;
 } hk_vmw_vm;
 void hk_vmw_vm_clear(hk_vmw_vm *vm);
@@ -111,8 +111,8 @@ xmlNodePtr hk_vmw_obj_prop(const xmlNode *obj, const char *name);
 /* Task state from a TaskInfo <val>: 1 success, 0 running/queued, negative
  * h2k_code on error (recorded naming @host and @what). *result_moref gets
  * info.result when it is a managed object reference (caller frees). */
-int hk_vmw_parse_task_info(h2k_ctx *ctx, const char *host, const char *what,
-                           const xmlNode *info, char **result_moref);
+int hk_vmw_parse_task_info(h2k_ctx *ctx, const char *host, const char *what, const xmlNode *info,
+                           char **result_moref);
 
 /* A device URL of an HttpNfcLease. */
 typedef struct hk_vmw_device_url {
@@ -120,12 +120,12 @@ typedef struct hk_vmw_device_url {
     char *url;
     char *target_id;
     bool disk;
-    int64_t file_size;    /* -1 when absent */
+    int64_t file_size; /* -1 when absent */
 } hk_vmw_device_url;
 
 typedef struct hk_vmw_manifest_entry {
     char *key;
-    char *sha1;           /* lower-case hex */
+    char *sha1; /* lower-case hex */
     int64_t size;
 } hk_vmw_manifest_entry;
 
@@ -150,13 +150,13 @@ int hk_vmw_walk_result(h2k_ctx *ctx, const xmlNode *returnval, hk_vmw_obj_fn fn,
 /* Replaces the network for unit tests: called with the method name and the
  * full request; returns 0 and a malloc'd response body with its HTTP status,
  * or a negative h2k_code (recorded by the hook). */
-typedef int (*hk_vmw_soap_hook)(void *ud, const char *method, const char *request,
-                                char **response, size_t *len, long *http_status);
+typedef int (*hk_vmw_soap_hook)(void *ud, const char *method, const char *request, char **response,
+                                size_t *len, long *http_status);
 
 struct h2k_vmware_client {
     h2k_ctx *ctx;
-    char *host;               /* host[:port] as given */
-    char *base_url;           /* "https://host[:port]" */
+    char *host;     /* host[:port] as given */
+    char *base_url; /* "https://host[:port]" */
     char *user;
     char *password;
     size_t password_len;
@@ -164,7 +164,7 @@ struct h2k_vmware_client {
     int insecure;
     char *ca_file;
     unsigned char pin[32];
-    size_t pin_len;           /* 0, 20 (SHA-1) or 32 (SHA-256) */
+    size_t pin_len; /* 0, 20 (SHA-1) or 32 (SHA-256) */
     unsigned timeout;
     unsigned max_objects;
     unsigned streams;
@@ -176,7 +176,7 @@ struct h2k_vmware_client {
     CURLSH *share;
     struct curl_slist *soap_headers;
     char errbuf[CURL_ERROR_SIZE];
-    char seen_sha1[64];       /* the server certificate's SHA-1 "AA:BB:..", once seen */
+    char seen_sha1[64]; /* the server certificate's SHA-1 "AA:BB:..", once seen */
     int pin_mismatch;
 
     char *root_folder;
@@ -185,7 +185,7 @@ struct h2k_vmware_client {
     char *session_manager;
     char *api_type;
     bool logged_in;
-    char *dc_vm_folder;       /* vmFolder of the client's datacenter, once looked up */
+    char *dc_vm_folder; /* vmFolder of the client's datacenter, once looked up */
 
     hk_vmw_soap_hook hook;
     void *hook_ud;
@@ -225,13 +225,13 @@ int hk_vmw_datacenter_of(h2k_vmware_client *c, const char *moref, char **dc);
 /* ------------------------------------------------------------ transfer.c */
 
 typedef struct hk_vmw_dl {
-    const char *url;      /* absolute URL */
-    const char *path;     /* final local path */
-    bool resume;          /* may resume a .part (validated by size and Last-Modified) */
+    const char *url;  /* absolute URL */
+    const char *path; /* final local path */
+    bool resume;      /* may resume a .part (validated by size and Last-Modified) */
     /* filled in */
-    uint64_t size;        /* bytes of the complete file */
-    uint64_t resumed;     /* bytes kept from an earlier .part */
-    uint64_t received;    /* bytes received now */
+    uint64_t size;     /* bytes of the complete file */
+    uint64_t resumed;  /* bytes kept from an earlier .part */
+    uint64_t received; /* bytes received now */
 } hk_vmw_dl;
 
 /* Called about every second during the transfers (NFC lease progress). */
@@ -243,8 +243,7 @@ int hk_vmw_download(h2k_vmware_client *c, hk_vmw_dl *dls, size_t n, hk_vmw_tick_
                     void *tick_ud);
 
 /* Fetches a small file (<= @max bytes) into memory; caller frees *out. */
-int hk_vmw_fetch_small(h2k_vmware_client *c, const char *url, size_t max, char **out,
-                       size_t *len);
+int hk_vmw_fetch_small(h2k_vmware_client *c, const char *url, size_t max, char **out, size_t *len);
 
 /* "?dcPath=..&dsName=.." folder URL of "[ds] path"; caller frees. */
 char *hk_vmw_folder_url(h2k_vmware_client *c, const char *dc, const char *ds, const char *path);
