@@ -4,33 +4,6 @@
 
 #include "libvirt_xml.h"
 
-static void
-put_esc(hk_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            hk_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            hk_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            hk_buf_puts(b, "&gt;");
-            break;
-        case '\'':
-            hk_buf_puts(b, "&apos;");
-            break;
-        case '"':
-            hk_buf_puts(b, "&quot;");
-            break;
-        default:
-            hk_buf_append(b, s, 1);
-            break;
-        }
-    }
-}
-
 /* libvirt's name for a qemu NIC model. */
 static const char *
 nic_model(const char *qemu_model)
@@ -52,17 +25,17 @@ hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
     bool kvm = strcmp(p->type, "kvm") == 0;
     hk_buf b = {0};
     hk_buf_printf(&b, "<domain type='%s'>\n  <name>", kvm ? "kvm" : "qemu");
-    put_esc(&b, p->name);
+    hk_buf_xml_escape(&b, p->name);
     hk_buf_printf(&b, "</name>\n  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n",
                   p->memory_mib, p->vcpus);
     hk_buf_puts(&b, "  <os>\n    <type arch='x86_64' machine='");
-    put_esc(&b, p->machine);
+    hk_buf_xml_escape(&b, p->machine);
     hk_buf_puts(&b, "'>hvm</type>\n");
     if (p->ovmf_code) {
         hk_buf_puts(&b, "    <loader readonly='yes' type='pflash'>");
-        put_esc(&b, p->ovmf_code);
+        hk_buf_xml_escape(&b, p->ovmf_code);
         hk_buf_puts(&b, "</loader>\n    <nvram>");
-        put_esc(&b, p->ovmf_vars);
+        hk_buf_xml_escape(&b, p->ovmf_vars);
         hk_buf_puts(&b, "</nvram>\n");
     }
     hk_buf_puts(&b, "    <boot dev='hd'/>\n  </os>\n");
@@ -76,24 +49,24 @@ hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
     if (p->bus == H2K_BUS_SCSI)
         hk_buf_puts(&b, "    <controller type='scsi' index='0' model='virtio-scsi'/>\n");
     hk_buf_puts(&b, "    <disk type='file' device='disk'>\n      <driver name='qemu' type='");
-    put_esc(&b, p->disk_format);
+    hk_buf_xml_escape(&b, p->disk_format);
     hk_buf_puts(&b, "' cache='unsafe'/>\n      <source file='");
-    put_esc(&b, p->disk);
+    hk_buf_xml_escape(&b, p->disk);
     hk_buf_printf(&b, "'/>\n      <target dev='%s' bus='%s'/>\n    </disk>\n", dev,
                   h2k_bus_name(p->bus));
     if (p->nic_model) {
         hk_buf_puts(&b, "    <interface type='user'>\n");
         if (p->mac) {
             hk_buf_puts(&b, "      <mac address='");
-            put_esc(&b, p->mac);
+            hk_buf_xml_escape(&b, p->mac);
             hk_buf_puts(&b, "'/>\n");
         }
         hk_buf_puts(&b, "      <model type='");
-        put_esc(&b, nic_model(p->nic_model));
+        hk_buf_xml_escape(&b, nic_model(p->nic_model));
         hk_buf_puts(&b, "'/>\n    </interface>\n");
     }
     hk_buf_puts(&b, "    <serial type='file'>\n      <source path='");
-    put_esc(&b, p->console_log);
+    hk_buf_xml_escape(&b, p->console_log);
     hk_buf_puts(&b, "' append='off'/>\n      <target port='0'/>\n    </serial>\n");
     hk_buf_puts(&b, "    <video>\n      <model type='vga'/>\n    </video>\n");
     hk_buf_puts(&b, "    <memballoon model='none'/>\n  </devices>\n");

@@ -138,6 +138,9 @@ void hk_buf_append(hk_buf *b, const char *s, size_t n);
 void hk_buf_puts(hk_buf *b, const char *s);
 void hk_buf_printf(hk_buf *b, const char *fmt, ...) HK_PRINTF(2, 3);
 void hk_buf_vprintf(hk_buf *b, const char *fmt, va_list ap) HK_PRINTF(2, 0);
+/* Appends @s XML-escaped (&<>"' as entities; control characters other than
+ * tab and line ends, which XML 1.0 cannot hold, as '?').  @s may be NULL. */
+void hk_buf_xml_escape(hk_buf *b, const char *s);
 /* Returns the string (caller frees) and resets @b; NULL if an allocation failed. */
 char *hk_buf_steal(hk_buf *b);
 void hk_buf_free(hk_buf *b);

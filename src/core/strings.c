@@ -71,6 +71,37 @@ hk_buf_vprintf(hk_buf *b, const char *fmt, va_list ap)
 }
 
 void
+hk_buf_xml_escape(hk_buf *b, const char *s)
+{
+    if (!s)
+        return;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '&':
+            hk_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            hk_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            hk_buf_puts(b, "&gt;");
+            break;
+        case '"':
+            hk_buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            hk_buf_puts(b, "&apos;");
+            break;
+        default:
+            if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+                hk_buf_puts(b, "?"); /* not representable in XML 1.0 */
+            else
+                hk_buf_append(b, (const char *)p, 1);
+        }
+    }
+}
+
+void
 hk_buf_printf(hk_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -337,6 +337,28 @@ hk_run_qemu_img(h2k_ctx *ctx, const char *const *argv, const hk_run_opts *opts, 
     return rc;
 }
 
+/* qemu-img create of a qcow2 @overlay whose header names @backing_name (of
+ * format @backing_fmt); errors name @path, the file the backing is read from. */
+static int
+create_overlay(h2k_ctx *ctx, const char *backing_name, const char *path, const char *backing_fmt,
+               const char *overlay)
+{
+    const char *argv[] = {"qemu-img",  "create", "-q",         "-f",    "qcow2", "-F",
+                          backing_fmt, "-b",     backing_name, overlay, NULL};
+    hk_run_opts ro = {0};
+    ro.timeout_seconds = 120;
+    char *what = hk_asprintf("create of the overlay %s", overlay);
+    int rc = hk_run_qemu_img(ctx, argv, &ro, path, what ? what : "create of the overlay");
+    free(what);
+    /* it exposes the source's data: private, whatever the umask */
+    if (rc == 0)
+        rc = hk_output_mode_path(ctx, overlay, 0600, NULL);
+    /* its backing file is ours to follow when the overlay is probed again */
+    if (rc == 0)
+        rc = hk_ctx_trust_file(ctx, overlay);
+    return rc;
+}
+
 int
 hk_qcow2_overlay_window(h2k_ctx *ctx, const char *container, uint64_t offset, uint64_t size,
                         const char *backing_fmt, const char *overlay)
@@ -353,19 +375,9 @@ hk_qcow2_overlay_window(h2k_ctx *ctx, const char *container, uint64_t offset, ui
         free(abs);
         return rc;
     }
-    const char *argv[] = {"qemu-img",  "create", "-q", "-f",    "qcow2", "-F",
-                          backing_fmt, "-b",     name, overlay, NULL};
-    hk_run_opts ro = {0};
-    ro.timeout_seconds = 120;
-    char *what = hk_asprintf("create of the overlay %s", overlay);
-    int rc = hk_run_qemu_img(ctx, argv, &ro, abs, what ? what : "create of the overlay");
-    free(what);
+    int rc = create_overlay(ctx, name, abs, backing_fmt, overlay);
     free(name);
     free(abs);
-    if (rc == 0)
-        rc = hk_output_mode_path(ctx, overlay, 0600, NULL);
-    if (rc == 0)
-        rc = hk_ctx_trust_file(ctx, overlay);
     return rc;
 }
 
@@ -381,19 +393,7 @@ hk_qcow2_overlay(h2k_ctx *ctx, const char *backing, const char *backing_fmt, con
     char *abs = hk_abspath(backing);
     if (!abs)
         return hk_error_nomem(ctx);
-    const char *argv[] = {"qemu-img",  "create", "-q", "-f",    "qcow2", "-F",
-                          backing_fmt, "-b",     abs,  overlay, NULL};
-    hk_run_opts ro = {0};
-    ro.timeout_seconds = 120;
-    char *what = hk_asprintf("create of the overlay %s", overlay);
-    int rc = hk_run_qemu_img(ctx, argv, &ro, abs, what ? what : "create of the overlay");
-    free(what);
+    int rc = create_overlay(ctx, abs, abs, backing_fmt, overlay);
     free(abs);
-    /* it exposes the source's data: private, whatever the umask */
-    if (rc == 0)
-        rc = hk_output_mode_path(ctx, overlay, 0600, NULL);
-    /* its backing file is ours to follow when the overlay is probed again */
-    if (rc == 0)
-        rc = hk_ctx_trust_file(ctx, overlay);
     return rc;
 }

@@ -169,6 +169,62 @@ write_all(xstate *x, int fd, const char *tmp_full, const uint8_t *b, size_t n)
     return 0;
 }
 
+/* Feeds @len bytes of gzip data (concatenated gzip members allowed) to @zs and
+ * hands each inflated run, in @out (HK_OVA_COPY_BUF bytes), to @sink; @end is
+ * set when a gzip member ends.  Corrupt data is an error naming @member of @ova
+ * and the offset reached. */
+typedef int (*inflate_sink)(h2k_ctx *ctx, void *ud, const uint8_t *buf, size_t len);
+
+static int
+inflate_feed(h2k_ctx *ctx, z_stream *zs, bool *end, uint8_t *out, const h2k_ova *ova, size_t member,
+             const uint8_t *buf, size_t len, inflate_sink sink, void *ud)
+{
+    zs->next_in = (Bytef *)buf;
+    zs->avail_in = (uInt)len;
+    while (zs->avail_in > 0) {
+        if (*end) {
+            /* another gzip member follows (concatenated streams) */
+            if (inflateReset(zs) != Z_OK)
+                return hk_error(ctx, H2K_ERR_GENERIC, "inflateReset failed");
+            *end = false;
+        }
+        zs->next_out = out;
+        zs->avail_out = HK_OVA_COPY_BUF;
+        int zr = inflate(zs, Z_NO_FLUSH);
+        size_t produced = HK_OVA_COPY_BUF - zs->avail_out;
+        if (zr != Z_OK && zr != Z_STREAM_END && !(zr == Z_BUF_ERROR && produced > 0)) {
+            const h2k_ova_member *m = &ova->members[member];
+            return hk_error_at(ctx, H2K_ERR_FORMAT, ova->path, (int64_t)(m->offset + zs->total_in),
+                               m->name, "member %s: corrupt gzip data: %s", m->name,
+                               zs->msg ? zs->msg : "inflate failed");
+        }
+        if (produced) {
+            int rc = sink(ctx, ud, out, produced);
+            if (rc < 0)
+                return rc;
+        }
+        if (zr == Z_STREAM_END)
+            *end = true;
+    }
+    /* output may still be pending with no input left */
+    while (!*end) {
+        zs->next_out = out;
+        zs->avail_out = HK_OVA_COPY_BUF;
+        int zr = inflate(zs, Z_NO_FLUSH);
+        size_t produced = HK_OVA_COPY_BUF - zs->avail_out;
+        if (produced) {
+            int rc = sink(ctx, ud, out, produced);
+            if (rc < 0)
+                return rc;
+        }
+        if (zr == Z_STREAM_END)
+            *end = true;
+        if (produced == 0 || zr != Z_OK)
+            break;
+    }
+    return 0;
+}
+
 typedef struct copy_ud {
     xstate *x;
     int fd;
@@ -181,57 +237,21 @@ typedef struct copy_ud {
 } copy_ud;
 
 static int
-copy_chunk(h2k_ctx *ctx, void *ud, const uint8_t *buf, size_t len)
+copy_sink(h2k_ctx *ctx, void *ud, const uint8_t *buf, size_t len)
 {
     copy_ud *c = ud;
     (void)ctx;
+    return write_all(c->x, c->fd, c->tmp_full, buf, len);
+}
+
+static int
+copy_chunk(h2k_ctx *ctx, void *ud, const uint8_t *buf, size_t len)
+{
+    copy_ud *c = ud;
     if (!c->gz)
         return write_all(c->x, c->fd, c->tmp_full, buf, len);
-    c->zs.next_in = (Bytef *)buf;
-    c->zs.avail_in = (uInt)len;
-    while (c->zs.avail_in > 0) {
-        if (c->gz_end) {
-            /* another gzip member follows (concatenated streams) */
-            if (inflateReset(&c->zs) != Z_OK)
-                return hk_error(ctx, H2K_ERR_GENERIC, "inflateReset failed");
-            c->gz_end = false;
-        }
-        c->zs.next_out = c->x->outbuf;
-        c->zs.avail_out = HK_OVA_COPY_BUF;
-        int zr = inflate(&c->zs, Z_NO_FLUSH);
-        size_t produced = HK_OVA_COPY_BUF - c->zs.avail_out;
-        if (zr != Z_OK && zr != Z_STREAM_END && !(zr == Z_BUF_ERROR && produced > 0)) {
-            const h2k_ova_member *m = &c->x->ova->members[c->member];
-            return hk_error_at(ctx, H2K_ERR_FORMAT, c->x->ova->path,
-                               (int64_t)(m->offset + c->zs.total_in), m->name,
-                               "member %s: corrupt gzip data: %s", m->name,
-                               c->zs.msg ? c->zs.msg : "inflate failed");
-        }
-        if (produced) {
-            int rc = write_all(c->x, c->fd, c->tmp_full, c->x->outbuf, produced);
-            if (rc < 0)
-                return rc;
-        }
-        if (zr == Z_STREAM_END)
-            c->gz_end = true;
-    }
-    /* output may still be pending with no input left */
-    while (!c->gz_end) {
-        c->zs.next_out = c->x->outbuf;
-        c->zs.avail_out = HK_OVA_COPY_BUF;
-        int zr = inflate(&c->zs, Z_NO_FLUSH);
-        size_t produced = HK_OVA_COPY_BUF - c->zs.avail_out;
-        if (produced) {
-            int rc = write_all(c->x, c->fd, c->tmp_full, c->x->outbuf, produced);
-            if (rc < 0)
-                return rc;
-        }
-        if (zr == Z_STREAM_END)
-            c->gz_end = true;
-        if (produced == 0 || zr != Z_OK)
-            break;
-    }
-    return 0;
+    return inflate_feed(ctx, &c->zs, &c->gz_end, c->x->outbuf, c->x->ova, c->member, buf, len,
+                        copy_sink, c);
 }
 
 /* Creates "<base>.part-XXXXXX" in @pfd; returns the fd and the name. */
@@ -687,50 +707,20 @@ gunzip_write(h2k_ctx *ctx, gunzip_ud *g, size_t n)
 }
 
 static int
+gunzip_sink(h2k_ctx *ctx, void *ud, const uint8_t *buf, size_t len)
+{
+    (void)buf; /* the inflated bytes are in g->out */
+    return gunzip_write(ctx, ud, len);
+}
+
+static int
 gunzip_chunk(h2k_ctx *ctx, void *ud, const uint8_t *buf, size_t len)
 {
     gunzip_ud *g = ud;
     int rc = hk_ova_hasher_update(ctx, g->h, buf, len); /* the stored bytes */
     if (rc < 0)
         return rc;
-    g->zs.next_in = (Bytef *)buf;
-    g->zs.avail_in = (uInt)len;
-    while (g->zs.avail_in > 0) {
-        if (g->end) {
-            /* another gzip member follows (concatenated streams) */
-            if (inflateReset(&g->zs) != Z_OK)
-                return hk_error(ctx, H2K_ERR_GENERIC, "inflateReset failed");
-            g->end = false;
-        }
-        g->zs.next_out = g->out;
-        g->zs.avail_out = HK_OVA_COPY_BUF;
-        int zr = inflate(&g->zs, Z_NO_FLUSH);
-        size_t produced = HK_OVA_COPY_BUF - g->zs.avail_out;
-        if (zr != Z_OK && zr != Z_STREAM_END && !(zr == Z_BUF_ERROR && produced > 0)) {
-            const h2k_ova_member *m = &g->ova->members[g->member];
-            return hk_error_at(ctx, H2K_ERR_FORMAT, g->ova->path,
-                               (int64_t)(m->offset + g->zs.total_in), m->name,
-                               "member %s: corrupt gzip data: %s", m->name,
-                               g->zs.msg ? g->zs.msg : "inflate failed");
-        }
-        if (produced && (rc = gunzip_write(ctx, g, produced)) < 0)
-            return rc;
-        if (zr == Z_STREAM_END)
-            g->end = true;
-    }
-    while (!g->end) { /* output still pending with no input left */
-        g->zs.next_out = g->out;
-        g->zs.avail_out = HK_OVA_COPY_BUF;
-        int zr = inflate(&g->zs, Z_NO_FLUSH);
-        size_t produced = HK_OVA_COPY_BUF - g->zs.avail_out;
-        if (produced && (rc = gunzip_write(ctx, g, produced)) < 0)
-            return rc;
-        if (zr == Z_STREAM_END)
-            g->end = true;
-        if (produced == 0 || zr != Z_OK)
-            break;
-    }
-    return 0;
+    return inflate_feed(ctx, &g->zs, &g->end, g->out, g->ova, g->member, buf, len, gunzip_sink, g);
 }
 
 int

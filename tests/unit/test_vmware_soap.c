@@ -92,7 +92,7 @@ test_escape_and_envelope(void **state)
 {
     (void)state;
     hk_buf b = {0};
-    hk_vmw_buf_escape(&b, "a&b<c>\"d'e\x01"
+    hk_buf_xml_escape(&b, "a&b<c>\"d'e\x01"
                           "f");
     assert_string_equal(b.data, "a&amp;b&lt;c&gt;&quot;d&apos;e?f");
     hk_buf_free(&b);

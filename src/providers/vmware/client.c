@@ -324,9 +324,9 @@ login(h2k_vmware_client *c)
     hk_buf_puts(&b, "<Login xmlns=\"urn:vim25\">");
     hk_vmw_buf_moref(&b, "_this", "SessionManager", c->session_manager);
     hk_buf_puts(&b, "<userName>");
-    hk_vmw_buf_escape(&b, c->user);
+    hk_buf_xml_escape(&b, c->user);
     hk_buf_puts(&b, "</userName><password>");
-    hk_vmw_buf_escape(&b, c->password);
+    hk_buf_xml_escape(&b, c->password);
     hk_buf_puts(&b, "</password></Login>");
     if (b.oom) {
         wipe(b.data, b.len);

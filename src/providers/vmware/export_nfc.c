@@ -263,7 +263,7 @@ fail : {
     hk_buf b = {0};
     hk_buf_puts(&b, "<fault xsi:type=\"LocalizedMethodFault\"><fault xsi:type=\"SystemError\">"
                     "<reason>hyper2kvm export failed</reason></fault><localizedMessage>");
-    hk_vmw_buf_escape(&b, msg ? msg : "export failed");
+    hk_buf_xml_escape(&b, msg ? msg : "export failed");
     hk_buf_puts(&b, "</localizedMessage></fault>");
     bool cancelled = h2k_ctx_is_cancelled(ctx);
     if (cancelled)

@@ -31,7 +31,7 @@ cancel_retrieve(h2k_vmware_client *c, const char *token)
 {
     hk_buf b = {0};
     hk_buf_puts(&b, "<token>");
-    hk_vmw_buf_escape(&b, token);
+    hk_buf_xml_escape(&b, token);
     hk_buf_puts(&b, "</token>");
     hk_vmw_response r = {0};
     if (b.data && hk_vmw_call(c, "CancelRetrievePropertiesEx", "PropertyCollector",
@@ -48,11 +48,11 @@ hk_vmw_retrieve(h2k_vmware_client *c, const char *type, const char *const *paths
 {
     hk_buf b = {0};
     hk_buf_puts(&b, "<specSet><propSet><type>");
-    hk_vmw_buf_escape(&b, type);
+    hk_buf_xml_escape(&b, type);
     hk_buf_puts(&b, "</type><all>false</all>");
     for (size_t i = 0; paths && paths[i]; i++) {
         hk_buf_puts(&b, "<pathSet>");
-        hk_vmw_buf_escape(&b, paths[i]);
+        hk_buf_xml_escape(&b, paths[i]);
         hk_buf_puts(&b, "</pathSet>");
     }
     hk_buf_puts(&b, "</propSet><objectSet>");
@@ -91,7 +91,7 @@ hk_vmw_retrieve(h2k_vmware_client *c, const char *type, const char *const *paths
             break;
         }
         hk_buf_puts(&b, "<token>");
-        hk_vmw_buf_escape(&b, token);
+        hk_buf_xml_escape(&b, token);
         hk_buf_puts(&b, "</token>");
         free(token);
         args = hk_buf_steal(&b);
@@ -111,7 +111,7 @@ create_view(h2k_vmware_client *c, const char *container, const char *type, char 
     hk_buf b = {0};
     hk_vmw_buf_moref(&b, "container", "Folder", container);
     hk_buf_puts(&b, "<type>");
-    hk_vmw_buf_escape(&b, type);
+    hk_buf_xml_escape(&b, type);
     hk_buf_puts(&b, "</type><recursive>true</recursive>");
     char *args = hk_buf_steal(&b);
     if (!args)

@@ -23,43 +23,12 @@
 #define MAX_FAULT_TEXT 400
 
 void
-hk_vmw_buf_escape(hk_buf *b, const char *s)
-{
-    if (!s)
-        return;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '&':
-            hk_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            hk_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            hk_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            hk_buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            hk_buf_puts(b, "&apos;");
-            break;
-        default:
-            if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-                hk_buf_puts(b, "?"); /* not representable in XML 1.0 */
-            else
-                hk_buf_append(b, (const char *)p, 1);
-        }
-    }
-}
-
-void
 hk_vmw_buf_moref(hk_buf *b, const char *name, const char *type, const char *value)
 {
     hk_buf_printf(b, "<%s type=\"", name);
-    hk_vmw_buf_escape(b, type);
+    hk_buf_xml_escape(b, type);
     hk_buf_puts(b, "\">");
-    hk_vmw_buf_escape(b, value);
+    hk_buf_xml_escape(b, value);
     hk_buf_printf(b, "</%s>", name);
 }
 

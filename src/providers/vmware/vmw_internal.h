@@ -32,8 +32,6 @@
 
 /* ------------------------------------------------------------ soap.c */
 
-/* Appends @s XML-escaped (&<>"' and control characters refused as '?'). */
-void hk_vmw_buf_escape(hk_buf *b, const char *s);
 /* Appends "<NAME type=\"TYPE\">VALUE</NAME>" (a managed object reference). */
 void hk_vmw_buf_moref(hk_buf *b, const char *name, const char *type, const char *value);
 /* Wraps a method element into a SOAP envelope; caller frees; NULL on OOM. */
