@@ -135,7 +135,7 @@ test_v2v_debian(void **state)
     assert_non_null(strstr(xml, disk));
 
     /* stages: virt-v2v's steps under our names, in order, each timed */
-    assert_string_equal(pl.stages, "probe fix trim copy xml");
+    assert_string_equal(pl.stages, "probe fix trim copy xml report");
     assert_true(timing(res, "probe") >= 0);
     assert_true(timing(res, "fix") > 10); /* appliance, inspection, conversion */
     assert_true(timing(res, "trim") > 0);
