@@ -378,6 +378,16 @@ parse_line(parse_state *st, char *line)
                         "disk would not be the one VMware describes): remove the blank "
                         "line%s",
                         st->line, blank_from, blank_from + 1 < st->line ? "s" : "");
+        /* qemu (7.2) reads only RW extents and leaves the others out of the disk
+         * (the extents after them move up; with none left it aborts), while VMware
+         * reads an RDONLY extent as part of the disk: two different disks. */
+        if (i != 0)
+            return PERR(st, "extent",
+                        "line %u: %s extent; qemu-img reads only RW extents and would leave "
+                        "this one out of the disk (the disk would not be the one VMware "
+                        "describes): make the extent RW in a copy of the descriptor if its "
+                        "data belongs to the disk",
+                        st->line, access_words[i]);
         return parse_extent(st, s, access_words[i]);
     }
     char *eq = strchr(s, '=');

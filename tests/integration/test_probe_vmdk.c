@@ -341,7 +341,7 @@ test_handwritten_descriptors(void **state)
     char *zd = mkpath(f, "holes.vmdk");
     write_text(zd, "version=1\nCID=00000001\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n"
                    "RW 4096 FLAT \"vm-flat.vmdk\" 0\nRW 1000000 ZERO\n"
-                   "RDONLY 4096 FLAT \"vm-flat.vmdk\" 12288\n");
+                   "RW 4096 FLAT \"vm-flat.vmdk\" 12288\n");
     info = probe_ok(f, zd);
     const h2k_disk_layer *l = &info->layers[0];
     assert_int_equal(info->virtual_size, (4096 + 1000000 + 4096) * 512ull);

@@ -230,6 +230,48 @@ test_descriptor_blank_line_before_extent(void **state)
     h2k_ctx_free(ctx);
 }
 
+/* qemu reads only RW extents: any other access word is refused, naming the line */
+static void
+test_descriptor_extent_not_rw(void **state)
+{
+    (void)state;
+    h2k_ctx *ctx = ts_ctx();
+    hk_vmdk_descriptor d;
+    static const struct {
+        const char *text, *access;
+        unsigned line;
+    } bad[] = {
+        {"version=1\nRDONLY 2048 FLAT \"d-flat.vmdk\" 0\n", "RDONLY", 2},
+        {"version=1\nNOACCESS 2048 FLAT \"d-flat.vmdk\" 0\n", "NOACCESS", 2},
+        {"RW 8 FLAT \"a\" 0\nRDONLY 8 FLAT \"b\" 0\n", "RDONLY", 2},
+        {"RW 8 FLAT \"a\" 0\n# x\n\tNOACCESS 8 SPARSE \"b\"\nRW 8 ZERO\n", "NOACCESS", 3},
+    };
+    for (size_t i = 0; i < HK_ARRAY_LEN(bad); i++) {
+        size_t len = strlen(bad[i].text);
+        ts_assert_rc(ctx, hk_vmdk_descriptor_parse(ctx, bad[i].text, len, "/x/d.vmdk", 0, &d),
+                     H2K_ERR_FORMAT);
+        const h2k_error *e = h2k_ctx_last_error(ctx);
+        assert_string_equal(e->source_path, "/x/d.vmdk");
+        assert_string_equal(e->field, "extent");
+        char want[64];
+        snprintf(want, sizeof(want), "line %u: %s extent", bad[i].line, bad[i].access);
+        if (!strstr(e->message, want))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e->message, want);
+        assert_non_null(strstr(e->message, "reads only RW extents"));
+        const char *at = bad[i].text + e->offset;
+        while (*at == '\t')
+            at++;
+        assert_true(strncmp(at, bad[i].access, strlen(bad[i].access)) == 0);
+        assert_int_equal(d.n_extents, 0);
+    }
+    /* the access word alone at a line start, not a key that begins with it */
+    static const char good[] = "RWX=1\nRW 8 FLAT \"a\" 0\n";
+    assert_int_equal(hk_vmdk_descriptor_parse(ctx, good, sizeof(good) - 1, "mem", 0, &d), 0);
+    assert_int_equal(d.n_extents, 1);
+    hk_vmdk_descriptor_clear(&d);
+    h2k_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------- sparse headers */
 
 static void
@@ -592,7 +634,7 @@ test_probe_crafted(void **state)
                                  "createType=\"custom\"\n"
                                  "RW 2048 SPARSE \"s1.vmdk\"\n"
                                  "RW 4096 VMFSSPARSE \"c1.vmdk\"\n"
-                                 "RDONLY 1024 SESPARSE \"e1.vmdk\"\n"
+                                 "RW 1024 SESPARSE \"e1.vmdk\"\n"
                                  "RW 10 FLAT \"f1.img\" 11\n"
                                  "RW 100 ZERO\n"
                                  "RW 10 FLAT \"./f1.img\" 0\n";
@@ -604,7 +646,7 @@ test_probe_crafted(void **state)
     assert_int_equal(info->layers[0].n_extents, 6);
     assert_int_equal(info->layers[0].cluster_size, 65536);
     assert_string_equal(info->layers[0].extents[1].type, "VMFSSPARSE");
-    assert_string_equal(info->layers[0].extents[2].access, "RDONLY");
+    assert_string_equal(info->layers[0].extents[2].access, "RW");
     assert_int_equal(info->layers[0].extents[3].offset, 11 * 512);
     assert_int_equal(info->layers[0].extents[3].file_size, sizeof(big));
     assert_null(info->layers[0].extents[4].path);
@@ -688,6 +730,7 @@ main(void)
         cmocka_unit_test(test_descriptor_golden),
         cmocka_unit_test(test_descriptor_nul_and_limits),
         cmocka_unit_test(test_descriptor_blank_line_before_extent),
+        cmocka_unit_test(test_descriptor_extent_not_rw),
         cmocka_unit_test(test_sparse_header),
         cmocka_unit_test(test_cowd_and_sesparse_headers),
         cmocka_unit_test(test_probe_crafted),

@@ -1,14 +1,20 @@
 /*
- * VMDK descriptors with blank lines, against the real qemu-img.
+ * VMDK descriptors that qemu-img reads as another disk than VMware does,
+ * against the real qemu-img.  The probe must agree with the size qemu-img
+ * reports, or refuse the descriptor naming the file and line; every variant
+ * here is also converted through the library, which must refuse it without
+ * writing anything, and the extent file stays unchanged.
  *
- * qemu (7.2) scans each descriptor line with sscanf("%s ..."), which skips
- * newlines: a blank line (empty, spaces, a lone CR) right before an extent
- * line reads that extent, and the extent line reads it again, so qemu opens a
- * disk larger than the descriptor says, holding the same data twice.  The
- * probe must agree with the size qemu-img reports, or refuse the descriptor
- * naming the file and line; every variant here is also converted through the
- * library, which must refuse it without writing anything.  Blank lines before
- * comments, keys and the disk database change nothing for either reader.
+ * Blank lines: qemu (7.2) scans each descriptor line with sscanf("%s ..."),
+ * which skips newlines: a blank line (empty, spaces, a lone CR) right before
+ * an extent line reads that extent, and the extent line reads it again, so
+ * qemu opens a disk larger than the descriptor says, holding the same data
+ * twice.  Blank lines before comments, keys and the disk database change
+ * nothing for either reader.
+ *
+ * Access words: qemu reads only RW extents; an RDONLY or NOACCESS extent is
+ * left out of the disk (the extents after it move up), and a descriptor with
+ * no RW extent makes qemu-img abort.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -115,12 +121,96 @@ test_blank_lines_before_extent(void **state)
     free(flat);
 }
 
+static char *
+write_access_descriptor(const char *dir, const char *name, const char *second_access)
+{
+    char *text = hk_asprintf("%sRW %u FLAT \"d-flat.vmdk\" 0\n%s %u FLAT \"d-flat.vmdk\" 0\n%s",
+                             head, EXTENT_SECTORS, second_access, EXTENT_SECTORS, tail);
+    char *path = ts_join(dir, name);
+    ts_write_file(path, text, strlen(text));
+    free(text);
+    return path;
+}
+
+static void
+refused_without_output(ts_fixture *f, const char *desc, const char *want)
+{
+    h2k_probe_options po = H2K_PROBE_OPTIONS_INIT;
+    h2k_disk_info *di = NULL;
+    ts_assert_rc(f->ctx, h2k_disk_probe(f->ctx, desc, &po, &di), H2K_ERR_FORMAT);
+    const h2k_error *e = h2k_ctx_last_error(f->ctx);
+    assert_non_null(strstr(e->message, desc));
+    if (!strstr(e->message, want))
+        fail_msg("\"%s\" lacks \"%s\"", e->message, want);
+    print_message("  refused: %s\n", e->message);
+    char *dst = ts_join(f->dir, "out.qcow2");
+    int before = ts_count_dir(f->dir);
+    ts_assert_rc(f->ctx, h2k_disk_convert(f->ctx, desc, dst, NULL, NULL), H2K_ERR_FORMAT);
+    assert_false(ts_exists(dst));
+    assert_int_equal(ts_count_dir(f->dir), before);
+    free(dst);
+}
+
+static void
+test_extents_not_rw(void **state)
+{
+    ts_fixture *f = *state;
+    ts_require_program("qemu-img");
+    char *flat = ts_join(f->dir, "d-flat.vmdk");
+    ts_make_random_raw(flat, "1M");
+    char sum_before[65];
+    ts_sha256_file(flat, sum_before);
+
+    /* two RW extents: both readers see 2 MiB */
+    char *both = write_access_descriptor(f->dir, "rw-rw.vmdk", "RW");
+    assert_int_equal(ts_qemu_img_info_u64("vmdk", both, "virtual-size"), 2 * EXTENT_SECTORS * 512u);
+    h2k_disk_info *info = ts_probe_ok(both, 0);
+    assert_int_equal(info->layers[0].virtual_size, 2 * EXTENT_SECTORS * 512u);
+    h2k_disk_info_free(info);
+
+    /* RW then RDONLY / NOACCESS: qemu-img leaves the second extent out */
+    static const char *const access[] = {"RDONLY", "NOACCESS"};
+    for (size_t i = 0; i < HK_ARRAY_LEN(access); i++) {
+        char *name = hk_asprintf("rw-%s.vmdk", access[i]);
+        char *desc = write_access_descriptor(f->dir, name, access[i]);
+        uint64_t qsize = ts_qemu_img_info_u64("vmdk", desc, "virtual-size");
+        print_message("%s: qemu-img reads %llu bytes, the descriptor says %u\n", name,
+                      (unsigned long long)qsize, 2 * EXTENT_SECTORS * 512u);
+        assert_int_equal(qsize, EXTENT_SECTORS * 512u);
+        char *want = hk_asprintf("line 9: %s extent", access[i]);
+        refused_without_output(f, desc, want);
+        free(want);
+        free(desc);
+        free(name);
+    }
+
+    /* no RW extent at all: qemu-img aborts on it */
+    char *text = hk_asprintf("%sRDONLY %u FLAT \"d-flat.vmdk\" 0\n%s", head, EXTENT_SECTORS, tail);
+    char *ro = ts_join(f->dir, "rdonly.vmdk");
+    ts_write_file(ro, text, strlen(text));
+    free(text);
+    char *out = NULL;
+    int st = ts_run((const char *const[]){"qemu-img", "info", "-f", "vmdk", ro, NULL}, &out);
+    print_message("rdonly.vmdk: qemu-img info exits %d: %s\n", st, out);
+    assert_int_not_equal(st, 0);
+    free(out);
+    refused_without_output(f, ro, "line 8: RDONLY extent");
+
+    char sum_after[65];
+    ts_sha256_file(flat, sum_after);
+    assert_string_equal(sum_before, sum_after);
+    free(ro);
+    free(both);
+    free(flat);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_blank_lines_before_extent, ts_fixture_setup,
                                         ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_extents_not_rw, ts_fixture_setup, ts_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
