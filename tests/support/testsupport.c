@@ -168,6 +168,25 @@ ts_run(const char *const *argv, char **out)
     return st;
 }
 
+int
+ts_run_split(const char *const *argv, char **out, char **err)
+{
+    ts_require_program(argv[0]);
+    h2k_ctx *ctx = NULL;
+    assert_int_equal(h2k_ctx_new(&ctx), 0);
+    hk_run_result res;
+    int rc = hk_run(ctx, argv, NULL, &res);
+    if (rc < 0)
+        fail_msg("cannot run %s: %s", argv[0], h2k_ctx_last_error(ctx)->message);
+    *out = strdup(res.stdout_tail ? res.stdout_tail : "");
+    if (err)
+        *err = strdup(res.stderr_tail ? res.stderr_tail : "");
+    int st = res.exit_status;
+    hk_run_result_clear(&res);
+    h2k_ctx_free(ctx);
+    return st;
+}
+
 void
 ts_run_ok(const char *const *argv)
 {

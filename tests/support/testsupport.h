@@ -53,6 +53,10 @@ int ts_fixture_teardown(void **state);
 /* Runs argv (NULL-terminated), fails the test if the program is missing.
  * Returns the exit status; *out (if not NULL) gets stdout+stderr tail (caller frees). */
 int ts_run(const char *const *argv, char **out);
+/* Like ts_run() but *out gets stdout's tail alone and *err (if not NULL) stderr's
+ * tail (caller frees both): for programs whose stdout is parsed while their
+ * stderr may carry anything (package installs, build logs). */
+int ts_run_split(const char *const *argv, char **out, char **err);
 /* Like ts_run() but fails the test unless the exit status is 0. */
 void ts_run_ok(const char *const *argv);
 /* Fails the test with a clear message unless @prog is in PATH. */

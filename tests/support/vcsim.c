@@ -21,20 +21,23 @@ ts_vcsim_start(ts_vcsim *s, const char *password, const char *const *extra)
         argv[n++] = extra[i];
     argv[n] = NULL;
     setenv("VCSIM_PASSWORD", password, 1);
-    char *out = NULL;
-    int st = ts_run(argv, &out);
+    /* the first start builds the simulator (a package install, a Go build) and
+     * logs that on stderr: "PORT PID" is read from stdout alone */
+    char *out = NULL, *err = NULL;
+    int st = ts_run_split(argv, &out, &err);
     if (st != 0)
-        fail_msg("vcsim-test.sh start failed (%d): %s", st, out);
+        fail_msg("vcsim-test.sh start failed (%d): %s%s", st, out, err);
     const char *last = out;
     for (const char *p = out; *p; p++)
         if (*p == '\n' && p[1])
             last = p + 1;
     int port = 0, pid = 0;
     if (sscanf(last, "%d %d", &port, &pid) != 2 || port <= 0 || pid <= 0)
-        fail_msg("vcsim-test.sh printed no port: %s", out);
+        fail_msg("vcsim-test.sh printed no port on stdout: \"%s\" (stderr: %s)", out, err);
     s->port = port;
     s->pid = (pid_t)pid;
     snprintf(s->host, sizeof(s->host), "127.0.0.1:%d", port);
+    free(err);
     free(out);
     free(script);
 }
