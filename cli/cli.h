@@ -241,6 +241,8 @@ void cli_print_json(const char *json);
  * errno set. */
 int cli_write_text(const char *path, const char *text);
 struct json_object;
+/* Prints @o (pretty) as cli_print_json() does and releases it. */
+void cli_print_json_free(struct json_object *o);
 /* Adds @key to the object @o: the string @s, or null when @s is NULL. */
 void cli_json_add_string(struct json_object *o, const char *key, const char *s);
 /* Frees what the run allocated in @env (not the context). */
@@ -387,6 +389,9 @@ struct json_object;
  * prints "disk N: SRC -> DST" for people.  0 or the h2k code (recorded). */
 int cli_convert_fetched(cli_env *env, const char *src, const char *dst, int overwrite, size_t idx,
                         struct json_object *disks);
+/* --list: the object of one VM with its "name" and "power_state" (null when
+ * NULL); the caller adds the rest. */
+struct json_object *cli_source_vm_json(const char *name, const char *power_state);
 /* --export-only: adds "bytes_downloaded", "bytes_resumed" and the array @disks
  * (which it takes) to the result object @o, prints @o and frees it. */
 void cli_source_print_fetched(struct json_object *o, uint64_t bytes_downloaded,

@@ -21,17 +21,14 @@ print_list(cli_env *env, h2k_azure_client *client)
     if (env->json) {
         json_object *arr = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "name", json_object_new_string(vms[i].name));
-            cli_json_add_string(o, "power_state", vms[i].power_state);
+            json_object *o = cli_source_vm_json(vms[i].name, vms[i].power_state);
             cli_json_add_string(o, "vm_size", vms[i].vm_size);
             cli_json_add_string(o, "os_type", vms[i].os_type);
             cli_json_add_string(o, "location", vms[i].location);
             cli_json_add_string(o, "id", vms[i].id);
             json_object_array_add(arr, o);
         }
-        cli_print_json(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
-        json_object_put(arr);
+        cli_print_json_free(arr);
     } else {
         printf("%-32s %-12s %-20s %-8s %s\n", "NAME", "POWER", "SIZE", "OS", "LOCATION");
         for (size_t i = 0; i < n; i++)

@@ -19,16 +19,13 @@ print_list(cli_env *env, h2k_vmware_client *client)
     if (env->json) {
         json_object *arr = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "name", json_object_new_string(vms[i].name));
-            cli_json_add_string(o, "power_state", vms[i].power_state);
+            json_object *o = cli_source_vm_json(vms[i].name, vms[i].power_state);
             cli_json_add_string(o, "uuid", vms[i].uuid);
             cli_json_add_string(o, "path", vms[i].path);
             json_object_object_add(o, "moref", json_object_new_string(vms[i].moref));
             json_object_array_add(arr, o);
         }
-        cli_print_json(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
-        json_object_put(arr);
+        cli_print_json_free(arr);
     } else {
         printf("%-32s %-11s %-36s %s\n", "NAME", "POWER", "UUID", "PATH");
         for (size_t i = 0; i < n; i++)

@@ -176,6 +176,13 @@ cli_print_json(const char *json)
     fflush(stdout);
 }
 
+void
+cli_print_json_free(json_object *o)
+{
+    cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+    json_object_put(o);
+}
+
 int
 cli_write_text(const char *path, const char *text)
 {

@@ -133,6 +133,14 @@ cli_source_print_fetched(json_object *o, uint64_t bytes_downloaded, uint64_t byt
     json_object_object_add(o, "bytes_downloaded", json_object_new_int64((int64_t)bytes_downloaded));
     json_object_object_add(o, "bytes_resumed", json_object_new_int64((int64_t)bytes_resumed));
     json_object_object_add(o, "disks", disks);
-    cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-    json_object_put(o);
+    cli_print_json_free(o);
+}
+
+json_object *
+cli_source_vm_json(const char *name, const char *power_state)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(name));
+    cli_json_add_string(o, "power_state", power_state);
+    return o;
 }
