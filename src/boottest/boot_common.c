@@ -460,10 +460,7 @@ h2k_boot_result_to_json(const h2k_boot_result *r)
     json_object_object_add(o, "boot_seconds", json_object_new_double(r->boot_seconds));
     hk_json_add_str(o, "accel", r->accel);
     hk_json_add_str(o, "hostname", r->hostname);
-    json_object *a = json_object_new_array();
-    for (size_t i = 0; a && i < r->n_addresses; i++)
-        json_object_array_add(a, json_object_new_string(r->addresses[i]));
-    json_object_object_add(o, "addresses", a);
+    hk_json_add_strv(o, "addresses", r->addresses, r->n_addresses);
     hk_json_add_str(o, "proof_line", r->proof_line);
     hk_json_add_str(o, "console_log", r->console_log_path);
     hk_json_add_str(o, "error", r->error_message);
