@@ -237,6 +237,14 @@ void cli_progress_finish(cli_env *env);
 int cli_report_error(cli_env *env, int rc);
 /* Prints a JSON document on stdout followed by a newline. */
 void cli_print_json(const char *json);
+/* Writes @text (NULL: nothing) to the file @path, replacing it; 0, or -1 with
+ * errno set. */
+int cli_write_text(const char *path, const char *text);
+struct json_object;
+/* Prints @o (pretty) as cli_print_json() does and releases it. */
+void cli_print_json_free(struct json_object *o);
+/* Adds @key to the object @o: the string @s, or null when @s is NULL. */
+void cli_json_add_string(struct json_object *o, const char *key, const char *s);
 /* Frees what the run allocated in @env (not the context). */
 void cli_env_release(cli_env *env);
 
@@ -340,14 +348,35 @@ int cli_run_migration(cli_env *env, const h2k_run_options *opts);
 
 /* ---- remote sources (vsphere, azure; cli/source.c) ---------------------- */
 
-/* Applies an option of a source command that is not in its own table:
- * --keep-export, or a migration or repair option (*migration_opt set for
- * every one but --output-dir).  0, or the exit code (message printed). */
+/* The options of cli_source_options a source command has read, and whether
+ * it was given a migration option. */
+typedef struct {
+    bool list;           /* --list */
+    const char *vm;      /* --vm */
+    bool export_only;    /* --export-only */
+    int insecure;        /* --insecure */
+    const char *ca_file; /* --ca-file */
+    bool snapshot;       /* --snapshot */
+    unsigned streams;    /* --streams, 0 when not given */
+    bool migration_opt;  /* a migration or repair option other than --output-dir */
+} cli_source_args;
+
+/* Applies an option of a source command that is not in its own table: one of
+ * cli_source_options (into @a), or a migration or repair option (into @m).
+ * 0, or the exit code (message printed). */
 int cli_source_apply(const cli_command *cmd, cli_migration *m, const cli_item *it,
-                     bool *migration_opt);
+                     cli_source_args *a);
 /* The checks every source command makes of --list, --vm, --export-only and
  * the migration options: NULL when fine, else the usage message. */
-const char *cli_source_check(bool list, const char *vm, bool export_only, bool migration_opt);
+const char *cli_source_check(const cli_source_args *a);
+/* After the checks of a source command: prints @bad (when not NULL) as the
+ * usage error, finishes the migration options when the command migrates
+ * (--vm without --export-only) and reads the secret from @var or @file (when
+ * either is given; see cli_source_secret).  0 with *secret set (NULL when
+ * neither is given), or the exit code after freeing @m. */
+int cli_source_ready(const cli_command *cmd, cli_migration *m, const cli_source_args *a,
+                     const char *bad, const char *var, const char *file, const char *what,
+                     char **secret);
 /* Reads the secret (@what: "password", "client secret") from environment
  * variable @var (then removed; unset or empty is a usage error) or, when @var
  * is NULL, from the first line of @file.  0 with *out set (free it with
@@ -360,6 +389,13 @@ struct json_object;
  * prints "disk N: SRC -> DST" for people.  0 or the h2k code (recorded). */
 int cli_convert_fetched(cli_env *env, const char *src, const char *dst, int overwrite, size_t idx,
                         struct json_object *disks);
+/* --list: the object of one VM with its "name" and "power_state" (null when
+ * NULL); the caller adds the rest. */
+struct json_object *cli_source_vm_json(const char *name, const char *power_state);
+/* --export-only: adds "bytes_downloaded", "bytes_resumed" and the array @disks
+ * (which it takes) to the result object @o, prints @o and frees it. */
+void cli_source_print_fetched(struct json_object *o, uint64_t bytes_downloaded,
+                              uint64_t bytes_resumed, struct json_object *disks);
 
 /* ---- commands ----------------------------------------------------------- */
 

@@ -21,23 +21,14 @@ print_list(cli_env *env, h2k_azure_client *client)
     if (env->json) {
         json_object *arr = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "name", json_object_new_string(vms[i].name));
-            json_object_object_add(o, "power_state",
-                                   vms[i].power_state ? json_object_new_string(vms[i].power_state)
-                                                      : NULL);
-            json_object_object_add(o, "vm_size",
-                                   vms[i].vm_size ? json_object_new_string(vms[i].vm_size) : NULL);
-            json_object_object_add(o, "os_type",
-                                   vms[i].os_type ? json_object_new_string(vms[i].os_type) : NULL);
-            json_object_object_add(o, "location",
-                                   vms[i].location ? json_object_new_string(vms[i].location)
-                                                   : NULL);
-            json_object_object_add(o, "id", vms[i].id ? json_object_new_string(vms[i].id) : NULL);
+            json_object *o = cli_source_vm_json(vms[i].name, vms[i].power_state);
+            cli_json_add_string(o, "vm_size", vms[i].vm_size);
+            cli_json_add_string(o, "os_type", vms[i].os_type);
+            cli_json_add_string(o, "location", vms[i].location);
+            cli_json_add_string(o, "id", vms[i].id);
             json_object_array_add(arr, o);
         }
-        cli_print_json(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
-        json_object_put(arr);
+        cli_print_json_free(arr);
     } else {
         printf("%-32s %-12s %-20s %-8s %s\n", "NAME", "POWER", "SIZE", "OS", "LOCATION");
         for (size_t i = 0; i < n; i++)
@@ -96,13 +87,7 @@ download_and_convert(cli_env *env, h2k_azure_client *client, const char *vm, con
         json_object_object_add(o, "disk_bytes", json_object_new_int64((int64_t)res->disk_bytes));
         json_object_object_add(o, "allocated_bytes",
                                json_object_new_int64((int64_t)res->allocated_bytes));
-        json_object_object_add(o, "bytes_downloaded",
-                               json_object_new_int64((int64_t)res->bytes_downloaded));
-        json_object_object_add(o, "bytes_resumed",
-                               json_object_new_int64((int64_t)res->bytes_resumed));
-        json_object_object_add(o, "disks", disks);
-        cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-        json_object_put(o);
+        cli_source_print_fetched(o, res->bytes_downloaded, res->bytes_resumed, disks);
     } else {
         json_object_put(disks);
         if (!env->quiet)
@@ -147,14 +132,14 @@ run_azure(cli_env *env, const cli_parsed *p)
 {
     cli_migration m;
     cli_migration_init(&m);
-    bool export_only = false, download_only = false, migration_opt = false, list = false;
+    cli_source_args a = {0};
+    bool download_only = false;
     h2k_azure_config cfg = H2K_AZURE_CONFIG_INIT;
-    const char *secret_env = NULL, *secret_file = NULL, *vm = NULL;
+    const char *secret_env = NULL, *secret_file = NULL;
     int rc = 0;
     for (size_t i = 0; i < p->n_items && rc == 0; i++) {
         const cli_item *it = &p->items[i];
         const char *v = it->value;
-        unsigned long n;
         switch (it->opt->id) {
         case OPT_AZ_SUBSCRIPTION:
             cfg.subscription_id = v;
@@ -183,34 +168,11 @@ run_azure(cli_env *env, const cli_parsed *p)
         case OPT_AZ_RESOURCE_MANAGER:
             cfg.resource_manager = v;
             break;
-        case OPT_CA_FILE:
-            cfg.ca_file = v;
-            break;
-        case OPT_INSECURE:
-            cfg.insecure = 1;
-            break;
-        case OPT_LIST:
-            list = true;
-            break;
-        case OPT_VM:
-            vm = v;
-            break;
-        case OPT_SNAPSHOT:
-            cfg.running = H2K_AZURE_RUNNING_SNAPSHOT;
-            break;
-        case OPT_STREAMS:
-            if (!cli_parse_uint(v, 1, 16, &n))
-                rc = cli_usage_error(p->cmd, "--streams takes 1..16, not '%s'", v);
-            cfg.parallel_streams = (unsigned)n;
-            break;
-        case OPT_EXPORT_ONLY:
-            export_only = true;
-            break;
         case OPT_AZ_DOWNLOAD_ONLY:
-            export_only = download_only = true;
+            a.export_only = download_only = true;
             break;
         default:
-            rc = cli_source_apply(p->cmd, &m, it, &migration_opt);
+            rc = cli_source_apply(p->cmd, &m, it, &a);
             break;
         }
     }
@@ -218,8 +180,13 @@ run_azure(cli_env *env, const cli_parsed *p)
         cli_migration_free(&m);
         return rc;
     }
+    cfg.ca_file = a.ca_file;
+    cfg.insecure = a.insecure;
+    if (a.snapshot)
+        cfg.running = H2K_AZURE_RUNNING_SNAPSHOT;
+    if (a.streams)
+        cfg.parallel_streams = a.streams;
     bool mi = cfg.auth == H2K_AZURE_AUTH_MANAGED_IDENTITY;
-    bool migrating = vm && !export_only;
     const char *bad = NULL;
     if (!cfg.subscription_id || !cfg.resource_group)
         bad = "--subscription and --resource-group are required";
@@ -230,23 +197,13 @@ run_azure(cli_env *env, const cli_parsed *p)
     else if (!mi && !secret_env == !secret_file)
         bad = "give exactly one of --client-secret-env or --client-secret-file";
     else
-        bad = cli_source_check(list, vm, export_only, migration_opt);
-    if (!bad && export_only && !m.ro.output_dir)
+        bad = cli_source_check(&a);
+    if (!bad && a.export_only && !m.ro.output_dir)
         bad = "--export-only and --download-only need --output-dir";
-    if (bad) {
-        cli_migration_free(&m);
-        return cli_usage_error(p->cmd, "%s", bad);
-    }
-    if (migrating && (rc = cli_migration_finish(p->cmd, &m, true)) != 0) {
-        cli_migration_free(&m);
-        return rc;
-    }
     char *secret = NULL;
-    if ((secret_env || secret_file) &&
-        (rc = cli_source_secret(p->cmd, secret_env, secret_file, "client secret", &secret)) != 0) {
-        cli_migration_free(&m);
+    if ((rc = cli_source_ready(p->cmd, &m, &a, bad, secret_env, secret_file, "client secret",
+                               &secret)) != 0)
         return rc;
-    }
     cfg.client_secret = secret;
     h2k_azure_client *client = NULL;
     rc = h2k_azure_client_new(env->ctx, &cfg, &client);
@@ -256,13 +213,13 @@ run_azure(cli_env *env, const cli_parsed *p)
         return cli_report_error(env, rc);
     }
     int exit_code;
-    if (list) {
+    if (a.list) {
         exit_code = print_list(env, client);
-    } else if (export_only) {
-        exit_code = download_and_convert(env, client, vm, m.ro.output_dir, !download_only);
+    } else if (a.export_only) {
+        exit_code = download_and_convert(env, client, a.vm, m.ro.output_dir, !download_only);
     } else {
         m.ro.azure = client;
-        m.ro.azure_vm = vm;
+        m.ro.azure_vm = a.vm;
         exit_code = cli_run_migration(env, &m.ro);
     }
     h2k_azure_client_free(client);

@@ -5,16 +5,6 @@
 
 #include "cli.h"
 
-static int
-write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text ? text : "", f);
-    return fclose(f);
-}
-
 static const cli_option fix_options[] = {
     {OPT_FORCE_INITRAMFS, "force-initramfs", 0, NULL, NULL, NULL, 0,
      "rebuild every initramfs, even where virtio drivers are present"},
@@ -66,9 +56,9 @@ run_fix(cli_env *env, const cli_parsed *p)
     char *json = h2k_offline_fixer_report_json(fx);
     char *md = h2k_offline_fixer_report_markdown(fx);
     if (run == 0 || run == H2K_ERR_FIXER) {
-        if (report && write_text(report, json) < 0)
+        if (report && cli_write_text(report, json) < 0)
             fprintf(stderr, "hyper2kvm fix: cannot write %s\n", report);
-        if (report_md && write_text(report_md, md) < 0)
+        if (report_md && cli_write_text(report_md, md) < 0)
             fprintf(stderr, "hyper2kvm fix: cannot write %s\n", report_md);
     }
     int closed = h2k_offline_fixer_close(fx);

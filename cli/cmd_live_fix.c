@@ -37,16 +37,6 @@ static const cli_option live_fix_options[] = {
 static const cli_option *const live_fix_tables[] = {live_fix_options, NULL};
 
 static int
-write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text ? text : "", f);
-    return fclose(f);
-}
-
-static int
 run_live_fix(cli_env *env, const cli_parsed *p)
 {
     h2k_live_fix_options o = H2K_LIVE_FIX_OPTIONS_INIT;
@@ -116,7 +106,7 @@ run_live_fix(cli_env *env, const cli_parsed *p)
         exit_code = cli_report_error(env, run);
     } else {
         char *json = h2k_live_fixer_report_json(lf);
-        if (report && write_text(report, json) < 0)
+        if (report && cli_write_text(report, json) < 0)
             fprintf(stderr, "hyper2kvm live-fix: cannot write %s\n", report);
         if (env->json) {
             cli_print_json(json);

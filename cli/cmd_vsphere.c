@@ -19,20 +19,13 @@ print_list(cli_env *env, h2k_vmware_client *client)
     if (env->json) {
         json_object *arr = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "name", json_object_new_string(vms[i].name));
-            json_object_object_add(o, "power_state",
-                                   vms[i].power_state ? json_object_new_string(vms[i].power_state)
-                                                      : NULL);
-            json_object_object_add(o, "uuid",
-                                   vms[i].uuid ? json_object_new_string(vms[i].uuid) : NULL);
-            json_object_object_add(o, "path",
-                                   vms[i].path ? json_object_new_string(vms[i].path) : NULL);
+            json_object *o = cli_source_vm_json(vms[i].name, vms[i].power_state);
+            cli_json_add_string(o, "uuid", vms[i].uuid);
+            cli_json_add_string(o, "path", vms[i].path);
             json_object_object_add(o, "moref", json_object_new_string(vms[i].moref));
             json_object_array_add(arr, o);
         }
-        cli_print_json(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
-        json_object_put(arr);
+        cli_print_json_free(arr);
     } else {
         printf("%-32s %-11s %-36s %s\n", "NAME", "POWER", "UUID", "PATH");
         for (size_t i = 0; i < n; i++)
@@ -82,13 +75,7 @@ export_and_convert(cli_env *env, h2k_vmware_client *client, const char *vm, cons
         json_object_object_add(o, "output_dir", json_object_new_string(res->output_dir));
         json_object_object_add(o, "ovf", json_object_new_string(res->ovf_path));
         json_object_object_add(o, "snapshot", json_object_new_boolean(res->used_snapshot));
-        json_object_object_add(o, "bytes_downloaded",
-                               json_object_new_int64((int64_t)res->bytes_downloaded));
-        json_object_object_add(o, "bytes_resumed",
-                               json_object_new_int64((int64_t)res->bytes_resumed));
-        json_object_object_add(o, "disks", disks);
-        cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-        json_object_put(o);
+        cli_source_print_fetched(o, res->bytes_downloaded, res->bytes_resumed, disks);
     } else {
         json_object_put(disks);
         if (!env->quiet)
@@ -125,14 +112,13 @@ run_vsphere(cli_env *env, const cli_parsed *p)
 {
     cli_migration m;
     cli_migration_init(&m);
-    bool export_only = false, migration_opt = false, list = false;
+    cli_source_args a = {0};
     h2k_vmware_options o = H2K_VMWARE_OPTIONS_INIT;
-    const char *pw_env = NULL, *pw_file = NULL, *vm = NULL, *transport = "http";
+    const char *pw_env = NULL, *pw_file = NULL, *transport = "http";
     int rc = 0;
     for (size_t i = 0; i < p->n_items && rc == 0; i++) {
         const cli_item *it = &p->items[i];
         const char *v = it->value;
-        unsigned long n;
         switch (it->opt->id) {
         case OPT_VCENTER:
             o.host = v;
@@ -149,40 +135,17 @@ run_vsphere(cli_env *env, const cli_parsed *p)
         case OPT_DATACENTER:
             o.datacenter = v;
             break;
-        case OPT_LIST:
-            list = true;
-            break;
-        case OPT_VM:
-            vm = v;
-            break;
         case OPT_TRANSPORT:
             transport = v;
-            break;
-        case OPT_INSECURE:
-            o.insecure = 1;
-            break;
-        case OPT_CA_FILE:
-            o.ca_file = v;
             break;
         case OPT_THUMBPRINT:
             o.thumbprint = v;
             break;
-        case OPT_SNAPSHOT:
-            o.powered_on = H2K_VMWARE_POWERED_ON_SNAPSHOT;
-            break;
         case OPT_VDDK_LIBDIR:
             o.vddk_libdir = v;
             break;
-        case OPT_STREAMS:
-            if (!cli_parse_uint(v, 1, 16, &n))
-                rc = cli_usage_error(p->cmd, "--streams takes 1..16, not '%s'", v);
-            o.parallel_streams = (unsigned)n;
-            break;
-        case OPT_EXPORT_ONLY:
-            export_only = true;
-            break;
         default:
-            rc = cli_source_apply(p->cmd, &m, it, &migration_opt);
+            rc = cli_source_apply(p->cmd, &m, it, &a);
             break;
         }
     }
@@ -190,27 +153,22 @@ run_vsphere(cli_env *env, const cli_parsed *p)
         cli_migration_free(&m);
         return rc;
     }
-    bool migrating = vm && !export_only;
+    o.ca_file = a.ca_file;
+    o.insecure = a.insecure;
+    if (a.snapshot)
+        o.powered_on = H2K_VMWARE_POWERED_ON_SNAPSHOT;
+    if (a.streams)
+        o.parallel_streams = a.streams;
     const char *bad = NULL;
     if (!o.host || !o.user)
         bad = "--vcenter and --user are required";
     else if (!pw_env == !pw_file)
         bad = "give exactly one of --password-env or --password-file";
     else
-        bad = cli_source_check(list, vm, export_only, migration_opt);
-    if (bad) {
-        cli_migration_free(&m);
-        return cli_usage_error(p->cmd, "%s", bad);
-    }
-    if (migrating && (rc = cli_migration_finish(p->cmd, &m, true)) != 0) {
-        cli_migration_free(&m);
-        return rc;
-    }
+        bad = cli_source_check(&a);
     char *password = NULL;
-    if ((rc = cli_source_secret(p->cmd, pw_env, pw_file, "password", &password)) != 0) {
-        cli_migration_free(&m);
+    if ((rc = cli_source_ready(p->cmd, &m, &a, bad, pw_env, pw_file, "password", &password)) != 0)
         return rc;
-    }
     o.password = password;
     h2k_vmware_client *client = NULL;
     rc = h2k_vmware_client_new(env->ctx, &o, &client);
@@ -220,13 +178,13 @@ run_vsphere(cli_env *env, const cli_parsed *p)
         return cli_report_error(env, rc);
     }
     int exit_code;
-    if (list) {
+    if (a.list) {
         exit_code = print_list(env, client);
-    } else if (export_only) {
-        exit_code = export_and_convert(env, client, vm, m.ro.output_dir ? m.ro.output_dir : ".",
+    } else if (a.export_only) {
+        exit_code = export_and_convert(env, client, a.vm, m.ro.output_dir ? m.ro.output_dir : ".",
                                        transport);
     } else {
-        m.ro.vmware_vm = vm;
+        m.ro.vmware_vm = a.vm;
         m.ro.vmware_transport = transport;
         m.ro.vmware = client;
         exit_code = cli_run_migration(env, &m.ro);

@@ -176,6 +176,29 @@ cli_print_json(const char *json)
     fflush(stdout);
 }
 
+void
+cli_print_json_free(json_object *o)
+{
+    cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+    json_object_put(o);
+}
+
+int
+cli_write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text ? text : "", f);
+    return fclose(f);
+}
+
+void
+cli_json_add_string(json_object *o, const char *key, const char *s)
+{
+    json_object_object_add(o, key, s ? json_object_new_string(s) : NULL);
+}
+
 bool
 cli_parse_size(const char *s, unsigned long long *out)
 {

@@ -210,6 +210,53 @@ hk_boot_work_cleanup(h2k_ctx *ctx, hk_boot_work *w, const char *keep_log, char *
     memset(w, 0, sizeof(*w));
 }
 
+hk_boot_vm
+hk_boot_vm_of(const hk_boot_opts *o, const hk_boot_work *w)
+{
+    hk_boot_vm vm = {
+        .machine = o->machine,
+        .memory_mib = o->memory_mib,
+        .vcpus = o->vcpus,
+        .disk = w->overlay,
+        .disk_format = "qcow2",
+        .bus = o->bus,
+        .nic_model = o->nic_model,
+        .mac = o->mac,
+        .ovmf_code = o->uefi ? HK_OVMF_CODE : NULL,
+        .ovmf_vars = w->vars,
+        .console_log = w->console_log,
+    };
+    return vm;
+}
+
+int
+hk_boot_console_start(h2k_ctx *ctx, const hk_boot_opts *o, const hk_boot_work *w,
+                      const char *accel_prefix, const char *accel, hk_console *c,
+                      h2k_boot_result **r)
+{
+    *r = NULL;
+    if (hk_console_init(c, o->proof, w->token, o->expect_text) < 0)
+        return hk_error_nomem(ctx);
+    h2k_boot_result *res = calloc(1, sizeof(*res));
+    if (!res || !(res->accel = hk_asprintf("%s%s", accel_prefix, accel))) {
+        free(res);
+        hk_console_free(c);
+        return hk_error_nomem(ctx);
+    }
+    *r = res;
+    return 0;
+}
+
+void
+hk_boot_release(h2k_ctx *ctx, hk_boot_work *w, hk_console *c, const hk_boot_opts *o,
+                h2k_boot_result *r)
+{
+    if (w)
+        hk_boot_work_cleanup(ctx, w, r ? o->console_log : NULL, r ? &r->console_log_path : NULL);
+    if (c)
+        hk_console_free(c);
+}
+
 /* Reads what was appended to the log since the last call. */
 static void
 drain(int fd, hk_console *c)
@@ -413,10 +460,7 @@ h2k_boot_result_to_json(const h2k_boot_result *r)
     json_object_object_add(o, "boot_seconds", json_object_new_double(r->boot_seconds));
     hk_json_add_str(o, "accel", r->accel);
     hk_json_add_str(o, "hostname", r->hostname);
-    json_object *a = json_object_new_array();
-    for (size_t i = 0; a && i < r->n_addresses; i++)
-        json_object_array_add(a, json_object_new_string(r->addresses[i]));
-    json_object_object_add(o, "addresses", a);
+    hk_json_add_strv(o, "addresses", r->addresses, r->n_addresses);
     hk_json_add_str(o, "proof_line", r->proof_line);
     hk_json_add_str(o, "console_log", r->console_log_path);
     hk_json_add_str(o, "error", r->error_message);
@@ -425,10 +469,13 @@ h2k_boot_result_to_json(const h2k_boot_result *r)
 }
 
 int
-hk_boot_begin(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts, hk_boot_opts *o,
-              char **abs)
+hk_boot_begin(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
+              h2k_boot_result **out, hk_boot_opts *o, char **abs)
 {
     *abs = NULL;
+    if (!ctx || !out)
+        return H2K_ERR_INVALID_ARG;
+    *out = NULL;
     if (!image || !*image)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test: no image given");
     int rc = hk_boot_opts_resolve(ctx, opts, o);

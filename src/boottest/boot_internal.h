@@ -52,28 +52,38 @@ typedef struct hk_boot_opts {
  * H2K_ERR_INVALID_ARG with a message naming the field. */
 int hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *in, hk_boot_opts *out);
 
-/* The common start of both testers: checks the arguments, resolves the options
+/* The common start of both testers: checks the arguments (H2K_ERR_INVALID_ARG,
+ * unrecorded, without @ctx or @out), sets *out to NULL, resolves the options
  * into *o and gives the image's absolute path in *abs (caller frees). */
 int hk_boot_begin(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
-                  hk_boot_opts *o, char **abs);
+                  h2k_boot_result **out, hk_boot_opts *o, char **abs);
 
 /* ------------------------------------------------------- qemu argv */
 
-/* Everything the qemu command line depends on: a pure function of this. */
-typedef struct hk_qemu_plan {
-    const char *qemu;    /* program, e.g. "qemu-system-x86_64" */
-    const char *accel;   /* "kvm" or "tcg" */
+/* The virtual machine of a boot test, the same under qemu and libvirt. */
+typedef struct hk_boot_vm {
     const char *machine; /* "q35" or "pc" */
     unsigned memory_mib;
     unsigned vcpus;
     const char *disk;        /* the overlay */
     const char *disk_format; /* "qcow2" */
     h2k_bus bus;
-    const char *nic_model;   /* NULL: no NIC */
+    const char *nic_model;   /* qemu model name; NULL: no NIC */
     const char *mac;         /* may be NULL */
     const char *ovmf_code;   /* NULL: BIOS */
     const char *ovmf_vars;   /* the private copy, with ovmf_code */
     const char *console_log; /* serial output file */
+} hk_boot_vm;
+
+/* True when @vm names everything a VM needs: machine, memory, vCPUs, the disk
+ * and its format, the console log and, with OVMF code, the variable store. */
+bool hk_boot_vm_complete(const hk_boot_vm *vm);
+
+/* Everything the qemu command line depends on: a pure function of this. */
+typedef struct hk_qemu_plan {
+    const char *qemu;  /* program, e.g. "qemu-system-x86_64" */
+    const char *accel; /* "kvm" or "tcg" */
+    hk_boot_vm vm;
     /* the VM's other disks (absolute paths, format extra_format), attached after
      * the boot disk on the same bus, each with snapshot=on: never written */
     const char *const *extra_disks;
@@ -207,6 +217,23 @@ int hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o,
 /* Keeps the console log at @o->console_log when asked (sets *kept, caller frees)
  * and removes every file and the folder. */
 void hk_boot_work_cleanup(h2k_ctx *ctx, hk_boot_work *w, const char *keep_log, char **kept);
+
+/* The VM of a boot test with options @o on the overlay, OVMF variables and
+ * console log of @w (strings point into @o and @w). */
+hk_boot_vm hk_boot_vm_of(const hk_boot_opts *o, const hk_boot_work *w);
+
+/* Before the VM starts: initialises the console scanner @c for the proof of
+ * @o and the token of @w, and a result *r whose accel is @accel_prefix
+ * followed by @accel.  0, or H2K_ERR_NO_MEMORY with neither left to free. */
+int hk_boot_console_start(h2k_ctx *ctx, const hk_boot_opts *o, const hk_boot_work *w,
+                          const char *accel_prefix, const char *accel, hk_console *c,
+                          h2k_boot_result **r);
+
+/* After the VM: removes the work files @w (NULL: none prepared), keeping the
+ * console log at @o->console_log when asked and there is a result @r (which
+ * then records its path), and frees the scanner @c (NULL: not started). */
+void hk_boot_release(h2k_ctx *ctx, hk_boot_work *w, hk_console *c, const hk_boot_opts *o,
+                     h2k_boot_result *r);
 
 /* Fills a result from the scanner's findings. Returns 0 or NO_MEMORY. */
 int hk_boot_result_fill(h2k_boot_result *r, const hk_console *c);

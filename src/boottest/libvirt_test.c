@@ -78,12 +78,9 @@ int
 h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_options *opts,
                      h2k_boot_result **out)
 {
-    if (!ctx || !out)
-        return H2K_ERR_INVALID_ARG;
-    *out = NULL;
     hk_boot_opts o;
     char *abs = NULL;
-    int rc = hk_boot_begin(ctx, image, opts, &o, &abs);
+    int rc = hk_boot_begin(ctx, image, opts, out, &o, &abs);
     if (rc < 0)
         return rc;
 
@@ -119,17 +116,7 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
     hk_libvirt_plan plan = {
         .name = name,
         .type = type,
-        .machine = o.machine,
-        .memory_mib = o.memory_mib,
-        .vcpus = o.vcpus,
-        .disk = w.overlay,
-        .disk_format = "qcow2",
-        .bus = o.bus,
-        .nic_model = o.nic_model,
-        .mac = o.mac,
-        .ovmf_code = o.uefi ? HK_OVMF_CODE : NULL,
-        .ovmf_vars = w.vars,
-        .console_log = w.console_log,
+        .vm = hk_boot_vm_of(&o, &w),
         /* a local daemon runs qemu as us: libvirt changes no file's owner, and the
          * image is reachable wherever it is */
         .run_as_uid = local_uri(o.libvirt_uri) ? (long)geteuid() : -1,
@@ -137,16 +124,9 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
     };
     if ((rc = hk_libvirt_xml(ctx, &plan, &xml)) < 0)
         goto done;
-    if (hk_console_init(&con, o.proof, w.token, o.expect_text) < 0) {
-        rc = hk_error_nomem(ctx);
+    if ((rc = hk_boot_console_start(ctx, &o, &w, "libvirt-", type, &con, &r)) < 0)
         goto done;
-    }
     con_init = true;
-    r = calloc(1, sizeof(*r));
-    if (!r || !(r->accel = hk_asprintf("libvirt-%s", type))) {
-        rc = hk_error_nomem(ctx);
-        goto done;
-    }
     if ((rc = hk_check_cancel(ctx)) < 0)
         goto done;
     hk_info(ctx, "test", "booting %s as transient domain %s on %s (type %s, %s bus, proof %s)", abs,
@@ -180,10 +160,7 @@ done:
     }
     if (conn)
         virConnectClose(conn); /* AUTODESTROY: the domain cannot outlive this */
-    if (work)
-        hk_boot_work_cleanup(ctx, &w, r ? o.console_log : NULL, r ? &r->console_log_path : NULL);
-    if (con_init)
-        hk_console_free(&con);
+    hk_boot_release(ctx, work ? &w : NULL, con_init ? &con : NULL, &o, r);
     free(xml);
     free(name);
     free(abs);

@@ -17,25 +17,25 @@ int
 hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
 {
     *out = NULL;
-    if (!p || !p->name || !p->type || !p->machine || !p->disk || !p->disk_format ||
-        !p->console_log || !p->memory_mib || !p->vcpus || (p->ovmf_code && !p->ovmf_vars) ||
-        !hk_boot_bus_ok(p->bus))
+    if (!p || !p->name || !p->type || !hk_boot_vm_complete(&p->vm) || !hk_boot_bus_ok(p->vm.bus))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "domain XML: incomplete plan");
-    const char *dev = p->bus == H2K_BUS_VIRTIO ? "vda" : p->bus == H2K_BUS_IDE ? "hda" : "sda";
+    const char *dev = p->vm.bus == H2K_BUS_VIRTIO ? "vda"
+                      : p->vm.bus == H2K_BUS_IDE  ? "hda"
+                                                  : "sda";
     bool kvm = strcmp(p->type, "kvm") == 0;
     hk_buf b = {0};
     hk_buf_printf(&b, "<domain type='%s'>\n  <name>", kvm ? "kvm" : "qemu");
     hk_buf_xml_escape(&b, p->name);
     hk_buf_printf(&b, "</name>\n  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n",
-                  p->memory_mib, p->vcpus);
+                  p->vm.memory_mib, p->vm.vcpus);
     hk_buf_puts(&b, "  <os>\n    <type arch='x86_64' machine='");
-    hk_buf_xml_escape(&b, p->machine);
+    hk_buf_xml_escape(&b, p->vm.machine);
     hk_buf_puts(&b, "'>hvm</type>\n");
-    if (p->ovmf_code) {
+    if (p->vm.ovmf_code) {
         hk_buf_puts(&b, "    <loader readonly='yes' type='pflash'>");
-        hk_buf_xml_escape(&b, p->ovmf_code);
+        hk_buf_xml_escape(&b, p->vm.ovmf_code);
         hk_buf_puts(&b, "</loader>\n    <nvram>");
-        hk_buf_xml_escape(&b, p->ovmf_vars);
+        hk_buf_xml_escape(&b, p->vm.ovmf_vars);
         hk_buf_puts(&b, "</nvram>\n");
     }
     hk_buf_puts(&b, "    <boot dev='hd'/>\n  </os>\n");
@@ -46,27 +46,27 @@ hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
                     "  <on_reboot>destroy</on_reboot>\n"
                     "  <on_crash>destroy</on_crash>\n");
     hk_buf_puts(&b, "  <devices>\n");
-    if (p->bus == H2K_BUS_SCSI)
+    if (p->vm.bus == H2K_BUS_SCSI)
         hk_buf_puts(&b, "    <controller type='scsi' index='0' model='virtio-scsi'/>\n");
     hk_buf_puts(&b, "    <disk type='file' device='disk'>\n      <driver name='qemu' type='");
-    hk_buf_xml_escape(&b, p->disk_format);
+    hk_buf_xml_escape(&b, p->vm.disk_format);
     hk_buf_puts(&b, "' cache='unsafe'/>\n      <source file='");
-    hk_buf_xml_escape(&b, p->disk);
+    hk_buf_xml_escape(&b, p->vm.disk);
     hk_buf_printf(&b, "'/>\n      <target dev='%s' bus='%s'/>\n    </disk>\n", dev,
-                  h2k_bus_name(p->bus));
-    if (p->nic_model) {
+                  h2k_bus_name(p->vm.bus));
+    if (p->vm.nic_model) {
         hk_buf_puts(&b, "    <interface type='user'>\n");
-        if (p->mac) {
+        if (p->vm.mac) {
             hk_buf_puts(&b, "      <mac address='");
-            hk_buf_xml_escape(&b, p->mac);
+            hk_buf_xml_escape(&b, p->vm.mac);
             hk_buf_puts(&b, "'/>\n");
         }
         hk_buf_puts(&b, "      <model type='");
-        hk_buf_xml_escape(&b, nic_model(p->nic_model));
+        hk_buf_xml_escape(&b, nic_model(p->vm.nic_model));
         hk_buf_puts(&b, "'/>\n    </interface>\n");
     }
     hk_buf_puts(&b, "    <serial type='file'>\n      <source path='");
-    hk_buf_xml_escape(&b, p->console_log);
+    hk_buf_xml_escape(&b, p->vm.console_log);
     hk_buf_puts(&b, "' append='off'/>\n      <target port='0'/>\n    </serial>\n");
     hk_buf_puts(&b, "    <video>\n      <model type='vga'/>\n    </video>\n");
     hk_buf_puts(&b, "    <memballoon model='none'/>\n  </devices>\n");

@@ -8,19 +8,9 @@
 #include "boot_internal.h"
 
 typedef struct hk_libvirt_plan {
-    const char *name;    /* domain name */
-    const char *type;    /* "kvm" or "qemu" */
-    const char *machine; /* "q35" or "pc" */
-    unsigned memory_mib;
-    unsigned vcpus;
-    const char *disk;        /* the overlay */
-    const char *disk_format; /* "qcow2" */
-    h2k_bus bus;
-    const char *nic_model; /* qemu model name; NULL: no NIC */
-    const char *mac;       /* may be NULL */
-    const char *ovmf_code; /* NULL: BIOS */
-    const char *ovmf_vars;
-    const char *console_log;
+    const char *name; /* domain name */
+    const char *type; /* "kvm" or "qemu" */
+    hk_boot_vm vm;
     long run_as_uid; /* >= 0: qemu runs as uid:gid, no relabelling */
     long run_as_gid;
 } hk_libvirt_plan;

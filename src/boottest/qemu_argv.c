@@ -16,6 +16,13 @@ hk_boot_bus_ok(h2k_bus bus)
            bus == H2K_BUS_SCSI;
 }
 
+bool
+hk_boot_vm_complete(const hk_boot_vm *vm)
+{
+    return vm->machine && vm->disk && vm->disk_format && vm->console_log && vm->memory_mib &&
+           vm->vcpus && (!vm->ovmf_code || vm->ovmf_vars);
+}
+
 const char *
 h2k_boot_proof_name(h2k_boot_proof proof)
 {
@@ -193,25 +200,24 @@ int
 hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
 {
     *out = NULL;
-    if (!p || !p->qemu || !p->accel || !p->machine || !p->disk || !p->disk_format ||
-        !p->console_log || !p->memory_mib || !p->vcpus || (p->ovmf_code && !p->ovmf_vars) ||
+    if (!p || !p->qemu || !p->accel || !hk_boot_vm_complete(&p->vm) ||
         (p->n_extra_disks && (!p->extra_disks || !p->extra_format)))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: incomplete plan");
-    bool q35 = strcmp(p->machine, "q35") == 0;
-    if ((p->bus == H2K_BUS_IDE && q35) || (p->bus == H2K_BUS_SATA && !q35))
+    bool q35 = strcmp(p->vm.machine, "q35") == 0;
+    if ((p->vm.bus == H2K_BUS_IDE && q35) || (p->vm.bus == H2K_BUS_SATA && !q35))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: bus %s on machine %s",
-                        h2k_bus_name(p->bus), p->machine);
-    if (!hk_boot_bus_ok(p->bus))
+                        h2k_bus_name(p->vm.bus), p->vm.machine);
+    if (!hk_boot_bus_ok(p->vm.bus))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "qemu command line: unknown bus");
 
     argv_b a = {0};
     bool kvm = strcmp(p->accel, "kvm") == 0;
     add(&a, strdup(p->qemu));
     add2(&a, "-name", strdup("h2k-boot-test"));
-    add2(&a, "-machine", hk_asprintf("%s,accel=%s", p->machine, p->accel));
+    add2(&a, "-machine", hk_asprintf("%s,accel=%s", p->vm.machine, p->accel));
     add2(&a, "-cpu", strdup(kvm ? "host" : "max"));
-    add2(&a, "-m", hk_asprintf("%u", p->memory_mib));
-    add2(&a, "-smp", hk_asprintf("%u", p->vcpus));
+    add2(&a, "-m", hk_asprintf("%u", p->vm.memory_mib));
+    add2(&a, "-smp", hk_asprintf("%u", p->vm.vcpus));
     add(&a, strdup("-nodefaults"));
     add(&a, strdup("-no-user-config"));
     add2(&a, "-display", strdup("none"));
@@ -219,12 +225,13 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
     add(&a, strdup("-no-reboot"));
     add2(&a, "-rtc", strdup("base=utc"));
     /* -chardev, not "-serial file:PATH", which takes the path literally */
-    char *log = hk_qemu_opt_escape(p->console_log);
+    char *log = hk_qemu_opt_escape(p->vm.console_log);
     add2(&a, "-chardev", log ? hk_asprintf("file,id=serial0,path=%s", log) : NULL);
     add2(&a, "-serial", strdup("chardev:serial0"));
     free(log);
-    if (p->ovmf_code) {
-        char *code = hk_qemu_opt_escape(p->ovmf_code), *vars = hk_qemu_opt_escape(p->ovmf_vars);
+    if (p->vm.ovmf_code) {
+        char *code = hk_qemu_opt_escape(p->vm.ovmf_code),
+             *vars = hk_qemu_opt_escape(p->vm.ovmf_vars);
         add2(&a, "-drive",
              code ? hk_asprintf("if=pflash,format=raw,unit=0,readonly=on,file=%s", code) : NULL);
         add2(&a, "-drive", vars ? hk_asprintf("if=pflash,format=raw,unit=1,file=%s", vars) : NULL);
@@ -234,14 +241,14 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
     /* The overlay is already throw-away; snapshot=on keeps even it unwritten.
      * The image is pinned: its format, and a local file (driver "file"), so a
      * name like "nbd:..." or "json:..." is never read as a protocol. */
-    char *disk = hk_qemu_opt_escape(p->disk);
+    char *disk = hk_qemu_opt_escape(p->vm.disk);
     add2(&a, "-drive",
          disk ? hk_asprintf("driver=%s,file.driver=file,file.filename=%s,if=none,id=disk0,"
                             "snapshot=on,cache=unsafe",
-                            p->disk_format, disk)
+                            p->vm.disk_format, disk)
               : NULL);
     free(disk);
-    switch (p->bus) {
+    switch (p->vm.bus) {
     case H2K_BUS_VIRTIO:
         add2(&a, "-device", strdup("virtio-blk-pci,drive=disk0,bootindex=1"));
         break;
@@ -269,7 +276,7 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
                              p->extra_format, d, id)
                : NULL);
         free(d);
-        switch (p->bus) {
+        switch (p->vm.bus) {
         case H2K_BUS_SCSI:
             add2(&a, "-device", hk_asprintf("scsi-hd,drive=disk%zu,bus=scsi0.0", id));
             break;
@@ -282,11 +289,11 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
             break;
         }
     }
-    if (p->nic_model) {
+    if (p->vm.nic_model) {
         add2(&a, "-netdev", strdup("user,id=net0"));
         add2(&a, "-device",
-             p->mac ? hk_asprintf("%s,netdev=net0,mac=%s", p->nic_model, p->mac)
-                    : hk_asprintf("%s,netdev=net0", p->nic_model));
+             p->vm.mac ? hk_asprintf("%s,netdev=net0,mac=%s", p->vm.nic_model, p->vm.mac)
+                       : hk_asprintf("%s,netdev=net0", p->vm.nic_model));
     }
     if (a.oom) {
         hk_strv_free(a.v);

@@ -80,12 +80,11 @@ static int
 run_test(h2k_ctx *ctx, const char *image, const char *const *extra, size_t n_extra,
          const h2k_boot_test_options *opts, const char *token, h2k_boot_result **out)
 {
-    if (!ctx || !out || (n_extra && !extra))
+    if (n_extra && !extra)
         return H2K_ERR_INVALID_ARG;
-    *out = NULL;
     hk_boot_opts o;
     char *abs = NULL;
-    int rc = hk_boot_begin(ctx, image, opts, &o, &abs);
+    int rc = hk_boot_begin(ctx, image, opts, out, &o, &abs);
     if (rc < 0)
         return rc;
     if (token && o.proof != H2K_PROOF_MARKER) {
@@ -142,33 +141,16 @@ run_disks(h2k_ctx *ctx, char *abs, const char *const *extra_disks, size_t n_extr
     hk_qemu_plan plan = {
         .qemu = QEMU,
         .accel = accel,
-        .machine = o.machine,
-        .memory_mib = o.memory_mib,
-        .vcpus = o.vcpus,
-        .disk = w.overlay,
-        .disk_format = "qcow2",
-        .bus = o.bus,
-        .nic_model = o.nic_model,
-        .mac = o.mac,
-        .ovmf_code = o.uefi ? HK_OVMF_CODE : NULL,
-        .ovmf_vars = w.vars,
-        .console_log = w.console_log,
+        .vm = hk_boot_vm_of(&o, &w),
         .extra_disks = extra_disks,
         .n_extra_disks = n_extra,
         .extra_format = w.format,
     };
     if ((rc = hk_qemu_argv(ctx, &plan, &argv)) < 0)
         goto done;
-    if (hk_console_init(&con, o.proof, w.token, o.expect_text) < 0) {
-        rc = hk_error_nomem(ctx);
+    if ((rc = hk_boot_console_start(ctx, &o, &w, "", accel, &con, &r)) < 0)
         goto done;
-    }
     con_init = true;
-    r = calloc(1, sizeof(*r));
-    if (!r || !(r->accel = strdup(accel))) {
-        rc = hk_error_nomem(ctx);
-        goto done;
-    }
     hk_info(ctx, "test", "booting %s%s (%s, %s, %s bus, %s, proof %s, timeout %u s)", abs,
             n_extra ? " and the VM's other disks" : "", w.format, accel, h2k_bus_name(o.bus),
             o.uefi ? "UEFI" : "BIOS", h2k_boot_proof_name(o.proof), o.timeout_seconds);
@@ -190,10 +172,7 @@ run_disks(h2k_ctx *ctx, char *abs, const char *const *extra_disks, size_t n_extr
 done:
     if (proc.pid > 0)
         hk_proc_stop(proc.pid, STOP_GRACE_MS);
-    if (work)
-        hk_boot_work_cleanup(ctx, &w, r ? o.console_log : NULL, r ? &r->console_log_path : NULL);
-    if (con_init)
-        hk_console_free(&con);
+    hk_boot_release(ctx, work ? &w : NULL, con_init ? &con : NULL, &o, r);
     hk_strv_free(argv);
     free(abs);
     hk_boot_result_give(r, proc.pid == -1, rc, out);

@@ -124,6 +124,12 @@ int hk_ctx_copy_allowed_roots(h2k_ctx *from, h2k_ctx *to);
 int hk_ctx_kvm_state(const h2k_ctx *ctx);
 void hk_ctx_set_kvm_state(h2k_ctx *ctx, int state);
 
+/* ------------------------------------------------------- counted arrays */
+
+/* Grows the array *@arr of *@n elements of @size bytes by one zeroed element
+ * and returns it (*n counts it); NULL when out of memory (nothing changed). */
+void *hk_array_grow(void **arr, size_t *n, size_t size);
+
 /* ------------------------------------------------------------- strings */
 
 /* Growable NUL-terminated buffer.  Zero-initialise ({0}) before use. */
@@ -151,6 +157,8 @@ char *hk_strdup0(const char *s);
 char *hk_strndup(const char *s, size_t n);
 /* Allocating printf; NULL on failure. */
 char *hk_asprintf(const char *fmt, ...) HK_PRINTF(1, 2);
+/* The same with a va_list (not consumed for the caller: va_end it). */
+char *hk_vasprintf(const char *fmt, va_list ap) HK_PRINTF(1, 0);
 /* ASCII case-insensitive comparison helpers. */
 bool hk_streq_nocase(const char *a, const char *b);
 bool hk_startswith(const char *s, const char *prefix);

@@ -28,3 +28,12 @@ hk_json_steal_string(json_object *o)
     json_object_put(o);
     return copy;
 }
+
+void
+hk_json_add_strv(json_object *o, const char *key, char *const *v, size_t n)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_object_array_add(a, json_object_new_string(v[i]));
+    json_object_object_add(o, key, a);
+}

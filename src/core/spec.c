@@ -54,21 +54,6 @@ h2k_vm_spec_free(h2k_vm_spec *s)
     free(s);
 }
 
-/* Grows @arr (n elements of @size) by one zeroed element; NULL on failure
- * (@arr unchanged). */
-static void *
-grow(void **arr, size_t *n, size_t size)
-{
-    if (*n >= SIZE_MAX / size - 1)
-        return NULL;
-    char *a = realloc(*arr, (*n + 1) * size);
-    if (!a)
-        return NULL;
-    *arr = a;
-    memset(a + *n * size, 0, size);
-    return a + (*n)++ * size;
-}
-
 int
 h2k_vm_spec_add_disk(h2k_vm_spec *spec, h2k_vm_disk **out)
 {
@@ -76,7 +61,7 @@ h2k_vm_spec_add_disk(h2k_vm_spec *spec, h2k_vm_disk **out)
         *out = NULL;
     if (!spec)
         return H2K_ERR_INVALID_ARG;
-    h2k_vm_disk *d = grow((void **)&spec->disks, &spec->n_disks, sizeof(*d));
+    h2k_vm_disk *d = hk_array_grow((void **)&spec->disks, &spec->n_disks, sizeof(*d));
     if (!d)
         return H2K_ERR_NO_MEMORY;
     d->bus = H2K_BUS_UNKNOWN;
@@ -94,7 +79,8 @@ h2k_vm_spec_add_removable(h2k_vm_spec *spec, h2k_vm_removable **out)
         *out = NULL;
     if (!spec)
         return H2K_ERR_INVALID_ARG;
-    h2k_vm_removable *r = grow((void **)&spec->removables, &spec->n_removables, sizeof(*r));
+    h2k_vm_removable *r = hk_array_grow((void **)&spec->removables, &spec->n_removables,
+                                        sizeof(*r));
     if (!r)
         return H2K_ERR_NO_MEMORY;
     r->bus = H2K_BUS_UNKNOWN;
@@ -111,7 +97,7 @@ h2k_vm_spec_add_nic(h2k_vm_spec *spec, h2k_vm_nic **out)
         *out = NULL;
     if (!spec)
         return H2K_ERR_INVALID_ARG;
-    h2k_vm_nic *n = grow((void **)&spec->nics, &spec->n_nics, sizeof(*n));
+    h2k_vm_nic *n = hk_array_grow((void **)&spec->nics, &spec->n_nics, sizeof(*n));
     if (!n)
         return H2K_ERR_NO_MEMORY;
     if (out)

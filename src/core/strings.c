@@ -151,11 +151,18 @@ hk_strndup(const char *s, size_t n)
 char *
 hk_asprintf(const char *fmt, ...)
 {
-    hk_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    hk_buf_vprintf(&b, fmt, ap);
+    char *s = hk_vasprintf(fmt, ap);
     va_end(ap);
+    return s;
+}
+
+char *
+hk_vasprintf(const char *fmt, va_list ap)
+{
+    hk_buf b = {0};
+    hk_buf_vprintf(&b, fmt, ap);
     return hk_buf_steal(&b);
 }
 

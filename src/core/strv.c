@@ -1,11 +1,25 @@
 /*
- * String vectors: counted arrays grown one copy at a time, and
- * NULL-terminated ones.
+ * Counted arrays grown one element at a time, and string vectors: counted
+ * arrays grown one copy at a time, and NULL-terminated ones.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+void *
+hk_array_grow(void **arr, size_t *n, size_t size)
+{
+    if (*n >= SIZE_MAX / size - 1)
+        return NULL;
+    char *a = realloc(*arr, (*n + 1) * size);
+    if (!a)
+        return NULL;
+    *arr = a;
+    memset(a + *n * size, 0, size);
+    return a + (*n)++ * size;
+}
 
 bool
 hk_strv_add(char ***v, size_t *n, const char *s)

@@ -27,21 +27,10 @@ h2k_disk_format_name(h2k_disk_format fmt)
 const char *
 h2k_disk_format_qemu_name(h2k_disk_format fmt)
 {
-    switch (fmt) {
-    case H2K_FORMAT_RAW:
-        return "raw";
-    case H2K_FORMAT_VMDK:
-        return "vmdk";
-    case H2K_FORMAT_VHD:
-        return "vpc";
-    case H2K_FORMAT_VHDX:
-        return "vhdx";
-    case H2K_FORMAT_QCOW2:
-        return "qcow2";
-    case H2K_FORMAT_UNKNOWN:
-        break;
-    }
-    return NULL;
+    if (fmt == H2K_FORMAT_VHD)
+        return "vpc"; /* qemu's name of the VHD driver */
+    const char *name = h2k_disk_format_name(fmt);
+    return strcmp(name, "unknown") == 0 ? NULL : name;
 }
 
 h2k_disk_format

@@ -622,12 +622,7 @@ h2k_ova_extract(h2k_ctx *ctx, const h2k_ova *ova, const char *output_dir,
                 rc = hk_error_nomem(ctx);
                 goto out;
             }
-            free(disk->path);
-            disk->path = p;
-            free(disk->container_path);
-            disk->container_path = NULL;
-            disk->container_offset = 0;
-            disk->container_size = 0;
+            hk_ova_disk_set_path(disk, p);
             if (gz[dm[d]]) {
                 free(disk->compression);
                 disk->compression = NULL;

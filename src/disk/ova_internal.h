@@ -76,6 +76,10 @@ int hk_ova_load_spec(h2k_ctx *ctx, const h2k_ova *ova, h2k_vm_spec **out, size_t
 /* True when the OVF stores disk @d uncompressed (no or "identity" compression). */
 bool hk_ova_disk_uncompressed(const h2k_vm_disk *d);
 
+/* Points disk @d at @path (taken) instead of what the OVF names, outside any
+ * container (the container fields cleared). */
+void hk_ova_disk_set_path(h2k_vm_disk *d, char *path);
+
 /* ------------------------------------------------------------- tar */
 
 /* Parses a numeric header field: octal digits (leading spaces allowed, ended by

@@ -100,6 +100,17 @@ hk_ova_disk_uncompressed(const h2k_vm_disk *d)
     return !d->compression || !*d->compression || hk_streq_nocase(d->compression, "identity");
 }
 
+void
+hk_ova_disk_set_path(h2k_vm_disk *d, char *path)
+{
+    free(d->path);
+    d->path = path;
+    free(d->container_path);
+    d->container_path = NULL;
+    d->container_offset = 0;
+    d->container_size = 0;
+}
+
 int
 h2k_ova_read_spec(h2k_ctx *ctx, const h2k_ova *ova, h2k_vm_spec **out)
 {
@@ -122,12 +133,7 @@ h2k_ova_read_spec(h2k_ctx *ctx, const h2k_ova *ova, h2k_vm_spec **out)
             rc = hk_error_nomem(ctx);
             goto out;
         }
-        free(disk->path);
-        disk->path = p;
-        free(disk->container_path);
-        disk->container_path = NULL;
-        disk->container_offset = 0;
-        disk->container_size = 0;
+        hk_ova_disk_set_path(disk, p);
         if (hk_ova_disk_uncompressed(disk)) {
             if (!(disk->container_path = strdup(ova->path))) {
                 rc = hk_error_nomem(ctx);

@@ -175,6 +175,19 @@ child_text(const xmlNode *n, const char *local, bool *oom)
     return hk_strtrim(s);
 }
 
+static char *safe_vformat(const char *fmt, va_list ap) HK_PRINTF(1, 0);
+
+/* The message @fmt renders, by hk_str_safe: values quoted from the document
+ * may hold control characters.  NULL when out of memory. */
+static char *
+safe_vformat(const char *fmt, va_list ap)
+{
+    char *raw = hk_vasprintf(fmt, ap);
+    char *msg = raw ? hk_str_safe(raw) : NULL;
+    free(raw);
+    return msg;
+}
+
 static int ovf_error(ovf_state *st, int code, const xmlNode *n, const char *field, const char *fmt,
                      ...) HK_PRINTF(5, 6);
 
@@ -183,13 +196,8 @@ ovf_error(ovf_state *st, int code, const xmlNode *n, const char *field, const ch
 {
     va_list ap;
     va_start(ap, fmt);
-    hk_buf b = {0};
-    hk_buf_vprintf(&b, fmt, ap);
+    char *msg = safe_vformat(fmt, ap);
     va_end(ap);
-    char *raw = hk_buf_steal(&b);
-    /* values quoted from the document may hold control characters */
-    char *msg = raw ? hk_str_safe(raw) : NULL;
-    free(raw);
     long line = line_of(n);
     if (line > 0)
         hk_error_at(st->ctx, code, st->name, -1, field, "line %ld: %s", line, msg ? msg : "error");
@@ -214,12 +222,8 @@ ovf_warn(ovf_state *st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    hk_buf b = {0};
-    hk_buf_vprintf(&b, fmt, ap);
+    char *msg = safe_vformat(fmt, ap);
     va_end(ap);
-    char *raw = hk_buf_steal(&b);
-    char *msg = raw ? hk_str_safe(raw) : NULL;
-    free(raw);
     hk_warn(st->ctx, OVF_DOMAIN, "%s", msg ? msg : "(out of memory)");
     free(msg);
 }
@@ -883,20 +887,6 @@ read_configs(ovf_state *st, const xmlNode *hw)
     return 0;
 }
 
-/* Appends one zeroed element to a spec array. */
-static void *
-grow(void **arr, size_t *n, size_t elem)
-{
-    void *p = realloc(*arr, (*n + 1) * elem);
-    if (!p)
-        return NULL;
-    *arr = p;
-    void *e = (char *)p + *n * elem;
-    memset(e, 0, elem);
-    (*n)++;
-    return e;
-}
-
 static int
 read_hardware(ovf_state *st, const xmlNode *hw)
 {
@@ -929,7 +919,7 @@ read_hardware(ovf_state *st, const xmlNode *hw)
             rc = read_memory(st, item);
             break;
         case 17: {
-            h2k_vm_disk *d = grow((void **)&s->disks, &s->n_disks, sizeof(*d));
+            h2k_vm_disk *d = hk_array_grow((void **)&s->disks, &s->n_disks, sizeof(*d));
             if (!d)
                 return ovf_nomem(st);
             d->controller_index = -1;
@@ -940,14 +930,15 @@ read_hardware(ovf_state *st, const xmlNode *hw)
         case 14:
         case 15:
         case 16: {
-            h2k_vm_removable *r = grow((void **)&s->removables, &s->n_removables, sizeof(*r));
+            h2k_vm_removable *r = hk_array_grow((void **)&s->removables, &s->n_removables,
+                                                sizeof(*r));
             if (!r)
                 return ovf_nomem(st);
             rc = read_removable(st, item, type, r);
             break;
         }
         case 10: {
-            h2k_vm_nic *n = grow((void **)&s->nics, &s->n_nics, sizeof(*n));
+            h2k_vm_nic *n = hk_array_grow((void **)&s->nics, &s->n_nics, sizeof(*n));
             if (!n)
                 return ovf_nomem(st);
             rc = read_nic(st, item, n);

@@ -15,6 +15,7 @@
 #include "core/json_util.h"
 #include "format_claim.h"
 #include "probe_internal.h"
+#include "vhd_util.h"
 
 #define HEAD_LEN 65536u
 
@@ -108,6 +109,20 @@ hk_layer_add_extent(h2k_ctx *ctx, h2k_disk_layer *layer, const char *path, const
     if ((path && !e->path) || (type && !e->type) || (access && !e->access))
         return hk_error_nomem(ctx);
     return 0;
+}
+
+int
+hk_layer_set_parent(h2k_ctx *ctx, h2k_disk_layer *layer, const char *hint, const char *const *hints,
+                    size_t n_hints)
+{
+    if (!(layer->parent_hint = strdup(hint)))
+        return hk_error_nomem(ctx);
+    char *dir = hk_dirname(layer->path);
+    if (!dir)
+        return hk_error_nomem(ctx);
+    layer->parent_path = hk_vhd_resolve_parent(dir, hints, n_hints);
+    free(dir);
+    return layer->parent_path ? 0 : hk_error_nomem(ctx);
 }
 
 void

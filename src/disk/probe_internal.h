@@ -62,6 +62,12 @@ int hk_probe_qcow2(h2k_ctx *ctx, const hk_src *src, const h2k_probe_options *opt
 int hk_layer_add_extent(h2k_ctx *ctx, h2k_disk_layer *layer, const char *path, const char *type,
                         const char *access, uint64_t sectors, uint64_t offset, uint64_t file_size);
 
+/* Records the parent of the differencing VHD/VHDX @layer: its hint (copied)
+ * and the file hk_vhd_resolve_parent() picks from @hints beside the layer.
+ * Returns 0 or NO_MEMORY. */
+int hk_layer_set_parent(h2k_ctx *ctx, h2k_disk_layer *layer, const char *hint,
+                        const char *const *hints, size_t n_hints);
+
 /* Frees the contents of a layer (not the layer itself). */
 void hk_disk_layer_clear(h2k_disk_layer *layer);
 

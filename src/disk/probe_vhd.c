@@ -341,20 +341,8 @@ probe_dynamic(h2k_ctx *ctx, const hk_src *src, const uint8_t *ft, size_t flen, u
                          "differencing VHD records neither a parent locator nor a parent name");
         goto out;
     }
-    if (!(layer->parent_hint = strdup(hint))) {
-        rc = hk_error_nomem(ctx);
-        goto out;
-    }
-    char *dir = hk_dirname(layer->path);
-    if (!dir) {
-        rc = hk_error_nomem(ctx);
-        goto out;
-    }
     const char *hints[] = {par.rel, par.abs, par.mac, par.name};
-    layer->parent_path = hk_vhd_resolve_parent(dir, hints, HK_ARRAY_LEN(hints));
-    free(dir);
-    if (!layer->parent_path)
-        rc = hk_error_nomem(ctx);
+    rc = hk_layer_set_parent(ctx, layer, hint, hints, HK_ARRAY_LEN(hints));
 out:
     vhd_parent_clear(&par);
     return rc;

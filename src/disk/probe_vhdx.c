@@ -601,20 +601,8 @@ read_parent_locator(h2k_ctx *ctx, const hk_src *src, const vhdx_state *st, h2k_d
                          "differencing VHDX records no parent path");
         goto out;
     }
-    if (!(layer->parent_hint = strdup(hint))) {
-        rc = hk_error_nomem(ctx);
-        goto out;
-    }
-    char *dir = hk_dirname(layer->path);
-    if (!dir) {
-        rc = hk_error_nomem(ctx);
-        goto out;
-    }
     const char *hints[] = {vals[K_RELATIVE], vals[K_ABSOLUTE], vals[K_VOLUME]};
-    layer->parent_path = hk_vhd_resolve_parent(dir, hints, HK_ARRAY_LEN(hints));
-    free(dir);
-    if (!layer->parent_path)
-        rc = hk_error_nomem(ctx);
+    rc = hk_layer_set_parent(ctx, layer, hint, hints, HK_ARRAY_LEN(hints));
 out:
     for (int k = 0; k < K_N; k++)
         free(vals[k]);

@@ -315,33 +315,34 @@ is_false(const char *v)
     return vmx_bool(v) == 0;
 }
 
+/* Reads the decimal index at @p (at least one digit, at most VMX_MAX_INDEX)
+ * into *n; returns the end of its digits, or NULL. */
+static const char *
+parse_number(const char *p, unsigned *n)
+{
+    if (!isdigit((unsigned char)*p))
+        return NULL;
+    unsigned x = 0;
+    while (isdigit((unsigned char)*p)) {
+        x = x * 10 + (unsigned)(*p - '0');
+        if (x > VMX_MAX_INDEX)
+            return NULL;
+        p++;
+    }
+    *n = x;
+    return p;
+}
+
 /* Parses "<prefix>N:M" exactly; N, M <= VMX_MAX_INDEX. */
 static bool
 parse_ctrl_unit(const char *ns, size_t prefix_len, unsigned *c, unsigned *t)
 {
-    const char *p = ns + prefix_len;
-    unsigned v[2] = {0, 0};
-    for (int i = 0; i < 2; i++) {
-        if (!isdigit((unsigned char)*p))
-            return false;
-        unsigned x = 0;
-        while (isdigit((unsigned char)*p)) {
-            x = x * 10 + (unsigned)(*p - '0');
-            if (x > VMX_MAX_INDEX)
-                return false;
-            p++;
-        }
-        v[i] = x;
-        if (i == 0) {
-            if (*p != ':')
-                return false;
-            p++;
-        }
-    }
-    if (*p)
+    unsigned x, y;
+    const char *p = parse_number(ns + prefix_len, &x);
+    if (!p || *p != ':' || !(p = parse_number(p + 1, &y)) || *p)
         return false;
-    *c = v[0];
-    *t = v[1];
+    *c = x;
+    *t = y;
     return true;
 }
 
@@ -352,17 +353,9 @@ parse_index(const char *s, const char *prefix, unsigned *n)
     size_t l = strlen(prefix);
     if (strncmp(s, prefix, l) != 0)
         return false;
-    const char *p = s + l;
-    if (!isdigit((unsigned char)*p))
-        return false;
-    unsigned x = 0;
-    while (isdigit((unsigned char)*p)) {
-        x = x * 10 + (unsigned)(*p - '0');
-        if (x > VMX_MAX_INDEX)
-            return false;
-        p++;
-    }
-    if (*p)
+    unsigned x;
+    const char *p = parse_number(s + l, &x);
+    if (!p || *p)
         return false;
     *n = x;
     return true;
@@ -519,6 +512,17 @@ ns_controller_model(const vmx_doc *d, const char *ns)
     return vmx_get2(d, ctrl, "virtualdev");
 }
 
+/* Sorts the @n devices found (@size bytes each, at @found) with @cmp and
+ * returns the spec's array for them: @n zeroed items of @item_size (caller
+ * frees); NULL when out of memory. */
+static void *
+sort_found(void *found, size_t n, size_t size, int (*cmp)(const void *, const void *),
+           size_t item_size)
+{
+    qsort(found, n, size, cmp);
+    return calloc(n, item_size);
+}
+
 static int
 collect_disks(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, h2k_vm_spec *spec)
 {
@@ -542,20 +546,15 @@ collect_disks(h2k_ctx *ctx, const vmx_doc *d, const char *base_dir, h2k_vm_spec 
                              "line %zu: hard disk %s has an empty file name", d->e[i].line, ns);
             goto out;
         }
-        if (!devs) {
-            devs = calloc(d->n, sizeof(*devs)); /* at most one per entry */
-            if (!devs) {
-                rc = hk_error_nomem(ctx);
-                goto out;
-            }
+        if (!devs && !(devs = calloc(d->n, sizeof(*devs)))) { /* at most one per entry */
+            rc = hk_error_nomem(ctx);
+            goto out;
         }
         devs[n++] = (vmx_dev){rank, c, t, &d->e[i], d->e[i].key};
     }
     if (n == 0)
         goto out;
-    qsort(devs, n, sizeof(*devs), cmp_dev);
-    spec->disks = calloc(n, sizeof(*spec->disks));
-    if (!spec->disks) {
+    if (!(spec->disks = sort_found(devs, n, sizeof(*devs), cmp_dev, sizeof(*spec->disks)))) {
         rc = hk_error_nomem(ctx);
         goto out;
     }
@@ -667,18 +666,13 @@ collect_nics(h2k_ctx *ctx, const vmx_doc *d, h2k_vm_spec *spec)
         if (!key_namespace(d->e[i].key, ".present", ns, sizeof(ns)) ||
             !parse_index(ns, "ethernet", &p) || vmx_bool(d->e[i].value) != 1)
             continue;
-        if (!ports) {
-            ports = calloc(d->n, sizeof(*ports));
-            if (!ports)
-                return hk_error_nomem(ctx);
-        }
+        if (!ports && !(ports = calloc(d->n, sizeof(*ports)))) /* at most one per entry */
+            return hk_error_nomem(ctx);
         ports[n++] = p; /* keys are unique, so ports are too */
     }
     if (n == 0)
         goto out;
-    qsort(ports, n, sizeof(*ports), cmp_uint);
-    spec->nics = calloc(n, sizeof(*spec->nics));
-    if (!spec->nics) {
+    if (!(spec->nics = sort_found(ports, n, sizeof(*ports), cmp_uint, sizeof(*spec->nics)))) {
         rc = hk_error_nomem(ctx);
         goto out;
     }

@@ -8,6 +8,7 @@
 
 #include "core/internal.h"
 #include "azure_xform.h"
+#include "fix/xform_priv.h"
 
 /* Length of the line at @p (without its newline). */
 static size_t
@@ -154,19 +155,9 @@ hk_xform_cloudinit_azure(const char *text, hk_xform_out *out)
         hk_buf_printf(&b, "%*s- NoCloud\n%*s- None\n", (int)block_indent, "", (int)block_indent,
                       "");
     }
-    if (b.oom)
-        goto oom;
-    if (!changed) {
-        hk_buf_free(&b);
-        return 0;
-    }
-    if (!(out->text = hk_buf_steal(&b)))
-        goto oom;
-    return 0;
+    return hk_xform_finish(&b, changed, out);
 oom:
-    hk_buf_free(&b);
-    hk_xform_out_clear(out);
-    return -1;
+    return hk_xform_fail(&b, out);
 }
 
 int
@@ -193,17 +184,7 @@ hk_xform_fstab_azure(const char *text, hk_xform_out *out)
         hk_buf_append(&b, p, (size_t)(next - p));
         p = next;
     }
-    if (b.oom)
-        goto oom;
-    if (!changed) {
-        hk_buf_free(&b);
-        return 0;
-    }
-    if (!(out->text = hk_buf_steal(&b)))
-        goto oom;
-    return 0;
+    return hk_xform_finish(&b, changed, out);
 oom:
-    hk_buf_free(&b);
-    hk_xform_out_clear(out);
-    return -1;
+    return hk_xform_fail(&b, out);
 }

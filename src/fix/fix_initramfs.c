@@ -18,6 +18,7 @@
 
 #include "fix_cmd.h"
 #include "fixer_internal.h"
+#include "initrd_script.h"
 
 static const char *const virtio_modules[] = {"virtio_pci", "virtio_blk", "virtio_scsi",
                                              "virtio_net", NULL};
@@ -33,7 +34,7 @@ static const char *const storage_modules = "virtio_pci virtio_blk virtio_scsi";
 static const char initramfs_add_script[] =
     "set -eu\n"
     "k=$1; img=$2; shift 2\n"
-    "for c in unmkinitramfs cpio depmod modprobe find sort; do\n"
+    "for c in unmkinitramfs cpio depmod modprobe find sort readlink; do\n"
     "  command -v \"$c\" >/dev/null || { echo \"no $c in the guest\" >&2; exit 3; }\n"
     "done\n"
     "t=$(mktemp -d /tmp/hyper2kvm-initramfs.XXXXXX)\n"
@@ -41,22 +42,8 @@ static const char initramfs_add_script[] =
     "trap 'rm -rf \"$t\" \"$new\"' EXIT\n"
     "unmkinitramfs \"$img\" \"$t/x\"\n"
     "r=$t/x; [ -d \"$t/x/main\" ] && r=$t/x/main\n"
-    "md=lib/modules/$k\n"
-    "[ -d \"$r/$md\" ] || { echo \"the initramfs has no /$md\" >&2; exit 3; }\n"
-    "added=\n"
-    "for m in \"$@\"; do\n"
-    "  modprobe -S \"$k\" --show-depends \"$m\" > \"$t/deps\" ||\n"
-    "    { echo \"no module $m for $k\" >&2; exit 3; }\n"
-    "  while read -r op p rest; do\n"
-    "    [ \"$op\" = insmod ] || continue\n"
-    "    rel=${p#*/modules/$k/}\n"
-    "    [ \"$rel\" != \"$p\" ] || { echo \"unexpected module path $p\" >&2; exit 3; }\n"
-    "    [ -e \"$r/$md/$rel\" ] && continue\n"
-    "    mkdir -p \"$(dirname \"$r/$md/$rel\")\"\n"
-    "    cp -p \"$p\" \"$r/$md/$rel\"\n"
-    "    added=\"$added ${rel##*/}\"\n"
-    "  done < \"$t/deps\"\n"
-    "done\n"
+    /* $md: the image's module tree; $added: the files copied into it */
+    HK_INITRD_SH_FIND_MODULE_TREE("lib/modules/$k") HK_INITRD_SH_COPY_MODULES
     "[ -n \"$added\" ] || { echo hyper2kvm-initramfs: present; exit 0; }\n"
     "depmod -b \"$r\" \"$k\"\n"
     "touch \"$r/conf/modules\"\n"

@@ -14,22 +14,12 @@
 #define MAX_GUEST_FILE (16u << 20)
 #define OUTPUT_TAIL 4096
 
-static char *vfmt(const char *fmt, va_list ap) HK_PRINTF(1, 0);
-
-static char *
-vfmt(const char *fmt, va_list ap)
-{
-    hk_buf b = {0};
-    hk_buf_vprintf(&b, fmt, ap);
-    return hk_buf_steal(&b);
-}
-
 void
 hk_fix_note_warning(h2k_fix_result *res, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *m = vfmt(fmt, ap);
+    char *m = hk_vasprintf(fmt, ap);
     va_end(ap);
     if (!m)
         return;
@@ -60,7 +50,7 @@ hk_fix_fail(h2k_fix_result *res, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *m = vfmt(fmt, ap);
+    char *m = hk_vasprintf(fmt, ap);
     va_end(ap);
     res->status = H2K_FIX_STATUS_FAILED;
     if (res->message) {
@@ -141,7 +131,7 @@ hk_fix_end(h2k_offline_fixer *fx, h2k_fix_result *res, h2k_fix_result **out, con
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
-        char *m = vfmt(fmt, ap);
+        char *m = hk_vasprintf(fmt, ap);
         va_end(ap);
         free(res->message);
         res->message = m;

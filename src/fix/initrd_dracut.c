@@ -14,6 +14,7 @@
  * kernel command line and loads before udev starts.
  */
 #include "fix_cmd.h"
+#include "initrd_script.h"
 
 /* $1 kernel version, $2 initramfs path, then module names.  Output and exit
  * codes as the initramfs-tools script (fix_initramfs.c): "hyper2kvm-initramfs:
@@ -54,30 +55,8 @@ static const char dracut_add_script[] =
     "r=$t/x\n"
     "mkdir \"$r\"\n"
     "$dz < \"$main\" | (cd \"$r\" && cpio -idm --quiet --no-absolute-filenames)\n"
-    "rr=$(readlink -f \"$r\")\n"
-    "inside() { case $(readlink -f \"$1\") in \"$rr\"/*) return 0 ;; esac; return 1; }\n"
-    "md=\n"
-    "for d in usr/lib/modules/$k lib/modules/$k; do\n"
-    "  if [ -d \"$r/$d\" ] && inside \"$r/$d\"; then md=$(readlink -f \"$r/$d\"); break; fi\n"
-    "done\n"
-    "[ -n \"$md\" ] || { echo \"the initramfs has no modules for $k\" >&2; exit 3; }\n"
-    "# a symlink in the tree could lead a copy out of the image\n"
-    "[ -z \"$(find \"$md\" -type l)\" ] || { echo 'symlinks in the module tree' >&2; exit 3; }\n"
-    "added=\n"
-    "for m in \"$@\"; do\n"
-    "  modprobe -S \"$k\" --show-depends \"$m\" > \"$t/deps\" ||\n"
-    "    { echo \"no module $m for $k\" >&2; exit 3; }\n"
-    "  while read -r op p rest; do\n"
-    "    [ \"$op\" = insmod ] || continue\n"
-    "    rel=${p#*/modules/$k/}\n"
-    "    [ \"$rel\" != \"$p\" ] || { echo \"unexpected module path $p\" >&2; exit 3; }\n"
-    "    [ -e \"$md/$rel\" ] && continue\n"
-    "    mkdir -p \"$(dirname \"$md/$rel\")\"\n"
-    "    inside \"$(dirname \"$md/$rel\")\" || { echo \"$rel leaves the image\" >&2; exit 3; }\n"
-    "    cp -p \"$p\" \"$md/$rel\"\n"
-    "    added=\"$added ${rel##*/}\"\n"
-    "  done < \"$t/deps\"\n"
-    "done\n"
+    /* $md: the image's module tree; $added: the files copied into it */
+    HK_INITRD_SH_FIND_MODULE_TREE("usr/lib/modules/$k lib/modules/$k") HK_INITRD_SH_COPY_MODULES
     "[ -n \"$added\" ] || { echo hyper2kvm-initramfs: present; exit 0; }\n"
     "# depmod reads <base>/lib/modules/<k> (or usr/lib/...): both lead to the image's tree\n"
     "mkdir -p \"$t/b/lib/modules\" \"$t/b/usr/lib/modules\"\n"

@@ -319,10 +319,8 @@ hk_net_note(net_run *r, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
-    hk_buf b = {0};
-    hk_buf_vprintf(&b, fmt, ap);
+    char *s = hk_vasprintf(fmt, ap);
     va_end(ap);
-    char *s = hk_buf_steal(&b);
     if (!s || !hk_xform_note(r->out, "%s", s))
         r->oom = true;
     free(s);
@@ -611,4 +609,28 @@ const hk_nic_rename *
 hk_net_only_nic(const hk_net_policy *p)
 {
     return p->n == 1 ? &p->nics[0] : NULL;
+}
+
+int
+hk_net_each_line(const char *in, const hk_net_policy *p, hk_xform_out *out, hk_net_line_fn fn)
+{
+    net_run r;
+    int rc = hk_net_begin(&r, in, p, out);
+    if (rc < 0)
+        return rc;
+    bool renaming = hk_net_renaming(p);
+    for (size_t i = 0; i < r.n; i++)
+        fn(&r, i, renaming);
+    return hk_net_finish(&r);
+}
+
+bool
+hk_net_drop_stale_pin(net_run *r, size_t i, const char *mac, size_t len)
+{
+    if (!hk_net_mac_stale(r->p, mac, len))
+        return false;
+    hk_net_drop(r, i);
+    hk_net_note(r, "line %zu: dropped MAC pin '%.*s' (the VM gets a new MAC)", i + 1,
+                NET_LINE_ARGS(&r->lines[i]));
+    return true;
 }

@@ -60,51 +60,46 @@ mac_key(const char *k, size_t klen)
            hk_net_eq_nocase(k, klen, "LLADDR");
 }
 
+/* One line of an ifcfg file (see hk_net_line_fn). */
+static void
+ifcfg_line(net_run *r, size_t i, bool renaming)
+{
+    const hk_net_policy *p = r->p;
+    const net_line *l = &r->lines[i];
+    const char *k, *v;
+    size_t klen, vlen;
+    if (!split_assign(l->s, l->len, &k, &klen, &v, &vlen)) {
+        hk_net_keep(r, i);
+        return;
+    }
+    if (mac_key(k, klen)) {
+        clean_value(&v, &vlen);
+        if (!hk_net_drop_stale_pin(r, i, v, vlen))
+            hk_net_keep(r, i);
+        return;
+    }
+    if (!renaming) {
+        hk_net_keep(r, i);
+        return;
+    }
+    char what[48];
+    snprintf(what, sizeof(what), "%.*s", (int)(klen < 40 ? klen : 40), k);
+    if (hk_net_eq(k, klen, "DEVICE")) {
+        const char *d = v;
+        size_t dlen = vlen;
+        clean_value(&d, &dlen);
+        const hk_nic_rename *nic = hk_net_renamed_nic(p, d, dlen);
+        if (nic)
+            hk_net_note(r, "line %zu: the file follows the device: ifcfg-%s -> ifcfg-%s", i + 1,
+                        nic->old_name, nic->new_name);
+    }
+    hk_net_rename_line(r, i, what);
+}
+
 int
 hk_net_xform_ifcfg(const char *in, const hk_net_policy *p, hk_xform_out *out)
 {
-    net_run r;
-    int rc = hk_net_begin(&r, in, p, out);
-    if (rc < 0)
-        return rc;
-    bool renaming = hk_net_renaming(p);
-    for (size_t i = 0; i < r.n; i++) {
-        const net_line *l = &r.lines[i];
-        const char *k, *v;
-        size_t klen, vlen;
-        if (!split_assign(l->s, l->len, &k, &klen, &v, &vlen)) {
-            hk_net_keep(&r, i);
-            continue;
-        }
-        if (mac_key(k, klen)) {
-            clean_value(&v, &vlen);
-            if (hk_net_mac_stale(p, v, vlen)) {
-                hk_net_drop(&r, i);
-                hk_net_note(&r, "line %zu: dropped MAC pin '%.*s' (the VM gets a new MAC)", i + 1,
-                            NET_LINE_ARGS(l));
-                continue;
-            }
-            hk_net_keep(&r, i);
-            continue;
-        }
-        if (!renaming) {
-            hk_net_keep(&r, i);
-            continue;
-        }
-        char what[48];
-        snprintf(what, sizeof(what), "%.*s", (int)(klen < 40 ? klen : 40), k);
-        if (hk_net_eq(k, klen, "DEVICE")) {
-            const char *d = v;
-            size_t dlen = vlen;
-            clean_value(&d, &dlen);
-            const hk_nic_rename *nic = hk_net_renamed_nic(p, d, dlen);
-            if (nic)
-                hk_net_note(&r, "line %zu: the file follows the device: ifcfg-%s -> ifcfg-%s",
-                            i + 1, nic->old_name, nic->new_name);
-        }
-        hk_net_rename_line(&r, i, what);
-    }
-    return hk_net_finish(&r);
+    return hk_net_each_line(in, p, out, ifcfg_line);
 }
 
 void

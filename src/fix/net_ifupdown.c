@@ -49,50 +49,45 @@ is_comment_or_blank(const char *s, size_t len)
     return i == len || s[i] == '#';
 }
 
+/* One line of /etc/network/interfaces (see hk_net_line_fn). */
+static void
+ifupdown_line(net_run *r, size_t i, bool renaming)
+{
+    const hk_net_policy *p = r->p;
+    const net_line *l = &r->lines[i];
+    if (is_comment_or_blank(l->s, l->len)) {
+        hk_net_keep(r, i);
+        return;
+    }
+    const char *w;
+    size_t wlen, pos;
+    first_word(l->s, l->len, &w, &wlen, &pos);
+    if (hk_net_eq(w, wlen, "hwaddress") && !p->keep_mac) {
+        /* "hwaddress [ether] MAC": sets the old MAC over the new one */
+        const char *a = NULL, *m;
+        size_t alen = 0, mlen;
+        size_t q = pos;
+        while (next_word(l->s, l->len, &q, &m, &mlen)) {
+            a = m;
+            alen = mlen;
+        }
+        if (!a || !hk_net_drop_stale_pin(r, i, a, alen))
+            hk_net_keep(r, i);
+        return;
+    }
+    if (!renaming || hk_net_eq(w, wlen, "source") || hk_net_eq(w, wlen, "source-directory")) {
+        hk_net_keep(r, i);
+        return;
+    }
+    char what[48];
+    snprintf(what, sizeof(what), "%.*s", (int)(wlen < 40 ? wlen : 40), w);
+    hk_net_rename_line(r, i, what);
+}
+
 int
 hk_net_xform_ifupdown(const char *in, const hk_net_policy *p, hk_xform_out *out)
 {
-    net_run r;
-    int rc = hk_net_begin(&r, in, p, out);
-    if (rc < 0)
-        return rc;
-    bool renaming = hk_net_renaming(p);
-    for (size_t i = 0; i < r.n; i++) {
-        const net_line *l = &r.lines[i];
-        if (is_comment_or_blank(l->s, l->len)) {
-            hk_net_keep(&r, i);
-            continue;
-        }
-        const char *w;
-        size_t wlen, pos;
-        first_word(l->s, l->len, &w, &wlen, &pos);
-        if (hk_net_eq(w, wlen, "hwaddress") && !p->keep_mac) {
-            /* "hwaddress [ether] MAC": sets the old MAC over the new one */
-            const char *a = NULL, *m;
-            size_t alen = 0, mlen;
-            size_t q = pos;
-            while (next_word(l->s, l->len, &q, &m, &mlen)) {
-                a = m;
-                alen = mlen;
-            }
-            if (a && hk_net_mac_stale(p, a, alen)) {
-                hk_net_drop(&r, i);
-                hk_net_note(&r, "line %zu: dropped MAC pin '%.*s' (the VM gets a new MAC)", i + 1,
-                            NET_LINE_ARGS(l));
-                continue;
-            }
-            hk_net_keep(&r, i);
-            continue;
-        }
-        if (!renaming || hk_net_eq(w, wlen, "source") || hk_net_eq(w, wlen, "source-directory")) {
-            hk_net_keep(&r, i);
-            continue;
-        }
-        char what[48];
-        snprintf(what, sizeof(what), "%.*s", (int)(wlen < 40 ? wlen : 40), w);
-        hk_net_rename_line(&r, i, what);
-    }
-    return hk_net_finish(&r);
+    return hk_net_each_line(in, p, out, ifupdown_line);
 }
 
 /* Options whose values are interface names. */

@@ -59,6 +59,16 @@ int hk_net_begin(net_run *r, const char *in, const hk_net_policy *p, hk_xform_ou
  * Returns 0 or H2K_ERR_NO_MEMORY (then r->out is cleared). */
 int hk_net_finish(net_run *r);
 
+/* One line of a line-by-line transform: keeps, drops, rewrites or renames
+ * line @i of @r; @renaming is hk_net_renaming(r->p). */
+typedef void (*hk_net_line_fn)(net_run *r, size_t i, bool renaming);
+/* The whole of a line-by-line transform: hk_net_begin(), @fn on every line,
+ * hk_net_finish().  Returns 0 or a negative h2k_code. */
+int hk_net_each_line(const char *in, const hk_net_policy *p, hk_xform_out *out, hk_net_line_fn fn);
+/* Drops line @i with a note when it pins the MAC [mac, mac+len) that
+ * hk_net_mac_stale() finds stale; true when dropped. */
+bool hk_net_drop_stale_pin(net_run *r, size_t i, const char *mac, size_t len);
+
 /* Appends a note to r->out. */
 void hk_net_note(net_run *r, const char *fmt, ...) HK_PRINTF(2, 3);
 /* Copies line @i unchanged. */

@@ -30,43 +30,34 @@ single_element(const char *s, size_t n, const char *tag, const char **text, size
     return true;
 }
 
+/* One line of a wicked XML file (see hk_net_line_fn). */
+static void
+wicked_line(net_run *r, size_t i, bool renaming)
+{
+    const hk_net_policy *p = r->p;
+    const net_line *l = &r->lines[i];
+    const char *s = l->s, *text;
+    size_t n = l->len, tlen;
+    hk_net_trim(&s, &n);
+    for (size_t k = 0; k < HK_ARRAY_LEN(mac_tags); k++)
+        if (single_element(s, n, mac_tags[k], &text, &tlen) &&
+            hk_net_drop_stale_pin(r, i, text, tlen))
+            return;
+    if (single_element(s, n, "permanent-address", &text, &tlen) && hk_net_mac_stale(p, text, tlen))
+        hk_net_note(r,
+                    "line %zu: warning: the interface is identified by its old MAC "
+                    "(%.*s); left unchanged, it will not match the new NIC",
+                    i + 1, (int)tlen, text);
+    if (renaming)
+        hk_net_rename_line(r, i, "element");
+    else
+        hk_net_keep(r, i);
+}
+
 int
 hk_net_xform_wicked(const char *in, const hk_net_policy *p, hk_xform_out *out)
 {
-    net_run r;
-    int rc = hk_net_begin(&r, in, p, out);
-    if (rc < 0)
-        return rc;
-    bool renaming = hk_net_renaming(p);
-    for (size_t i = 0; i < r.n; i++) {
-        const net_line *l = &r.lines[i];
-        const char *s = l->s, *text;
-        size_t n = l->len, tlen;
-        hk_net_trim(&s, &n);
-        bool dropped = false;
-        for (size_t k = 0; k < HK_ARRAY_LEN(mac_tags) && !dropped; k++) {
-            if (single_element(s, n, mac_tags[k], &text, &tlen) &&
-                hk_net_mac_stale(p, text, tlen)) {
-                hk_net_drop(&r, i);
-                hk_net_note(&r, "line %zu: dropped MAC pin '%.*s' (the VM gets a new MAC)", i + 1,
-                            (int)n, s);
-                dropped = true;
-            }
-        }
-        if (dropped)
-            continue;
-        if (single_element(s, n, "permanent-address", &text, &tlen) &&
-            hk_net_mac_stale(p, text, tlen))
-            hk_net_note(&r,
-                        "line %zu: warning: the interface is identified by its old MAC "
-                        "(%.*s); left unchanged, it will not match the new NIC",
-                        i + 1, (int)tlen, text);
-        if (renaming)
-            hk_net_rename_line(&r, i, "element");
-        else
-            hk_net_keep(&r, i);
-    }
-    return hk_net_finish(&r);
+    return hk_net_each_line(in, p, out, wicked_line);
 }
 
 /* Text of the first <tag>TEXT</tag> (no attributes) in [s, end), or NULL. */

@@ -38,10 +38,7 @@ hk_fix_result_json(const h2k_fix_result *r)
         json_object *jc = json_object_new_object();
         hk_json_add_str(jc, "path", c->path);
         hk_json_add_str(jc, "action", c->action);
-        json_object *notes = json_object_new_array();
-        for (size_t k = 0; k < c->n_notes; k++)
-            json_object_array_add(notes, json_object_new_string(c->notes[k]));
-        json_object_object_add(jc, "notes", notes);
+        hk_json_add_strv(jc, "notes", c->notes, c->n_notes);
         hk_json_add_str(jc, "before", c->before);
         hk_json_add_str(jc, "after", c->after);
         json_object_array_add(ch, jc);

@@ -55,10 +55,8 @@ hk_xform_note(hk_xform_out *o, const char *fmt, ...)
         return false;
     va_list ap;
     va_start(ap, fmt);
-    hk_buf b = {0};
-    hk_buf_vprintf(&b, fmt, ap);
+    char *s = hk_vasprintf(fmt, ap);
     va_end(ap);
-    char *s = hk_buf_steal(&b);
     if (!s)
         return false;
     if (o->n_notes >= SIZE_MAX / sizeof(char *) - 1) {
@@ -477,4 +475,26 @@ hk_dev_stable_ref(const hk_dev *d, hk_ref_style style, bool *oom)
     if (!r)
         *oom = true;
     return r;
+}
+
+int
+hk_xform_fail(hk_buf *b, hk_xform_out *out)
+{
+    hk_buf_free(b);
+    hk_xform_out_clear(out);
+    return -1;
+}
+
+int
+hk_xform_finish(hk_buf *b, bool changed, hk_xform_out *out)
+{
+    if (b->oom)
+        return hk_xform_fail(b, out);
+    if (!changed) {
+        hk_buf_free(b);
+        return 0;
+    }
+    if (!(out->text = hk_buf_steal(b)))
+        return hk_xform_fail(b, out);
+    return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * Helpers shared by the boot-configuration transforms (fstab_xform.c,
- * grub_xform.c).  Internal to src/fix; never installed.
+ * Helpers shared by the text transforms (fstab_xform.c, grub_xform.c,
+ * azure_xform.c).  Internal to src/fix; never installed.
  */
 #ifndef HK_FIX_XFORM_PRIV_H
 #define HK_FIX_XFORM_PRIV_H
@@ -8,7 +8,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/internal.h"
 #include "fix/xform.h"
+
+/* The end of a line-by-line transform that wrote its whole output into @b:
+ * out->text takes the text when @changed (else @b is freed and out->text
+ * stays NULL).  0, or -1 when @b or this ran out of memory (then @b is freed
+ * and @out cleared, as hk_xform_fail() does). */
+int hk_xform_finish(hk_buf *b, bool changed, hk_xform_out *out);
+/* Frees @b and clears @out; returns -1 (out of memory). */
+int hk_xform_fail(hk_buf *b, hk_xform_out *out);
 
 /* One replacement of the input bytes [start, end) by @repl. */
 typedef struct hk_xedit {

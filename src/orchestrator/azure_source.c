@@ -122,15 +122,9 @@ hk_plan_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char *w
                                         "insecure",          "snapshot",
                                         "client_secret",     NULL};
     if (o) {
-        json_object_object_foreach(o, key, val)
-        {
-            (void)val;
-            size_t k = 0;
-            while (known[k] && strcmp(known[k], key) != 0)
-                k++;
-            if (!known[k])
-                return hk_plan_field_error(ctx, doc, where, key, "unknown field \"%s\"", key);
-        }
+        int rc = hk_plan_known_fields(ctx, doc, where, o, known);
+        if (rc < 0)
+            return rc;
         if (hk_plan_has(o, "client_secret"))
             return hk_plan_field_error(ctx, doc, where, "client_secret",
                                        "\"client_secret\" is not allowed in a plan: use "
@@ -247,20 +241,13 @@ hk_plan_vm_azure_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t idx
     if (!has_vm)
         return hk_plan_field_error(ctx, doc, where, "azure",
                                    "\"azure\" is given but not the \"vm\" to download");
-    if (!json_object_is_type(name, json_type_string) || json_object_get_string_len(name) == 0)
-        return hk_plan_field_error(ctx, doc, where, "vm",
-                                   "\"vm\" must be the non-empty name of a VM");
-    if (vm->n_inputs > 0)
-        return hk_plan_field_error(ctx, doc, where, "vm",
-                                   "VM \"%s\" has both \"inputs\" and \"vm\": give one source",
-                                   vm->name);
-    if (!(vm->vm = strdup(json_object_get_string(name))))
-        return hk_error_nomem(ctx);
+    int rc = hk_plan_vm_name(ctx, doc, where, name, vm);
+    if (rc < 0)
+        return rc;
     char az_where[80];
     snprintf(az_where, sizeof(az_where), "%s.azure", where);
     json_object_object_get_ex(o, "azure", &az);
-    int rc = hk_plan_azure_parse(ctx, doc, has_az ? az : NULL, az_where, base_dir, plan_az,
-                                 &vm->azure);
+    rc = hk_plan_azure_parse(ctx, doc, has_az ? az : NULL, az_where, base_dir, plan_az, &vm->azure);
     if (rc < 0)
         return rc;
     return plan_azure_check(ctx, doc, az_where, vm->azure);
@@ -271,29 +258,11 @@ hk_plan_azure_connect(h2k_ctx *ctx, const h2k_plan_azure *a, h2k_azure_client **
 {
     *out = NULL;
     char *secret = NULL;
-    if (a->client_secret_env) {
-        const char *e = getenv(a->client_secret_env);
-        if (!e || !*e)
-            return hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, "client_secret_env",
-                               "azure: the environment variable %s (the client secret) is not "
-                               "set",
-                               a->client_secret_env);
-        if (!(secret = strdup(e)))
-            return hk_error_nomem(ctx);
-    } else if (a->client_secret_file) {
-        size_t len = 0;
-        int rc = hk_read_file(ctx, a->client_secret_file, 4096, &secret, &len);
-        if (rc < 0) {
-            hk_error_prefix(ctx, "azure: client secret file");
-            return rc;
-        }
-        secret[strcspn(secret, "\r\n")] = '\0';
-        if (!*secret) {
-            hk_plan_wipe_free(secret);
-            return hk_error_at(ctx, H2K_ERR_VALIDATION, a->client_secret_file, -1,
-                               "client_secret_file", "the client secret file is empty");
-        }
-    }
+    int rc = hk_plan_read_secret(ctx, "azure", "client secret", "client_secret_env",
+                                 a->client_secret_env, "client_secret_file", a->client_secret_file,
+                                 &secret);
+    if (rc < 0)
+        return rc;
     h2k_azure_config cfg = H2K_AZURE_CONFIG_INIT;
     cfg.subscription_id = a->subscription_id;
     cfg.resource_group = a->resource_group;
@@ -306,7 +275,7 @@ hk_plan_azure_connect(h2k_ctx *ctx, const h2k_plan_azure *a, h2k_azure_client **
     cfg.ca_file = a->ca_file;
     cfg.insecure = a->insecure;
     cfg.running = a->snapshot ? H2K_AZURE_RUNNING_SNAPSHOT : H2K_AZURE_RUNNING_REFUSE;
-    int rc = h2k_azure_client_new(ctx, &cfg, out);
+    rc = h2k_azure_client_new(ctx, &cfg, out);
     hk_plan_wipe_free(secret);
     return rc;
 }

@@ -137,5 +137,19 @@ int hk_plan_bool(h2k_ctx *ctx, const char *doc, struct json_object *o, const cha
 int hk_plan_dup(char **dst, const char *src);
 /* Wipes and frees the secret @s (NULL is fine). */
 void hk_plan_wipe_free(char *s);
+/* 0 when every key of the object @o is in the NULL-terminated list @known;
+ * else the FORMAT error "unknown field" naming the first other key. */
+int hk_plan_known_fields(h2k_ctx *ctx, const char *doc, const char *where, struct json_object *o,
+                         const char *const *known);
+/* Sets vm->vm to the value @name of the "vm" field of the VM at @where: a
+ * non-empty string, and the VM has no "inputs"; 0 or the error. */
+int hk_plan_vm_name(h2k_ctx *ctx, const char *doc, const char *where, struct json_object *name,
+                    h2k_plan_vm *vm);
+/* Reads a secret (the @what of @who, as "password" of a host) from the
+ * environment variable @env or, when @env is NULL, the first line of @file
+ * (fields @env_field, @file_field in errors); *out NULL when both are NULL.
+ * Caller frees *out with hk_plan_wipe_free(). */
+int hk_plan_read_secret(h2k_ctx *ctx, const char *who, const char *what, const char *env_field,
+                        const char *env, const char *file_field, const char *file, char **out);
 
 #endif

@@ -79,3 +79,69 @@ hk_plan_wipe_free(char *s)
         free(s);
     }
 }
+
+int
+hk_plan_known_fields(h2k_ctx *ctx, const char *doc, const char *where, json_object *o,
+                     const char *const *known)
+{
+    json_object_object_foreach(o, key, val)
+    {
+        (void)val;
+        size_t k = 0;
+        while (known[k] && strcmp(known[k], key) != 0)
+            k++;
+        if (!known[k])
+            return hk_plan_field_error(ctx, doc, where, key, "unknown field \"%s\"", key);
+    }
+    return 0;
+}
+
+int
+hk_plan_vm_name(h2k_ctx *ctx, const char *doc, const char *where, json_object *name,
+                h2k_plan_vm *vm)
+{
+    if (!json_object_is_type(name, json_type_string) || json_object_get_string_len(name) == 0)
+        return hk_plan_field_error(ctx, doc, where, "vm",
+                                   "\"vm\" must be the non-empty name of a VM");
+    if (vm->n_inputs > 0)
+        return hk_plan_field_error(ctx, doc, where, "vm",
+                                   "VM \"%s\" has both \"inputs\" and \"vm\": give one source",
+                                   vm->name);
+    if (!(vm->vm = strdup(json_object_get_string(name))))
+        return hk_error_nomem(ctx);
+    return 0;
+}
+
+int
+hk_plan_read_secret(h2k_ctx *ctx, const char *who, const char *what, const char *env_field,
+                    const char *env, const char *file_field, const char *file, char **out)
+{
+    *out = NULL;
+    if (env) {
+        const char *e = getenv(env);
+        if (!e || !*e)
+            return hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, env_field,
+                               "%s: the environment variable %s (the %s) is not set", who, env,
+                               what);
+        if (!(*out = strdup(e)))
+            return hk_error_nomem(ctx);
+        return 0;
+    }
+    if (!file)
+        return 0;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = hk_read_file(ctx, file, 4096, &text, &len);
+    if (rc < 0) {
+        hk_error_prefix(ctx, "%s: %s file", who, what);
+        return rc;
+    }
+    text[strcspn(text, "\r\n")] = '\0';
+    if (!*text) {
+        hk_plan_wipe_free(text);
+        return hk_error_at(ctx, H2K_ERR_VALIDATION, file, -1, file_field, "the %s file is empty",
+                           what);
+    }
+    *out = text;
+    return 0;
+}

@@ -68,10 +68,8 @@ yerr(yconv *c, yaml_mark_t m, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    hk_buf b = {0};
-    hk_buf_vprintf(&b, fmt, ap);
+    char *body = hk_vasprintf(fmt, ap);
     va_end(ap);
-    char *body = hk_buf_steal(&b);
     if (!body)
         return hk_error_nomem(c->ctx);
     int rc = hk_error_at(c->ctx, H2K_ERR_FORMAT, c->doc, -1, field && *field ? field : NULL,

@@ -88,12 +88,10 @@ hk_orch_add_timing(h2k_migration_result *res, const char *stage, double seconds)
 void
 hk_orch_warn(h2k_ctx *ctx, h2k_migration_result *res, const char *fmt, ...)
 {
-    hk_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    hk_buf_vprintf(&b, fmt, ap);
+    char *msg = hk_vasprintf(fmt, ap);
     va_end(ap);
-    char *msg = hk_buf_steal(&b);
     if (!msg)
         return;
     hk_warn(ctx, "orchestrator", "%s", msg);
@@ -194,10 +192,7 @@ h2k_migration_result_to_json(const h2k_migration_result *res)
         hk_json_add_str(e, "message", res->error_message);
         json_object_object_add(o, "error", e);
     }
-    json_object *src = json_object_new_array();
-    for (size_t i = 0; i < res->n_sources; i++)
-        json_object_array_add(src, json_object_new_string(res->sources[i]));
-    json_object_object_add(o, "sources", src);
+    hk_json_add_strv(o, "sources", res->sources, res->n_sources);
     if (res->spec) {
         char *sj = h2k_vm_spec_to_json(res->spec);
         add_raw_json(o, "spec", sj);
@@ -230,10 +225,7 @@ h2k_migration_result_to_json(const h2k_migration_result *res)
     }
     json_object_object_add(o, "fixes", fx);
     add_raw_json(o, "fix_report", res->fix_report_json);
-    json_object *w = json_object_new_array();
-    for (size_t i = 0; i < res->n_warnings; i++)
-        json_object_array_add(w, json_object_new_string(res->warnings[i]));
-    json_object_object_add(o, "warnings", w);
+    hk_json_add_strv(o, "warnings", res->warnings, res->n_warnings);
     json_object *t = json_object_new_object();
     for (size_t i = 0; i < res->n_timings; i++)
         json_object_object_add(t, res->timings[i].stage,

@@ -89,14 +89,10 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
     static const char *const known[] = {"host",          "url",        "user",     "password_env",
                                         "password_file", "datacenter", "insecure", "ca_file",
                                         "thumbprint",    "transport",  "password", NULL};
-    json_object_object_foreach(o, key, val)
-    {
-        (void)val;
-        size_t k = 0;
-        while (known[k] && strcmp(known[k], key) != 0)
-            k++;
-        if (!known[k])
-            return hk_plan_field_error(ctx, doc, where, key, "unknown field \"%s\"", key);
+    int rc = hk_plan_known_fields(ctx, doc, where, o, known);
+    if (rc < 0) {
+        json_object_put(empty);
+        return rc;
     }
     json_object *v;
     if (json_object_object_get_ex(o, "password", &v))
@@ -121,7 +117,6 @@ hk_plan_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, const char 
     }
     if (base)
         p->insecure = base->insecure;
-    int rc = 0;
     char *url = NULL;
     if ((rc = hk_plan_str(ctx, doc, o, "host", where, NULL, &p->host)) < 0 ||
         (rc = hk_plan_str(ctx, doc, o, "url", where, NULL, &url)) < 0 ||
@@ -220,18 +215,11 @@ hk_plan_vm_vsphere_parse(h2k_ctx *ctx, const char *doc, json_object *o, size_t i
                                        "\"vsphere\" is given but not the \"vm\" to export");
         return 0;
     }
-    if (!json_object_is_type(name, json_type_string) || json_object_get_string_len(name) == 0)
-        return hk_plan_field_error(ctx, doc, where, "vm",
-                                   "\"vm\" must be the non-empty name of a VM");
-    if (vm->n_inputs > 0)
-        return hk_plan_field_error(ctx, doc, where, "vm",
-                                   "VM \"%s\" has both \"inputs\" and \"vm\": give one source",
-                                   vm->name);
-    if (!(vm->vm = strdup(json_object_get_string(name))))
-        return hk_error_nomem(ctx);
+    int rc = hk_plan_vm_name(ctx, doc, where, name, vm);
+    if (rc < 0)
+        return rc;
     char vs_where[80];
     snprintf(vs_where, sizeof(vs_where), "%s.vsphere", where);
-    int rc;
     if (has_vs) {
         if ((rc = hk_plan_vsphere_parse(ctx, doc, vs, vs_where, base_dir, plan_vs, &vm->vsphere)) <
             0)
@@ -272,31 +260,10 @@ hk_plan_vsphere_connect(h2k_ctx *ctx, const h2k_plan_vsphere *v, h2k_vmware_clie
 {
     *out = NULL;
     char *password = NULL;
-    if (v->password_env) {
-        const char *e = getenv(v->password_env);
-        if (!e || !*e)
-            return hk_error_at(ctx, H2K_ERR_VALIDATION, NULL, -1, "password_env",
-                               "%s: the environment variable %s (the password) is not set", v->host,
-                               v->password_env);
-        password = strdup(e);
-        if (!password)
-            return hk_error_nomem(ctx);
-    } else {
-        char *text = NULL;
-        size_t len = 0;
-        int rc = hk_read_file(ctx, v->password_file, 4096, &text, &len);
-        if (rc < 0) {
-            hk_error_prefix(ctx, "%s: password file", v->host);
-            return rc;
-        }
-        text[strcspn(text, "\r\n")] = '\0';
-        if (!*text) {
-            hk_plan_wipe_free(text);
-            return hk_error_at(ctx, H2K_ERR_VALIDATION, v->password_file, -1, "password_file",
-                               "the password file is empty");
-        }
-        password = text;
-    }
+    int rc = hk_plan_read_secret(ctx, v->host, "password", "password_env", v->password_env,
+                                 "password_file", v->password_file, &password);
+    if (rc < 0)
+        return rc;
     h2k_vmware_options o = H2K_VMWARE_OPTIONS_INIT;
     o.host = v->host;
     o.user = v->user;
@@ -305,7 +272,7 @@ hk_plan_vsphere_connect(h2k_ctx *ctx, const h2k_plan_vsphere *v, h2k_vmware_clie
     o.insecure = v->insecure;
     o.ca_file = v->ca_file;
     o.thumbprint = v->thumbprint;
-    int rc = h2k_vmware_client_new(ctx, &o, out);
+    rc = h2k_vmware_client_new(ctx, &o, out);
     hk_plan_wipe_free(password);
     return rc;
 }

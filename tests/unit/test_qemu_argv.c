@@ -42,29 +42,29 @@ load_plan(const char *path, plan_file *pf)
             pf->q.accel = v;
             pf->l.type = strcmp(v, "kvm") == 0 ? "kvm" : "qemu";
         } else if (strcmp(k, "machine") == 0) {
-            pf->q.machine = pf->l.machine = v;
+            pf->q.vm.machine = v;
         } else if (strcmp(k, "memory") == 0) {
-            pf->q.memory_mib = pf->l.memory_mib = (unsigned)atoi(v);
+            pf->q.vm.memory_mib = (unsigned)atoi(v);
         } else if (strcmp(k, "vcpus") == 0) {
-            pf->q.vcpus = pf->l.vcpus = (unsigned)atoi(v);
+            pf->q.vm.vcpus = (unsigned)atoi(v);
         } else if (strcmp(k, "disk") == 0) {
-            pf->q.disk = pf->l.disk = v;
+            pf->q.vm.disk = v;
         } else if (strcmp(k, "format") == 0) {
-            pf->q.disk_format = pf->l.disk_format = v;
+            pf->q.vm.disk_format = v;
         } else if (strcmp(k, "bus") == 0) {
             int b = h2k_bus_from_name(v);
             assert_true(b >= 0);
-            pf->q.bus = pf->l.bus = (h2k_bus)b;
+            pf->q.vm.bus = (h2k_bus)b;
         } else if (strcmp(k, "nic") == 0) {
-            pf->q.nic_model = pf->l.nic_model = v;
+            pf->q.vm.nic_model = v;
         } else if (strcmp(k, "mac") == 0) {
-            pf->q.mac = pf->l.mac = v;
+            pf->q.vm.mac = v;
         } else if (strcmp(k, "ovmf_code") == 0) {
-            pf->q.ovmf_code = pf->l.ovmf_code = v;
+            pf->q.vm.ovmf_code = v;
         } else if (strcmp(k, "ovmf_vars") == 0) {
-            pf->q.ovmf_vars = pf->l.ovmf_vars = v;
+            pf->q.vm.ovmf_vars = v;
         } else if (strcmp(k, "console") == 0) {
-            pf->q.console_log = pf->l.console_log = v;
+            pf->q.vm.console_log = v;
         } else if (strcmp(k, "name") == 0) {
             pf->l.name = v;
         } else if (strcmp(k, "uid") == 0) {
@@ -75,6 +75,7 @@ load_plan(const char *path, plan_file *pf)
             fail_msg("%s: unknown key %s", path, k);
         }
     }
+    pf->l.vm = pf->q.vm;
 }
 
 static void
@@ -143,30 +144,30 @@ test_argv_refusals(void **state)
     h2k_ctx *ctx = ts_ctx();
     hk_qemu_plan p = {.qemu = "qemu-system-x86_64",
                       .accel = "tcg",
-                      .machine = "q35",
-                      .memory_mib = 1024,
-                      .vcpus = 1,
-                      .disk = "/d",
-                      .disk_format = "qcow2",
-                      .bus = H2K_BUS_IDE,
-                      .console_log = "/c"};
+                      .vm = {.machine = "q35",
+                             .memory_mib = 1024,
+                             .vcpus = 1,
+                             .disk = "/d",
+                             .disk_format = "qcow2",
+                             .bus = H2K_BUS_IDE,
+                             .console_log = "/c"}};
     char **argv = NULL;
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
     assert_null(argv);
     assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "bus ide on machine q35"));
-    p.bus = H2K_BUS_SATA;
-    p.machine = "pc";
+    p.vm.bus = H2K_BUS_SATA;
+    p.vm.machine = "pc";
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
-    p.machine = "q35";
-    p.disk = NULL;
+    p.vm.machine = "q35";
+    p.vm.disk = NULL;
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
-    p.disk = "/d";
-    p.ovmf_code = "/code"; /* without the variable store */
+    p.vm.disk = "/d";
+    p.vm.ovmf_code = "/code"; /* without the variable store */
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
-    p.ovmf_code = NULL;
-    p.bus = (h2k_bus)9;
+    p.vm.ovmf_code = NULL;
+    p.vm.bus = (h2k_bus)9;
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), H2K_ERR_INVALID_ARG);
-    p.bus = H2K_BUS_VIRTIO;
+    p.vm.bus = H2K_BUS_VIRTIO;
     ts_assert_rc(ctx, hk_qemu_argv(ctx, &p, &argv), 0);
     hk_strv_free(argv);
 
@@ -176,12 +177,12 @@ test_argv_refusals(void **state)
 
     hk_libvirt_plan lp = {.name = "n",
                           .type = "qemu",
-                          .machine = "q35",
-                          .memory_mib = 1,
-                          .vcpus = 1,
-                          .disk = "/d",
-                          .disk_format = "qcow2",
-                          .console_log = NULL,
+                          .vm = {.machine = "q35",
+                                 .memory_mib = 1,
+                                 .vcpus = 1,
+                                 .disk = "/d",
+                                 .disk_format = "qcow2",
+                                 .console_log = NULL},
                           .run_as_uid = -1,
                           .run_as_gid = -1};
     char *xml = NULL;

@@ -28,14 +28,17 @@ plan(h2k_bus bus, const char *machine)
     hk_qemu_plan p = {
         .qemu = "qemu-system-x86_64",
         .accel = "tcg",
-        .machine = machine,
-        .memory_mib = 1024,
-        .vcpus = 1,
-        .disk = "/o/overlay.qcow2",
-        .disk_format = "qcow2",
-        .bus = bus,
-        .nic_model = "virtio-net-pci",
-        .console_log = "/o/console.log",
+        .vm =
+            {
+                .machine = machine,
+                .memory_mib = 1024,
+                .vcpus = 1,
+                .disk = "/o/overlay.qcow2",
+                .disk_format = "qcow2",
+                .bus = bus,
+                .nic_model = "virtio-net-pci",
+                .console_log = "/o/console.log",
+            },
     };
     return p;
 }

@@ -177,19 +177,6 @@ static const struct {
     {"VirtualPCNet32", "vlance"},  {"VirtualSriovEthernetCard", "sriov"},
 };
 
-static void *
-grow(void **arr, size_t *n, size_t elem)
-{
-    void *p = realloc(*arr, (*n + 1) * elem);
-    if (!p)
-        return NULL;
-    *arr = p;
-    void *e = (char *)p + *n * elem;
-    memset(e, 0, elem);
-    (*n)++;
-    return e;
-}
-
 static const ctrl *
 find_ctrl(const ctrl *c, size_t n, int64_t key)
 {
@@ -208,7 +195,7 @@ add_disk(h2k_ctx *ctx, const char *host, const xmlNode *d, const ctrl *ctrls, si
     char *file = hk_vmw_child_text(backing, "fileName", &oom);
     if (oom)
         return nomem(ctx);
-    h2k_vm_disk *disk = grow((void **)&s->disks, &s->n_disks, sizeof(*disk));
+    h2k_vm_disk *disk = hk_array_grow((void **)&s->disks, &s->n_disks, sizeof(*disk));
     if (!disk) {
         free(file);
         return nomem(ctx);
@@ -259,7 +246,7 @@ add_removable(h2k_ctx *ctx, const xmlNode *d, const char *kind, const ctrl *ctrl
         free(file);
         return nomem(ctx);
     }
-    h2k_vm_removable *r = grow((void **)&s->removables, &s->n_removables, sizeof(*r));
+    h2k_vm_removable *r = hk_array_grow((void **)&s->removables, &s->n_removables, sizeof(*r));
     if (!r || !(r->kind = strdup(kind))) {
         free(file);
         return nomem(ctx);
@@ -304,7 +291,7 @@ add_nic(h2k_ctx *ctx, const xmlNode *d, const char *model, hk_vmw_vm *vm)
         free(mac);
         mac = NULL;
     }
-    h2k_vm_nic *nic = grow((void **)&s->nics, &s->n_nics, sizeof(*nic));
+    h2k_vm_nic *nic = hk_array_grow((void **)&s->nics, &s->n_nics, sizeof(*nic));
     if (!nic) {
         free(mac);
         free(net);

@@ -1,0 +1,51 @@
+/*
+ * Shell fragments shared by the scripts that add virtio drivers to an
+ * initramfs in place (fix_initramfs.c for initramfs-tools images,
+ * initrd_dracut.c for dracut images).  Each is a string literal to be pasted
+ * into a script run by /bin/sh inside the appliance's chroot of the guest;
+ * the variables each one reads and sets are listed with it.  Internal.
+ */
+#ifndef HK_FIX_INITRD_SCRIPT_H
+#define HK_FIX_INITRD_SCRIPT_H
+
+/* Finds the module tree of kernel $k in the unpacked image $r, among the
+ * folders (relative to $r) given as the fragment's argument, a string literal
+ * of words such as "usr/lib/modules/$k lib/modules/$k".  Sets $rr (the image's
+ * real path), defines inside() (0 when its argument resolves into the image)
+ * and sets $md to the first of those folders that exists, resolved, inside the
+ * image.  Exit 3 when there is none, or when the tree holds a symbolic link
+ * (a copy through it could leave the image). */
+#define HK_INITRD_SH_FIND_MODULE_TREE(candidates)                                                  \
+    "rr=$(readlink -f \"$r\")\n"                                                                   \
+    "inside() { case $(readlink -f \"$1\") in \"$rr\"/*) return 0 ;; esac; return 1; }\n"          \
+    "md=\n"                                                                                        \
+    "for d in " candidates "; do\n"                                                                \
+    "  if [ -d \"$r/$d\" ] && inside \"$r/$d\"; then md=$(readlink -f \"$r/$d\"); break; fi\n"     \
+    "done\n"                                                                                       \
+    "[ -n \"$md\" ] || { echo \"the initramfs has no modules for $k\" >&2; exit 3; }\n"            \
+    "# a symlink in the tree could lead a copy out of the image\n"                                 \
+    "[ -z \"$(find \"$md\" -type l)\" ] || { echo 'symlinks in the module tree' >&2; exit 3; }\n"
+
+/* Copies the modules named in "$@" and every module they depend on (as
+ * modprobe -S $k --show-depends lists them from the guest's own tree) into
+ * $md, skipping those already there; $t is a scratch folder.  Sets $added to
+ * the file names added (empty: nothing was missing).  Exit 3 when a module is
+ * unknown or a path would leave the image. */
+#define HK_INITRD_SH_COPY_MODULES                                                                  \
+    "added=\n"                                                                                     \
+    "for m in \"$@\"; do\n"                                                                        \
+    "  modprobe -S \"$k\" --show-depends \"$m\" > \"$t/deps\" ||\n"                                \
+    "    { echo \"no module $m for $k\" >&2; exit 3; }\n"                                          \
+    "  while read -r op p rest; do\n"                                                              \
+    "    [ \"$op\" = insmod ] || continue\n"                                                       \
+    "    rel=${p#*/modules/$k/}\n"                                                                 \
+    "    [ \"$rel\" != \"$p\" ] || { echo \"unexpected module path $p\" >&2; exit 3; }\n"          \
+    "    [ -e \"$md/$rel\" ] && continue\n"                                                        \
+    "    mkdir -p \"$(dirname \"$md/$rel\")\"\n"                                                   \
+    "    inside \"$(dirname \"$md/$rel\")\" || { echo \"$rel leaves the image\" >&2; exit 3; }\n"  \
+    "    cp -p \"$p\" \"$md/$rel\"\n"                                                              \
+    "    added=\"$added ${rel##*/}\"\n"                                                            \
+    "  done < \"$t/deps\"\n"                                                                       \
+    "done\n"
+
+#endif /* HK_FIX_INITRD_SCRIPT_H */
