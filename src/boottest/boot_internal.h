@@ -127,7 +127,9 @@ char *hk_console_tail(const hk_console *c);
 void hk_console_free(hk_console *c);
 
 /* Removes ANSI escape sequences, '\r' and other control characters (tabs
- * become spaces) from a line, in place; returns @s. */
+ * become spaces) from a line, in place; a byte that does not start a
+ * well-formed printable UTF-8 character (a lost byte on the serial line, a
+ * C1 control) becomes '?', so the line is valid UTF-8; returns @s. */
 char *hk_console_sanitize(char *s);
 
 /* ---------------------------------------------------- boot probe */

@@ -455,6 +455,15 @@ test_console_tail_and_sanitize(void **state)
     assert_string_equal(hk_console_sanitize(s), "  OK  ] Reached target .");
     char t[] = "cut \x1b[12";
     assert_string_equal(hk_console_sanitize(t), "cut ");
+    /* UTF-8: whole characters are kept; the rest of one whose first byte the
+       serial line lost (seen on a loaded TCG boot), a character cut at the end
+       and a C1 control in UTF-8 form become '?' (the report is JSON) */
+    char u[] = "dpkg-db-backup.tim\xe2\x80\xa6 Daily, e2scrub_all.timer\x80\xa6"
+               "etadata";
+    assert_string_equal(hk_console_sanitize(u),
+                        "dpkg-db-backup.tim\xe2\x80\xa6 Daily, e2scrub_all.timer??etadata");
+    char v[] = "\xc3\xa9t\xc3\xa9 \xc2\x85 \xff cut \xe2\x80";
+    assert_string_equal(hk_console_sanitize(v), "\xc3\xa9t\xc3\xa9 ?? ? cut ??");
 
     hk_console c;
     assert_int_equal(hk_console_init(&c, H2K_PROOF_LOGIN, NULL, NULL), 0);
