@@ -582,8 +582,16 @@ test_probe_texts(void **state)
     assert_non_null(strstr(u, "ExecStart=/bin/sh " HK_PROBE_SCRIPT_PATH "\n"));
     assert_non_null(strstr(u, "After=multi-user.target\n"));
     assert_non_null(strstr(u, "WantedBy=multi-user.target\n"));
+    /* under emulation the guest's job and device timeouts outlast a slow
+       coldplug (a loaded TCG host left /home and /var without devices after
+       90 s: emergency mode) */
+    const char *slow = hk_probe_slow_conf();
+    assert_true(strncmp(slow, "# ", 2) == 0);
+    assert_non_null(strstr(slow, "\n[Manager]\n"));
+    assert_non_null(strstr(slow, "\nDefaultTimeoutStartSec=20min\n"));
+    assert_non_null(strstr(slow, "\nDefaultDeviceTimeoutSec=20min\n"));
 
-    ts_assert_rc(ctx, hk_probe_inject(ctx, "/nonexistent", "bad token;", false),
+    ts_assert_rc(ctx, hk_probe_inject(ctx, "/nonexistent", "bad token;", false, false),
                  H2K_ERR_INVALID_ARG);
     h2k_ctx_free(ctx);
 }
