@@ -8,10 +8,12 @@
 # ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images), wrap it in a .vmx shaped like the
 # VMware original (pvscsi disk(s), vmxnet3 NIC with the guest's MAC, its firmware), then run
 #
-#   hyper2kvm --allow-path CACHE local --input GUEST.vmx --output-dir DIR/GUEST/out --test-boot
+#   hyper2kvm --allow-path CACHE local --input GUEST.vmx --output-dir DIR/GUEST/out \
+#       --name GUEST --test-boot
 #
 # into a fresh output folder, and read the per-stage times from the JSON report
-# (DIR/GUEST/out/GUEST.report.json, "timings"; "launch", the appliance start and the
+# (DIR/GUEST/out/GUEST.report.json, "timings"; --name, since a guest's own .vmx may
+# give the VM another display name; "launch", the appliance start and the
 # inspection, is part of "fix").  When no report is left (a failure before
 # it was written), the stage times come from the tool's JSON progress events, timed as
 # they arrive (marked "~").  A guest passes when the tool succeeds, the report says the boot
@@ -150,7 +152,7 @@ name, d, ip, build_s, layout, cli, cache, vmx = sys.argv[1:9]
 extra = sys.argv[9:]
 out = os.path.join(d, "out")
 argv = [cli, "--json", "--allow-path", cache, "--allow-path", os.path.dirname(vmx),
-        "local", "--input", vmx, "--output-dir", out, "--test-boot"] + extra
+        "local", "--input", vmx, "--output-dir", out, "--name", name, "--test-boot"] + extra
 t0 = time.monotonic()
 stages, order, last = {}, [], None
 with open(os.path.join(d, "events.jsonl"), "w") as ev, \

@@ -144,7 +144,8 @@ hk_boot_work_prepare(h2k_ctx *ctx, const char *image, const hk_boot_opts *o, hk_
     }
     if (o->proof == H2K_PROOF_MARKER && !o->placed_token) {
         w->force_tcg = !hk_kvm_usable(ctx);
-        if ((rc = hk_probe_inject(ctx, w->overlay, w->token, w->force_tcg)) < 0)
+        bool emulated = strcmp(hk_boot_accel_name(ctx, o->accel), "tcg") == 0;
+        if ((rc = hk_probe_inject(ctx, w->overlay, w->token, w->force_tcg, emulated)) < 0)
             goto fail;
     }
     if ((rc = hk_check_cancel(ctx)) < 0)

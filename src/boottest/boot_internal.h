@@ -137,7 +137,9 @@ char *hk_console_tail(const hk_console *c);
 void hk_console_free(hk_console *c);
 
 /* Removes ANSI escape sequences, '\r' and other control characters (tabs
- * become spaces) from a line, in place; returns @s. */
+ * become spaces) from a line, in place; a byte that does not start a
+ * well-formed printable UTF-8 character (a lost byte on the serial line, a
+ * C1 control) becomes '?', so the line is valid UTF-8; returns @s. */
 char *hk_console_sanitize(char *s);
 
 /* ---------------------------------------------------- boot probe */
@@ -152,19 +154,30 @@ const char *hk_probe_unit(void);
 
 #define HK_PROBE_SCRIPT_PATH "/usr/local/sbin/h2k-boot-probe"
 #define HK_PROBE_UNIT_NAME "h2k-boot-probe.service"
+/* systemd's job and device timeouts of a guest booted under emulation (TCG) */
+#define HK_PROBE_SLOW_START_TIMEOUT "20min"
+/* The systemd drop-in (/etc/systemd/system.conf.d/90-hyper2kvm-boot-test.conf)
+ * written with the probe into a systemd guest booted under emulation: its
+ * job and device timeouts become HK_PROBE_SLOW_START_TIMEOUT, so a guest
+ * slowed down by emulation on a loaded host does not give up on its devices
+ * after 90 s and stop in emergency mode (static text). */
+const char *hk_probe_slow_conf(void);
 
 /* Writes the probe into the guest on @overlay (qcow2, opened read-write
  * through libguestfs, one appliance launch).  @force_tcg makes the appliance
- * use TCG.  Returns 0 or an error. */
-int hk_probe_inject(h2k_ctx *ctx, const char *overlay, const char *token, bool force_tcg);
+ * use TCG; @emulated (the boot runs under TCG) adds hk_probe_slow_conf().
+ * Returns 0 or an error. */
+int hk_probe_inject(h2k_ctx *ctx, const char *overlay, const char *token, bool force_tcg,
+                    bool emulated);
 
 /* Writes the probe for @token into the Linux guest mounted read-write in the
- * appliance of @g (script, systemd unit and/or rc.local line).  Returns 0 or
- * an error.  For the repair stage's appliance (hk_fix_place_boot_probe()):
- * the caller boots an image holding the result with
+ * appliance of @g (script, systemd unit and/or rc.local line; with @emulated,
+ * for a boot under TCG, also the drop-in of hk_probe_slow_conf() on a
+ * systemd guest).  Returns 0 or an error.  For the repair stage's appliance
+ * (hk_fix_place_boot_probe()): the caller boots an image holding the result with
  * hk_qemu_test_run_placed(). */
 struct guestfs_h;
-int hk_probe_install(h2k_ctx *ctx, struct guestfs_h *g, const char *token);
+int hk_probe_install(h2k_ctx *ctx, struct guestfs_h *g, const char *token, bool emulated);
 
 /* h2k_qemu_test_run() on an @image that already holds the probe of @token
  * (placed by the repair stage's appliance): no appliance is launched.  Same

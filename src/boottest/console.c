@@ -48,10 +48,22 @@ hk_console_sanitize(char *s)
             }
             continue;
         }
-        if (c == '\t')
+        if (c == '\t') {
             *w++ = ' ';
-        else if (c >= 0x20 && c != 0x7f)
+        } else if (c >= 0x80) {
+            /* the report is JSON: a byte the serial line lost must not leave
+               half a UTF-8 character behind */
+            size_t l = hk_str_safe_char_len(r, strnlen(r, 4));
+            if (l == 0) {
+                *w++ = '?';
+                continue;
+            }
+            memmove(w, r, l);
+            w += l;
+            r += l - 1;
+        } else if (c >= 0x20 && c != 0x7f) {
             *w++ = (char)c;
+        }
     }
     *w = '\0';
     return s;

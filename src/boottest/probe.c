@@ -106,6 +106,23 @@ hk_probe_unit(void)
     return unit_text;
 }
 
+/* Under emulation the guest runs many times slower than on KVM while its clock
+ * keeps real time: on a loaded host udev's coldplug can outlast systemd's
+ * 90 s default job timeout, and the mounts of fstab then fail for want of
+ * their devices (emergency mode) though nothing is wrong with the guest.  The
+ * boot test's own timeout bounds the boot instead. */
+static const char slow_conf_text[] =
+    "# hyper2kvm boot test under emulation (throw-away overlay only)\n"
+    "[Manager]\n"
+    "DefaultTimeoutStartSec=" HK_PROBE_SLOW_START_TIMEOUT "\n"
+    "DefaultDeviceTimeoutSec=" HK_PROBE_SLOW_START_TIMEOUT "\n";
+
+const char *
+hk_probe_slow_conf(void)
+{
+    return slow_conf_text;
+}
+
 static const char rc_line[] = "/bin/sh " HK_PROBE_SCRIPT_PATH " >/dev/null 2>&1 &\n";
 
 /* ------------------------------------------------------------ libguestfs */
@@ -186,8 +203,28 @@ add_rc_local(h2k_ctx *ctx, guestfs_h *g, const char *path)
     return rc;
 }
 
+/* The drop-in of slow_conf_text, for a systemd guest booted under TCG. */
 static int
-install_probe(h2k_ctx *ctx, guestfs_h *g, const char *root, const char *token)
+install_slow_conf(h2k_ctx *ctx, guestfs_h *g, bool selinux)
+{
+    const char *dir = "/etc/systemd/system.conf.d";
+    const char *path = "/etc/systemd/system.conf.d/90-hyper2kvm-boot-test.conf";
+    if (guestfs_is_dir(g, dir) != 1) {
+        if (guestfs_mkdir_p(g, dir) < 0)
+            return gerr(ctx, g, H2K_ERR_IO, dir);
+        selinux_label(g, selinux, dir, "etc_t", false);
+    }
+    int rc = write_file(ctx, g, path, slow_conf_text, 0644);
+    if (rc < 0)
+        return rc;
+    selinux_label(g, selinux, path, "etc_t", false);
+    hk_debug(ctx, "test", "boot probe: %s (job timeouts %s under emulation)", path,
+             HK_PROBE_SLOW_START_TIMEOUT);
+    return 0;
+}
+
+static int
+install_probe(h2k_ctx *ctx, guestfs_h *g, const char *root, const char *token, bool emulated)
 {
     char *type = guestfs_inspect_get_type(g, root);
     bool linux_guest = type && strcmp(type, "linux") == 0;
@@ -196,11 +233,11 @@ install_probe(h2k_ctx *ctx, guestfs_h *g, const char *root, const char *token)
         return hk_error(ctx, H2K_ERR_UNSUPPORTED,
                         "boot probe: the marker proof needs a Linux guest (use the login or "
                         "text proof)");
-    return hk_probe_install(ctx, g, token);
+    return hk_probe_install(ctx, g, token, emulated);
 }
 
 int
-hk_probe_install(h2k_ctx *ctx, guestfs_h *g, const char *token)
+hk_probe_install(h2k_ctx *ctx, guestfs_h *g, const char *token, bool emulated)
 {
     if (!token || !*token || strspn(token, "0123456789abcdef") != strlen(token))
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot probe: bad token");
@@ -245,6 +282,8 @@ hk_probe_install(h2k_ctx *ctx, guestfs_h *g, const char *token)
         selinux_label(g, selinux, unit, "systemd_unit_file_t", false);
         selinux_label(g, selinux, link, "systemd_unit_file_t", true);
         hk_debug(ctx, "test", "boot probe: systemd unit %s", unit);
+        if (emulated && (rc = install_slow_conf(ctx, g, selinux)) < 0)
+            return rc;
     }
     if (!init_is_systemd) {
         const char *rcl = guestfs_is_file_opts(g, "/etc/rc.d/rc.local",
@@ -262,7 +301,7 @@ hk_probe_install(h2k_ctx *ctx, guestfs_h *g, const char *token)
 }
 
 int
-hk_probe_inject(h2k_ctx *ctx, const char *overlay, const char *token, bool force_tcg)
+hk_probe_inject(h2k_ctx *ctx, const char *overlay, const char *token, bool force_tcg, bool emulated)
 {
     if ((size_t)strspn(token, "0123456789abcdef") != strlen(token) || !*token)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot probe: bad token");
@@ -329,7 +368,7 @@ hk_probe_inject(h2k_ctx *ctx, const char *overlay, const char *token, bool force
         }
         mounted = true;
     }
-    rc = install_probe(ctx, g, roots[0], token);
+    rc = install_probe(ctx, g, roots[0], token, emulated);
 done:
     if (mounted && guestfs_umount_all(g) < 0 && rc == 0)
         rc = gerr(ctx, g, H2K_ERR_IO, "unmounting");

@@ -180,6 +180,11 @@ char *hk_str_safe(const char *s);
 char *hk_str_safe_n(const char *s, size_t len);
 /* True when hk_str_safe(@s) would change @s (it holds something to escape). */
 bool hk_str_needs_escape(const char *s);
+/* Length in bytes of the character at @s (of @n bytes left) when
+ * hk_str_safe() would copy it as is: 1 for printable ASCII, 2 to 4 for a
+ * well-formed UTF-8 character that is neither a C1 control nor a
+ * bidirectional override; 0 otherwise (@s NULL or @n 0 too). */
+size_t hk_str_safe_char_len(const char *s, size_t n);
 /* Trims ASCII whitespace in place; returns @s. */
 char *hk_strtrim(char *s);
 

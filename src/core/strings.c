@@ -220,6 +220,8 @@ hk_qemu_opt_escape(const char *s)
 static size_t
 safe_seq_len(const unsigned char *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     unsigned c = p[0];
     if (c < 0x20 || c == 0x7f)
         return 0;
@@ -298,6 +300,12 @@ char *
 hk_str_safe(const char *s)
 {
     return hk_str_safe_n(s, s ? strlen(s) : 0);
+}
+
+size_t
+hk_str_safe_char_len(const char *s, size_t n)
+{
+    return s ? safe_seq_len((const unsigned char *)s, n) : 0;
 }
 
 bool

@@ -30,7 +30,7 @@ hk_fix_quiesce(h2k_offline_fixer *fx)
 }
 
 int
-hk_fix_place_boot_probe(h2k_offline_fixer *fx, const char *token)
+hk_fix_place_boot_probe(h2k_offline_fixer *fx, const char *token, bool emulated)
 {
     int rc = usable(fx, "boot probe");
     if (rc < 0)
@@ -41,7 +41,7 @@ hk_fix_place_boot_probe(h2k_offline_fixer *fx, const char *token)
     double t0 = hk_now();
     if ((rc = hk_gfs_remount(fx->gfs)) < 0)
         return rc;
-    if ((rc = hk_probe_install(fx->ctx, fx->gfs->g, token)) < 0)
+    if ((rc = hk_probe_install(fx->ctx, fx->gfs->g, token, emulated)) < 0)
         return rc;
     hk_info(fx->ctx, "test", "boot probe written by the repair appliance in %.1f s", hk_now() - t0);
     return 0;

@@ -10,6 +10,8 @@
 #ifndef HK_FIX_BOOTPROBE_H
 #define HK_FIX_BOOTPROBE_H
 
+#include <stdbool.h>
+
 #include "hyper2kvm/h2k_fix.h"
 
 /* Unmounts the guest and flushes its disks through to the image files; the
@@ -19,10 +21,11 @@
 int hk_fix_quiesce(h2k_offline_fixer *fx);
 
 /* After hk_fix_quiesce(): mounts the guest read-write again and writes the
- * boot probe of @token (16 hex digits, hk_boot_token()) into it.  Linux
+ * boot probe of @token (16 hex digits, hk_boot_token()) into it, with
+ * @emulated when the boot will run under TCG (hk_probe_install()).  Linux
  * guests only (H2K_ERR_UNSUPPORTED otherwise).  The caller then closes @fx
  * (which unmounts and flushes) and boots an overlay of the disks with
  * hk_qemu_test_run_placed().  Returns 0 or an error. */
-int hk_fix_place_boot_probe(h2k_offline_fixer *fx, const char *token);
+int hk_fix_place_boot_probe(h2k_offline_fixer *fx, const char *token, bool emulated);
 
 #endif

@@ -1111,7 +1111,8 @@ stage_boot_test(run_state *st, const h2k_boot_test_options *bo)
     char token[17];
     int rc = hk_boot_token(ctx, token);
     if (rc == 0)
-        rc = hk_fix_place_boot_probe(fx, token);
+        rc = hk_fix_place_boot_probe(fx, token,
+                                     strcmp(hk_boot_accel_name(ctx, bo->accel), "tcg") == 0);
     int crc = h2k_offline_fixer_close(fx);
     if (rc == 0 && crc < 0)
         rc = crc;

@@ -56,6 +56,29 @@ btrfs_guest(void)
     return path;
 }
 
+/* The value of @key in the guest's facts (NAME.env next to @vmx); caller frees. */
+static char *
+guest_fact(const char *vmx, const char *key)
+{
+    size_t n = strlen(vmx);
+    char *env = malloc(n + 1);
+    assert_non_null(env);
+    memcpy(env, vmx, n + 1);
+    assert_true(n > 4);
+    strcpy(env + n - 4, ".env");
+    char *text = ts_read_file(env, NULL);
+    size_t kl = strlen(key);
+    char *val = NULL, *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l && !val; l = strtok_r(NULL, "\n", &save))
+        if (strncmp(l, key, kl) == 0 && l[kl] == '=')
+            val = strdup(l + kl + 1);
+    if (!val)
+        fail_msg("no %s in %s", key, env);
+    free(text);
+    free(env);
+    return val;
+}
+
 /* The fix named @name in the report's "fixes" array. */
 static json_object *
 fix_named(json_object *r, const char *name)
@@ -107,8 +130,15 @@ test_btrfs_dracut_nm_guest_boots(void **state)
 
     char *rep_path = ts_join(out, GUEST_HOST ".report.json");
     char *text = ts_read_file(rep_path, NULL);
-    json_object *r = json_tokener_parse(text);
-    assert_non_null(r);
+    /* valid JSON, strings valid UTF-8 (the console tail comes from the guest) */
+    json_tokener *tok = json_tokener_new();
+    assert_non_null(tok);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *r = json_tokener_parse_ex(tok, text, (int)strlen(text));
+    if (!r)
+        fail_msg("the report is not valid JSON: %s",
+                 json_tokener_error_desc(json_tokener_get_error(tok)));
+    json_tokener_free(tok);
     assert_true(json_object_get_boolean(member(r, "success")));
 
     /* booted on virtio with the static address of the keyfile */
@@ -122,9 +152,23 @@ test_btrfs_dracut_nm_guest_boots(void **state)
     const char *msg = json_object_get_string(member(fix_named(r, "initramfs"), "message"));
     if (!strstr(msg, "0 initramfs rebuilt, 1 given virtio drivers in place"))
         fail_msg("initramfs: %s", msg);
-    /* /dev/sdb1 in fstab became a stable name */
+    /* the address the boot saw */
+    json_object *addrs = member(boot, "addresses");
+    bool seen = false;
+    for (size_t i = 0; i < json_object_array_length(addrs); i++)
+        seen |= strcmp(json_object_get_string(json_object_array_get_idx(addrs, i)), GUEST_IP) == 0;
+    assert_true(seen);
+    /* /dev/sdb1 in fstab became the UUID of the /var file system on disk 2 */
     assert_string_equal(json_object_get_string(member(fix_named(r, "fstab"), "status")), "changed");
-    assert_non_null(strstr(text, "/dev/sdb1"));
+    char *var_uuid = guest_fact(vmx, "H2K_GUEST_VAR_UUID");
+    char note[128];
+    snprintf(note, sizeof(note), "/dev/sdb1 -> UUID=%s", var_uuid);
+    if (!strstr(text, note))
+        fail_msg("the report lacks the fstab change \"%s\"", note);
+    free(var_uuid);
+    /* the keyfile bound to ens192: the name pinned to the NIC's MAC */
+    if (!strstr(text, "10-hyper2kvm-ens192.link"))
+        fail_msg("the report lacks the link file pinning ens192");
     /* the keyfile's interface name is pinned to the MAC */
     assert_string_equal(json_object_get_string(member(fix_named(r, "network"), "status")),
                         "changed");
@@ -136,6 +180,7 @@ test_btrfs_dracut_nm_guest_boots(void **state)
     assert_non_null(strstr(xml, GUEST_MAC));
     assert_non_null(strstr(xml, "bus=\"virtio\""));
     assert_non_null(strstr(xml, "disk2.qcow2"));
+    assert_non_null(strstr(xml, "<target dev=\"vdb\" bus=\"virtio\"/>"));
 
     free(xml);
     free(xml_path);

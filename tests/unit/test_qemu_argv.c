@@ -456,6 +456,15 @@ test_console_tail_and_sanitize(void **state)
     assert_string_equal(hk_console_sanitize(s), "  OK  ] Reached target .");
     char t[] = "cut \x1b[12";
     assert_string_equal(hk_console_sanitize(t), "cut ");
+    /* UTF-8: whole characters are kept; the rest of one whose first byte the
+       serial line lost (seen on a loaded TCG boot), a character cut at the end
+       and a C1 control in UTF-8 form become '?' (the report is JSON) */
+    char u[] = "dpkg-db-backup.tim\xe2\x80\xa6 Daily, e2scrub_all.timer\x80\xa6"
+               "etadata";
+    assert_string_equal(hk_console_sanitize(u),
+                        "dpkg-db-backup.tim\xe2\x80\xa6 Daily, e2scrub_all.timer??etadata");
+    char v[] = "\xc3\xa9t\xc3\xa9 \xc2\x85 \xff cut \xe2\x80";
+    assert_string_equal(hk_console_sanitize(v), "\xc3\xa9t\xc3\xa9 ?? ? cut ??");
 
     hk_console c;
     assert_int_equal(hk_console_init(&c, H2K_PROOF_LOGIN, NULL, NULL), 0);
@@ -574,8 +583,16 @@ test_probe_texts(void **state)
     assert_non_null(strstr(u, "ExecStart=/bin/sh " HK_PROBE_SCRIPT_PATH "\n"));
     assert_non_null(strstr(u, "After=multi-user.target\n"));
     assert_non_null(strstr(u, "WantedBy=multi-user.target\n"));
+    /* under emulation the guest's job and device timeouts outlast a slow
+       coldplug (a loaded TCG host left /home and /var without devices after
+       90 s: emergency mode) */
+    const char *slow = hk_probe_slow_conf();
+    assert_true(strncmp(slow, "# ", 2) == 0);
+    assert_non_null(strstr(slow, "\n[Manager]\n"));
+    assert_non_null(strstr(slow, "\nDefaultTimeoutStartSec=20min\n"));
+    assert_non_null(strstr(slow, "\nDefaultDeviceTimeoutSec=20min\n"));
 
-    ts_assert_rc(ctx, hk_probe_inject(ctx, "/nonexistent", "bad token;", false),
+    ts_assert_rc(ctx, hk_probe_inject(ctx, "/nonexistent", "bad token;", false, false),
                  H2K_ERR_INVALID_ARG);
     h2k_ctx_free(ctx);
 }
