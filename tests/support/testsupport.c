@@ -150,21 +150,14 @@ ts_require_program(const char *prog)
 int
 ts_run(const char *const *argv, char **out)
 {
-    ts_require_program(argv[0]);
-    h2k_ctx *ctx = NULL;
-    assert_int_equal(h2k_ctx_new(&ctx), 0);
-    hk_run_result res;
-    int rc = hk_run(ctx, argv, NULL, &res);
-    if (rc < 0)
-        fail_msg("cannot run %s: %s", argv[0], h2k_ctx_last_error(ctx)->message);
+    char *o = NULL, *e = NULL;
+    int st = ts_run_split(argv, &o, &e);
     if (out)
-        *out = hk_asprintf("%s%s", res.stdout_tail ? res.stdout_tail : "",
-                           res.stderr_tail ? res.stderr_tail : "");
-    int st = res.exit_status;
-    if (st != 0 && !out)
-        print_message("%s exited %d: %s%s\n", argv[0], st, res.stdout_tail, res.stderr_tail);
-    hk_run_result_clear(&res);
-    h2k_ctx_free(ctx);
+        *out = hk_asprintf("%s%s", o, e);
+    else if (st != 0)
+        print_message("%s exited %d: %s%s\n", argv[0], st, o, e);
+    free(o);
+    free(e);
     return st;
 }
 
