@@ -60,24 +60,6 @@ static const char stub_c[] =
     "    return 0;\n"
     "}\n";
 
-static char *
-wine_run(const char *prefix, const char *const *args)
-{
-    char *env = hk_asprintf("WINEPREFIX=%s", prefix);
-    const char *argv[16] = {"env",      env,   "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=",
-                            "DISPLAY=", "wine"};
-    size_t n = 6;
-    for (size_t i = 0; args[i] && n < 15; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    char *out = NULL;
-    int st = ts_run(argv, &out);
-    if (st != 0)
-        fail_msg("wine failed (status %d):\n%s", st, out ? out : "");
-    free(env);
-    return out;
-}
-
 static void
 test_disks_online_cmd_under_wine(void **state)
 {
@@ -101,7 +83,7 @@ test_disks_online_cmd_under_wine(void **state)
     char *scripts = ts_join(fb, "scripts");
     char *done = ts_join(fb, "done");
     const char *boot[] = {"wineboot", "--init", NULL};
-    free(wine_run(prefix, boot));
+    free(ts_wine_run(prefix, boot));
     assert_int_equal(mkdir(fb, 0700), 0);
     assert_int_equal(mkdir(scripts, 0700), 0);
     char *exe_path = ts_join(fb, "h2kfirstboot.exe");
@@ -117,7 +99,7 @@ test_disks_online_cmd_under_wine(void **state)
     ts_run_ok(cc);
 
     const char *run[] = {"C:\\fb\\h2kfirstboot.exe", "--run", NULL};
-    free(wine_run(prefix, run));
+    free(ts_wine_run(prefix, run));
 
     char *calls_path = ts_join(prefix, "drive_c/diskpart-calls.txt");
     char *calls = ts_read_file(calls_path, NULL);

@@ -28,24 +28,6 @@ put(const char *dir, const char *name, const char *text)
     free(p);
 }
 
-static char *
-wine_run(const char *prefix, const char *const *args)
-{
-    char *env = hk_asprintf("WINEPREFIX=%s", prefix);
-    const char *argv[16] = {"env",      env,   "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=",
-                            "DISPLAY=", "wine"};
-    size_t n = 6;
-    for (size_t i = 0; args[i] && n < 15; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    char *out = NULL;
-    int st = ts_run(argv, &out);
-    if (st != 0)
-        fail_msg("wine failed (status %d):\n%s", st, out ? out : "");
-    free(env);
-    return out;
-}
-
 static void
 test_runner_under_wine(void **state)
 {
@@ -62,7 +44,7 @@ test_runner_under_wine(void **state)
     char *done = ts_join(fb, "done");
     /* the prefix is made by the first wine call; our folder goes in after */
     const char *boot[] = {"wineboot", "--init", NULL};
-    free(wine_run(prefix, boot));
+    free(ts_wine_run(prefix, boot));
     assert_int_equal(mkdir(fb, 0700), 0);
     assert_int_equal(mkdir(scripts, 0700), 0);
     char *exe_path = ts_join(fb, "h2kfirstboot.exe");
@@ -77,7 +59,7 @@ test_runner_under_wine(void **state)
     put(scripts, "0050-bad&name.cmd", "@echo never\r\n");
 
     const char *run[] = {"C:\\fb\\h2kfirstboot.exe", "--run", NULL};
-    free(wine_run(prefix, run));
+    free(ts_wine_run(prefix, run));
 
     char *log_path = ts_join(fb, "firstboot.log");
     char *log = ts_read_file(log_path, NULL);
@@ -117,7 +99,7 @@ test_runner_under_wine(void **state)
     free(kept);
 
     /* a second start runs nothing again */
-    free(wine_run(prefix, run));
+    free(ts_wine_run(prefix, run));
     char *log2 = ts_read_file(log_path, NULL);
     assert_non_null(strstr(log2 + strlen(log), "first boot: all steps done (0 steps, 0 failed)"));
     assert_null(strstr(log2 + strlen(log), "step 00"));

@@ -180,6 +180,24 @@ ts_run_split(const char *const *argv, char **out, char **err)
     return st;
 }
 
+char *
+ts_wine_run(const char *prefix, const char *const *args)
+{
+    char *env = hk_asprintf("WINEPREFIX=%s", prefix);
+    const char *argv[16] = {"env",      env,   "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=",
+                            "DISPLAY=", "wine"};
+    size_t n = 6;
+    for (size_t i = 0; args[i] && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char *out = NULL;
+    int st = ts_run(argv, &out);
+    if (st != 0)
+        fail_msg("wine failed (status %d):\n%s", st, out ? out : "");
+    free(env);
+    return out;
+}
+
 void
 ts_run_ok(const char *const *argv)
 {

@@ -57,6 +57,10 @@ int ts_run(const char *const *argv, char **out);
  * tail (caller frees both): for programs whose stdout is parsed while their
  * stderr may carry anything (package installs, build logs). */
 int ts_run_split(const char *const *argv, char **out, char **err);
+/* Runs wine with @args (NULL-terminated, at most 9) in the prefix folder
+ * @prefix, quietly and without a display; fails the test unless it exits 0.
+ * Returns its output (stdout+stderr tail; caller frees). */
+char *ts_wine_run(const char *prefix, const char *const *args);
 /* Like ts_run() but fails the test unless the exit status is 0. */
 void ts_run_ok(const char *const *argv);
 /* Fails the test with a clear message unless @prog is in PATH. */
