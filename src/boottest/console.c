@@ -25,6 +25,12 @@ static const struct {
     {"Give root password for maintenance", NULL, "the system stopped for maintenance"},
     {"No bootable device", NULL, "the firmware found no bootable device"},
     {"not a bootable disk", NULL, "the firmware found no bootable disk"},
+    /* OVMF: every boot option failed; it then starts its built-in shell, or says so
+       when the build has none.  A loaded boot option never gets here. */
+    {"BdsDxe: starting Boot", "\"EFI Internal Shell\"",
+     "the UEFI firmware found nothing to boot and started its shell"},
+    {"No bootable option or device was found", NULL,
+     "the UEFI firmware found no bootable option or device"},
 };
 
 char *

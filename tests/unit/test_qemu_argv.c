@@ -429,6 +429,17 @@ test_console_failures(void **state)
         {"Generating \"/run/initramfs/rdsosreport.txt\"", NULL},
         {"Entering \x1b[1memergency\x1b[0m mode", "emergency mode"},
         {"Dropping to debug shell.", "emergency shell"},
+        {"No bootable device.", "no bootable device"},
+        {"BdsDxe: failed to load Boot0001 \"UEFI QEMU HARDDISK QM00001 \" from "
+         "PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0): Not Found",
+         NULL},
+        {"BdsDxe: loading Boot0008 \"EFI Internal Shell\" from Fv(7CB8BDC9-F8EB-4F34)", NULL},
+        {"BdsDxe: starting Boot0008 \"EFI Internal Shell\" from "
+         "Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)",
+         "started its shell"},
+        {"BdsDxe: starting Boot0001 \"debian\" from HD(1,GPT,5A1C)/\\EFI\\debian\\shimx64.efi",
+         NULL},
+        {"BdsDxe: No bootable option or device was found.", "no bootable option"},
     };
     for (size_t i = 0; i < HK_ARRAY_LEN(cases); i++) {
         hk_console c;
