@@ -9,8 +9,9 @@
  *     virtio-net with its static address; the report says what was changed
  *     (the firmware's fallback loader, the initramfs, the NIC pinned to its
  *     MAC) and the XML boots it with a UEFI loader and its own NVRAM.
- *  2. `--fixes none --test-boot` fails: the output folder keeps the reports
- *     with the console tail and no disk; with --keep-partial the disk stays.
+ *  2. `--fixes none --test-boot` fails as soon as OVMF gives up (no loader:
+ *     it starts its shell): the output folder keeps the reports with the
+ *     console tail and no disk; with --keep-partial the disk stays.
  * Slow: two appliance launches and three TCG boots under OVMF.
  */
 #include <stdio.h>
@@ -150,6 +151,9 @@ unrepaired_run(const char *vmx, int keep_partial)
     char *md = ts_read_file(md_path, NULL);
     assert_non_null(strstr(json, "\"success\": false"));
     assert_non_null(strstr(json, "console_tail"));
+    /* recognised as OVMF giving up (its shell started), not left to the timeout */
+    if (!strstr(json, "the UEFI firmware found"))
+        fail_msg("the unrepaired boot was not recognised as the firmware giving up:\n%s", json);
     assert_non_null(strstr(md, "Did NOT boot"));
     assert_non_null(strstr(md, "Console (last lines)"));
     char *disk = ts_join(out, "raw-disk1.qcow2");
