@@ -63,3 +63,16 @@ hk_strv_len(char *const *v)
         n++;
     return n;
 }
+
+char **
+hk_strv_dup(char *const *v)
+{
+    size_t n = hk_strv_len(v);
+    char **c = calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; c && i < n; i++)
+        if (!(c[i] = strdup(v[i]))) {
+            hk_strv_free(c);
+            return NULL;
+        }
+    return c;
+}

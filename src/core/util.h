@@ -90,6 +90,10 @@ void hk_strv_free(char **v);
 /* Number of strings in a NULL-terminated array (0 for NULL). */
 size_t hk_strv_len(char *const *v);
 
+/* A deep copy of the NULL-terminated array @v (NULL: an empty array); NULL
+ * on allocation failure.  Free with hk_strv_free(). */
+char **hk_strv_dup(char *const *v);
+
 /* -------------------------------------------------------- recursive removal */
 
 /* Removes @name in the folder @dirfd (AT_FDCWD: the current folder) and,

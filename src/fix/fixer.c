@@ -110,78 +110,17 @@ h2k_fix_result_free(h2k_fix_result *r)
     free(r);
 }
 
-/* Collects every file system of the guest with its disk, partition, UUID and label. */
+/* The guest's file systems with their disk, partition, UUID and label: the
+ * handle's table (kept by fx->gfs, so valid while the appliance is). */
 static int
 build_devmap(h2k_offline_fixer *fx)
 {
-    guestfs_h *g = fx->gfs->g;
-    char **disks = guestfs_list_devices(g);
-    char **fss = guestfs_list_filesystems(g);
-    if (!disks || !fss) {
-        hk_strv_free(disks);
-        hk_strv_free(fss);
-        return hk_gfs_error(fx->gfs, H2K_ERR_FIXER, "listing the guest's devices");
-    }
-    size_t nfs = hk_strv_len(fss) / 2;
-    fx->devs = calloc(nfs ? nfs : 1, sizeof(hk_dev));
-    if (!fx->devs) {
-        hk_strv_free(disks);
-        hk_strv_free(fss);
-        return hk_error_nomem(fx->ctx);
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < nfs; i++) {
-        const char *dev = fss[2 * i], *type = fss[2 * i + 1];
-        if (!strcmp(type, "unknown") || !strcmp(type, ""))
-            continue;
-        hk_dev *d = &fx->devs[k];
-        d->device = strdup(dev);
-        d->fstype = strdup(type);
-        d->disk_index = -1;
-        d->partition = 0;
-        int pn = guestfs_part_to_partnum(g, dev);
-        char *parent = pn > 0 ? guestfs_part_to_dev(g, dev) : NULL;
-        const char *whole = parent ? parent : dev;
-        for (size_t di = 0; disks[di]; di++)
-            if (strcmp(disks[di], whole) == 0)
-                d->disk_index = (int)di;
-        if (pn > 0 && d->disk_index >= 0)
-            d->partition = pn;
-        free(parent);
-        char *uuid = guestfs_vfs_uuid(g, dev);
-        char *label = guestfs_vfs_label(g, dev);
-        d->uuid = uuid && *uuid ? uuid : NULL;
-        d->label = label && *label ? label : NULL;
-        if (d->uuid != uuid)
-            free(uuid);
-        if (d->label != label)
-            free(label);
-        hk_debug(fx->ctx, "fix", "device %s: disk %d part %d %s uuid %s label %s", dev,
-                 d->disk_index, d->partition, type, d->uuid ? d->uuid : "-",
-                 d->label ? d->label : "-");
-        k++;
-    }
-    fx->map.devs = fx->devs;
-    fx->map.n = k;
-    fx->map.n_disks = (int)hk_strv_len(disks);
-    hk_strv_free(disks);
-    hk_strv_free(fss);
+    const hk_devmap *map;
+    int rc = hk_gfs_devices(fx->gfs, &map);
+    if (rc < 0)
+        return rc;
+    fx->map = *map;
     return 0;
-}
-
-static void
-free_devmap(h2k_offline_fixer *fx)
-{
-    for (size_t i = 0; i < fx->map.n; i++) {
-        free((char *)fx->devs[i].device);
-        free((char *)fx->devs[i].fstype);
-        free((char *)fx->devs[i].uuid);
-        free((char *)fx->devs[i].label);
-        free((char *)fx->devs[i].partuuid);
-    }
-    free(fx->devs);
-    fx->devs = NULL;
-    fx->map.n = 0;
 }
 
 /* ------------------------------------------------------------- atomic */
@@ -578,6 +517,7 @@ h2k_offline_fixer_commit(h2k_offline_fixer *fx)
     h2k_ctx *ctx = fx->ctx;
     int rc = hk_gfs_close(fx->gfs);
     fx->gfs = NULL;
+    memset(&fx->map, 0, sizeof(fx->map)); /* the table went with the handle */
     if (rc < 0)
         return rc;
     if (h2k_ctx_is_cancelled(ctx)) {
@@ -610,7 +550,6 @@ h2k_offline_fixer_close(h2k_offline_fixer *fx)
         return 0;
     int rc = hk_gfs_close(fx->gfs);
     drop_overlays(fx);
-    free_devmap(fx);
     for (size_t i = 0; i < fx->n_results; i++)
         h2k_fix_result_free(fx->results[i]);
     free(fx->results);

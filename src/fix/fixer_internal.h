@@ -21,8 +21,7 @@ struct h2k_offline_fixer {
     h2k_fix_options opts; /* nics deep-copied below */
     h2k_fix_nic *nics;
     size_t n_nics;
-    hk_dev *devs; /* the guest's block devices, strings owned */
-    hk_devmap map;
+    hk_devmap map; /* the guest's block devices (gfs's table: valid while gfs is) */
     h2k_fix_result **results;
     size_t n_results;
     /* atomic: the overlays the appliance writes, over the absolute disk paths */

@@ -56,13 +56,4 @@ typedef enum hk_ref_style {
  * *oom true on allocation failure. */
 char *hk_dev_stable_ref(const hk_dev *d, hk_ref_style style, bool *oom);
 
-/* Strict parse of a kernel disk name "/dev/(sd|hd|xvd|vd)<letters>[<digits>]":
- * returns true and the 0-based disk index and partition (0 = whole disk).
- * @prefix_out (optional) gets the length of "sd"/"hd"/"xvd"/"vd". */
-bool hk_parse_disk_name(const char *ref, int *disk_out, int *part_out, size_t *prefix_out);
-
-/* Spells the 0-based disk index @idx as kernel letters ("a", "z", "aa");
- * @out needs 8 bytes.  Returns false for a negative or huge index. */
-bool hk_disk_letters(int idx, char out[8]);
-
 #endif

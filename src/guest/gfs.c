@@ -404,6 +404,14 @@ int
 hk_gfs_inspect_mount(hk_gfs *gfs)
 {
     guestfs_h *g = gfs->g;
+    double t0 = hk_now();
+    int own = hk_gfs_mount_own(gfs);
+    if (own < 0)
+        return own;
+    if (own == 1) {
+        hk_info(gfs->ctx, "guestfs", "guest found from its own files in %.1f s", hk_now() - t0);
+        return mount_all(gfs, gfs->readonly);
+    }
     char **roots = guestfs_inspect_os(g);
     if (!roots) {
         /* libguestfs' registry reader failing names no file: find the hive */
@@ -437,6 +445,7 @@ hk_gfs_inspect_mount(hk_gfs *gfs)
     hk_strv_free(roots);
     if (!gfs->root)
         return hk_error_nomem(gfs->ctx);
+    hk_info(gfs->ctx, "guestfs", "guest inspected in %.1f s", hk_now() - t0);
 
     /* Windows is mounted read-only even in a writable session until its repair
      * decided to change it: ntfs-3g writes to a volume it mounts read-write,
@@ -484,7 +493,10 @@ static int
 mount_all(hk_gfs *gfs, bool ro)
 {
     guestfs_h *g = gfs->g;
-    char **mps = guestfs_inspect_get_mountpoints(g, gfs->root);
+    char **mps = gfs->own_mounts ? hk_strv_dup(gfs->own_mounts)
+                                 : guestfs_inspect_get_mountpoints(g, gfs->root);
+    if (!mps && gfs->own_mounts)
+        return hk_error_nomem(gfs->ctx);
     if (!mps)
         return hk_gfs_error(gfs, H2K_ERR_GUEST_DETECTION, "cannot list mount points");
     size_t nm = hk_strv_len(mps) / 2;
@@ -542,6 +554,29 @@ detect_firmware(hk_gfs *gfs, h2k_guest_identity *id)
     hk_strv_free(devs);
 }
 
+/* A guest mounted from its own fstab: everything comes from its files. */
+static int
+own_identity(hk_gfs *gfs, h2k_guest_identity *id)
+{
+    if (!(id->root_device = strdup(gfs->root)))
+        return hk_error_nomem(gfs->ctx);
+    for (size_t i = 0; gfs->own_mounts[i] && gfs->own_mounts[i + 1]; i += 2) {
+        h2k_guest_mount *nm = realloc(id->mounts, (id->n_mounts + 1) * sizeof(*nm));
+        if (!nm)
+            return hk_error_nomem(gfs->ctx);
+        id->mounts = nm;
+        nm[id->n_mounts].mountpoint = strdup(gfs->own_mounts[i]);
+        nm[id->n_mounts].device = strdup(gfs->own_mounts[i + 1]);
+        id->n_mounts++;
+    }
+    detect_firmware(gfs, id);
+    int rc = hk_guest_detect_files(gfs->ctx, &gfs->fs, id, false);
+    if (rc == 0 && id->type != H2K_GUEST_LINUX)
+        rc = hk_error(gfs->ctx, H2K_ERR_GUEST_DETECTION,
+                      "%s holds /etc/fstab but is not a Linux system", gfs->root);
+    return rc;
+}
+
 int
 hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out)
 {
@@ -550,6 +585,15 @@ hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out)
     h2k_guest_identity *id = calloc(1, sizeof(*id));
     if (!id)
         return hk_error_nomem(gfs->ctx);
+    if (gfs->own_mounts) {
+        int rc = own_identity(gfs, id);
+        if (rc < 0) {
+            h2k_guest_identity_free(id);
+            return rc;
+        }
+        *out = id;
+        return 0;
+    }
     char *type = guestfs_inspect_get_type(g, gfs->root);
     id->type = type && strcmp(type, "linux") == 0     ? H2K_GUEST_LINUX
                : type && strcmp(type, "windows") == 0 ? H2K_GUEST_WINDOWS
@@ -621,6 +665,8 @@ hk_gfs_close(hk_gfs *gfs)
     }
     watch_free(gfs);
     free(gfs->root);
+    hk_strv_free(gfs->own_mounts);
+    hk_gfs_devices_free(gfs);
     free(gfs);
     return rc;
 }

@@ -12,6 +12,7 @@
 
 #include <guestfs.h>
 
+#include "core/devmap.h"
 #include "core/internal.h"
 #include "fsread.h"
 #include "hyper2kvm/h2k_guest.h"
@@ -28,6 +29,12 @@ typedef struct hk_gfs {
     hk_gfs_watch *watch; /* the cancel watcher (gfs.c) */
     bool mounted_ro;     /* a writable Windows guest, mounted read-only until
                             hk_gfs_remount_rw() (so that a refusal writes nothing) */
+    hk_dev *devs;        /* the file systems of hk_gfs_devices(), owned */
+    hk_devmap devmap;    /* over devs, once built */
+    bool have_devmap;
+    char **own_mounts; /* (mount point, mountable) pairs, NULL-terminated, "/" first,
+                          when the guest was mounted from its own fstab
+                          (gfs_mount.c) instead of by libguestfs inspection */
 } hk_gfs;
 
 /* Creates a handle with @disks (formats given or probed; never guessed by
@@ -46,9 +53,28 @@ typedef struct hk_gfs {
 int hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats, size_t n_disks,
                 bool readonly, hk_gfs **out);
 
-/* Inspects the guest (exactly one OS, else H2K_ERR_GUEST_DETECTION) and mounts
- * its file systems at their mount points. */
+/* Finds the guest's operating system (exactly one, else
+ * H2K_ERR_GUEST_DETECTION) and mounts its file systems at their mount points.
+ * A Linux guest is mounted from what its own files say (hk_gfs_mount_own());
+ * libguestfs inspection (inspect_os) is the fallback, and the way for Windows
+ * and for what the guest's fstab does not resolve. */
 int hk_gfs_inspect_mount(hk_gfs *gfs);
+
+/* Mounts a Linux guest without libguestfs inspection: the one file system
+ * holding /etc/fstab and an OS release file is the root, and what its fstab
+ * names (hk_fstab_mounts_resolve()) is mounted below it.  Returns 1 when
+ * mounted (gfs->root and gfs->own_mounts set), 0 when this way does not
+ * apply (no Linux root, more than one, an fstab entry it cannot resolve:
+ * nothing is left mounted, the caller inspects), or an error code. */
+int hk_gfs_mount_own(hk_gfs *gfs);
+
+/* The guest's file systems (device, type, disk and partition, UUID, label),
+ * read from the appliance on the first call and kept until hk_gfs_close().
+ * Returns 0 with *out set, or an error code. */
+int hk_gfs_devices(hk_gfs *gfs, const hk_devmap **out);
+
+/* Frees what hk_gfs_devices() kept (called by hk_gfs_close()). */
+void hk_gfs_devices_free(hk_gfs *gfs);
 
 /* Remounts the file systems of a guest mounted read-only by
  * hk_gfs_inspect_mount() (Windows) read-write; 0 when already so. */
