@@ -35,9 +35,9 @@ walk(hk_hive *h, const char *key, int depth, int *budget)
     char **vn = hk_hive_value_names(h, key);
     for (size_t i = 0; vn && vn[i] && i < 32; i++) {
         raw = hk_hive_get_raw(h, key, vn[i], &type, &len);
-        hk_win_mount m;
+        hk_win_mount wm;
         if (raw)
-            (void)hk_win_mount_parse(vn[i], raw, len, &m);
+            (void)hk_win_mount_parse(vn[i], raw, len, &wm);
         free(raw);
     }
     hk_strv_free(vn);
