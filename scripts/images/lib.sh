@@ -27,6 +27,18 @@ die() { log "ERROR: $*"; exit 1; }
 # usage: the script's header comment, from its second line down to `set -euo pipefail`.
 usage() { sed -n '2,/^set -euo/p' "$script" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
+# read_force_option ARG...: the command line of a script whose only option is --force.
+read_force_option() {
+    local arg
+    for arg; do
+        case $arg in
+            --force) force=1 ;;
+            -h|--help) usage; exit 0 ;;
+            *) usage >&2; die "unknown argument: $arg" ;;
+        esac
+    done
+}
+
 # ---- what a build needs -----------------------------------------------------------------
 # need_root WHY: debootstrap and chroot only work as root.
 need_root() { [ "$(id -u)" = 0 ] || die "building the guest needs root ($1)"; }
@@ -69,6 +81,10 @@ all_present() {
 # env_stamped FILE / json_stamped FILE: the facts carry this build's stamp.
 env_stamped() { grep -qx "H2K_GUEST_SCRIPT_SHA256=$stamp" "$1"; }
 json_stamped() { grep -q "\"script_sha256\": \"$stamp\"" "$1"; }
+
+# stamp_file_matches IMAGE: IMAGE exists and IMAGE.stamp holds this build's stamp (for
+# images with no facts files).
+stamp_file_matches() { [ -s "$1" ] && [ "$(cat "$1.stamp" 2>/dev/null)" = "$stamp" ]; }
 
 # reuse_cache_or_lock NAME: with a valid cache (the caller's cache_valid) and no --force,
 # runs the caller's cache_hit and exits 0.  Otherwise takes the lock of NAME's build (held
@@ -193,11 +209,65 @@ check_initramfs() {
     done
 }
 
+# ---- images derived from the Debian 12 test guest -------------------------------------------
+# use_base_guest: the Debian 12 guest (build-debian-guest.sh builds or finds it; it is never
+# modified) in `base`, its facts in `base_facts` (whose hash enters the derived stamp: a
+# rebuilt base rebuilds what is derived from it).
+use_base_guest() {
+    base=$("$here/build-debian-guest.sh")
+    [ -s "$base" ] || die "base guest not built"
+    # shellcheck disable=SC2034  # read by the caller
+    base_facts=${base%.vmdk}.env
+}
+
+# download_for_guest STATUS DIR PACKAGE...: apt-get downloads into DIR the PACKAGEs and
+# what they need that the guest lacks, resolved against the guest's dpkg STATUS file; the
+# machine's own dpkg state is neither read nor touched.
+download_for_guest() {
+    local status=$1 debs=$2
+    shift 2
+    mkdir -p "$debs/partial"
+    apt-get -q -y -d --no-install-recommends \
+        -o Dir::State::status="$status" \
+        -o Dir::Cache::archives="$debs" \
+        -o Debug::NoLocking=1 \
+        -o APT::Sandbox::User=root \
+        install "$@" >"$work/apt.log" 2>&1 ||
+        { cat "$work/apt.log" >&2; die "apt-get could not download $*"; }
+    ls "$debs"/*.deb >/dev/null 2>&1 || { cat "$work/apt.log" >&2; die "nothing downloaded"; }
+    # shellcheck disable=SC2012  # Debian package file names are plain
+    log "downloaded: $(cd "$debs" && ls -- *.deb | tr '\n' ' ')"
+}
+
 # ---- the image and its description ------------------------------------------------------
 # to_vmdk RAW VMDK: the kind of VMDK VMware writes (one sparse file, LSI Logic adapter).
 to_vmdk() {
     qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse,adapter_type=lsilogic \
         "$1" "$2"
+}
+
+# The pieces of a VMX that the VMware-shaped guests share, in the order VMware writes them.
+# vmx_head DISPLAYNAME FIRMWARE
+vmx_head() {
+    printf '.encoding = "UTF-8"\nconfig.version = "8"\nvirtualHW.version = "19"\n'
+    printf 'displayName = "%s"\nguestOS = "debian12-64"\nfirmware = "%s"\n' "$1" "$2"
+}
+# vmx_pvscsi_disks FILE...: one pvscsi controller, the FILEs as its disks 0, 1, ...
+vmx_pvscsi_disks() {
+    local i=0 f
+    printf 'scsi0.present = "TRUE"\nscsi0.virtualDev = "pvscsi"\n'
+    for f; do
+        printf 'scsi0:%s.present = "TRUE"\nscsi0:%s.deviceType = "scsi-hardDisk"\n' "$i" "$i"
+        printf 'scsi0:%s.fileName = "%s"\n' "$i" "$f"
+        i=$((i + 1))
+    done
+}
+# vmx_vmxnet3 MAC: a vmxnet3 NIC in PCI slot 192 (so the guest names it ens192).
+vmx_vmxnet3() {
+    printf 'ethernet0.present = "TRUE"\nethernet0.virtualDev = "vmxnet3"\n'
+    printf 'ethernet0.connectionType = "bridged"\nethernet0.networkName = "VM Network"\n'
+    printf 'ethernet0.addressType = "static"\nethernet0.address = "%s"\n' "$1"
+    printf 'ethernet0.pciSlotNumber = "192"\n'
 }
 
 # write_facts DESCRIPTION: $facts_json from the caller's json_facts (its `"key": value,`
