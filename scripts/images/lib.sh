@@ -23,6 +23,8 @@ force=0
 # ---- messages and the command line --------------------------------------------------------
 log() { printf '[%s %s] %s\n' "$log_name" "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# A command line the script cannot take: exit status 2, as a usage error.
+die_usage() { log "ERROR: $*"; exit 2; }
 
 # usage: the script's header comment, from its second line down to `set -euo pipefail`.
 usage() { sed -n '2,/^set -euo/p' "$script" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -35,6 +37,20 @@ read_force_option() {
             --force) force=1 ;;
             -h|--help) usage; exit 0 ;;
             *) usage >&2; die "unknown argument: $arg" ;;
+        esac
+    done
+}
+
+# read_force_and_names ARG...: [--force] [NAME...], the names into the array `names`.
+read_force_and_names() {
+    local arg
+    names=()
+    for arg; do
+        case $arg in
+            --force) force=1 ;;
+            -h|--help) usage; exit 0 ;;
+            -*) die_usage "unknown option $arg" ;;
+            *) names+=("$arg") ;;
         esac
     done
 }
