@@ -281,12 +281,6 @@ json_facts() {
   "initramfs_generator": "dracut",
   "initramfs_has_virtio": false,
   "network": "NetworkManager keyfile",
-  "interface": "$guest_ifname",
-  "mac": "$guest_mac",
-  "ip": "$guest_ip",
-  "prefix": $guest_prefix,
-  "gateway": "$guest_gateway",
-  "boot_marker": "H2K-BOOT-OK $guest_hostname $guest_ip",
 EOF
 }
 env_facts() {
@@ -296,10 +290,6 @@ H2K_GUEST_KERNEL=$kver
 H2K_GUEST_HOSTNAME=$guest_hostname
 H2K_GUEST_ROOT_UUID=$btrfs_uuid
 H2K_GUEST_VAR_UUID=$var_uuid
-H2K_GUEST_IFNAME=$guest_ifname
-H2K_GUEST_MAC=$guest_mac
-H2K_GUEST_IP=$guest_ip
-H2K_GUEST_BOOT_MARKER='H2K-BOOT-OK $guest_hostname $guest_ip'
 EOF
 }
 write_facts "corpus guest 2"

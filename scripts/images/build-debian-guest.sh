@@ -506,13 +506,7 @@ json_facts() {
   "kernel_cmdline": "root=/dev/sda1 ro console=ttyS0,115200n8",
   "initramfs_modules": "list",
   "initramfs_has_virtio": false,
-  "interface": "$guest_ifname",
-  "mac": "$guest_mac",
-  "ip": "$guest_ip",
-  "prefix": $guest_prefix,
-  "gateway": "$guest_gateway",
   "dns": "$guest_dns",
-  "boot_marker": "H2K-BOOT-OK $guest_hostname $guest_ip",
 EOF
 }
 env_facts() {
@@ -526,12 +520,6 @@ H2K_GUEST_ROOT_DEVICE=/dev/sda1
 H2K_GUEST_ROOT_UUID=$root_uuid
 H2K_GUEST_SWAP_DEVICE=/dev/sda2
 H2K_GUEST_SWAP_UUID=$swap_uuid
-H2K_GUEST_IFNAME=$guest_ifname
-H2K_GUEST_MAC=$guest_mac
-H2K_GUEST_IP=$guest_ip
-H2K_GUEST_PREFIX=$guest_prefix
-H2K_GUEST_GATEWAY=$guest_gateway
-H2K_GUEST_BOOT_MARKER='H2K-BOOT-OK $guest_hostname $guest_ip'
 EOF
 }
 write_facts "test guest"

@@ -289,13 +289,7 @@ json_facts() {
   "root_fs_uuid": "$root_uuid",
   "swap_device": "$swap_lv_dev",
   "swap_uuid": "$swap_uuid",
-  "interface": "$guest_ifname",
   "network_config": "systemd-networkd",
-  "mac": "$guest_mac",
-  "ip": "$guest_ip",
-  "prefix": $guest_prefix,
-  "gateway": "$guest_gateway",
-  "boot_marker": "H2K-BOOT-OK $guest_hostname $guest_ip",
 EOF
 }
 env_facts() {
@@ -307,10 +301,6 @@ H2K_GUEST_HOSTNAME=$guest_hostname
 H2K_GUEST_ROOT_DEVICE=$root_lv_dev
 H2K_GUEST_BOOT_UUID=$boot_uuid
 H2K_GUEST_ESP_UUID=$esp_uuid
-H2K_GUEST_IFNAME=$guest_ifname
-H2K_GUEST_MAC=$guest_mac
-H2K_GUEST_IP=$guest_ip
-H2K_GUEST_BOOT_MARKER='H2K-BOOT-OK $guest_hostname $guest_ip'
 EOF
 }
 write_facts "corpus guest 1"

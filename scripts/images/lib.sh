@@ -287,16 +287,21 @@ vmx_vmxnet3() {
 }
 
 # write_facts DESCRIPTION: $facts_json from the caller's json_facts (its `"key": value,`
-# lines) and $facts_env from its env_facts (its H2K_GUEST_* lines), each closed by the
-# build's times and stamp; sets t_total.  Both are written aside and renamed last: the
-# stamp appears only once the image is complete.
+# lines) and $facts_env from its env_facts (its H2K_GUEST_* lines), each followed by the
+# guest's network and boot marker (from the caller's guest_hostname, guest_ifname,
+# guest_mac, guest_ip, guest_prefix and guest_gateway: every VMware-shaped guest has
+# them) and closed by the build's times and stamp; sets t_total.  Both are written aside
+# and renamed last: the stamp appears only once the image is complete.
 write_facts() {
-    local t json_timings=""
+    local t json_timings="" marker="H2K-BOOT-OK $guest_hostname $guest_ip"
     t_total=$(($(date +%s) - t_start))
     for t in "${timings[@]}"; do json_timings+="\"${t%%=*}\": ${t#*=}, "; done
     {
         echo "{"
         json_facts
+        printf '  "interface": "%s",\n  "mac": "%s",\n' "$guest_ifname" "$guest_mac"
+        printf '  "ip": "%s",\n  "prefix": %s,\n' "$guest_ip" "$guest_prefix"
+        printf '  "gateway": "%s",\n  "boot_marker": "%s",\n' "$guest_gateway" "$marker"
         printf '  "build_seconds": {%s"total_s": %s},\n' "$json_timings" "$t_total"
         printf '  "built_at": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
         printf '  "script_sha256": "%s"\n}\n' "$stamp"
@@ -304,6 +309,9 @@ write_facts() {
     {
         printf '# hyper2kvm %s facts (shell syntax); written by %s\n' "$1" "$(basename "$script")"
         env_facts
+        printf 'H2K_GUEST_IFNAME=%s\nH2K_GUEST_MAC=%s\n' "$guest_ifname" "$guest_mac"
+        printf 'H2K_GUEST_IP=%s\nH2K_GUEST_PREFIX=%s\n' "$guest_ip" "$guest_prefix"
+        printf "H2K_GUEST_GATEWAY=%s\nH2K_GUEST_BOOT_MARKER='%s'\n" "$guest_gateway" "$marker"
         printf 'H2K_GUEST_SCRIPT_SHA256=%s\n' "$stamp"
     } >"$facts_env.tmp"
     mv -f "$facts_json.tmp" "$facts_json"
