@@ -137,7 +137,9 @@ in_root apt-get -q -y --no-install-recommends install dracut network-manager \
 in_root apt-get -q -y purge ifupdown initramfs-tools initramfs-tools-core \
     >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get purge failed"; }
 # the btrfs module must be in the image
-if ! in_root lsinitrd "/boot/initrd.img-$kver" | grep -q 'sbin/btrfs'; then
+# (grep reads the whole listing: grep -q could end lsinitrd early, and pipefail would
+# take that for a missing btrfs)
+if ! in_root lsinitrd "/boot/initrd.img-$kver" | grep 'sbin/btrfs' >/dev/null; then
     log "rebuilding the initramfs with the btrfs module"
     in_root dracut --force --kver "$kver" "/boot/initrd.img-$kver" >"$work/dracut.log" 2>&1 ||
         { tail -n 40 "$work/dracut.log" >&2; die "dracut failed"; }
@@ -147,7 +149,7 @@ phase "dracut, network-manager, btrfs-progs" packages_s
 
 initrd_list=$(in_root lsinitrd "/boot/initrd.img-$kver")
 check_initramfs "$initrd_list" vmw_pvscsi sd_mod btrfs ata_piix
-printf '%s\n' "$initrd_list" | grep -q 'usr/lib/modules/' || die "no usr/lib/modules in the initramfs"
+grep -q 'usr/lib/modules/' <<<"$initrd_list" || die "no usr/lib/modules in the initramfs"
 log "initramfs (dracut): $(printf '%s\n' "$initrd_list" | grep -c '\.ko') modules, no virtio"
 
 # ---- 4. system configuration ------------------------------------------------------------
