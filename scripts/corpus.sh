@@ -29,8 +29,8 @@
 #
 # Guests (name: build script):
 #   debian12: images/build-debian-guest.sh
-#   debian11: images/build-debian-release-guest.sh --suite bullseye
-#   debian13: images/build-debian-release-guest.sh --suite trixie
+#   debian11: images/build-debian-guest.sh --suite bullseye
+#   debian13: images/build-debian-guest.sh --suite trixie
 #   uefi:     images/build-debian-uefi-guest.sh
 #   btrfs:    images/build-debian-btrfs-guest.sh
 #
@@ -97,8 +97,8 @@ cli=$(realpath "$cli")
 guest_script() {
     case $1 in
         debian12) echo "$images/build-debian-guest.sh" ;;
-        debian11) echo "$images/build-debian-release-guest.sh --suite bullseye" ;;
-        debian13) echo "$images/build-debian-release-guest.sh --suite trixie" ;;
+        debian11) echo "$images/build-debian-guest.sh --suite bullseye" ;;
+        debian13) echo "$images/build-debian-guest.sh --suite trixie" ;;
         uefi) echo "$images/build-debian-uefi-guest.sh" ;;
         btrfs) echo "$images/build-debian-btrfs-guest.sh" ;;
     esac

@@ -11,8 +11,8 @@
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images/debian12-btrfs-vmware.vmx
 # next to which lie its two disks (debian12-btrfs-vmware-disk1.vmdk, -disk2.vmdk) and
 # debian12-btrfs-vmware.json / .env with the guest's facts.  The .env carries a stamp
-# (SHA-256 of this script and of the base guest's facts): when either changes, the
-# next call rebuilds.
+# (SHA-256 of this script, of lib.sh and of the base guest's facts): when any of them
+# changes, the next call rebuilds.
 #
 # What the guest looks like:
 #   - disk 1 (MBR): sda1 btrfs with subvolumes "@" (mounted at /) and "@home" (/home);
@@ -33,10 +33,10 @@ set -euo pipefail
 
 script=$(readlink -f "$0")
 here=$(dirname "$script")
+# shellcheck source=scripts/images/lib.sh
+. "$here/lib.sh"
 name=debian12-btrfs-vmware
-export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
-# /dev/kvm may exist yet fail (nested, no vmx); TCG always works.
-export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
+use_appliance always
 
 guest_hostname=h2k-debian12-btrfs
 guest_ifname=ens192
@@ -52,78 +52,31 @@ p_start=2048
 initramfs_drivers="ata_piix ata_generic ahci libahci mptspi mptsas mptscsih mptbase
 scsi_transport_spi BusLogic vmw_pvscsi sd_mod sr_mod btrfs ext4 crc32c_generic"
 
-log() { printf '[build-debian-btrfs-guest %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-force=0
-for arg in "$@"; do
-    case $arg in
-        --force) force=1 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$script" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument: $arg" ;;
-    esac
-done
-
-base=$("$here/build-debian-guest.sh")
-[ -s "$base" ] || die "base guest not built"
-base_facts=${base%.vmdk}.env
-cache_dir=$(dirname "$base")
+read_force_option "$@"
+use_base_guest
 vmx=$cache_dir/$name.vmx
 disk1=$cache_dir/$name-disk1.vmdk
 disk2=$cache_dir/$name-disk2.vmdk
 facts_json=$cache_dir/$name.json
 facts_env=$cache_dir/$name.env
-stamp=$( (sha256sum "$script" | cut -d' ' -f1; sha256sum "$base_facts" | cut -d' ' -f1) |
-    sha256sum | cut -d' ' -f1)
+stamp=$(build_stamp "$script" "$base_facts")
 
-valid() {
-    [ -s "$vmx" ] && [ -s "$disk1" ] && [ -s "$disk2" ] && [ -s "$facts_json" ] &&
-        [ -s "$facts_env" ] && grep -qx "H2K_GUEST_SCRIPT_SHA256=$stamp" "$facts_env"
+cache_valid() {
+    all_present "$vmx" "$disk1" "$disk2" "$facts_json" "$facts_env" &&
+        env_stamped "$facts_env"
 }
-if [ "$force" = 0 ] && valid; then printf '%s\n' "$vmx"; exit 0; fi
+# The last line of stdout is the VMX's path: callers read it.
+cache_hit() { printf '%s\n' "$vmx"; }
+reuse_cache_or_lock "$name"
 
-exec 9>"$cache_dir/.$name.lock"
-flock 9
-if [ "$force" = 0 ] && valid; then printf '%s\n' "$vmx"; exit 0; fi
+need_root chroot
+need_tools guestfish qemu-img debugfs sfdisk mkfs.btrfs mkfs.ext4 uuidgen chroot
 
-[ "$(id -u)" = 0 ] || die "building the guest needs root (chroot)"
-for tool in guestfish qemu-img debugfs sfdisk mkfs.btrfs mkfs.ext4 uuidgen chroot; do
-    command -v "$tool" >/dev/null 2>&1 || die "missing program: $tool"
-done
-
-work=$(mktemp -d "${H2K_GUEST_WORKDIR_PARENT:-/var/tmp}/h2k-btrfs-guest.XXXXXX")
+make_workdir h2k-btrfs-guest
 root=$work/root
-mounts_below() {
-    awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
-cleanup() {
-    local rc=$? m
-    trap - EXIT INT TERM
-    rm -f "$vmx.tmp" "$disk1.tmp" "$disk2.tmp"
-    for m in $(mounts_below); do umount "$m" 2>/dev/null || umount -l "$m" || true; done
-    if [ -n "$(mounts_below)" ]; then
-        log "WARNING: still mounted below $work, not removing it"
-    else
-        rm -rf --one-file-system "$work"
-    fi
-    [ "$rc" = 0 ] || log "build failed (exit $rc)"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-t_start=$(date +%s)
-t_mark=$t_start
-timings=()
-phase() {
-    local now
-    now=$(date +%s)
-    log "$1 done in $((now - t_mark)) s"
-    timings+=("$2=$((now - t_mark))")
-    t_mark=$now
-}
-rm -f "$facts_json" "$facts_env"
+on_exit() { rm -f "$vmx.tmp" "$disk1.tmp" "$disk2.tmp"; }
+start_clock
+invalidate_facts
 
 # ---- 1. the base guest's files ---------------------------------------------------------
 # Read straight from its ext4 root with debugfs (no appliance, no loop device): rdump
@@ -155,30 +108,10 @@ kver=$(ls "$root/lib/modules")
 phase "copy of the base guest" copy_s
 
 # ---- 2. dracut, NetworkManager, btrfs-progs in a chroot -------------------------------
-chroot_up() {
-    mount -t proc proc "$root/proc"
-    mount -t sysfs -o ro sysfs "$root/sys"
-    mount -t tmpfs -o mode=0755,size=8m tmpfs "$root/dev"
-    mknod -m 666 "$root/dev/null" c 1 3
-    mknod -m 666 "$root/dev/zero" c 1 5
-    mknod -m 666 "$root/dev/full" c 1 7
-    mknod -m 666 "$root/dev/random" c 1 8
-    mknod -m 666 "$root/dev/urandom" c 1 9
-    mknod -m 666 "$root/dev/tty" c 5 0
-    mkdir -p "$root/dev/pts" "$root/dev/shm"
-    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
-    ln -s pts/ptmx "$root/dev/ptmx"
-    ln -s /proc/self/fd "$root/dev/fd"
-}
-in_root() {
-    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-        LC_ALL=C DEBIAN_FRONTEND=noninteractive "$@"
-}
 if [ -n "${H2K_DEBIAN_MIRROR:-}" ]; then
     printf 'deb %s bookworm main\n' "${H2K_DEBIAN_MIRROR%/}" >"$root/etc/apt/sources.list"
 fi
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod 755 "$root/usr/sbin/policy-rc.d"
+no_services
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 chroot_up
 in_root apt-get -q update >"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log" >&2; die "apt-get update failed"; }
@@ -188,7 +121,7 @@ in_root apt-get -q update >"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log" 
 # "drivers" is the exact list of storage drivers; the dracut modules that add virtio
 # drivers (qemu, virtiofs, nvdimm) are left out.
 mkdir -p "$root/etc/dracut.conf.d"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2116  # the echo joins the list into one line
 cat >"$root/etc/dracut.conf.d/10-h2k-vmware.conf" <<DRACUTCONF
 hostonly="no"
 drivers=" $(echo $initramfs_drivers) "
@@ -204,7 +137,9 @@ in_root apt-get -q -y --no-install-recommends install dracut network-manager \
 in_root apt-get -q -y purge ifupdown initramfs-tools initramfs-tools-core \
     >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get purge failed"; }
 # the btrfs module must be in the image
-if ! in_root lsinitrd "/boot/initrd.img-$kver" | grep -q 'sbin/btrfs'; then
+# (grep reads the whole listing: grep -q could end lsinitrd early, and pipefail would
+# take that for a missing btrfs)
+if ! in_root lsinitrd "/boot/initrd.img-$kver" | grep 'sbin/btrfs' >/dev/null; then
     log "rebuilding the initramfs with the btrfs module"
     in_root dracut --force --kver "$kver" "/boot/initrd.img-$kver" >"$work/dracut.log" 2>&1 ||
         { tail -n 40 "$work/dracut.log" >&2; die "dracut failed"; }
@@ -213,14 +148,8 @@ rm -f "$root/etc/dracut.conf.d/10-h2k-vmware.conf"
 phase "dracut, network-manager, btrfs-progs" packages_s
 
 initrd_list=$(in_root lsinitrd "/boot/initrd.img-$kver")
-if printf '%s\n' "$initrd_list" | grep -q 'virtio'; then
-    printf '%s\n' "$initrd_list" | grep virtio >&2
-    die "the initramfs contains virtio modules"
-fi
-for mod in vmw_pvscsi sd_mod btrfs ata_piix; do
-    printf '%s\n' "$initrd_list" | grep -q "/$mod\.ko" || die "the initramfs lacks $mod"
-done
-printf '%s\n' "$initrd_list" | grep -q 'usr/lib/modules/' || die "no usr/lib/modules in the initramfs"
+check_initramfs "$initrd_list" vmw_pvscsi sd_mod btrfs ata_piix
+grep -q 'usr/lib/modules/' <<<"$initrd_list" || die "no usr/lib/modules in the initramfs"
 log "initramfs (dracut): $(printf '%s\n' "$initrd_list" | grep -c '\.ko') modules, no virtio"
 
 # ---- 4. system configuration ------------------------------------------------------------
@@ -264,8 +193,8 @@ sed -i '/GRUB_DISABLE_LINUX_UUID/d; /Name the root file system by device/d' "$ro
 in_root systemctl enable NetworkManager.service NetworkManager-wait-online.service \
     >>"$work/apt.log" 2>&1
 in_root apt-get clean
-for m in $(mounts_below); do umount "$m" || umount -l "$m"; done
-rm -f "$root/usr/sbin/policy-rc.d"
+chroot_down
+services_allowed
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/usr/share/doc/* \
     "$root"/usr/share/man/* "$root"/var/log/apt/*
 find "$root/var/log" -type f -exec truncate -s 0 {} +
@@ -291,7 +220,7 @@ dd if="$work/p1" of="$raw1" bs=1M seek=1 conv=notrunc,sparse status=none
 rm -f "$work/p1"
 mkfs.ext4 -q -F -U "$var_uuid" -E "offset=$((p_start * sector))" -d "$work/var" \
     "$raw2" "$(((disk2_bytes - p_start * sector) / 1024))k"
-rm -rf --one-file-system "$root" "$work/var"
+rm -rf --one-file-system "$root" "${work:?}/var"
 cat >"$work/grub-setup.sh" <<'EOF'
 #!/bin/sh
 set -e
@@ -322,43 +251,22 @@ grep -q "root=UUID=$btrfs_uuid .*rootflags=subvol=@" "$work/guestfish.log" ||
 dd if="$raw1" bs=512 count=1 status=none | grep -aq GRUB || die "no GRUB boot code in the MBR"
 phase "disks, subvolumes and grub (guestfish)" disk_s
 
-qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse,adapter_type=lsilogic "$raw1" "$disk1.tmp"
-qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse,adapter_type=lsilogic "$raw2" "$disk2.tmp"
+to_vmdk "$raw1" "$disk1.tmp"
+to_vmdk "$raw2" "$disk2.tmp"
 rm -f "$raw1" "$raw2"
-cat >"$vmx.tmp" <<EOF
-.encoding = "UTF-8"
-config.version = "8"
-virtualHW.version = "19"
-displayName = "$guest_hostname"
-guestOS = "debian12-64"
-firmware = "bios"
-memsize = "1024"
-numvcpus = "1"
-scsi0.present = "TRUE"
-scsi0.virtualDev = "pvscsi"
-scsi0:0.present = "TRUE"
-scsi0:0.deviceType = "scsi-hardDisk"
-scsi0:0.fileName = "$name-disk1.vmdk"
-scsi0:1.present = "TRUE"
-scsi0:1.deviceType = "scsi-hardDisk"
-scsi0:1.fileName = "$name-disk2.vmdk"
-ethernet0.present = "TRUE"
-ethernet0.virtualDev = "vmxnet3"
-ethernet0.connectionType = "bridged"
-ethernet0.networkName = "VM Network"
-ethernet0.addressType = "static"
-ethernet0.address = "$guest_mac"
-ethernet0.pciSlotNumber = "192"
-EOF
+{
+    vmx_head "$guest_hostname" bios
+    printf 'memsize = "1024"\nnumvcpus = "1"\n'
+    vmx_pvscsi_disks "$name-disk1.vmdk" "$name-disk2.vmdk"
+    vmx_vmxnet3 "$guest_mac"
+} >"$vmx.tmp"
 mv -f "$disk1.tmp" "$disk1"
 mv -f "$disk2.tmp" "$disk2"
 mv -f "$vmx.tmp" "$vmx"
 phase "VMDKs and VMX" convert_s
-t_total=$(( $(date +%s) - t_start ))
-json_timings=""
-for t in "${timings[@]}"; do json_timings+="\"${t%%=*}\": ${t#*=}, "; done
-cat >"$facts_json.tmp" <<EOF
-{
+
+json_facts() {
+    cat <<EOF
   "name": "$name",
   "vmx": "$vmx",
   "disks": ["$disk1", "$disk2"],
@@ -375,31 +283,17 @@ cat >"$facts_json.tmp" <<EOF
   "initramfs_generator": "dracut",
   "initramfs_has_virtio": false,
   "network": "NetworkManager keyfile",
-  "interface": "$guest_ifname",
-  "mac": "$guest_mac",
-  "ip": "$guest_ip",
-  "prefix": $guest_prefix,
-  "gateway": "$guest_gateway",
-  "boot_marker": "H2K-BOOT-OK $guest_hostname $guest_ip",
-  "build_seconds": {${json_timings}"total_s": $t_total},
-  "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-  "script_sha256": "$stamp"
-}
 EOF
-cat >"$facts_env.tmp" <<EOF
-# hyper2kvm corpus guest 2 facts (shell syntax); written by build-debian-btrfs-guest.sh
+}
+env_facts() {
+    cat <<EOF
 H2K_GUEST_VMX=$vmx
 H2K_GUEST_KERNEL=$kver
 H2K_GUEST_HOSTNAME=$guest_hostname
 H2K_GUEST_ROOT_UUID=$btrfs_uuid
 H2K_GUEST_VAR_UUID=$var_uuid
-H2K_GUEST_IFNAME=$guest_ifname
-H2K_GUEST_MAC=$guest_mac
-H2K_GUEST_IP=$guest_ip
-H2K_GUEST_BOOT_MARKER='H2K-BOOT-OK $guest_hostname $guest_ip'
-H2K_GUEST_SCRIPT_SHA256=$stamp
 EOF
-mv -f "$facts_json.tmp" "$facts_json"
-mv -f "$facts_env.tmp" "$facts_env"
+}
+write_facts "corpus guest 2"
 log "built $vmx in $t_total s: ${timings[*]}"
-printf '%s\n' "$vmx"
+cache_hit

@@ -1,20 +1,26 @@
 #!/bin/bash
-# Builds hyper2kvm's real test guest: a Debian 12 system shaped like an old VMware VM.
+# Builds hyper2kvm's real test guest: a Debian system shaped like an old VMware VM, on
+# Debian 12 (bookworm, the default), 11 (bullseye) or 13 (trixie).
 #
-#   scripts/images/build-debian-guest.sh [--force] [--verify]
+#   scripts/images/build-debian-guest.sh [--suite bookworm|bullseye|trixie] [--force] [--verify]
 #
 # Prints the path of the cached image:
-#   ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images/debian12-vmware.vmdk
-# next to which debian12-vmware.json and debian12-vmware.env describe it (addresses,
-# MAC, UUIDs, kernel version, ...).  Both carry the SHA-256 of this script: when the
-# script changes, the next call rebuilds.  A valid cache is only checked and printed.
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images/debianNN-vmware.vmdk
+# (debian12-vmware.vmdk for bookworm, debian11-vmware.vmdk for bullseye,
+# debian13-vmware.vmdk for trixie), next to which debianNN-vmware.json and
+# debianNN-vmware.env describe it (addresses, MAC, UUIDs, kernel version, ...).  Both
+# carry a stamp, the SHA-256 of this script and of lib.sh: when either changes, the next
+# call rebuilds.  A valid cache is only checked and printed.  Each release has its own
+# cache: building one never touches another's.
 #
-#   --force   rebuild even if the cache is valid
-#   --verify  after building (or finding) the image, boot it under qemu (TCG) twice with
-#             boot-guest.sh: on IDE it must print the boot marker with its static
-#             address, on virtio-blk it must stop in the initramfs
+#   --suite S  the Debian release (default bookworm)
+#   --force    rebuild even if the cache is valid
+#   --verify   after building (or finding) the image, boot it under qemu (TCG) twice with
+#              boot-guest.sh: on IDE it must print the boot marker with its static
+#              address, on virtio-blk it must stop in the initramfs
 #
-# What the guest looks like (see tests/images.md):
+# What the guest looks like (see tests/images.md), with the release's own kernel,
+# systemd, initramfs-tools and GRUB:
 #   - MBR disk, 3 GiB; sda1 ext4 root, sda2 swap; fstab names /dev/sda1 and /dev/sda2
 #   - grub-pc in the MBR, grub.cfg booting root=/dev/sda1 (GRUB_DISABLE_LINUX_UUID=true)
 #   - initramfs with MODULES=list: VMware, IDE and SATA storage drivers only, no virtio
@@ -23,22 +29,26 @@
 #   - serial console and getty on ttyS0; root password "h2k-test" (TEST ONLY)
 #   - a unit printing "H2K-BOOT-OK <hostname> <ip|none>" to ttyS0 once
 #     multi-user.target and network-online.target are reached
+#   - hostname h2k-debianNN
 #
-# Building needs root (debootstrap, chroot), debootstrap, sfdisk, mkfs.ext4, mkswap,
-# guestfish (libguestfs; LIBGUESTFS_BACKEND defaults to direct), qemu-img, lsinitramfs.
-# No loop device is used.  Packages come from the Debian mirror named in the machine's
-# apt sources (override with H2K_DEBIAN_MIRROR=URL).  Set H2K_GUEST_DEB_CACHE=DIR to keep
-# the downloaded packages between builds.  Working files live in a temporary directory
-# under /var/tmp (override with H2K_GUEST_WORKDIR_PARENT) that is removed on exit.
+# Building needs root (debootstrap, chroot), debootstrap (one that knows the suite),
+# sfdisk, mkfs.ext4, mkswap, guestfish (libguestfs; LIBGUESTFS_BACKEND defaults to
+# direct), qemu-img, lsinitramfs, wget.  No loop device is used.  Packages come from the
+# Debian mirror named in the machine's apt sources (override with H2K_DEBIAN_MIRROR=URL).
+# When that mirror no longer carries the suite (releases past their end of life move to
+# Debian's archive), the archive mirror H2K_DEBIAN_ARCHIVE_MIRROR is used instead
+# (default http://archive.debian.org/debian).  Set H2K_GUEST_DEB_CACHE=DIR to keep the
+# downloaded packages between builds (in a subdirectory per suite).  Working files live in
+# a temporary directory under /var/tmp (override with H2K_GUEST_WORKDIR_PARENT) that is
+# removed on exit.
 set -euo pipefail
 
 script=$(readlink -f "$0")
 here=$(dirname "$script")
-name=debian12-vmware
-suite=bookworm
+# shellcheck source=scripts/images/lib.sh
+. "$here/lib.sh"
 
 # ---- the guest's facts (also written to the .json/.env files) ---------------------------
-guest_hostname=h2k-debian12
 guest_ifname=ens192
 guest_mac=00:50:56:3a:12:7b           # VMware's manually-assigned range 00:50:56:00-3f
 guest_ip=10.0.2.15                    # qemu user networking: guest, gateway, DNS
@@ -55,32 +65,36 @@ p2_sectors=$((disk_bytes / sector - p2_start))
 initramfs_modules="ata_piix ata_generic ahci mptspi mptsas mptscsih mptbase
 scsi_transport_spi BusLogic vmw_pvscsi sd_mod ext4 crc32c_generic"
 
-log() { printf '[build-debian-guest %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-usage() { sed -n '2,/^set -euo/p' "$script" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-
-force=0
+suite=bookworm
 verify=0
-for arg in "$@"; do
-    case $arg in
+while [ $# -gt 0 ]; do
+    case $1 in
+        --suite) [ $# -ge 2 ] || die "--suite needs a value"; suite=$2; shift ;;
+        --suite=*) suite=${1#--suite=} ;;
         --force) force=1 ;;
         --verify) verify=1 ;;
         -h|--help) usage; exit 0 ;;
-        *) usage >&2; die "unknown argument: $arg" ;;
+        *) usage >&2; die "unknown argument: $1" ;;
     esac
+    shift
 done
+case $suite in
+    bullseye) os_version=11 ;;
+    bookworm) os_version=12 ;;
+    trixie) os_version=13 ;;
+    *) die "unknown suite '$suite' (bookworm, bullseye or trixie)" ;;
+esac
+name=debian$os_version-vmware
+guest_hostname=h2k-debian$os_version
 
-cache_dir=${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images
 vmdk=$cache_dir/$name.vmdk
 facts_json=$cache_dir/$name.json
 facts_env=$cache_dir/$name.env
-stamp=$(sha256sum "$script" | cut -d' ' -f1)
+stamp=$(build_stamp "$script")
 
 cache_valid() {
-    [ -s "$vmdk" ] && [ -s "$facts_json" ] && [ -s "$facts_env" ] &&
-        grep -q "\"script_sha256\": \"$stamp\"" "$facts_json" &&
-        grep -qx "H2K_GUEST_SCRIPT_SHA256=$stamp" "$facts_env"
+    all_present "$vmdk" "$facts_json" "$facts_env" &&
+        json_stamped "$facts_json" && env_stamped "$facts_env"
 }
 
 run_verify() {
@@ -100,27 +114,17 @@ run_verify() {
     log "verify: both boots behaved"
 }
 
-if [ "$force" = 0 ] && cache_valid; then
-    [ "$verify" = 1 ] && run_verify
+# The last line of stdout is the image's path: callers read it.
+cache_hit() {
+    if [ "$verify" = 1 ]; then run_verify; fi
     printf '%s\n' "$vmdk"
-    exit 0
-fi
+}
 
-mkdir -p "$cache_dir"
-exec 9>"$cache_dir/.$name.lock"
-flock 9
-# Another build may have finished while we waited for the lock.
-if [ "$force" = 0 ] && cache_valid; then
-    [ "$verify" = 1 ] && run_verify
-    printf '%s\n' "$vmdk"
-    exit 0
-fi
+reuse_cache_or_lock "$name"
 
-[ "$(id -u)" = 0 ] || die "building the guest needs root (debootstrap, chroot)"
-for tool in debootstrap chroot sfdisk mkfs.ext4 mkswap guestfish qemu-img lsinitramfs \
-            uuidgen truncate dd awk; do
-    command -v "$tool" >/dev/null 2>&1 || die "missing program: $tool"
-done
+need_root "debootstrap, chroot"
+need_tools debootstrap chroot sfdisk mkfs.ext4 mkswap guestfish qemu-img lsinitramfs \
+    uuidgen truncate dd awk wget
 
 # ---- which mirror: the one the machine's apt configuration names ------------------------
 # One-line style (sources.list, *.list): "deb [opts] URI SUITE COMPONENTS..."
@@ -163,12 +167,14 @@ mirror_from_apt() {
                          for (b = 1; b <= ns; b++) if (s[b] != "") print u[a], s[b]
                  }' "${files_sources[@]}"
         fi
-    } | awk -v want="$want" '
+    } | awk -v want="$want" -v suite="$suite" '
         $1 !~ /^(https?|ftp|file):/ { next }
-        want == "exact" && $2 == "bookworm" { print $1; exit }
+        want == "exact" && $2 == suite { print $1; exit }
         want == "debian" && $2 ~ /^(bullseye|bookworm|trixie|forky|duke|sid|stable|testing|unstable|oldstable)$/ { print $1; exit }'
 }
 
+[ -f "/usr/share/debootstrap/scripts/$suite" ] ||
+    die "this debootstrap does not know $suite (no /usr/share/debootstrap/scripts/$suite)"
 mirror=${H2K_DEBIAN_MIRROR:-}
 [ -n "$mirror" ] || mirror=$(mirror_from_apt exact)
 [ -n "$mirror" ] || mirror=$(mirror_from_apt debian)
@@ -180,94 +186,57 @@ if [ -z "${http_proxy:-}" ] && command -v apt-config >/dev/null 2>&1; then
     [ -n "$apt_proxy" ] && [ "$apt_proxy" != DIRECT ] && export http_proxy=$apt_proxy
 fi
 
-# ---- working directory, removed on exit (mounts below it are undone first) -------------
-work_parent=${H2K_GUEST_WORKDIR_PARENT:-/var/tmp}
-work=$(mktemp -d "$work_parent/h2k-debian-guest.XXXXXX")
-tmp_vmdk="$vmdk.tmp.$$"
+# A release past its end of life leaves the main mirror for Debian's archive: use the
+# archive only when the configured mirror lacks the suite.
+suite_on_mirror() {
+    wget -q -T 30 -t 2 -O /dev/null "$1/dists/$suite/Release"
+}
+apt_extra_conf=""
+if ! suite_on_mirror "$mirror"; then
+    archive=${H2K_DEBIAN_ARCHIVE_MIRROR:-http://archive.debian.org/debian}
+    archive=${archive%/}
+    log "$mirror does not carry $suite; trying the archive mirror $archive"
+    suite_on_mirror "$archive" || die "neither $mirror nor $archive carries $suite"
+    mirror=$archive
+    # Archived Release files are past their Valid-Until date.
+    apt_extra_conf='Acquire::Check-Valid-Until "false";'
+fi
 
-mounts_below() {
-    awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
-cleanup() {
-    local rc=$? m
-    trap - EXIT INT TERM
-    rm -f "$tmp_vmdk"
-    if [ -n "${work:-}" ] && [ -d "$work" ]; then
-        for m in $(mounts_below); do umount "$m" 2>/dev/null || umount -l "$m" || true; done
-        if [ -n "$(mounts_below)" ]; then
-            log "WARNING: still mounted below $work, not removing it"
-        else
-            rm -rf --one-file-system "$work"
-        fi
-    fi
-    [ "$rc" = 0 ] || log "build failed (exit $rc)"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+make_workdir "h2k-debian-$suite-guest"
+tmp_vmdk="$vmdk.tmp.$$"
+on_exit() { rm -f "$tmp_vmdk"; }
 
 root=$work/root
 raw=$work/disk.raw
 mkdir -p "$root"
-t_start=$(date +%s)
-t_mark=$t_start
-phase() {
-    local now
-    now=$(date +%s)
-    log "$1 done in $((now - t_mark)) s"
-    timings+=("$2=$((now - t_mark))")
-    t_mark=$now
-}
-timings=()
-
-# The old cache is no longer valid: remove its stamp first, so an interrupted build
-# never leaves a stale image that looks valid.
-rm -f "$facts_json" "$facts_env"
+start_clock
+invalidate_facts
 
 # ---- 1. debootstrap -------------------------------------------------------------------
 log "debootstrap $suite (minbase) from $mirror into $work"
+deb_cache=
 deb_cache_args=()
 if [ -n "${H2K_GUEST_DEB_CACHE:-}" ]; then
-    mkdir -p "$H2K_GUEST_DEB_CACHE"
-    deb_cache_args=(--cache-dir="$(readlink -f "$H2K_GUEST_DEB_CACHE")")
+    # Each release has its own packages: keep them apart.
+    deb_cache=$H2K_GUEST_DEB_CACHE/$suite
+    mkdir -p "$deb_cache"
+    deb_cache=$(readlink -f "$deb_cache")
+    deb_cache_args=(--cache-dir="$deb_cache")
 fi
 debootstrap --variant=minbase --arch=amd64 --components=main \
     --include=systemd-sysv,udev,kmod,ifupdown,iproute2,netbase,initramfs-tools,busybox,zstd,e2fsprogs \
     "${deb_cache_args[@]}" "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
     { tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
 # debootstrap bind-mounts /dev inside containers; make sure nothing is left mounted.
-for m in $(mounts_below); do umount "$m" || umount -l "$m"; done
+unmount_below
 phase "debootstrap" debootstrap_s
 
 # ---- 2. configuration, then kernel + GRUB + open-vm-tools inside a chroot -------------
-chroot_up() {
-    mount -t proc proc "$root/proc"
-    mount -t sysfs -o ro sysfs "$root/sys"
-    # A private /dev: never bind the host's (its nodes must not be removable from here).
-    mount -t tmpfs -o mode=0755,size=8m tmpfs "$root/dev"
-    mknod -m 666 "$root/dev/null" c 1 3
-    mknod -m 666 "$root/dev/zero" c 1 5
-    mknod -m 666 "$root/dev/full" c 1 7
-    mknod -m 666 "$root/dev/random" c 1 8
-    mknod -m 666 "$root/dev/urandom" c 1 9
-    mknod -m 666 "$root/dev/tty" c 5 0
-    mkdir -p "$root/dev/pts" "$root/dev/shm"
-    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
-    ln -s pts/ptmx "$root/dev/ptmx"
-}
-chroot_down() {
-    local m
-    for m in $(mounts_below); do umount "$m" || umount -l "$m"; done
-}
-in_root() {
-    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-        LC_ALL=C DEBIAN_FRONTEND=noninteractive "$@"
-}
-
 printf 'deb %s %s main\n' "$mirror" "$suite" >"$root/etc/apt/sources.list"
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"    # no service starts
-chmod 755 "$root/usr/sbin/policy-rc.d"
+if [ -n "$apt_extra_conf" ]; then
+    printf '%s\n' "$apt_extra_conf" >"$root/etc/apt/apt.conf.d/99h2k-archive"
+fi
+no_services
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 # initramfs: only what the VM needed on VMware (IDE, SATA, LSI Logic, PVSCSI), no virtio.
@@ -292,13 +261,13 @@ grub-pc grub-pc/install_devices multiselect
 grub-pc grub-pc/install_devices_empty boolean true
 EOF
 in_root apt-get -q update >"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log" >&2; die "apt-get update failed"; }
-if [ -n "${H2K_GUEST_DEB_CACHE:-}" ]; then
-    cp -n "$H2K_GUEST_DEB_CACHE"/*.deb "$root/var/cache/apt/archives/" 2>/dev/null || true
+if [ -n "$deb_cache" ]; then
+    cp -n "$deb_cache"/*.deb "$root/var/cache/apt/archives/" 2>/dev/null || true
 fi
 in_root apt-get -q -y --no-install-recommends install linux-image-amd64 grub-pc open-vm-tools \
     >>"$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; die "apt-get install failed"; }
-if [ -n "${H2K_GUEST_DEB_CACHE:-}" ]; then
-    cp -n "$root"/var/cache/apt/archives/*.deb "$H2K_GUEST_DEB_CACHE/" 2>/dev/null || true
+if [ -n "$deb_cache" ]; then
+    cp -n "$root"/var/cache/apt/archives/*.deb "$deb_cache/" 2>/dev/null || true
 fi
 # The installed system remembers its boot disk like the VMware original did.
 in_root debconf-set-selections <<'EOF'
@@ -307,12 +276,12 @@ grub-pc grub-pc/install_devices_empty boolean false
 EOF
 phase "kernel, grub-pc, open-vm-tools" packages_s
 
+# /lib/modules: merged-/usr or not, depending on the release and debootstrap.
 kver=$(ls "$root/lib/modules")
 [ "$(printf '%s\n' "$kver" | wc -l)" = 1 ] || die "expected one kernel, found: $kver"
 if [ ! -f "$root/boot/vmlinuz-$kver" ] || [ ! -f "$root/boot/initrd.img-$kver" ]; then
     die "kernel or initramfs missing in /boot"
 fi
-
 # ---- 3. the VMware-era system configuration ------------------------------------------
 echo "$guest_hostname" >"$root/etc/hostname"
 cat >"$root/etc/hosts" <<EOF
@@ -348,6 +317,7 @@ iface $guest_ifname inet static
 	dns-nameservers $guest_dns
 EOF
 printf 'nameserver %s\n' "$guest_dns" >"$root/etc/resolv.conf"
+mkdir -p "$root/etc/udev/rules.d"
 cat >"$root/etc/udev/rules.d/70-persistent-net.rules" <<EOF
 # This file was automatically generated by the /lib/udev/write_net_rules
 # program, run by the persistent-net-generator.rules rules file.
@@ -413,13 +383,7 @@ echo "root:$guest_root_password" | in_root chpasswd
 
 # ---- 4. initramfs check: storage drivers for VMware/IDE/SATA, no virtio ---------------
 initrd_list=$(lsinitramfs "$root/boot/initrd.img-$kver")
-if printf '%s\n' "$initrd_list" | grep -q 'virtio'; then
-    printf '%s\n' "$initrd_list" | grep virtio >&2
-    die "the initramfs contains virtio modules"
-fi
-for mod in ata_piix ahci mptspi vmw_pvscsi sd_mod ext4; do
-    printf '%s\n' "$initrd_list" | grep -q "/$mod\.ko" || die "the initramfs lacks $mod"
-done
+check_initramfs "$initrd_list" ata_piix ahci mptspi vmw_pvscsi sd_mod ext4
 log "initramfs: $(printf '%s\n' "$initrd_list" | grep -c '\.ko') modules, no virtio"
 
 # ---- 5. trim -------------------------------------------------------------------------
@@ -429,12 +393,12 @@ for dir in sound drivers/media drivers/net/wireless net/wireless net/mac80211 \
            net/bluetooth drivers/bluetooth drivers/infiniband drivers/staging drivers/iio \
            drivers/isdn drivers/gpu/drm/amd drivers/gpu/drm/nouveau drivers/gpu/drm/i915 \
            drivers/gpu/drm/radeon drivers/net/ethernet/mellanox; do
-    rm -rf "$root/usr/lib/modules/$kver/kernel/$dir"
+    rm -rf "$root/lib/modules/$kver/kernel/$dir"
 done
 in_root depmod -a "$kver"
 in_root apt-get clean
 chroot_down
-rm -f "$root/usr/sbin/policy-rc.d"
+services_allowed
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
     "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
     "$root"/usr/share/lintian "$root"/usr/share/linda \
@@ -443,7 +407,7 @@ rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
 find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 find "$root/var/log" -type f -exec truncate -s 0 {} +
 rootfs_kib=$(du -sk "$root" | cut -f1)
-log "root file system: $((rootfs_kib / 1024)) MiB; largest: $(du -sm "$root"/usr/lib/modules/* \
+log "root file system: $((rootfs_kib / 1024)) MiB; largest: $(du -sm "$root"/lib/modules/* \
     "$root"/usr/lib/x86_64-linux-gnu "$root"/usr/share "$root"/usr/bin "$root"/usr/lib/firmware \
     "$root"/boot "$root"/var 2>/dev/null | sort -rn | head -n 6 | sed "s#$root##" | tr '\t\n' ' ;')"
 phase "configuration and trim" configure_s
@@ -472,16 +436,14 @@ phase "disk image" disk_s
 # ---- 7. GRUB, installed and configured from inside the guest (libguestfs) -------------
 # Inside the appliance the disk may have another name than /dev/sda: ask grub-probe.
 # update-grub then writes root=<that device>; rename it to the guest's /dev/sda1.
-export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
-# A /dev/kvm can exist yet be unable to run a stock kernel (nested, paravirtual KVM): the
-# appliance then never starts.  TCG always works; set LIBGUESTFS_BACKEND_SETTINGS to choose.
-export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
+use_appliance always
 cat >"$work/grub-setup.sh" <<'EOF'
 #!/bin/sh
 set -e
 disk=$(grub-probe -t disk /)
 part=$(grub-probe -t device /)
-echo "appliance-root=$part appliance-disk=$disk"
+# (not "root=...": the checks below look for root= in grub.cfg's lines)
+echo "in the appliance: root file system $part, disk $disk"
 grub-install --target=i386-pc "$disk" 2>&1
 update-grub 2>&1
 if [ "$part" != /dev/sda1 ]; then
@@ -507,18 +469,14 @@ dd if="$raw" bs=512 count=1 status=none | grep -aq GRUB || die "no GRUB boot cod
 phase "grub-install and update-grub (guestfish)" grub_s
 
 # ---- 8. VMDK, then the facts ----------------------------------------------------------
-qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse,adapter_type=lsilogic \
-    "$raw" "$tmp_vmdk"
+to_vmdk "$raw" "$tmp_vmdk"
 rm -f "$raw"
 mv -f "$tmp_vmdk" "$vmdk"
 phase "qemu-img convert to VMDK" convert_s
 vmdk_bytes=$(stat -c %s "$vmdk")
-t_total=$(( $(date +%s) - t_start ))
 
-json_timings=""
-for t in "${timings[@]}"; do json_timings+="\"${t%%=*}\": ${t#*=}, "; done
-cat >"$facts_json.tmp" <<EOF
-{
+json_facts() {
+    cat <<EOF
   "name": "$name",
   "path": "$vmdk",
   "format": "vmdk",
@@ -527,7 +485,7 @@ cat >"$facts_json.tmp" <<EOF
   "virtual_size_bytes": $disk_bytes,
   "file_bytes": $vmdk_bytes,
   "os": "debian",
-  "os_version": "12",
+  "os_version": "$os_version",
   "suite": "$suite",
   "kernel_version": "$kver",
   "hostname": "$guest_hostname",
@@ -548,20 +506,11 @@ cat >"$facts_json.tmp" <<EOF
   "kernel_cmdline": "root=/dev/sda1 ro console=ttyS0,115200n8",
   "initramfs_modules": "list",
   "initramfs_has_virtio": false,
-  "interface": "$guest_ifname",
-  "mac": "$guest_mac",
-  "ip": "$guest_ip",
-  "prefix": $guest_prefix,
-  "gateway": "$guest_gateway",
   "dns": "$guest_dns",
-  "boot_marker": "H2K-BOOT-OK $guest_hostname $guest_ip",
-  "build_seconds": {${json_timings}"total_s": $t_total},
-  "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-  "script_sha256": "$stamp"
-}
 EOF
-cat >"$facts_env.tmp" <<EOF
-# hyper2kvm test guest facts (shell syntax); written by build-debian-guest.sh
+}
+env_facts() {
+    cat <<EOF
 H2K_GUEST_IMAGE=$vmdk
 H2K_GUEST_KERNEL=$kver
 H2K_GUEST_HOSTNAME=$guest_hostname
@@ -571,17 +520,9 @@ H2K_GUEST_ROOT_DEVICE=/dev/sda1
 H2K_GUEST_ROOT_UUID=$root_uuid
 H2K_GUEST_SWAP_DEVICE=/dev/sda2
 H2K_GUEST_SWAP_UUID=$swap_uuid
-H2K_GUEST_IFNAME=$guest_ifname
-H2K_GUEST_MAC=$guest_mac
-H2K_GUEST_IP=$guest_ip
-H2K_GUEST_PREFIX=$guest_prefix
-H2K_GUEST_GATEWAY=$guest_gateway
-H2K_GUEST_BOOT_MARKER='H2K-BOOT-OK $guest_hostname $guest_ip'
-H2K_GUEST_SCRIPT_SHA256=$stamp
 EOF
-mv -f "$facts_json.tmp" "$facts_json"
-mv -f "$facts_env.tmp" "$facts_env"
+}
+write_facts "test guest"
 log "built $vmdk ($((vmdk_bytes / 1048576)) MiB, kernel $kver) in $t_total s: ${timings[*]}"
 
-[ "$verify" = 1 ] && run_verify
-printf '%s\n' "$vmdk"
+cache_hit

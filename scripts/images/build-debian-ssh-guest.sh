@@ -7,8 +7,8 @@
 #
 # Prints the path of the cached image:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images/debian12-vmware-ssh.qcow2
-# A stamp beside it (.stamp) holds the SHA-256 of this script and of the base image's
-# facts: when either changes, the next call rebuilds.
+# A stamp beside it (.stamp) holds the SHA-256 of this script, of lib.sh and of the base
+# image's facts: when any of them changes, the next call rebuilds.
 #
 # No key is baked in: root's and h2k's authorized_keys are read from
 # /etc/h2k-test/authorized_keys (empty here); tests copy a key generated at test
@@ -22,44 +22,24 @@ set -euo pipefail
 
 script=$(readlink -f "$0")
 here=$(dirname "$script")
+# shellcheck source=scripts/images/lib.sh
+. "$here/lib.sh"
 name=debian12-vmware-ssh
-export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
-# /dev/kvm may exist yet fail (nested, no vmx); TCG always works.
-export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
+use_appliance always
 
-log() { printf '[build-debian-ssh-guest %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-force=0
-for arg in "$@"; do
-    case $arg in
-        --force) force=1 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$script" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument: $arg" ;;
-    esac
-done
-
-base=$("$here/build-debian-guest.sh")
-[ -s "$base" ] || die "base guest not built"
-base_facts=${base%.vmdk}.env
-cache_dir=$(dirname "$base")
+read_force_option "$@"
+use_base_guest
 img=$cache_dir/$name.qcow2
-stampf=$img.stamp
-stamp=$( (sha256sum "$script" | cut -d' ' -f1; sha256sum "$base_facts" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1)
+stamp=$(build_stamp "$script" "$base_facts")
 
-valid() { [ -s "$img" ] && [ -s "$stampf" ] && [ "$(cat "$stampf")" = "$stamp" ]; }
-if [ "$force" = 0 ] && valid; then printf '%s\n' "$img"; exit 0; fi
+cache_valid() { stamp_file_matches "$img"; }
+# The last line of stdout is the image's path: callers read it.
+cache_hit() { printf '%s\n' "$img"; }
+reuse_cache_or_lock "$name"
 
-exec 9>"$cache_dir/.$name.lock"
-flock 9
-if [ "$force" = 0 ] && valid; then printf '%s\n' "$img"; exit 0; fi
-
-for tool in guestfish qemu-img apt-get; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
-
-work=$(mktemp -d "${H2K_GUEST_WORKDIR_PARENT:-/var/tmp}/h2k-ssh-guest.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+need_tools guestfish qemu-img apt-get
+make_workdir h2k-ssh-guest
+on_exit() { rm -f "$img.tmp"; }
 
 log "copying $base"
 qemu-img convert -O qcow2 "$base" "$work/disk.qcow2"
@@ -68,18 +48,7 @@ log "resolving the packages against the guest's dpkg status"
 guestfish --ro -a "$work/disk.qcow2" -i download /var/lib/dpkg/status "$work/status" \
     2>"$work/gf.log" || { cat "$work/gf.log" >&2; die "cannot read the guest's dpkg status"; }
 [ -s "$work/status" ] || die "empty dpkg status in the guest"
-# apt resolves the dependencies against the GUEST's installed packages (its status
-# file) and only downloads; the machine's own dpkg state is neither read nor touched.
-mkdir -p "$work/debs/partial" "$work/apt-state/lists"
-apt-get -q -y -d --no-install-recommends \
-    -o Dir::State::status="$work/status" \
-    -o Dir::Cache::archives="$work/debs" \
-    -o Debug::NoLocking=1 \
-    -o APT::Sandbox::User=root \
-    install openssh-server sudo >"$work/apt.log" 2>&1 ||
-    { cat "$work/apt.log" >&2; die "apt-get could not download openssh-server and sudo"; }
-ls "$work"/debs/*.deb >/dev/null 2>&1 || { cat "$work/apt.log" >&2; die "nothing downloaded"; }
-log "downloaded: $(cd "$work/debs" && ls -- *.deb | tr '\n' ' ')"
+download_for_guest "$work/status" "$work/debs" openssh-server sudo
 
 cat >"$work/sshd-h2k.conf" <<'CONF'
 # hyper2kvm test guest: keys only
@@ -126,6 +95,6 @@ grep -q H2K-SSH-SETUP-OK "$work/gf.log" || { tail -n 40 "$work/gf.log" >&2; die 
 
 mv -f "$work/disk.qcow2" "$img.tmp"
 mv -f "$img.tmp" "$img"
-printf '%s\n' "$stamp" >"$stampf"
+printf '%s\n' "$stamp" >"$img.stamp"
 log "built $img"
-printf '%s\n' "$img"
+cache_hit

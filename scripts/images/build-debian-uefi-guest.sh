@@ -9,8 +9,8 @@
 # Prints the path of the cached VMX:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images/debian12-uefi.vmx
 # next to which debian12-uefi.vmdk is its disk and debian12-uefi.json / .env describe it.
-# The .env carries the SHA-256 of this script and of the base guest's facts: when either
-# changes, the next call rebuilds.  A valid cache is only printed.
+# The .env carries a stamp, the SHA-256 of this script, of lib.sh and of the base guest's
+# facts: when any of them changes, the next call rebuilds.  A valid cache is only printed.
 #
 # What the guest looks like:
 #   - GPT disk, 3 GiB: sda1 ESP (vfat, 100 MiB), sda2 /boot (ext4, 400 MiB), sda3 LVM PV
@@ -37,10 +37,10 @@ set -euo pipefail
 
 script=$(readlink -f "$0")
 here=$(dirname "$script")
+# shellcheck source=scripts/images/lib.sh
+. "$here/lib.sh"
 name=debian12-uefi
-export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
-# /dev/kvm may exist yet fail (nested, no vmx); TCG always works.
-export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
+use_appliance always
 
 # ---- the guest's facts -----------------------------------------------------------------
 guest_hostname=h2k-uefi
@@ -61,77 +61,34 @@ root_mib=2200
 initramfs_modules="ata_piix ata_generic ahci mptspi mptsas mptscsih mptbase
 scsi_transport_spi BusLogic vmw_pvscsi sd_mod ext4 crc32c_generic dm_mod xfs"
 
-log() { printf '[build-debian-uefi-guest %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-force=0
-for arg in "$@"; do
-    case $arg in
-        --force) force=1 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$script" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument: $arg" ;;
-    esac
-done
-
-base=$("$here/build-debian-guest.sh")
-[ -s "$base" ] || die "base guest not built"
-base_facts=${base%.vmdk}.env
-cache_dir=$(dirname "$base")
+read_force_option "$@"
+use_base_guest
 vmdk=$cache_dir/$name.vmdk
 vmx=$cache_dir/$name.vmx
 facts_json=$cache_dir/$name.json
 facts_env=$cache_dir/$name.env
-stamp=$( (sha256sum "$script" | cut -d' ' -f1; sha256sum "$base_facts" | cut -d' ' -f1) |
-         sha256sum | cut -d' ' -f1)
+stamp=$(build_stamp "$script" "$base_facts")
 
-valid() {
-    [ -s "$vmdk" ] && [ -s "$vmx" ] && [ -s "$facts_json" ] && [ -s "$facts_env" ] &&
-        grep -qx "H2K_GUEST_SCRIPT_SHA256=$stamp" "$facts_env"
+cache_valid() {
+    all_present "$vmdk" "$vmx" "$facts_json" "$facts_env" && env_stamped "$facts_env"
 }
-if [ "$force" = 0 ] && valid; then printf '%s\n' "$vmx"; exit 0; fi
+# The last line of stdout is the VMX's path: callers read it.
+cache_hit() { printf '%s\n' "$vmx"; }
+reuse_cache_or_lock "$name"
 
-exec 9>"$cache_dir/.$name.lock"
-flock 9
-if [ "$force" = 0 ] && valid; then printf '%s\n' "$vmx"; exit 0; fi
+need_root chroot
+need_tools guestfish qemu-img apt-get truncate chroot tar lsinitramfs
+invalidate_facts
 
-[ "$(id -u)" = 0 ] || die "building the guest needs root (chroot)"
-for tool in guestfish qemu-img apt-get truncate chroot tar lsinitramfs; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
-rm -f "$facts_json" "$facts_env"
-
-work=$(mktemp -d "${H2K_GUEST_WORKDIR_PARENT:-/var/tmp}/h2k-uefi-guest.XXXXXX")
+make_workdir h2k-uefi-guest
 gf_pid=
-mounts_below() {
-    awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
-cleanup() {
-    local rc=$? m
-    trap - EXIT
+on_exit() {
     if [ -n "$gf_pid" ]; then
         guestfish --remote="$gf_pid" -- exit >/dev/null 2>&1 || kill "$gf_pid" 2>/dev/null || true
     fi
-    for m in $(mounts_below); do umount "$m" 2>/dev/null || umount -l "$m" || true; done
-    if [ -n "$(mounts_below)" ]; then
-        log "WARNING: still mounted below $work, not removing it"
-    else
-        rm -rf --one-file-system "$work"
-    fi
-    rm -f "$vmdk.tmp.$$"
-    [ "$rc" = 0 ] || log "build failed (exit $rc)"
-    exit "$rc"
+    rm -f "$vmdk.tmp.$$" "$vmx.tmp"
 }
-trap cleanup EXIT
-t_start=$(date +%s)
-t_mark=$t_start
-timings=()
-phase() {
-    local now
-    now=$(date +%s)
-    log "$1 done in $((now - t_mark)) s"
-    timings+=("$2=$((now - t_mark))")
-    t_mark=$now
-}
+start_clock
 
 raw=$work/disk.raw
 truncate -s "$disk_bytes" "$raw"
@@ -151,18 +108,8 @@ gf download /var/lib/dpkg/status "$work/status"
 gf umount /
 [ -s "$work/status" ] || die "empty dpkg status in the base guest"
 
-# apt resolves the dependencies against the GUEST's installed packages (its status
-# file) and only downloads; the machine's own dpkg state is neither read nor touched.
-mkdir -p "$work/debs/partial"
-apt-get -q -y -d --no-install-recommends \
-    -o Dir::State::status="$work/status" \
-    -o Dir::Cache::archives="$work/debs" \
-    -o Debug::NoLocking=1 \
-    -o APT::Sandbox::User=root \
-    install grub-efi-amd64 lvm2 xfsprogs dosfstools >"$work/apt.log" 2>&1 ||
-    { cat "$work/apt.log" >&2; die "apt-get could not download the packages"; }
+download_for_guest "$work/status" "$work/debs" grub-efi-amd64 lvm2 xfsprogs dosfstools
 ls "$work"/debs/grub-efi-amd64_*.deb >/dev/null 2>&1 || { cat "$work/apt.log" >&2; die "grub-efi-amd64 not downloaded"; }
-log "downloaded: $(cd "$work/debs" && ls -- *.deb | tr '\n' ' ')"
 phase "package download" download_s
 
 # ---- the disk: GPT, ESP, /boot, LVM (root XFS, swap) -----------------------------------
@@ -261,7 +208,6 @@ echo H2K-UEFI-GRUB-OK
 EOF
 
 # ---- packages and initramfs in a chroot on this machine (native speed) ---------------
-[ -n "$work" ] && [ -d "$work" ] || die "no working directory"
 root=$work/root
 mkdir -p "$root"
 tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$work/base.tar"
@@ -273,25 +219,16 @@ install -m 644 "$work/modules" "$root/etc/initramfs-tools/modules"
 install -m 644 "$work/resume" "$root/etc/initramfs-tools/conf.d/resume"
 cp "$work"/debs/*.deb "$root/root/h2k-debs/"
 cp "$work/setup.sh" "$root/root/h2k-setup.sh"
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"    # no service starts
-chmod 755 "$root/usr/sbin/policy-rc.d"
-mount -t proc proc "$root/proc"
-mount -t sysfs -o ro sysfs "$root/sys"
-# A private /dev: never bind the host's.
-mount -t tmpfs -o mode=0755,size=8m tmpfs "$root/dev"
-mknod -m 666 "$root/dev/null" c 1 3
-mknod -m 666 "$root/dev/zero" c 1 5
-mknod -m 666 "$root/dev/full" c 1 7
-mknod -m 666 "$root/dev/random" c 1 8
-mknod -m 666 "$root/dev/urandom" c 1 9
-mknod -m 666 "$root/dev/tty" c 5 0
-chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C \
-    /bin/sh /root/h2k-setup.sh >"$work/setup.log" 2>&1 ||
+no_services
+chroot_up
+in_root /bin/sh /root/h2k-setup.sh >"$work/setup.log" 2>&1 ||
     { tail -n 40 "$work/setup.log" >&2; die "setup in the chroot failed"; }
 grep -q H2K-UEFI-SETUP-OK "$work/setup.log" || { tail -n 40 "$work/setup.log" >&2; die "setup did not finish"; }
-for m in $(mounts_below); do umount "$m"; done
-rm -f "$root/usr/sbin/policy-rc.d" "$root/root/h2k-setup.sh"
+chroot_down
+services_allowed
+rm -f "$root/root/h2k-setup.sh"
 rm -rf "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
+# shellcheck disable=SC2012  # kernel versions are plain names
 kver=$(ls "$root/usr/lib/modules" | head -n 1)
 # /boot/efi is the ESP's mount point: vfat takes no owners, so it is not in the tar
 tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' --exclude=./boot/efi \
@@ -321,44 +258,23 @@ gf exit
 gf_pid=
 phase "disk contents and grub-efi (appliance)" grub_s
 
-qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse,adapter_type=lsilogic \
-    "$raw" "$vmdk.tmp.$$"
+to_vmdk "$raw" "$vmdk.tmp.$$"
 rm -f "$raw"
 mv -f "$vmdk.tmp.$$" "$vmdk"
 phase "qemu-img convert to VMDK" convert_s
 
-cat >"$vmx.tmp" <<EOF
-.encoding = "UTF-8"
-config.version = "8"
-virtualHW.version = "19"
-displayName = "$name"
-guestOS = "debian12-64"
-firmware = "efi"
-uefi.secureBoot.enabled = "FALSE"
-nvram = "$name.nvram"
-memSize = "1024"
-numvcpus = "1"
-scsi0.present = "TRUE"
-scsi0.virtualDev = "pvscsi"
-scsi0:0.present = "TRUE"
-scsi0:0.deviceType = "scsi-hardDisk"
-scsi0:0.fileName = "$name.vmdk"
-ethernet0.present = "TRUE"
-ethernet0.virtualDev = "vmxnet3"
-ethernet0.connectionType = "bridged"
-ethernet0.networkName = "VM Network"
-ethernet0.addressType = "static"
-ethernet0.address = "$guest_mac"
-ethernet0.pciSlotNumber = "192"
-tools.syncTime = "FALSE"
-EOF
-mv -f "$vmx.tmp" "$vmx"
-t_total=$(( $(date +%s) - t_start ))
-
-json_timings=""
-for t in "${timings[@]}"; do json_timings+="\"${t%%=*}\": ${t#*=}, "; done
-cat >"$facts_json.tmp" <<EOF
 {
+    vmx_head "$name" efi
+    printf 'uefi.secureBoot.enabled = "FALSE"\nnvram = "%s.nvram"\n' "$name"
+    printf 'memSize = "1024"\nnumvcpus = "1"\n'
+    vmx_pvscsi_disks "$name.vmdk"
+    vmx_vmxnet3 "$guest_mac"
+    printf 'tools.syncTime = "FALSE"\n'
+} >"$vmx.tmp"
+mv -f "$vmx.tmp" "$vmx"
+
+json_facts() {
+    cat <<EOF
   "name": "$name",
   "vmx": "$vmx",
   "path": "$vmdk",
@@ -373,19 +289,11 @@ cat >"$facts_json.tmp" <<EOF
   "root_fs_uuid": "$root_uuid",
   "swap_device": "$swap_lv_dev",
   "swap_uuid": "$swap_uuid",
-  "interface": "$guest_ifname",
   "network_config": "systemd-networkd",
-  "mac": "$guest_mac",
-  "ip": "$guest_ip",
-  "prefix": $guest_prefix,
-  "gateway": "$guest_gateway",
-  "boot_marker": "H2K-BOOT-OK $guest_hostname $guest_ip",
-  "build_seconds": {${json_timings}"total_s": $t_total},
-  "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-}
 EOF
-cat >"$facts_env.tmp" <<EOF
-# hyper2kvm corpus guest 1 facts (shell syntax); written by build-debian-uefi-guest.sh
+}
+env_facts() {
+    cat <<EOF
 H2K_GUEST_VMX=$vmx
 H2K_GUEST_IMAGE=$vmdk
 H2K_GUEST_KERNEL=$kver
@@ -393,13 +301,8 @@ H2K_GUEST_HOSTNAME=$guest_hostname
 H2K_GUEST_ROOT_DEVICE=$root_lv_dev
 H2K_GUEST_BOOT_UUID=$boot_uuid
 H2K_GUEST_ESP_UUID=$esp_uuid
-H2K_GUEST_IFNAME=$guest_ifname
-H2K_GUEST_MAC=$guest_mac
-H2K_GUEST_IP=$guest_ip
-H2K_GUEST_BOOT_MARKER='H2K-BOOT-OK $guest_hostname $guest_ip'
-H2K_GUEST_SCRIPT_SHA256=$stamp
 EOF
-mv -f "$facts_json.tmp" "$facts_json"
-mv -f "$facts_env.tmp" "$facts_env"
+}
+write_facts "corpus guest 1"
 log "built $vmx + $vmdk ($(( $(stat -c %s "$vmdk") / 1048576 )) MiB) in $t_total s: ${timings[*]}"
-printf '%s\n' "$vmx"
+cache_hit

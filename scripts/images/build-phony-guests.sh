@@ -9,7 +9,8 @@
 #
 # Prints one line per guest: NAME PATH.  Images are cached as
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images/phony-NAME.qcow2
-# with a stamp of this script's SHA-256: a changed script rebuilds them.
+# with a stamp, the SHA-256 of this script and of lib.sh: a change to either rebuilds
+# them.
 # UUIDs, MACs and names are fixed so that golden tests can name them.
 #
 # Guests:
@@ -23,35 +24,21 @@
 #   uefi    GPT with an ESP (vfat) on sda1 and root ext4 on sda2, Debian-like, ifupdown
 set -euo pipefail
 
+script=$(readlink -f "$0")
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/images/lib.sh
+. "$here/lib.sh"
 top=$(cd "$here/../.." && pwd)
 shared=${H2K_SHARED_DIR:-$top/../shared}
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images
-stamp=$(sha256sum "$0" | cut -d' ' -f1)
-force=0
-names=()
-for a in "$@"; do
-    case $a in
-        --force) force=1 ;;
-        -*) echo "build-phony-guests: unknown option $a" >&2; exit 2 ;;
-        *) names+=("$a") ;;
-    esac
-done
+stamp=$(build_stamp "$script")
+read_force_and_names "$@"
 [ ${#names[@]} -gt 0 ] || names=(rhel9 sles15 ubuntu uefi)
 
-for tool in guestfish qemu-img sqlite3 xzcat tar; do
-    command -v "$tool" >/dev/null || { echo "build-phony-guests: $tool is missing (scripts/install-deps.sh)" >&2; exit 1; }
-done
-[ -d "$shared/testdata/phony-guests" ] || { echo "build-phony-guests: $shared/testdata/phony-guests is missing" >&2; exit 1; }
-export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
-# A /dev/kvm without the CPU's vmx/svm flag (nested or paravirtual KVM) cannot run the
-# appliance: libguestfs would pick it and hang.
-if ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
-    export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
-fi
-mkdir -p "$cache"
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/h2k-phony-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+need_tools guestfish qemu-img sqlite3 xzcat tar
+[ -d "$shared/testdata/phony-guests" ] || die "$shared/testdata/phony-guests is missing"
+use_appliance auto
+mkdir -p "$cache_dir"
+make_workdir h2k-phony "${TMPDIR:-/var/tmp}"
 
 # put FILE CONTENT: writes a file of the staged root
 put() { mkdir -p "$(dirname "$root/$1")"; printf '%s' "$2" > "$root/$1"; }
@@ -381,9 +368,9 @@ GF
 disks_of() { case $1 in ubuntu) echo 2 ;; *) echo 1 ;; esac; }
 
 for name in "${names[@]}"; do
-    declare -F "stage_$name" >/dev/null || { echo "build-phony-guests: unknown guest $name" >&2; exit 2; }
-    img="$cache/phony-$name.qcow2"
-    if [ "$force" = 0 ] && [ -f "$img" ] && [ "$(cat "$img.stamp" 2>/dev/null)" = "$stamp" ]; then
+    declare -F "stage_$name" >/dev/null || die_usage "unknown guest $name"
+    img="$cache_dir/phony-$name.qcow2"
+    if [ "$force" = 0 ] && stamp_file_matches "$img"; then
         echo "$name $img"
         continue
     fi
@@ -403,9 +390,9 @@ for name in "${names[@]}"; do
         guestfish --format=qcow2 $adds >&2
     for i in $(seq 1 "$n"); do
         suffix=$([ "$i" = 1 ] && echo "" || echo "-disk$i")
-        mv "$work/$name/disk$i.qcow2" "$cache/phony-$name$suffix.qcow2"
+        mv "$work/$name/disk$i.qcow2" "$cache_dir/phony-$name$suffix.qcow2"
     done
     echo "$stamp" > "$img.stamp"
-    echo "build-phony-guests: $name built in $(( $(date +%s) - t0 )) s" >&2
+    log "$name built in $(( $(date +%s) - t0 )) s"
     echo "$name $img"
 done

@@ -10,7 +10,8 @@
 #
 # Prints one line per guest: NAME PATH.  Images are cached as
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images/phony-NAME.qcow2
-# with a stamp of this script's SHA-256 (a changed script rebuilds them), under a
+# with a stamp, the SHA-256 of this script and of lib.sh (a change to either rebuilds
+# them), under a
 # lock (parallel callers wait for one build).  All the guests to build share one
 # guestfish session.  GUIDs and addresses are fixed so that
 # golden tests can name them.
@@ -31,36 +32,24 @@
 # win2k22 also has a D: on a disk (signature 0xaabbccdd) that is not in the image.
 set -euo pipefail
 
+script=$(readlink -f "$0")
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/images/lib.sh
+. "$here/lib.sh"
 top=$(cd "$here/../.." && pwd)
 shared=${H2K_SHARED_DIR:-$top/../shared}
 data=$shared/testdata/phony-guests
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/hyper2kvm/images
-stamp=$(sha256sum "$0" | cut -d' ' -f1)
-force=0
-names=()
-for a in "$@"; do
-    case $a in
-        --force) force=1 ;;
-        -*) echo "build-windows-phony: unknown option $a" >&2; exit 2 ;;
-        *) names+=("$a") ;;
-    esac
-done
+stamp=$(build_stamp "$script")
+read_force_and_names "$@"
 [ ${#names[@]} -gt 0 ] || names=(win7 win2k22 win11 win10hib)
 
-for tool in guestfish qemu-img hivexregedit iconv od flock; do
-    command -v "$tool" >/dev/null || { echo "build-windows-phony: $tool is missing (scripts/install-deps.sh)" >&2; exit 1; }
-done
-[ -f "$data/minimal-hive" ] || { echo "build-windows-phony: $data/minimal-hive is missing" >&2; exit 1; }
-export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
-if ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
-    export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
-fi
-mkdir -p "$cache"
-exec 9>"$cache/.windows-phony.lock"
+need_tools guestfish qemu-img hivexregedit iconv od flock
+[ -f "$data/minimal-hive" ] || die "$data/minimal-hive is missing"
+use_appliance auto
+mkdir -p "$cache_dir"
+exec 9>"$cache_dir/.windows-phony.lock"
 flock 9
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/h2k-winphony-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+make_workdir h2k-winphony "${TMPDIR:-/var/tmp}"
 
 # utf16 STRING: the UTF-16LE bytes of STRING, as .reg hex pairs with a trailing comma
 utf16() { printf '%s' "$1" | iconv -f UTF-8 -t UTF-16LE | od -An -tx1 -v | tr -s ' \n' ',,' | sed 's/^,//'; }
@@ -318,9 +307,9 @@ GF
 # most of the time is the launch, not the guest).
 todo=()
 for name in "${names[@]}"; do
-    declare -F "guest_$name" >/dev/null || { echo "build-windows-phony: unknown guest $name" >&2; exit 2; }
-    img="$cache/phony-$name.qcow2"
-    if [ "$force" = 0 ] && [ -f "$img" ] && [ "$(cat "$img.stamp" 2>/dev/null)" = "$stamp" ]; then
+    declare -F "guest_$name" >/dev/null || die_usage "unknown guest $name"
+    img="$cache_dir/phony-$name.qcow2"
+    if [ "$force" = 0 ] && stamp_file_matches "$img"; then
         continue
     fi
     todo+=("$name")
@@ -329,8 +318,8 @@ if [ ${#todo[@]} -gt 0 ]; then
     t0=$(date +%s)
     adds=()
     letters=(a b c d e f g h)
-    script="$work/session.gf"
-    echo run > "$script"
+    session="$work/session.gf"
+    echo run > "$session"
     i=0
     for name in "${todo[@]}"; do
         root="$work/$name/root"
@@ -339,17 +328,17 @@ if [ ${#todo[@]} -gt 0 ]; then
         (cd "$root" && tar --numeric-owner --owner=0 --group=0 -cf "$work/$name/root.tar" .)
         qemu-img create -q -f qcow2 "$work/$name/disk.qcow2" 1G
         adds+=(-a "$work/$name/disk.qcow2")
-        "disk_$name" | sed "s,/dev/sda,/dev/sd${letters[$i]},g" >> "$script"
-        echo "umount-all" >> "$script"
+        "disk_$name" | sed "s,/dev/sda,/dev/sd${letters[$i]},g" >> "$session"
+        echo "umount-all" >> "$session"
         i=$((i + 1))
     done
-    guestfish --format=qcow2 "${adds[@]}" -f "$script" >&2
+    guestfish --format=qcow2 "${adds[@]}" -f "$session" >&2
     for name in "${todo[@]}"; do
-        mv "$work/$name/disk.qcow2" "$cache/phony-$name.qcow2"
-        echo "$stamp" > "$cache/phony-$name.qcow2.stamp"
+        mv "$work/$name/disk.qcow2" "$cache_dir/phony-$name.qcow2"
+        echo "$stamp" > "$cache_dir/phony-$name.qcow2.stamp"
     done
-    echo "build-windows-phony: ${todo[*]} built in $(( $(date +%s) - t0 )) s" >&2
+    log "${todo[*]} built in $(( $(date +%s) - t0 )) s"
 fi
 for name in "${names[@]}"; do
-    echo "$name $cache/phony-$name.qcow2"
+    echo "$name $cache_dir/phony-$name.qcow2"
 done
