@@ -24,9 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch_helpers.h"
 #include "orchestrator/orch_internal.h"
 #include "orchestrator/sched.h"
-#include "testsupport.h"
 
 #define N_VMS 4
 #define DISK_SIZE "32M"
@@ -151,55 +151,19 @@ print_timeline(const recorder *r, double t0)
                       r->ev[i].begin ? "begin" : "end");
 }
 
-typedef struct batch_log {
-    pthread_mutex_t lock;
-    int n_done, n_failed, n_cancelled;
-    char msg[N_VMS][512];
-} batch_log;
-
-static void
-on_vm(void *ud, const h2k_plan_vm *vm, int rc, const h2k_migration_result *res)
-{
-    batch_log *l = ud;
-    pthread_mutex_lock(&l->lock);
-    if (rc == 0) {
-        l->n_done++;
-    } else if (rc == H2K_ERR_CANCELLED) {
-        l->n_cancelled++;
-    } else {
-        if (l->n_failed < N_VMS)
-            snprintf(l->msg[l->n_failed], sizeof(l->msg[0]), "%s: %s", vm->name,
-                     res && res->error_message ? res->error_message : h2k_strerror(rc));
-        l->n_failed++;
-    }
-    pthread_mutex_unlock(&l->lock);
-}
-
 /* N_VMS raw disks of random data in @dir and the plan of their migration
  * (every repair on, so that each VM goes through the gate). */
 static h2k_plan *
 make_plan(h2k_ctx *ctx, const char *dir)
 {
-    hk_buf plan = {0};
-    hk_buf_puts(&plan, "{\"output_dir\": \"out\",\n"
-                       " \"defaults\": {\"fixes\": \"all\", \"compress\": false},\n \"vms\": [");
     for (int i = 0; i < N_VMS; i++) {
         char name[16];
         snprintf(name, sizeof(name), "vm%d.raw", i);
         char *disk = ts_join(dir, name);
         ts_make_random_raw(disk, DISK_SIZE);
         free(disk);
-        hk_buf_printf(&plan, "%s{\"name\": \"vm%d\", \"inputs\": [\"vm%d.raw\"]}", i ? ",\n  " : "",
-                      i, i);
     }
-    hk_buf_puts(&plan, "]}\n");
-    char *path = ts_join(dir, "plan.json");
-    ts_write_file(path, plan.data, plan.len);
-    hk_buf_free(&plan);
-    h2k_plan *p = NULL;
-    ts_assert_rc(ctx, h2k_plan_parse_file(ctx, path, &p), 0);
-    free(path);
-    return p;
+    return bh_plan(ctx, dir, "{\"fixes\": \"all\", \"compress\": false}", N_VMS, ".raw");
 }
 
 static void
@@ -214,16 +178,14 @@ run_batch(unsigned jobs)
     memset(&rec, 0, sizeof(rec));
     pthread_mutex_init(&rec.lock, NULL);
     hk_sched_hooks hooks = {on_event, stand_in_fix, &rec};
-    batch_log log;
+    bh_log log;
     memset(&log, 0, sizeof(log));
-    pthread_mutex_init(&log.lock, NULL);
     double t0 = hk_now();
-    int rc = hk_batch_run_hooked(ctx, p, NULL, jobs, on_vm, &log, &hooks);
+    int rc = hk_batch_run_hooked(ctx, p, NULL, jobs, bh_on_vm, &log, &hooks);
     print_message("batch of %d VMs (%s each), jobs %u: %.2f s\n", N_VMS, DISK_SIZE, jobs,
                   hk_now() - t0);
     print_timeline(&rec, t0);
-    for (int i = 0; i < log.n_failed && i < N_VMS; i++)
-        print_error("%s\n", log.msg[i]);
+    bh_print_failures(&log);
     ts_assert_rc(ctx, rc, 0);
     assert_int_equal(log.n_done, N_VMS);
     assert_int_equal(rec.n_fix, N_VMS);
@@ -266,7 +228,6 @@ run_batch(unsigned jobs)
     }
 
     pthread_mutex_destroy(&rec.lock);
-    pthread_mutex_destroy(&log.lock);
     h2k_plan_free(p);
     h2k_ctx_free(ctx);
     ts_rmtree(dir);
@@ -291,7 +252,7 @@ typedef struct batch_thread_arg {
     h2k_ctx *ctx;
     const h2k_plan *plan;
     hk_sched_hooks *hooks;
-    batch_log *log;
+    bh_log *log;
     int rc;
     double ended;
 } batch_thread_arg;
@@ -300,7 +261,7 @@ static void *
 batch_thread(void *p)
 {
     batch_thread_arg *a = p;
-    a->rc = hk_batch_run_hooked(a->ctx, a->plan, NULL, 1, on_vm, a->log, a->hooks);
+    a->rc = hk_batch_run_hooked(a->ctx, a->plan, NULL, 1, bh_on_vm, a->log, a->hooks);
     a->ended = hk_now();
     return NULL;
 }
@@ -324,9 +285,8 @@ test_batch_cancel_at_gate(void **state)
     pthread_mutex_init(&rec.lock, NULL);
     rec.block = 1;
     hk_sched_hooks hooks = {on_event, stand_in_fix, &rec};
-    batch_log log;
+    bh_log log;
     memset(&log, 0, sizeof(log));
-    pthread_mutex_init(&log.lock, NULL);
     batch_thread_arg a = {ctx, p, &hooks, &log, 0, 0};
     pthread_t tid;
     double t0 = hk_now();
@@ -382,7 +342,6 @@ test_batch_cancel_at_gate(void **state)
     assert_int_equal(ts_count_dir(tmp), 0);
 
     pthread_mutex_destroy(&rec.lock);
-    pthread_mutex_destroy(&log.lock);
     h2k_plan_free(p);
     h2k_ctx_free(ctx);
     ts_rmtree(dir);

@@ -27,35 +27,12 @@
 #define NEW_MAC "52:54:00:4e:7a:01" /* not the guest's VMware MAC */
 #define VM "debian12-nonet"
 
-static json_object *
-member(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v))
-        fail_msg("no \"%s\" in the report", key);
-    return v;
-}
-
-static const char *
-member_str(json_object *o, const char *key)
-{
-    json_object *v = member(o, key);
-    if (!json_object_is_type(v, json_type_string))
-        fail_msg("\"%s\" is not a string in the report", key);
-    return json_object_get_string(v);
-}
-
 /* The status of the repair @name in the report, or NULL when it is not listed. */
 static const char *
 fix_status(json_object *r, const char *name)
 {
-    json_object *fixes = member(r, "fixes");
-    for (size_t i = 0; i < json_object_array_length(fixes); i++) {
-        json_object *f = json_object_array_get_idx(fixes, i);
-        if (strcmp(member_str(f, "name"), name) == 0)
-            return member_str(f, "status");
-    }
-    return NULL;
+    json_object *f = ts_report_fix(r, name);
+    return f ? ts_json_str(f, "status") : NULL;
 }
 
 static void
@@ -116,32 +93,32 @@ test_network_down_fails_the_proof(void **state)
     json_object *r = json_tokener_parse(text);
     if (!r)
         fail_msg("the report is not JSON:\n%s", text);
-    assert_false(json_object_get_boolean(member(r, "success")));
-    json_object *err = member(r, "error");
-    assert_string_equal(member_str(err, "code"), "BOOT_TEST");
-    assert_string_equal(member_str(err, "stage"), "boot");
-    const char *why = member_str(err, "message");
+    assert_false(json_object_get_boolean(ts_json_member(r, "success")));
+    json_object *err = ts_json_member(r, "error");
+    assert_string_equal(ts_json_str(err, "code"), "BOOT_TEST");
+    assert_string_equal(ts_json_str(err, "stage"), "boot");
+    const char *why = ts_json_str(err, "message");
     if (!strstr(why, "network did not come up") || !strstr(why, NEW_MAC))
         fail_msg("the error does not say the network is missing: %s", why);
-    json_object *boot = member(r, "boot");
-    assert_false(json_object_get_boolean(member(boot, "success")));
-    assert_string_equal(member_str(boot, "verdict"), "failed");
-    assert_false(json_object_get_boolean(member(boot, "timed_out")));
-    assert_int_equal(json_object_array_length(member(boot, "addresses")), 0);
-    assert_string_equal(member_str(boot, "hostname"), GUEST_HOSTNAME);
+    json_object *boot = ts_json_member(r, "boot");
+    assert_false(json_object_get_boolean(ts_json_member(boot, "success")));
+    assert_string_equal(ts_json_str(boot, "verdict"), "failed");
+    assert_false(json_object_get_boolean(ts_json_member(boot, "timed_out")));
+    assert_int_equal(json_object_array_length(ts_json_member(boot, "addresses")), 0);
+    assert_string_equal(ts_json_str(boot, "hostname"), GUEST_HOSTNAME);
     /* the guest did boot: its probe reported, without an address */
-    const char *proof = member_str(boot, "proof_line");
+    const char *proof = ts_json_str(boot, "proof_line");
     if (!hk_startswith(proof, "H2K-BOOT-OK ") || !hk_endswith_nocase(proof, " none"))
         fail_msg("proof line: %s", proof);
-    if (!strstr(member_str(boot, "error"), "no address on its NIC (" NEW_MAC ")"))
-        fail_msg("boot error: %s", member_str(boot, "error"));
+    if (!strstr(ts_json_str(boot, "error"), "no address on its NIC (" NEW_MAC ")"))
+        fail_msg("boot error: %s", ts_json_str(boot, "error"));
     /* the repairs the boot needs ran, the network one did not */
     assert_null(fix_status(r, "network"));
     assert_null(fix_status(r, "vmware_tools"));
     assert_string_equal(fix_status(r, "grub"), "changed");
     assert_string_equal(fix_status(r, "initramfs"), "changed");
     int removed = 0;
-    json_object *warnings = member(r, "warnings");
+    json_object *warnings = ts_json_member(r, "warnings");
     for (size_t i = 0; i < json_object_array_length(warnings); i++)
         if (strstr(json_object_get_string(json_object_array_get_idx(warnings, i)),
                    "converted disks and the domain XML were removed"))
