@@ -48,9 +48,16 @@ test_network_down_fails_the_proof(void **state)
     char *tmp = ts_join(dir, "tmp");
     char *out = ts_join(dir, "out");
     assert_int_equal(mkdir(tmp, 0700), 0);
+    /* the run's work folders go to @tmp; libguestfs's appliance cache stays
+       where it is (it follows TMPDIR otherwise, and would be built again) */
+    const char *cache = getenv("LIBGUESTFS_CACHEDIR");
+    if (!cache || !*cache)
+        cache = getenv("TMPDIR");
     char *tmpdir = hk_asprintf("TMPDIR=%s", tmp);
+    char *cachedir = hk_asprintf("LIBGUESTFS_CACHEDIR=%s", cache && *cache ? cache : "/var/tmp");
     const char *argv[] = {"env",
                           tmpdir,
+                          cachedir,
                           ts_env("H2K_CLI"),
                           "local",
                           "--input",
@@ -144,6 +151,7 @@ test_network_down_fails_the_proof(void **state)
     free(cli_out);
     ts_rmtree(dir);
     free(tmpdir);
+    free(cachedir);
     free(tmp);
     free(out);
     free(dir);
