@@ -8,7 +8,9 @@
 #include "cli.h"
 
 static const cli_option batch_options[] = {
-    {OPT_JOBS, "jobs", 0, NULL, "N", NULL, 0, "VMs migrated at once (1..64; default: the plan's)"},
+    {OPT_JOBS, "jobs", 0, NULL, "N", NULL, 0,
+     "VMs in their appliance-bound stages (repairs, boot test) at once, while up to as many "
+     "others export, probe or copy (1..64; default: the plan's)"},
     {OPT_STATE, "state", 0, NULL, "FILE", NULL, CLI_OPT_FILE,
      "state file (default: PLAN.state.json beside the plan)"},
     {OPT_VIRTIO_WIN, "virtio-win", 0, NULL, "ISO|DIR", NULL, CLI_OPT_FILE,

@@ -293,7 +293,7 @@ typedef struct h2k_plan_vm {
 typedef struct h2k_plan {
     char *path;                /**< the plan file, or NULL */
     char *output_dir;          /**< default output folder (VMs go in \<output_dir>/\<name>) */
-    unsigned jobs;             /**< 0: 1 */
+    unsigned jobs;             /**< slots for appliance-bound stages (see h2k_batch_run()); 0: 1 */
     int compress;              /**< default of compress (0 or 1) */
     unsigned fixes;            /**< default h2k_fix_kind bits */
     int dry_run;               /**< default of dry_run (0 or 1) */
@@ -422,14 +422,18 @@ typedef void (*h2k_batch_fn)(void *userdata, const h2k_plan_vm *vm, int rc,
                              const h2k_migration_result *res);
 
 /** Runs a plan: VMs already "done" in @p state_path are skipped, the others run
- *  with at most @p jobs at once (0: the plan's), each on its own context; the
- *  state file is saved after each VM.  h2k_ctx_cancel(@p ctx) stops the batch
- *  (running VMs are cancelled and cleaned up; they stay "pending").  Returns 0
- *  when every VM is done, H2K_ERR_GENERIC when some failed, H2K_ERR_CANCELLED.
+ *  each on its own context, up to 2 x @p jobs at once (0: the plan's), of which
+ *  at most @p jobs are in their appliance-bound stages (the repair appliance,
+ *  the boot test, virt-v2v) while the others export, probe, make overlays,
+ *  copy and write their XML and reports; the state file is saved after each
+ *  VM.  h2k_ctx_cancel(@p ctx) stops the batch, VMs waiting for an appliance
+ *  slot included (running VMs are cancelled and cleaned up; they stay
+ *  "pending").  Returns 0 when every VM is done, H2K_ERR_GENERIC when some
+ *  failed, H2K_ERR_CANCELLED.
  *  @param ctx  the context (errors, log, progress, cancellation)
  *  @param plan  the plan
  *  @param state_path  the state file (PLAN.state.json), created or updated
- *  @param jobs  VMs migrated at once; 0: the plan's
+ *  @param jobs  VMs in appliance-bound stages at once; 0: the plan's
  *  @param on_vm  called after each VM, or NULL
  *  @param userdata  as given with the callback
  *  @return 0 or a negative h2k_code (the detail in h2k_ctx_last_error()) */

@@ -1,5 +1,14 @@
-/* Batches: the resumable state file and the bounded-parallel runner of a plan
- * (plans are read in plan.c and plan_yaml.c). */
+/* Batches: the resumable state file and the runner of a plan (plans are read
+ * in plan.c and plan_yaml.c).
+ *
+ * The runner: `jobs` is the number of slots of the gate of the appliance-bound
+ * stages (sched.h: repairs, boot test, virt-v2v); twice as many worker threads
+ * each take the next VM of the plan and run its whole migration, waiting at
+ * the gate before those stages, so that while some VMs are in their
+ * appliances the others export, probe, make overlays, copy and write their
+ * XML and reports.  Each worker has its own context; the batch's context only
+ * gathers their logs, and its cancellation is passed on to them and to the
+ * gate. */
 #define _GNU_SOURCE /* pthread_tryjoin_np */
 #include <errno.h>
 #include <pthread.h>
@@ -11,6 +20,7 @@
 #include "core/json_util.h"
 #include "hyper2kvm/h2k_fix.h"
 #include "orch_internal.h"
+#include "sched.h"
 
 #define STATE_MAX_SIZE (16u << 20)
 /* ---------------------------------------------------------------- state */
@@ -210,6 +220,7 @@ typedef struct batch {
     int save_rc;
     h2k_batch_fn on_vm;
     void *userdata;
+    hk_sched *sched; /* the gate of the appliance-bound stages */
 } batch;
 
 typedef struct batch_worker {
@@ -268,8 +279,9 @@ run_one(batch_worker *w, const h2k_plan_vm *vm)
         o.vmware_vm = vm->vm;
         o.vmware_transport = vm->vsphere->transport;
     }
+    hk_run_env env = {b->sched, vm->name};
     if (rc == 0)
-        rc = h2k_orchestrator_run(w->ctx, &o, &res);
+        rc = hk_orch_run(w->ctx, &o, &env, &res);
     h2k_azure_client_free(azc);
     double secs = hk_now() - t0;
     bool cancelled = rc == H2K_ERR_CANCELLED || h2k_ctx_is_cancelled(b->ctx);
@@ -332,6 +344,13 @@ int
 h2k_batch_run(h2k_ctx *ctx, const h2k_plan *plan, const char *state_path, unsigned jobs,
               h2k_batch_fn on_vm, void *userdata)
 {
+    return hk_batch_run_hooked(ctx, plan, state_path, jobs, on_vm, userdata, NULL);
+}
+
+int
+hk_batch_run_hooked(h2k_ctx *ctx, const h2k_plan *plan, const char *state_path, unsigned jobs,
+                    h2k_batch_fn on_vm, void *userdata, const hk_sched_hooks *hooks)
+{
     if (!ctx)
         return H2K_ERR_INVALID_ARG;
     if (!plan)
@@ -354,13 +373,17 @@ h2k_batch_run(h2k_ctx *ctx, const h2k_plan *plan, const char *state_path, unsign
         jobs = plan->jobs ? plan->jobs : 1;
     if (jobs > 64)
         jobs = 64;
+    /* twice as many VMs in flight as slots, never more than the plan has */
+    unsigned workers = 2 * jobs;
+    if (plan->n_vms && workers > plan->n_vms)
+        workers = (unsigned)plan->n_vms;
     pthread_mutex_init(&b.lock, NULL);
-    batch_worker *ws = calloc(jobs, sizeof(*ws));
-    if (!ws) {
+    batch_worker *ws = calloc(workers, sizeof(*ws));
+    if (!ws || !(b.sched = hk_sched_new(jobs, hooks))) {
         rc = hk_error_nomem(ctx);
         goto done;
     }
-    for (unsigned t = 0; t < jobs; t++) {
+    for (unsigned t = 0; t < workers; t++) {
         ws[t].b = &b;
         if (h2k_ctx_new(&ws[t].ctx) < 0)
             break;
@@ -375,22 +398,23 @@ h2k_batch_run(h2k_ctx *ctx, const h2k_plan *plan, const char *state_path, unsign
             break;
         ws[t].started = 1;
     }
-    for (unsigned t = 0; t < jobs; t++) {
+    for (unsigned t = 0; t < workers; t++) {
         if (!ws[t].started)
             continue;
         for (;;) {
-            if (h2k_ctx_is_cancelled(ctx))
-                for (unsigned k = 0; k < jobs; k++)
+            if (h2k_ctx_is_cancelled(ctx)) {
+                for (unsigned k = 0; k < workers; k++)
                     if (ws[k].ctx)
                         h2k_ctx_cancel(ws[k].ctx);
+                hk_sched_cancel(b.sched); /* wakes the VMs waiting at the gate */
+            }
             if (pthread_tryjoin_np(ws[t].tid, NULL) == 0)
                 break;
             usleep(50 * 1000);
         }
     }
-    for (unsigned t = 0; t < jobs; t++)
+    for (unsigned t = 0; t < workers; t++)
         h2k_ctx_free(ws[t].ctx);
-    free(ws);
     if (h2k_ctx_is_cancelled(ctx))
         rc = hk_error(ctx, H2K_ERR_CANCELLED, "batch cancelled");
     else if (b.save_rc < 0)
@@ -398,6 +422,8 @@ h2k_batch_run(h2k_ctx *ctx, const h2k_plan *plan, const char *state_path, unsign
     else if (b.n_failed)
         rc = hk_error(ctx, H2K_ERR_GENERIC, "%zu of %zu VMs failed", b.n_failed, plan->n_vms);
 done:
+    free(ws);
+    hk_sched_free(b.sched);
     pthread_mutex_destroy(&b.lock);
     h2k_batch_state_free(b.state);
     return rc;

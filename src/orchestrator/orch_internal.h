@@ -9,6 +9,26 @@
 #include "hyper2kvm/h2k_disk.h"
 #include "hyper2kvm/h2k_orchestrator.h"
 
+struct hk_sched;
+struct hk_sched_hooks;
+
+/* What a batch lends each migration it runs (NULL for a migration of its
+ * own): the gate of the appliance-bound stages (sched.h) and the VM's name in
+ * the gate's events. */
+typedef struct hk_run_env {
+    struct hk_sched *sched;
+    const char *vm;
+} hk_run_env;
+
+/* h2k_orchestrator_run() with @env (may be NULL: exactly h2k_orchestrator_run()). */
+int hk_orch_run(h2k_ctx *ctx, const h2k_run_options *opts, const hk_run_env *env,
+                h2k_migration_result **out);
+
+/* h2k_batch_run() whose gate has @hooks (may be NULL: exactly h2k_batch_run()):
+ * the tests' view of the scheduler (sched.h). */
+int hk_batch_run_hooked(h2k_ctx *ctx, const h2k_plan *plan, const char *state_path, unsigned jobs,
+                        h2k_batch_fn on_vm, void *userdata, const struct hk_sched_hooks *hooks);
+
 /* Records the time of a stage in @res. */
 void hk_orch_add_timing(h2k_migration_result *res, const char *stage, double seconds);
 

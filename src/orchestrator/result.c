@@ -292,9 +292,14 @@ h2k_migration_result_to_markdown(const h2k_migration_result *res)
             hk_buf_printf(&b, "\n## Boot test\n\nNot proven: %s\n",
                           res->boot->error_message ? res->boot->error_message : "");
         else
-            hk_buf_printf(&b, "\n## Boot test\n\n%s after %.1f s (%s)\n",
-                          res->boot->success ? "Booted" : "Did NOT boot", res->boot->boot_seconds,
-                          res->boot->accel ? res->boot->accel : "?");
+            /* a guest that reached its probe but failed the proof (no address
+               on its NIC) did boot: say so */
+            hk_buf_printf(&b, "\n## Boot test\n\n%s after %.1f s (%s)%s\n",
+                          res->boot->success || res->boot->proof_line ? "Booted" : "Did NOT boot",
+                          res->boot->boot_seconds, res->boot->accel ? res->boot->accel : "?",
+                          !res->boot->success && res->boot->proof_line
+                              ? ", but the boot proof FAILED"
+                              : "");
         for (size_t i = 0; i < res->boot->n_addresses; i++)
             hk_buf_printf(&b, "- address %s\n", res->boot->addresses[i]);
         if (!res->boot->success && !res->boot->not_proven) {

@@ -23,6 +23,7 @@
 #include "fix/fix_bootprobe.h"
 #include "orch_internal.h"
 #include "output/output_internal.h"
+#include "sched.h"
 #include "boottest/boot_disks.h"
 #include "boottest/boot_internal.h"
 
@@ -63,6 +64,11 @@ typedef struct run_state {
      * probe is written into the repaired overlay (one appliance per VM); the
      * output is copied from the overlay before, in shared mode */
     h2k_offline_fixer *fx_open;
+    /* a run of a batch: the gate of the appliance-bound stages (sched.h),
+     * the VM's name in its events, and whether this run holds a slot */
+    hk_sched *sched;
+    const char *vm;
+    bool gated;
 } run_state;
 
 static const char *
@@ -815,6 +821,34 @@ done_staged:
     return rc;
 }
 
+/* --------------------------------------------------------------- gate */
+
+/* Before an appliance-bound stage of a batch's run: waits for a slot of the
+ * batch's gate (a run of its own has none).  Holding one already is fine. */
+static int
+gate_enter(run_state *st, const char *stage)
+{
+    if (!st->sched || st->gated)
+        return 0;
+    int rc = hk_sched_enter(st->sched, st->ctx, st->vm);
+    if (rc < 0) {
+        hk_error_set_stage(st->ctx, stage);
+        return rc;
+    }
+    st->gated = true;
+    return 0;
+}
+
+/* Gives the slot back as soon as the appliance-bound stage is over. */
+static void
+gate_leave(run_state *st)
+{
+    if (!st->gated)
+        return;
+    st->gated = false;
+    hk_sched_leave(st->sched, st->vm);
+}
+
 /* --------------------------------------------------------------- copy */
 
 typedef struct copy_job {
@@ -929,6 +963,7 @@ stage_copy(run_state *st)
     copy_job j;
     memset(&j, 0, sizeof(j));
     j.st = st;
+    hk_sched_event(st->sched, st->vm, "copy", 1);
     pthread_mutex_init(&j.lock, NULL);
     j.done = calloc(st->n, sizeof(uint64_t));
     j.vsize = calloc(st->n, sizeof(uint64_t));
@@ -1016,6 +1051,7 @@ stage_copy(run_state *st)
 done:
     if (rc < 0)
         hk_error_set_stage(ctx, "copy");
+    hk_sched_event(st->sched, st->vm, "copy", 0);
     pthread_mutex_destroy(&j.lock);
     free(j.message);
     free(j.done);
@@ -1279,6 +1315,13 @@ h2k_run_options_init(h2k_run_options *opts, unsigned version)
 int
 h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migration_result **out)
 {
+    return hk_orch_run(ctx, user_opts, NULL, out);
+}
+
+int
+hk_orch_run(h2k_ctx *ctx, const h2k_run_options *user_opts, const hk_run_env *env,
+            h2k_migration_result **out)
+{
     if (out)
         *out = NULL;
     if (!ctx)
@@ -1354,6 +1397,10 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     st.res = res;
     st.out_fmt = out_fmt;
     st.in_fmt = in_fmt;
+    if (env) {
+        st.sched = env->sched;
+        st.vm = env->vm;
+    }
     h2k_ova *ova = NULL;
     double t_start = hk_now();
     int rc = 0;
@@ -1496,7 +1543,10 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
         }
         /* stages "fix", "trim" and "copy" (timings, progress, error stage) are
            virt-v2v's steps: see v2v.c */
+        if ((rc = gate_enter(&st, "fix")) < 0)
+            goto done;
         rc = hk_orch_run_virt_v2v(ctx, opts, st.work_dir, res);
+        gate_leave(&st);
         /* its disks are under their final names, even after a failure */
         for (size_t i = 0; i < res->n_outputs && i < st.n; i++) {
             h2k_migration_output *mo = &res->outputs[i];
@@ -1531,14 +1581,28 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
     dom.n_network_map = opts->n_network_map;
     dom.graphics = 1;
 
-    if (!v2v && (opts->fixes || opts->dry_run)) {
-        if ((rc = stage_fix(&st, &dom)) < 0)
+    /* the repairs: an appliance-bound stage (a test's stand-in replaces the
+       appliance, see sched.h) */
+    bool repairs = !v2v && (opts->fixes || opts->dry_run);
+    const hk_sched_hooks *hooks = st.sched ? hk_sched_hooks_of(st.sched) : NULL;
+    bool stand_in = repairs && hooks && hooks->stand_in_fix;
+    if (repairs) {
+        if ((rc = gate_enter(&st, "fix")) < 0)
             goto done;
-        if ((rc = hk_check_cancel(ctx)) < 0) {
+        rc = stand_in ? hooks->stand_in_fix(hooks->ud, ctx, st.vm) : stage_fix(&st, &dom);
+        if (rc == 0)
+            rc = hk_check_cancel(ctx);
+        else if (!stand_in)
+            goto done; /* stage_fix() named the stage */
+        if (rc < 0) {
             hk_error_set_stage(ctx, "fix");
             goto done;
         }
-    } else if (!opts->dry_run) {
+        /* an appliance kept up for the boot probe keeps its slot */
+        if (!st.fx_open)
+            gate_leave(&st);
+    }
+    if ((!repairs || stand_in) && !opts->dry_run) {
         rc = h2k_domain_xml(ctx, res->spec, NULL, (const char *const *)st.outputs, st.n, &dom,
                             &st.xml);
         if (rc < 0) {
@@ -1591,7 +1655,10 @@ h2k_orchestrator_run(h2k_ctx *ctx, const h2k_run_options *user_opts, h2k_migrati
             /* the firmware the domain XML chose: the source's, else the guest's */
             bo.uefi = run_firmware(&st) == H2K_FIRMWARE_UEFI;
             hk_progress(ctx, "boot", 0, 1);
+            if ((rc = gate_enter(&st, "boot")) < 0)
+                goto done;
             STAGE("boot", stage_boot(&st, &bo));
+            gate_leave(&st);
             hk_progress(ctx, "boot", 1, 1);
         }
     }
@@ -1666,6 +1733,7 @@ done:
         h2k_offline_fixer_close(st.fx_open);
         st.fx_open = NULL;
     }
+    gate_leave(&st);
     remove_work_dir(&st);
     h2k_ova_free(ova);
     free_state(&st);

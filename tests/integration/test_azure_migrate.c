@@ -112,15 +112,6 @@ group_teardown(void **state)
     return 0;
 }
 
-static json_object *
-member(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v))
-        fail_msg("no \"%s\" in the report", key);
-    return v;
-}
-
 static void
 test_cli_migrate_boots(void **state)
 {
@@ -172,17 +163,17 @@ test_cli_migrate_boots(void **state)
     assert_null(strstr(text, "sig="));
     json_object *r = json_tokener_parse(text);
     assert_non_null(r);
-    assert_true(json_object_get_boolean(member(r, "success")));
-    json_object *boot = member(r, "boot");
-    assert_true(json_object_get_boolean(member(boot, "success")));
-    const char *proof = json_object_get_string(member(boot, "proof_line"));
+    assert_true(json_object_get_boolean(ts_json_member(r, "success")));
+    json_object *boot = ts_json_member(r, "boot");
+    assert_true(json_object_get_boolean(ts_json_member(boot, "success")));
+    const char *proof = json_object_get_string(ts_json_member(boot, "proof_line"));
     assert_non_null(strstr(proof, guest_host));
     assert_non_null(strstr(proof, guest_ip));
-    json_object *sources = member(r, "sources");
+    json_object *sources = ts_json_member(r, "sources");
     assert_string_equal(json_object_get_string(json_object_array_get_idx(sources, 0)),
                         "azure://sub-1/rg-1/debian");
-    json_object *spec = member(r, "spec");
-    assert_string_equal(json_object_get_string(member(spec, "source_type")), "azure");
+    json_object *spec = ts_json_member(r, "spec");
+    assert_string_equal(json_object_get_string(ts_json_member(spec, "source_type")), "azure");
     json_object_put(r);
     free(text);
 

@@ -17,31 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch_helpers.h"
 #include "ova_helpers.h"
 #include "testsupport.h"
 
 #define N_VMS 4
 #define DISK_MIB 32
-
-typedef struct batch_log {
-    int n_done, n_failed;
-    char msg[N_VMS][512];
-} batch_log;
-
-static void
-on_vm(void *ud, const h2k_plan_vm *vm, int rc, const h2k_migration_result *res)
-{
-    batch_log *l = ud;
-    (void)vm;
-    if (rc == 0) {
-        l->n_done++;
-    } else {
-        if (l->n_failed < N_VMS)
-            snprintf(l->msg[l->n_failed], sizeof(l->msg[0]), "%s: %s", vm->name,
-                     res && res->error_message ? res->error_message : h2k_strerror(rc));
-        l->n_failed++;
-    }
-}
 
 static void
 test_batch_four_jobs(void **state)
@@ -50,31 +31,20 @@ test_batch_four_jobs(void **state)
     ts_require_program("qemu-img");
     ts_require_program("tar");
     char *dir = ts_mkdtemp();
-    hk_buf plan = {0};
-    hk_buf_puts(&plan, "{\"output_dir\": \"out\", \"jobs\": 4,\n"
-                       " \"defaults\": {\"fixes\": \"none\", \"compress\": false},\n \"vms\": [");
     for (int i = 0; i < N_VMS; i++) {
         char name[16];
         snprintf(name, sizeof(name), "vm%d", i);
         free(oh_make_ova(dir, name, DISK_MIB, (uint64_t)i + 1, OH_MF_GOOD));
-        hk_buf_printf(&plan, "%s{\"name\": \"%s\", \"inputs\": [\"%s.ova\"]}", i ? ",\n  " : "",
-                      name, name);
     }
-    hk_buf_puts(&plan, "]}\n");
-    char *plan_path = ts_join(dir, "plan.json");
-    ts_write_file(plan_path, plan.data, plan.len);
-    hk_buf_free(&plan);
     h2k_ctx *ctx = ts_ctx();
-    h2k_plan *p = NULL;
-    ts_assert_rc(ctx, h2k_plan_parse_file(ctx, plan_path, &p), 0);
-    batch_log log;
+    h2k_plan *p = bh_plan(ctx, dir, "{\"fixes\": \"none\", \"compress\": false}", N_VMS, ".ova");
+    bh_log log;
     memset(&log, 0, sizeof(log));
     double t0 = hk_now();
-    int rc = h2k_batch_run(ctx, p, NULL, 4, on_vm, &log);
+    int rc = h2k_batch_run(ctx, p, NULL, 4, bh_on_vm, &log);
     print_message("batch of %d OVAs (%d MiB each), jobs 4: %.1f s\n", N_VMS, DISK_MIB,
                   hk_now() - t0);
-    for (int i = 0; i < log.n_failed && i < N_VMS; i++)
-        print_error("%s\n", log.msg[i]);
+    bh_print_failures(&log);
     ts_assert_rc(ctx, rc, 0);
     assert_int_equal(log.n_done, N_VMS);
     for (int i = 0; i < N_VMS; i++) {
@@ -87,7 +57,6 @@ test_batch_four_jobs(void **state)
     h2k_plan_free(p);
     h2k_ctx_free(ctx);
     ts_rmtree(dir);
-    free(plan_path);
     free(dir);
 }
 

@@ -22,15 +22,6 @@
 #define GUEST_IP "10.0.2.15"
 #define GUEST_HOST "h2k-debian12-btrfs"
 
-static json_object *
-member(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v))
-        fail_msg("no \"%s\" in the report", key);
-    return v;
-}
-
 /* The VMX the image script prints (last absolute line ending in .vmx). */
 static char *
 btrfs_guest(void)
@@ -83,16 +74,10 @@ guest_fact(const char *vmx, const char *key)
 static json_object *
 fix_named(json_object *r, const char *name)
 {
-    json_object *fixes = member(r, "fixes");
-    for (size_t i = 0; i < json_object_array_length(fixes); i++) {
-        json_object *f = json_object_array_get_idx(fixes, i);
-        json_object *n = NULL;
-        if (json_object_object_get_ex(f, "name", &n) &&
-            strcmp(json_object_get_string(n), name) == 0)
-            return f;
-    }
-    fail_msg("no fix \"%s\" in the report", name);
-    return NULL;
+    json_object *f = ts_report_fix(r, name);
+    if (!f)
+        fail_msg("no fix \"%s\" in the report", name);
+    return f;
 }
 
 static void
@@ -139,27 +124,28 @@ test_btrfs_dracut_nm_guest_boots(void **state)
         fail_msg("the report is not valid JSON: %s",
                  json_tokener_error_desc(json_tokener_get_error(tok)));
     json_tokener_free(tok);
-    assert_true(json_object_get_boolean(member(r, "success")));
+    assert_true(json_object_get_boolean(ts_json_member(r, "success")));
 
     /* booted on virtio with the static address of the keyfile */
-    json_object *boot = member(r, "boot");
-    assert_true(json_object_get_boolean(member(boot, "success")));
-    const char *proof = json_object_get_string(member(boot, "proof_line"));
+    json_object *boot = ts_json_member(r, "boot");
+    assert_true(json_object_get_boolean(ts_json_member(boot, "success")));
+    const char *proof = json_object_get_string(ts_json_member(boot, "proof_line"));
     if (!strstr(proof, GUEST_HOST) || !strstr(proof, GUEST_IP))
         fail_msg("proof line: %s", proof);
 
     /* the dracut image gained its drivers in place */
-    const char *msg = json_object_get_string(member(fix_named(r, "initramfs"), "message"));
+    const char *msg = json_object_get_string(ts_json_member(fix_named(r, "initramfs"), "message"));
     if (!strstr(msg, "0 initramfs rebuilt, 1 given virtio drivers in place"))
         fail_msg("initramfs: %s", msg);
     /* the address the boot saw */
-    json_object *addrs = member(boot, "addresses");
+    json_object *addrs = ts_json_member(boot, "addresses");
     bool seen = false;
     for (size_t i = 0; i < json_object_array_length(addrs); i++)
         seen |= strcmp(json_object_get_string(json_object_array_get_idx(addrs, i)), GUEST_IP) == 0;
     assert_true(seen);
     /* /dev/sdb1 in fstab became the UUID of the /var file system on disk 2 */
-    assert_string_equal(json_object_get_string(member(fix_named(r, "fstab"), "status")), "changed");
+    assert_string_equal(json_object_get_string(ts_json_member(fix_named(r, "fstab"), "status")),
+                        "changed");
     char *var_uuid = guest_fact(vmx, "H2K_GUEST_VAR_UUID");
     char note[128];
     snprintf(note, sizeof(note), "/dev/sdb1 -> UUID=%s", var_uuid);
@@ -170,7 +156,7 @@ test_btrfs_dracut_nm_guest_boots(void **state)
     if (!strstr(text, "10-hyper2kvm-ens192.link"))
         fail_msg("the report lacks the link file pinning ens192");
     /* the keyfile's interface name is pinned to the MAC */
-    assert_string_equal(json_object_get_string(member(fix_named(r, "network"), "status")),
+    assert_string_equal(json_object_get_string(ts_json_member(fix_named(r, "network"), "status")),
                         "changed");
     json_object_put(r);
 

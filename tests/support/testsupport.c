@@ -291,6 +291,36 @@ ts_qemu_img_info_u64(const char *fmt, const char *path, const char *key)
     return r;
 }
 
+json_object *
+ts_json_member(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (!o || !json_object_object_get_ex(o, key, &v))
+        fail_msg("no \"%s\" in the report", key);
+    return v;
+}
+
+const char *
+ts_json_str(json_object *o, const char *key)
+{
+    json_object *v = ts_json_member(o, key);
+    if (!json_object_is_type(v, json_type_string))
+        fail_msg("\"%s\" is not a string in the report", key);
+    return json_object_get_string(v);
+}
+
+json_object *
+ts_report_fix(json_object *report, const char *name)
+{
+    json_object *fixes = ts_json_member(report, "fixes");
+    for (size_t i = 0; i < json_object_array_length(fixes); i++) {
+        json_object *f = json_object_array_get_idx(fixes, i);
+        if (strcmp(ts_json_str(f, "name"), name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
 h2k_disk_info *
 ts_probe_ok(const char *path, int follow)
 {

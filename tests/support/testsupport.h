@@ -79,6 +79,15 @@ void ts_make_random_raw(const char *path, const char *size);
 /* Number @key of `qemu-img info --output=json [-f @fmt] @path` (@fmt may be NULL). */
 uint64_t ts_qemu_img_info_u64(const char *fmt, const char *path, const char *key);
 
+/* Reading a migration report (h2k_migration_result_to_json) parsed with json-c. */
+struct json_object;
+/* The member @key of the object @o; fails the test when @o is NULL or lacks it. */
+struct json_object *ts_json_member(struct json_object *o, const char *key);
+/* The string member @key of @o; fails the test when it is absent or not a string. */
+const char *ts_json_str(struct json_object *o, const char *key);
+/* The entry of the repair @name in the report's "fixes", or NULL when not listed. */
+struct json_object *ts_report_fix(struct json_object *report, const char *name);
+
 /* Probes @path (follow_chain = @follow, other options default); fails the test
  * unless it succeeds.  Caller frees with h2k_disk_info_free(). */
 h2k_disk_info *ts_probe_ok(const char *path, int follow);

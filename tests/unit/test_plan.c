@@ -495,6 +495,15 @@ test_result_json(void **state)
         strstr(md,
                "Console (last lines):\n\n```text\nBdsDxe: failed to load Boot0001\nShell>\n```\n"));
     free(md);
+    /* a guest that reached its probe but brought no address up did boot */
+    r->boot->proof_line = strdup("H2K-BOOT-OK 0123456789abcdef vm1 none");
+    free(r->boot->error_message);
+    r->boot->error_message = strdup("the guest booted but its network did not come up");
+    md = h2k_migration_result_to_markdown(r);
+    assert_null(strstr(md, "Did NOT boot"));
+    assert_non_null(strstr(md, "Booted after 0.0 s (tcg), but the boot proof FAILED\n"));
+    assert_non_null(strstr(md, "\nthe guest booted but its network did not come up\n"));
+    free(md);
     free(js);
     h2k_migration_result_free(r);
     h2k_migration_result_free(NULL);
