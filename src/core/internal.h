@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "hyper2kvm/h2k_common.h"
 
@@ -276,6 +277,11 @@ bool hk_kvm_possible(void);
 
 /* Monotonic clock in seconds. */
 double hk_now(void);
+
+/* Sets @ts to @ms milliseconds from now on the monotonic clock: the deadline
+ * of a pthread_cond_timedwait() on a condition variable that uses
+ * CLOCK_MONOTONIC. */
+void hk_monotonic_after(struct timespec *ts, long ms);
 
 /* --------------------------------------------------------- subprocess */
 

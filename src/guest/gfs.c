@@ -138,12 +138,7 @@ watch_thread(void *arg)
             /* else: not forked yet (or not ours to kill): look again */
         }
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += WATCH_PERIOD_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        hk_monotonic_after(&ts, WATCH_PERIOD_MS);
         pthread_cond_timedwait(&w->cond, &w->lock, &ts);
     }
     pthread_mutex_unlock(&w->lock);

@@ -7,7 +7,7 @@
 #include "sched.h"
 
 /* How long a waiter sleeps before it looks at its context again. */
-#define POLL_NS (100 * 1000 * 1000L)
+#define POLL_MS 100
 
 struct hk_sched {
     pthread_mutex_t lock;
@@ -78,12 +78,7 @@ hk_sched_enter(hk_sched *s, h2k_ctx *ctx, const char *vm)
     bool stop;
     while (!(stop = s->cancelled || h2k_ctx_is_cancelled(ctx)) && s->busy >= s->slots) {
         struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += POLL_NS;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        hk_monotonic_after(&until, POLL_MS);
         pthread_cond_timedwait(&s->freed, &s->lock, &until);
     }
     if (!stop)
