@@ -503,16 +503,17 @@ detect_network(const hk_fsread *fs, h2k_guest_identity *id)
     hk_buf_free(&b);
 }
 
-static void
-add_mount(h2k_guest_identity *id, const char *dev, const char *mp)
+bool
+hk_guest_add_mount(h2k_guest_identity *id, const char *dev, const char *mp)
 {
     h2k_guest_mount *nm = realloc(id->mounts, (id->n_mounts + 1) * sizeof(*nm));
     if (!nm)
-        return;
+        return false;
     id->mounts = nm;
     nm[id->n_mounts].device = strdup(dev);
     nm[id->n_mounts].mountpoint = strdup(mp);
     id->n_mounts++;
+    return nm[id->n_mounts - 1].device && nm[id->n_mounts - 1].mountpoint;
 }
 
 static void
@@ -533,7 +534,7 @@ detect_fstab_mounts(const hk_fsread *fs, h2k_guest_identity *id)
         if (!strcmp(type, "proc") || !strcmp(type, "sysfs") || !strcmp(type, "tmpfs") ||
             !strcmp(type, "devpts"))
             continue;
-        add_mount(id, dev, mp);
+        hk_guest_add_mount(id, dev, mp);
         if (strcmp(mp, "/") == 0 && !id->root_device)
             id->root_device = strdup(dev);
         if (strcmp(mp, "/boot/efi") == 0 && id->firmware == H2K_FIRMWARE_UNKNOWN)

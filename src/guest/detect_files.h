@@ -13,6 +13,10 @@
 int hk_guest_detect_files(h2k_ctx *ctx, const hk_fsread *fs, h2k_guest_identity *id,
                           bool fstab_mounts);
 
+/* Appends the mount of @dev on @mp to @id (copies); false on allocation
+ * failure. */
+bool hk_guest_add_mount(h2k_guest_identity *id, const char *dev, const char *mp);
+
 /* Parses "KEY=value" / KEY="value" text (os-release, lsb-release, sysconfig):
  * returns the unquoted value of @key (caller frees) or NULL. */
 char *hk_shellvar_get(const char *text, const char *key);

@@ -555,15 +555,9 @@ own_identity(hk_gfs *gfs, h2k_guest_identity *id)
 {
     if (!(id->root_device = strdup(gfs->root)))
         return hk_error_nomem(gfs->ctx);
-    for (size_t i = 0; gfs->own_mounts[i] && gfs->own_mounts[i + 1]; i += 2) {
-        h2k_guest_mount *nm = realloc(id->mounts, (id->n_mounts + 1) * sizeof(*nm));
-        if (!nm)
+    for (size_t i = 0; gfs->own_mounts[i] && gfs->own_mounts[i + 1]; i += 2)
+        if (!hk_guest_add_mount(id, gfs->own_mounts[i + 1], gfs->own_mounts[i]))
             return hk_error_nomem(gfs->ctx);
-        id->mounts = nm;
-        nm[id->n_mounts].mountpoint = strdup(gfs->own_mounts[i]);
-        nm[id->n_mounts].device = strdup(gfs->own_mounts[i + 1]);
-        id->n_mounts++;
-    }
     detect_firmware(gfs, id);
     int rc = hk_guest_detect_files(gfs->ctx, &gfs->fs, id, false);
     if (rc == 0 && id->type != H2K_GUEST_LINUX)
@@ -615,15 +609,9 @@ hk_gfs_identity(hk_gfs *gfs, h2k_guest_identity **out)
         id->os_version = hk_asprintf("%d.%d", id->major_version, id->minor_version);
     }
     char **mps = guestfs_inspect_get_mountpoints(g, gfs->root);
-    for (size_t i = 0; mps && mps[i] && mps[i + 1]; i += 2) {
-        h2k_guest_mount *nm = realloc(id->mounts, (id->n_mounts + 1) * sizeof(*nm));
-        if (!nm)
+    for (size_t i = 0; mps && mps[i] && mps[i + 1]; i += 2)
+        if (!hk_guest_add_mount(id, mps[i + 1], mps[i]))
             break;
-        id->mounts = nm;
-        nm[id->n_mounts].mountpoint = strdup(mps[i]);
-        nm[id->n_mounts].device = strdup(mps[i + 1]);
-        id->n_mounts++;
-    }
     hk_strv_free(mps);
     detect_firmware(gfs, id);
     /* the guest's own files fill in the rest (os-release, kernels, tools, network) */
