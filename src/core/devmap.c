@@ -295,3 +295,28 @@ hk_devmap_lookup(const hk_devmap *map, const char *ref)
     }
     return NULL;
 }
+
+static bool
+starts_digits_or_end(const char *s)
+{
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+bool
+hk_devref_is_removable(const char *spec)
+{
+    static const char *const anyrest[] = {"/dev/floppy", "/dev/cdrom", "/dev/cdrw", "/dev/dvd"};
+    static const char *const numbered[] = {"/dev/fd", "/dev/sr", "/dev/scd"};
+    for (size_t i = 0; i < HK_ARRAY_LEN(anyrest); i++)
+        if (hk_startswith(spec, anyrest[i]))
+            return true;
+    for (size_t i = 0; i < HK_ARRAY_LEN(numbered); i++) {
+        size_t l = strlen(numbered[i]);
+        if (strncmp(spec, numbered[i], l) == 0 && starts_digits_or_end(spec + l))
+            return true;
+    }
+    return false;
+}

@@ -39,6 +39,11 @@ const hk_dev *hk_devmap_lookup(const hk_devmap *map, const char *ref);
  * be replaced; false for UUID=, LABEL=, PARTUUID=, /dev/mapper/..., LVM paths. */
 bool hk_devref_is_unstable(const char *ref);
 
+/* True for a floppy or optical drive: /dev/floppy*, /dev/cdrom*, /dev/cdrw*,
+ * /dev/dvd*, and /dev/fd, /dev/sr, /dev/scd with nothing or a number after
+ * them.  Never a disk of the VM. */
+bool hk_devref_is_removable(const char *ref);
+
 /* Strict parse of a kernel disk name "/dev/(sd|hd|xvd|vd)<letters>[<digits>]":
  * returns true and the 0-based disk index and partition (0 = whole disk).
  * @prefix_out (optional) gets the length of "sd"/"hd"/"xvd"/"vd". */

@@ -57,31 +57,6 @@ list_has(const char *list, size_t n, const char *word)
 }
 
 static bool
-starts_digits_or_end(const char *s)
-{
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
-static bool
-is_removable_device(const char *spec)
-{
-    static const char *const anyrest[] = {"/dev/floppy", "/dev/cdrom", "/dev/cdrw", "/dev/dvd"};
-    static const char *const numbered[] = {"/dev/fd", "/dev/sr", "/dev/scd"};
-    for (size_t i = 0; i < HK_ARRAY_LEN(anyrest); i++)
-        if (hk_startswith(spec, anyrest[i]))
-            return true;
-    for (size_t i = 0; i < HK_ARRAY_LEN(numbered); i++) {
-        size_t l = strlen(numbered[i]);
-        if (strncmp(spec, numbered[i], l) == 0 && starts_digits_or_end(spec + l))
-            return true;
-    }
-    return false;
-}
-
-static bool
 is_removable_mountpoint(const char *mp, size_t n)
 {
     static const char *const dirs[] = {"/media/", "/mnt/"};
@@ -105,7 +80,7 @@ is_removable_entry(const char *in, const char *spec, const field *f, size_t nf)
 {
     if (!hk_startswith(spec, "/dev/") || hk_startswith(spec, "/dev/mapper/"))
         return false;
-    if (is_removable_device(spec))
+    if (hk_devref_is_removable(spec))
         return true;
     if (nf >= 3 && (list_has(in + f[2].start, f[2].len, "iso9660") ||
                     list_has(in + f[2].start, f[2].len, "udf")))

@@ -34,18 +34,6 @@ type_skipped(const char *type)
     return false;
 }
 
-/* Floppies and optical drives: never a disk of the VM. */
-static bool
-removable_device(const char *spec)
-{
-    static const char *const prefixes[] = {"/dev/fd",  "/dev/floppy", "/dev/cdrom", "/dev/cdrw",
-                                           "/dev/dvd", "/dev/sr",     "/dev/scd"};
-    for (size_t i = 0; i < HK_ARRAY_LEN(prefixes); i++)
-        if (hk_startswith(spec, prefixes[i]))
-            return true;
-    return false;
-}
-
 /* The value of option @key ("subvol") in the comma list @opts, or NULL
  * (caller frees); *present says whether the bare word or key= is there. */
 static char *
@@ -209,7 +197,6 @@ hk_fstab_mounts_free(hk_fstab_mounts *m)
     hk_strv_clear(&m->mountpoint, &n);
     n = m->n;
     hk_strv_clear(&m->mountable, &n);
-    hk_strv_clear(&m->claimed, &m->n_claimed);
     free(m->unresolved);
     memset(m, 0, sizeof(*m));
 }
@@ -243,7 +230,7 @@ resolve_entry(const hk_devmap *map, char *spec, char *mp, const char *type, cons
         return LINE_SKIP;
     if (has_option(opts, "bind") || has_option(opts, "rbind") || has_option(opts, "noauto"))
         return LINE_SKIP;
-    if (removable_device(spec))
+    if (hk_devref_is_removable(spec))
         return LINE_SKIP;
     bool nofail = has_option(opts, "nofail");
     if (!unescape(spec) || !unescape(mp)) {
@@ -325,8 +312,7 @@ hk_fstab_mounts_resolve(const char *fstab, const hk_devmap *map, hk_fstab_mounts
             break;
         }
         if (!hk_strv_add(&out->mountpoint, &n_mp, f[1]) ||
-            !hk_strv_add(&out->mountable, &n_mt, mountable) ||
-            !hk_strv_add(&out->claimed, &out->n_claimed, d->device))
+            !hk_strv_add(&out->mountable, &n_mt, mountable))
             oom = true;
         free(mountable);
     }
@@ -336,7 +322,6 @@ hk_fstab_mounts_resolve(const char *fstab, const hk_devmap *map, hk_fstab_mounts
         char *why = oom ? NULL : out->unresolved;
         hk_strv_clear(&out->mountpoint, &n_mp);
         hk_strv_clear(&out->mountable, &n_mt);
-        hk_strv_clear(&out->claimed, &out->n_claimed);
         free(oom ? out->unresolved : NULL);
         out->unresolved = why;
         out->n = 0;

@@ -16,10 +16,9 @@
 typedef struct hk_fstab_mounts {
     size_t n;
     char **mountpoint; /* "/boot", "/home", ... (octal escapes decoded) */
-    char **mountable;  /* "/dev/sda2", "/dev/vg/home", "btrfsvol:/dev/sda1/@home" */
-    size_t n_claimed;
-    char **claimed;   /* the devices it names (btrfs: the volume's device, not the subvolume) */
-    char *unresolved; /* NULL, or why the fstab cannot be followed ("line 4: ...") */
+    char **mountable;  /* "/dev/sda2", "/dev/vg/home", "btrfsvol:/dev/sda1/@home"; the
+                          device it claims is hk_mountable_device() of it */
+    char *unresolved;  /* NULL, or why the fstab cannot be followed ("line 4: ...") */
 } hk_fstab_mounts;
 
 /* Resolves the local block file systems that @fstab mounts at boot against

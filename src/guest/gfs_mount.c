@@ -22,8 +22,8 @@
 static const char *const root_types[] = {"ext2",  "ext3", "ext4",     "xfs",
                                          "btrfs", "jfs",  "reiserfs", "f2fs"};
 
-static void
-free_devs(hk_gfs *gfs)
+void
+hk_gfs_devices_free(hk_gfs *gfs)
 {
     for (size_t i = 0; i < gfs->devmap.n; i++) {
         free((char *)gfs->devs[i].device);
@@ -170,7 +170,7 @@ hk_gfs_devices(hk_gfs *gfs, const hk_devmap **out)
     for (size_t i = 0; ok && mds[i]; i++)
         ok = probe_device(gfs, &cap, mds[i], -1, 0);
     if (!ok) {
-        free_devs(gfs);
+        hk_gfs_devices_free(gfs);
         rc = hk_error_nomem(gfs->ctx);
         goto done;
     }
@@ -184,12 +184,6 @@ done:
     hk_strv_free(lvs);
     hk_strv_free(mds);
     return rc;
-}
-
-void
-hk_gfs_devices_free(hk_gfs *gfs)
-{
-    free_devs(gfs);
 }
 
 static bool
@@ -265,7 +259,7 @@ hk_gfs_mount_own(hk_gfs *gfs)
     size_t n_claims = 0;
     int result = 0;
     const char *why = NULL;
-    for (size_t i = 0; i < map->n && !why; i++) {
+    for (size_t i = 0; i < map->n && !why && result == 0; i++) {
         const hk_dev *d = &map->devs[i];
         if (!root_type(d->fstype) || claimed(map, claims, n_claims, d->device))
             continue;
@@ -315,11 +309,9 @@ hk_gfs_mount_own(hk_gfs *gfs)
             result = hk_error_nomem(gfs->ctx);
             break;
         }
-        for (size_t c = 0; c < mounts.n_claimed; c++)
-            if (!hk_strv_add(&claims, &n_claims, mounts.claimed[c])) {
+        for (size_t c = 0; c < mounts.n && result == 0; c++)
+            if (!hk_strv_add(&claims, &n_claims, hk_mountable_device(map, mounts.mountable[c])))
                 result = hk_error_nomem(gfs->ctx);
-                break;
-            }
     }
     if (result == 0 && !why && root) {
         result = set_own_mounts(gfs, root, &mounts);

@@ -120,9 +120,9 @@ test_btrfs_subvolumes(void **state)
     expect(fstab, want, 2);
     assert_int_equal(hk_fstab_mounts_resolve(fstab, &map, &m), 0);
     /* the volume's device is claimed, not only its subvolume */
-    assert_int_equal(m.n_claimed, 2);
-    assert_string_equal(m.claimed[0], "/dev/sdc1");
-    assert_string_equal(m.claimed[1], "/dev/sda1");
+    assert_int_equal(m.n, 2);
+    assert_string_equal(hk_mountable_device(&map, m.mountable[0]), "/dev/sdc1");
+    assert_string_equal(hk_mountable_device(&map, m.mountable[1]), "/dev/sda1");
     hk_fstab_mounts_free(&m);
     assert_string_equal(hk_mountable_device(&map, "btrfsvol:/dev/sdc1/@home"), "/dev/sdc1");
     assert_string_equal(hk_mountable_device(&map, "/dev/sda1"), "/dev/sda1");
