@@ -25,13 +25,37 @@ static const struct {
     {"Give root password for maintenance", NULL, "the system stopped for maintenance"},
     {"No bootable device", NULL, "the firmware found no bootable device"},
     {"not a bootable disk", NULL, "the firmware found no bootable disk"},
-    /* OVMF: every boot option failed; it then starts its built-in shell, or says so
-       when the build has none.  A loaded boot option never gets here. */
-    {"BdsDxe: starting Boot", "\"EFI Internal Shell\"",
-     "the UEFI firmware found nothing to boot and started its shell"},
+    /* OVMF: every boot option failed, and its build has no shell */
     {"No bootable option or device was found", NULL,
      "the UEFI firmware found no bootable option or device"},
 };
+
+/* OVMF with a shell: every boot option failed, the shell ran no startup.nsh
+   (or finished it) and waits at its prompt, which has no newline.  Starting
+   the shell is not the failure: a startup.nsh may be the guest's boot. */
+#define UEFI_SHELL_PROMPT "Shell>"
+#define UEFI_SHELL_WAITING                                                                         \
+    "the UEFI firmware found nothing to boot and its shell waits at the prompt"
+
+/* The whole line, without trailing blanks, is the UEFI shell's prompt. */
+static bool
+is_uefi_shell_prompt(const char *line)
+{
+    size_t n = strlen(line);
+    while (n && line[n - 1] == ' ')
+        n--;
+    return n == strlen(UEFI_SHELL_PROMPT) && strncmp(line, UEFI_SHELL_PROMPT, n) == 0;
+}
+
+static void
+set_failure(hk_console *c, const char *what, const char *line)
+{
+    c->state = HK_CONSOLE_FAILED;
+    c->failure = strdup(what);
+    c->failure_line = strdup(line);
+    if (!c->failure || !c->failure_line)
+        c->oom = true;
+}
 
 char *
 hk_console_sanitize(char *s)
@@ -190,15 +214,15 @@ check_line(hk_console *c, const char *line, bool complete)
             c->oom = true;
         return;
     }
+    if (is_uefi_shell_prompt(line)) {
+        set_failure(c, UEFI_SHELL_WAITING, line);
+        return;
+    }
     if (!complete)
         return;
     for (size_t i = 0; i < HK_ARRAY_LEN(failures); i++) {
         if (strstr(line, failures[i].a) && (!failures[i].b || strstr(line, failures[i].b))) {
-            c->state = HK_CONSOLE_FAILED;
-            c->failure = strdup(failures[i].what);
-            c->failure_line = strdup(line);
-            if (!c->failure || !c->failure_line)
-                c->oom = true;
+            set_failure(c, failures[i].what, line);
             return;
         }
     }
@@ -239,7 +263,7 @@ hk_console_feed(hk_console *c, const char *data, size_t n)
         }
     }
     /* a prompt (or an expected text) may wait without its newline */
-    if (c->state == HK_CONSOLE_WAITING && c->partial.len && c->proof != H2K_PROOF_MARKER) {
+    if (c->state == HK_CONSOLE_WAITING && c->partial.len) {
         char *line = hk_strndup(c->partial.data, c->partial.len);
         if (line) {
             hk_console_sanitize(line);

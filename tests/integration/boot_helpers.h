@@ -84,4 +84,38 @@ zero_disk(const char *dir)
     return p;
 }
 
+/* A GPT disk with an EFI system partition (FAT16) holding startup.nsh: OVMF
+ * finds no boot loader and starts its UEFI shell, which runs the script
+ * (CRLF lines).  Needs sfdisk, mkfs.fat and mcopy. */
+HK_UNUSED static char *
+uefi_disk(const char *dir, const char *script)
+{
+    char *img = ts_join(dir, "esp.img");
+    char *nsh = ts_join(dir, "startup.nsh");
+    char *layout = ts_join(dir, "layout");
+    ts_write_file(nsh, script, strlen(script));
+    const char *gpt = "label: gpt\nstart=2048, size=61440, "
+                      "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n";
+    ts_write_file(layout, gpt, strlen(gpt));
+    const char *trunc[] = {"truncate", "-s", "32M", img, NULL};
+    ts_run_ok(trunc);
+    char *sfdisk_cmd = hk_asprintf("sfdisk -q '%s' < '%s'", img, layout);
+    const char *sf[] = {"sh", "-c", sfdisk_cmd, NULL};
+    ts_require_program("sfdisk");
+    ts_require_program("mkfs.fat");
+    ts_require_program("mcopy");
+    ts_run_ok(sf);
+    const char *mkfs[] = {"mkfs.fat", "--offset", "2048", "-F",    "16",
+                          "-n",       "H2KESP",   img,    "30720", NULL};
+    ts_run_ok(mkfs);
+    char *target = hk_asprintf("%s@@1M", img);
+    const char *mc[] = {"mcopy", "-i", target, nsh, "::/startup.nsh", NULL};
+    ts_run_ok(mc);
+    free(target);
+    free(sfdisk_cmd);
+    free(layout);
+    free(nsh);
+    return img;
+}
+
 #endif

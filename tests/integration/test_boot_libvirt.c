@@ -112,11 +112,13 @@ test_timeout_destroys_domain(void **state)
     require_libvirt();
     char *tmp = NULL, *dir = ts_mkdtemp();
     h2k_ctx *ctx = boot_ctx(&tmp);
-    char *disk = zero_disk(dir);
+    /* the firmware boots, and the UEFI shell's script never ends: only the
+       timeout stops this guest */
+    char *disk = uefi_disk(dir, ":spin\r\nstall 1000000\r\ngoto spin\r\n");
     h2k_boot_test_options o = H2K_BOOT_TEST_OPTIONS_INIT;
     o.libvirt_uri = URI;
     o.proof = H2K_PROOF_LOGIN;
-    o.timeout_seconds = 15;
+    o.timeout_seconds = 30;
     o.uefi = 1;
     h2k_boot_result *r = NULL;
     ts_assert_rc(ctx, h2k_libvirt_test_run(ctx, disk, &o, &r), H2K_ERR_BOOT_TEST);

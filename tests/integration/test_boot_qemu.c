@@ -190,47 +190,15 @@ test_cancel_stops_qemu(void **state)
     free(dir);
 }
 
-/* A GPT disk with an EFI system partition (FAT16) holding startup.nsh: OVMF
- * finds no boot loader, starts its UEFI shell, which runs the script.  The
- * marker is assembled from a shell variable so that the echoed command line
- * cannot match, and echo is off. */
-static char *
-uefi_disk(const char *dir)
-{
-    char *img = ts_join(dir, "esp.img");
-    char *nsh = ts_join(dir, "startup.nsh");
-    char *layout = ts_join(dir, "layout");
-    const char *script = "@echo -off\r\nset h2kword BOOTED\r\necho H2K-UEFI-%h2kword%\r\n";
-    ts_write_file(nsh, script, strlen(script));
-    const char *gpt = "label: gpt\nstart=2048, size=61440, "
-                      "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n";
-    ts_write_file(layout, gpt, strlen(gpt));
-    const char *trunc[] = {"truncate", "-s", "32M", img, NULL};
-    ts_run_ok(trunc);
-    char *sfdisk_cmd = hk_asprintf("sfdisk -q '%s' < '%s'", img, layout);
-    const char *sf[] = {"sh", "-c", sfdisk_cmd, NULL};
-    ts_require_program("sfdisk");
-    ts_run_ok(sf);
-    const char *mkfs[] = {"mkfs.fat", "--offset", "2048", "-F",    "16",
-                          "-n",       "H2KESP",   img,    "30720", NULL};
-    ts_run_ok(mkfs);
-    char *target = hk_asprintf("%s@@1M", img);
-    const char *mc[] = {"mcopy", "-i", target, nsh, "::/startup.nsh", NULL};
-    ts_run_ok(mc);
-    free(target);
-    free(sfdisk_cmd);
-    free(layout);
-    free(nsh);
-    return img;
-}
-
 static void
 test_uefi_shell_startup(void **state)
 {
     (void)state;
     char *tmp = NULL, *dir = ts_mkdtemp();
     h2k_ctx *ctx = boot_ctx(&tmp);
-    char *img = uefi_disk(dir);
+    /* the marker is assembled from a shell variable so that an echoed command
+       line cannot match, and echo is off */
+    char *img = uefi_disk(dir, "@echo -off\r\nset h2kword BOOTED\r\necho H2K-UEFI-%h2kword%\r\n");
     file_stamp vars_before = stamp(HK_OVMF_VARS);
     h2k_boot_test_options o = H2K_BOOT_TEST_OPTIONS_INIT;
     o.uefi = 1;

@@ -434,9 +434,10 @@ test_console_failures(void **state)
          "PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0): Not Found",
          NULL},
         {"BdsDxe: loading Boot0008 \"EFI Internal Shell\" from Fv(7CB8BDC9-F8EB-4F34)", NULL},
+        /* the shell may run a startup.nsh that boots: only its prompt fails */
         {"BdsDxe: starting Boot0008 \"EFI Internal Shell\" from "
          "Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)",
-         "started its shell"},
+         NULL},
         {"BdsDxe: starting Boot0001 \"debian\" from HD(1,GPT,5A1C)/\\EFI\\debian\\shimx64.efi",
          NULL},
         {"BdsDxe: No bootable option or device was found.", "no bootable option"},
@@ -456,6 +457,44 @@ test_console_failures(void **state)
         }
         hk_console_free(&c);
     }
+}
+
+/* OVMF's shell, as its serial output was captured: the countdown for
+   startup.nsh, then the prompt without a newline. */
+static void
+test_console_uefi_shell_prompt(void **state)
+{
+    (void)state;
+    static const char countdown[] =
+        "\x1b[2J\x1b[01;01H\x1b[01;01HUEFI Interactive Shell v2.2\r\nEDK II\r\n"
+        "\x1b[09;01HPress \x1b[1m\x1b[37m\x1b[40mESC\x1b[0m\x1b[37m\x1b[40m in 1 seconds to "
+        "skip \x1b[1m\x1b[33m\x1b[40mstartup.nsh\x1b[0m\x1b[37m\x1b[40m or any other key to "
+        "continue.\r\n";
+    static const char prompt[] = "\x1b[10;01H\x1b[1m\x1b[33m\x1b[40mShell> \x1b[0m\x1b[37m\x1b[40m";
+    static const h2k_boot_proof proofs[] = {H2K_PROOF_MARKER, H2K_PROOF_LOGIN, H2K_PROOF_TEXT};
+    for (size_t i = 0; i < HK_ARRAY_LEN(proofs); i++) {
+        hk_console c;
+        assert_int_equal(hk_console_init(&c, proofs[i], "t", "H2K-UEFI-BOOTED"), 0);
+        assert_int_equal(feed_str(&c, countdown), HK_CONSOLE_WAITING);
+        assert_int_equal(feed_str(&c, prompt), HK_CONSOLE_FAILED);
+        assert_non_null(strstr(c.failure, "shell waits at the prompt"));
+        assert_string_equal(c.failure_line, "Shell> ");
+        hk_console_free(&c);
+    }
+
+    /* a startup.nsh that prints the expected text boots before the prompt */
+    hk_console c;
+    assert_int_equal(hk_console_init(&c, H2K_PROOF_TEXT, NULL, "H2K-UEFI-BOOTED"), 0);
+    feed_str(&c, countdown);
+    assert_int_equal(feed_str(&c, "H2K-UEFI-BOOTED\r\n"), HK_CONSOLE_PROVEN);
+    assert_int_equal(feed_str(&c, prompt), HK_CONSOLE_PROVEN);
+    hk_console_free(&c);
+
+    /* a prompt followed by a command, or a path prompt, is not the idle shell */
+    assert_int_equal(hk_console_init(&c, H2K_PROOF_MARKER, "t", NULL), 0);
+    assert_int_equal(feed_str(&c, "Shell> echo hello\r\n"), HK_CONSOLE_WAITING);
+    assert_int_equal(feed_str(&c, "MyShell> "), HK_CONSOLE_WAITING);
+    hk_console_free(&c);
 }
 
 static void
@@ -620,6 +659,7 @@ main(void)
         cmocka_unit_test(test_console_marker),
         cmocka_unit_test(test_console_login_and_text),
         cmocka_unit_test(test_console_failures),
+        cmocka_unit_test(test_console_uefi_shell_prompt),
         cmocka_unit_test(test_console_tail_and_sanitize),
         cmocka_unit_test(test_fail_report),
         cmocka_unit_test(test_probe_texts),
