@@ -237,9 +237,8 @@ add_removable(h2k_ctx *ctx, const xmlNode *d, const char *kind, const ctrl *ctrl
     xmlNodePtr backing = hk_vmw_child(d, "backing");
     char *btype = hk_vmw_xsi_type(backing, &oom);
     char *file = NULL;
-    if (btype && strstr(btype, "IsoBackingInfo"))
-        file = hk_vmw_child_text(backing, "fileName", &oom);
-    if (!oom && btype && strstr(btype, "ImageBackingInfo"))
+    /* one read: a type naming both (hostile, never VMware's) must not leak the first */
+    if (btype && (strstr(btype, "IsoBackingInfo") || strstr(btype, "ImageBackingInfo")))
         file = hk_vmw_child_text(backing, "fileName", &oom);
     free(btype);
     if (oom) {
