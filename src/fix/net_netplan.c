@@ -326,12 +326,22 @@ xform_flow_match(net_run *r, yl *v, size_t i)
     }
     hk_buf_puts(&b, "}");
     hk_buf_append(&b, e->val + e->val_len, l->len - (size_t)(e->val + e->val_len - l->s));
-    if (b.oom)
+    /* the names the rest of the line holds are renamed as on a line left as it
+       was: a second run, finding nothing to edit, would rename them */
+    hk_buf nb = {0};
+    size_t renamed = 0;
+    if (!b.oom && hk_net_renaming(r->p))
+        renamed = hk_net_rename_words(r->p, b.data, b.len, &nb);
+    bool oom = b.oom || nb.oom;
+    if (oom)
         r->oom = true;
+    else if (renamed)
+        hk_net_put(r, i, nb.data, nb.len);
     else
         hk_net_put(r, i, b.data, b.len);
+    hk_buf_free(&nb);
     hk_buf_free(&b);
-    return !b.oom;
+    return !oom;
 }
 
 int
