@@ -353,14 +353,20 @@ hk_net_drop(net_run *r, size_t i)
 void
 hk_net_rename_line(net_run *r, size_t i, const char *what)
 {
+    hk_net_rename_text(r, i, what, r->lines[i].s, r->lines[i].len);
+}
+
+void
+hk_net_rename_text(net_run *r, size_t i, const char *what, const char *s, size_t len)
+{
     const net_line *l = &r->lines[i];
     hk_buf nb = {0};
-    size_t n = hk_net_rename_words(r->p, l->s, l->len, &nb);
+    size_t n = hk_net_rename_words(r->p, s, len, &nb);
     if (n == 0 || nb.oom) {
         if (nb.oom)
             r->oom = true;
         hk_buf_free(&nb);
-        hk_net_keep(r, i);
+        hk_net_put(r, i, s, len);
         return;
     }
     hk_net_put(r, i, nb.data, nb.len);

@@ -94,6 +94,9 @@ const char *hk_net_target_name(const hk_net_policy *p, const hk_nic_rename *nic)
 size_t hk_net_rename_words(const hk_net_policy *p, const char *s, size_t len, hk_buf *b);
 /* Same on a line, writing it (changed or not) and noting "line N: @what: old -> new". */
 void hk_net_rename_line(net_run *r, size_t i, const char *what);
+/* hk_net_rename_line() on @s, a rewrite of line @i: writes @s renamed, or @s
+ * itself; the note's "old" is the line as it was. */
+void hk_net_rename_text(net_run *r, size_t i, const char *what, const char *s, size_t len);
 
 /* True when [s, s+len) is a MAC equal to one of the policy's (new) MACs. */
 bool hk_net_mac_is_new(const hk_net_policy *p, const char *s, size_t len);

@@ -327,19 +327,14 @@ xform_flow_match(net_run *r, yl *v, size_t i)
     hk_buf_puts(&b, "}");
     hk_buf_append(&b, e->val + e->val_len, l->len - (size_t)(e->val + e->val_len - l->s));
     /* the names the rest of the line holds are renamed as on a line left as it
-       was: a second run, finding nothing to edit, would rename them */
-    hk_buf nb = {0};
-    size_t renamed = 0;
-    if (!b.oom && hk_net_renaming(r->p))
-        renamed = hk_net_rename_words(r->p, b.data, b.len, &nb);
-    bool oom = b.oom || nb.oom;
+       was (a second run, finding nothing to edit, would rename them), and noted */
+    bool oom = b.oom;
     if (oom)
         r->oom = true;
-    else if (renamed)
-        hk_net_put(r, i, nb.data, nb.len);
+    else if (hk_net_renaming(r->p))
+        hk_net_rename_text(r, i, "match", b.data, b.len);
     else
         hk_net_put(r, i, b.data, b.len);
-    hk_buf_free(&nb);
     hk_buf_free(&b);
     return !oom;
 }
