@@ -306,16 +306,16 @@ starts_digits_or_end(const char *s)
 }
 
 bool
-hk_devref_is_removable(const char *spec)
+hk_devref_is_removable(const char *ref)
 {
     static const char *const anyrest[] = {"/dev/floppy", "/dev/cdrom", "/dev/cdrw", "/dev/dvd"};
     static const char *const numbered[] = {"/dev/fd", "/dev/sr", "/dev/scd"};
     for (size_t i = 0; i < HK_ARRAY_LEN(anyrest); i++)
-        if (hk_startswith(spec, anyrest[i]))
+        if (hk_startswith(ref, anyrest[i]))
             return true;
     for (size_t i = 0; i < HK_ARRAY_LEN(numbered); i++) {
         size_t l = strlen(numbered[i]);
-        if (strncmp(spec, numbered[i], l) == 0 && starts_digits_or_end(spec + l))
+        if (strncmp(ref, numbered[i], l) == 0 && starts_digits_or_end(ref + l))
             return true;
     }
     return false;
