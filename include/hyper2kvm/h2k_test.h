@@ -25,7 +25,10 @@
  *     (firmware-level tests, guests printing their own marker).
  *
  * Known failures end the test early: "Kernel panic", the initramfs "ALERT!",
- * "Dropping to a shell", a dracut-initqueue timeout, systemd emergency mode.
+ * "Dropping to a shell", a dracut-initqueue timeout, systemd emergency mode,
+ * a firmware with no bootable device, and OVMF's UEFI shell waiting at its
+ * prompt (the console quiet for 5 s after "Shell> ": a startup.nsh it runs
+ * may be the boot).
  *
  * Concurrency: each run starts its own qemu (or transient libvirt domain) on
  * its own overlay: tests on different contexts may run in parallel threads;

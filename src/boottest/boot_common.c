@@ -258,18 +258,21 @@ hk_boot_release(h2k_ctx *ctx, hk_boot_work *w, hk_console *c, const hk_boot_opts
         hk_console_free(c);
 }
 
-/* Reads what was appended to the log since the last call. */
-static void
+/* Reads what was appended to the log since the last call; returns whether
+   there was any. */
+static bool
 drain(int fd, hk_console *c)
 {
     char buf[16384];
+    bool any = false;
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return;
+            return any;
         hk_console_feed(c, buf, (size_t)n);
+        any = true;
     }
 }
 
@@ -283,9 +286,14 @@ hk_boot_watch(h2k_ctx *ctx, const char *log_path, hk_console *c, unsigned timeou
     if (fd < 0)
         return hk_error_errno(ctx, errno, log_path, "cannot read the console log");
     double start = hk_now(), deadline = start + timeout_seconds, linger_until = 0;
+    double last_output = start;
     for (;;) {
-        drain(fd, c);
+        bool any = drain(fd, c);
         double now = hk_now();
+        if (any)
+            last_output = now;
+        else if (now - last_output >= HK_CONSOLE_QUIET_SECONDS)
+            hk_console_idle(c);
         if (c->state == HK_CONSOLE_PROVEN) {
             *outcome = HK_WATCH_PROVEN;
             *seconds = now - start;

@@ -131,6 +131,12 @@ int hk_console_init(hk_console *c, h2k_boot_proof proof, const char *token,
                     const char *expect_text);
 /* Feeds @n bytes of console output.  Returns the state afterwards. */
 hk_console_state hk_console_feed(hk_console *c, const char *data, size_t n);
+/* Tells the scanner the console has been quiet for HK_CONSOLE_QUIET_SECONDS
+ * (the caller keeps the time: the scanner stays pure): an unfinished line
+ * that is a prompt waiting for a person, such as the UEFI shell's, is then a
+ * failure.  Returns the state afterwards. */
+#define HK_CONSOLE_QUIET_SECONDS 5.0
+hk_console_state hk_console_idle(hk_console *c);
 /* The last lines (up to HK_BOOT_TAIL_LINES, plus the unfinished line), joined
  * with '\n'.  Caller frees; NULL on allocation failure. */
 char *hk_console_tail(const hk_console *c);

@@ -32,7 +32,10 @@ static const struct {
 
 /* OVMF with a shell: every boot option failed, the shell ran no startup.nsh
    (or finished it) and waits at its prompt, which has no newline.  Starting
-   the shell is not the failure: a startup.nsh may be the guest's boot. */
+   the shell is not the failure: a startup.nsh may be the guest's boot, and
+   the shell echoes each of its commands after the same prompt, so a read can
+   end between the two.  Only a prompt the console stays quiet on is idle:
+   hk_console_idle() judges it. */
 #define UEFI_SHELL_PROMPT "Shell>"
 #define UEFI_SHELL_WAITING                                                                         \
     "the UEFI firmware found nothing to boot and its shell waits at the prompt"
@@ -214,10 +217,6 @@ check_line(hk_console *c, const char *line, bool complete)
             c->oom = true;
         return;
     }
-    if (is_uefi_shell_prompt(line)) {
-        set_failure(c, UEFI_SHELL_WAITING, line);
-        return;
-    }
     if (!complete)
         return;
     for (size_t i = 0; i < HK_ARRAY_LEN(failures); i++) {
@@ -271,6 +270,23 @@ hk_console_feed(hk_console *c, const char *data, size_t n)
             free(line);
         }
     }
+    return c->state;
+}
+
+hk_console_state
+hk_console_idle(hk_console *c)
+{
+    if (c->state != HK_CONSOLE_WAITING || !c->partial.len)
+        return c->state;
+    char *line = hk_strndup(c->partial.data, c->partial.len);
+    if (!line) {
+        c->oom = true;
+        return c->state;
+    }
+    hk_console_sanitize(line);
+    if (is_uefi_shell_prompt(line))
+        set_failure(c, UEFI_SHELL_WAITING, line);
+    free(line);
     return c->state;
 }
 

@@ -123,6 +123,9 @@ test_timeout_destroys_domain(void **state)
     h2k_boot_result *r = NULL;
     ts_assert_rc(ctx, h2k_libvirt_test_run(ctx, disk, &o, &r), H2K_ERR_BOOT_TEST);
     assert_non_null(r);
+    if (!r->timed_out)
+        print_message("not a timeout: %s\n%s\n", r->error_message ? r->error_message : "(no error)",
+                      r->console_tail ? r->console_tail : "");
     assert_int_equal(r->timed_out, 1);
     h2k_boot_result_free(r);
     assert_no_domain();

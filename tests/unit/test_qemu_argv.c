@@ -476,7 +476,9 @@ test_console_uefi_shell_prompt(void **state)
         hk_console c;
         assert_int_equal(hk_console_init(&c, proofs[i], "t", "H2K-UEFI-BOOTED"), 0);
         assert_int_equal(feed_str(&c, countdown), HK_CONSOLE_WAITING);
-        assert_int_equal(feed_str(&c, prompt), HK_CONSOLE_FAILED);
+        assert_int_equal(feed_str(&c, prompt), HK_CONSOLE_WAITING);
+        /* the prompt stays unfinished while the console is quiet */
+        assert_int_equal(hk_console_idle(&c), HK_CONSOLE_FAILED);
         assert_non_null(strstr(c.failure, "shell waits at the prompt"));
         assert_string_equal(c.failure_line, "Shell> ");
         hk_console_free(&c);
@@ -488,12 +490,26 @@ test_console_uefi_shell_prompt(void **state)
     feed_str(&c, countdown);
     assert_int_equal(feed_str(&c, "H2K-UEFI-BOOTED\r\n"), HK_CONSOLE_PROVEN);
     assert_int_equal(feed_str(&c, prompt), HK_CONSOLE_PROVEN);
+    assert_int_equal(hk_console_idle(&c), HK_CONSOLE_PROVEN);
+    hk_console_free(&c);
+
+    /* a startup.nsh's commands are echoed after the same prompt, and a read
+       may end between the two: the prompt alone is not yet the failure */
+    assert_int_equal(hk_console_init(&c, H2K_PROOF_LOGIN, NULL, NULL), 0);
+    feed_str(&c, countdown);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(feed_str(&c, prompt), HK_CONSOLE_WAITING);
+        assert_int_equal(feed_str(&c, "stall 1000000\r\n"), HK_CONSOLE_WAITING);
+        /* quiet while the command runs: its line is finished */
+        assert_int_equal(hk_console_idle(&c), HK_CONSOLE_WAITING);
+    }
     hk_console_free(&c);
 
     /* a prompt followed by a command, or a path prompt, is not the idle shell */
     assert_int_equal(hk_console_init(&c, H2K_PROOF_MARKER, "t", NULL), 0);
     assert_int_equal(feed_str(&c, "Shell> echo hello\r\n"), HK_CONSOLE_WAITING);
     assert_int_equal(feed_str(&c, "MyShell> "), HK_CONSOLE_WAITING);
+    assert_int_equal(hk_console_idle(&c), HK_CONSOLE_WAITING);
     hk_console_free(&c);
 }
 
