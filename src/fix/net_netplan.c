@@ -2,7 +2,8 @@
  * netplan YAML (/etc/netplan/ *.yaml), edited line by line without a YAML
  * library: only block-mapping "key: value" lines are interpreted (plus a
  * one-line flow mapping after "match:"), every other line is kept as it is
- * (names in it are still renamed, as whole words, under keep_mac = false).
+ * (names in it are still renamed, as whole words, under keep_mac = false)
+ * and ends the blocks it is not indented under.
  *
  *   ethernets:
  *     ens192:                       <- interface id (renamed)
@@ -19,6 +20,7 @@
 #include "fix/net_internal.h"
 
 typedef struct yl {
+    bool content; /* neither blank nor a comment: it closes shallower blocks */
     bool key_line;
     size_t indent;
     const char *key, *val;
@@ -72,8 +74,16 @@ parse_lines(const net_run *r, yl *v)
         while (k < l->len && l->s[k] == ' ')
             k++;
         e->indent = k;
-        if (k == l->len || l->s[k] == '#' || l->s[k] == '-' || l->s[k] == '\t' || l->s[k] == '{' ||
-            l->s[k] == '[')
+        if (k == l->len || l->s[k] == '#')
+            continue;
+        /* any other line ends the blocks it is not indented under, even one
+           not read as "key: value" (a list item, a flow node, garbage):
+           otherwise a line below it would join a block above it, and
+           dropping a line in between would move it to another block */
+        e->content = true;
+        while (last_key != SIZE_MAX && v[last_key].indent >= k)
+            last_key = v[last_key].parent;
+        if (l->s[k] == '-' || l->s[k] == '\t' || l->s[k] == '{' || l->s[k] == '[')
             continue;
         const char *s = l->s + k;
         size_t n = l->len - k;
@@ -106,11 +116,9 @@ parse_lines(const net_run *r, yl *v)
         hk_net_unquote(&e->key, &e->key_len);
         parse_value(s + c + 1, n - c - 1, &e->val, &e->val_len);
         /* the previous key line and its ancestors form the stack of open
-         * blocks: climbing it is linear over the whole file */
-        size_t j = last_key;
-        while (j != SIZE_MAX && v[j].indent >= e->indent)
-            j = v[j].parent;
-        e->parent = j;
+         * blocks (already popped above): climbing it is linear over the
+         * whole file */
+        e->parent = last_key;
         last_key = i;
     }
 }
@@ -137,10 +145,10 @@ block_nic(const net_run *r, yl *v, size_t iface)
     if (v[iface].nic_done)
         return v[iface].nic;
     for (size_t j = iface + 1; j < r->n && !nic; j++) {
+        if (v[j].content && v[j].indent <= v[iface].indent)
+            break;
         if (!v[j].key_line)
             continue;
-        if (v[j].indent <= v[iface].indent)
-            break;
         if (v[j].parent == iface && key_is(&v[j], "set-name")) {
             const char *s = v[j].val;
             size_t n = v[j].val_len;
@@ -370,10 +378,10 @@ hk_net_xform_netplan(const char *in, const hk_net_policy *p, hk_xform_out *out)
                 crit c[16];
                 size_t idx[16], n = 0;
                 for (size_t j = i + 1; j < r.n && n < HK_ARRAY_LEN(c); j++) {
+                    if (v[j].content && v[j].indent <= e->indent)
+                        break;
                     if (!v[j].key_line)
                         continue;
-                    if (v[j].indent <= e->indent)
-                        break;
                     if (v[j].parent != i)
                         continue;
                     c[n].key = v[j].key;
@@ -476,10 +484,10 @@ hk_net_scan_netplan(const net_run *t, net_refs *refs)
         size_t name_len = e->key_len, mac_len = 0;
         bool glob = false, has_match = false, set_name = false;
         for (size_t j = i + 1; j < t->n; j++) {
+            if (v[j].content && v[j].indent <= e->indent)
+                break;
             if (!v[j].key_line)
                 continue;
-            if (v[j].indent <= e->indent)
-                break;
             const char *s = v[j].val;
             size_t n = v[j].val_len;
             hk_net_unquote(&s, &n);
