@@ -40,13 +40,21 @@ static const struct {
 #define UEFI_SHELL_WAITING                                                                         \
     "the UEFI firmware found nothing to boot and its shell waits at the prompt"
 
-/* The whole line, without trailing blanks, is the UEFI shell's prompt. */
-static bool
-is_uefi_shell_prompt(const char *line)
+/* The length of @line without its trailing blanks. */
+static size_t
+len_without_trailing_blanks(const char *line)
 {
     size_t n = strlen(line);
     while (n && line[n - 1] == ' ')
         n--;
+    return n;
+}
+
+/* The whole line, without trailing blanks, is the UEFI shell's prompt. */
+static bool
+is_uefi_shell_prompt(const char *line)
+{
+    size_t n = len_without_trailing_blanks(line);
     return n == strlen(UEFI_SHELL_PROMPT) && strncmp(line, UEFI_SHELL_PROMPT, n) == 0;
 }
 
@@ -184,9 +192,7 @@ parse_marker(hk_console *c, const char *line)
 static bool
 is_login_prompt(const char *line)
 {
-    size_t n = strlen(line);
-    while (n && line[n - 1] == ' ')
-        n--;
+    size_t n = len_without_trailing_blanks(line);
     if (n < 6 || strncmp(line + n - 6, "login:", 6) != 0)
         return false;
     /* "Last login:" is printed after a login, never by the prompt */
