@@ -97,7 +97,7 @@ int
 hk_read_file(h2k_ctx *ctx, const char *path, size_t max_size, char **out, size_t *len_out)
 {
     *out = NULL;
-    struct stat st;
+    struct stat st = {0}; /* set when fd >= 0; gcc -O2 cannot tell */
     int fd = hk_open_input(ctx, path, "file", 0, &st);
     if (fd < 0)
         return fd;
