@@ -24,7 +24,8 @@ print_result(cli_env *env, const h2k_boot_result *r)
 static const cli_option test_options[] = {
     {OPT_UEFI, "uefi", 0, NULL, NULL, NULL, 0, "boot with OVMF (UEFI) instead of BIOS"},
     {OPT_MEMORY, "memory", 0, NULL, "MIB", NULL, 0, "guest memory in MiB (64..1048576)"},
-    {OPT_VCPUS, "vcpus", 0, NULL, "N", NULL, 0, "virtual CPUs (1..288)"},
+    {OPT_VCPUS, "vcpus", 0, NULL, "N", NULL, 0,
+     "virtual CPUs (1..288; default: 2 under TCG on a host with 2 CPUs, else 1)"},
     {OPT_TIMEOUT, "timeout", 0, NULL, "SEC", NULL, 0, "seconds the boot may take"},
     {OPT_BUS, "bus", 0, NULL, "BUS", "virtio|sata|ide|scsi", 0, "disk bus"},
     {OPT_MACHINE, "machine", 0, NULL, "TYPE", "q35|pc", 0, "machine type"},

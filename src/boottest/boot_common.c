@@ -211,6 +211,14 @@ hk_boot_work_cleanup(h2k_ctx *ctx, hk_boot_work *w, const char *keep_log, char *
     memset(w, 0, sizeof(*w));
 }
 
+unsigned
+hk_boot_auto_vcpus(unsigned requested, bool emulated, long host_cpus)
+{
+    if (requested)
+        return requested;
+    return emulated && host_cpus >= 2 ? HK_BOOT_EMULATED_VCPUS : 1;
+}
+
 hk_boot_vm
 hk_boot_vm_of(const hk_boot_opts *o, const hk_boot_work *w)
 {

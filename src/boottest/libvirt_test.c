@@ -105,6 +105,12 @@ h2k_libvirt_test_run(h2k_ctx *ctx, const char *image, const h2k_boot_test_option
     }
     virConnSetErrorFunc(conn, ctx, log_libvirt);
     const char *type = domain_type(ctx, conn, o.libvirt_uri, o.accel);
+    if (!o.vcpus) {
+        /* the CPUs of the host the daemon runs on */
+        virNodeInfo node;
+        long cpus = virNodeGetInfo(conn, &node) == 0 ? (long)node.cpus : 1;
+        o.vcpus = hk_boot_auto_vcpus(0, strcmp(type, "qemu") == 0, cpus);
+    }
     if ((rc = hk_boot_work_prepare(ctx, abs, &o, &w)) < 0)
         goto done;
     work = true;

@@ -96,7 +96,7 @@ hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *user, hk_boot_op
         return hk_error(ctx, H2K_ERR_INVALID_ARG,
                         "boot test options: memory %u MiB out of range (64..%u)", o->memory_mib,
                         HK_BOOT_MAX_MEMORY);
-    o->vcpus = in->vcpus ? in->vcpus : 1;
+    o->vcpus = in->vcpus; /* 0: hk_boot_auto_vcpus() once the accelerator is known */
     if (o->vcpus > HK_BOOT_MAX_VCPUS)
         return hk_error(ctx, H2K_ERR_INVALID_ARG, "boot test options: %u vCPUs (at most %u)",
                         o->vcpus, HK_BOOT_MAX_VCPUS);

@@ -134,6 +134,7 @@ run_disks(h2k_ctx *ctx, char *abs, const char *const *extra_disks, size_t n_extr
     qemu_proc proc = {.pid = -1};
     bool con_init = false, work = false;
     const char *accel = hk_boot_accel_name(ctx, o.accel);
+    o.vcpus = hk_boot_auto_vcpus(o.vcpus, strcmp(accel, "tcg") == 0, hk_host_cpus());
 
     if ((rc = hk_boot_work_prepare(ctx, abs, &o, &w)) < 0)
         goto done;
@@ -151,9 +152,10 @@ run_disks(h2k_ctx *ctx, char *abs, const char *const *extra_disks, size_t n_extr
     if ((rc = hk_boot_console_start(ctx, &o, &w, "", accel, &con, &r)) < 0)
         goto done;
     con_init = true;
-    hk_info(ctx, "test", "booting %s%s (%s, %s, %s bus, %s, proof %s, timeout %u s)", abs,
-            n_extra ? " and the VM's other disks" : "", w.format, accel, h2k_bus_name(o.bus),
-            o.uefi ? "UEFI" : "BIOS", h2k_boot_proof_name(o.proof), o.timeout_seconds);
+    hk_info(ctx, "test", "booting %s%s (%s, %s, %u vCPU%s, %s bus, %s, proof %s, timeout %u s)",
+            abs, n_extra ? " and the VM's other disks" : "", w.format, accel, o.vcpus,
+            o.vcpus == 1 ? "" : "s", h2k_bus_name(o.bus), o.uefi ? "UEFI" : "BIOS",
+            h2k_boot_proof_name(o.proof), o.timeout_seconds);
     if ((rc = hk_proc_spawn(ctx, (const char *const *)argv, w.qemu_log, &proc.pid)) < 0)
         goto done;
 

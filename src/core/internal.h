@@ -275,6 +275,9 @@ int hk_temp_dir(h2k_ctx *ctx, const char *prefix, const char *what, char **out);
  * without them hangs qemu).  H2K_ACCEL=tcg in the environment forces false. */
 bool hk_kvm_possible(void);
 
+/* The CPUs this process may run on (its affinity mask; at least 1). */
+long hk_host_cpus(void);
+
 /* Monotonic clock in seconds. */
 double hk_now(void);
 

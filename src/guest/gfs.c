@@ -310,7 +310,7 @@ hk_gfs_open(h2k_ctx *ctx, const char *const *disks, const char *const *formats, 
      * compressor, grub-mkconfig, dpkg) use the host's cores; under TCG qemu
      * runs each vCPU in a thread of its own (MTTCG).  Measured on 2 cores,
      * TCG: the Debian guest's repairs in 204 s instead of 239 s. */
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long cpus = hk_host_cpus();
     int smp = cpus >= 4 ? 4 : cpus >= 2 ? (int)cpus : 1;
     if (smp > 1 && guestfs_set_smp(gfs->g, smp) < 0)
         hk_debug(ctx, "guestfs", "cannot set %d vCPUs: %s", smp, guestfs_last_error(gfs->g));

@@ -202,7 +202,7 @@ test_options_defaults(void **state)
     h2k_boot_test_options in = H2K_BOOT_TEST_OPTIONS_INIT;
     ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), 0);
     assert_int_equal(o.memory_mib, 2048);
-    assert_int_equal(o.vcpus, 1);
+    assert_int_equal(o.vcpus, 0); /* automatic: hk_boot_auto_vcpus() */
     assert_int_equal(o.timeout_seconds, 300);
     assert_string_equal(o.machine, "q35");
     assert_int_equal(o.bus, H2K_BUS_VIRTIO);
@@ -227,12 +227,26 @@ test_options_defaults(void **state)
     in.mac = "00:50:56:3A:12:7b";
     ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), 0);
     assert_int_equal(o.memory_mib, 2048);
-    assert_int_equal(o.vcpus, 1);
+    assert_int_equal(o.vcpus, 0);
     assert_int_equal(o.timeout_seconds, 300);
     assert_string_equal(o.machine, "pc");
     assert_null(o.nic_model);
     assert_string_equal(o.mac, "00:50:56:3A:12:7b");
     h2k_ctx_free(ctx);
+}
+
+static void
+test_auto_vcpus(void **state)
+{
+    (void)state;
+    /* the caller's count wins */
+    assert_int_equal(hk_boot_auto_vcpus(3, true, 2), 3);
+    assert_int_equal(hk_boot_auto_vcpus(1, true, 8), 1);
+    /* automatic: two under emulation when the host has two CPUs for them */
+    assert_int_equal(hk_boot_auto_vcpus(0, true, 2), 2);
+    assert_int_equal(hk_boot_auto_vcpus(0, true, 64), 2);
+    assert_int_equal(hk_boot_auto_vcpus(0, true, 1), 1);
+    assert_int_equal(hk_boot_auto_vcpus(0, false, 64), 1);
 }
 
 static void
@@ -670,6 +684,7 @@ main(void)
         cmocka_unit_test(test_golden_cases),
         cmocka_unit_test(test_argv_refusals),
         cmocka_unit_test(test_options_defaults),
+        cmocka_unit_test(test_auto_vcpus),
         cmocka_unit_test(test_options_refusals),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_console_marker),
