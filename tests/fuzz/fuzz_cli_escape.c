@@ -11,6 +11,8 @@
 
 #include "cli.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static void
 check(const char *out, bool keep)
 {
