@@ -93,7 +93,7 @@ typedef struct h2k_boot_test_options {
     const char *libvirt_uri;      /**< libvirt tester only; NULL: "qemu:///system" */
 } h2k_boot_test_options;
 
-/** Defaults of h2k_boot_test_options: 2 GiB, 1 vCPU, BIOS, virtio, 300 s, marker proof. */
+/** Defaults of h2k_boot_test_options: 2 GiB, automatic vCPUs, BIOS, virtio, 300 s, marker proof. */
 #define H2K_BOOT_TEST_OPTIONS_INIT                                                                 \
     {                                                                                              \
         .version = H2K_BOOT_TEST_OPTIONS_VERSION, .format = NULL, .memory_mib = 2048, .vcpus = 0,  \
