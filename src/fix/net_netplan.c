@@ -366,9 +366,21 @@ hk_net_xform_netplan(const char *in, const hk_net_policy *p, hk_xform_out *out)
     }
     parse_lines(&r, v);
     bool renaming = hk_net_renaming(p);
+    /* a dropped entry takes the lines indented under it along (a scalar's
+       continuation, or what was nested below it): left behind, they would
+       join the block above and a second run would judge them again there */
+    size_t drop_indent = SIZE_MAX;
     for (size_t i = 0; i < r.n; i++) {
         const yl *e = &v[i];
         const net_line *l = &r.lines[i];
+        if (drop_indent != SIZE_MAX && e->content) {
+            if (e->indent > drop_indent) {
+                hk_net_drop(&r, i);
+                hk_net_note(&r, "line %zu: dropped with the entry it is indented under", i + 1);
+                continue;
+            }
+            drop_indent = SIZE_MAX;
+        }
         if (key_is(e, "match") && e->parent != SIZE_MAX) {
             if (e->val_len > 0) {
                 if (xform_flow_match(&r, v, i))
@@ -403,6 +415,7 @@ hk_net_xform_netplan(const char *in, const hk_net_policy *p, hk_xform_out *out)
             const hk_nic_rename *nic = act_nic[i];
             if (act[i] == A_DROP) {
                 hk_net_drop(&r, i);
+                drop_indent = e->indent;
                 hk_net_note(&r, "line %zu: match: dropped '%.*s' (%s)", i + 1,
                             (int)(e->val + e->val_len - e->key), e->key, why(&c));
             } else if (act[i] == A_WARN) {
@@ -443,6 +456,7 @@ hk_net_xform_netplan(const char *in, const hk_net_policy *p, hk_xform_out *out)
             hk_net_unquote(&s, &n);
             if (hk_net_mac_stale(p, s, n)) {
                 hk_net_drop(&r, i);
+                drop_indent = e->indent;
                 hk_net_note(&r, "line %zu: dropped MAC override '%.*s' (the VM gets a new MAC)",
                             i + 1, (int)(e->val + e->val_len - e->key), e->key);
                 continue;
