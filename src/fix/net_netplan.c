@@ -196,8 +196,8 @@ crit_removed(const hk_net_policy *p, const crit *c)
     return false;
 }
 
-/* Decides the action of every criterion; returns false when a removed pin
- * stays because nothing can replace it (A_WARN). */
+/* Decides the action of every criterion: A_WARN on each when a removed pin
+ * would stay alone and no MAC can replace it. */
 static void
 decide(const hk_net_policy *p, crit *c, size_t n, const hk_nic_rename *nic)
 {
@@ -258,17 +258,13 @@ put_repinned(hk_buf *b, const char *val, size_t vlen, const char *mac)
     hk_buf_append(b, s + n, vlen - (size_t)(s - val) - n);
 }
 
-/* "match: {k: v, k: v}" on one line. */
+/* The criteria of a flow mapping's inside [s, end), split at its commas
+ * into c (room for one more than the commas); false when an entry has no
+ * ": " (not a mapping this reader edits). */
 static bool
-xform_flow_match(net_run *r, yl *v, size_t i)
+flow_crits(const char *s, const char *end, crit *c, size_t *np)
 {
-    const net_line *l = &r->lines[i];
-    const yl *e = &v[i];
-    if (e->val_len < 2 || e->val[0] != '{' || e->val[e->val_len - 1] != '}')
-        return false;
-    crit c[16];
     size_t n = 0;
-    const char *s = e->val + 1, *end = e->val + e->val_len - 1;
     while (s < end) {
         const char *comma = memchr(s, ',', (size_t)(end - s));
         const char *ee = comma ? comma : end;
@@ -276,7 +272,7 @@ xform_flow_match(net_run *r, yl *v, size_t i)
         /* a MAC holds ':' too: the key ends at the first ": " */
         while (colon && colon + 1 < ee && colon[1] != ' ')
             colon = memchr(colon + 1, ':', (size_t)(ee - colon - 1));
-        if (!colon || n == HK_ARRAY_LEN(c))
+        if (!colon)
             return false;
         c[n].key = s;
         c[n].key_len = (size_t)(colon - s);
@@ -288,6 +284,17 @@ xform_flow_match(net_run *r, yl *v, size_t i)
         n++;
         s = comma ? comma + 1 : end;
     }
+    *np = n;
+    return true;
+}
+
+/* Writes line i, a flow match whose criteria are c[0..n), edited; false
+ * when nothing in it changes (the caller keeps the line). */
+static bool
+flow_edit(net_run *r, yl *v, size_t i, crit *c, size_t n)
+{
+    const net_line *l = &r->lines[i];
+    const yl *e = &v[i];
     const hk_nic_rename *nic = e->parent != SIZE_MAX ? block_nic(r, v, e->parent) : NULL;
     decide(r->p, c, n, nic);
     bool edit = false;
@@ -347,6 +354,71 @@ xform_flow_match(net_run *r, yl *v, size_t i)
     return !oom;
 }
 
+/* "match: {k: v, k: v}" on one line, any number of entries. */
+static bool
+xform_flow_match(net_run *r, yl *v, size_t i)
+{
+    const yl *e = &v[i];
+    if (e->val_len < 2 || e->val[0] != '{' || e->val[e->val_len - 1] != '}')
+        return false;
+    const char *s = e->val + 1, *end = e->val + e->val_len - 1;
+    size_t cap = 1;
+    for (const char *t = s; t < end; t++)
+        cap += *t == ',';
+    crit *c = calloc(cap, sizeof(*c));
+    if (!c) {
+        r->oom = true;
+        return false;
+    }
+    size_t n = 0;
+    bool edited = flow_crits(s, end, c, &n) && flow_edit(r, v, i, c, n);
+    free(c);
+    return edited;
+}
+
+/* The criteria of the match: block on line i are its child key lines, as
+ * many as there are: decides each one's action into act[] (and the NIC it
+ * is pinned to into act_nic[]). */
+static void
+decide_block_match(net_run *r, yl *v, size_t i, yl_action *act, const hk_nic_rename **act_nic)
+{
+    const yl *e = &v[i];
+    size_t end = i + 1, cap = 0;
+    for (; end < r->n; end++) {
+        if (v[end].content && v[end].indent <= e->indent)
+            break;
+        cap += v[end].key_line && v[end].parent == i;
+    }
+    if (cap == 0)
+        return;
+    crit *c = calloc(cap, sizeof(*c));
+    size_t *idx = calloc(cap, sizeof(*idx));
+    if (!c || !idx) {
+        free(c);
+        free(idx);
+        r->oom = true;
+        return;
+    }
+    size_t n = 0;
+    for (size_t j = i + 1; j < end; j++) {
+        if (!v[j].key_line || v[j].parent != i)
+            continue;
+        c[n].key = v[j].key;
+        c[n].key_len = v[j].key_len;
+        c[n].val = v[j].val;
+        c[n].val_len = v[j].val_len;
+        idx[n++] = j;
+    }
+    const hk_nic_rename *nic = block_nic(r, v, e->parent);
+    decide(r->p, c, n, nic);
+    for (size_t k = 0; k < n; k++) {
+        act[idx[k]] = c[k].act;
+        act_nic[idx[k]] = nic;
+    }
+    free(c);
+    free(idx);
+}
+
 int
 hk_net_xform_netplan(const char *in, const hk_net_policy *p, hk_xform_out *out)
 {
@@ -387,27 +459,7 @@ hk_net_xform_netplan(const char *in, const hk_net_policy *p, hk_xform_out *out)
                     continue;
             } else {
                 /* block match: decide for its child lines now */
-                crit c[16];
-                size_t idx[16], n = 0;
-                for (size_t j = i + 1; j < r.n && n < HK_ARRAY_LEN(c); j++) {
-                    if (v[j].content && v[j].indent <= e->indent)
-                        break;
-                    if (!v[j].key_line)
-                        continue;
-                    if (v[j].parent != i)
-                        continue;
-                    c[n].key = v[j].key;
-                    c[n].key_len = v[j].key_len;
-                    c[n].val = v[j].val;
-                    c[n].val_len = v[j].val_len;
-                    idx[n++] = j;
-                }
-                const hk_nic_rename *nic = block_nic(&r, v, e->parent);
-                decide(p, c, n, nic);
-                for (size_t k = 0; k < n; k++) {
-                    act[idx[k]] = c[k].act;
-                    act_nic[idx[k]] = nic;
-                }
+                decide_block_match(&r, v, i, act, act_nic);
             }
         }
         if (act[i] != A_NONE) {
