@@ -92,6 +92,7 @@ enum cli_opt_id {
     OPT_UEFI,
     OPT_MEMORY,
     OPT_VCPUS,
+    OPT_CPU_LEVEL,
     OPT_TIMEOUT,
     OPT_BUS,
     OPT_MACHINE,

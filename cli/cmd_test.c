@@ -26,6 +26,9 @@ static const cli_option test_options[] = {
     {OPT_MEMORY, "memory", 0, NULL, "MIB", NULL, 0, "guest memory in MiB (64..1048576)"},
     {OPT_VCPUS, "vcpus", 0, NULL, "N", NULL, 0,
      "virtual CPUs (1..288; default: 2 under TCG on a host with 2 CPUs, else 1)"},
+    {OPT_CPU_LEVEL, "cpu-level", 0, NULL, "N", NULL, 0,
+     "the x86-64 level the guest needs (1..4; 1 or 2: a faster CPU model under TCG; "
+     "default: not known, qemu's max)"},
     {OPT_TIMEOUT, "timeout", 0, NULL, "SEC", NULL, 0, "seconds the boot may take"},
     {OPT_BUS, "bus", 0, NULL, "BUS", "virtio|sata|ide|scsi", 0, "disk bus"},
     {OPT_MACHINE, "machine", 0, NULL, "TYPE", "q35|pc", 0, "machine type"},
@@ -68,6 +71,11 @@ run_test(cli_env *env, const cli_parsed *p)
             if (!cli_parse_uint(v, 1, 288, &n))
                 return cli_usage_error(p->cmd, "bad --vcpus '%s' (1..288)", v);
             opts.vcpus = (unsigned)n;
+            break;
+        case OPT_CPU_LEVEL:
+            if (!cli_parse_uint(v, 1, 4, &n))
+                return cli_usage_error(p->cmd, "bad --cpu-level '%s' (1..4, as in x86-64-v2)", v);
+            opts.cpu_level = (unsigned)n;
             break;
         case OPT_TIMEOUT:
             if (!cli_parse_uint(v, 1, 7 * 24 * 3600, &n))

@@ -60,8 +60,9 @@ typedef enum h2k_boot_accel {
     H2K_ACCEL_TCG = 2
 } h2k_boot_accel;
 
-/** The newest version of h2k_boot_test_options (1). */
-#define H2K_BOOT_TEST_OPTIONS_VERSION 1
+/** The newest version of h2k_boot_test_options: 1 (up to libvirt_uri), 2 (cpu_level).
+ *  Every older version is still accepted. */
+#define H2K_BOOT_TEST_OPTIONS_VERSION 2
 
 /** Options of both testers.  Initialise with H2K_BOOT_TEST_OPTIONS_INIT; a zero
  *  or NULL field takes the default noted; fields are only ever added at the end. */
@@ -91,6 +92,13 @@ typedef struct h2k_boot_test_options {
     const char *expect_text;      /**< with H2K_PROOF_TEXT: the text to wait for */
     const char *console_log;      /**< keep the serial log at this path; NULL: removed */
     const char *libvirt_uri;      /**< libvirt tester only; NULL: "qemu:///system" */
+    unsigned int cpu_level;       /**< (version 2) the x86-64 level the guest needs, as in
+                                       x86-64-v2 = 2; 0: not known.  Under emulation
+                                       (TCG), a level of 1 or 2 gets a lean x86-64-v2
+                                       CPU model (qemu64 with the v2 features), on
+                                       which the guest boots about a fifth faster than
+                                       on "max"; 0, 3 or 4 get "max".  Under KVM the
+                                       guest gets the host's CPU whatever the level. */
 } h2k_boot_test_options;
 
 /** Defaults of h2k_boot_test_options: 2 GiB, automatic vCPUs, BIOS, virtio, 300 s, marker proof. */
@@ -99,7 +107,7 @@ typedef struct h2k_boot_test_options {
         .version = H2K_BOOT_TEST_OPTIONS_VERSION, .format = NULL, .memory_mib = 2048, .vcpus = 0,  \
         .uefi = 0, .machine = NULL, .bus = H2K_BUS_VIRTIO, .nic_model = NULL, .mac = NULL,         \
         .timeout_seconds = 300, .accel = H2K_ACCEL_AUTO, .proof = H2K_PROOF_MARKER,                \
-        .expect_text = NULL, .console_log = NULL, .libvirt_uri = NULL                              \
+        .expect_text = NULL, .console_log = NULL, .libvirt_uri = NULL, .cpu_level = 0              \
     }
 
 /** Fills @p opts with the defaults of H2K_BOOT_TEST_OPTIONS_INIT, as the struct was in

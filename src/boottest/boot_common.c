@@ -219,6 +219,45 @@ hk_boot_auto_vcpus(unsigned requested, bool emulated, long host_cpus)
     return emulated && host_cpus >= 2 ? HK_BOOT_EMULATED_VCPUS : 1;
 }
 
+/* x86-64-v2 beyond qemu64, in libvirt's spelling (qemu's has '-' for '_') */
+static const char *const lean_features[] = {"pni",    "ssse3", "sse4.1", "sse4.2",
+                                            "popcnt", "cx16",  "lahf_lm"};
+
+static bool
+lean_cpu(unsigned level)
+{
+    return level == 1 || level == 2;
+}
+
+char *
+hk_boot_tcg_cpu(unsigned level)
+{
+    if (!lean_cpu(level))
+        return strdup("max");
+    hk_buf b = {0};
+    hk_buf_puts(&b, "qemu64");
+    for (size_t i = 0; i < HK_ARRAY_LEN(lean_features); i++) {
+        hk_buf_puts(&b, ",+");
+        for (const char *s = lean_features[i]; *s; s++)
+            hk_buf_append(&b, *s == '_' ? "-" : s, 1);
+    }
+    return hk_buf_steal(&b);
+}
+
+void
+hk_boot_tcg_cpu_xml(hk_buf *b, unsigned level)
+{
+    if (!lean_cpu(level)) {
+        hk_buf_puts(b, "  <cpu mode='maximum'/>\n");
+        return;
+    }
+    hk_buf_puts(b, "  <cpu mode='custom' match='exact' check='none'>\n"
+                   "    <model fallback='forbid'>qemu64</model>\n");
+    for (size_t i = 0; i < HK_ARRAY_LEN(lean_features); i++)
+        hk_buf_printf(b, "    <feature policy='require' name='%s'/>\n", lean_features[i]);
+    hk_buf_puts(b, "  </cpu>\n");
+}
+
 hk_boot_vm
 hk_boot_vm_of(const hk_boot_opts *o, const hk_boot_work *w)
 {
@@ -234,6 +273,7 @@ hk_boot_vm_of(const hk_boot_opts *o, const hk_boot_work *w)
         .ovmf_code = o->uefi ? HK_OVMF_CODE : NULL,
         .ovmf_vars = w->vars,
         .console_log = w->console_log,
+        .cpu_level = o->cpu_level,
     };
     return vm;
 }

@@ -40,7 +40,10 @@ hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
     }
     hk_buf_puts(&b, "    <boot dev='hd'/>\n  </os>\n");
     hk_buf_puts(&b, "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
-    hk_buf_printf(&b, "  <cpu mode='%s'/>\n", kvm ? "host-passthrough" : "maximum");
+    if (kvm)
+        hk_buf_puts(&b, "  <cpu mode='host-passthrough'/>\n");
+    else
+        hk_boot_tcg_cpu_xml(&b, p->vm.cpu_level);
     hk_buf_puts(&b, "  <clock offset='utc'/>\n"
                     "  <on_poweroff>destroy</on_poweroff>\n"
                     "  <on_reboot>destroy</on_reboot>\n"

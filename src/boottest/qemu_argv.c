@@ -2,6 +2,7 @@
  * The boot test's options (defaults, validation) and the qemu command line,
  * built by a pure function of a plan so that it is tested against golden files.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,8 @@ valid_model(const char *s)
     return true;
 }
 
-HK_OPTS_LAYOUT(boot_layout, h2k_boot_test_options, sizeof(h2k_boot_test_options));
+HK_OPTS_LAYOUT(boot_layout, h2k_boot_test_options, offsetof(h2k_boot_test_options, cpu_level),
+               sizeof(h2k_boot_test_options));
 
 int
 h2k_boot_test_options_init(h2k_boot_test_options *opts, unsigned version)
@@ -157,6 +159,12 @@ hk_boot_opts_resolve(h2k_ctx *ctx, const h2k_boot_test_options *user, hk_boot_op
     o->expect_text = in->expect_text;
     o->console_log = in->console_log && *in->console_log ? in->console_log : NULL;
     o->libvirt_uri = in->libvirt_uri && *in->libvirt_uri ? in->libvirt_uri : "qemu:///system";
+    if (in->cpu_level > 4)
+        return hk_error(ctx, H2K_ERR_INVALID_ARG,
+                        "boot test options: cpu_level %u (x86-64 levels are 1 to 4; 0: not "
+                        "known)",
+                        in->cpu_level);
+    o->cpu_level = in->cpu_level;
     return 0;
 }
 
@@ -215,7 +223,7 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
     add(&a, strdup(p->qemu));
     add2(&a, "-name", strdup("h2k-boot-test"));
     add2(&a, "-machine", hk_asprintf("%s,accel=%s", p->vm.machine, p->accel));
-    add2(&a, "-cpu", strdup(kvm ? "host" : "max"));
+    add2(&a, "-cpu", kvm ? strdup("host") : hk_boot_tcg_cpu(p->vm.cpu_level));
     add2(&a, "-m", hk_asprintf("%u", p->vm.memory_mib));
     add2(&a, "-smp", hk_asprintf("%u", p->vm.vcpus));
     add(&a, strdup("-nodefaults"));

@@ -77,6 +77,30 @@ parse_version(h2k_guest_identity *id)
     id->minor_version = dot ? atoi(dot + 1) : 0;
 }
 
+unsigned
+hk_guest_x86_level(const char *os_id, int major)
+{
+    static const struct {
+        const char *id;
+        int v2_from, v3_from; /* major versions; 0: never */
+    } map[] = {
+        {"rhel", 9, 10},   {"centos", 9, 10}, {"rocky", 9, 10}, {"almalinux", 9, 10},
+        {"ol", 9, 10},     {"sles", 16, 0},   {"sled", 16, 0},  {"opensuse-leap", 16, 0},
+        {"amzn", 2023, 0}, {"debian", 0, 0},  {"ubuntu", 0, 0}, {"linuxmint", 0, 0},
+        {"fedora", 0, 0},
+    };
+    if (!os_id || major <= 0)
+        return 0;
+    for (size_t i = 0; i < HK_ARRAY_LEN(map); i++) {
+        if (strcmp(os_id, map[i].id) != 0)
+            continue;
+        if (map[i].v3_from && major >= map[i].v3_from)
+            return 3;
+        return map[i].v2_from && major >= map[i].v2_from ? 2 : 1;
+    }
+    return 0;
+}
+
 static const char *
 family_of(const char *id, const char *like)
 {

@@ -21,4 +21,11 @@ bool hk_guest_add_mount(h2k_guest_identity *id, const char *dev, const char *mp)
  * returns the unquoted value of @key (caller frees) or NULL. */
 char *hk_shellvar_get(const char *text, const char *key);
 
+/* The x86-64 level (1 to 4, as in x86-64-v2 = 2) the OS @os_id (os-release's
+ * ID) of major version @major is built for, so that a CPU below it cannot run
+ * it: the Red Hat family needs v2 from 9 and v3 from 10, SLES and Amazon
+ * Linux 2023 need v2, the other distributions named here run on any x86-64.
+ * 0 when not known (any other OS, a rolling release, Windows). */
+unsigned hk_guest_x86_level(const char *os_id, int major);
+
 #endif

@@ -21,6 +21,7 @@
 #include "disk/format_claim.h"
 #include "disk/ova_internal.h"
 #include "fix/fix_bootprobe.h"
+#include "guest/detect_files.h"
 #include "orch_internal.h"
 #include "output/output_internal.h"
 #include "sched.h"
@@ -31,8 +32,9 @@
 
 /* Everything one run owns until it ends. */
 typedef struct run_state {
-    bool windows_guest;    /* the fixer found Windows */
-    h2k_firmware guest_fw; /* what the inspection found (ESP, boot loader), or UNKNOWN */
+    bool windows_guest;       /* the fixer found Windows */
+    h2k_firmware guest_fw;    /* what the inspection found (ESP, boot loader), or UNKNOWN */
+    unsigned guest_x86_level; /* what its OS needs of the CPU (x86-64-vN), 0: not known */
     h2k_ctx *ctx;
     const h2k_run_options *opts;
     h2k_migration_result *res;
@@ -723,6 +725,7 @@ stage_fix(run_state *st, h2k_domain_options *dom_opts)
     if (id) {
         res->identity_json = h2k_guest_identity_to_json(id);
         st->guest_fw = id->firmware;
+        st->guest_x86_level = hk_guest_x86_level(id->os_id, id->major_version);
     }
     hk_progress(ctx, "fix", 200, 1000);
     int run = h2k_offline_fixer_run_all(fx);
@@ -1654,6 +1657,8 @@ hk_orch_run(h2k_ctx *ctx, const h2k_run_options *user_opts, const hk_run_env *en
                 bo.mac = res->spec->nics[0].mac;
             /* the firmware the domain XML chose: the source's, else the guest's */
             bo.uefi = run_firmware(&st) == H2K_FIRMWARE_UEFI;
+            /* a lean CPU model boots faster under emulation, where the OS allows */
+            bo.cpu_level = st.guest_x86_level;
             hk_progress(ctx, "boot", 0, 1);
             if ((rc = gate_enter(&st, "boot")) < 0)
                 goto done;

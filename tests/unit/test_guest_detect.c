@@ -278,6 +278,30 @@ test_shellvar(void **state)
     assert_null(hk_shellvar_get("A", "A"));
 }
 
+/* What each OS needs of the CPU picks the boot test's CPU under emulation. */
+static void
+test_x86_level(void **state)
+{
+    (void)state;
+    assert_int_equal(hk_guest_x86_level("debian", 12), 1);
+    assert_int_equal(hk_guest_x86_level("ubuntu", 24), 1);
+    assert_int_equal(hk_guest_x86_level("rhel", 8), 1);
+    assert_int_equal(hk_guest_x86_level("rhel", 9), 2);
+    assert_int_equal(hk_guest_x86_level("almalinux", 9), 2);
+    assert_int_equal(hk_guest_x86_level("rocky", 10), 3);
+    assert_int_equal(hk_guest_x86_level("centos", 10), 3);
+    assert_int_equal(hk_guest_x86_level("sles", 15), 1);
+    assert_int_equal(hk_guest_x86_level("sles", 16), 2);
+    assert_int_equal(hk_guest_x86_level("amzn", 2), 1);
+    assert_int_equal(hk_guest_x86_level("amzn", 2023), 2);
+    /* not known: no version, another OS, Windows, a rolling release */
+    assert_int_equal(hk_guest_x86_level("debian", 0), 0);
+    assert_int_equal(hk_guest_x86_level(NULL, 12), 0);
+    assert_int_equal(hk_guest_x86_level("windows", 10), 0);
+    assert_int_equal(hk_guest_x86_level("opensuse-tumbleweed", 20261204), 0);
+    assert_int_equal(hk_guest_x86_level("arch", 1), 0);
+}
+
 static void
 test_missing_root(void **state)
 {
@@ -301,6 +325,7 @@ main(void)
         cmocka_unit_test(test_windows_and_nothing),
         cmocka_unit_test(test_symlinks_stay_inside_root),
         cmocka_unit_test(test_shellvar),
+        cmocka_unit_test(test_x86_level),
         cmocka_unit_test(test_missing_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,6 +65,8 @@ load_plan(const char *path, plan_file *pf)
             pf->q.vm.ovmf_vars = v;
         } else if (strcmp(k, "console") == 0) {
             pf->q.vm.console_log = v;
+        } else if (strcmp(k, "cpu_level") == 0) {
+            pf->q.vm.cpu_level = (unsigned)atoi(v);
         } else if (strcmp(k, "name") == 0) {
             pf->l.name = v;
         } else if (strcmp(k, "uid") == 0) {
@@ -134,7 +136,7 @@ test_golden_cases(void **state)
     }
     closedir(d);
     free(root);
-    assert_int_equal(cases, 5);
+    assert_int_equal(cases, 6);
 }
 
 static void
@@ -309,6 +311,28 @@ test_options_refusals(void **state)
     in = base;
     in.timeout_seconds = 30u * 24u * 3600u;
     ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), H2K_ERR_INVALID_ARG);
+    in = base;
+    in.cpu_level = 5;
+    ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), H2K_ERR_INVALID_ARG);
+    assert_non_null(strstr(h2k_ctx_last_error(ctx)->message, "cpu_level 5"));
+    in.cpu_level = 2;
+    ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), 0);
+    assert_int_equal(o.cpu_level, 2);
+    /* a version 1 caller has no cpu_level: the library does not read past it */
+    in.version = 1;
+    ts_assert_rc(ctx, hk_boot_opts_resolve(ctx, &in, &o), 0);
+    assert_int_equal(o.cpu_level, 0);
+
+    /* the CPU under emulation: lean only for levels 1 and 2 */
+    for (unsigned level = 0; level <= 4; level++) {
+        char *cpu = hk_boot_tcg_cpu(level);
+        assert_non_null(cpu);
+        if (level == 1 || level == 2)
+            assert_string_equal(cpu, "qemu64,+pni,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16,+lahf-lm");
+        else
+            assert_string_equal(cpu, "max");
+        free(cpu);
+    }
 
     /* the public entry points refuse before running anything */
     h2k_boot_result *r = (h2k_boot_result *)1;
