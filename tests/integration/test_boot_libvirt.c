@@ -53,6 +53,7 @@ test_debian_ide_boots(void **state)
     o.mac = GUEST_MAC;
     o.proof = H2K_PROOF_LOGIN; /* a serial getty: no appliance launch needed */
     o.timeout_seconds = BOOT_TIMEOUT;
+    o.cpu_level = 1; /* what local picks for Debian: the lean CPU, a custom model here */
     h2k_boot_result *r = NULL;
     ts_assert_rc(ctx, h2k_libvirt_test_run(ctx, img, &o, &r), 0);
     assert_non_null(r);
