@@ -63,6 +63,16 @@ char *hk_fix_pkg_filter(const char *output, const char *const *pkgs, size_t n);
  * Caller frees. */
 char *hk_fix_cmd_pkg_remove(bool dpkg, const char *names, const char *const *pkgs, size_t n);
 
+/* The in-place script for initramfs-tools images (initrd_tools.c), to be
+ * given to hk_fix_cmd_initramfs_add(): the uncompressed archives in front
+ * (CPU microcode) walked header by header and kept byte for byte, the
+ * compressed archive after them unpacked by its magic (gzip, zstd, xz, lz4,
+ * bzip2, lzop), the modules and their dependencies copied into
+ * lib/modules/<kver>, the indexes regenerated with depmod, the modules named
+ * in the image's conf/modules, and the archive packed with the compressor the
+ * guest configured.  Static text; never NULL. */
+const char *hk_initrd_tools_add_script(void);
+
 /* The in-place script for dracut images (initrd_dracut.c), to be given to
  * hk_fix_cmd_initramfs_add(): early cpio archives kept, the main archive
  * unpacked by its magic (gzip, zstd, xz, lz4 or none), the modules and their

@@ -2,23 +2,22 @@
  * Virtio drivers in every initramfs.  An initramfs that already holds
  * virtio_blk (or a kernel with it built in) is left alone.
  *
- * initramfs-tools and dracut guests take a fast path: the image is unpacked in
- * the guest, the virtio storage drivers and their dependencies are copied in from the
- * guest's own /lib/modules, depmod re-indexes the tree and it is packed again
- * with the compressor the guest configured.  That is what update-initramfs
- * would produce for these modules, without its hooks (which re-copy every
- * binary and library): seconds instead of minutes under emulation.  When the
- * fast path cannot run (a tool missing, an unexpected layout) the generator
- * rebuilds the image as before.  dracut images have their own script
- * (initrd_dracut.c): their layout (usr/lib/modules, early microcode archives)
- * and the way dracut loads drivers differ.
+ * initramfs-tools and dracut guests take a fast path: the image's main archive
+ * is unpacked in the guest, the virtio storage drivers and their dependencies
+ * are copied in from the guest's own /lib/modules, depmod re-indexes the tree
+ * and it is packed again with the compressor the guest configured.  That is
+ * what update-initramfs would produce for these modules, without its hooks
+ * (which re-copy every binary and library): seconds instead of minutes under
+ * emulation.  When the fast path cannot run (a tool missing, an unexpected
+ * layout) the generator rebuilds the image as before.  Each generator has its
+ * script (initrd_tools.c, initrd_dracut.c): their layouts and the way they
+ * load drivers differ.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fix_cmd.h"
 #include "fixer_internal.h"
-#include "initrd_script.h"
 
 static const char *const virtio_modules[] = {"virtio_pci", "virtio_blk", "virtio_scsi",
                                              "virtio_net", NULL};
@@ -26,52 +25,6 @@ static const char *const virtio_modules[] = {"virtio_pci", "virtio_blk", "virtio
 /* What the fast path adds: the drivers the root disk needs; the NIC driver is
  * loaded from the root file system, after the network repair's naming rules. */
 static const char *const storage_modules = "virtio_pci virtio_blk virtio_scsi";
-
-/* $1 kernel version, $2 initramfs path, then module names.  Prints
- * "hyper2kvm-initramfs: present" when nothing was missing, else "...: added"
- * and the module files added.  Exit 3: the fast path does not apply (the
- * caller rebuilds instead). */
-static const char initramfs_add_script[] =
-    "set -eu\n"
-    "k=$1; img=$2; shift 2\n"
-    "for c in unmkinitramfs cpio depmod modprobe find sort readlink; do\n"
-    "  command -v \"$c\" >/dev/null || { echo \"no $c in the guest\" >&2; exit 3; }\n"
-    "done\n"
-    "t=$(mktemp -d /tmp/hyper2kvm-initramfs.XXXXXX)\n"
-    "new=$img.hyper2kvm-new\n"
-    "trap 'rm -rf \"$t\" \"$new\"' EXIT\n"
-    "unmkinitramfs \"$img\" \"$t/x\"\n"
-    "r=$t/x; [ -d \"$t/x/main\" ] && r=$t/x/main\n"
-    /* $md: the image's module tree; $added: the files copied into it */
-    HK_INITRD_SH_FIND_MODULE_TREE("lib/modules/$k") HK_INITRD_SH_COPY_MODULES
-    "[ -n \"$added\" ] || { echo hyper2kvm-initramfs: present; exit 0; }\n"
-    "depmod -b \"$r\" \"$k\"\n"
-    "touch \"$r/conf/modules\"\n"
-    "for m in \"$@\"; do grep -qx \"$m\" \"$r/conf/modules\" || echo \"$m\" >> \"$r/conf/modules\"; done\n"
-    "comp=$( (set +eu; . /etc/initramfs-tools/initramfs.conf\n"
-    "  for c in /etc/initramfs-tools/conf.d/*; do [ -f \"$c\" ] && . \"$c\"; done\n"
-    "  echo \"${COMPRESS:-gzip}\") 2>/dev/null || echo gzip)\n"
-    "case $comp in\n"
-    "  zstd) z='zstd -q -3 -T0'; sym=CONFIG_RD_ZSTD ;;\n"
-    "  xz) z='xz --check=crc32 -6'; sym=CONFIG_RD_XZ ;;\n"
-    "  lz4) z='lz4 -q -l'; sym=CONFIG_RD_LZ4 ;;\n"
-    "  *) z='gzip -n -6'; sym=CONFIG_RD_GZIP ;;\n"
-    "esac\n"
-    "command -v \"${z%% *}\" >/dev/null || z='gzip -n -6'\n"
-    "# like mkinitramfs: a kernel that cannot unpack it gets gzip\n"
-    "if [ -r \"/boot/config-$k\" ] && ! grep -q \"^$sym=y\" \"/boot/config-$k\"; then\n"
-    "  z='gzip -n -6'\n"
-    "fi\n"
-    ": > \"$new\"\n"
-    "for e in \"$t/x\"/early*; do\n"
-    "  [ -d \"$e\" ] || continue\n"
-    "  (cd \"$e\" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >> \"$new\"\n"
-    "done\n"
-    "(cd \"$r\" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) > \"$t/main.cpio\"\n"
-    "$z < \"$t/main.cpio\" >> \"$new\"\n"
-    "chmod --reference=\"$img\" \"$new\"\n"
-    "mv -f \"$new\" \"$img\"\n"
-    "echo hyper2kvm-initramfs: added$added\n";
 
 typedef hk_initrd_tool initrd_tool;
 #define TOOL_NONE HK_INITRD_NONE
@@ -169,7 +122,8 @@ static int
 add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool,
                     const h2k_guest_kernel *k)
 {
-    const char *script = tool == TOOL_DRACUT ? hk_initrd_dracut_add_script() : initramfs_add_script;
+    const char *script = tool == TOOL_DRACUT ? hk_initrd_dracut_add_script()
+                                             : hk_initrd_tools_add_script();
     char *cmd = hk_fix_cmd_initramfs_add(k->version, k->initrd_path, storage_modules, script);
     if (!cmd)
         return 0;

@@ -54,7 +54,7 @@ static const char dracut_add_script[] =
     "command -v \"${dz%% *}\" >/dev/null || { echo \"no ${dz%% *} in the guest\" >&2; exit 3; }\n"
     "r=$t/x\n"
     "mkdir \"$r\"\n"
-    "$dz < \"$main\" | (cd \"$r\" && cpio -idm --quiet --no-absolute-filenames)\n"
+    "$dz < \"$main\" | (cd \"$r\" && cpio -idm -C 65536 --quiet --no-absolute-filenames)\n"
     /* $md: the image's module tree; $added: the files copied into it */
     HK_INITRD_SH_FIND_MODULE_TREE("usr/lib/modules/$k lib/modules/$k") HK_INITRD_SH_COPY_MODULES
     "[ -n \"$added\" ] || { echo hyper2kvm-initramfs: present; exit 0; }\n"
@@ -72,7 +72,7 @@ static const char dracut_add_script[] =
     "echo \"rd.driver.pre=$pre\" > \"$r/etc/cmdline.d/90-hyper2kvm-virtio.conf\"\n"
     ": > \"$new\"\n"
     "[ \"$early\" -gt 0 ] && head -c \"$early\" \"$img\" >> \"$new\"\n"
-    "(cd \"$r\" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) > \"$t/main.cpio\"\n"
+    "(cd \"$r\" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 -C 65536) > \"$t/main.cpio\"\n"
     "$z < \"$t/main.cpio\" >> \"$new\"\n"
     "chmod --reference=\"$img\" \"$new\"\n"
     "mv -f \"$new\" \"$img\"\n"

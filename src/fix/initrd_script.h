@@ -26,26 +26,25 @@
     "# a symlink in the tree could lead a copy out of the image\n"                                 \
     "[ -z \"$(find \"$md\" -type l)\" ] || { echo 'symlinks in the module tree' >&2; exit 3; }\n"
 
-/* Copies the modules named in "$@" and every module they depend on (as
- * modprobe -S $k --show-depends lists them from the guest's own tree) into
+/* Copies the modules named in "$@" and every module they depend on (as one
+ * modprobe -S $k --show-depends -a lists them from the guest's own tree) into
  * $md, skipping those already there; $t is a scratch folder.  Sets $added to
  * the file names added (empty: nothing was missing).  Exit 3 when a module is
  * unknown or a path would leave the image. */
 #define HK_INITRD_SH_COPY_MODULES                                                                  \
     "added=\n"                                                                                     \
-    "for m in \"$@\"; do\n"                                                                        \
-    "  modprobe -S \"$k\" --show-depends \"$m\" > \"$t/deps\" ||\n"                                \
-    "    { echo \"no module $m for $k\" >&2; exit 3; }\n"                                          \
-    "  while read -r op p rest; do\n"                                                              \
-    "    [ \"$op\" = insmod ] || continue\n"                                                       \
-    "    rel=${p#*/modules/$k/}\n"                                                                 \
-    "    [ \"$rel\" != \"$p\" ] || { echo \"unexpected module path $p\" >&2; exit 3; }\n"          \
-    "    [ -e \"$md/$rel\" ] && continue\n"                                                        \
-    "    mkdir -p \"$(dirname \"$md/$rel\")\"\n"                                                   \
-    "    inside \"$(dirname \"$md/$rel\")\" || { echo \"$rel leaves the image\" >&2; exit 3; }\n"  \
-    "    cp -p \"$p\" \"$md/$rel\"\n"                                                              \
-    "    added=\"$added ${rel##*/}\"\n"                                                            \
-    "  done < \"$t/deps\"\n"                                                                       \
-    "done\n"
+    "modprobe -S \"$k\" --show-depends -a \"$@\" > \"$t/deps\" ||\n"                               \
+    "  { echo \"no module among $* for $k\" >&2; exit 3; }\n"                                      \
+    "while read -r op p rest; do\n"                                                                \
+    "  [ \"$op\" = insmod ] || continue\n"                                                         \
+    "  rel=${p#*/modules/$k/}\n"                                                                   \
+    "  [ \"$rel\" != \"$p\" ] || { echo \"unexpected module path $p\" >&2; exit 3; }\n"            \
+    "  [ -e \"$md/$rel\" ] && continue\n"                                                          \
+    "  case $rel in */*) d=$md/${rel%/*} ;; *) d=$md ;; esac\n"                                    \
+    "  mkdir -p \"$d\"\n"                                                                          \
+    "  inside \"$d\" || { echo \"$rel leaves the image\" >&2; exit 3; }\n"                         \
+    "  cp -p \"$p\" \"$md/$rel\"\n"                                                                \
+    "  added=\"$added ${rel##*/}\"\n"                                                              \
+    "done < \"$t/deps\"\n"
 
 #endif /* HK_FIX_INITRD_SCRIPT_H */

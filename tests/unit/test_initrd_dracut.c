@@ -57,9 +57,12 @@ setup(void **state)
 
     char *s;
     /* modprobe -S K --show-depends M */
-    s = hk_asprintf("#!/bin/sh\n[ \"$1\" = -S ] && [ \"$3\" = --show-depends ] || exit 9\n"
+    s = hk_asprintf("#!/bin/sh\n[ \"$1\" = -S ] && [ \"$3\" = --show-depends ] && "
+                    "[ \"$4\" = -a ] || exit 9\n"
                     "d='%s/lib/modules/'$2/kernel/drivers\n"
-                    "case $4 in\n"
+                    "shift 4\n"
+                    "for m in \"$@\"; do\n"
+                    "case $m in\n"
                     "  virtio_pci) echo \"insmod $d/virtio/virtio.ko\"; "
                     "echo \"insmod $d/virtio/virtio_ring.ko\"; "
                     "echo \"insmod $d/virtio/virtio_pci.ko\" ;;\n"
@@ -68,8 +71,9 @@ setup(void **state)
                     "echo \"insmod $d/block/virtio_blk.ko\" ;;\n"
                     "  sd_mod) echo \"insmod $d/scsi/sd_mod.ko\" ;;\n"
                     "  crc32c) echo 'builtin crc32c' ;;\n"
-                    "  *) echo \"modprobe: FATAL: Module $4 not found\" >&2; exit 1 ;;\n"
-                    "esac\n",
+                    "  *) echo \"modprobe: FATAL: Module $m not found\" >&2; exit 1 ;;\n"
+                    "esac\n"
+                    "done\n",
                     e->guest);
     put(e->bin, "modprobe", s);
     free(s);
@@ -255,7 +259,7 @@ test_refusals(void **state)
         {"merged", "not an initramfs", "virtio_blk", "unknown compression"},
         {"escape", gz_image, "virtio_blk", "has no modules for"},
         {"etc-escape", gz_image, "virtio_blk", "etc leaves the image"},
-        {"merged", gz_image, "virtio_nonexistent", "no module virtio_nonexistent"},
+        {"merged", gz_image, "virtio_nonexistent", "no module among virtio_nonexistent"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *out = NULL;
