@@ -13,7 +13,7 @@ libssl-dev zlib1g-dev libcmocka-dev libarchive-dev libyaml-dev libhivex-dev
 qemu-utils qemu-system-x86 ovmf ipxe-qemu seabios
 libguestfs-tools libguestfs-xfs guestfs-tools supermin linux-image-amd64
 libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libxml2-utils dnsmasq-base
-cpio debootstrap fdisk e2fsprogs dosfstools libhivex-bin ntfs-3g genisoimage sqlite3 xz-utils zstd
+cpio initramfs-tools debootstrap fdisk e2fsprogs dosfstools libhivex-bin ntfs-3g genisoimage sqlite3 xz-utils zstd
 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine wine64
 nbdkit libnbd-bin virt-v2v
 valgrind python3 curl ca-certificates iproute2 procps

@@ -285,6 +285,10 @@ H2K_EXTERN int h2k_offline_fixer_virtio_ready(const h2k_offline_fixer *fx);
 
 /** Runs every repair selected in the options, in a safe order (virtio_win, fstab, network,
  *  tools, initramfs, grub, selinux) and keeps the results for the report.
+ *  When the tools repair removes packages and the initramfs repair will add
+ *  the virtio drivers in place, that work is prepared beside the removal in
+ *  the same appliance call and put in place by the initramfs repair (dropped
+ *  and redone when the removal changed the image).
  *  Returns 0 when every selected repair succeeded or was not needed, else
  *  H2K_ERR_FIXER (the others still ran).
  *  @param fx  the fixer

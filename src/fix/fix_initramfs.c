@@ -115,6 +115,80 @@ ensure_config(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool)
     return 0;
 }
 
+/* The in-place script for @k in @mode (run, prep, commit: see
+ * initrd_script.h); NULL when @k's version or path is unusable. */
+static char *
+add_cmd(initrd_tool tool, const h2k_guest_kernel *k, const char *mode)
+{
+    const char *script = tool == TOOL_DRACUT ? hk_initrd_dracut_add_script()
+                                             : hk_initrd_tools_add_script();
+    char *cmd = hk_fix_cmd_initramfs_add(k->version, k->initrd_path, storage_modules, script);
+    char *full = cmd ? hk_asprintf("H2K_INITRD_MODE=%s\n%s", mode, cmd) : NULL;
+    free(cmd);
+    return full;
+}
+
+/* A kernel whose initramfs the fast path may change: a usable version and
+ * paths, virtio_blk as a module, an initramfs. */
+static bool
+fast_path_kernel(const h2k_guest_kernel *k)
+{
+    return hk_kernel_version_ok(k->version) && k->initrd_path && hk_guest_path_ok(k->initrd_path) &&
+           (!k->kernel_path || hk_guest_path_ok(k->kernel_path)) && k->has_virtio_blk;
+}
+
+char *
+hk_fix_initramfs_prep_cmd(h2k_offline_fixer *fx)
+{
+    if (fx->opts.dry_run || fx->opts.force_initramfs || !(fx->opts.fixes & H2K_FIX_INITRAMFS) ||
+        fx->id->type != H2K_GUEST_LINUX)
+        return NULL;
+    initrd_tool tool = detect_tool(fx);
+    if (tool != TOOL_INITRAMFS_TOOLS && tool != TOOL_DRACUT)
+        return NULL;
+    hk_buf b = {0};
+    for (size_t i = 0; i < fx->id->n_kernels; i++) {
+        const h2k_guest_kernel *k = &fx->id->kernels[i];
+        if (!fast_path_kernel(k))
+            continue;
+        char *cmd = add_cmd(tool, k, "prep");
+        if (!cmd) {
+            hk_buf_free(&b);
+            return NULL;
+        }
+        hk_buf_printf(&b, "(\n%s\n) </dev/null >/dev/null 2>&1\n", cmd);
+        free(cmd);
+    }
+    char *all = hk_buf_steal(&b);
+    if (all && *all) {
+        fx->initrd_prepared = true;
+        return all;
+    }
+    free(all);
+    return NULL;
+}
+
+void
+hk_fix_initramfs_unprep(h2k_offline_fixer *fx)
+{
+    if (!fx->initrd_prepared || !fx->gfs)
+        return;
+    fx->initrd_prepared = false;
+    static const char *const ends[] = {".hyper2kvm-prep.img", ".hyper2kvm-prep.out",
+                                       ".hyper2kvm-prep.stamp"};
+    for (size_t i = 0; i < fx->id->n_kernels; i++) {
+        const h2k_guest_kernel *k = &fx->id->kernels[i];
+        if (!fast_path_kernel(k))
+            continue;
+        for (size_t j = 0; j < HK_ARRAY_LEN(ends); j++) {
+            char *p = hk_asprintf("%s%s", k->initrd_path, ends[j]);
+            if (p && hk_fix_exists(fx, p) && guestfs_rm_f(fx->gfs->g, p) < 0)
+                hk_warn(fx->ctx, "fix", "cannot remove %s: %s", p, guestfs_last_error(fx->gfs->g));
+            free(p);
+        }
+    }
+}
+
 /* The fast path (initramfs-tools, dracut): 1 when the image already had the
  * drivers, 2 when they were added, 0 when it does not apply (the caller
  * rebuilds). */
@@ -122,9 +196,7 @@ static int
 add_storage_drivers(h2k_offline_fixer *fx, h2k_fix_result *res, initrd_tool tool,
                     const h2k_guest_kernel *k)
 {
-    const char *script = tool == TOOL_DRACUT ? hk_initrd_dracut_add_script()
-                                             : hk_initrd_tools_add_script();
-    char *cmd = hk_fix_cmd_initramfs_add(k->version, k->initrd_path, storage_modules, script);
+    char *cmd = add_cmd(tool, k, fx->initrd_prepared ? "commit" : "run");
     if (!cmd)
         return 0;
     double t0 = hk_now();

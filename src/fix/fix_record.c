@@ -393,6 +393,13 @@ tail_of(const char *s)
 int
 hk_fix_sh(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd, char **output)
 {
+    return hk_fix_sh_beside(fx, res, cmd, NULL, output);
+}
+
+int
+hk_fix_sh_beside(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd, const char *beside,
+                 char **output)
+{
     if (output)
         *output = NULL;
     h2k_command_record *nc = realloc(res->commands, (res->n_commands + 1) * sizeof(*nc));
@@ -406,10 +413,15 @@ hk_fix_sh(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd, char **ou
         rec->output_tail = strdup("(dry run: not executed)");
         return 0;
     }
-    hk_info(fx->ctx, "fix", "running in the guest: %s", cmd);
+    hk_info(fx->ctx, "fix", "running in the guest: %s%s", cmd,
+            beside ? " (the initramfs work prepared beside it)" : "");
     double t0 = hk_now();
-    /* always capture the exit status and both streams */
-    char *wrapped = hk_asprintf("( %s ) 2>&1; echo \"H2K-EXIT:$?\"", cmd);
+    /* always capture the exit status and both streams; what runs beside has
+     * its own streams and ends before the call returns */
+    char *wrapped = beside ? hk_asprintf("( %s ) </dev/null >/dev/null 2>&1 &\n"
+                                         "( %s ) 2>&1; h2k_st=$?; wait; echo \"H2K-EXIT:$h2k_st\"",
+                                         beside, cmd)
+                           : hk_asprintf("( %s ) 2>&1; echo \"H2K-EXIT:$?\"", cmd);
     char *out = wrapped ? guestfs_sh(fx->gfs->g, wrapped) : NULL;
     free(wrapped);
     rec->duration_seconds = hk_now() - t0;

@@ -63,7 +63,11 @@ hk_fix_vmware_tools(h2k_offline_fixer *fx, h2k_fix_result *res)
     char *pkgs = (dpkg || rpm) ? installed(fx, res, dpkg) : NULL;
     if (pkgs && *pkgs) {
         char *cmd = hk_fix_cmd_pkg_remove(dpkg, pkgs, packages, N_PACKAGES);
-        int st = cmd ? hk_fix_sh(fx, res, cmd, NULL) : -1;
+        /* the package manager runs the guest's scripts, one at a time: the
+         * initramfs repair's unpacking and packing use the other vCPU */
+        char *prep = cmd && fx->in_run_all ? hk_fix_initramfs_prep_cmd(fx) : NULL;
+        int st = cmd ? hk_fix_sh_beside(fx, res, cmd, prep, NULL) : -1;
+        free(prep);
         free(cmd);
         if (st != 0) {
             hk_fix_fail(res, "removing %s failed (exit %d)", pkgs, st);

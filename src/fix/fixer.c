@@ -436,20 +436,26 @@ h2k_offline_fixer_run_all(h2k_offline_fixer *fx)
         {H2K_FIX_SELINUX, hk_fix_selinux},
     };
     size_t failed = 0;
-    for (size_t i = 0; i < HK_ARRAY_LEN(order); i++) {
+    int rc = 0;
+    fx->in_run_all = true;
+    for (size_t i = 0; i < HK_ARRAY_LEN(order) && rc == 0; i++) {
         if (!(fx->opts.fixes & order[i].kind))
             continue;
-        int rc = hk_check_cancel(fx->ctx);
+        rc = hk_check_cancel(fx->ctx);
         if (rc < 0) {
             hk_error_set_stage(fx->ctx, "fix");
-            return rc;
+            break;
         }
         rc = run_one(fx, order[i].kind, order[i].fn, NULL);
-        if (rc < 0)
-            return rc;
-        if (fx->results[fx->n_results - 1]->status == H2K_FIX_STATUS_FAILED)
+        if (rc == 0 && fx->results[fx->n_results - 1]->status == H2K_FIX_STATUS_FAILED)
             failed++;
     }
+    fx->in_run_all = false;
+    /* a preparation the initramfs repair did not take leaves nothing behind */
+    if (!h2k_ctx_is_cancelled(fx->ctx))
+        hk_fix_initramfs_unprep(fx);
+    if (rc < 0)
+        return rc;
     if (failed) {
         hk_buf b = {0};
         for (size_t i = 0; i < fx->n_results; i++)
@@ -457,8 +463,8 @@ h2k_offline_fixer_run_all(h2k_offline_fixer *fx)
                 hk_buf_printf(&b, "%s%s: %s", b.len ? "; " : "",
                               h2k_fix_kind_name(fx->results[i]->kind),
                               fx->results[i]->message ? fx->results[i]->message : "failed");
-        int rc = hk_error(fx->ctx, H2K_ERR_FIXER, "%zu repair%s failed: %s", failed,
-                          failed == 1 ? "" : "s", b.data ? b.data : "");
+        rc = hk_error(fx->ctx, H2K_ERR_FIXER, "%zu repair%s failed: %s", failed,
+                      failed == 1 ? "" : "s", b.data ? b.data : "");
         hk_error_set_stage(fx->ctx, "fix");
         hk_buf_free(&b);
         return rc;

@@ -33,6 +33,9 @@ struct h2k_offline_fixer {
     char *virtio_win; /* opts.virtio_win, owned */
     int virtio_ready; /* the virtio boot driver is in place */
     bool windows_rw;  /* the Windows volumes were remounted read-write */
+    /* run_all: the initramfs work was prepared beside the package removal */
+    bool in_run_all;
+    bool initrd_prepared;
 };
 
 /* Starts a result for @kind (status UNCHANGED); NULL on allocation failure. */
@@ -66,6 +69,11 @@ int hk_fix_delete(h2k_offline_fixer *fx, h2k_fix_result *res, const char *path, 
  * output (caller frees).  In a dry run the command is recorded, not run, and
  * 0 is returned. */
 int hk_fix_sh(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd, char **output);
+/* hk_fix_sh() with @beside (may be NULL) run at the same time in the same
+ * appliance call, in the background, its output discarded; the call returns
+ * when both have ended.  Only @cmd is recorded and judged. */
+int hk_fix_sh_beside(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd,
+                     const char *beside, char **output);
 /* Adds a warning line to the result's message (status unchanged). */
 void hk_fix_note_warning(h2k_fix_result *res, const char *fmt, ...) HK_PRINTF(2, 3);
 /* Records a file rename (from -> to). */
@@ -91,6 +99,16 @@ int hk_fix_fstab(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_grub(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_network(h2k_offline_fixer *fx, h2k_fix_result *res);
 int hk_fix_initramfs(h2k_offline_fixer *fx, h2k_fix_result *res);
+/* The shell commands that prepare the initramfs repair's in-place work for
+ * every kernel it will change (mode "prep", initrd_script.h), to run beside
+ * the VMware tools' package removal in the same appliance call; NULL when
+ * there is nothing to prepare (dry run, a rebuild forced, no fast path).
+ * Sets fx->initrd_prepared, so the repair then commits what was prepared.
+ * Caller frees. */
+char *hk_fix_initramfs_prep_cmd(h2k_offline_fixer *fx);
+/* Removes what a preparation left in /boot when the initramfs repair did not
+ * commit it; clears fx->initrd_prepared. */
+void hk_fix_initramfs_unprep(h2k_offline_fixer *fx);
 int hk_fix_vmware_tools(h2k_offline_fixer *fx, h2k_fix_result *res);
 /* The "vmware_tools" repair: VMware tools, then the Azure agent and cloud-init's
  * Azure datasource (fix_azure.c). */

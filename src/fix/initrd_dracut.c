@@ -23,11 +23,9 @@
 static const char dracut_add_script[] =
     "set -eu\n"
     "k=$1; img=$2; shift 2\n"
-    "for c in cpio depmod modprobe find sort od head readlink; do\n"
+    "for c in cpio depmod modprobe find sort stat od head readlink; do\n"
     "  command -v \"$c\" >/dev/null || { echo \"no $c in the guest\" >&2; exit 3; }\n"
-    "done\n"
-    "t=$(mktemp -d /tmp/hyper2kvm-initramfs.XXXXXX)\n"
-    "new=$img.hyper2kvm-new\n"
+    "done\n" HK_INITRD_SH_MODES "t=$(mktemp -d /tmp/hyper2kvm-initramfs.XXXXXX)\n"
     "trap 'rm -rf \"$t\" \"$new\"' EXIT\n"
     "magic() { od -An -tx1 -N6 \"$1\" | tr -d ' \\n'; }\n"
     "main=$img; early=0\n"
@@ -57,7 +55,7 @@ static const char dracut_add_script[] =
     "$dz < \"$main\" | (cd \"$r\" && cpio -idm -C 65536 --quiet --no-absolute-filenames)\n"
     /* $md: the image's module tree; $added: the files copied into it */
     HK_INITRD_SH_FIND_MODULE_TREE("usr/lib/modules/$k lib/modules/$k") HK_INITRD_SH_COPY_MODULES
-    "[ -n \"$added\" ] || { echo hyper2kvm-initramfs: present; exit 0; }\n"
+    "[ -n \"$added\" ] || { verdict present; exit 0; }\n"
     "# depmod reads <base>/lib/modules/<k> (or usr/lib/...): both lead to the image's tree\n"
     "mkdir -p \"$t/b/lib/modules\" \"$t/b/usr/lib/modules\"\n"
     "ln -s \"$md\" \"$t/b/lib/modules/$k\"\n"
@@ -73,10 +71,7 @@ static const char dracut_add_script[] =
     ": > \"$new\"\n"
     "[ \"$early\" -gt 0 ] && head -c \"$early\" \"$img\" >> \"$new\"\n"
     "(cd \"$r\" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 -C 65536) > \"$t/main.cpio\"\n"
-    "$z < \"$t/main.cpio\" >> \"$new\"\n"
-    "chmod --reference=\"$img\" \"$new\"\n"
-    "mv -f \"$new\" \"$img\"\n"
-    "echo hyper2kvm-initramfs: added$added\n";
+    "$z < \"$t/main.cpio\" >> \"$new\"\n" HK_INITRD_SH_FINISH;
 
 const char *
 hk_initrd_dracut_add_script(void)

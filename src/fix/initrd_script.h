@@ -8,6 +8,42 @@
 #ifndef HK_FIX_INITRD_SCRIPT_H
 #define HK_FIX_INITRD_SCRIPT_H
 
+/* The modes of an in-place script, from $H2K_INITRD_MODE: "run" (the
+ * default) changes the image; "prep" does all the work beside it, while
+ * something else runs in the guest (the package removal), leaving the new
+ * image in $img.hyper2kvm-prep.img, the verdict in .out and the image's
+ * identity (device, inode, size, time) in .stamp; "commit" puts a prepared
+ * image in place when the image is still the one it was made from, and
+ * otherwise drops it and runs.  Sets $mode, $new (where the new image is
+ * written) and $st0 (the image's identity before it was read), defines
+ * verdict().  Needs $img and $t set, the scratch trap not yet set. */
+#define HK_INITRD_SH_MODES                                                                                        \
+    "mode=${H2K_INITRD_MODE:-run}\n"                                                                              \
+    "pre=$img.hyper2kvm-prep\n"                                                                                   \
+    "stamp() { stat -c '%d:%i:%s:%y' \"$img\"; }\n"                                                               \
+    "if [ \"$mode\" = commit ]; then\n"                                                                           \
+    "  if [ -f \"$pre.stamp\" ] && [ -f \"$pre.out\" ] && [ \"$(stamp)\" = \"$(cat \"$pre.stamp\")\" ]; then\n"   \
+    "    if [ -f \"$pre.img\" ]; then chmod --reference=\"$img\" \"$pre.img\"; mv -f \"$pre.img\" \"$img\"; fi\n" \
+    "    cat \"$pre.out\"; rm -f \"$pre.stamp\" \"$pre.out\"; exit 0\n"                                           \
+    "  fi\n"                                                                                                      \
+    "fi\n"                                                                                                        \
+    "[ \"$mode\" = run ] || rm -f \"$pre.img\" \"$pre.stamp\" \"$pre.out\"\n"                                     \
+    "st0=$(stamp)\n"                                                                                              \
+    "new=$img.hyper2kvm-new\n"                                                                                    \
+    "[ \"$mode\" != prep ] || new=$pre.img\n"                                                                     \
+    "verdict() {\n"                                                                                               \
+    "  if [ \"$mode\" = prep ]; then\n"                                                                           \
+    "    echo \"hyper2kvm-initramfs: $1\" > \"$pre.out\"; echo \"$st0\" > \"$pre.stamp\"\n"                       \
+    "  else echo \"hyper2kvm-initramfs: $1\"; fi\n"                                                               \
+    "}\n"
+
+/* The end of a script that changed the image: $new, complete, replaces $img
+ * (or, prepared, stays for the commit); $added names the files added. */
+#define HK_INITRD_SH_FINISH                                                                        \
+    "chmod --reference=\"$img\" \"$new\"\n"                                                        \
+    "if [ \"$mode\" = prep ]; then trap 'rm -rf \"$t\"' EXIT; else mv -f \"$new\" \"$img\"; fi\n"  \
+    "verdict \"added$added\"\n"
+
 /* Finds the module tree of kernel $k in the unpacked image $r, among the
  * folders (relative to $r) given as the fragment's argument, a string literal
  * of words such as "usr/lib/modules/$k lib/modules/$k".  Sets $rr (the image's

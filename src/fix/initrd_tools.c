@@ -21,11 +21,9 @@
 static const char tools_add_script[] =
     "set -eu\n"
     "k=$1; img=$2; shift 2\n"
-    "for c in cpio depmod modprobe find sort readlink od dd tr grep cut head tail wc; do\n"
+    "for c in cpio depmod modprobe find sort stat readlink od dd tr grep cut head tail wc; do\n"
     "  command -v \"$c\" >/dev/null || { echo \"no $c in the guest\" >&2; exit 3; }\n"
-    "done\n"
-    "t=$(mktemp -d /tmp/hyper2kvm-initramfs.XXXXXX)\n"
-    "new=$img.hyper2kvm-new\n"
+    "done\n" HK_INITRD_SH_MODES "t=$(mktemp -d /tmp/hyper2kvm-initramfs.XXXXXX)\n"
     "trap 'rm -rf \"$t\" \"$new\"' EXIT\n"
     "size=$(wc -c < \"$img\")\n"
     "at() { od -An -tx1 -j \"$1\" -N 6 \"$img\" | tr -d ' \\n'; }\n"
@@ -74,7 +72,7 @@ static const char tools_add_script[] =
     "[ ! -e \"$t/bad\" ] || { echo \"$img: cannot decompress its archive\" >&2; exit 3; }\n"
     /* $md: the image's module tree; $added: the files copied into it */
     HK_INITRD_SH_FIND_MODULE_TREE("lib/modules/$k") HK_INITRD_SH_COPY_MODULES
-    "[ -n \"$added\" ] || { echo hyper2kvm-initramfs: present; exit 0; }\n"
+    "[ -n \"$added\" ] || { verdict present; exit 0; }\n"
     "depmod -b \"$r\" \"$k\"\n"
     "[ -e \"$md/modules.dep\" ] || { echo 'depmod wrote no modules.dep' >&2; exit 3; }\n"
     "for p in \"$r/conf\" \"$r/conf/modules\"; do\n"
@@ -104,10 +102,7 @@ static const char tools_add_script[] =
     "[ \"$early\" -eq 0 ] || head -c \"$early\" \"$img\" >> \"$new\"\n"
     "(cd \"$r\" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 -C 65536) > "
     "\"$t/main.cpio\"\n"
-    "$z < \"$t/main.cpio\" >> \"$new\"\n"
-    "chmod --reference=\"$img\" \"$new\"\n"
-    "mv -f \"$new\" \"$img\"\n"
-    "echo hyper2kvm-initramfs: added$added\n";
+    "$z < \"$t/main.cpio\" >> \"$new\"\n" HK_INITRD_SH_FINISH;
 
 const char *
 hk_initrd_tools_add_script(void)

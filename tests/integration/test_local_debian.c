@@ -5,8 +5,9 @@
  * boot on virtio-blk + virtio-net with its static address, keeping the
  * source's MAC; the source must be unchanged; the report must list the
  * repairs; the XML must pass virt-xml-validate.  The initramfs gets its virtio
- * drivers in place (no update-initramfs), and the guest's own unmkinitramfs
- * reads the result and finds them.  Slow (appliances + TCG boot).
+ * drivers in place (no update-initramfs, prepared beside the package removal),
+ * a second look finds them, and initramfs-tools' own lsinitramfs lists them
+ * in the output's image.  Slow (appliances + TCG boot).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ test_debian_migration_boots(void **state)
     ts_require_program("qemu-system-x86_64");
     ts_require_program("virt-xml-validate");
     ts_require_program("debugfs");
+    ts_require_program("lsinitramfs");
     char *src = ts_debian_guest();
     char before[65], after[65];
     ts_sha256_file(src, before);
@@ -96,9 +98,9 @@ test_debian_migration_boots(void **state)
     if (!strstr(initramfs_msg, "0 initramfs rebuilt, 1 given virtio drivers in place"))
         fail_msg("initramfs: %s", initramfs_msg);
 
-    /* the guest's own unmkinitramfs reads the new initramfs and finds the
-     * drivers: a second repair (on an overlay of the output) has nothing to
-     * do, and its Markdown report shows the in-guest script as a block */
+    /* a second repair (on an overlay of the output) reads the new initramfs
+     * and has nothing to do; its Markdown report shows the in-guest script as
+     * a block */
     char *ov = ts_join(dir, "again.qcow2");
     const char *mk[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F",
                         "qcow2",    "-b",     disk, ov,   NULL};
@@ -114,8 +116,8 @@ test_debian_migration_boots(void **state)
     if (!strstr(again_text, "1 already had them"))
         fail_msg("second look at the initramfs: %s", again_text);
     char *md = ts_read_file(again_md, NULL);
-    const char *block = strstr(md, "```sh\nset -- '");
-    if (!block || !strstr(block, "unmkinitramfs") || !strstr(block, "```\n\nexited 0 after"))
+    const char *block = strstr(md, "```sh\nH2K_INITRD_MODE=run\nset -- '");
+    if (!block || !strstr(block, "cpio -idm") || !strstr(block, "```\n\nexited 0 after"))
         fail_msg("no initramfs script block in the Markdown report:\n%s", md);
     free(md);
     free(again_text);
@@ -146,6 +148,33 @@ test_debian_migration_boots(void **state)
         fail_msg("debugfs did not read the root file system: %s", units);
     if (strstr(sbin, "h2k-boot-probe") || strstr(units, "h2k-boot-probe"))
         fail_msg("the boot probe is in the output:\n%s\n%s", sbin, units);
+    /* initramfs-tools' own reader lists the drivers in the output's image
+     * (the early archives walked, the compressed one read) */
+    const char *ls_boot[] = {"debugfs", "-R", "ls -l /boot", fsarg, NULL};
+    char *boot = NULL;
+    assert_int_equal(ts_run(ls_boot, &boot), 0);
+    char *name = strstr(boot, "initrd.img-");
+    if (!name)
+        fail_msg("no initramfs in /boot:\n%s", boot);
+    name[strcspn(name, " \t\n")] = '\0';
+    char *img = ts_join(dir, "initrd.img");
+    size_t dl = strlen(name) + strlen(img) + 16;
+    char *dump_cmd = malloc(dl);
+    assert_non_null(dump_cmd);
+    snprintf(dump_cmd, dl, "dump /boot/%s %s", name, img);
+    const char *dump[] = {"debugfs", "-R", dump_cmd, fsarg, NULL};
+    assert_int_equal(ts_run(dump, NULL), 0);
+    const char *lsinit[] = {
+        "sh", "-c", "lsinitramfs \"$1\" | grep -E '/virtio_(blk|pci|scsi)\\.ko$'", "sh", img, NULL};
+    char *listing = NULL;
+    assert_int_equal(ts_run(lsinit, &listing), 0);
+    if (!strstr(listing, "/virtio_blk.ko") || !strstr(listing, "/virtio_pci.ko") ||
+        !strstr(listing, "/virtio_scsi.ko"))
+        fail_msg("lsinitramfs does not list the virtio drivers:\n%.2000s", listing);
+    free(listing);
+    free(dump_cmd);
+    free(img);
+    free(boot);
     unlink(raw);
     free(sbin);
     free(units);

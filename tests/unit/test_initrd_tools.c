@@ -138,12 +138,15 @@ image_of(env *e, const char *const *parts)
     hk_buf_free(&b);
 }
 
+/* Runs the script in @mode (NULL: the default) with the modules named. */
 static int
-run_script(env *e, const char *modules, char **out)
+run_mode(env *e, const char *mode, const char *modules, char **out)
 {
     char *cmd = hk_fix_cmd_initramfs_add(KVER, e->img, modules, hk_initrd_tools_add_script());
     assert_non_null(cmd);
-    char *full = hk_asprintf("PATH='%s':\"$PATH\"; export PATH\n(\n%s\n) 2>&1\n", e->bin, cmd);
+    char *full = hk_asprintf("PATH='%s':\"$PATH\"; export PATH\n(\n%s%s%s%s\n) 2>&1\n", e->bin,
+                             mode ? "H2K_INITRD_MODE=" : "", mode ? mode : "", mode ? "\n" : "",
+                             cmd);
     FILE *f = popen(full, "r");
     assert_non_null(f);
     hk_buf b = {0};
@@ -157,6 +160,12 @@ run_script(env *e, const char *modules, char **out)
     free(cmd);
     *out = hk_buf_steal(&b);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int
+run_script(env *e, const char *modules, char **out)
+{
+    return run_mode(e, NULL, modules, out);
 }
 
 /* The listing and the conf/modules of the new image's main archive, which
@@ -364,6 +373,116 @@ test_refusals(void **state)
     free(mainz);
 }
 
+static char *
+img_file(env *e, const char *suffix)
+{
+    return hk_asprintf("%s%s", e->img, suffix);
+}
+
+/* Prepared beside something else: the image is untouched until the commit,
+ * which puts the prepared one in place and prints the prepared verdict. */
+static void
+test_prep_then_commit(void **state)
+{
+    env *e = *state;
+    free(archive(e, "early.cpio", microcode, false));
+    free(archive(e, "main.gz", main_tree, true));
+    image_of(e, (const char *const[]){"early.cpio", "main.gz", NULL});
+    size_t n0 = 0;
+    char *before = ts_read_file(e->img, &n0);
+    char *out = NULL;
+    int st = run_mode(e, "prep", "virtio_pci virtio_blk", &out);
+    if (st != 0)
+        fail_msg("prep: exit %d: %s", st, out);
+    assert_null(strstr(out, "hyper2kvm-initramfs:")); /* the verdict waits for the commit */
+    free(out);
+    size_t n1 = 0;
+    char *still = ts_read_file(e->img, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, still, n0);
+    free(still);
+    char *pimg = img_file(e, ".hyper2kvm-prep.img"), *pout = img_file(e, ".hyper2kvm-prep.out"),
+         *pst = img_file(e, ".hyper2kvm-prep.stamp");
+    assert_true(ts_exists(pimg) && ts_exists(pout) && ts_exists(pst));
+    st = run_mode(e, "commit", "virtio_pci virtio_blk", &out);
+    if (st != 0)
+        fail_msg("commit: exit %d: %s", st, out);
+    const char *said = NULL;
+    assert_int_equal(hk_initrd_add_result(st, out, &said), HK_INITRD_ADD_ADDED);
+    assert_string_equal(said, "added virtio.ko virtio_ring.ko virtio_pci.ko virtio_blk.ko\n");
+    assert_false(ts_exists(pimg) || ts_exists(pout) || ts_exists(pst));
+    size_t early = 0;
+    char *p = ts_join(e->work, "early.cpio");
+    char *prefix = ts_read_file(p, &early);
+    free(p);
+    char *l = main_listing(e, prefix, early);
+    assert_non_null(strstr(l, "kernel/drivers/block/virtio_blk.ko\n"));
+    free(l);
+    free(prefix);
+    free(out);
+    free(before);
+    free(pimg);
+    free(pout);
+    free(pst);
+}
+
+/* The image replaced after the preparation (a package's trigger rebuilt
+ * it): the commit drops what was prepared and works on the new image. */
+static void
+test_commit_after_the_image_changed(void **state)
+{
+    env *e = *state;
+    free(archive(e, "main.gz", main_tree, true));
+    image_of(e, (const char *const[]){"main.gz", NULL});
+    char *out = NULL;
+    int st = run_mode(e, "prep", "virtio_pci virtio_blk", &out);
+    if (st != 0)
+        fail_msg("prep: exit %d: %s", st, out);
+    free(out);
+    /* rebuilt as update-initramfs does: a new file renamed over the old one,
+     * here with a file the new image must keep */
+    free(archive(e, "main2.gz", "mkdir -p lib/modules/" KVER "/kernel conf; echo r > rebuilt",
+                 true));
+    char *src = ts_join(e->work, "main2.gz");
+    char *tmp = img_file(e, ".tmp");
+    char *mv = hk_asprintf("cp '%s' '%s' && mv '%s' '%s'", src, tmp, tmp, e->img);
+    sh(mv);
+    st = run_mode(e, "commit", "virtio_pci virtio_blk", &out);
+    if (st != 0)
+        fail_msg("commit: exit %d: %s", st, out);
+    assert_int_equal(hk_initrd_add_result(st, out, NULL), HK_INITRD_ADD_ADDED);
+    char *l = main_listing(e, NULL, 0);
+    assert_non_null(strstr(l, "rebuilt\n"));
+    assert_non_null(strstr(l, "kernel/drivers/block/virtio_blk.ko\n"));
+    assert_null(strstr(l, "scripts\n")); /* nothing of the first image */
+    char *pimg = img_file(e, ".hyper2kvm-prep.img");
+    assert_false(ts_exists(pimg));
+    free(pimg);
+    free(l);
+    free(out);
+    free(mv);
+    free(tmp);
+    free(src);
+}
+
+/* A commit with nothing prepared is a plain run. */
+static void
+test_commit_without_prep(void **state)
+{
+    env *e = *state;
+    free(archive(e, "main.gz", main_tree, true));
+    image_of(e, (const char *const[]){"main.gz", NULL});
+    char *out = NULL;
+    int st = run_mode(e, "commit", "virtio_pci virtio_blk", &out);
+    if (st != 0)
+        fail_msg("commit: exit %d: %s", st, out);
+    assert_int_equal(hk_initrd_add_result(st, out, NULL), HK_INITRD_ADD_ADDED);
+    char *l = main_listing(e, NULL, 0);
+    assert_non_null(strstr(l, "kernel/drivers/block/virtio_blk.ko\n"));
+    free(l);
+    free(out);
+}
+
 int
 main(void)
 {
@@ -373,6 +492,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_adds_without_early_archive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_present_unchanged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prep_then_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_after_the_image_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_without_prep, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
