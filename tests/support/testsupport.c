@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -389,6 +390,41 @@ ts_write_file(const char *path, const void *data, size_t len)
         len -= (size_t)n;
     }
     close(fd);
+}
+
+void
+ts_write_exec(const char *dir, const char *name, const char *text)
+{
+    char *p = ts_join(dir, name);
+    ts_write_file(p, text, strlen(text));
+    if (chmod(p, 0755) != 0)
+        fail_msg("chmod %s: %s", p, strerror(errno));
+    free(p);
+}
+
+int
+ts_sh_with_path(const char *path_dir, const char *script, char **out)
+{
+    char *full = hk_asprintf("PATH='%s':\"$PATH\"; export PATH\n(\n%s\n) 2>&1\n", path_dir, script);
+    if (!full)
+        fail_msg("out of memory");
+    FILE *f = popen(full, "r");
+    if (!f)
+        fail_msg("popen: %s", strerror(errno));
+    hk_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        hk_buf_append(&b, chunk, n);
+    hk_buf_append(&b, "", 0);
+    int st = pclose(f);
+    free(full);
+    char *text = hk_buf_steal(&b);
+    if (out)
+        *out = text;
+    else
+        free(text);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 char *

@@ -107,6 +107,12 @@ char *ts_probe_bytes_err(const char *name, const void *data, size_t len, h2k_dis
 
 /* Writes @len bytes to @path (created/truncated). */
 void ts_write_file(const char *path, const void *data, size_t len);
+/* Writes @text to @dir/@name, executable (a stub program for a test). */
+void ts_write_exec(const char *dir, const char *name, const char *text);
+/* Runs @script with /bin/sh, @path_dir first in its PATH; its whole output
+ * (stdout and stderr) in *@out (optional, caller frees).  Returns its exit
+ * status, -1 when it did not exit. */
+int ts_sh_with_path(const char *path_dir, const char *script, char **out);
 /* Reads a file; caller frees; *len_out optional. */
 char *ts_read_file(const char *path, size_t *len_out);
 /* sha256 of a file as hex (65 bytes). */

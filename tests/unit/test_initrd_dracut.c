@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testsupport.h"
@@ -19,15 +18,6 @@
 typedef struct {
     char *dir, *bin, *guest, *img, *layout, *depmod_args, *outside;
 } env;
-
-static void
-put(const char *dir, const char *name, const char *text)
-{
-    char *p = ts_join(dir, name);
-    ts_write_file(p, text, strlen(text));
-    assert_int_equal(chmod(p, 0755), 0);
-    free(p);
-}
 
 static int
 setup(void **state)
@@ -75,17 +65,17 @@ setup(void **state)
                     "esac\n"
                     "done\n",
                     e->guest);
-    put(e->bin, "modprobe", s);
+    ts_write_exec(e->bin, "modprobe", s);
     free(s);
     /* depmod -b BASE K: records its arguments, writes the index where told */
     s = hk_asprintf("#!/bin/sh\necho \"$@\" >> '%s'\n[ \"$1\" = -b ] || exit 9\n"
                     "ls \"$2/lib/modules/$3/\" > \"$2/lib/modules/$3/modules.dep\"\n",
                     e->depmod_args);
-    put(e->bin, "depmod", s);
+    ts_write_exec(e->bin, "depmod", s);
     free(s);
-    put(e->bin, "gzip",
-        "#!/bin/sh\ncase $1 in -dc) cat >/dev/null; echo CPIO ;; "
-        "-n) printf 'GZ:'; cat ;; *) exit 9 ;; esac\n");
+    ts_write_exec(e->bin, "gzip",
+                  "#!/bin/sh\ncase $1 in -dc) cat >/dev/null; echo CPIO ;; "
+                  "-n) printf 'GZ:'; cat ;; *) exit 9 ;; esac\n");
     /* cpio -idm: unpacks the tree named in the layout file; cpio -o: lists
      * the files (and the content of the cmdline.d files) */
     s = hk_asprintf("#!/bin/sh\n"
@@ -119,7 +109,7 @@ setup(void **state)
                     "*) exit 9 ;;\n"
                     "esac\n",
                     e->layout, e->layout, e->outside, e->outside);
-    put(e->bin, "cpio", s);
+    ts_write_exec(e->bin, "cpio", s);
     free(s);
     *state = e;
     return 0;
@@ -151,20 +141,9 @@ run_script(env *e, const char *layout, const char *image, const char *modules, c
     unlink(e->depmod_args);
     char *cmd = hk_fix_cmd_initramfs_add(KVER, e->img, modules, hk_initrd_dracut_add_script());
     assert_non_null(cmd);
-    char *full = hk_asprintf("PATH='%s':\"$PATH\"; export PATH\n(\n%s\n) 2>&1\n", e->bin, cmd);
-    FILE *f = popen(full, "r");
-    assert_non_null(f);
-    hk_buf b = {0};
-    char chunk[512];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        hk_buf_append(&b, chunk, n);
-    hk_buf_append(&b, "", 0);
-    int st = pclose(f);
-    free(full);
+    int st = ts_sh_with_path(e->bin, cmd, out);
     free(cmd);
-    *out = hk_buf_steal(&b);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return st;
 }
 
 static const char gz_image[] = "\x1f\x8b\x08\x00 a gzip image";

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testsupport.h"
@@ -28,24 +27,11 @@ sh(const char *cmd)
         fail_msg("exit %d: %s", st, cmd);
 }
 
-static void
-put(const char *dir, const char *name, const char *text)
-{
-    char *p = ts_join(dir, name);
-    ts_write_file(p, text, strlen(text));
-    assert_int_equal(chmod(p, 0755), 0);
-    free(p);
-}
-
 static int
 setup(void **state)
 {
-    for (const char *const *t = (const char *const[]){"cpio", "gzip", "od", "dd", NULL}; *t; t++) {
-        char *probe = hk_asprintf("command -v %s >/dev/null", *t);
-        if (system(probe) != 0)
-            fail_msg("%s is missing: install it (scripts/install-deps.sh)", *t);
-        free(probe);
-    }
+    for (const char *const *t = (const char *const[]){"cpio", "gzip", "od", "dd", NULL}; *t; t++)
+        ts_require_program(*t);
     env *e = calloc(1, sizeof(*e));
     e->dir = ts_mkdtemp();
     e->bin = ts_join(e->dir, "bin");
@@ -75,13 +61,13 @@ setup(void **state)
         "  *) echo \"modprobe: FATAL: Module $m not found\" >&2; exit 1 ;;\n"
         "esac; done\n",
         e->guest);
-    put(e->bin, "modprobe", s);
+    ts_write_exec(e->bin, "modprobe", s);
     free(s);
     /* depmod -b BASE K: the index lists the tree's files */
-    put(e->bin, "depmod",
-        "#!/bin/sh\n[ \"$1\" = -b ] || exit 9\n"
-        "(cd \"$2/lib/modules/$3\" && find . -name '*.ko' | LC_ALL=C sort) > "
-        "\"$2/lib/modules/$3/modules.dep\"\n");
+    ts_write_exec(e->bin, "depmod",
+                  "#!/bin/sh\n[ \"$1\" = -b ] || exit 9\n"
+                  "(cd \"$2/lib/modules/$3\" && find . -name '*.ko' | LC_ALL=C sort) > "
+                  "\"$2/lib/modules/$3/modules.dep\"\n");
     *state = e;
     return 0;
 }
@@ -144,22 +130,12 @@ run_mode(env *e, const char *mode, const char *modules, char **out)
 {
     char *cmd = hk_fix_cmd_initramfs_add(KVER, e->img, modules, hk_initrd_tools_add_script());
     assert_non_null(cmd);
-    char *full = hk_asprintf("PATH='%s':\"$PATH\"; export PATH\n(\n%s%s%s%s\n) 2>&1\n", e->bin,
-                             mode ? "H2K_INITRD_MODE=" : "", mode ? mode : "", mode ? "\n" : "",
-                             cmd);
-    FILE *f = popen(full, "r");
-    assert_non_null(f);
-    hk_buf b = {0};
-    char chunk[512];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        hk_buf_append(&b, chunk, n);
-    hk_buf_append(&b, "", 0);
-    int st = pclose(f);
+    char *full = mode ? hk_asprintf("H2K_INITRD_MODE=%s\n%s", mode, cmd) : strdup(cmd);
+    assert_non_null(full);
+    int st = ts_sh_with_path(e->bin, full, out);
     free(full);
     free(cmd);
-    *out = hk_buf_steal(&b);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return st;
 }
 
 static int
