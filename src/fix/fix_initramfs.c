@@ -182,7 +182,7 @@ hk_fix_initramfs_unprep(h2k_offline_fixer *fx)
             continue;
         for (size_t j = 0; j < HK_ARRAY_LEN(ends); j++) {
             char *p = hk_asprintf("%s%s", k->initrd_path, ends[j]);
-            if (p && hk_fix_exists(fx, p) && guestfs_rm_f(fx->gfs->g, p) < 0)
+            if (p && guestfs_rm_f(fx->gfs->g, p) < 0) /* a missing file is no error */
                 hk_warn(fx->ctx, "fix", "cannot remove %s: %s", p, guestfs_last_error(fx->gfs->g));
             free(p);
         }

@@ -414,7 +414,7 @@ hk_fix_sh_beside(h2k_offline_fixer *fx, h2k_fix_result *res, const char *cmd, co
         return 0;
     }
     hk_info(fx->ctx, "fix", "running in the guest: %s%s", cmd,
-            beside ? " (the initramfs work prepared beside it)" : "");
+            beside ? " (with other work beside it)" : "");
     double t0 = hk_now();
     /* always capture the exit status and both streams; what runs beside has
      * its own streams and ends before the call returns */

@@ -16,7 +16,8 @@
  * image in place when the image is still the one it was made from, and
  * otherwise drops it and runs.  Sets $mode, $new (where the new image is
  * written) and $st0 (the image's identity before it was read), defines
- * verdict().  Needs $img and $t set, the scratch trap not yet set. */
+ * verdict().  Needs $img set; comes before the scratch folder $t and its
+ * trap, which removes $new. */
 #define HK_INITRD_SH_MODES                                                                                        \
     "mode=${H2K_INITRD_MODE:-run}\n"                                                                              \
     "pre=$img.hyper2kvm-prep\n"                                                                                   \
