@@ -74,7 +74,10 @@ typedef struct h2k_run_options {
                                   single-disk Linux guest gets the probe from the repair
                                   stage's appliance (no second launch) and boots an
                                   overlay of the repaired disk the output was copied
-                                  from; the output never holds the probe */
+                                  from; the output never holds the probe.  When
+                                  the proof fails the guest's serial console is
+                                  kept as OUTPUT_DIR/\<name>.boot-console.log
+                                  (0600, h2k_boot_result.console_log_path) */
     unsigned boot_timeout;   /**< seconds; 0: 600 */
     const char *define_uri;  /**< define the domain at this libvirt URI, or NULL */
     const char *report_path; /**< JSON report path; NULL: OUTPUT_DIR/\<name>.report.json

@@ -71,7 +71,7 @@ copy_file(h2k_ctx *ctx, const char *src, const char *dst, mode_t mode)
 static int
 touch(h2k_ctx *ctx, const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return hk_error_errno(ctx, errno, path, "cannot create");
     close(fd);

@@ -312,6 +312,9 @@ h2k_migration_result_to_markdown(const h2k_migration_result *res)
                             res->boot->console_tail[strlen(res->boot->console_tail) - 1] != '\n'
                         ? "\n"
                         : "");
+            if (res->boot->console_log_path)
+                hk_buf_printf(&b, "\nThe whole serial console: `%s`\n",
+                              res->boot->console_log_path);
         }
     }
     if (res->n_timings) {

@@ -71,6 +71,9 @@ typedef struct run_state {
     hk_sched *sched;
     const char *vm;
     bool gated;
+    /* OUTPUT_DIR/<name>.boot-console.log: the boot test's serial console, kept
+     * only when the proof fails */
+    char *boot_console;
 } run_state;
 
 static const char *
@@ -1110,6 +1113,19 @@ fill_outputs(run_state *st)
 
 static int stage_boot_test(run_state *st, const h2k_boot_test_options *bo);
 
+/* A proven boot needs no console log in the output folder. */
+static void
+drop_boot_console(run_state *st)
+{
+    h2k_boot_result *r = st->res->boot;
+    if (!r || !r->console_log_path)
+        return;
+    if (unlink(r->console_log_path) != 0 && errno != ENOENT)
+        hk_warn(st->ctx, DOM, "cannot remove %s: %s", r->console_log_path, strerror(errno));
+    free(r->console_log_path);
+    r->console_log_path = NULL;
+}
+
 /* The boot proof of a VM with a NIC includes its network: a guest that booted
  * but brought no address up on its NIC fails the test. */
 static int
@@ -1117,8 +1133,11 @@ stage_boot(run_state *st, const h2k_boot_test_options *bo)
 {
     int rc = stage_boot_test(st, bo);
     h2k_boot_result *r = st->res->boot;
-    if (rc < 0 || !bo->mac || !r || !r->success || r->n_addresses > 0)
+    if (rc < 0 || !bo->mac || !r || !r->success || r->n_addresses > 0) {
+        if (rc == 0 && r && r->success)
+            drop_boot_console(st);
         return rc;
+    }
     r->success = 0;
     free(r->error_message);
     r->error_message = hk_asprintf("the guest booted but its network did not come up: no "
@@ -1287,6 +1306,7 @@ free_state(run_state *st)
     free(st->xml_path);
     free(st->out_dir);
     free(st->staging);
+    free(st->boot_console);
     h2k_vmware_export_result_free(st->exp);
     hk_ova_digests_free(st->digests, st->n_digests);
 }
@@ -1653,6 +1673,15 @@ hk_orch_run(h2k_ctx *ctx, const h2k_run_options *user_opts, const hk_run_env *en
             h2k_boot_test_options bo = H2K_BOOT_TEST_OPTIONS_INIT;
             bo.format = h2k_disk_format_name(out_fmt);
             bo.timeout_seconds = opts->boot_timeout ? opts->boot_timeout : 600;
+            /* the serial console is kept beside the reports when the proof fails */
+            if (st.out_dir &&
+                !(st.boot_console = hk_asprintf("%s/%s.boot-console.log", st.out_dir, res->name))) {
+                rc = hk_error_nomem(ctx);
+                goto done;
+            }
+            if (st.boot_console && unlink(st.boot_console) != 0 && errno != ENOENT)
+                hk_warn(ctx, DOM, "cannot remove the old %s: %s", st.boot_console, strerror(errno));
+            bo.console_log = st.boot_console;
             if (res->spec->n_nics && res->spec->nics[0].mac)
                 bo.mac = res->spec->nics[0].mac;
             /* the firmware the domain XML chose: the source's, else the guest's */
@@ -1696,13 +1725,21 @@ done:
         }
         /* a boot proof that failed: the output folder keeps the reports, which hold
            the console tail (the disks and the XML only with keep_partial) */
-        if (res->boot && !res->boot->success && !res->boot->not_proven && st.out_dir) {
+        bool boot_failed = res->boot && !res->boot->success && !res->boot->not_proven && st.out_dir;
+        if (!boot_failed || rc != H2K_ERR_BOOT_TEST)
+            drop_boot_console(&st); /* cancelled, or failed for another reason */
+        if (boot_failed) {
+            const char *log = res->boot->console_log_path;
             if (!opts->keep_partial) {
                 hk_orch_warn(ctx, res,
                              "the boot proof failed: the converted disks and the "
-                             "domain XML were removed (keep them with keep_partial)");
+                             "domain XML were removed (keep them with keep_partial)%s%s",
+                             log ? "; the guest's serial console is in " : "", log ? log : "");
                 free(res->xml_path);
                 res->xml_path = NULL;
+            } else if (log) {
+                hk_orch_warn(ctx, res, "the boot proof failed: the guest's serial console is in %s",
+                             log);
             }
             /* written with a context of its own: the caller's keeps the boot error */
             h2k_ctx *tmp = NULL;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -93,7 +94,17 @@ test_network_down_fails_the_proof(void **state)
     char *xml = ts_join(out, VM ".xml");
     assert_false(ts_exists(disk));
     assert_false(ts_exists(xml));
-    assert_int_equal(ts_count_dir(out), 2);
+    /* and the guest's serial console, readable by its owner only */
+    char *console = ts_join(out, VM ".boot-console.log");
+    struct stat cs;
+    if (stat(console, &cs) != 0)
+        fail_msg("after the failed proof the output folder lacks %s", console);
+    assert_int_equal(cs.st_mode & 0777, 0600);
+    char *console_text = ts_read_file(console, NULL);
+    if (!strstr(console_text, "H2K-BOOT-OK "))
+        fail_msg("the kept console log lacks the probe's line:\n%s", console_text);
+    free(console_text);
+    assert_int_equal(ts_count_dir(out), 3);
 
     /* the report: failed at the boot stage, because no address came up */
     char *text = ts_read_file(rep_path, NULL);
@@ -113,6 +124,7 @@ test_network_down_fails_the_proof(void **state)
     assert_false(json_object_get_boolean(ts_json_member(boot, "timed_out")));
     assert_int_equal(json_object_array_length(ts_json_member(boot, "addresses")), 0);
     assert_string_equal(ts_json_str(boot, "hostname"), GUEST_HOSTNAME);
+    assert_string_equal(ts_json_str(boot, "console_log"), console);
     /* the guest did boot: its probe reported, without an address */
     const char *proof = ts_json_str(boot, "proof_line");
     if (!hk_startswith(proof, "H2K-BOOT-OK ") || !hk_endswith_nocase(proof, " none"))
@@ -126,14 +138,18 @@ test_network_down_fails_the_proof(void **state)
     assert_string_equal(fix_status(r, "initramfs"), "changed");
     int removed = 0;
     json_object *warnings = ts_json_member(r, "warnings");
-    for (size_t i = 0; i < json_object_array_length(warnings); i++)
-        if (strstr(json_object_get_string(json_object_array_get_idx(warnings, i)),
-                   "converted disks and the domain XML were removed"))
+    for (size_t i = 0; i < json_object_array_length(warnings); i++) {
+        const char *w = json_object_get_string(json_object_array_get_idx(warnings, i));
+        if (strstr(w, "converted disks and the domain XML were removed") &&
+            strstr(w, "serial console is in ") && strstr(w, console))
             removed = 1;
-    assert_true(removed);
+    }
+    if (!removed)
+        fail_msg("no warning says the outputs were removed and where the console is:\n%s", text);
     char *md = ts_read_file(md_path, NULL);
     if (!strstr(md, "but the boot proof FAILED") || !strstr(md, "network did not come up") ||
-        !strstr(md, "Console (last lines)"))
+        !strstr(md, "Console (last lines)") || !strstr(md, "The whole serial console: `") ||
+        !strstr(md, console))
         fail_msg("the Markdown report does not say why the proof failed:\n%s", md);
 
     /* no work folder, no child, the source untouched */
@@ -144,6 +160,7 @@ test_network_down_fails_the_proof(void **state)
     json_object_put(r);
     free(md);
     free(text);
+    free(console);
     free(disk);
     free(xml);
     free(rep_path);

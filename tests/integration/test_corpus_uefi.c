@@ -164,8 +164,16 @@ unrepaired_run(const char *vmx, int keep_partial)
     } else {
         assert_int_not_equal(access(disk, F_OK), 0);
         assert_int_not_equal(access(xml, F_OK), 0);
-        assert_int_equal(ts_count_dir(out), 2); /* the two reports */
+        assert_int_equal(ts_count_dir(out), 3); /* the two reports and the console */
     }
+    /* the firmware's console is kept for the failure's reader */
+    char *console = ts_join(out, "raw.boot-console.log");
+    char *console_text = ts_read_file(console, NULL);
+    if (!console_text || !*console_text)
+        fail_msg("after a failed boot proof %s is missing or empty", console);
+    assert_non_null(strstr(json, "raw.boot-console.log"));
+    free(console_text);
+    free(console);
     free(disk);
     free(xml);
     free(json);

@@ -309,8 +309,7 @@ test_live_fix(void **state)
     o.boot_timeout = 600;
     h2k_migration_result *res = NULL;
     int rc = h2k_orchestrator_run(ctx, &o, &res);
-    if (rc != 0 && h2k_ctx_last_error(ctx)->console_tail)
-        print_error("console:\n%s\n", h2k_ctx_last_error(ctx)->console_tail);
+    ts_print_failed_boot(ctx, rc, res);
     ts_assert_rc(ctx, rc, 0);
     assert_non_null(res->boot);
     assert_int_equal(res->boot->success, 1);

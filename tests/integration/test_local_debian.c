@@ -49,14 +49,20 @@ test_debian_migration_boots(void **state)
     o.boot_timeout = 600;
     h2k_migration_result *res = NULL;
     int rc = h2k_orchestrator_run(ctx, &o, &res);
-    if (rc != 0 && h2k_ctx_last_error(ctx)->console_tail)
-        print_error("console:\n%s\n", h2k_ctx_last_error(ctx)->console_tail);
+    ts_print_failed_boot(ctx, rc, res);
     ts_assert_rc(ctx, rc, 0);
     assert_int_equal(res->success, 1);
 
     /* booted on virtio with its static address */
     assert_non_null(res->boot);
     assert_int_equal(res->boot->success, 1);
+    /* a proven boot leaves no console log in the output folder */
+    assert_null(res->boot->console_log_path);
+    {
+        char *kept = hk_asprintf("%s/%s.boot-console.log", out, "debian12");
+        assert_false(ts_exists(kept));
+        free(kept);
+    }
     int found = 0;
     for (size_t i = 0; i < res->boot->n_addresses; i++)
         if (strcmp(res->boot->addresses[i], GUEST_IP) == 0 ||

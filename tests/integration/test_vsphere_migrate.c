@@ -331,8 +331,7 @@ test_migrate_debian_boots(void **state)
     h2k_migration_result *res = NULL;
     double t0 = hk_now();
     int rc = h2k_orchestrator_run(ctx, &o, &res);
-    if (rc != 0 && h2k_ctx_last_error(ctx)->console_tail)
-        print_error("console:\n%s\n", h2k_ctx_last_error(ctx)->console_tail);
+    ts_print_failed_boot(ctx, rc, res);
     ts_assert_rc(ctx, rc, 0);
     print_message("migration from vSphere with boot test: %.1f s\n", hk_now() - t0);
     assert_int_equal(res->success, 1);
@@ -362,6 +361,13 @@ test_migrate_debian_boots(void **state)
     /* booted on virtio, marker seen, the network up with its address */
     assert_non_null(res->boot);
     assert_int_equal(res->boot->success, 1);
+    /* a proven boot leaves no console log in the output folder */
+    assert_null(res->boot->console_log_path);
+    {
+        char *kept = hk_asprintf("%s/%s.boot-console.log", out, DEBIAN_VM);
+        assert_false(ts_exists(kept));
+        free(kept);
+    }
     assert_non_null(res->boot->proof_line);
     /* the marker line: "H2K-BOOT-OK <nonce> <hostname> <addresses>" */
     char first[64];

@@ -427,6 +427,47 @@ ts_sh_with_path(const char *path_dir, const char *script, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+void
+ts_print_failed_boot(h2k_ctx *ctx, int rc, const h2k_migration_result *res)
+{
+    if (rc == 0)
+        return;
+    const char *log = res && res->boot ? res->boot->console_log_path : NULL;
+    char *text = NULL;
+    size_t len = 0;
+    h2k_ctx *rctx = NULL;
+    if (log && h2k_ctx_new(&rctx) == 0 &&
+        hk_read_file(rctx, log, (size_t)64 << 20, &text, &len) == 0 && len) {
+        static const char *const trouble[] = {
+            "BUG:", "rcu: INFO:", "INFO: task",   "blocked for more than", "Call Trace:",
+            "RIP:", "Oops",       "Kernel panic", "general protection"};
+        size_t n_lines = 0, shown = 0;
+        for (size_t i = 0; i < len; i++)
+            n_lines += text[i] == '\n';
+        print_error("the kept console %s (%zu lines); the kernel's reports of trouble:\n", log,
+                    n_lines);
+        size_t line = 0;
+        for (char *l = text; l && *l; line++) {
+            char *nl = strchr(l, '\n');
+            if (nl)
+                *nl = '\0';
+            bool bad = false;
+            for (size_t k = 0; k < sizeof(trouble) / sizeof(trouble[0]) && !bad; k++)
+                bad = strstr(l, trouble[k]) != NULL;
+            if ((bad && shown < 60) || line + 80 >= n_lines) {
+                if (bad && shown < 60)
+                    shown++;
+                print_error("%s%s\n", line + 80 >= n_lines ? "" : "! ", l);
+            }
+            l = nl ? nl + 1 : NULL;
+        }
+    } else if (h2k_ctx_last_error(ctx)->console_tail) {
+        print_error("console:\n%s\n", h2k_ctx_last_error(ctx)->console_tail);
+    }
+    free(text);
+    h2k_ctx_free(rctx);
+}
+
 char *
 ts_read_file(const char *path, size_t *len_out)
 {

@@ -113,6 +113,12 @@ void ts_write_exec(const char *dir, const char *name, const char *text);
  * (stdout and stderr) in *@out (optional, caller frees).  Returns its exit
  * status, -1 when it did not exit. */
 int ts_sh_with_path(const char *path_dir, const char *script, char **out);
+/* After a migration with a boot test that returned @rc: when it failed, prints
+ * what the console shows of it: from the kept serial console log
+ * (res->boot->console_log_path) the kernel's reports of trouble (lockups,
+ * stalls, hung tasks, oopses, panics: their first 60 lines, marked "! ") and
+ * its last 80 lines, else the error's console tail. */
+void ts_print_failed_boot(h2k_ctx *ctx, int rc, const h2k_migration_result *res);
 /* Reads a file; caller frees; *len_out optional. */
 char *ts_read_file(const char *path, size_t *len_out);
 /* sha256 of a file as hex (65 bytes). */
