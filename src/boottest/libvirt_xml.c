@@ -72,6 +72,9 @@ hk_libvirt_xml(h2k_ctx *ctx, const hk_libvirt_plan *p, char **out)
     hk_buf_xml_escape(&b, p->vm.console_log);
     hk_buf_puts(&b, "' append='off'/>\n      <target port='0'/>\n    </serial>\n");
     hk_buf_puts(&b, "    <video>\n      <model type='vga'/>\n    </video>\n");
+    /* entropy from the host, as in the domain XML the migration writes */
+    hk_buf_puts(&b, "    <rng model='virtio'>\n"
+                    "      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
     hk_buf_puts(&b, "    <memballoon model='none'/>\n  </devices>\n");
     if (p->run_as_uid >= 0 && p->run_as_gid >= 0)
         hk_buf_printf(&b,

@@ -297,6 +297,9 @@ hk_qemu_argv(h2k_ctx *ctx, const hk_qemu_plan *p, char ***out)
             break;
         }
     }
+    /* entropy from the host, as in the domain XML the migration writes */
+    add2(&a, "-object", strdup("rng-random,id=rng0,filename=/dev/urandom"));
+    add2(&a, "-device", strdup("virtio-rng-pci,rng=rng0"));
     if (p->vm.nic_model) {
         add2(&a, "-netdev", strdup("user,id=net0"));
         add2(&a, "-device",

@@ -328,7 +328,8 @@ test_options_refusals(void **state)
         char *cpu = hk_boot_tcg_cpu(level);
         assert_non_null(cpu);
         if (level == 1 || level == 2)
-            assert_string_equal(cpu, "qemu64,+pni,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16,+lahf-lm");
+            assert_string_equal(cpu,
+                                "qemu64,+pni,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16,+lahf-lm,-svm");
         else
             assert_string_equal(cpu, "max");
         free(cpu);
