@@ -1113,7 +1113,8 @@ fill_outputs(run_state *st)
 
 static int stage_boot_test(run_state *st, const h2k_boot_test_options *bo);
 
-/* A proven boot needs no console log in the output folder. */
+/* Removes the kept console log: only a failed boot proof leaves one in the
+ * output folder (not a proven boot, a cancel or another failure). */
 static void
 drop_boot_console(run_state *st)
 {
@@ -1133,11 +1134,8 @@ stage_boot(run_state *st, const h2k_boot_test_options *bo)
 {
     int rc = stage_boot_test(st, bo);
     h2k_boot_result *r = st->res->boot;
-    if (rc < 0 || !bo->mac || !r || !r->success || r->n_addresses > 0) {
-        if (rc == 0 && r && r->success)
-            drop_boot_console(st);
+    if (rc < 0 || !bo->mac || !r || !r->success || r->n_addresses > 0)
         return rc;
-    }
     r->success = 0;
     free(r->error_message);
     r->error_message = hk_asprintf("the guest booted but its network did not come up: no "
@@ -1697,6 +1695,7 @@ hk_orch_run(h2k_ctx *ctx, const h2k_run_options *user_opts, const hk_run_env *en
         }
     }
     res->success = 1;
+    drop_boot_console(&st);
     res->total_seconds = hk_now() - t_start;
     if (st.out_dir || opts->report_path) {
         hk_progress(ctx, "report", 0, 1);
