@@ -452,7 +452,7 @@ ts_print_failed_boot(h2k_ctx *ctx, int rc, const h2k_migration_result *res)
             if (nl)
                 *nl = '\0';
             bool bad = false;
-            for (size_t k = 0; k < sizeof(trouble) / sizeof(trouble[0]) && !bad; k++)
+            for (size_t k = 0; k < HK_ARRAY_LEN(trouble) && !bad; k++)
                 bad = strstr(l, trouble[k]) != NULL;
             if ((bad && shown < 60) || line + 80 >= n_lines) {
                 if (bad && shown < 60)
